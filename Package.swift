@@ -1,0 +1,61 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 mode, warnings as errors.
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error)
+]
+
+let package = Package(
+    name: "lambda-sim",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lambda-sim", targets: ["lambda-sim"]),
+        .executable(name: "lambda-sim-fixture", targets: ["lambda-sim-fixture"]),
+        .library(name: "LambdaSim", targets: ["LambdaSim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
+        .target(name: "SimUV", dependencies: ["CLibUV"], swiftSettings: strict),
+        .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser"], swiftSettings: strict),
+        .target(name: "SimCore", swiftSettings: strict),
+        .target(name: "SimSandbox", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
+        .target(
+            name: "SimOrchestrator",
+            dependencies: ["SimCore", "SimSandbox", "SimUV"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SimServer",
+            dependencies: ["SimCore", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimUV"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "LambdaSim",
+            dependencies: ["SimCore", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimServer", "SimUV"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "lambda-sim",
+            dependencies: [
+                "LambdaSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "lambda-sim-fixture", swiftSettings: strict),
+        .testTarget(name: "SimUVTests", dependencies: ["SimUV"], swiftSettings: strict),
+        .testTarget(name: "SimHTTPTests", dependencies: ["SimHTTP", "SimUV"], swiftSettings: strict),
+        .testTarget(name: "SimSandboxTests", dependencies: ["SimCore", "SimSandbox"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["LambdaSim", "SimCore", "SimHTTP", "SimUV"],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,169 @@
+import CLibUV
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One libuv loop running on its own thread; everything that touches its handles runs there.
+///
+/// Other threads only submit work: `submit` appends to a locked queue and wakes the loop with
+/// `uv_async_send`, the one libuv call that is thread-safe. Each wake-up drains the whole queue, so
+/// sends that coalesce lose nothing. The loop is also a `SerialExecutor`, so an actor whose
+/// `unownedExecutor` is this loop runs its code on the loop thread without hops.
+package final class EventLoop: @unchecked Sendable {
+    /// Work waiting to run on the loop thread.
+    private enum Work {
+        case closure(@Sendable () -> Void)
+        case job(UnownedJob)
+    }
+
+    let uvLoop: UnsafeMutablePointer<uv_loop_t>
+    private let wakeUp: UnsafeMutablePointer<uv_async_t>
+    private let queue = Mutex<[Work]>([])
+    private let loopThread = Atomic<UInt>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let finished = Mutex<Bool>(false)
+    private var thread: pthread_t?
+    /// Read buffer shared by every stream on this loop; valid only inside a read callback.
+    let readBuffer: UnsafeMutableRawBufferPointer
+
+    /// Size of the shared read buffer, the most one read callback delivers.
+    static let readBufferSize = 256 * 1024
+
+    /// Creates the loop and starts its thread.
+    package init(name: String = "lambda-sim-loop") throws(UVError) {
+        uvLoop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
+        uvLoop.initialize(to: uv_loop_t())
+        try UVError.check(uv_loop_init(uvLoop), "uv_loop_init")
+        wakeUp = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
+        wakeUp.initialize(to: uv_async_t())
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readBufferSize, alignment: 16)
+        // SAFETY: the loop outlives its handles; `data` is unretained and cleared in `deinit`.
+        uvLoop.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        try UVError.check(
+            uv_async_init(uvLoop, wakeUp) { handle in
+                guard let loop = handle?.pointee.loop, let data = loop.pointee.data else { return }
+                Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().drain()
+            },
+            "uv_async_init"
+        )
+        start(name: name)
+    }
+
+    deinit {
+        uv_loop_close(uvLoop)
+        uvLoop.deallocate()
+        wakeUp.deallocate()
+        readBuffer.deallocate()
+    }
+
+    private func start(name: String) {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        let rc = pthread_create(
+            &handle, nil,
+            { arg in
+                let loop = Unmanaged<EventLoop>.fromOpaque(arg!).takeRetainedValue()
+                loop.runOnThread()
+                return nil
+            }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        thread = handle
+        _ = name
+    }
+
+    private func runOnThread() {
+        loopThread.store(UInt(pthread_self()), ordering: .releasing)
+        uv_run(uvLoop, UV_RUN_DEFAULT)
+        // Drain whatever arrived during the last iteration so no continuation is stranded.
+        drain()
+        finished.withLock { $0 = true }
+    }
+
+    /// True when called on the loop's own thread.
+    package var inLoop: Bool {
+        loopThread.load(ordering: .acquiring) == UInt(pthread_self())
+    }
+
+    /// Traps unless called on the loop thread.
+    package func assertInLoop(_ file: StaticString = #fileID, _ line: UInt = #line) {
+        precondition(inLoop, "not on the event loop thread", file: file, line: line)
+    }
+
+    /// Runs `work` on the loop thread soon. Safe from any thread.
+    package func submit(_ work: @escaping @Sendable () -> Void) {
+        enqueueWork(.closure(work))
+    }
+
+    private func enqueueWork(_ work: Work) {
+        queue.withLock { $0.append(work) }
+        uv_async_send(wakeUp)
+    }
+
+    /// Runs `body` on the loop thread and returns its result.
+    package func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            submit {
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = queue.withLock { pending -> [Work] in
+                let taken = pending
+                pending.removeAll(keepingCapacity: true)
+                return taken
+            }
+            if batch.isEmpty { return }
+            for work in batch {
+                switch work {
+                case .closure(let body): body()
+                case .job(let job): job.runSynchronously(on: asUnownedSerialExecutor())
+                }
+            }
+        }
+    }
+
+    /// Monotonic time in nanoseconds.
+    package static func nanoseconds() -> UInt64 { uv_hrtime() }
+
+    /// Closes every handle on the loop, lets it finish, and joins its thread. Safe from any thread but
+    /// the loop's own.
+    package func shutdown() {
+        precondition(!inLoop, "shutdown must not run on the loop thread")
+        if stopping.exchange(true, ordering: .acquiringAndReleasing) { return }
+        submit { [self] in
+            uv_walk(
+                uvLoop,
+                { handle, _ in
+                    guard let handle, uv_is_closing(handle) == 0 else { return }
+                    if let data = handle.pointee.data,
+                        let owner = Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? any HandleOwner
+                    {
+                        owner.handleBox.close()
+                    } else {
+                        uv_close(handle, nil)
+                    }
+                }, nil)
+        }
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+    }
+}
+
+extension EventLoop: SerialExecutor {
+    package func enqueue(_ job: consuming ExecutorJob) {
+        enqueueWork(.job(UnownedJob(job)))
+    }
+
+    package func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    package func checkIsolated() {
+        precondition(inLoop, "expected to run on the lambda-sim event loop")
+    }
+}

@@ -1,0 +1,254 @@
+import CLibUV
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A listening TCP socket; each accepted connection is handed to `onConnection` with TCP_NODELAY set.
+package final class TCPServer: HandleOwner {
+    let handleBox = HandleBox(type: UV_TCP)
+    private let loop: EventLoop
+    private let onConnection: (TCPConnection) -> Void
+    /// The bound port (the ephemeral one when asked for port 0).
+    package private(set) var port: Int = 0
+    /// The bound host.
+    package let host: String
+
+    /// Binds and listens on `host:port`. Must run on the loop thread.
+    package init(
+        loop: EventLoop, host: String, port: Int, backlog: Int32 = 1024,
+        onConnection: @escaping (TCPConnection) -> Void
+    ) throws(UVError) {
+        loop.assertInLoop()
+        self.loop = loop
+        self.host = host
+        self.onConnection = onConnection
+        let tcp = handleBox.typed(uv_tcp_t.self)
+        do {
+            try UVError.check(uv_tcp_init(loop.uvLoop, tcp), "uv_tcp_init")
+        } catch {
+            handleBox.discardUnopened()
+            throw error
+        }
+        handleBox.open(owner: self)
+        do {
+            var address = try SocketAddress(host: host, port: port)
+            try address.withSockaddr { addr throws(UVError) in
+                try UVError.check(uv_tcp_bind(tcp, addr, 0), "uv_tcp_bind")
+            }
+            let stream = UnsafeMutablePointer<uv_stream_t>(OpaquePointer(tcp))
+            try UVError.check(
+                uv_listen(stream, backlog) { server, status in
+                    guard let owner = HandleBox.owner(of: server, as: TCPServer.self) else { return }
+                    owner.accept(status: status)
+                },
+                "uv_listen"
+            )
+            self.port = try SocketAddress.localPort(of: tcp)
+        } catch {
+            handleBox.close()
+            throw error
+        }
+    }
+
+    private func accept(status: Int32) {
+        guard status >= 0 else { return }
+        let connection = TCPConnection(loop: loop)
+        let server = UnsafeMutablePointer<uv_stream_t>(OpaquePointer(handleBox.raw))
+        let client = UnsafeMutablePointer<uv_stream_t>(OpaquePointer(connection.handleBox.raw))
+        if uv_accept(server, client) < 0 {
+            connection.close()
+            return
+        }
+        connection.configureAccepted()
+        onConnection(connection)
+    }
+
+    /// Stops listening. Existing connections are unaffected.
+    package func close() { handleBox.close() }
+}
+
+/// One TCP stream: reads are delivered to `onData` as they arrive; writes queue in order.
+package final class TCPConnection: HandleOwner {
+    let handleBox = HandleBox(type: UV_TCP)
+    package let loop: EventLoop
+    private var opened = false
+    private var reading = false
+    /// Receives each chunk read; the buffer is only valid during the call.
+    package var onData: ((UnsafeRawBufferPointer) -> Void)?
+    /// Called once when the peer closes its side (EOF) or a read fails; `nil` means a clean EOF.
+    package var onReadEnd: ((UVError?) -> Void)?
+    /// Called once after the handle closed.
+    package var onClose: (() -> Void)?
+    /// True once `close` was called.
+    package var isClosed: Bool { handleBox.isClosing }
+
+    init(loop: EventLoop) {
+        self.loop = loop
+        let rc = uv_tcp_init(loop.uvLoop, handleBox.typed(uv_tcp_t.self))
+        precondition(rc == 0, "uv_tcp_init failed: \(rc)")
+        handleBox.open(owner: self)
+        opened = true
+    }
+
+    fileprivate func configureAccepted() {
+        uv_tcp_nodelay(handleBox.typed(uv_tcp_t.self), 1)
+    }
+
+    /// Connects to `host:port`; `completion` gets the connected stream or the error. Loop thread only.
+    package static func connect(
+        loop: EventLoop, host: String, port: Int,
+        completion: @escaping (Result<TCPConnection, UVError>) -> Void
+    ) {
+        loop.assertInLoop()
+        let connection = TCPConnection(loop: loop)
+        let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+        request.initialize(to: uv_connect_t())
+        let pending = PendingConnect(connection: connection, completion: completion)
+        // SAFETY: the request holds +1 on `pending` until the connect callback takes it back.
+        request.pointee.data = Unmanaged.passRetained(pending).toOpaque()
+        do {
+            var address = try SocketAddress(host: host, port: port)
+            try address.withSockaddr { addr throws(UVError) in
+                try UVError.check(
+                    uv_tcp_connect(request, connection.handleBox.typed(uv_tcp_t.self), addr) { request, status in
+                        guard let request else { return }
+                        let pending = Unmanaged<PendingConnect>.fromOpaque(request.pointee.data)
+                            .takeRetainedValue()
+                        request.deallocate()
+                        if status < 0 {
+                            pending.connection.close()
+                            pending.completion(.failure(UVError(code: status, operation: "uv_tcp_connect")))
+                        } else {
+                            pending.connection.configureAccepted()
+                            pending.completion(.success(pending.connection))
+                        }
+                    },
+                    "uv_tcp_connect"
+                )
+            }
+        } catch {
+            Unmanaged<PendingConnect>.fromOpaque(request.pointee.data).release()
+            request.deallocate()
+            connection.close()
+            completion(.failure(error))
+        }
+    }
+
+    private final class PendingConnect {
+        let connection: TCPConnection
+        let completion: (Result<TCPConnection, UVError>) -> Void
+        init(connection: TCPConnection, completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+            self.connection = connection
+            self.completion = completion
+        }
+    }
+
+    private var stream: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutablePointer<uv_stream_t>(OpaquePointer(handleBox.raw))
+    }
+
+    /// Starts delivering reads to `onData`.
+    package func startReading() {
+        guard !reading, !isClosed else { return }
+        reading = true
+        uv_read_start(
+            stream,
+            { handle, _, buf in
+                guard let handle, let data = handle.pointee.loop.pointee.data else { return }
+                let loop = Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue()
+                buf?.pointee = uv_buf_init(
+                    loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    UInt32(EventLoop.readBufferSize))
+            },
+            { handle, nread, buf in
+                guard let owner = HandleBox.owner(of: handle, as: TCPConnection.self) else { return }
+                if nread > 0, let base = buf?.pointee.base {
+                    owner.onData?(UnsafeRawBufferPointer(start: base, count: nread))
+                } else if nread < 0 {
+                    owner.readEnded(code: Int32(nread))
+                }
+            })
+    }
+
+    /// Stops delivering reads (back-pressure); `startReading` resumes.
+    package func stopReading() {
+        guard reading, !isClosed else { return }
+        reading = false
+        uv_read_stop(stream)
+    }
+
+    private func readEnded(code: Int32) {
+        reading = false
+        uv_read_stop(stream)
+        let callback = onReadEnd
+        onReadEnd = nil
+        callback?(code == UV_EOF.rawValue ? nil : UVError(code: code, operation: "uv_read"))
+    }
+
+    /// Bytes queued in the kernel-side write queue not yet written.
+    package var pendingWriteBytes: Int { isClosed ? 0 : uv_stream_get_write_queue_size(stream) }
+
+    /// Queues `bytes` for writing; `completion` runs after the write finished or failed.
+    package func write(_ bytes: [UInt8], completion: ((UVError?) -> Void)? = nil) {
+        bytes.withUnsafeBytes { write(UnsafeRawBufferPointer($0), completion: completion) }
+    }
+
+    /// Queues a copy of `bytes` for writing; `completion` runs after the write finished or failed.
+    package func write(_ bytes: UnsafeRawBufferPointer, completion: ((UVError?) -> Void)? = nil) {
+        guard !isClosed else {
+            completion?(UVError(code: UV_ECANCELED.rawValue, operation: "uv_write"))
+            return
+        }
+        let request = WriteRequest(connection: self, bytes: bytes, completion: completion)
+        let rc = request.submit(on: stream)
+        if rc < 0 {
+            completion?(UVError(code: rc, operation: "uv_write"))
+        }
+    }
+
+    /// Closes the connection; pending writes are cancelled.
+    package func close() {
+        guard opened else { return }
+        let callback = onClose
+        onClose = nil
+        onData = nil
+        handleBox.close { callback?() }
+    }
+}
+
+/// One `uv_write` in flight: owns a copy of the bytes and keeps its connection alive until the callback.
+private final class WriteRequest {
+    let connection: TCPConnection
+    let storage: UnsafeMutableRawBufferPointer
+    let completion: ((UVError?) -> Void)?
+    let length: Int
+    let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+
+    init(connection: TCPConnection, bytes: UnsafeRawBufferPointer, completion: ((UVError?) -> Void)?) {
+        self.connection = connection
+        self.completion = completion
+        length = bytes.count
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+        if bytes.count > 0 { storage.copyMemory(from: bytes) }
+        request.initialize(to: uv_write_t())
+    }
+
+    func submit(on stream: UnsafeMutablePointer<uv_stream_t>) -> Int32 {
+        var buf = uv_buf_init(storage.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(length))
+        // SAFETY: +1 on self until the write callback; released there or right here if uv_write fails.
+        request.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        let rc = uv_write(request, stream, &buf, 1) { request, status in
+            guard let request else { return }
+            let owner = Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).takeRetainedValue()
+            owner.completion?(status < 0 ? UVError(code: status, operation: "uv_write") : nil)
+        }
+        if rc < 0 { Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).release() }
+        return rc
+    }
+
+    deinit {
+        storage.deallocate()
+        request.deallocate()
+    }
+}
