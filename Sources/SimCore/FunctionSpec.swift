@@ -1,0 +1,53 @@
+/// Everything the simulator needs to know about one function: identity, code, limits and environment.
+package struct FunctionSpec: Sendable, Equatable {
+    /// Function name (`AWS_LAMBDA_FUNCTION_NAME`).
+    package var name: String
+    /// The version that runs, `$LATEST` unless configured.
+    package var version: String = "$LATEST"
+    /// Runtime argv; the first element is the bootstrap.
+    package var command: [String]
+    /// Working directory and `LAMBDA_TASK_ROOT`.
+    package var codeDirectory: String
+    /// `_HANDLER`, if any.
+    package var handler: String?
+    /// Informational runtime identifier (e.g. `provided.al2023`, `python3.12`).
+    package var runtime: String?
+    /// Memory size in MB (128...10,240).
+    package var memorySizeMB: Int = 128
+    /// Function timeout in seconds (1...900).
+    package var timeoutSeconds: Double = 3
+    /// Limit for an on-demand init phase, in milliseconds (Lambda: 10 s).
+    package var initTimeoutMilliseconds: UInt64 = 10_000
+    /// Customer environment variables, in the order they were given.
+    package var environment: [(String, String)] = []
+    /// Environment inherited from the simulator's caller (RIE passes its whole environment through).
+    package var inheritedEnvironment: [(String, String)] = []
+    /// Region and account used in ARNs and `AWS_REGION`.
+    package var region: String = "us-east-1"
+    package var accountID: String = "123456789012"
+    /// Other names the function answers to on the Invoke API (RIE's literal `function`).
+    package var aliases: [String] = []
+
+    package init(name: String, command: [String], codeDirectory: String) {
+        self.name = name
+        self.command = command
+        self.codeDirectory = codeDirectory
+    }
+
+    /// `arn:aws:lambda:<region>:<account>:function:<name>`.
+    package var functionARN: String { "arn:aws:lambda:\(region):\(accountID):function:\(name)" }
+
+    /// The CloudWatch log group Lambda would write to.
+    package var logGroupName: String { "/aws/lambda/\(name)" }
+
+    /// The timeout in milliseconds.
+    package var timeoutMilliseconds: UInt64 { UInt64((timeoutSeconds * 1000).rounded()) }
+
+    package static func == (lhs: FunctionSpec, rhs: FunctionSpec) -> Bool {
+        lhs.name == rhs.name && lhs.version == rhs.version && lhs.command == rhs.command
+            && lhs.codeDirectory == rhs.codeDirectory && lhs.handler == rhs.handler && lhs.runtime == rhs.runtime
+            && lhs.memorySizeMB == rhs.memorySizeMB && lhs.timeoutSeconds == rhs.timeoutSeconds
+            && lhs.environment.map { "\($0)=\($1)" } == rhs.environment.map { "\($0)=\($1)" }
+            && lhs.region == rhs.region && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
+    }
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Generators for the identifiers Lambda hands out: request ids, trace ids, log stream names.
+package enum Identifiers {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// `count` random lowercase hex digits.
+    package static func randomHex(_ count: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: count)
+        var word: UInt64 = 0
+        for i in 0..<count {
+            if i % 16 == 0 { word = generator.next() }
+            bytes[i] = hexDigits[Int(word & 0xF)]
+            word >>= 4
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A random (version 4) UUID in lowercase canonical form.
+    package static func uuid() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        var out = [UInt8]()
+        out.reserveCapacity(36)
+        for (i, byte) in bytes.enumerated() {
+            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// True for a canonical UUID string (any version), as Lambda checks extension identifiers.
+    package static func isUUID(_ text: String) -> Bool {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 36 else { return false }
+        for (i, c) in utf8.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                if c != UInt8(ascii: "-") { return false }
+            } else if !((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// An X-Ray trace header: `Root=1-<epoch seconds hex>-<24 hex>;Parent=<16 hex>;Sampled=0`.
+    package static func traceHeader(epochMilliseconds: Int64) -> String {
+        let seconds = String(epochMilliseconds / 1000, radix: 16)
+        let padded = String(repeating: "0", count: max(0, 8 - seconds.count)) + seconds
+        return "Root=1-\(padded)-\(randomHex(24));Parent=\(randomHex(16));Sampled=0"
+    }
+
+    /// `YYYY/MM/DD/[<version>]<32 hex>`, the log stream name of one execution environment.
+    package static func logStreamName(version: String, epochMilliseconds: Int64) -> String {
+        let date = CivilTime(epochMilliseconds: epochMilliseconds)
+        return "\(date.year)/\(pad(date.month))/\(pad(date.day))/[\(version)]\(randomHex(32))"
+    }
+
+    static func pad(_ value: Int, _ width: Int = 2) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
+    }
+}
+
+/// UTC calendar fields of an instant.
+package struct CivilTime: Equatable {
+    package var year, month, day, hour, minute, second, millisecond: Int
+
+    package init(epochMilliseconds: Int64) {
+        var seconds = time_t(epochMilliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        year = Int(parts.tm_year) + 1900
+        month = Int(parts.tm_mon) + 1
+        day = Int(parts.tm_mday)
+        hour = Int(parts.tm_hour)
+        minute = Int(parts.tm_min)
+        second = Int(parts.tm_sec)
+        millisecond = Int(epochMilliseconds % 1000)
+    }
+
+    /// ISO 8601 with milliseconds, e.g. `2022-10-12T00:00:15.064Z`.
+    package var iso8601: String {
+        let p = Identifiers.pad
+        return "\(year)-\(p(month, 2))-\(p(day, 2))T\(p(hour, 2)):\(p(minute, 2)):\(p(second, 2)).\(p(millisecond, 3))Z"
+    }
+}

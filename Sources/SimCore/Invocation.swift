@@ -1,0 +1,80 @@
+/// One accepted invoke, as the sandbox hands it to the runtime.
+package struct Invocation: Sendable, Equatable {
+    /// UUID; the invoker's `x-amzn-RequestId` and the runtime's `Lambda-Runtime-Aws-Request-Id`.
+    package var requestID: String
+    /// Payload bytes exactly as the invoker sent them.
+    package var payload: [UInt8]
+    /// The invoker's Content-Type, if any.
+    package var contentType: String?
+    /// The ARN the caller used (function, version or alias form).
+    package var invokedFunctionARN: String
+    /// `Lambda-Runtime-Trace-Id`.
+    package var traceID: String
+    /// Client context JSON, already base64-decoded.
+    package var clientContext: String?
+    /// Cognito identity JSON.
+    package var cognitoIdentity: String?
+    /// Tenant id for tenant-isolation functions.
+    package var tenantID: String?
+    /// Whether the invoker asked for `X-Amz-Log-Type: Tail`.
+    package var wantsLogTail: Bool
+    /// `Event` invokes are answered 202 at once and run later.
+    package var isAsync: Bool
+
+    package init(
+        requestID: String, payload: [UInt8], contentType: String? = nil, invokedFunctionARN: String,
+        traceID: String, clientContext: String? = nil, cognitoIdentity: String? = nil, tenantID: String? = nil,
+        wantsLogTail: Bool = false, isAsync: Bool = false
+    ) {
+        self.requestID = requestID
+        self.payload = payload
+        self.contentType = contentType
+        self.invokedFunctionARN = invokedFunctionARN
+        self.traceID = traceID
+        self.clientContext = clientContext
+        self.cognitoIdentity = cognitoIdentity
+        self.tenantID = tenantID
+        self.wantsLogTail = wantsLogTail
+        self.isAsync = isAsync
+    }
+}
+
+/// How an invoke ended, from the invoker's point of view.
+package enum InvokeOutcome: Sendable, Equatable {
+    /// The runtime posted `/response`.
+    case success(body: [UInt8], contentType: String?)
+    /// The runtime posted `/error` (or an init error was returned): `X-Amz-Function-Error: Unhandled`.
+    case functionError(body: [UInt8], contentType: String?, errorType: String?)
+    /// The platform failed the invoke (crash, timeout, oversize response...); also a function error.
+    case platformError(errorType: String, message: String)
+
+    /// True for every outcome the invoker sees as a function error.
+    package var isError: Bool {
+        if case .success = self { return false }
+        return true
+    }
+}
+
+/// What the invoker receives once the sandbox is done with an invoke.
+package struct InvokeResult: Sendable, Equatable {
+    package var requestID: String
+    package var outcome: InvokeOutcome
+    /// The last 4 KB of the invoke's log, when the invoker asked for a tail.
+    package var logTail: [UInt8]?
+
+    package init(requestID: String, outcome: InvokeOutcome, logTail: [UInt8]? = nil) {
+        self.requestID = requestID
+        self.outcome = outcome
+        self.logTail = logTail
+    }
+
+    /// The payload bytes and content type the invoker gets.
+    package var payload: (body: [UInt8], contentType: String) {
+        switch outcome {
+        case .success(let body, let type): return (body, type ?? "application/json")
+        case .functionError(let body, let type, _): return (body, type ?? "application/json")
+        case .platformError(let errorType, let message):
+            return (Array(JSON.errorBody(type: errorType, message: message).utf8), "application/json")
+        }
+    }
+}
