@@ -1,0 +1,105 @@
+import SimUV
+
+/// Answers one request: either `send` a whole response, or `startStreaming`, `writeChunk`… and `finish`.
+///
+/// A responder may be kept for as long as needed (a long-poll holds it for minutes); later requests on
+/// the same connection wait until it completes. Once the connection is gone every call is a no-op and
+/// `onConnectionClose` has fired. Loop thread only.
+package final class HTTPResponder {
+    /// Where the response stands.
+    private enum State {
+        /// Nothing sent yet.
+        // waiting ---- send / finish ----> completed
+        // waiting ---- startStreaming ----> streaming
+        case waiting
+        /// The chunked head went out; chunks may follow.
+        // streaming ---- finish ----> completed
+        case streaming(keepAlive: Bool)
+        /// The response is complete (or the connection went away first).
+        case completed
+    }
+
+    /// Identifier of the connection within its server, for logs.
+    package let connectionID: Int
+    /// The event loop this responder belongs to.
+    package let loop: EventLoop
+    /// Fires once if the connection closes before this request was answered (the client gave up).
+    package var onConnectionClose: (() -> Void)?
+    private weak var connection: HTTPServerConnection?
+    private let requestKeepAlive: Bool
+    private let isHEAD: Bool
+    private let isHTTP10: Bool
+    private var state = State.waiting
+
+    init(connection: HTTPServerConnection, request: HTTPRequest) {
+        self.connection = connection
+        connectionID = connection.id
+        loop = connection.loop
+        requestKeepAlive = request.keepAlive
+        isHEAD = request.method == "HEAD"
+        isHTTP10 = request.versionMajor == 1 && request.versionMinor == 0
+    }
+
+    /// A short label for logs, e.g. `http#12`.
+    package var remoteDescription: String { "http#\(connectionID)" }
+
+    /// True once the response is complete, or the connection closed before it was.
+    package var isCompleted: Bool {
+        if case .completed = state { return true }
+        return false
+    }
+
+    /// True while the connection can still carry the response.
+    package var isConnectionOpen: Bool { connection?.isOpen ?? false }
+
+    /// Sends `response` whole (in one write) and completes the request. `Connection: close` in
+    /// `response.headers` closes the connection afterwards.
+    package func send(_ response: HTTPResponse) {
+        loop.assertInLoop()
+        guard case .waiting = state else { return }
+        state = .completed
+        onConnectionClose = nil
+        let keepAlive = requestKeepAlive && !response.headers.containsToken("close", in: "Connection")
+        let bytes = response.serialized(keepAlive: keepAlive, omitBody: isHEAD, announceKeepAlive: isHTTP10)
+        connection?.completeResponse(bytes, keepAlive: keepAlive, for: self)
+    }
+
+    /// Sends a head with `Transfer-Encoding: chunked`; the body follows with `writeChunk` and `finish`.
+    package func startStreaming(status: Int, headers: HTTPHeaders) {
+        loop.assertInLoop()
+        guard case .waiting = state else { return }
+        let keepAlive = requestKeepAlive && !headers.containsToken("close", in: "Connection")
+        state = .streaming(keepAlive: keepAlive)
+        connection?.writeResponsePart(
+            HTTPResponse.streamingHead(status: status, headers: headers, keepAlive: keepAlive), for: self)
+    }
+
+    /// Sends one chunk of a streaming response (an empty buffer sends nothing).
+    package func writeChunk(_ bytes: [UInt8]) {
+        loop.assertInLoop()
+        guard case .streaming = state, !bytes.isEmpty, !isHEAD else { return }
+        var writer = MessageWriter(capacity: bytes.count + 16)
+        writer.chunk(bytes)
+        connection?.writeResponsePart(writer.bytes, for: self)
+    }
+
+    /// Ends a streaming response with the last chunk and `trailers`, completing the request.
+    package func finish(trailers: HTTPHeaders = [:]) {
+        loop.assertInLoop()
+        guard case .streaming(let keepAlive) = state else { return }
+        state = .completed
+        onConnectionClose = nil
+        var writer = MessageWriter(capacity: 8 + trailers.estimatedSize)
+        if !isHEAD { writer.lastChunk(trailers: trailers) }
+        connection?.completeResponse(writer.bytes, keepAlive: keepAlive, for: self)
+    }
+
+    /// Called by the connection when it closes with this request outstanding.
+    func connectionClosed() {
+        guard !isCompleted else { return }
+        state = .completed
+        let callback = onConnectionClose
+        onConnectionClose = nil
+        callback?()
+    }
+}

@@ -1,0 +1,99 @@
+import SimUV
+
+/// An HTTP/1.1 server on the event loop: keep-alive, pipelining (answered in order, one request at a
+/// time per connection), chunked bodies both ways, size limits and an idle timeout.
+///
+/// `handler` runs on the loop thread with each request and the `HTTPResponder` that answers it, now or
+/// much later. Malformed requests get `400` and oversized header sections `431` (then the connection
+/// closes) without reaching the handler; oversized bodies do reach it, flagged `bodyTooLarge`, so the
+/// caller renders its own error. Call `close` to stop: the listener holds the server until then.
+package final class HTTPServer {
+    /// Limits and timeouts.
+    package struct Configuration: Sendable {
+        /// Most bytes in a request's header section (request line, fields and trailers). http_parser
+        /// itself stops at 80 KiB, so larger values act as 80 KiB.
+        package var maxHeaderBytes = 64 * 1024
+        /// Most body bytes kept per request; larger bodies are read, discarded and flagged. The default
+        /// is Lambda's 6 MiB invocation payload limit plus 1 MiB of headroom, so that the Lambda layer,
+        /// not HTTP, decides and renders the payload-size error.
+        package var maxBodyBytes = 6 * 1024 * 1024 + 1024 * 1024
+        /// A connection with nothing outstanding (no request with the handler, waiting or partly
+        /// received) closes after this long. Held responses are never timed out.
+        package var idleTimeoutMilliseconds: UInt64 = 60_000
+        /// Parsed requests that may wait behind the one being answered before the connection stops
+        /// reading. One read can overshoot this by what fits in the loop's read buffer.
+        package var maxPipelinedRequests = 64
+
+        /// The defaults above, optionally overridden.
+        package init(
+            maxHeaderBytes: Int = 64 * 1024, maxBodyBytes: Int = 6 * 1024 * 1024 + 1024 * 1024,
+            idleTimeoutMilliseconds: UInt64 = 60_000, maxPipelinedRequests: Int = 64
+        ) {
+            self.maxHeaderBytes = maxHeaderBytes
+            self.maxBodyBytes = maxBodyBytes
+            self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+            self.maxPipelinedRequests = max(1, maxPipelinedRequests)
+        }
+    }
+
+    /// The loop everything runs on.
+    package let loop: EventLoop
+    /// The limits in force.
+    package let configuration: Configuration
+    /// The bound port (the ephemeral one when created with port 0).
+    package let port: Int
+    private let handler: (HTTPRequest, HTTPResponder) -> Void
+    private var listener: TCPServer?
+    private var connections: [Int: HTTPServerConnection] = [:]
+    private var nextConnectionID = 0
+
+    /// Binds `host:port` (0 picks an ephemeral port) and starts accepting. Loop thread only.
+    /// - Throws: `UVError` when the address is invalid or cannot be bound.
+    package init(
+        loop: EventLoop, host: String, port: Int, configuration: Configuration = .init(),
+        handler: @escaping (HTTPRequest, HTTPResponder) -> Void
+    ) throws(UVError) {
+        loop.assertInLoop()
+        self.loop = loop
+        self.configuration = configuration
+        self.handler = handler
+        // The listener's callback holds the server weakly; `close` releases the listener.
+        weak var weakSelf: HTTPServer?
+        let listener = try TCPServer(loop: loop, host: host, port: port) { connection in
+            guard let server = weakSelf else {
+                connection.close()
+                return
+            }
+            server.accepted(connection)
+        }
+        self.listener = listener
+        self.port = listener.port
+        weakSelf = self
+    }
+
+    /// Connections currently open.
+    package var connectionCount: Int { connections.count }
+
+    /// True until `close` is called.
+    package var isListening: Bool { listener != nil }
+
+    private func accepted(_ tcp: TCPConnection) {
+        nextConnectionID += 1
+        let connection = HTTPServerConnection(
+            id: nextConnectionID, tcp: tcp, configuration: configuration, handler: handler
+        ) { [weak self] connection in
+            self?.connections[connection.id] = nil
+        }
+        connections[connection.id] = connection
+        connection.start()
+    }
+
+    /// Stops listening and closes every connection; outstanding responders get `onConnectionClose`.
+    package func close() {
+        loop.assertInLoop()
+        listener?.close()
+        listener = nil
+        for connection in Array(connections.values) { connection.closeNow() }
+        connections.removeAll()
+    }
+}

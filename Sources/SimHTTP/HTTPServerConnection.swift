@@ -1,0 +1,221 @@
+import SimUV
+
+/// One accepted connection of an `HTTPServer`: parses requests and answers them one at a time, in order.
+///
+/// Invariants:
+/// - At most one request is with the handler (`current`); parsed requests wait in `queue` and the next
+///   one is dispatched only once `current` completed, so responses go out in request order however long
+///   a handler holds one (a long-poll simply delays later pipelined requests).
+/// - Reading stops while `maxPipelinedRequests` wait, while more than `highWaterBytes` of writes are
+///   queued, after a parse error, and once the connection is closing; it resumes when the cause clears.
+/// - The idle timer closes the connection only when nothing is outstanding: no request with the
+///   handler, none waiting, none half-received.
+/// - A response that ends the connection is written, then the socket is closed in its write completion
+///   (closing earlier would cancel the write).
+/// - Ownership: the server's table and the TCP callbacks hold this object; `closeNow` clears both.
+final class HTTPServerConnection {
+    /// Queued write bytes above which reading pauses.
+    static let highWaterBytes = 1024 * 1024
+    /// Queued write bytes below which paused reading resumes.
+    static let lowWaterBytes = 256 * 1024
+    private static let continueBytes = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    /// Identifier unique within the server, for logs.
+    let id: Int
+    let loop: EventLoop
+    private let tcp: TCPConnection
+    private let configuration: HTTPServer.Configuration
+    private let handler: (HTTPRequest, HTTPResponder) -> Void
+    private let onClosed: (HTTPServerConnection) -> Void
+    private let parser: RequestParser
+    private let idleTimer: Timer
+    private var events: [RequestParser.Event] = []
+    private var queue = RequestQueue()
+    private var current: HTTPResponder?
+    private var parseError: HTTPError?
+    private var dispatching = false
+    private var reading = false
+    private var pausedForWrites = false
+    private var idleSince: UInt64?
+    private var idleTimerArmed = false
+    /// A response that ends the connection is being written.
+    private(set) var isClosing = false
+    /// The socket was closed.
+    private(set) var isClosed = false
+
+    init(
+        id: Int, tcp: TCPConnection, configuration: HTTPServer.Configuration,
+        handler: @escaping (HTTPRequest, HTTPResponder) -> Void,
+        onClosed: @escaping (HTTPServerConnection) -> Void
+    ) {
+        self.id = id
+        self.tcp = tcp
+        self.loop = tcp.loop
+        self.configuration = configuration
+        self.handler = handler
+        self.onClosed = onClosed
+        parser = RequestParser(
+            maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
+        idleTimer = Timer(loop: tcp.loop)
+    }
+
+    /// Starts reading and arms the idle timer.
+    func start() {
+        tcp.onData = { [self] bytes in received(bytes) }
+        tcp.onReadEnd = { [self] _ in peerClosed() }
+        updateReading()
+        updateIdleTimer()
+    }
+
+    /// True while responses can still be written.
+    var isOpen: Bool { !isClosed && !isClosing }
+
+    // MARK: Input
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        do {
+            try parser.feed(bytes, into: &events)
+        } catch {
+            parseError = error
+        }
+        for event in events where !isClosed {
+            switch event {
+            case .continueExpected:
+                if current == nil && queue.isEmpty && isOpen && parseError == nil { write(Self.continueBytes) }
+            case .request(let request):
+                queue.append(request)
+                dispatchNext()
+            }
+        }
+        events.removeAll(keepingCapacity: true)
+        dispatchNext()
+    }
+
+    private func peerClosed() {
+        // A connection-ending response still being written finishes first; its completion closes.
+        if !isClosing { closeNow() }
+    }
+
+    // MARK: Dispatch
+
+    /// Hands waiting requests to the handler one at a time; re-entrant calls (a handler answering
+    /// synchronously) fall through to the running loop.
+    private func dispatchNext() {
+        guard !dispatching else { return }
+        dispatching = true
+        while current == nil && isOpen, let request = queue.popFirst() {
+            let responder = HTTPResponder(connection: self, request: request)
+            current = responder
+            handler(request, responder)
+        }
+        dispatching = false
+        if current == nil && queue.isEmpty && isOpen, let parseError { sendParseError(parseError) }
+        updateReading()
+        updateIdleTimer()
+    }
+
+    private func sendParseError(_ error: HTTPError) {
+        let response: HTTPResponse
+        switch error {
+        case .headerTooLarge: response = .text(431, "Request Header Fields Too Large\n")
+        default: response = .text(400, "Bad Request: \(error)\n")
+        }
+        write(response.serialized(keepAlive: false), thenClose: true)
+    }
+
+    // MARK: Output (called by the current responder)
+
+    /// Writes part of `responder`'s response; ignored unless it is the current one.
+    func writeResponsePart(_ bytes: [UInt8], for responder: HTTPResponder) {
+        guard current === responder, isOpen else { return }
+        write(bytes)
+    }
+
+    /// Writes the last bytes of `responder`'s response and moves on to the next request, or closes once
+    /// written when `keepAlive` is false.
+    func completeResponse(_ bytes: [UInt8], keepAlive: Bool, for responder: HTTPResponder) {
+        guard current === responder, isOpen else { return }
+        current = nil
+        if keepAlive {
+            write(bytes)
+            dispatchNext()
+        } else {
+            queue.removeAll()
+            write(bytes, thenClose: true)
+        }
+    }
+
+    private func write(_ bytes: [UInt8], thenClose: Bool = false) {
+        if thenClose {
+            isClosing = true
+            updateReading()
+            updateIdleTimer()
+        }
+        tcp.write(bytes) { [self] error in
+            if thenClose || error != nil {
+                closeNow()
+            } else if pausedForWrites && tcp.pendingWriteBytes < Self.lowWaterBytes {
+                pausedForWrites = false
+                updateReading()
+            }
+        }
+        if !pausedForWrites && tcp.pendingWriteBytes > Self.highWaterBytes {
+            pausedForWrites = true
+            updateReading()
+        }
+    }
+
+    // MARK: Reading, idle timer, close
+
+    private func updateReading() {
+        let wanted =
+            !isClosed && !isClosing && parseError == nil && !parser.isFinished && !pausedForWrites
+            && queue.count < configuration.maxPipelinedRequests
+        guard wanted != reading else { return }
+        reading = wanted
+        if wanted { tcp.startReading() } else { tcp.stopReading() }
+    }
+
+    /// Records when the connection became idle and makes sure the timer is armed while it is; the timer
+    /// re-arms itself for the remaining time instead of being restarted on every request.
+    private func updateIdleTimer() {
+        let idle = isOpen && current == nil && queue.isEmpty && !parser.hasPartialMessage
+        guard idle else {
+            idleSince = nil
+            return
+        }
+        if idleSince == nil { idleSince = loop.nowMilliseconds }
+        if !idleTimerArmed { armIdleTimer(after: configuration.idleTimeoutMilliseconds) }
+    }
+
+    private func armIdleTimer(after milliseconds: UInt64) {
+        idleTimerArmed = true
+        idleTimer.start(afterMilliseconds: milliseconds) { [weak self] in self?.idleTimerFired() }
+    }
+
+    private func idleTimerFired() {
+        idleTimerArmed = false
+        guard let idleSince, isOpen else { return }
+        let elapsed = loop.nowMilliseconds &- idleSince
+        if elapsed >= configuration.idleTimeoutMilliseconds {
+            closeNow()
+        } else {
+            armIdleTimer(after: configuration.idleTimeoutMilliseconds - elapsed)
+        }
+    }
+
+    /// Closes the socket now, tells the outstanding responder (if any) and leaves the server's table.
+    func closeNow() {
+        guard !isClosed else { return }
+        isClosed = true
+        idleTimer.close()
+        tcp.onData = nil
+        tcp.onReadEnd = nil
+        tcp.close()
+        queue.removeAll()
+        let responder = current
+        current = nil
+        onClosed(self)
+        responder?.connectionClosed()
+    }
+}

@@ -1,0 +1,257 @@
+import CHTTPParser
+
+/// Drives one http_parser over a byte stream and assembles the messages it reports.
+///
+/// The `http_parser` struct lives on the heap (its address must stay stable while C holds it) and is
+/// freed in `deinit`. SAFETY: `parser.pointee.data` holds this object unretained; http_parser only calls
+/// back from inside `http_parser_execute`, which only this object calls, so the object is alive then.
+///
+/// Header names and values arrive as pointer+length spans, possibly split across callbacks and reads;
+/// they are gathered in reusable byte buffers and turned into strings once complete. After a message
+/// that ends the connection (no keep-alive, or an upgrade) the parser pauses and ignores further input.
+final class MessageParser {
+    /// Which side of the protocol the parser reads.
+    enum Kind {
+        /// Requests (a server).
+        case request
+        /// Responses (a client).
+        case response
+    }
+
+    /// Where a header span goes.
+    private enum HeaderState {
+        /// Between fields.
+        case none
+        /// Inside a field name.
+        case name
+        /// Inside a field value.
+        case value
+    }
+
+    let kind: Kind
+    /// Most bytes of request line (or status line), header fields and trailers per message.
+    let maxHeaderBytes: Int
+    /// Most body bytes kept per message; further bytes are counted and discarded.
+    let maxBodyBytes: Int
+    /// Response mode: asked with the status once the headers are complete; true parses no body (`HEAD`).
+    var skipsBody: ((Int) -> Bool)?
+    /// True between the first byte of a message and its end.
+    private(set) var inMessage = false
+    /// True once the connection's last message was parsed; later bytes are ignored.
+    private(set) var isStopped = false
+
+    private let parser: UnsafeMutablePointer<http_parser>
+    private var failure: HTTPError?
+    private var current = ParsedMessage()
+    private var events: [MessageEvent] = []
+    private var startLine: [UInt8] = []
+    private var name: [UInt8] = []
+    private var value: [UInt8] = []
+    private var headerState = HeaderState.none
+    private var inTrailers = false
+    private var headerBytes = 0
+    private var headerOverflow = false
+
+    /// A parser for `kind` messages with the given limits.
+    init(kind: Kind, maxHeaderBytes: Int, maxBodyBytes: Int) {
+        self.kind = kind
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxBodyBytes = maxBodyBytes
+        parser = UnsafeMutablePointer<http_parser>.allocate(capacity: 1)
+        parser.initialize(to: http_parser())
+        http_parser_init(parser, kind == .request ? HTTP_REQUEST : HTTP_RESPONSE)
+        parser.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        parser.deinitialize(count: 1)
+        parser.deallocate()
+    }
+
+    /// Parses `bytes`, appending the events they complete to `output`. Throws once the stream is
+    /// malformed; events for messages completed before the error are still appended.
+    func feed(_ bytes: UnsafeRawBufferPointer, into output: inout [MessageEvent]) throws(HTTPError) {
+        if let failure { throw failure }
+        guard !isStopped, let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let parsed = withUnsafePointer(to: Self.settings) { settings in
+            http_parser_execute(parser, settings, base.assumingMemoryBound(to: CChar.self), bytes.count)
+        }
+        moveEvents(into: &output)
+        try checkState(parsed: parsed, expected: bytes.count)
+    }
+
+    /// Tells the parser the stream ended: completes a body delimited by the connection's close, or
+    /// throws `unexpectedEOF` when a message was cut short.
+    func finish(into output: inout [MessageEvent]) throws(HTTPError) {
+        if let failure { throw failure }
+        guard !isStopped else { return }
+        _ = withUnsafePointer(to: Self.settings) { settings in http_parser_execute(parser, settings, nil, 0) }
+        moveEvents(into: &output)
+        isStopped = true
+        let code = http_errno(rawValue: parser.pointee.http_errno)
+        if code == HPE_INVALID_EOF_STATE { throw fail(.unexpectedEOF) }
+        try checkState(parsed: 0, expected: 0)
+    }
+
+    private func moveEvents(into output: inout [MessageEvent]) {
+        guard !events.isEmpty else { return }
+        if output.isEmpty {
+            swap(&output, &events)
+        } else {
+            output.append(contentsOf: events)
+            events.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func checkState(parsed: Int, expected: Int) throws(HTTPError) {
+        let code = http_errno(rawValue: parser.pointee.http_errno)
+        if code == HPE_PAUSED {
+            isStopped = true
+        } else if code == HPE_HEADER_OVERFLOW || (code != HPE_OK && headerOverflow) {
+            throw fail(.headerTooLarge(limit: maxHeaderBytes))
+        } else if code != HPE_OK {
+            throw fail(
+                .malformedMessage(
+                    name: String(cString: http_errno_name(code)),
+                    reason: String(cString: http_errno_description(code))))
+        } else if parser.pointee.upgrade != 0 {
+            isStopped = true
+        } else if parsed != expected {
+            throw fail(.malformedMessage(name: "HPE_UNKNOWN", reason: "parser stopped early"))
+        }
+    }
+
+    private func fail(_ error: HTTPError) -> HTTPError {
+        failure = error
+        isStopped = true
+        return error
+    }
+
+    // MARK: Callbacks (called by http_parser from inside `http_parser_execute`)
+
+    fileprivate func messageBegan() -> Int32 {
+        inMessage = true
+        current = ParsedMessage()
+        startLine.removeAll(keepingCapacity: true)
+        headerState = .none
+        inTrailers = false
+        headerBytes = 0
+        return 0
+    }
+
+    fileprivate func startLineSpan(_ span: UnsafeRawBufferPointer) -> Int32 {
+        guard count(span.count) else { return 1 }
+        startLine.append(contentsOf: span)
+        return 0
+    }
+
+    fileprivate func headerNameSpan(_ span: UnsafeRawBufferPointer) -> Int32 {
+        if headerState == .value { commitHeader() }
+        headerState = .name
+        guard count(span.count) else { return 1 }
+        name.append(contentsOf: span)
+        return 0
+    }
+
+    fileprivate func headerValueSpan(_ span: UnsafeRawBufferPointer) -> Int32 {
+        headerState = .value
+        guard count(span.count) else { return 1 }
+        value.append(contentsOf: span)
+        return 0
+    }
+
+    fileprivate func headersComplete() -> Int32 {
+        commitHeader()
+        inTrailers = true
+        current.versionMajor = Int(parser.pointee.http_major)
+        current.versionMinor = Int(parser.pointee.http_minor)
+        let flags = parser.pointee.flags
+        current.isChunked = flags & F_CHUNKED.rawValue != 0
+        if flags & F_CONTENTLENGTH.rawValue != 0 {
+            current.body.reserveCapacity(Int(clamping: min(parser.pointee.content_length, UInt64(maxBodyBytes))))
+        }
+        switch kind {
+        case .request:
+            current.method = String(cString: http_method_str(http_method(rawValue: parser.pointee.method)))
+            current.target = String(decoding: startLine, as: UTF8.self)
+            if let expect = current.headers["Expect"], HTTPHeaders.namesEqual(expect, "100-continue") {
+                events.append(.continueExpected)
+            }
+            return 0
+        case .response:
+            current.status = Int(parser.pointee.status_code)
+            current.reason = String(decoding: startLine, as: UTF8.self)
+            return skipsBody?(current.status) == true ? 1 : 0
+        }
+    }
+
+    fileprivate func bodySpan(_ span: UnsafeRawBufferPointer) -> Int32 {
+        current.bodyLength += span.count
+        if current.bodyTooLarge { return 0 }
+        if current.bodyLength > maxBodyBytes {
+            current.bodyTooLarge = true
+            current.body = []
+        } else {
+            current.body.append(contentsOf: span)
+        }
+        return 0
+    }
+
+    fileprivate func messageComplete() -> Int32 {
+        commitHeader()
+        let keepAlive = http_should_keep_alive(parser) != 0 && parser.pointee.upgrade == 0
+        current.keepAlive = keepAlive
+        events.append(.message(current))
+        current = ParsedMessage()
+        inMessage = false
+        if !keepAlive { http_parser_pause(parser, 1) }
+        return 0
+    }
+
+    private func commitHeader() {
+        defer { headerState = .none }
+        guard headerState == .value else { return }
+        let field = String(decoding: name, as: UTF8.self)
+        while let last = value.last, last == 0x20 || last == 0x09 { value.removeLast() }
+        let text = String(decoding: value, as: UTF8.self)
+        if inTrailers {
+            current.trailers.add(field, text)
+        } else {
+            current.headers.add(field, text)
+        }
+        name.removeAll(keepingCapacity: true)
+        value.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds `length` (plus two for the separator) to the header budget; false once it is exceeded.
+    private func count(_ length: Int) -> Bool {
+        headerBytes += length + 2
+        if headerBytes > maxHeaderBytes { headerOverflow = true }
+        return !headerOverflow
+    }
+
+    // MARK: Settings
+
+    private static func owner(_ parser: UnsafeMutablePointer<http_parser>?) -> MessageParser {
+        Unmanaged<MessageParser>.fromOpaque(parser!.pointee.data).takeUnretainedValue()
+    }
+
+    private static func span(_ at: UnsafePointer<CChar>?, _ length: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: at, count: length)
+    }
+
+    /// The callbacks, shared by every parser; each recovers its owner from `parser.pointee.data`.
+    private static let settings: http_parser_settings = {
+        var settings = http_parser_settings()
+        http_parser_settings_init(&settings)
+        settings.on_message_begin = { owner($0).messageBegan() }
+        settings.on_url = { owner($0).startLineSpan(span($1, $2)) }
+        settings.on_status = { owner($0).startLineSpan(span($1, $2)) }
+        settings.on_header_field = { owner($0).headerNameSpan(span($1, $2)) }
+        settings.on_header_value = { owner($0).headerValueSpan(span($1, $2)) }
+        settings.on_headers_complete = { owner($0).headersComplete() }
+        settings.on_body = { owner($0).bodySpan(span($1, $2)) }
+        settings.on_message_complete = { owner($0).messageComplete() }
+        return settings
+    }()
+}
