@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reads memory figures of process trees from `/proc`.
+package enum ProcessMemory {
+    /// Sum of the peak resident set (`VmHWM`) of `root` and all its descendants, in KiB.
+    ///
+    /// Each process's own peak is summed, an upper bound of the tree's simultaneous peak.
+    package static func peakResidentKiB(root: Int32) -> Int {
+        var total = 0
+        var stack: [Int32] = [root]
+        var seen = Set<Int32>()
+        while let pid = stack.popLast(), seen.count < 4096 {
+            guard seen.insert(pid).inserted else { continue }
+            total += statusField(pid: pid, field: "VmHWM:") ?? 0
+            stack += children(of: pid)
+        }
+        return total
+    }
+
+    /// Child pids of `pid`, from `/proc/<pid>/task/*/children`.
+    package static func children(of pid: Int32) -> [Int32] {
+        var result: [Int32] = []
+        guard let dir = opendir("/proc/\(pid)/task") else { return result }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let tid = Int32(name) else { continue }
+            let text = readSmallFile("/proc/\(pid)/task/\(tid)/children") ?? ""
+            result += text.split(separator: " ").compactMap { Int32($0.trimmingSpaces) }
+        }
+        return result
+    }
+
+    /// A `kB` figure from `/proc/<pid>/status`.
+    static func statusField(pid: Int32, field: String) -> Int? {
+        guard let text = readSmallFile("/proc/\(pid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(field) {
+            let number = line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+            return number.flatMap { Int($0) }
+        }
+        return nil
+    }
+
+    /// Reads a file of at most 64 KiB.
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var count = 0
+        while count < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n <= 0 { break }
+            count += n
+        }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" || c == "\n" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\n" { s = s.dropLast() }
+        return s
+    }
+}

@@ -1,0 +1,53 @@
+import SimCore
+
+/// An error the Runtime API answers with: status, `errorType` and `errorMessage` exactly as Lambda's agent.
+package struct RuntimeAPIError: Error, Equatable, Sendable {
+    package var status: Int
+    package var errorType: String
+    package var errorMessage: String
+
+    package init(status: Int, errorType: String, errorMessage: String) {
+        self.status = status
+        self.errorType = errorType
+        self.errorMessage = errorMessage
+    }
+
+    /// 400: the request id is not the current invoke's.
+    package static let invalidRequestID = RuntimeAPIError(
+        status: 400, errorType: "InvalidRequestID", errorMessage: "Invalid request ID")
+    /// 400: `Lambda-Runtime-Function-Response-Mode` has a value other than `streaming`.
+    package static let invalidResponseMode = RuntimeAPIError(
+        status: 400, errorType: "InvalidFunctionResponseMode", errorMessage: "Invalid function response mode")
+    /// 413: the response is larger than 6,291,556 bytes.
+    package static let payloadTooLarge = RuntimeAPIError(
+        status: 413, errorType: "RequestEntityTooLarge",
+        errorMessage: "Exceeded maximum allowed payload size (\(Limits.maxResponseBytes) bytes).")
+    /// 500: the agent failed.
+    package static let internalError = RuntimeAPIError(
+        status: 500, errorType: "InternalServerError", errorMessage: "Internal Server Error")
+
+    /// 403: the runtime's state does not allow the call.
+    package static func invalidTransition(from: String, to: String) -> RuntimeAPIError {
+        RuntimeAPIError(
+            status: 403, errorType: "InvalidStateTransition",
+            errorMessage: "State transition from \(from) to \(to) failed for runtime. Error: State transition is not allowed"
+        )
+    }
+
+    /// The JSON body, with the trailing newline Go's encoder writes.
+    package var body: String { JSON.errorBody(type: errorType, message: errorMessage) + "\n" }
+}
+
+/// Lambda's payload limits.
+package enum Limits {
+    /// Largest buffered response a runtime may post: 6 MiB + 100 bytes.
+    package static let maxResponseBytes = 6_291_556
+    /// Largest synchronous invoke request.
+    package static let maxSyncRequestBytes = 6_291_456
+    /// Largest asynchronous (`Event`) invoke request.
+    package static let maxAsyncRequestBytes = 1_048_576
+    /// Largest decoded client context.
+    package static let maxClientContextBytes = 3_583
+    /// Bytes of log returned by `X-Amz-Log-Type: Tail`.
+    package static let logTailBytes = 4_096
+}

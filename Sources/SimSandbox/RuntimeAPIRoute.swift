@@ -1,0 +1,44 @@
+/// A request to a sandbox's Runtime API, decoded from method and path.
+package enum RuntimeAPIRoute: Equatable, Sendable {
+    /// `GET /2018-06-01/runtime/invocation/next`
+    case next
+    /// `POST /2018-06-01/runtime/invocation/{id}/response`
+    case response(requestID: String)
+    /// `POST /2018-06-01/runtime/invocation/{id}/error`
+    case error(requestID: String)
+    /// `POST /2018-06-01/runtime/init/error`
+    case initError
+    /// `GET /2018-06-01/ping`, Lambda's legacy health check.
+    case ping
+    /// No such path: 404.
+    case notFound
+    /// The path exists but not for this method: 405 with `Allow`.
+    case methodNotAllowed(allow: String)
+
+    /// Decodes `method` and `path` (the query already removed).
+    package init(method: String, path: String) {
+        let prefix = "/2018-06-01/"
+        guard path.hasPrefix(prefix) else {
+            self = .notFound
+            return
+        }
+        let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        func only(_ allowed: String, _ route: RuntimeAPIRoute) -> RuntimeAPIRoute {
+            method == allowed ? route : .methodNotAllowed(allow: allowed)
+        }
+        switch parts.count {
+        case 1 where parts[0] == "ping":
+            self = only("GET", .ping)
+        case 3 where parts[0] == "runtime" && parts[1] == "invocation" && parts[2] == "next":
+            self = only("GET", .next)
+        case 3 where parts[0] == "runtime" && parts[1] == "init" && parts[2] == "error":
+            self = only("POST", .initError)
+        case 4 where parts[0] == "runtime" && parts[1] == "invocation" && parts[3] == "response":
+            self = only("POST", .response(requestID: String(parts[2])))
+        case 4 where parts[0] == "runtime" && parts[1] == "invocation" && parts[3] == "error":
+            self = only("POST", .error(requestID: String(parts[2])))
+        default:
+            self = .notFound
+        }
+    }
+}

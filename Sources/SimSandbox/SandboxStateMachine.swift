@@ -1,0 +1,561 @@
+import SimCore
+
+/// The lifecycle of one execution environment and its runtime, as pure logic.
+///
+/// The machine decides; the `Sandbox` performs: every event returns the actions to carry out (spawn,
+/// timers, answers to the runtime and to the invoker, log lines, kills). Time comes from the injected
+/// clock, so tests drive it by hand.
+///
+/// ```
+/// idle ──invoke / prewarm──► initializing(init) ──first /next──► running (or ready when prewarmed)
+///                               │ failure or 10 s ──► resetting ──exit──► initializing(invoke) (retry inside the invoke)
+/// ready ──invoke──► running ──/response or /error──► running(responded) ──/next──► ready
+///                     │ timeout, crash ──► resetting ──exit──► idle
+/// any ──shutdown──► resetting(spindown) ──exit──► shutDown
+/// ```
+package struct SandboxStateMachine {
+    /// Which init this is: the normal one, or one retried inside an invoke ("suppressed init").
+    package enum InitPhase: String, Sendable {
+        case initial = "init"
+        case invoke
+    }
+
+    /// Why processes are being stopped; the SHUTDOWN reason extensions receive.
+    package enum ShutdownReason: String, Sendable {
+        case spindown, timeout, failure
+    }
+
+    /// The Runtime API's view of the runtime (Lambda's state names appear in 403 messages).
+    package enum RuntimeState: String, Sendable {
+        case started = "Started"
+        case initError = "InitError"
+        case ready = "Ready"
+        case running = "Running"
+        case responseSent = "RuntimeResponseSentState"
+    }
+
+    /// An init in progress.
+    package struct Initializing: Sendable {
+        var phase: InitPhase
+        var startedAt: UInt64
+        /// The invoke this init serves, if it was triggered by one.
+        var invocation: Invocation?
+        /// When the invoke started (phase `invoke` only): its timeout runs from here.
+        var invokeStartedAt: UInt64?
+        var runtime: RuntimeState = .started
+        /// The body the runtime posted to `/init/error`.
+        var initError: InvokeOutcome?
+    }
+
+    /// An invoke handed to the runtime.
+    package struct Running: Sendable {
+        var invocation: Invocation
+        var startedAt: UInt64
+        var deadlineEpochMilliseconds: Int64
+        var initDurationMs: Double?
+        var runtime: RuntimeState = .running
+        var outcome: InvokeOutcome?
+        /// Whether the invoker already got its answer.
+        var delivered = false
+    }
+
+    /// Processes being stopped; what happens once they are gone.
+    package struct Resetting: Sendable {
+        var reason: ShutdownReason
+        /// An invoke waiting for init to be retried inside it.
+        var retry: Invocation?
+        var retryStartedAt: UInt64?
+        /// Stop for good rather than go back to idle.
+        var final: Bool
+        /// The dying runtime's state, for 403 messages until it is gone.
+        var runtime: RuntimeState = .started
+    }
+
+    package enum State: Sendable {
+        /// No processes. `idle --invoke--> initializing(init)`; `--prewarm-->` the same without an invoke.
+        case idle
+        /// Runtime started, waiting for its first `/next`.
+        /// `--/next--> running | ready`; `--/init/error, exit, spawn failure, init timeout--> resetting`.
+        case initializing(Initializing)
+        /// Runtime waiting in `/next`, no invoke. `--invoke--> running`; `--exit--> resetting`.
+        case ready
+        /// An invoke in flight. `--/response|/error--> running(responded)`; `--/next after responding--> ready`;
+        /// `--timeout, exit--> resetting`.
+        case running(Running)
+        /// Killing processes. `--processes gone--> idle | initializing(invoke) | shutDown`.
+        case resetting(Resetting)
+        /// Terminal.
+        case shutDown
+    }
+
+    /// What the runtime's HTTP request gets back.
+    package enum RuntimeReply: Equatable, Sendable {
+        /// Hold the `/next` long-poll open.
+        case hold
+        /// Answer `/next` with this invoke.
+        case invocation(Invocation, deadlineEpochMilliseconds: Int64)
+        /// 202 `{"status":"OK"}`.
+        case accepted
+        /// An error body.
+        case error(RuntimeAPIError)
+    }
+
+    /// A side effect for the sandbox to perform, in order.
+    package enum Action: Equatable, Sendable {
+        /// Start the runtime process (and later extensions).
+        case spawnRuntime
+        /// Arm the one timer (init or invoke limit); firing it is `timerFired`.
+        case startTimer(milliseconds: UInt64)
+        case cancelTimer
+        /// Answer any held `/next` with the invoke.
+        case dispatch(Invocation, deadlineEpochMilliseconds: Int64)
+        /// A platform log line attributed to the invoke, if any.
+        case log(String)
+        /// Print the REPORT line (the sandbox adds memory figures).
+        case report(requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus)
+        /// Give the invoker its result.
+        case complete(requestID: String, outcome: InvokeOutcome)
+        /// Drop held `/next` requests and kill every process with this reason.
+        case kill(ShutdownReason)
+        /// The sandbox can take another invoke.
+        case available
+        /// The sandbox is gone for good.
+        case terminated
+    }
+
+    package private(set) var state: State = .idle
+    private let clock: any SimClock
+    private let function: FunctionSpec
+    /// The next init runs as a retry inside an invoke (a prewarm init failed).
+    private var nextInitIsSuppressed = false
+
+    package init(function: FunctionSpec, clock: any SimClock) {
+        self.function = function
+        self.clock = clock
+    }
+
+    /// The runtime's state name for 403 messages.
+    package var runtimeState: RuntimeState {
+        switch state {
+        case .initializing(let i): return i.runtime
+        case .ready: return .ready
+        case .running(let r): return r.runtime
+        case .resetting(let r): return r.runtime
+        case .idle, .shutDown: return .started
+        }
+    }
+
+    /// True when an invoke may be placed here now.
+    package var canAcceptInvoke: Bool {
+        switch state {
+        case .idle, .ready: return true
+        default: return false
+        }
+    }
+
+    /// The request id of the invoke in flight, if any.
+    package var currentRequestID: String? {
+        switch state {
+        case .running(let r): return r.invocation.requestID
+        case .initializing(let i): return i.invocation?.requestID
+        case .resetting(let r): return r.retry?.requestID
+        default: return nil
+        }
+    }
+
+    private var now: UInt64 { clock.monotonicNanoseconds }
+
+    private func milliseconds(since start: UInt64) -> Double {
+        Double(now &- start) / 1_000_000
+    }
+
+    // MARK: - Placement
+
+    /// Starts the environment ahead of any invoke (provisioned or pre-warmed).
+    package mutating func prewarm() -> [Action] {
+        guard case .idle = state else { preconditionFailure("prewarm in \(state)") }
+        return beginInit(invocation: nil, phase: nextInitIsSuppressed ? .invoke : .initial)
+    }
+
+    /// Places an invoke here; only valid when `canAcceptInvoke`.
+    package mutating func invoke(_ invocation: Invocation) -> [Action] {
+        switch state {
+        case .idle:
+            return beginInit(invocation: invocation, phase: nextInitIsSuppressed ? .invoke : .initial)
+        case .ready:
+            return startInvoke(invocation, initDurationMs: nil)
+        default:
+            preconditionFailure("invoke in \(state)")
+        }
+    }
+
+    private mutating func beginInit(invocation: Invocation?, phase: InitPhase) -> [Action] {
+        let start = now
+        state = .initializing(
+            Initializing(
+                phase: phase, startedAt: start, invocation: invocation,
+                invokeStartedAt: phase == .invoke ? start : nil))
+        var actions: [Action] = [.spawnRuntime]
+        if phase == .initial {
+            actions.append(.startTimer(milliseconds: function.initTimeoutMilliseconds))
+        } else if invocation != nil {
+            actions.append(.startTimer(milliseconds: function.timeoutMilliseconds))
+        }
+        return actions
+    }
+
+    private mutating func startInvoke(
+        _ invocation: Invocation, initDurationMs: Double?, startedAt: UInt64? = nil, timerRunning: Bool = false
+    ) -> [Action] {
+        let start = startedAt ?? now
+        let elapsed = Int64((now &- start) / 1_000_000)
+        let deadline = clock.epochMilliseconds - elapsed + Int64(function.timeoutMilliseconds)
+        state = .running(
+            Running(
+                invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
+                initDurationMs: initDurationMs))
+        var actions: [Action] = [.log(LambdaLog.start(requestID: invocation.requestID, version: function.version))]
+        if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
+        actions.append(.dispatch(invocation, deadlineEpochMilliseconds: deadline))
+        return actions
+    }
+
+    // MARK: - Runtime API
+
+    /// `GET /runtime/invocation/next`.
+    package mutating func runtimeNext() -> (RuntimeReply, [Action]) {
+        switch state {
+        case .initializing(let i):
+            guard i.runtime == .started else {
+                return (.error(.invalidTransition(from: i.runtime.rawValue, to: "Ready")), [])
+            }
+            nextInitIsSuppressed = false
+            let initMs = milliseconds(since: i.startedAt)
+            guard let invocation = i.invocation else {
+                state = .ready
+                return (.hold, [.cancelTimer, .available])
+            }
+            if i.phase == .invoke {
+                // The invoke's timer already runs; its duration counts from the invoke's start.
+                var actions = [Action.log(LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "success", errorType: nil))]
+                actions += startInvoke(
+                    invocation, initDurationMs: nil, startedAt: i.invokeStartedAt, timerRunning: true)
+                return (replyFor(actions), actions)
+            }
+            let actions = [Action.cancelTimer] + startInvoke(invocation, initDurationMs: initMs)
+            return (replyFor(actions), actions)
+        case .ready:
+            return (.hold, [])
+        case .running(var r):
+            if r.runtime == .running {
+                return (.invocation(r.invocation, deadlineEpochMilliseconds: r.deadlineEpochMilliseconds), [])
+            }
+            // The runtime is done with the invoke: the invoke phase ends.
+            let outcome = r.outcome ?? .success(body: [], contentType: nil)
+            r.runtime = .ready
+            state = .ready
+            var actions: [Action] = [.cancelTimer, .log(LambdaLog.end(requestID: r.invocation.requestID))]
+            actions.append(
+                .report(
+                    requestID: r.invocation.requestID, durationMs: milliseconds(since: r.startedAt),
+                    initDurationMs: r.initDurationMs, status: .success))
+            if !r.delivered { actions.append(.complete(requestID: r.invocation.requestID, outcome: outcome)) }
+            actions.append(.available)
+            return (.hold, actions)
+        case .resetting(let r) where r.runtime == .initError:
+            return (.error(.invalidTransition(from: r.runtime.rawValue, to: "Ready")), [])
+        case .idle, .resetting, .shutDown:
+            return (.hold, [])
+        }
+    }
+
+    private func replyFor(_ actions: [Action]) -> RuntimeReply {
+        for case .dispatch(let invocation, let deadline) in actions {
+            return .invocation(invocation, deadlineEpochMilliseconds: deadline)
+        }
+        return .hold
+    }
+
+    /// `POST /runtime/invocation/{id}/response` or `/error`, after the HTTP layer read the body.
+    package mutating func runtimeResult(
+        requestID: String, isError: Bool, outcome: InvokeOutcome, tooLargeBytes: Int? = nil,
+        invalidResponseMode: Bool = false
+    ) -> (RuntimeReply, [Action]) {
+        guard case .running(var r) = state, r.invocation.requestID == requestID else {
+            return (.error(.invalidRequestID), [])
+        }
+        guard r.runtime == .running else {
+            let target = isError ? "InvocationErrorResponse" : "InvocationResponse"
+            return (.error(.invalidTransition(from: r.runtime.rawValue, to: target)), [])
+        }
+        let reply: RuntimeReply
+        let final: InvokeOutcome
+        if invalidResponseMode {
+            reply = .error(.invalidResponseMode)
+            final = .platformError(
+                errorType: "Runtime.InvalidResponseModeHeader",
+                message: "RequestId: \(requestID) Error: Invalid function response mode")
+        } else if let tooLargeBytes {
+            reply = .error(.payloadTooLarge)
+            final = .platformError(
+                errorType: "Function.ResponseSizeTooLarge", message: Self.responseTooLargeMessage(bytes: tooLargeBytes))
+        } else {
+            reply = .accepted
+            final = outcome
+        }
+        r.runtime = .responseSent
+        r.outcome = final
+        var actions: [Action] = []
+        if !r.invocation.wantsLogTail {
+            r.delivered = true
+            actions.append(.complete(requestID: requestID, outcome: final))
+        }
+        state = .running(r)
+        return (reply, actions)
+    }
+
+    /// The invoker's message for a response over the limit.
+    package static func responseTooLargeMessage(bytes: Int) -> String {
+        "Response payload size (\(bytes) bytes) exceeded maximum allowed payload size (\(Limits.maxResponseBytes) bytes)."
+    }
+
+    /// `POST /runtime/init/error`.
+    package mutating func runtimeInitError(outcome: InvokeOutcome, errorType: String) -> (RuntimeReply, [Action]) {
+        guard case .initializing(var i) = state, i.runtime == .started else {
+            return (.error(.invalidTransition(from: runtimeState.rawValue, to: "InitError")), [])
+        }
+        i.runtime = .initError
+        i.initError = outcome
+        state = .initializing(i)
+        return (.accepted, failInit(errorType: errorType, timedOut: false))
+    }
+
+    // MARK: - Process and timer events
+
+    /// The runtime could not be started (missing or non-executable bootstrap).
+    package mutating func spawnFailed(errorType: String, message: String) -> [Action] {
+        guard case .initializing(var i) = state else { return [] }
+        i.initError = .platformError(errorType: errorType, message: message)
+        state = .initializing(i)
+        return failInit(errorType: errorType, timedOut: false, processesAlive: false)
+    }
+
+    /// The runtime process exited (it was reaped).
+    package mutating func runtimeExited(_ status: String, code: Int32?) -> [Action] {
+        let reason = code == 0 ? "Runtime exited without providing a reason" : "Runtime exited with error: \(status)"
+        switch state {
+        case .initializing(var i):
+            if i.initError == nil {
+                let id = i.invocation?.requestID
+                let message = id.map { "RequestId: \($0) Error: \(reason)" } ?? "Error: \(reason)"
+                i.initError = .platformError(errorType: "Runtime.ExitError", message: message)
+                state = .initializing(i)
+            }
+            let errorType = i.initError.flatMap(Self.errorType(of:)) ?? "Runtime.ExitError"
+            return failInit(errorType: errorType, timedOut: false)
+        case .ready:
+            state = .resetting(Resetting(reason: .failure, retry: nil, final: false))
+            return [.kill(.failure)]
+        case .running(let r):
+            let id = r.invocation.requestID
+            let message = "RequestId: \(id) Error: \(reason)"
+            return failInvoke(r, errorType: "Runtime.ExitError", message: message, reason: .failure, timedOut: false)
+        case .resetting(var r):
+            r.reason = r.reason == .spindown ? .spindown : r.reason
+            state = .resetting(r)
+            return []
+        case .idle, .shutDown:
+            return []
+        }
+    }
+
+    /// Every process of the sandbox is gone after a `kill`.
+    package mutating func processesGone() -> [Action] {
+        guard case .resetting(let r) = state else { return [] }
+        if r.final {
+            state = .shutDown
+            return [.terminated]
+        }
+        if let retry = r.retry {
+            let start = r.retryStartedAt ?? now
+            state = .initializing(
+                Initializing(phase: .invoke, startedAt: now, invocation: retry, invokeStartedAt: start))
+            return [.spawnRuntime, .startTimer(milliseconds: function.timeoutMilliseconds)]
+        }
+        state = .idle
+        return [.available]
+    }
+
+    /// The armed timer fired: the init limit or the function timeout.
+    package mutating func timerFired() -> [Action] {
+        switch state {
+        case .initializing(let i) where i.phase == .initial:
+            return failInit(errorType: "Sandbox.Timedout", timedOut: true)
+        case .initializing(let i):
+            guard let invocation = i.invocation else { return [] }
+            let initMs = milliseconds(since: i.startedAt)
+            var actions: [Action] = [
+                .log(LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "timeout", errorType: nil))
+            ]
+            let r = Running(
+                invocation: invocation, startedAt: i.invokeStartedAt ?? i.startedAt, deadlineEpochMilliseconds: 0,
+                initDurationMs: nil)
+            actions.append(.log(LambdaLog.start(requestID: invocation.requestID, version: function.version)))
+            actions += timeoutInvoke(r)
+            return actions
+        case .running(let r):
+            return timeoutInvoke(r)
+        default:
+            return []
+        }
+    }
+
+    /// Stops the sandbox for good (spindown).
+    package mutating func shutdown() -> [Action] {
+        switch state {
+        case .shutDown:
+            return []
+        case .idle:
+            state = .shutDown
+            return [.terminated]
+        case .resetting(var r):
+            r.final = true
+            if let retry = r.retry {
+                r.retry = nil
+                state = .resetting(r)
+                return [.complete(requestID: retry.requestID, outcome: Self.shutdownOutcome(retry.requestID))]
+            }
+            state = .resetting(r)
+            return []
+        case .initializing(let i):
+            var actions: [Action] = [.cancelTimer]
+            if let invocation = i.invocation {
+                actions.append(.complete(requestID: invocation.requestID, outcome: Self.shutdownOutcome(invocation.requestID)))
+            }
+            state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
+            return actions + [.kill(.spindown)]
+        case .ready:
+            state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
+            return [.cancelTimer, .kill(.spindown)]
+        case .running(let r):
+            var actions: [Action] = [.cancelTimer]
+            if !r.delivered {
+                let outcome = r.outcome ?? Self.shutdownOutcome(r.invocation.requestID)
+                actions.append(.complete(requestID: r.invocation.requestID, outcome: outcome))
+            }
+            state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
+            return actions + [.kill(.spindown)]
+        }
+    }
+
+    private static func shutdownOutcome(_ requestID: String) -> InvokeOutcome {
+        .platformError(errorType: "Sandbox.Failure", message: "RequestId: \(requestID) Error: the simulator is shutting down")
+    }
+
+    // MARK: - Failures
+
+    private static func errorType(of outcome: InvokeOutcome) -> String? {
+        switch outcome {
+        case .success: return nil
+        case .functionError(_, _, let type): return type
+        case .platformError(let type, _): return type
+        }
+    }
+
+    /// Init failed (error, crash, spawn failure) or timed out.
+    private mutating func failInit(errorType: String, timedOut: Bool, processesAlive: Bool = true) -> [Action] {
+        guard case .initializing(let i) = state else { return [] }
+        let initMs = milliseconds(since: i.startedAt)
+        var actions: [Action] = [
+            .cancelTimer,
+            .log(
+                LambdaLog.initReport(
+                    durationMs: initMs, phase: i.phase.rawValue, status: timedOut ? "timeout" : "error",
+                    errorType: timedOut ? nil : errorType)),
+        ]
+        if i.phase == .initial {
+            // Lambda resets and retries the init inside the invoke that needs it (suppressed init).
+            nextInitIsSuppressed = i.invocation == nil
+            state = .resetting(
+                Resetting(
+                    reason: .failure, retry: i.invocation, retryStartedAt: i.invocation != nil ? now : nil, final: false,
+                    runtime: i.runtime))
+            actions.append(.kill(.failure))
+            if !processesAlive { actions += processesGone() }
+            return actions
+        }
+        guard let invocation = i.invocation else {
+            state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
+            actions.append(.kill(.failure))
+            if !processesAlive { actions += processesGone() }
+            return actions
+        }
+        let outcome =
+            i.initError
+            ?? .platformError(
+                errorType: "Runtime.Unknown", message: "Unknown application error occurred")
+        let id = invocation.requestID
+        let duration = milliseconds(since: i.invokeStartedAt ?? i.startedAt)
+        actions += [
+            .log(LambdaLog.start(requestID: id, version: function.version)),
+        ]
+        actions += errorLines(outcome)
+        actions += [
+            .log(LambdaLog.end(requestID: id)),
+            .report(requestID: id, durationMs: duration, initDurationMs: nil, status: .error(errorType)),
+            .complete(requestID: id, outcome: outcome),
+        ]
+        state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
+        actions.append(.kill(.failure))
+        if !processesAlive { actions += processesGone() }
+        return actions
+    }
+
+    /// The platform's own log lines for a failed invoke: the message, then the error type.
+    private func errorLines(_ outcome: InvokeOutcome) -> [Action] {
+        if case .platformError(let type, let message) = outcome {
+            return [.log(message), .log(type)]
+        }
+        return []
+    }
+
+    private mutating func failInvoke(
+        _ r: Running, errorType: String, message: String, reason: ShutdownReason, timedOut: Bool
+    ) -> [Action] {
+        let id = r.invocation.requestID
+        var actions: [Action] = [.cancelTimer]
+        let outcome = InvokeOutcome.platformError(errorType: errorType, message: message)
+        if r.runtime == .running { actions += errorLines(outcome) }
+        actions.append(.log(LambdaLog.end(requestID: id)))
+        actions.append(
+            .report(
+                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
+                status: timedOut ? .timeout : .error(errorType)))
+        if !r.delivered { actions.append(.complete(requestID: id, outcome: r.outcome ?? outcome)) }
+        state = .resetting(Resetting(reason: reason, retry: nil, final: false))
+        actions.append(.kill(reason))
+        return actions
+    }
+
+    private mutating func timeoutInvoke(_ r: Running) -> [Action] {
+        let id = r.invocation.requestID
+        let seconds = LambdaLog.fixed(function.timeoutSeconds)
+        var actions: [Action] = [.cancelTimer]
+        actions.append(.log("\(CivilTime(epochMilliseconds: clock.epochMilliseconds).iso8601) \(id) Task timed out after \(seconds) seconds"))
+        actions.append(.log(LambdaLog.end(requestID: id)))
+        actions.append(
+            .report(
+                requestID: id, durationMs: Double(function.timeoutMilliseconds), initDurationMs: r.initDurationMs,
+                status: .timeout))
+        if !r.delivered {
+            let outcome =
+                r.outcome
+                ?? .platformError(
+                    errorType: "Sandbox.Timedout", message: "RequestId: \(id) Error: Task timed out after \(seconds) seconds")
+            actions.append(.complete(requestID: id, outcome: outcome))
+        }
+        state = .resetting(Resetting(reason: .timeout, retry: nil, final: false))
+        actions.append(.kill(.timeout))
+        return actions
+    }
+}

@@ -1,0 +1,330 @@
+import SimCore
+import Testing
+
+@testable import SimSandbox
+
+typealias Action = SandboxStateMachine.Action
+
+private func makeFunction(timeout: Double = 3) -> FunctionSpec {
+    var spec = FunctionSpec(name: "fn", command: ["/bin/true"], codeDirectory: "/tmp")
+    spec.timeoutSeconds = timeout
+    return spec
+}
+
+private func invocation(_ id: String = "req-1", tail: Bool = false) -> Invocation {
+    Invocation(
+        requestID: id, payload: Array("{}".utf8), invokedFunctionARN: "arn:aws:lambda:us-east-1:1:function:fn",
+        traceID: "Root=1-0-0", wantsLogTail: tail)
+}
+
+private func logs(_ actions: [Action]) -> [String] {
+    actions.compactMap { if case .log(let text) = $0 { return text } else { return nil } }
+}
+
+private func completion(_ actions: [Action]) -> InvokeOutcome? {
+    for case .complete(_, let outcome) in actions { return outcome }
+    return nil
+}
+
+private func report(_ actions: [Action]) -> (Double, Double?, LambdaLog.ReportStatus)? {
+    for case .report(_, let duration, let initDuration, let status) in actions { return (duration, initDuration, status) }
+    return nil
+}
+
+/// A machine that has served one cold start and is waiting in /next with `req-1` done.
+private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
+    var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
+    _ = machine.invoke(invocation())
+    _ = machine.runtimeNext()
+    _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [1], contentType: nil))
+    _ = machine.runtimeNext()
+    return machine
+}
+
+@Suite struct SandboxStateMachineTests {
+    /// A cold start spawns the runtime and arms the 10 s init limit.
+    @Test func coldStartSpawnsAndArmsInitTimer() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        let actions = machine.invoke(invocation())
+        #expect(actions == [.spawnRuntime, .startTimer(milliseconds: 10_000)])
+        #expect(machine.runtimeState == .started)
+        #expect(!machine.canAcceptInvoke)
+    }
+
+    /// The first /next ends init and receives the invoke with a deadline of start + timeout.
+    @Test func firstNextDeliversInvoke() {
+        let clock = ManualClock()
+        var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
+        _ = machine.invoke(invocation())
+        clock.advance(milliseconds: 40)
+        let (reply, actions) = machine.runtimeNext()
+        let deadline = clock.epochMilliseconds + 3000
+        #expect(reply == .invocation(invocation(), deadlineEpochMilliseconds: deadline))
+        #expect(actions.contains(.startTimer(milliseconds: 3000)))
+        #expect(logs(actions) == ["START RequestId: req-1 Version: $LATEST"])
+        #expect(machine.runtimeState == .running)
+    }
+
+    /// /response hands the result to the invoker at once; the next /next ends the invoke with REPORT.
+    @Test func responseThenNextEndsInvoke() {
+        let clock = ManualClock()
+        var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
+        _ = machine.invoke(invocation())
+        clock.advance(milliseconds: 50)
+        _ = machine.runtimeNext()
+        clock.advance(milliseconds: 12)
+        let (reply, actions) = machine.runtimeResult(
+            requestID: "req-1", isError: false, outcome: .success(body: [7], contentType: "text/plain"))
+        #expect(reply == .accepted)
+        #expect(actions == [.complete(requestID: "req-1", outcome: .success(body: [7], contentType: "text/plain"))])
+        #expect(machine.runtimeState == .responseSent)
+        let (nextReply, end) = machine.runtimeNext()
+        #expect(nextReply == .hold)
+        #expect(logs(end) == ["END RequestId: req-1"])
+        let figures = report(end)
+        #expect(figures?.0 == 12)
+        #expect(figures?.1 == 50)
+        #expect(figures?.2 == .success)
+        #expect(end.last == .available)
+        #expect(machine.canAcceptInvoke)
+    }
+
+    /// A warm invoke has no init duration and is dispatched at once.
+    @Test func warmInvokeHasNoInitDuration() {
+        let clock = ManualClock()
+        var machine = warmMachine(clock)
+        let actions = machine.invoke(invocation("req-2"))
+        #expect(actions.contains { if case .dispatch = $0 { return true } else { return false } })
+        _ = machine.runtimeResult(requestID: "req-2", isError: false, outcome: .success(body: [], contentType: nil))
+        let (_, end) = machine.runtimeNext()
+        #expect(report(end)?.1 == nil)
+    }
+
+    /// With a log tail requested the invoker is answered after REPORT, so the tail can include it.
+    @Test func tailDefersCompletionToInvokeEnd() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation(tail: true))
+        _ = machine.runtimeNext()
+        let (_, actions) = machine.runtimeResult(
+            requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
+        #expect(completion(actions) == nil)
+        let (_, end) = machine.runtimeNext()
+        let reportIndex = end.firstIndex { if case .report = $0 { return true } else { return false } }
+        let completeIndex = end.firstIndex { if case .complete = $0 { return true } else { return false } }
+        #expect(reportIndex != nil && completeIndex != nil && reportIndex! < completeIndex!)
+    }
+
+    /// /next while the invoke runs re-sends the same invoke (Lambda's `Running.Ready` no-op).
+    @Test func nextWhileRunningResendsInvoke() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        let (first, _) = machine.runtimeNext()
+        let (again, actions) = machine.runtimeNext()
+        #expect(again == first)
+        #expect(actions.isEmpty)
+    }
+
+    /// A response for another id, or with no invoke in flight, is 400 InvalidRequestID.
+    @Test func wrongRequestIDIs400() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        #expect(
+            machine.runtimeResult(requestID: "x", isError: false, outcome: .success(body: [], contentType: nil)).0
+                == .error(.invalidRequestID))
+        _ = machine.invoke(invocation())
+        _ = machine.runtimeNext()
+        #expect(
+            machine.runtimeResult(requestID: "other", isError: true, outcome: .success(body: [], contentType: nil)).0
+                == .error(.invalidRequestID))
+    }
+
+    /// A second /response or /error for the same invoke is 403 from RuntimeResponseSentState.
+    @Test func secondResultIs403() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        _ = machine.runtimeNext()
+        _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
+        let (reply, _) = machine.runtimeResult(
+            requestID: "req-1", isError: true, outcome: .success(body: [], contentType: nil))
+        #expect(reply == .error(.invalidTransition(from: "RuntimeResponseSentState", to: "InvocationErrorResponse")))
+        let (again, _) = machine.runtimeResult(
+            requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
+        #expect(again == .error(.invalidTransition(from: "RuntimeResponseSentState", to: "InvocationResponse")))
+        #expect(
+            RuntimeAPIError.invalidTransition(from: "Ready", to: "InitError").errorMessage
+                == "State transition from Ready to InitError failed for runtime. Error: State transition is not allowed")
+    }
+
+    /// A response over the limit is 413 to the runtime and Function.ResponseSizeTooLarge to the invoker.
+    @Test func oversizedResponse() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        _ = machine.runtimeNext()
+        let (reply, actions) = machine.runtimeResult(
+            requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil), tooLargeBytes: 6_291_557)
+        #expect(reply == .error(.payloadTooLarge))
+        #expect(
+            completion(actions)
+                == .platformError(
+                    errorType: "Function.ResponseSizeTooLarge",
+                    message:
+                        "Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes)."))
+    }
+
+    /// A response-mode header other than `streaming` is 400 and Runtime.InvalidResponseModeHeader.
+    @Test func invalidResponseMode() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        _ = machine.runtimeNext()
+        let (reply, actions) = machine.runtimeResult(
+            requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil),
+            invalidResponseMode: true)
+        #expect(reply == .error(.invalidResponseMode))
+        if case .platformError(let type, _)? = completion(actions) {
+            #expect(type == "Runtime.InvalidResponseModeHeader")
+        } else {
+            Issue.record("expected a platform error")
+        }
+    }
+
+    /// The timer during an invoke answers Sandbox.Timedout, logs Status: timeout and resets with reason timeout.
+    @Test func invokeTimeout() {
+        let clock = ManualClock()
+        var machine = SandboxStateMachine(function: makeFunction(timeout: 1), clock: clock)
+        _ = machine.invoke(invocation())
+        _ = machine.runtimeNext()
+        clock.advance(milliseconds: 1000)
+        let actions = machine.timerFired()
+        #expect(
+            completion(actions)
+                == .platformError(
+                    errorType: "Sandbox.Timedout", message: "RequestId: req-1 Error: Task timed out after 1.00 seconds"))
+        #expect(report(actions)?.2 == .timeout)
+        #expect(report(actions)?.0 == 1000)
+        #expect(logs(actions).contains { $0.hasSuffix("req-1 Task timed out after 1.00 seconds") })
+        #expect(actions.last == .kill(.timeout))
+        #expect(machine.processesGone() == [.available])
+        #expect(machine.canAcceptInvoke)
+    }
+
+    /// A runtime that exits mid-invoke fails it with Runtime.ExitError in Go's wording, then resets.
+    @Test func exitMidInvoke() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        _ = machine.runtimeNext()
+        let actions = machine.runtimeExited("exit status 2", code: 2)
+        #expect(
+            completion(actions)
+                == .platformError(
+                    errorType: "Runtime.ExitError", message: "RequestId: req-1 Error: Runtime exited with error: exit status 2"
+                ))
+        #expect(report(actions)?.2 == .error("Runtime.ExitError"))
+        #expect(actions.last == .kill(.failure))
+        var zero = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = zero.invoke(invocation())
+        _ = zero.runtimeNext()
+        if case .platformError(_, let message)? = completion(zero.runtimeExited("exit status 0", code: 0)) {
+            #expect(message == "RequestId: req-1 Error: Runtime exited without providing a reason")
+        }
+    }
+
+    /// An init failure resets and retries init inside the invoke (phase invoke) under the function timeout.
+    @Test func failedInitIsRetriedInsideTheInvoke() {
+        let clock = ManualClock()
+        var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
+        _ = machine.invoke(invocation())
+        let first = machine.runtimeExited("exit status 1", code: 1)
+        #expect(logs(first).first?.hasPrefix("INIT_REPORT Init Duration: ") == true)
+        #expect(logs(first).first?.hasSuffix("\tPhase: init\tStatus: error\tError Type: Runtime.ExitError") == true)
+        #expect(completion(first) == nil)
+        #expect(first.last == .kill(.failure))
+        #expect(machine.processesGone() == [.spawnRuntime, .startTimer(milliseconds: 3000)])
+        let second = machine.runtimeExited("exit status 1", code: 1)
+        #expect(logs(second).first?.contains("Phase: invoke\tStatus: error") == true)
+        #expect(logs(second).contains("START RequestId: req-1 Version: $LATEST"))
+        #expect(
+            completion(second)
+                == .platformError(
+                    errorType: "Runtime.ExitError", message: "RequestId: req-1 Error: Runtime exited with error: exit status 1"
+                ))
+    }
+
+    /// /init/error is accepted once during init; its body is what the invoker gets if the retry fails too.
+    @Test func initErrorIsCachedForTheInvoker() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        let body = InvokeOutcome.functionError(body: Array("{\"e\":1}".utf8), contentType: "application/json", errorType: "X.Y")
+        let (reply, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
+        #expect(reply == .accepted)
+        let (again, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
+        #expect(again == .error(.invalidTransition(from: "InitError", to: "InitError")))
+        #expect(machine.runtimeNext().0 == .error(.invalidTransition(from: "InitError", to: "Ready")))
+        _ = machine.runtimeExited("exit status 1", code: 1)
+        _ = machine.processesGone()
+        let (_, actions) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
+        #expect(completion(actions) == body)
+        #expect(machine.runtimeExited("exit status 1", code: 1).isEmpty)
+    }
+
+    /// /init/error after init is 403 from Ready.
+    @Test func initErrorAfterInitIs403() {
+        var machine = warmMachine(ManualClock())
+        let (reply, _) = machine.runtimeInitError(outcome: .success(body: [], contentType: nil), errorType: "X")
+        #expect(reply == .error(.invalidTransition(from: "Ready", to: "InitError")))
+    }
+
+    /// The 10 s init limit logs Status: timeout and retries the init inside the invoke.
+    @Test func initTimeout() {
+        let clock = ManualClock()
+        var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
+        _ = machine.invoke(invocation())
+        clock.advance(milliseconds: 10_000)
+        let actions = machine.timerFired()
+        #expect(logs(actions) == ["INIT_REPORT Init Duration: 10000.00 ms\tPhase: init\tStatus: timeout"])
+        #expect(actions.last == .kill(.failure))
+        #expect(machine.processesGone().first == .spawnRuntime)
+    }
+
+    /// A missing bootstrap fails init with Runtime.InvalidEntrypoint without waiting for any process.
+    @Test func spawnFailure() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        let first = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        #expect(first.contains(.spawnRuntime))
+        let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        #expect(completion(second) == .platformError(errorType: "Runtime.InvalidEntrypoint", message: "m"))
+        #expect(second.last == .available)
+    }
+
+    /// A runtime that dies while idle is reset; the sandbox becomes available again.
+    @Test func exitWhileReady() {
+        var machine = warmMachine(ManualClock())
+        #expect(machine.runtimeExited("signal: killed", code: nil) == [.kill(.failure)])
+        #expect(!machine.canAcceptInvoke)
+        #expect(machine.processesGone() == [.available])
+    }
+
+    /// Shutdown of a ready sandbox kills with spindown and ends terminated; an in-flight invoke is answered.
+    @Test func shutdown() {
+        var machine = warmMachine(ManualClock())
+        #expect(machine.shutdown() == [.cancelTimer, .kill(.spindown)])
+        #expect(machine.processesGone() == [.terminated])
+        var busy = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = busy.invoke(invocation())
+        _ = busy.runtimeNext()
+        let actions = busy.shutdown()
+        #expect(completion(actions) != nil)
+        #expect(actions.last == .kill(.spindown))
+        var idle = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        #expect(idle.shutdown() == [.terminated])
+    }
+
+    /// A prewarmed sandbox holds the first /next until an invoke arrives.
+    @Test func prewarm() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        #expect(machine.prewarm() == [.spawnRuntime, .startTimer(milliseconds: 10_000)])
+        let (reply, actions) = machine.runtimeNext()
+        #expect(reply == .hold)
+        #expect(actions == [.cancelTimer, .available])
+        #expect(machine.canAcceptInvoke)
+    }
+}
