@@ -1,0 +1,63 @@
+import SimCore
+
+/// A function to simulate: its runtime command and Lambda configuration.
+public struct FunctionOptions: Sendable {
+    /// Function name.
+    public var name: String
+    /// Runtime argv; the first element is the bootstrap.
+    public var command: [String]
+    /// Working directory and `LAMBDA_TASK_ROOT`.
+    public var codeDirectory: String
+    public var handler: String?
+    public var runtime: String?
+    public var memorySizeMB: Int
+    public var timeoutSeconds: Double
+    public var version: String
+    public var region: String
+    public var accountID: String
+    /// Customer environment variables, in order.
+    public var environment: [(String, String)]
+    /// Environment passed through from the caller (RIE passes its whole environment).
+    public var inheritedEnvironment: [(String, String)]
+    /// Extra names the function answers to on the Invoke API.
+    public var aliases: [String]
+    /// Most sandboxes this function runs at once; further invokes queue.
+    public var maxConcurrency: Int
+
+    public init(
+        name: String, command: [String], codeDirectory: String, handler: String? = nil, runtime: String? = nil,
+        memorySizeMB: Int = 128, timeoutSeconds: Double = 3, version: String = "$LATEST",
+        region: String = "us-east-1", accountID: String = "123456789012", environment: [(String, String)] = [],
+        inheritedEnvironment: [(String, String)] = [], aliases: [String] = [], maxConcurrency: Int = 1
+    ) {
+        self.name = name
+        self.command = command
+        self.codeDirectory = codeDirectory
+        self.handler = handler
+        self.runtime = runtime
+        self.memorySizeMB = memorySizeMB
+        self.timeoutSeconds = timeoutSeconds
+        self.version = version
+        self.region = region
+        self.accountID = accountID
+        self.environment = environment
+        self.inheritedEnvironment = inheritedEnvironment
+        self.aliases = aliases
+        self.maxConcurrency = maxConcurrency
+    }
+
+    var spec: FunctionSpec {
+        var spec = FunctionSpec(name: name, command: command, codeDirectory: codeDirectory)
+        spec.handler = handler
+        spec.runtime = runtime
+        spec.memorySizeMB = memorySizeMB
+        spec.timeoutSeconds = timeoutSeconds
+        spec.version = version
+        spec.region = region
+        spec.accountID = accountID
+        spec.environment = environment
+        spec.inheritedEnvironment = inheritedEnvironment
+        spec.aliases = aliases
+        return spec
+    }
+}

@@ -1,0 +1,168 @@
+import SimCore
+import SimOrchestrator
+import SimSandbox
+import SimServer
+import SimUV
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A running lambda-sim: one event loop, the Invoke API on the front port, and the functions' sandboxes.
+///
+/// Start it with `start`, invoke it over HTTP at `endpoint`, and `stop` it to shut every sandbox down.
+public final class Simulator: Sendable {
+    /// A line the simulator logged: platform lines (START, END, REPORT, ...) and runtime output.
+    public struct LogLine: Sendable, Equatable {
+        public var function: String
+        public var sandboxID: String
+        public var requestID: String?
+        public var isPlatform: Bool
+        public var text: String
+    }
+
+    private let loop: EventLoop
+    private let state: LoopState
+    private let captured: LogCapture
+    /// The front port's host.
+    public let host: String
+    /// The front port.
+    public let port: Int
+
+    /// Lines kept in memory for `logLines`.
+    public static let capturedLineLimit = 20_000
+
+    /// Log lines kept for `logLines`, shared with the loop thread.
+    private final class LogCapture: Sendable {
+        let lines = Mutex<[LogLine]>([])
+    }
+
+    /// Loop-confined parts, reached only from the loop thread.
+    private final class LoopState: @unchecked Sendable {
+        var pools: [FunctionPool] = []
+        var front: InvokeAPIServer?
+    }
+
+    /// Starts the loop, the sandboxes' pools and the Invoke API on `host:port` (0 for an ephemeral port).
+    /// `console`, when set, receives every log line as it happens (on the loop thread).
+    public static func start(
+        functions: [FunctionOptions], host: String = "127.0.0.1", port: Int = 9000,
+        console: (@Sendable (LogLine) -> Void)? = nil
+    ) async throws -> Simulator {
+        signal(SIGPIPE, SIG_IGN)
+        let loop = try EventLoop()
+        let state = LoopState()
+        let captured = LogCapture()
+        let sink: @Sendable (LogRecord) -> Void = { record in
+            let line = LogLine(
+                function: record.function, sandboxID: record.sandboxID, requestID: record.requestID,
+                isPlatform: record.source == .platform, text: record.text)
+            captured.lines.withLock { lines in
+                lines.append(line)
+                if lines.count > capturedLineLimit { lines.removeFirst(lines.count - capturedLineLimit / 2) }
+            }
+            console?(line)
+        }
+        let specs = functions.map { ($0.spec, $0.maxConcurrency) }
+        do {
+            let boundPort = try await loop.run { () throws -> Int in
+                state.pools = specs.map { spec, concurrency in
+                    FunctionPool(loop: loop, function: spec, maxConcurrency: concurrency, logSink: sink)
+                }
+                let front = try InvokeAPIServer(loop: loop, host: host, port: port, pools: state.pools)
+                state.front = front
+                return front.port
+            }
+            return Simulator(loop: loop, state: state, captured: captured, host: host, port: boundPort)
+        } catch {
+            loop.shutdown()
+            throw error
+        }
+    }
+
+    private init(loop: EventLoop, state: LoopState, captured: LogCapture, host: String, port: Int) {
+        self.loop = loop
+        self.state = state
+        self.captured = captured
+        self.host = host
+        self.port = port
+    }
+
+    /// `http://host:port`, the Invoke API endpoint for SDKs (`endpoint_url`).
+    public var endpoint: String { "http://\(host):\(port)" }
+
+    /// Every log line kept so far (the most recent `capturedLineLimit`).
+    public func logLines() -> [LogLine] { captured.lines.withLock { $0 } }
+
+    /// Status of every sandbox: id, function, Runtime API address, pids and invocation count.
+    public func sandboxes() async throws -> [SandboxStatus] {
+        let state = self.state
+        return try await loop.run {
+            state.pools.flatMap { pool in
+                pool.sandboxes.map {
+                    SandboxStatus(
+                        id: $0.id, function: pool.function.name, runtimeAPI: $0.runtimeAPI, pids: $0.pids,
+                        invocations: $0.invocationCount)
+                }
+            }
+        }
+    }
+
+    /// Stops accepting invokes, shuts every sandbox down (SIGTERM, SIGKILL after the budget) and ends the loop.
+    public func stop() async {
+        let state = self.state
+        let loop = self.loop
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.submit {
+                state.front?.close()
+                state.front = nil
+                var remaining = state.pools.count
+                if remaining == 0 { continuation.resume() }
+                for pool in state.pools {
+                    pool.shutdown {
+                        remaining -= 1
+                        if remaining == 0 { continuation.resume() }
+                    }
+                }
+            }
+        }
+        await Task.detached { loop.shutdown() }.value
+    }
+}
+
+/// One sandbox as `Simulator.sandboxes()` reports it.
+public struct SandboxStatus: Sendable, Equatable {
+    public var id: String
+    public var function: String
+    /// `host:port` of its Runtime API.
+    public var runtimeAPI: String
+    public var pids: [Int32]
+    public var invocations: Int
+}
+
+extension Simulator {
+    /// Waits until the process receives one of `signals` (SIGINT and SIGTERM by default) and returns it.
+    public func waitForSignal(_ signals: [Int32] = [SIGINT, SIGTERM]) async -> Int32 {
+        let loop = self.loop
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            loop.submit {
+                var watchers: [SignalWatcher] = []
+                var resumed = false
+                for number in signals {
+                    if let watcher = try? SignalWatcher(
+                        loop: loop, signal: number,
+                        { received in
+                            guard !resumed else { return }
+                            resumed = true
+                            for watcher in watchers { watcher.close() }
+                            continuation.resume(returning: received)
+                        })
+                    {
+                        watchers.append(watcher)
+                    }
+                }
+            }
+        }
+    }
+}

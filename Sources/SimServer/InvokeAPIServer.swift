@@ -1,0 +1,202 @@
+import SimCore
+import SimHTTP
+import SimOrchestrator
+import SimSandbox
+import SimUV
+
+/// The front port: Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`) in front of the
+/// function pools, plus a health probe. Loop-confined.
+package final class InvokeAPIServer {
+    private let loop: EventLoop
+    private var server: HTTPServer?
+    private var pools: [String: FunctionPool] = [:]
+    private let clock: any SimClock
+    /// The bound port.
+    package private(set) var port = 0
+
+    /// Listens on `host:port` and routes invokes to `pools` by function name and alias.
+    package init(loop: EventLoop, host: String, port: Int, pools: [FunctionPool], clock: any SimClock = SystemClock())
+        throws
+    {
+        loop.assertInLoop()
+        self.loop = loop
+        self.clock = clock
+        for pool in pools {
+            self.pools[pool.function.name] = pool
+            for alias in pool.function.aliases { self.pools[alias] = pool }
+        }
+        var configuration = HTTPServer.Configuration()
+        configuration.maxBodyBytes = Limits.maxSyncRequestBytes
+        let server = try HTTPServer(loop: loop, host: host, port: port, configuration: configuration) {
+            [weak self] request, responder in
+            self?.handle(request, responder)
+        }
+        self.server = server
+        self.port = server.port
+    }
+
+    /// Stops listening and closes connections.
+    package func close() {
+        server?.close()
+        server = nil
+    }
+
+    private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let requestID = Identifiers.uuid()
+        if request.path == "/_sim/health" {
+            responder.send(
+                HTTPResponse(
+                    status: 200, headers: ["Content-Type": "application/json"], body: Array("{\"status\":\"ok\"}".utf8)))
+            return
+        }
+        do {
+            guard request.method == "POST", let encodedName = Self.functionSegment(request.path) else {
+                throw InvokeAPIError.unknownOperation
+            }
+            try invoke(request, responder, requestID: requestID, encodedName: encodedName)
+        } catch let error as InvokeAPIError {
+            responder.send(error.response(requestID: requestID))
+        } catch {
+            responder.send(
+                InvokeAPIError(status: 500, code: "ServiceException", message: "\(error)").response(requestID: requestID))
+        }
+    }
+
+    /// `{name}` of `/2015-03-31/functions/{name}/invocations`, still percent-encoded.
+    static func functionSegment(_ path: String) -> String? {
+        let prefix = "/2015-03-31/functions/"
+        let suffix = "/invocations"
+        guard path.hasPrefix(prefix), path.hasSuffix(suffix), path.count > prefix.count + suffix.count else {
+            return nil
+        }
+        let name = path.dropFirst(prefix.count).dropLast(suffix.count)
+        return name.contains("/") ? nil : String(name)
+    }
+
+    private func invoke(_ request: HTTPRequest, _ responder: HTTPResponder, requestID: String, encodedName: String)
+        throws(InvokeAPIError)
+    {
+        let decoded = PercentDecoding.decode(encodedName) ?? encodedName
+        guard let reference = FunctionReference(decoded) else {
+            throw .invalidParameter("1 validation error detected: Value '\(decoded)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+        }
+        let queryQualifier = request.query["Qualifier"].flatMap { $0.isEmpty ? nil : $0 }
+        if let a = reference.qualifier, let b = queryQualifier, a != b {
+            throw .invalidParameter("The derived qualifier from the function name does not match the specified qualifier.")
+        }
+        let qualifier = reference.qualifier ?? queryQualifier
+        guard let pool = pools[reference.name] else {
+            throw .notFound(arn: arn(region: reference.region, account: reference.accountID, name: reference.name, qualifier: qualifier))
+        }
+        let function = pool.function
+        let invokedARN = qualifier.map { "\(function.functionARN):\($0)" } ?? function.functionARN
+        if let qualifier, qualifier != "$LATEST", qualifier != function.version {
+            throw .notFound(arn: invokedARN)
+        }
+        if (reference.region.map { $0 != function.region } ?? false)
+            || (reference.accountID.map { $0 != function.accountID } ?? false)
+        {
+            throw .notFound(arn: arn(region: reference.region, account: reference.accountID, name: reference.name, qualifier: qualifier))
+        }
+
+        let type = request.headers["X-Amz-Invocation-Type"] ?? "RequestResponse"
+        guard ["RequestResponse", "Event", "DryRun"].contains(type) else {
+            throw .invalidParameter("1 validation error detected: Value '\(type)' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+        }
+        let logType = request.headers["X-Amz-Log-Type"] ?? "None"
+        guard logType == "None" || logType == "Tail" else {
+            throw .invalidParameter("1 validation error detected: Value '\(logType)' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [None, Tail]")
+        }
+        if type == "Event" && request.bodyLength > Limits.maxAsyncRequestBytes {
+            throw .tooLarge("\(request.bodyLength) byte payload is too large for the Event invocation type (limit \(Limits.maxAsyncRequestBytes) bytes)")
+        }
+        if request.bodyTooLarge {
+            throw .tooLarge("Request must be smaller than \(Limits.maxSyncRequestBytes) bytes for the InvokeFunction operation")
+        }
+        if !request.body.isEmpty {
+            do {
+                _ = try JSON.parse(request.body)
+            } catch {
+                throw .invalidContent(error.reason)
+            }
+        }
+        var clientContext: String?
+        if let encoded = request.headers["X-Amz-Client-Context"], !encoded.isEmpty {
+            guard encoded.utf8.count <= Limits.maxClientContextBytes else {
+                throw .invalidParameter("Client context must be smaller than \(Limits.maxClientContextBytes) bytes.")
+            }
+            guard let bytes = Base64.decode(encoded), JSON.isValid(bytes) else {
+                throw .invalidParameter("Client context must be a valid Base64-encoded JSON object.")
+            }
+            clientContext = String(decoding: bytes, as: UTF8.self)
+        }
+        if type == "DryRun" {
+            responder.send(HTTPResponse(status: 204, headers: ["x-amzn-RequestId": requestID]))
+            return
+        }
+        let traceHeader = request.headers["X-Amzn-Trace-Id"].flatMap { $0.contains("Root=") ? $0 : nil }
+        let invocation = Invocation(
+            requestID: requestID, payload: request.body, contentType: request.headers["Content-Type"],
+            invokedFunctionARN: invokedARN,
+            traceID: traceHeader ?? Identifiers.traceHeader(epochMilliseconds: clock.epochMilliseconds),
+            clientContext: type == "Event" ? nil : clientContext,
+            tenantID: request.headers["X-Amz-Tenant-Id"], wantsLogTail: logType == "Tail" && type != "Event",
+            isAsync: type == "Event")
+        if type == "Event" {
+            responder.send(HTTPResponse(status: 202, headers: ["x-amzn-RequestId": requestID]))
+            pool.submit(invocation) { _ in }
+            return
+        }
+        let version = function.version
+        pool.submit(invocation) { result in
+            responder.send(Self.render(result, executedVersion: version))
+        }
+    }
+
+    private func arn(region: String?, account: String?, name: String, qualifier: String?) -> String {
+        let any = pools.values.first?.function
+        let base =
+            "arn:aws:lambda:\(region ?? any?.region ?? "us-east-1"):\(account ?? any?.accountID ?? "123456789012"):function:\(name)"
+        return qualifier.map { "\(base):\($0)" } ?? base
+    }
+
+    /// The 200 answer of a synchronous invoke.
+    static func render(_ result: InvokeResult, executedVersion: String) -> HTTPResponse {
+        let payload = result.payload
+        var headers: HTTPHeaders = [
+            "Content-Type": payload.contentType,
+            "x-amzn-RequestId": result.requestID,
+            "X-Amz-Executed-Version": executedVersion,
+        ]
+        if result.outcome.isError { headers.add("X-Amz-Function-Error", "Unhandled") }
+        if let tail = result.logTail { headers.add("X-Amz-Log-Result", Base64.encode(tail)) }
+        return HTTPResponse(status: 200, headers: headers, body: payload.body)
+    }
+}
+
+/// `%XX` decoding of a path segment.
+enum PercentDecoding {
+    /// The decoded text, or nil for a malformed escape or invalid UTF-8.
+    static func decode(_ text: String) -> String? {
+        var out: [UInt8] = []
+        var bytes = text.utf8.makeIterator()
+        while let c = bytes.next() {
+            if c == UInt8(ascii: "%") {
+                guard let h = bytes.next(), let l = bytes.next(), let hi = hex(h), let lo = hex(l) else { return nil }
+                out.append(hi << 4 | lo)
+            } else {
+                out.append(c)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 65...70: return c - 55
+        case 97...102: return c - 87
+        default: return nil
+        }
+    }
+}

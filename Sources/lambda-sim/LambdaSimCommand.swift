@@ -1,0 +1,62 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `lambda-sim`: the command-line front of the simulator.
+@main
+struct LambdaSimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lambda-sim",
+        abstract: "A high-fidelity AWS Lambda execution-environment simulator.",
+        version: "0.1.0",
+        subcommands: [RunCommand.self]
+    )
+
+    /// Parses and runs; usage and configuration errors exit 2, as design.md §2.1 says.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { Console.error(message) }
+            if error is ExitCode {
+                Glibc.exit((error as! ExitCode).rawValue)
+            }
+            Glibc.exit(code == .validationFailure || error is ValidationError ? 2 : code.rawValue == 64 ? 2 : 1)
+        }
+    }
+}
+
+/// Unbuffered writes to the console (Swift's `print` buffers when stdout is a pipe).
+enum Console {
+    static func out(_ line: String) {
+        write(1, line + "\n")
+    }
+
+    static func error(_ line: String) {
+        write(2, line + "\n")
+    }
+
+    private static func write(_ fd: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import LambdaSim
+
+/// `lambda-sim run [options] -- COMMAND [ARG...]`: one function, a drop-in for AWS's Runtime Interface Emulator.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one function's runtime behind Lambda's Invoke API (a drop-in for aws-lambda-rie).",
+        discussion: """
+            Invoke it at POST /2015-03-31/functions/function/invocations (or by its name). Without flags the \
+            RIE variables apply: AWS_LAMBDA_FUNCTION_TIMEOUT (default 300), AWS_LAMBDA_FUNCTION_NAME, \
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_LAMBDA_FUNCTION_VERSION, AWS_REGION, _HANDLER or \
+            AWS_LAMBDA_FUNCTION_HANDLER. With two or more command words and no handler given, the last word is \
+            the handler, as RIE does.
+            """
+    )
+
+    @Option(help: "Front port for the Invoke API (0 for an ephemeral one).")
+    var port: Int = 9000
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Function name (default: AWS_LAMBDA_FUNCTION_NAME or 'function').")
+    var name: String?
+
+    @Option(help: "Function timeout in seconds (default: AWS_LAMBDA_FUNCTION_TIMEOUT or 300).")
+    var timeout: Double?
+
+    @Option(help: "Memory size in MB, 128...10240 (default: AWS_LAMBDA_FUNCTION_MEMORY_SIZE or 3008).")
+    var memory: Int?
+
+    @Option(help: "The handler (_HANDLER).")
+    var handler: String?
+
+    @Option(name: .customLong("env"), help: "A function environment variable KEY=VALUE (repeatable).")
+    var environment: [String] = []
+
+    @Option(help: "The function's code directory: LAMBDA_TASK_ROOT and the runtime's working directory.")
+    var codeDir: String?
+
+    @Option(help: "Sandboxes for this function; further invokes queue in arrival order.")
+    var maxConcurrency: Int = 1
+
+    @Argument(parsing: .postTerminator, help: "The runtime command (bootstrap) and its arguments.")
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("missing the runtime command: lambda-sim run [options] -- COMMAND [ARG...]") }
+        if let memory, !(128...10_240).contains(memory) {
+            throw ValidationError("--memory must be between 128 and 10240 MB, got \(memory)")
+        }
+        if let timeout, !(timeout > 0 && timeout <= 900) {
+            throw ValidationError("--timeout must be between 1 and 900 seconds, got \(timeout)")
+        }
+        if !(0...65_535).contains(port) { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
+        if maxConcurrency < 1 { throw ValidationError("--max-concurrency must be at least 1") }
+        for entry in environment {
+            guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
+                throw ValidationError("--env expects KEY=VALUE, got '\(entry)'")
+            }
+        }
+    }
+
+    func run() async throws {
+        let caller = ProcessInfo.processInfo.environment
+        func number<T: LosslessStringConvertible>(_ key: String) throws -> T? {
+            guard let text = caller[key], !text.isEmpty else { return nil }
+            guard let value = T(text) else { throw ValidationError("\(key) must be a number, got '\(text)'") }
+            return value
+        }
+        let functionName = name ?? caller["AWS_LAMBDA_FUNCTION_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "function"
+        let timeoutSeconds = try timeout ?? number("AWS_LAMBDA_FUNCTION_TIMEOUT") ?? 300
+        let memorySize = try memory ?? number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") ?? 3008
+        var resolvedHandler = handler ?? caller["_HANDLER"] ?? caller["AWS_LAMBDA_FUNCTION_HANDLER"]
+        if resolvedHandler == nil, command.count >= 2 { resolvedHandler = command.last }
+        let codeDirectory = codeDir.map(absolutePath) ?? FileManager.default.currentDirectoryPath
+        var bootstrap = command
+        if bootstrap[0].contains("/") { bootstrap[0] = absolutePath(bootstrap[0]) }
+        let customer = environment.map { entry -> (String, String) in
+            let eq = entry.firstIndex(of: "=")!
+            return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
+        }
+        var options = FunctionOptions(
+            name: functionName, command: bootstrap, codeDirectory: codeDirectory, handler: resolvedHandler,
+            memorySizeMB: memorySize, timeoutSeconds: timeoutSeconds,
+            version: caller["AWS_LAMBDA_FUNCTION_VERSION"].flatMap { $0.isEmpty ? nil : $0 } ?? "$LATEST",
+            region: caller["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1",
+            environment: customer,
+            inheritedEnvironment: caller.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency)
+        options.runtime = caller["AWS_LAMBDA_RUNTIME"]
+        let simulator: Simulator
+        do {
+            simulator = try await Simulator.start(functions: [options], host: host, port: port) { line in
+                Console.out("[\(line.function) \(line.sandboxID)] \(line.text)")
+            }
+        } catch {
+            Console.error("lambda-sim: cannot listen on \(host):\(port): \(error)")
+            throw ExitCode(1)
+        }
+        Console.out("lambda-sim: Invoke API listening on \(simulator.endpoint)")
+        let signal = await simulator.waitForSignal()
+        Console.out("lambda-sim: received signal \(signal), shutting down")
+        await simulator.stop()
+        Console.out("lambda-sim: stopped")
+    }
+
+    private func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        let joined = FileManager.default.currentDirectoryPath + "/" + path
+        return URL(fileURLWithPath: joined).standardizedFileURL.path
+    }
+}
