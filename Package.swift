@@ -50,7 +50,11 @@ let package = Package(
         .executableTarget(name: "lambda-sim-fixture", swiftSettings: strict),
         .testTarget(name: "SimUVTests", dependencies: ["SimUV"], swiftSettings: strict),
         .testTarget(name: "SimHTTPTests", dependencies: ["SimHTTP", "SimUV"], swiftSettings: strict),
+        .testTarget(name: "SimCoreTests", dependencies: ["SimCore"], swiftSettings: strict),
         .testTarget(name: "SimSandboxTests", dependencies: ["SimCore", "SimSandbox"], swiftSettings: strict),
+        .testTarget(
+            name: "SimOrchestratorTests", dependencies: ["SimCore", "SimOrchestrator"], swiftSettings: strict),
+        .testTarget(name: "SimServerTests", dependencies: ["SimCore", "SimServer"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["LambdaSim", "SimCore", "SimHTTP", "SimUV"],

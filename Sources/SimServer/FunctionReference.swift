@@ -6,6 +6,13 @@ package struct FunctionReference: Equatable, Sendable {
     package var region: String?
     package var accountID: String?
 
+    package init(name: String, qualifier: String? = nil, region: String? = nil, accountID: String? = nil) {
+        self.name = name
+        self.qualifier = qualifier
+        self.region = region
+        self.accountID = accountID
+    }
+
     /// Parses a percent-decoded function name; nil when it fits none of Lambda's forms.
     package init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)

@@ -1,0 +1,87 @@
+import Testing
+
+@testable import SimCore
+
+@Suite struct JSONTests {
+    /// Valid documents parse and re-serialise compactly with keys in their original order.
+    @Test(arguments: [
+        ("{\"b\":1,\"a\":[true,false,null,\"x\\ny\"]}", "{\"b\":1,\"a\":[true,false,null,\"x\\ny\"]}"),
+        (" [ 1.5e3 , -0 ] ", "[1.5e3,-0]"),
+        ("\"\\u00e9\\ud83d\\ude00\"", "\"é😀\""),
+    ])
+    func roundTrip(input: String, output: String) throws {
+        #expect(try JSON.parse(Array(input.utf8)).serialized == output)
+    }
+
+    /// Anything that is not one JSON document is rejected.
+    @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "01", "tru", "{} {}", "\"\u{01}\"", "abc"])
+    func rejects(input: String) {
+        #expect(!JSON.isValid(Array(input.utf8)))
+    }
+
+    /// Lambda's error body has errorMessage then errorType, escaped.
+    @Test func errorBody() {
+        #expect(JSON.errorBody(type: "T", message: "a \"b\"") == "{\"errorMessage\":\"a \\\"b\\\"\",\"errorType\":\"T\"}")
+    }
+}
+
+@Suite struct EncodingTests {
+    /// Base64 round-trips every padding case and rejects invalid input.
+    @Test func base64() {
+        for text in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            let encoded = Base64.encode(Array(text.utf8))
+            #expect(Base64.decode(encoded) == Array(text.utf8))
+        }
+        #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy")
+        #expect(Base64.decode("Zm9v YmFy") == nil)
+        #expect(Base64.decode("Zm9=") == nil || Base64.decode("Zm9=") == Array("fo".utf8))
+        #expect(Base64.decode("abc") == nil)
+    }
+
+    /// Request ids are v4 UUIDs; trace headers and log stream names have Lambda's shapes.
+    @Test func identifiers() {
+        let id = Identifiers.uuid()
+        #expect(Identifiers.isUUID(id))
+        #expect(Array(id.utf8)[14] == UInt8(ascii: "4"))
+        #expect(Identifiers.uuid() != id)
+        let trace = Identifiers.traceHeader(epochMilliseconds: 1_700_000_000_000)
+        #expect(trace.hasPrefix("Root=1-6553f100-"))
+        #expect(trace.contains(";Parent=") && trace.hasSuffix(";Sampled=0"))
+        let stream = Identifiers.logStreamName(version: "$LATEST", epochMilliseconds: 1_700_000_000_000)
+        #expect(stream.hasPrefix("2023/11/14/[$LATEST]"))
+        #expect(stream.count == "2023/11/14/[$LATEST]".count + 32)
+        #expect(CivilTime(epochMilliseconds: 1_700_000_000_064).iso8601 == "2023-11-14T22:13:20.064Z")
+    }
+}
+
+@Suite struct LambdaLogTests {
+    /// REPORT is tab-separated with a trailing tab, init billed on cold starts, status last.
+    @Test func report() {
+        let cold = LambdaLog.report(
+            requestID: "r", durationMs: 38.664, memorySizeMB: 128, maxMemoryUsedMB: 54, initDurationMs: 203.69,
+            status: .success)
+        #expect(
+            cold
+                == "REPORT RequestId: r\tDuration: 38.66 ms\tBilled Duration: 243 ms\tMemory Size: 128 MB\tMax Memory Used: 54 MB\tInit Duration: 203.69 ms\t"
+        )
+        let timeout = LambdaLog.report(
+            requestID: "r", durationMs: 3000, memorySizeMB: 1024, maxMemoryUsedMB: 64, initDurationMs: nil,
+            status: .timeout)
+        #expect(timeout.hasSuffix("Duration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 1024 MB\tMax Memory Used: 64 MB\tStatus: timeout\t"))
+        let error = LambdaLog.report(
+            requestID: "r", durationMs: 1.001, memorySizeMB: 128, maxMemoryUsedMB: 1, initDurationMs: nil,
+            status: .error("Runtime.ExitError"))
+        #expect(error.hasSuffix("Billed Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 1 MB\tStatus: error\tError Type: Runtime.ExitError\t"))
+    }
+
+    /// START, END and INIT_REPORT match CloudWatch's text format.
+    @Test func otherLines() {
+        #expect(LambdaLog.start(requestID: "r", version: "$LATEST") == "START RequestId: r Version: $LATEST")
+        #expect(LambdaLog.end(requestID: "r") == "END RequestId: r")
+        #expect(
+            LambdaLog.initReport(durationMs: 10007.333, phase: "init", status: "timeout", errorType: nil)
+                == "INIT_REPORT Init Duration: 10007.33 ms\tPhase: init\tStatus: timeout")
+        #expect(LambdaLog.fixed(0.005) == "0.01")
+        #expect(LambdaLog.fixed(2) == "2.00")
+    }
+}
