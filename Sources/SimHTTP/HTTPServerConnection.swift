@@ -7,7 +7,7 @@ import SimUV
 ///   one is dispatched only once `current` completed, so responses go out in request order however long
 ///   a handler holds one (a long-poll simply delays later pipelined requests).
 /// - Reading stops while `maxPipelinedRequests` wait, while more than `highWaterBytes` of writes are
-///   queued, after a parse error, and once the connection is closing; it resumes when the cause clears.
+///   queued, and once the connection is closing; it resumes when the cause clears.
 /// - The idle timer closes the connection only when nothing is outstanding: no request with the
 ///   handler, none waiting, none half-received.
 /// - A response that ends the connection is written, then the socket is closed in its write completion
@@ -137,7 +137,7 @@ final class HTTPServerConnection {
         guard current === responder, isOpen else { return }
         current = nil
         if keepAlive {
-            write(bytes)
+            if !bytes.isEmpty { write(bytes) }
             dispatchNext()
         } else {
             queue.removeAll()
@@ -168,9 +168,10 @@ final class HTTPServerConnection {
     // MARK: Reading, idle timer, close
 
     private func updateReading() {
+        // Reading goes on after the last request or a parse error (the parser discards the bytes) so that
+        // the peer closing is still noticed while a response is held.
         let wanted =
-            !isClosed && !isClosing && parseError == nil && !parser.isFinished && !pausedForWrites
-            && queue.count < configuration.maxPipelinedRequests
+            !isClosed && !isClosing && !pausedForWrites && queue.count < configuration.maxPipelinedRequests
         guard wanted != reading else { return }
         reading = wanted
         if wanted { tcp.startReading() } else { tcp.stopReading() }
