@@ -26,11 +26,16 @@ struct MessageWriter {
         append(" HTTP/1.1\r\n")
     }
 
-    /// Appends one `name: value\r\n` line.
+    /// Appends one `name: value\r\n` line. CR and LF inside the value become spaces, so text that came
+    /// from a client (a decoded client context, say) can never inject a header line.
     mutating func header(_ name: String, _ value: String) {
         append(name)
         append(": ")
-        append(value)
+        if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+            append(String(decoding: value.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 }, as: UTF8.self))
+        } else {
+            append(value)
+        }
         crlf()
     }
 

@@ -213,6 +213,7 @@ package final class TCPConnection: HandleOwner {
         let callback = onClose
         onClose = nil
         onData = nil
+        onReadEnd = nil
         handleBox.close { callback?() }
     }
 }

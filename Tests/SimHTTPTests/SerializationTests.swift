@@ -65,3 +65,13 @@ struct SerializationTests {
         #expect(text(bytes) == "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     }
 }
+
+@Suite struct HeaderInjectionTests {
+    /// CR and LF in a header value are written as spaces, so no extra header line can be injected.
+    @Test func newlinesInValuesAreNeutralised() {
+        let response = HTTPResponse(status: 200, headers: ["X-Context": "{\"a\":1}\r\nInjected: yes"])
+        let text = String(decoding: response.serialized(keepAlive: true), as: UTF8.self)
+        #expect(text.contains("X-Context: {\"a\":1}  Injected: yes\r\n"))
+        #expect(!text.contains("\r\nInjected"))
+    }
+}
