@@ -74,7 +74,7 @@ package struct InvokeResult: Sendable, Equatable {
         case .success(let body, let type): return (body, type ?? "application/json")
         case .functionError(let body, let type, _): return (body, type ?? "application/json")
         case .platformError(let errorType, let message):
-            return (Array(JSON.errorBody(type: errorType, message: message).utf8), "application/json")
+            return (Array(JSON.platformErrorBody(type: errorType, message: message).utf8), "application/json")
         }
     }
 }

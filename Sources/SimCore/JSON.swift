@@ -103,7 +103,13 @@ package enum JSON {
         return out + "\""
     }
 
-    /// `{"errorMessage":"…","errorType":"…"}`, the shape of every Lambda error body.
+    /// `{"errorType":"…","errorMessage":"…"}`, the order of the platform's own error payloads to invokers
+    /// (`Runtime.ExitError`, `Sandbox.Timedout`, …).
+    package static func platformErrorBody(type: String, message: String) -> String {
+        "{\"errorType\":\(quote(type)),\"errorMessage\":\(quote(message))}"
+    }
+
+    /// `{"errorMessage":"…","errorType":"…"}`, the order of the in-sandbox APIs' error bodies.
     package static func errorBody(type: String, message: String) -> String {
         "{\"errorMessage\":\(quote(message)),\"errorType\":\(quote(type))}"
     }

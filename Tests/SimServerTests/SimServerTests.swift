@@ -57,6 +57,6 @@ import Testing
         #expect(response.status == 200)
         #expect(response.headers["X-Amz-Function-Error"] == "Unhandled")
         #expect(response.headers["X-Amz-Log-Result"] == "bG9n")
-        #expect(String(decoding: response.body, as: UTF8.self) == "{\"errorMessage\":\"m\",\"errorType\":\"Runtime.ExitError\"}")
+        #expect(String(decoding: response.body, as: UTF8.self) == "{\"errorType\":\"Runtime.ExitError\",\"errorMessage\":\"m\"}")
     }
 }
