@@ -53,7 +53,9 @@ public enum InvokeClient {
         return Response(
             status: response.status, requestID: response.headers["x-amzn-RequestId"],
             functionError: response.headers["X-Amz-Function-Error"], errorType: response.headers["x-amzn-ErrorType"],
-            log: response.headers["X-Amz-Log-Result"].flatMap(Base64.decode).map { String(decoding: $0, as: UTF8.self) },
+            log: response.headers["X-Amz-Log-Result"].flatMap(Base64.decode).map {
+                String(decoding: $0, as: UTF8.self)
+            },
             body: response.body)
     }
 }

@@ -30,7 +30,8 @@ package struct RuntimeAPIError: Error, Equatable, Sendable {
     package static func invalidTransition(from: String, to: String) -> RuntimeAPIError {
         RuntimeAPIError(
             status: 403, errorType: "InvalidStateTransition",
-            errorMessage: "State transition from \(from) to \(to) failed for runtime. Error: State transition is not allowed"
+            errorMessage:
+                "State transition from \(from) to \(to) failed for runtime. Error: State transition is not allowed"
         )
     }
 

@@ -200,7 +200,10 @@ package final class Sandbox {
     /// Stops every process: SIGTERM then SIGKILL after the budget for a spindown, SIGKILL at once for a reset.
     private func kill(_ reason: SandboxStateMachine.ShutdownReason) {
         for waiter in waiters where !waiter.isCompleted {
-            waiter.send(HTTPResponse(status: 500, headers: ["Content-Type": "application/json"], body: Array(RuntimeAPIError.internalError.body.utf8)))
+            waiter.send(
+                HTTPResponse(
+                    status: 500, headers: ["Content-Type": "application/json"],
+                    body: Array(RuntimeAPIError.internalError.body.utf8)))
         }
         waiters.removeAll()
         guard let runtime, runtime.exitStatus == nil else {

@@ -237,7 +237,10 @@ package struct SandboxStateMachine {
             }
             if i.phase == .invoke {
                 // The invoke's timer already runs; its duration counts from the invoke's start.
-                var actions = [Action.log(LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "success", errorType: nil))]
+                var actions = [
+                    Action.log(
+                        LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "success", errorType: nil))
+                ]
                 actions += startInvoke(
                     invocation, initDurationMs: nil, startedAt: i.invokeStartedAt, timerRunning: true)
                 return (replyFor(actions), actions)
@@ -430,7 +433,8 @@ package struct SandboxStateMachine {
         case .initializing(let i):
             var actions: [Action] = [.cancelTimer]
             if let invocation = i.invocation {
-                actions.append(.complete(requestID: invocation.requestID, outcome: Self.shutdownOutcome(invocation.requestID)))
+                actions.append(
+                    .complete(requestID: invocation.requestID, outcome: Self.shutdownOutcome(invocation.requestID)))
             }
             state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
             return actions + [.kill(.spindown)]
@@ -449,7 +453,8 @@ package struct SandboxStateMachine {
     }
 
     private static func shutdownOutcome(_ requestID: String) -> InvokeOutcome {
-        .platformError(errorType: "Sandbox.Failure", message: "RequestId: \(requestID) Error: the simulator is shutting down")
+        .platformError(
+            errorType: "Sandbox.Failure", message: "RequestId: \(requestID) Error: the simulator is shutting down")
     }
 
     // MARK: - Failures
@@ -478,7 +483,8 @@ package struct SandboxStateMachine {
             nextInitIsSuppressed = i.invocation == nil
             state = .resetting(
                 Resetting(
-                    reason: .failure, retry: i.invocation, retryStartedAt: i.invocation != nil ? now : nil, final: false,
+                    reason: .failure, retry: i.invocation, retryStartedAt: i.invocation != nil ? now : nil,
+                    final: false,
                     runtime: i.runtime))
             actions.append(.kill(.failure))
             if !processesAlive { actions += processesGone() }
@@ -497,7 +503,7 @@ package struct SandboxStateMachine {
         let id = invocation.requestID
         let duration = milliseconds(since: i.invokeStartedAt ?? i.startedAt)
         actions += [
-            .log(LambdaLog.start(requestID: id, version: function.version)),
+            .log(LambdaLog.start(requestID: id, version: function.version))
         ]
         actions += errorLines(outcome)
         actions += [
@@ -541,7 +547,10 @@ package struct SandboxStateMachine {
         let id = r.invocation.requestID
         let seconds = LambdaLog.fixed(function.timeoutSeconds)
         var actions: [Action] = [.cancelTimer]
-        actions.append(.log("\(CivilTime(epochMilliseconds: clock.epochMilliseconds).iso8601) \(id) Task timed out after \(seconds) seconds"))
+        actions.append(
+            .log(
+                "\(CivilTime(epochMilliseconds: clock.epochMilliseconds).iso8601) \(id) Task timed out after \(seconds) seconds"
+            ))
         actions.append(.log(LambdaLog.end(requestID: id)))
         actions.append(
             .report(
@@ -551,7 +560,8 @@ package struct SandboxStateMachine {
             let outcome =
                 r.outcome
                 ?? .platformError(
-                    errorType: "Sandbox.Timedout", message: "RequestId: \(id) Error: Task timed out after \(seconds) seconds")
+                    errorType: "Sandbox.Timedout",
+                    message: "RequestId: \(id) Error: Task timed out after \(seconds) seconds")
             actions.append(.complete(requestID: id, outcome: outcome))
         }
         state = .resetting(Resetting(reason: .timeout, retry: nil, final: false))

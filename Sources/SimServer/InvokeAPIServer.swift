@@ -46,7 +46,8 @@ package final class InvokeAPIServer {
         if request.path == "/_sim/health" {
             responder.send(
                 HTTPResponse(
-                    status: 200, headers: ["Content-Type": "application/json"], body: Array("{\"status\":\"ok\"}".utf8)))
+                    status: 200, headers: ["Content-Type": "application/json"], body: Array("{\"status\":\"ok\"}".utf8))
+            )
             return
         }
         do {
@@ -58,7 +59,8 @@ package final class InvokeAPIServer {
             responder.send(error.response(requestID: requestID))
         } catch {
             responder.send(
-                InvokeAPIError(status: 500, code: "ServiceException", message: "\(error)").response(requestID: requestID))
+                InvokeAPIError(status: 500, code: "ServiceException", message: "\(error)").response(
+                    requestID: requestID))
         }
     }
 
@@ -78,15 +80,20 @@ package final class InvokeAPIServer {
     {
         let decoded = PercentDecoding.decode(encodedName) ?? encodedName
         guard let reference = FunctionReference(decoded) else {
-            throw .invalidParameter("1 validation error detected: Value '\(decoded)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+            throw .invalidParameter(
+                "1 validation error detected: Value '\(decoded)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+            )
         }
         let queryQualifier = request.query["Qualifier"].flatMap { $0.isEmpty ? nil : $0 }
         if let a = reference.qualifier, let b = queryQualifier, a != b {
-            throw .invalidParameter("The derived qualifier from the function name does not match the specified qualifier.")
+            throw .invalidParameter(
+                "The derived qualifier from the function name does not match the specified qualifier.")
         }
         let qualifier = reference.qualifier ?? queryQualifier
         guard let pool = pools[reference.name] else {
-            throw .notFound(arn: arn(region: reference.region, account: reference.accountID, name: reference.name, qualifier: qualifier))
+            throw .notFound(
+                arn: arn(
+                    region: reference.region, account: reference.accountID, name: reference.name, qualifier: qualifier))
         }
         let function = pool.function
         let invokedARN = qualifier.map { "\(function.functionARN):\($0)" } ?? function.functionARN
@@ -96,22 +103,31 @@ package final class InvokeAPIServer {
         if (reference.region.map { $0 != function.region } ?? false)
             || (reference.accountID.map { $0 != function.accountID } ?? false)
         {
-            throw .notFound(arn: arn(region: reference.region, account: reference.accountID, name: reference.name, qualifier: qualifier))
+            throw .notFound(
+                arn: arn(
+                    region: reference.region, account: reference.accountID, name: reference.name, qualifier: qualifier))
         }
 
         let type = request.headers["X-Amz-Invocation-Type"] ?? "RequestResponse"
         guard ["RequestResponse", "Event", "DryRun"].contains(type) else {
-            throw .invalidParameter("1 validation error detected: Value '\(type)' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+            throw .invalidParameter(
+                "1 validation error detected: Value '\(type)' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+            )
         }
         let logType = request.headers["X-Amz-Log-Type"] ?? "None"
         guard logType == "None" || logType == "Tail" else {
-            throw .invalidParameter("1 validation error detected: Value '\(logType)' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [None, Tail]")
+            throw .invalidParameter(
+                "1 validation error detected: Value '\(logType)' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [None, Tail]"
+            )
         }
         if type == "Event" && request.bodyLength > Limits.maxAsyncRequestBytes {
-            throw .tooLarge("\(request.bodyLength) byte payload is too large for the Event invocation type (limit \(Limits.maxAsyncRequestBytes) bytes)")
+            throw .tooLarge(
+                "\(request.bodyLength) byte payload is too large for the Event invocation type (limit \(Limits.maxAsyncRequestBytes) bytes)"
+            )
         }
         if request.bodyTooLarge {
-            throw .tooLarge("Request must be smaller than \(Limits.maxSyncRequestBytes) bytes for the InvokeFunction operation")
+            throw .tooLarge(
+                "Request must be smaller than \(Limits.maxSyncRequestBytes) bytes for the InvokeFunction operation")
         }
         if !request.body.isEmpty {
             do {

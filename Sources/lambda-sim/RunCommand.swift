@@ -47,7 +47,9 @@ struct RunCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        if command.isEmpty { throw ValidationError("missing the runtime command: lambda-sim run [options] -- COMMAND [ARG...]") }
+        if command.isEmpty {
+            throw ValidationError("missing the runtime command: lambda-sim run [options] -- COMMAND [ARG...]")
+        }
         if let memory, !(128...10_240).contains(memory) {
             throw ValidationError("--memory must be between 128 and 10240 MB, got \(memory)")
         }

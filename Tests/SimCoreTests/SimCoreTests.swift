@@ -21,7 +21,8 @@ import Testing
 
     /// Lambda's error body has errorMessage then errorType, escaped.
     @Test func errorBody() {
-        #expect(JSON.errorBody(type: "T", message: "a \"b\"") == "{\"errorMessage\":\"a \\\"b\\\"\",\"errorType\":\"T\"}")
+        #expect(
+            JSON.errorBody(type: "T", message: "a \"b\"") == "{\"errorMessage\":\"a \\\"b\\\"\",\"errorType\":\"T\"}")
     }
 }
 
@@ -67,11 +68,17 @@ import Testing
         let timeout = LambdaLog.report(
             requestID: "r", durationMs: 3000, memorySizeMB: 1024, maxMemoryUsedMB: 64, initDurationMs: nil,
             status: .timeout)
-        #expect(timeout.hasSuffix("Duration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 1024 MB\tMax Memory Used: 64 MB\tStatus: timeout\t"))
+        #expect(
+            timeout.hasSuffix(
+                "Duration: 3000.00 ms\tBilled Duration: 3000 ms\tMemory Size: 1024 MB\tMax Memory Used: 64 MB\tStatus: timeout\t"
+            ))
         let error = LambdaLog.report(
             requestID: "r", durationMs: 1.001, memorySizeMB: 128, maxMemoryUsedMB: 1, initDurationMs: nil,
             status: .error("Runtime.ExitError"))
-        #expect(error.hasSuffix("Billed Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 1 MB\tStatus: error\tError Type: Runtime.ExitError\t"))
+        #expect(
+            error.hasSuffix(
+                "Billed Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 1 MB\tStatus: error\tError Type: Runtime.ExitError\t"
+            ))
     }
 
     /// START, END and INIT_REPORT match CloudWatch's text format.

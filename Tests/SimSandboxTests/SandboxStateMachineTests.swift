@@ -27,7 +27,9 @@ private func completion(_ actions: [Action]) -> InvokeOutcome? {
 }
 
 private func report(_ actions: [Action]) -> (Double, Double?, LambdaLog.ReportStatus)? {
-    for case .report(_, let duration, let initDuration, let status) in actions { return (duration, initDuration, status) }
+    for case .report(_, let duration, let initDuration, let status) in actions {
+        return (duration, initDuration, status)
+    }
     return nil
 }
 
@@ -151,7 +153,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(again == .error(.invalidTransition(from: "RuntimeResponseSentState", to: "InvocationResponse")))
         #expect(
             RuntimeAPIError.invalidTransition(from: "Ready", to: "InitError").errorMessage
-                == "State transition from Ready to InitError failed for runtime. Error: State transition is not allowed")
+                == "State transition from Ready to InitError failed for runtime. Error: State transition is not allowed"
+        )
     }
 
     /// A response over the limit is 413 to the runtime and Function.ResponseSizeTooLarge to the invoker.
@@ -197,7 +200,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(
             completion(actions)
                 == .platformError(
-                    errorType: "Sandbox.Timedout", message: "RequestId: req-1 Error: Task timed out after 1.00 seconds"))
+                    errorType: "Sandbox.Timedout", message: "RequestId: req-1 Error: Task timed out after 1.00 seconds")
+        )
         #expect(report(actions)?.2 == .timeout)
         #expect(report(actions)?.0 == 1000)
         #expect(logs(actions).contains { $0.hasSuffix("req-1 Task timed out after 1.00 seconds") })
@@ -215,7 +219,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(
             completion(actions)
                 == .platformError(
-                    errorType: "Runtime.ExitError", message: "RequestId: req-1 Error: Runtime exited with error: exit status 2"
+                    errorType: "Runtime.ExitError",
+                    message: "RequestId: req-1 Error: Runtime exited with error: exit status 2"
                 ))
         #expect(report(actions)?.2 == .error("Runtime.ExitError"))
         #expect(actions.last == .kill(.failure))
@@ -244,7 +249,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(
             completion(second)
                 == .platformError(
-                    errorType: "Runtime.ExitError", message: "RequestId: req-1 Error: Runtime exited with error: exit status 1"
+                    errorType: "Runtime.ExitError",
+                    message: "RequestId: req-1 Error: Runtime exited with error: exit status 1"
                 ))
     }
 
@@ -252,7 +258,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func initErrorIsCachedForTheInvoker() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         _ = machine.invoke(invocation())
-        let body = InvokeOutcome.functionError(body: Array("{\"e\":1}".utf8), contentType: "application/json", errorType: "X.Y")
+        let body = InvokeOutcome.functionError(
+            body: Array("{\"e\":1}".utf8), contentType: "application/json", errorType: "X.Y")
         let (reply, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
         #expect(reply == .accepted)
         let (again, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")

@@ -45,7 +45,8 @@ import Testing
             reason: "ConcurrentInvocationLimitExceeded", retryAfterSeconds: 1
         ).response(requestID: "id")
         #expect(throttle.headers["Retry-After"] == "1")
-        #expect(String(decoding: throttle.body, as: UTF8.self).contains("\"Reason\":\"ConcurrentInvocationLimitExceeded\""))
+        #expect(
+            String(decoding: throttle.body, as: UTF8.self).contains("\"Reason\":\"ConcurrentInvocationLimitExceeded\""))
     }
 
     /// A function error answers 200 with X-Amz-Function-Error: Unhandled and the error payload.
@@ -57,6 +58,8 @@ import Testing
         #expect(response.status == 200)
         #expect(response.headers["X-Amz-Function-Error"] == "Unhandled")
         #expect(response.headers["X-Amz-Log-Result"] == "bG9n")
-        #expect(String(decoding: response.body, as: UTF8.self) == "{\"errorType\":\"Runtime.ExitError\",\"errorMessage\":\"m\"}")
+        #expect(
+            String(decoding: response.body, as: UTF8.self)
+                == "{\"errorType\":\"Runtime.ExitError\",\"errorMessage\":\"m\"}")
     }
 }

@@ -45,7 +45,8 @@ final class Box<T>: @unchecked Sendable {
     /// A child's output, exit status and its own process group are reported; a missing program is ENOENT.
     @Test func childProcess() async throws {
         let loop = try EventLoop()
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<(SimUV.ExitStatus, String, Bool), Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<(SimUV.ExitStatus, String, Bool), Never>) in
             loop.submit {
                 let output = Box("")
                 let spec = ProcessSpec(arguments: ["/bin/sh", "-c", "echo hi; echo err >&2; exit 7"], environment: [])
@@ -53,7 +54,9 @@ final class Box<T>: @unchecked Sendable {
                 let ownGroup = getpgid(child.pid) == child.pid
                 child.onStdout = { output.value += String(decoding: $0, as: UTF8.self) }
                 child.onExit = { status in
-                    loop.schedule(afterMilliseconds: 20) { continuation.resume(returning: (status, output.value, ownGroup)) }
+                    loop.schedule(afterMilliseconds: 20) {
+                        continuation.resume(returning: (status, output.value, ownGroup))
+                    }
                 }
             }
         }

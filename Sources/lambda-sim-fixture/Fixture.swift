@@ -1,0 +1,188 @@
+// The fixture runtime proper: start-up controls from the environment, then the invoke loop, with
+// the behaviour of every invoke chosen by a few top-level keys of its JSON payload.
+
+import Glibc
+
+/// Runtime API path prefix.
+private let apiPrefix = "/2018-06-01/runtime"
+
+/// One event received from `GET /runtime/invocation/next`.
+struct Invocation {
+    var requestID: String
+    /// Absolute deadline in Unix epoch milliseconds, when the header was present and numeric.
+    var deadlineMs: Int?
+    /// The /next response headers (lower-cased names, arrival order).
+    var headers: [(name: String, value: String)]
+    var payload: [UInt8]
+}
+
+/// Lambda Runtime API client whose behaviour is steered by the invoke payload.
+struct Fixture {
+    let client: RuntimeAPIClient
+
+    /// Entry point: never returns; any I/O failure ends the process with status 1.
+    static func run() -> Never {
+        guard let authority = environment("AWS_LAMBDA_RUNTIME_API"), !authority.isEmpty else {
+            die("AWS_LAMBDA_RUNTIME_API is not set")
+        }
+        let fixture = Fixture(client: RuntimeAPIClient(authority: authority))
+        do {
+            try fixture.initialise()
+            while true {
+                try fixture.processNextInvocation()
+            }
+        } catch let error as FixtureError {
+            die(error.message)
+        } catch {
+            die("unexpected error: \(error)")
+        }
+    }
+
+    /// Applies the FIXTURE_* start-up controls before the first `/next`.
+    func initialise() throws {
+        if let text = environment("FIXTURE_PRINT_AT_INIT") {
+            writeLine(1, text)
+        }
+        if let milliseconds = environment("FIXTURE_INIT_SLEEP_MS").flatMap({ Int($0) }) {
+            sleepMilliseconds(milliseconds)
+        }
+        if let code = environment("FIXTURE_EXIT_AT_INIT").flatMap({ Int32($0) }) {
+            exit(code)
+        }
+        if let errorType = environment("FIXTURE_INIT_ERROR"), !errorType.isEmpty {
+            let body = "{\"errorMessage\":\"fixture init error\",\"errorType\":\(jsonQuoted(errorType))}"
+            _ = try client.request(
+                "POST",
+                "\(apiPrefix)/init/error",
+                headers: [("Lambda-Runtime-Function-Error-Type", errorType), ("Content-Type", "application/json")],
+                body: Array(body.utf8)
+            )
+            exit(1)
+        }
+    }
+
+    /// Waits for the next event and handles it completely.
+    func processNextInvocation() throws {
+        reapChildren()
+        let next = try client.request("GET", "\(apiPrefix)/invocation/next")
+        guard next.status == 200 else {
+            die("GET /invocation/next returned HTTP \(next.status): \(String(decoding: next.body, as: UTF8.self))")
+        }
+        guard let requestID = next.header("lambda-runtime-aws-request-id"), !requestID.isEmpty else {
+            die("GET /invocation/next response lacks Lambda-Runtime-Aws-Request-Id")
+        }
+        // Like real runtimes, expose the X-Ray trace header to the "function" through the environment.
+        if let traceID = next.header("lambda-runtime-trace-id") {
+            setenv("_X_AMZN_TRACE_ID", traceID, 1)
+        } else {
+            unsetenv("_X_AMZN_TRACE_ID")
+        }
+        let invocation = Invocation(
+            requestID: requestID,
+            deadlineMs: next.header("lambda-runtime-deadline-ms").flatMap { Int($0) },
+            headers: next.headers,
+            payload: next.body
+        )
+        try handle(invocation)
+    }
+
+    /// Runs the payload-selected behaviours in a fixed order: output, fork, sleep, exit/signal, answer.
+    func handle(_ invocation: Invocation) throws {
+        let members = scanTopLevelMembers(invocation.payload)
+        func integer(_ key: String) -> Int? {
+            if case .int(let value)? = members[key] { return value }
+            return nil
+        }
+        func text(_ key: String) -> String? {
+            if case .string(let value)? = members[key] { return value }
+            return nil
+        }
+
+        if let line = text("print") { writeLine(1, line) }
+        if let line = text("stderr") { writeLine(2, line) }
+        if let milliseconds = integer("forkSleep") { forkSleeper(milliseconds) }
+        if let milliseconds = integer("sleepMs") { sleepMilliseconds(milliseconds) }
+        if let code = integer("exit") { _exit(Int32(truncatingIfNeeded: code)) }
+        if let signalNumber = integer("signal") { raise(Int32(truncatingIfNeeded: signalNumber)) }
+
+        let invocationPath = "\(apiPrefix)/invocation/\(invocation.requestID)"
+        if let errorType = text("error") {
+            let body = "{\"errorMessage\":\"fixture error\",\"errorType\":\(jsonQuoted(errorType))}"
+            let reply = try client.request(
+                "POST",
+                "\(invocationPath)/error",
+                headers: [("Lambda-Runtime-Function-Error-Type", errorType), ("Content-Type", "application/json")],
+                body: Array(body.utf8)
+            )
+            warnUnlessAccepted(reply, "/error")
+            return
+        }
+
+        let (contentType, body) = responseBody(for: invocation, members: members)
+        let headers = [("Content-Type", contentType)]
+        let reply = try client.request("POST", "\(invocationPath)/response", headers: headers, body: body)
+        warnUnlessAccepted(reply, "/response")
+        if members["twice"] == .bool(true) {
+            let second = try client.request("POST", "\(invocationPath)/response", headers: headers, body: body)
+            writeLine(1, "second-response-status: \(second.status)")
+        }
+    }
+
+    /// Chooses the success response: `bytes`, `headers`, `env` or `remaining`, else the payload echoed back.
+    private func responseBody(
+        for invocation: Invocation,
+        members: [String: JSONScalar]
+    ) -> (contentType: String, body: [UInt8]) {
+        if case .int(let count)? = members["bytes"] {
+            return ("application/octet-stream", [UInt8](repeating: UInt8(ascii: "a"), count: max(0, count)))
+        }
+        if members["headers"] == .bool(true) {
+            return ("application/json", Array(headersObject(invocation.headers).utf8))
+        }
+        if case .string(let name)? = members["env"] {
+            let value = environment(name).map(jsonQuoted) ?? "null"
+            return ("application/json", Array("{\(jsonQuoted(name)):\(value)}".utf8))
+        }
+        if members["remaining"] == .bool(true) {
+            let remaining = invocation.deadlineMs.map { String($0 - epochMilliseconds()) } ?? "null"
+            return ("application/json", Array("{\"remainingMs\":\(remaining)}".utf8))
+        }
+        return ("application/json", invocation.payload)
+    }
+
+    /// Renders headers as a JSON object; repeated names are joined with ", " as HTTP allows.
+    private func headersObject(_ headers: [(name: String, value: String)]) -> String {
+        var names: [String] = []
+        var values: [String: String] = [:]
+        for (name, value) in headers {
+            if let existing = values[name] {
+                values[name] = existing + ", " + value
+            } else {
+                names.append(name)
+                values[name] = value
+            }
+        }
+        let members = names.map { "\(jsonQuoted($0)):\(jsonQuoted(values[$0] ?? ""))" }
+        return "{" + members.joined(separator: ",") + "}"
+    }
+
+    /// Forks a child that sleeps and exits; it lives in our process group for process-group tests.
+    private func forkSleeper(_ milliseconds: Int) {
+        let pid = fork()
+        if pid == 0 {
+            client.closeInChild()  // the child must not hold the Runtime API connection
+            sleepMilliseconds(milliseconds)
+            _exit(0)
+        }
+        if pid < 0 {
+            writeLine(2, "lambda-sim-fixture: fork failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Logs on stderr when the Runtime API did not answer a POST with 202 Accepted.
+    private func warnUnlessAccepted(_ reply: HTTPResponse, _ endpoint: String) {
+        if reply.status != 202 {
+            writeLine(2, "lambda-sim-fixture: \(endpoint) returned HTTP \(reply.status)")
+        }
+    }
+}

@@ -1,0 +1,19 @@
+// lambda-sim-fixture: the project's fast native test runtime. It speaks the Lambda Runtime API
+// (2018-06-01) over one kept-alive HTTP/1.1 connection using only Glibc, so it starts in about a
+// millisecond.
+//
+// Each invoke's JSON payload may carry these top-level keys (all optional; without them the payload
+// is echoed back byte-for-byte as application/json):
+//   "print": "text" / "stderr": "text"   write a line to stdout / stderr first
+//   "forkSleep": N                        fork a child that sleeps N ms, then answer normally
+//   "sleepMs": N                          sleep N ms before answering
+//   "exit": N / "signal": N               _exit(N) / raise(N) without answering
+//   "error": "Type"                       POST /error with that Lambda-Runtime-Function-Error-Type
+//   "bytes": N                            answer N bytes of "a" (application/octet-stream)
+//   "headers": true                       answer the /next response headers as a JSON object
+//   "env": "NAME"                         answer {"NAME": value-or-null}
+//   "remaining": true                     answer {"remainingMs": deadline - now}
+//   "twice": true                         POST /response a second time; print "second-response-status: NNN"
+// Start-up controls: FIXTURE_PRINT_AT_INIT, FIXTURE_INIT_SLEEP_MS, FIXTURE_EXIT_AT_INIT, FIXTURE_INIT_ERROR.
+
+Fixture.run()
