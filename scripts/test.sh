@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Full check used by CI: environment setup, module-boundary checks, formatting lint, build, tests.
+# Extra arguments are passed to `swift test` (e.g. --filter IntegrationTests).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/setup.sh
+
+# Interpreter for Python runtimes started by the tests. An absolute path, but deliberately without
+# resolving symlinks (`readlink -f` would give the base interpreter, losing the venv's packages).
+LAMBDA_SIM_PYTHON="$(realpath -s .venv/bin/python)"
+export LAMBDA_SIM_PYTHON
+export PATH="$PWD/.venv/bin:$PATH"
+
+# only_module_imports MODULE DIR: fails if any Swift file outside DIR imports MODULE.
+only_module_imports() {
+    local module="$1" allowed="$2" offenders
+    offenders="$(grep -rlE --include='*.swift' "import[[:space:]]+([a-z]+[[:space:]]+)?${module}([^[:alnum:]_]|\$)" \
+        Sources Tests | grep -v "^${allowed}/" || true)"
+    if [[ -n "$offenders" ]]; then
+        echo "test: only ${allowed}/ may import ${module}, but these files do:" >&2
+        echo "$offenders" >&2
+        exit 1
+    fi
+    echo "test: ${module} is imported only under ${allowed}/"
+}
+only_module_imports CLibUV Sources/SimUV
+only_module_imports CHTTPParser Sources/SimHTTP
+
+if [[ -f .swift-format ]]; then
+    echo "test: swift format lint"
+    swift format lint --strict --recursive Sources Tests Package.swift
+fi
+
+echo "test: swift build --build-tests"
+swift build --build-tests
+echo "test: swift test $*"
+swift test "$@"
