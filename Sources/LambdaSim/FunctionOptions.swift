@@ -23,12 +23,15 @@ public struct FunctionOptions: Sendable {
     public var aliases: [String]
     /// Most sandboxes this function runs at once; further invokes queue.
     public var maxConcurrency: Int
+    /// Directory whose executable files start as external extensions (like `/opt/extensions`).
+    public var extensionsDirectory: String?
 
     public init(
         name: String, command: [String], codeDirectory: String, handler: String? = nil, runtime: String? = nil,
         memorySizeMB: Int = 128, timeoutSeconds: Double = 3, version: String = "$LATEST",
         region: String = "us-east-1", accountID: String = "123456789012", environment: [(String, String)] = [],
-        inheritedEnvironment: [(String, String)] = [], aliases: [String] = [], maxConcurrency: Int = 1
+        inheritedEnvironment: [(String, String)] = [], aliases: [String] = [], maxConcurrency: Int = 1,
+        extensionsDirectory: String? = nil
     ) {
         self.name = name
         self.command = command
@@ -44,6 +47,7 @@ public struct FunctionOptions: Sendable {
         self.inheritedEnvironment = inheritedEnvironment
         self.aliases = aliases
         self.maxConcurrency = maxConcurrency
+        self.extensionsDirectory = extensionsDirectory
     }
 
     var spec: FunctionSpec {
@@ -58,6 +62,7 @@ public struct FunctionOptions: Sendable {
         spec.environment = environment
         spec.inheritedEnvironment = inheritedEnvironment
         spec.aliases = aliases
+        spec.extensionsDirectory = extensionsDirectory
         return spec
     }
 }

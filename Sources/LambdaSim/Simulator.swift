@@ -19,6 +19,8 @@ public final class Simulator: Sendable {
         public var sandboxID: String
         public var requestID: String?
         public var isPlatform: Bool
+        /// The external extension that printed the line, if one did.
+        public var extensionName: String?
         public var text: String
     }
 
@@ -57,7 +59,7 @@ public final class Simulator: Sendable {
         let sink: @Sendable (LogRecord) -> Void = { record in
             let line = LogLine(
                 function: record.function, sandboxID: record.sandboxID, requestID: record.requestID,
-                isPlatform: record.source == .platform, text: record.text)
+                isPlatform: record.source == .platform, extensionName: record.extensionName, text: record.text)
             captured.lines.withLock { lines in
                 lines.append(line)
                 if lines.count > capturedLineLimit { lines.removeFirst(lines.count - capturedLineLimit / 2) }

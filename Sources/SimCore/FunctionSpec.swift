@@ -25,6 +25,8 @@ package struct FunctionSpec: Sendable, Equatable {
     /// Region and account used in ARNs and `AWS_REGION`.
     package var region: String = "us-east-1"
     package var accountID: String = "123456789012"
+    /// Directory whose executable files start as external extensions (Lambda's `/opt/extensions`).
+    package var extensionsDirectory: String?
     /// Other names the function answers to on the Invoke API (RIE's literal `function`).
     package var aliases: [String] = []
 
@@ -48,6 +50,7 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.codeDirectory == rhs.codeDirectory && lhs.handler == rhs.handler && lhs.runtime == rhs.runtime
             && lhs.memorySizeMB == rhs.memorySizeMB && lhs.timeoutSeconds == rhs.timeoutSeconds
             && lhs.environment.map { "\($0)=\($1)" } == rhs.environment.map { "\($0)=\($1)" }
-            && lhs.region == rhs.region && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
+            && lhs.extensionsDirectory == rhs.extensionsDirectory && lhs.region == rhs.region
+            && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
     }
 }

@@ -19,6 +19,17 @@ package enum ProcessMemory {
         return total
     }
 
+    /// Every descendant of `pid` (children, grandchildren, …), at most 4,096.
+    package static func descendants(of pid: Int32) -> [Int32] {
+        var result: [Int32] = []
+        var stack = children(of: pid)
+        while let next = stack.popLast(), result.count < 4096 {
+            result.append(next)
+            stack += children(of: next)
+        }
+        return result
+    }
+
     /// Child pids of `pid`, from `/proc/<pid>/task/*/children`.
     package static func children(of pid: Int32) -> [Int32] {
         var result: [Int32] = []

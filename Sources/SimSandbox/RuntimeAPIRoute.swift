@@ -10,6 +10,14 @@ package enum RuntimeAPIRoute: Equatable, Sendable {
     case initError
     /// `GET /2018-06-01/ping`, Lambda's legacy health check.
     case ping
+    /// `POST /2020-01-01/extension/register`
+    case extensionRegister
+    /// `GET /2020-01-01/extension/event/next`
+    case extensionNext
+    /// `POST /2020-01-01/extension/init/error`
+    case extensionInitError
+    /// `POST /2020-01-01/extension/exit/error`
+    case extensionExitError
     /// No such path: 404.
     case notFound
     /// The path exists but not for this method: 405 with `Allow`.
@@ -17,15 +25,31 @@ package enum RuntimeAPIRoute: Equatable, Sendable {
 
     /// Decodes `method` and `path` (the query already removed).
     package init(method: String, path: String) {
+        func only(_ allowed: String, _ route: RuntimeAPIRoute) -> RuntimeAPIRoute {
+            method == allowed ? route : .methodNotAllowed(allow: allowed)
+        }
+        switch path {
+        case "/2020-01-01/extension/register":
+            self = only("POST", .extensionRegister)
+            return
+        case "/2020-01-01/extension/event/next":
+            self = only("GET", .extensionNext)
+            return
+        case "/2020-01-01/extension/init/error":
+            self = only("POST", .extensionInitError)
+            return
+        case "/2020-01-01/extension/exit/error":
+            self = only("POST", .extensionExitError)
+            return
+        default:
+            break
+        }
         let prefix = "/2018-06-01/"
         guard path.hasPrefix(prefix) else {
             self = .notFound
             return
         }
         let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
-        func only(_ allowed: String, _ route: RuntimeAPIRoute) -> RuntimeAPIRoute {
-            method == allowed ? route : .methodNotAllowed(allow: allowed)
-        }
         switch parts.count {
         case 1 where parts[0] == "ping":
             self = only("GET", .ping)

@@ -12,6 +12,8 @@ package struct LogRecord: Sendable {
     package enum Source: Sendable, Equatable {
         case platform
         case runtime
+        /// An external extension, by name.
+        case `extension`(String)
     }
 
     package var function: String
@@ -20,9 +22,16 @@ package struct LogRecord: Sendable {
     package var requestID: String?
     package var source: Source
     package var text: String
+
+    /// The extension's name for extension output.
+    package var extensionName: String? {
+        if case .extension(let name) = source { return name }
+        return nil
+    }
 }
 
-/// One execution environment: its Runtime API listener, its runtime process, its timer and its logs.
+/// One execution environment: its Runtime API listener, its runtime and extension processes, its timer
+/// and its logs.
 ///
 /// Loop-confined. The `SandboxStateMachine` makes every decision; this class turns HTTP requests, process
 /// exits and timer ticks into events and carries out the returned actions.
@@ -31,7 +40,7 @@ package final class Sandbox {
     package let id: String
     package let function: FunctionSpec
     package let loop: EventLoop
-    package private(set) var machine: SandboxStateMachine
+    package internal(set) var machine: SandboxStateMachine
     package let logStreamName: String
     /// `host:port` of this sandbox's Runtime API.
     package private(set) var runtimeAPI = ""
@@ -42,24 +51,27 @@ package final class Sandbox {
     /// Called once when the sandbox has shut down for good.
     package var onTerminated: ((Sandbox) -> Void)?
     /// Invokes completed here.
-    package private(set) var invocationCount = 0
+    package internal(set) var invocationCount = 0
     /// Peak memory of the process tree so far, in KiB.
-    package private(set) var maxMemoryKiB = 0
-    /// Whether the next init is a provisioned-concurrency one.
+    package internal(set) var maxMemoryKiB = 0
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
     package var initializationType = "on-demand"
 
-    private let logSink: (LogRecord) -> Void
-    private var server: HTTPServer?
-    private var runtime: ChildProcess?
-    private var runtimePGID: Int32 = 0
-    private var timer: Timer?
-    private var killTimer: Timer?
-    private var killing = false
-    private var waiters: [HTTPResponder] = []
-    private var stdoutLines = LineSplitter()
-    private var stderrLines = LineSplitter()
-    private var tail: [UInt8] = []
-    private var tailWanted: Set<String> = []
+    let logSink: (LogRecord) -> Void
+    var server: HTTPServer?
+    var runtime: ChildProcess?
+    var extensionProcesses: [String: ChildProcess] = [:]
+    /// Process groups started in this generation, killed together at the end of a shutdown.
+    var processGroups: [Int32] = []
+    var timer: Timer?
+    var killTimers: [Timer] = []
+    var killing = false
+    var runtimeWaiters: [HTTPResponder] = []
+    var extensionWaiters: [String: HTTPResponder] = [:]
+    var runtimeLines = (out: LineSplitter(), err: LineSplitter())
+    var extensionLines: [String: (out: LineSplitter, err: LineSplitter)] = [:]
+    var tail: [UInt8] = []
+    var tailWanted: Set<String> = []
 
     /// Starts the sandbox's Runtime API listener; no process runs until `invoke` or `prewarm`.
     package init(
@@ -76,6 +88,7 @@ package final class Sandbox {
             version: function.version, epochMilliseconds: clock.epochMilliseconds)
         var configuration = HTTPServer.Configuration()
         configuration.maxBodyBytes = Limits.maxResponseBytes
+        // Runtimes keep one connection across long handler runs and frozen periods: never idle it out.
         configuration.idleTimeoutMilliseconds = 24 * 3600 * 1000
         let server = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0, configuration: configuration) {
             [weak self] request, responder in
@@ -88,10 +101,12 @@ package final class Sandbox {
     /// True when an invoke may be placed here now.
     package var canAcceptInvoke: Bool { machine.canAcceptInvoke }
 
-    /// The pids of the sandbox's live processes.
+    /// The pids of the sandbox's live processes (runtime, extensions and their children).
     package var pids: [Int32] {
-        guard let runtime, runtime.exitStatus == nil else { return [] }
-        return [runtime.pid] + ProcessMemory.children(of: runtime.pid)
+        var roots: [Int32] = []
+        if let runtime, runtime.exitStatus == nil { roots.append(runtime.pid) }
+        for process in extensionProcesses.values where process.exitStatus == nil { roots.append(process.pid) }
+        return roots.flatMap { [$0] + ProcessMemory.descendants(of: $0) }
     }
 
     /// Places an invoke here; only when `canAcceptInvoke`.
@@ -104,14 +119,16 @@ package final class Sandbox {
     /// Initialises the environment before any invoke.
     package func prewarm() { perform(machine.prewarm()) }
 
-    /// Shuts the sandbox down (SIGTERM, then SIGKILL after the budget); `onTerminated` follows.
+    /// Shuts the sandbox down (SHUTDOWN to extensions, SIGTERM, SIGKILL at the deadline); `onTerminated`
+    /// follows.
     package func shutdown() { perform(machine.shutdown()) }
 
     // MARK: - Actions
 
-    private func perform(_ actions: [SandboxStateMachine.Action], skipDispatch: Bool = false) {
+    func perform(_ actions: [SandboxStateMachine.Action], skipDispatch: Bool = false) {
         for action in actions {
             switch action {
+            case .launchExtensions: launchExtensions()
             case .spawnRuntime: spawnRuntime()
             case .startTimer(let ms):
                 let timer = self.timer ?? Timer(loop: loop)
@@ -123,6 +140,10 @@ package final class Sandbox {
             case .cancelTimer: timer?.stop()
             case .dispatch(let invocation, let deadline):
                 if !skipDispatch { dispatch(invocation, deadline: deadline) }
+            case .extensionEvent(let id, let event):
+                if let waiter = extensionWaiters.removeValue(forKey: id), !waiter.isCompleted {
+                    waiter.send(ExtensionAPIResponses.event(event))
+                }
             case .log(let text): emit(text, source: .platform)
             case .report(let requestID, let durationMs, let initDurationMs, let status):
                 invocationCount += 1
@@ -135,7 +156,7 @@ package final class Sandbox {
                 var result = InvokeResult(requestID: requestID, outcome: outcome)
                 if tailWanted.remove(requestID) != nil { result.logTail = Array(tail.suffix(Limits.logTailBytes)) }
                 onResult?(result)
-            case .kill(let reason): kill(reason)
+            case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)
             case .available: onAvailable?(self)
             case .terminated:
                 timer?.close()
@@ -148,8 +169,8 @@ package final class Sandbox {
     }
 
     private func dispatch(_ invocation: Invocation, deadline: Int64) {
-        while !waiters.isEmpty {
-            let waiter = waiters.removeFirst()
+        while !runtimeWaiters.isEmpty {
+            let waiter = runtimeWaiters.removeFirst()
             if waiter.isConnectionOpen && !waiter.isCompleted {
                 waiter.send(RuntimeAPIResponses.next(invocation, deadlineEpochMilliseconds: deadline))
                 return
@@ -158,93 +179,9 @@ package final class Sandbox {
         // No runtime is waiting: its next `/next` re-renders the invoke (state `Running`).
     }
 
-    private func spawnRuntime() {
-        runtime = nil
-        stdoutLines = LineSplitter()
-        stderrLines = LineSplitter()
-        let runtimeName = function.runtime ?? "provided:custom"
-        emit(
-            LambdaLog.initStart(
-                runtimeVersion: "\(runtimeName).lambda-sim",
-                runtimeVersionARN: "arn:aws:lambda:\(function.region)::runtime:lambda-sim"), source: .platform)
-        let environment = RuntimeEnvironment.runtime(
-            function: function, runtimeAPI: runtimeAPI, logStreamName: logStreamName,
-            initializationType: initializationType)
-        let spec = ProcessSpec(
-            arguments: function.command, environment: environment, workingDirectory: function.codeDirectory)
-        do {
-            let process = try ChildProcess(loop: loop, spec: spec)
-            runtime = process
-            runtimePGID = process.pid
-            process.onStdout = { [weak self] bytes in self?.output(bytes, stderr: false) }
-            process.onStderr = { [weak self] bytes in self?.output(bytes, stderr: true) }
-            process.onExit = { [weak self] status in self?.runtimeExited(status) }
-        } catch {
-            let reason = error.code == -13 ? "permission denied" : "no such file or directory"
-            let prefix = machine.currentRequestID.map { "RequestId: \($0) " } ?? ""
-            let message = "\(prefix)Error: fork/exec \(function.command.first ?? ""): \(reason)"
-            perform(machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: message))
-        }
-    }
-
-    private func runtimeExited(_ status: ExitStatus) {
-        stdoutLines.flush { emit(String(decoding: $0, as: UTF8.self), source: .runtime) }
-        stderrLines.flush { emit(String(decoding: $0, as: UTF8.self), source: .runtime) }
-        measureMemory()
-        runtime = nil
-        let code: Int32? = if case .exited(let c) = status { c } else { nil }
-        perform(machine.runtimeExited(status.description, code: code))
-        if killing { finishKill() }
-    }
-
-    /// Stops every process: SIGTERM then SIGKILL after the budget for a spindown, SIGKILL at once for a reset.
-    private func kill(_ reason: SandboxStateMachine.ShutdownReason) {
-        for waiter in waiters where !waiter.isCompleted {
-            waiter.send(
-                HTTPResponse(
-                    status: 500, headers: ["Content-Type": "application/json"],
-                    body: Array(RuntimeAPIError.internalError.body.utf8)))
-        }
-        waiters.removeAll()
-        guard let runtime, runtime.exitStatus == nil else {
-            finishKill()
-            return
-        }
-        killing = true
-        if reason == .spindown {
-            runtime.signalGroup(SIGTERM)
-            killTimer = loop.schedule(afterMilliseconds: Self.runtimeShutdownBudgetMilliseconds) { [weak self] in
-                self?.killTimer = nil
-                self?.runtime?.signalGroup(SIGKILL)
-            }
-        } else {
-            runtime.signalGroup(SIGKILL)
-        }
-    }
-
-    /// How long a runtime gets between SIGTERM and SIGKILL when the sandbox spins down.
-    package static let runtimeShutdownBudgetMilliseconds: UInt64 = 300
-
-    private func finishKill() {
-        killing = false
-        killTimer?.close()
-        killTimer = nil
-        // Children the runtime forked may outlive it; the group dies with it.
-        if runtimePGID > 0 { _ = Glibc.kill(-runtimePGID, SIGKILL) }
-        perform(machine.processesGone())
-    }
-
     // MARK: - Logs
 
-    private func output(_ bytes: UnsafeRawBufferPointer, stderr: Bool) {
-        if stderr {
-            stderrLines.feed(bytes) { emit(String(decoding: $0, as: UTF8.self), source: .runtime) }
-        } else {
-            stdoutLines.feed(bytes) { emit(String(decoding: $0, as: UTF8.self), source: .runtime) }
-        }
-    }
-
-    private func emit(_ text: String, source: LogRecord.Source, requestID: String? = nil) {
+    func emit(_ text: String, source: LogRecord.Source, requestID: String? = nil) {
         let id = requestID ?? machine.currentRequestID
         if id != nil {
             tail.append(contentsOf: text.utf8)
@@ -254,58 +191,12 @@ package final class Sandbox {
         logSink(LogRecord(function: function.name, sandboxID: self.id, requestID: id, source: source, text: text))
     }
 
-    private func measureMemory() {
-        guard let runtime, runtime.exitStatus == nil else { return }
-        maxMemoryKiB = max(maxMemoryKiB, ProcessMemory.peakResidentKiB(root: runtime.pid))
-    }
-
-    // MARK: - Runtime API
-
-    private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        switch RuntimeAPIRoute(method: request.method, path: request.path) {
-        case .next:
-            let (reply, actions) = machine.runtimeNext()
-            switch reply {
-            case .hold:
-                waiters.append(responder)
-                perform(actions)
-            case .invocation(let invocation, let deadline):
-                responder.send(RuntimeAPIResponses.next(invocation, deadlineEpochMilliseconds: deadline))
-                perform(actions, skipDispatch: true)
-            case .accepted, .error:
-                responder.send(RuntimeAPIResponses.reply(reply))
-                perform(actions)
-            }
-        case .response(let requestID):
-            handleResult(request, responder, requestID: requestID, isError: false)
-        case .error(let requestID):
-            handleResult(request, responder, requestID: requestID, isError: true)
-        case .initError:
-            let errorType = request.headers[RuntimeAPIResponses.errorTypeHeader] ?? "Runtime.Unknown"
-            let body = request.body
-            let contentType = JSON.isValid(body) ? "application/json" : "application/octet-stream"
-            let outcome = InvokeOutcome.functionError(body: body, contentType: contentType, errorType: errorType)
-            let (reply, actions) = machine.runtimeInitError(outcome: outcome, errorType: errorType)
-            responder.send(RuntimeAPIResponses.reply(reply))
-            perform(actions)
-        case .ping:
-            responder.send(HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: Array("pong".utf8)))
-        case .notFound:
-            responder.send(RuntimeAPIResponses.notFound)
-        case .methodNotAllowed(let allow):
-            responder.send(HTTPResponse(status: 405, headers: ["Allow": allow]))
+    func measureMemory() {
+        var total = 0
+        if let runtime, runtime.exitStatus == nil { total += ProcessMemory.peakResidentKiB(root: runtime.pid) }
+        for process in extensionProcesses.values where process.exitStatus == nil {
+            total += ProcessMemory.peakResidentKiB(root: process.pid)
         }
-    }
-
-    private func handleResult(_ request: HTTPRequest, _ responder: HTTPResponder, requestID: String, isError: Bool) {
-        let mode = request.headers[RuntimeAPIResponses.responseModeHeader]
-        let outcome =
-            isError ? RuntimeAPIResponses.errorOutcome(request) : RuntimeAPIResponses.responseOutcome(request)
-        let (reply, actions) = machine.runtimeResult(
-            requestID: requestID, isError: isError, outcome: outcome,
-            tooLargeBytes: request.bodyTooLarge ? request.bodyLength : nil,
-            invalidResponseMode: !isError && mode != nil && mode != "streaming")
-        responder.send(RuntimeAPIResponses.reply(reply))
-        perform(actions)
+        maxMemoryKiB = max(maxMemoryKiB, total)
     }
 }

@@ -43,8 +43,10 @@ package struct SandboxStateMachine {
         /// When the invoke started (phase `invoke` only): its timeout runs from here.
         var invokeStartedAt: UInt64?
         var runtime: RuntimeState = .started
-        /// The body the runtime posted to `/init/error`.
+        /// The body the runtime posted to `/init/error`, or the platform's error for a failed init.
         var initError: InvokeOutcome?
+        /// False while launched extensions are still registering; the runtime starts after them.
+        var runtimeSpawned = false
     }
 
     /// An invoke handed to the runtime.
@@ -57,6 +59,10 @@ package struct SandboxStateMachine {
         var outcome: InvokeOutcome?
         /// Whether the invoker already got its answer.
         var delivered = false
+        /// INVOKE-subscribed extensions that have not called `/event/next` since the INVOKE.
+        var pendingExtensions: Set<String> = []
+        /// When the runtime called `/next` after its result (the runtime's part is over).
+        var runtimeDoneAt: UInt64?
     }
 
     /// Processes being stopped; what happens once they are gone.
@@ -102,7 +108,9 @@ package struct SandboxStateMachine {
 
     /// A side effect for the sandbox to perform, in order.
     package enum Action: Equatable, Sendable {
-        /// Start the runtime process (and later extensions).
+        /// Launch the external extensions; the sandbox answers with `extensionsLaunched`.
+        case launchExtensions
+        /// Start the runtime process.
         case spawnRuntime
         /// Arm the one timer (init or invoke limit); firing it is `timerFired`.
         case startTimer(milliseconds: UInt64)
@@ -115,17 +123,22 @@ package struct SandboxStateMachine {
         case report(requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus)
         /// Give the invoker its result.
         case complete(requestID: String, outcome: InvokeOutcome)
-        /// Drop held `/next` requests and kill every process with this reason.
-        case kill(ShutdownReason)
+        /// Answer this extension's held `/event/next` with an event (JSON).
+        case extensionEvent(id: String, event: String)
+        /// Stop every process: SIGTERM the runtime and SIGKILL everything still alive `deadlineMilliseconds`
+        /// from now (at once when 0). Extensions not subscribed to SHUTDOWN die at once.
+        case kill(ShutdownReason, deadlineMilliseconds: UInt64)
         /// The sandbox can take another invoke.
         case available
         /// The sandbox is gone for good.
         case terminated
     }
 
-    package private(set) var state: State = .idle
-    private let clock: any SimClock
-    private let function: FunctionSpec
+    package internal(set) var state: State = .idle
+    /// The sandbox's extensions (the current generation of processes).
+    package internal(set) var extensions = ExtensionRegistry()
+    let clock: any SimClock
+    let function: FunctionSpec
     /// The next init runs as a retry inside an invoke (a prewarm init failed).
     private var nextInitIsSuppressed = false
 
@@ -163,9 +176,9 @@ package struct SandboxStateMachine {
         }
     }
 
-    private var now: UInt64 { clock.monotonicNanoseconds }
+    var now: UInt64 { clock.monotonicNanoseconds }
 
-    private func milliseconds(since start: UInt64) -> Double {
+    func milliseconds(since start: UInt64) -> Double {
         Double(now &- start) / 1_000_000
     }
 
@@ -195,7 +208,8 @@ package struct SandboxStateMachine {
             Initializing(
                 phase: phase, startedAt: start, invocation: invocation,
                 invokeStartedAt: phase == .invoke ? start : nil))
-        var actions: [Action] = [.spawnRuntime]
+        extensions = ExtensionRegistry()
+        var actions: [Action] = [.launchExtensions]
         if phase == .initial {
             actions.append(.startTimer(milliseconds: function.initTimeoutMilliseconds))
         } else if invocation != nil {
@@ -210,13 +224,81 @@ package struct SandboxStateMachine {
         let start = startedAt ?? now
         let elapsed = Int64((now &- start) / 1_000_000)
         let deadline = clock.epochMilliseconds - elapsed + Int64(function.timeoutMilliseconds)
-        state = .running(
-            Running(
-                invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
-                initDurationMs: initDurationMs))
+        var running = Running(
+            invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
+            initDurationMs: initDurationMs)
         var actions: [Action] = [.log(LambdaLog.start(requestID: invocation.requestID, version: function.version))]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
+        let event = ExtensionEvents.invoke(invocation, deadlineEpochMilliseconds: deadline)
+        for ext in extensions.extensions where ext.subscribes(.invoke) && ext.state == .ready {
+            running.pendingExtensions.insert(ext.id)
+            actions += deliver(event, to: ext.id)
+        }
+        state = .running(running)
         actions.append(.dispatch(invocation, deadlineEpochMilliseconds: deadline))
+        return actions
+    }
+
+    /// Hands `event` to an extension now if its `/event/next` is held, else at its next call.
+    mutating func deliver(_ event: String, to id: String) -> [Action] {
+        var actions: [Action] = []
+        extensions.update(id) { ext in
+            if ext.waiting {
+                ext.waiting = false
+                ext.state = .running
+                actions.append(.extensionEvent(id: id, event: event))
+            } else {
+                ext.pendingEvent = event
+            }
+        }
+        return actions
+    }
+
+    /// Init is over when the runtime and every registered extension have asked for their first event.
+    mutating func finishInitIfReady() -> [Action] {
+        guard case .initializing(let i) = state, i.runtime == .ready, extensions.allReady else { return [] }
+        nextInitIsSuppressed = false
+        let initMs = milliseconds(since: i.startedAt)
+        var actions: [Action] = []
+        for ext in extensions.extensions {
+            let events = ext.events.map(\.rawValue).joined(separator: ",")
+            actions.append(.log("EXTENSION\tName: \(ext.name)\tState: Ready\tEvents: [\(events)]"))
+        }
+        guard let invocation = i.invocation else {
+            state = .ready
+            return actions + [.cancelTimer, .available]
+        }
+        if i.phase == .invoke {
+            // The invoke's timer already runs; its duration counts from the invoke's start.
+            actions.append(
+                .log(LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "success", errorType: nil)))
+            return actions
+                + startInvoke(invocation, initDurationMs: nil, startedAt: i.invokeStartedAt, timerRunning: true)
+        }
+        return actions + [.cancelTimer] + startInvoke(invocation, initDurationMs: initMs)
+    }
+
+    /// The invoke phase is over when the runtime asked for the next event and every INVOKE-subscribed
+    /// extension did too: END, REPORT, and the sandbox is free.
+    mutating func finishInvokeIfDone() -> [Action] {
+        guard case .running(let r) = state, let runtimeDoneAt = r.runtimeDoneAt, r.pendingExtensions.isEmpty else {
+            return []
+        }
+        let outcome = r.outcome ?? .success(body: [], contentType: nil)
+        state = .ready
+        let id = r.invocation.requestID
+        var actions: [Action] = [.cancelTimer]
+        if !extensions.extensions.isEmpty {
+            let overhead = LambdaLog.fixed(milliseconds(since: runtimeDoneAt))
+            actions.append(.log("EXTENSIONS RequestId: \(id)\tPostRuntimeExtensionsDuration: \(overhead) ms"))
+        }
+        actions.append(.log(LambdaLog.end(requestID: id)))
+        actions.append(
+            .report(
+                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
+                status: .success))
+        if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
+        actions.append(.available)
         return actions
     }
 
@@ -225,46 +307,30 @@ package struct SandboxStateMachine {
     /// `GET /runtime/invocation/next`.
     package mutating func runtimeNext() -> (RuntimeReply, [Action]) {
         switch state {
-        case .initializing(let i):
+        case .initializing(var i):
             guard i.runtime == .started else {
                 return (.error(.invalidTransition(from: i.runtime.rawValue, to: "Ready")), [])
             }
-            nextInitIsSuppressed = false
-            let initMs = milliseconds(since: i.startedAt)
-            guard let invocation = i.invocation else {
-                state = .ready
-                return (.hold, [.cancelTimer, .available])
-            }
-            if i.phase == .invoke {
-                // The invoke's timer already runs; its duration counts from the invoke's start.
-                var actions = [
-                    Action.log(
-                        LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "success", errorType: nil))
-                ]
-                actions += startInvoke(
-                    invocation, initDurationMs: nil, startedAt: i.invokeStartedAt, timerRunning: true)
-                return (replyFor(actions), actions)
-            }
-            let actions = [Action.cancelTimer] + startInvoke(invocation, initDurationMs: initMs)
+            i.runtime = .ready
+            extensions.registrationClosed = true
+            state = .initializing(i)
+            let actions = finishInitIfReady()
             return (replyFor(actions), actions)
         case .ready:
             return (.hold, [])
         case .running(var r):
-            if r.runtime == .running {
+            switch r.runtime {
+            case .running:
                 return (.invocation(r.invocation, deadlineEpochMilliseconds: r.deadlineEpochMilliseconds), [])
+            case .responseSent:
+                // The runtime is done with the invoke; the phase ends once extensions are done too.
+                r.runtime = .ready
+                r.runtimeDoneAt = now
+                state = .running(r)
+                return (.hold, finishInvokeIfDone())
+            default:
+                return (.hold, [])
             }
-            // The runtime is done with the invoke: the invoke phase ends.
-            let outcome = r.outcome ?? .success(body: [], contentType: nil)
-            r.runtime = .ready
-            state = .ready
-            var actions: [Action] = [.cancelTimer, .log(LambdaLog.end(requestID: r.invocation.requestID))]
-            actions.append(
-                .report(
-                    requestID: r.invocation.requestID, durationMs: milliseconds(since: r.startedAt),
-                    initDurationMs: r.initDurationMs, status: .success))
-            if !r.delivered { actions.append(.complete(requestID: r.invocation.requestID, outcome: outcome)) }
-            actions.append(.available)
-            return (.hold, actions)
         case .resetting(let r) where r.runtime == .initError:
             return (.error(.invalidTransition(from: r.runtime.rawValue, to: "Ready")), [])
         case .idle, .resetting, .shutDown:
@@ -358,7 +424,7 @@ package struct SandboxStateMachine {
             return failInit(errorType: errorType, timedOut: false)
         case .ready:
             state = .resetting(Resetting(reason: .failure, retry: nil, final: false))
-            return [.kill(.failure)]
+            return stopProcesses(.failure)
         case .running(let r):
             let id = r.invocation.requestID
             let message = "RequestId: \(id) Error: \(reason)"
@@ -383,7 +449,8 @@ package struct SandboxStateMachine {
             let start = r.retryStartedAt ?? now
             state = .initializing(
                 Initializing(phase: .invoke, startedAt: now, invocation: retry, invokeStartedAt: start))
-            return [.spawnRuntime, .startTimer(milliseconds: function.timeoutMilliseconds)]
+            extensions = ExtensionRegistry()
+            return [.launchExtensions, .startTimer(milliseconds: function.timeoutMilliseconds)]
         }
         state = .idle
         return [.available]
@@ -437,10 +504,10 @@ package struct SandboxStateMachine {
                     .complete(requestID: invocation.requestID, outcome: Self.shutdownOutcome(invocation.requestID)))
             }
             state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
-            return actions + [.kill(.spindown)]
+            return actions + stopProcesses(.spindown)
         case .ready:
             state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
-            return [.cancelTimer, .kill(.spindown)]
+            return [.cancelTimer] + stopProcesses(.spindown)
         case .running(let r):
             var actions: [Action] = [.cancelTimer]
             if !r.delivered {
@@ -448,9 +515,35 @@ package struct SandboxStateMachine {
                 actions.append(.complete(requestID: r.invocation.requestID, outcome: outcome))
             }
             state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
-            return actions + [.kill(.spindown)]
+            return actions + stopProcesses(.spindown)
         }
     }
+
+    /// Stops every process: SHUTDOWN to subscribed external extensions, then the kill with Lambda's budget:
+    /// 2,000 ms with an external extension, 500 ms with only internal ones, otherwise 300 ms of SIGTERM grace
+    /// for a spindown and an immediate SIGKILL for a reset.
+    mutating func stopProcesses(_ reason: ShutdownReason) -> [Action] {
+        let externals = extensions.extensions.filter { $0.isExternal && $0.state != .exited }
+        let budget: UInt64
+        if !externals.isEmpty {
+            budget = 2_000
+        } else if extensions.extensions.contains(where: { !$0.isExternal }) {
+            budget = 500
+        } else {
+            budget = reason == .spindown ? Self.runtimeShutdownGraceMilliseconds : 0
+        }
+        let deadline = clock.epochMilliseconds + Int64(budget)
+        let event = ExtensionEvents.shutdown(reason: reason, deadlineEpochMilliseconds: deadline)
+        var actions: [Action] = []
+        for ext in externals where ext.subscribes(.shutdown) {
+            actions += deliver(event, to: ext.id)
+        }
+        actions.append(.kill(reason, deadlineMilliseconds: budget))
+        return actions
+    }
+
+    /// How long a runtime without extensions gets between SIGTERM and SIGKILL when its sandbox spins down.
+    package static let runtimeShutdownGraceMilliseconds: UInt64 = 300
 
     private static func shutdownOutcome(_ requestID: String) -> InvokeOutcome {
         .platformError(
@@ -468,7 +561,7 @@ package struct SandboxStateMachine {
     }
 
     /// Init failed (error, crash, spawn failure) or timed out.
-    private mutating func failInit(errorType: String, timedOut: Bool, processesAlive: Bool = true) -> [Action] {
+    mutating func failInit(errorType: String, timedOut: Bool, processesAlive: Bool = true) -> [Action] {
         guard case .initializing(let i) = state else { return [] }
         let initMs = milliseconds(since: i.startedAt)
         var actions: [Action] = [
@@ -486,13 +579,13 @@ package struct SandboxStateMachine {
                     reason: .failure, retry: i.invocation, retryStartedAt: i.invocation != nil ? now : nil,
                     final: false,
                     runtime: i.runtime))
-            actions.append(.kill(.failure))
+            actions += stopProcesses(.failure)
             if !processesAlive { actions += processesGone() }
             return actions
         }
         guard let invocation = i.invocation else {
             state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
-            actions.append(.kill(.failure))
+            actions += stopProcesses(.failure)
             if !processesAlive { actions += processesGone() }
             return actions
         }
@@ -512,7 +605,7 @@ package struct SandboxStateMachine {
             .complete(requestID: id, outcome: outcome),
         ]
         state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
-        actions.append(.kill(.failure))
+        actions += stopProcesses(.failure)
         if !processesAlive { actions += processesGone() }
         return actions
     }
@@ -525,7 +618,7 @@ package struct SandboxStateMachine {
         return []
     }
 
-    private mutating func failInvoke(
+    mutating func failInvoke(
         _ r: Running, errorType: String, message: String, reason: ShutdownReason, timedOut: Bool
     ) -> [Action] {
         let id = r.invocation.requestID
@@ -539,7 +632,7 @@ package struct SandboxStateMachine {
                 status: timedOut ? .timeout : .error(errorType)))
         if !r.delivered { actions.append(.complete(requestID: id, outcome: r.outcome ?? outcome)) }
         state = .resetting(Resetting(reason: reason, retry: nil, final: false))
-        actions.append(.kill(reason))
+        actions += stopProcesses(reason)
         return actions
     }
 
@@ -565,7 +658,7 @@ package struct SandboxStateMachine {
             actions.append(.complete(requestID: id, outcome: outcome))
         }
         state = .resetting(Resetting(reason: .timeout, retry: nil, final: false))
-        actions.append(.kill(.timeout))
+        actions += stopProcesses(.timeout)
         return actions
     }
 }

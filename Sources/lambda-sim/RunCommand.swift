@@ -40,6 +40,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The function's code directory: LAMBDA_TASK_ROOT and the runtime's working directory.")
     var codeDir: String?
 
+    @Option(help: "Directory whose executable files start as external extensions (like /opt/extensions).")
+    var extensionsDir: String?
+
     @Option(help: "Sandboxes for this function; further invokes queue in arrival order.")
     var maxConcurrency: Int = 1
 
@@ -91,12 +94,14 @@ struct RunCommand: AsyncParsableCommand {
             region: caller["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1",
             environment: customer,
             inheritedEnvironment: caller.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-            aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency)
+            aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency,
+            extensionsDirectory: extensionsDir.map(absolutePath))
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
         let simulator: Simulator
         do {
             simulator = try await Simulator.start(functions: [options], host: host, port: port) { line in
-                Console.out("[\(line.function) \(line.sandboxID)] \(line.text)")
+                let source = line.extensionName.map { " \($0):" } ?? ""
+                Console.out("[\(line.function) \(line.sandboxID)]\(source) \(line.text)")
             }
         } catch {
             Console.error("lambda-sim: cannot listen on \(host):\(port): \(error)")

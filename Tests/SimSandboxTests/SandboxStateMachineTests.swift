@@ -33,10 +33,16 @@ private func report(_ actions: [Action]) -> (Double, Double?, LambdaLog.ReportSt
     return nil
 }
 
+/// Places `invocation` on an idle machine and reports that no extension was launched.
+private func coldStart(_ machine: inout SandboxStateMachine, _ invocation: Invocation) {
+    #expect(machine.invoke(invocation).first == .launchExtensions)
+    #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
+}
+
 /// A machine that has served one cold start and is waiting in /next with `req-1` done.
 private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
-    _ = machine.invoke(invocation())
+    coldStart(&machine, invocation())
     _ = machine.runtimeNext()
     _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [1], contentType: nil))
     _ = machine.runtimeNext()
@@ -48,7 +54,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func coldStartSpawnsAndArmsInitTimer() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         let actions = machine.invoke(invocation())
-        #expect(actions == [.spawnRuntime, .startTimer(milliseconds: 10_000)])
+        #expect(actions == [.launchExtensions, .startTimer(milliseconds: 10_000)])
+        #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         #expect(machine.runtimeState == .started)
         #expect(!machine.canAcceptInvoke)
     }
@@ -57,7 +64,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func firstNextDeliversInvoke() {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         clock.advance(milliseconds: 40)
         let (reply, actions) = machine.runtimeNext()
         let deadline = clock.epochMilliseconds + 3000
@@ -71,7 +78,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func responseThenNextEndsInvoke() {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         clock.advance(milliseconds: 50)
         _ = machine.runtimeNext()
         clock.advance(milliseconds: 12)
@@ -105,7 +112,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// With a log tail requested the invoker is answered after REPORT, so the tail can include it.
     @Test func tailDefersCompletionToInvokeEnd() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = machine.invoke(invocation(tail: true))
+        coldStart(&machine, invocation(tail: true))
         _ = machine.runtimeNext()
         let (_, actions) = machine.runtimeResult(
             requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
@@ -119,7 +126,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// /next while the invoke runs re-sends the same invoke (Lambda's `Running.Ready` no-op).
     @Test func nextWhileRunningResendsInvoke() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         let (first, _) = machine.runtimeNext()
         let (again, actions) = machine.runtimeNext()
         #expect(again == first)
@@ -132,7 +139,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(
             machine.runtimeResult(requestID: "x", isError: false, outcome: .success(body: [], contentType: nil)).0
                 == .error(.invalidRequestID))
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         _ = machine.runtimeNext()
         #expect(
             machine.runtimeResult(requestID: "other", isError: true, outcome: .success(body: [], contentType: nil)).0
@@ -142,7 +149,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A second /response or /error for the same invoke is 403 from RuntimeResponseSentState.
     @Test func secondResultIs403() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         _ = machine.runtimeNext()
         _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
         let (reply, _) = machine.runtimeResult(
@@ -160,7 +167,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A response over the limit is 413 to the runtime and Function.ResponseSizeTooLarge to the invoker.
     @Test func oversizedResponse() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         _ = machine.runtimeNext()
         let (reply, actions) = machine.runtimeResult(
             requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil), tooLargeBytes: 6_291_557)
@@ -176,7 +183,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A response-mode header other than `streaming` is 400 and Runtime.InvalidResponseModeHeader.
     @Test func invalidResponseMode() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         _ = machine.runtimeNext()
         let (reply, actions) = machine.runtimeResult(
             requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil),
@@ -193,7 +200,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func invokeTimeout() {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(timeout: 1), clock: clock)
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         _ = machine.runtimeNext()
         clock.advance(milliseconds: 1000)
         let actions = machine.timerFired()
@@ -205,7 +212,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(report(actions)?.2 == .timeout)
         #expect(report(actions)?.0 == 1000)
         #expect(logs(actions).contains { $0.hasSuffix("req-1 Task timed out after 1.00 seconds") })
-        #expect(actions.last == .kill(.timeout))
+        #expect(actions.last == .kill(.timeout, deadlineMilliseconds: 0))
         #expect(machine.processesGone() == [.available])
         #expect(machine.canAcceptInvoke)
     }
@@ -213,7 +220,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A runtime that exits mid-invoke fails it with Runtime.ExitError in Go's wording, then resets.
     @Test func exitMidInvoke() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         _ = machine.runtimeNext()
         let actions = machine.runtimeExited("exit status 2", code: 2)
         #expect(
@@ -223,9 +230,9 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
                     message: "RequestId: req-1 Error: Runtime exited with error: exit status 2"
                 ))
         #expect(report(actions)?.2 == .error("Runtime.ExitError"))
-        #expect(actions.last == .kill(.failure))
+        #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
         var zero = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = zero.invoke(invocation())
+        coldStart(&zero, invocation())
         _ = zero.runtimeNext()
         if case .platformError(_, let message)? = completion(zero.runtimeExited("exit status 0", code: 0)) {
             #expect(message == "RequestId: req-1 Error: Runtime exited without providing a reason")
@@ -236,13 +243,14 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func failedInitIsRetriedInsideTheInvoke() {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         let first = machine.runtimeExited("exit status 1", code: 1)
         #expect(logs(first).first?.hasPrefix("INIT_REPORT Init Duration: ") == true)
         #expect(logs(first).first?.hasSuffix("\tPhase: init\tStatus: error\tError Type: Runtime.ExitError") == true)
         #expect(completion(first) == nil)
-        #expect(first.last == .kill(.failure))
-        #expect(machine.processesGone() == [.spawnRuntime, .startTimer(milliseconds: 3000)])
+        #expect(first.last == .kill(.failure, deadlineMilliseconds: 0))
+        #expect(machine.processesGone() == [.launchExtensions, .startTimer(milliseconds: 3000)])
+        #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let second = machine.runtimeExited("exit status 1", code: 1)
         #expect(logs(second).first?.contains("Phase: invoke\tStatus: error") == true)
         #expect(logs(second).contains("START RequestId: req-1 Version: $LATEST"))
@@ -257,7 +265,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// /init/error is accepted once during init; its body is what the invoker gets if the retry fails too.
     @Test func initErrorIsCachedForTheInvoker() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         let body = InvokeOutcome.functionError(
             body: Array("{\"e\":1}".utf8), contentType: "application/json", errorType: "X.Y")
         let (reply, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
@@ -267,6 +275,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.runtimeNext().0 == .error(.invalidTransition(from: "InitError", to: "Ready")))
         _ = machine.runtimeExited("exit status 1", code: 1)
         _ = machine.processesGone()
+        _ = machine.extensionsLaunched(names: [])
         let (_, actions) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
         #expect(completion(actions) == body)
         #expect(machine.runtimeExited("exit status 1", code: 1).isEmpty)
@@ -283,20 +292,21 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func initTimeout() {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         clock.advance(milliseconds: 10_000)
         let actions = machine.timerFired()
         #expect(logs(actions) == ["INIT_REPORT Init Duration: 10000.00 ms\tPhase: init\tStatus: timeout"])
-        #expect(actions.last == .kill(.failure))
-        #expect(machine.processesGone().first == .spawnRuntime)
+        #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
+        #expect(machine.processesGone().first == .launchExtensions)
     }
 
     /// A missing bootstrap fails init with Runtime.InvalidEntrypoint without waiting for any process.
     @Test func spawnFailure() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = machine.invoke(invocation())
+        coldStart(&machine, invocation())
         let first = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
-        #expect(first.contains(.spawnRuntime))
+        #expect(first.contains(.launchExtensions))
+        _ = machine.extensionsLaunched(names: [])
         let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
         #expect(completion(second) == .platformError(errorType: "Runtime.InvalidEntrypoint", message: "m"))
         #expect(second.last == .available)
@@ -305,7 +315,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A runtime that dies while idle is reset; the sandbox becomes available again.
     @Test func exitWhileReady() {
         var machine = warmMachine(ManualClock())
-        #expect(machine.runtimeExited("signal: killed", code: nil) == [.kill(.failure)])
+        #expect(machine.runtimeExited("signal: killed", code: nil) == [.kill(.failure, deadlineMilliseconds: 0)])
         #expect(!machine.canAcceptInvoke)
         #expect(machine.processesGone() == [.available])
     }
@@ -313,14 +323,14 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// Shutdown of a ready sandbox kills with spindown and ends terminated; an in-flight invoke is answered.
     @Test func shutdown() {
         var machine = warmMachine(ManualClock())
-        #expect(machine.shutdown() == [.cancelTimer, .kill(.spindown)])
+        #expect(machine.shutdown() == [.cancelTimer, .kill(.spindown, deadlineMilliseconds: 300)])
         #expect(machine.processesGone() == [.terminated])
         var busy = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        _ = busy.invoke(invocation())
+        coldStart(&busy, invocation())
         _ = busy.runtimeNext()
         let actions = busy.shutdown()
         #expect(completion(actions) != nil)
-        #expect(actions.last == .kill(.spindown))
+        #expect(actions.last == .kill(.spindown, deadlineMilliseconds: 300))
         var idle = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         #expect(idle.shutdown() == [.terminated])
     }
@@ -328,7 +338,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A prewarmed sandbox holds the first /next until an invoke arrives.
     @Test func prewarm() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        #expect(machine.prewarm() == [.spawnRuntime, .startTimer(milliseconds: 10_000)])
+        #expect(machine.prewarm() == [.launchExtensions, .startTimer(milliseconds: 10_000)])
+        #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let (reply, actions) = machine.runtimeNext()
         #expect(reply == .hold)
         #expect(actions == [.cancelTimer, .available])

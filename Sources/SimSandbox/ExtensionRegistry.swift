@@ -1,0 +1,185 @@
+import SimCore
+
+/// The extensions of one sandbox as the Extensions API 2020-01-01 sees them: registration, per-extension
+/// state and the 403 catalogue of Lambda's agent. Pure logic; `SandboxStateMachine` owns one.
+///
+/// An extension's states (Lambda's names, which appear in 403 messages):
+/// ```
+/// Registered ──/event/next──► Ready ──event delivered──► Running ──/event/next──► Ready …
+/// Registered ──/init/error──► InitError        Registered|Ready|Running ──/exit/error──► ExitError
+/// any ──process exit──► Exited
+/// ```
+package struct ExtensionRegistry: Sendable {
+    /// Lambda's limit on extensions per function.
+    package static let maxExtensions = 10
+
+    /// The events an extension may subscribe to.
+    package enum EventType: String, Sendable, CaseIterable {
+        case invoke = "INVOKE"
+        case shutdown = "SHUTDOWN"
+    }
+
+    /// An extension's state; the raw values are Lambda's.
+    package enum State: String, Sendable {
+        case registered = "Registered"
+        case ready = "Ready"
+        case running = "Running"
+        case initError = "InitError"
+        case exitError = "ExitError"
+        case exited = "Exited"
+    }
+
+    /// One registered extension.
+    package struct Extension: Sendable, Equatable {
+        package var id: String
+        package var name: String
+        /// External extensions are processes launched from the extensions directory; internal ones are
+        /// threads of the runtime that registered under another name.
+        package var isExternal: Bool
+        package var events: [EventType]
+        package var state: State
+        /// Whether its `/event/next` is being held open now.
+        package var waiting = false
+        /// An event to hand out at its next `/event/next`, when none was being held.
+        package var pendingEvent: String?
+
+        package func subscribes(_ event: EventType) -> Bool { events.contains(event) }
+    }
+
+    /// File names of the external extensions launched, in launch order.
+    package private(set) var launched: [String] = []
+    package private(set) var extensions: [Extension] = []
+    /// Registration closes when the runtime calls `/next` for the first time.
+    package var registrationClosed = false
+
+    package init() {}
+
+    /// Records the external extensions about to be launched.
+    package mutating func launch(names: [String]) {
+        launched = names
+        extensions = []
+        registrationClosed = false
+    }
+
+    /// True once every launched external extension has registered.
+    package var allLaunchedRegistered: Bool {
+        launched.allSatisfy { name in extensions.contains { $0.isExternal && $0.name == name } }
+    }
+
+    /// True once every registered extension has called `/event/next` at least once.
+    package var allReady: Bool {
+        extensions.allSatisfy { $0.state != .registered }
+    }
+
+    /// The extension with this identifier.
+    package func find(_ id: String) -> Extension? { extensions.first { $0.id == id } }
+
+    package mutating func update(_ id: String, _ change: (inout Extension) -> Void) {
+        guard let index = extensions.firstIndex(where: { $0.id == id }) else { return }
+        change(&extensions[index])
+    }
+
+    /// Validates and records a registration. `body` is the raw request body.
+    package mutating func register(
+        name: String?, body: [UInt8], newID: String
+    ) -> Result<Extension, RuntimeAPIError> {
+        guard let name, !name.isEmpty else {
+            return .failure(Self.forbidden("Extension.InvalidExtensionName", "Empty extension name"))
+        }
+        let events: [EventType]
+        switch Self.parseEvents(body) {
+        case .success(let parsed): events = parsed
+        case .failure(let error): return .failure(error)
+        }
+        let isExternal = launched.contains(name)
+        if isExternal, extensions.contains(where: { $0.isExternal && $0.name == name }) {
+            return .failure(
+                Self.forbidden(
+                    "Extension.InvalidExtensionState",
+                    "State transition from Registered to Registered failed for extension \(name). Error: State transition is not allowed"
+                ))
+        }
+        if !isExternal {
+            if events.contains(.shutdown) {
+                return .failure(
+                    Self.forbidden(
+                        "Extension.InvalidEventType", "SHUTDOWN: ShutdownEventNotSupportedForInternalExtension"))
+            }
+            if registrationClosed {
+                return .failure(Self.forbidden("Extension.RegistrationClosed", "Extension registration closed already"))
+            }
+            if extensions.contains(where: { $0.name == name }) {
+                return .failure(
+                    Self.forbidden("Extension.InvalidExtensionState", "Extension with this name already registered"))
+            }
+        }
+        if extensions.count >= Self.maxExtensions {
+            return .failure(
+                Self.forbidden("Extension.TooManyExtensions", "Extension limit (\(Self.maxExtensions)) reached"))
+        }
+        let registered = Extension(id: newID, name: name, isExternal: isExternal, events: events, state: .registered)
+        extensions.append(registered)
+        return .success(registered)
+    }
+
+    /// The events of a register body: `{"events":[...]}` (an empty or absent list is allowed).
+    static func parseEvents(_ body: [UInt8]) -> Result<[EventType], RuntimeAPIError> {
+        guard !body.isEmpty else { return .success([]) }
+        let document: JSONValue
+        do {
+            document = try JSON.parse(body)
+        } catch {
+            return .failure(Self.forbidden("InvalidRequestFormat", "invalid JSON: \(error)"))
+        }
+        guard case .object = document else {
+            return .failure(Self.forbidden("InvalidRequestFormat", "the body must be a JSON object"))
+        }
+        if case .array(let keys)? = document["configurationKeys"], !keys.isEmpty {
+            return .failure(
+                Self.forbidden(
+                    "InvalidRequestFormat", "configurationKeys are deprecated; use environment variables instead"))
+        }
+        guard let value = document["events"], value != .null else { return .success([]) }
+        guard case .array(let items) = value else {
+            return .failure(Self.forbidden("InvalidRequestFormat", "events must be an array of strings"))
+        }
+        var events: [EventType] = []
+        for item in items {
+            guard let text = item.stringValue, let event = EventType(rawValue: text) else {
+                let shown = item.stringValue ?? item.serialized
+                return .failure(Self.forbidden("Extension.InvalidEventType", "\(shown): ErrorInvalidEventType"))
+            }
+            if !events.contains(event) { events.append(event) }
+        }
+        return .success(events)
+    }
+
+    /// Checks the `Lambda-Extension-Identifier` header; `unknownMessage` differs between endpoints.
+    package func identify(_ header: String?, unknownMessage: (String) -> String) -> Result<Extension, RuntimeAPIError> {
+        guard let header, !header.isEmpty else {
+            return .failure(
+                Self.forbidden("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"))
+        }
+        guard Identifiers.isUUID(header) else {
+            return .failure(
+                Self.forbidden("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"))
+        }
+        guard let found = find(header.lowercased()) ?? find(header) else {
+            return .failure(Self.forbidden("Extension.UnknownExtensionIdentifier", unknownMessage(header)))
+        }
+        return .success(found)
+    }
+
+    /// The 403 for a call the extension's state does not allow.
+    package static func invalidTransition(_ from: State, _ to: String, id: String) -> RuntimeAPIError {
+        forbidden(
+            "Extension.InvalidExtensionState",
+            "State transition from \(from.rawValue) to \(to) failed for extension \(id). Error: State transition is not allowed"
+        )
+    }
+
+    /// Every Extensions API client error is a 403.
+    package static func forbidden(_ type: String, _ message: String) -> RuntimeAPIError {
+        RuntimeAPIError(status: 403, errorType: type, errorMessage: message)
+    }
+}

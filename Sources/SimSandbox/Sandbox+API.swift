@@ -1,0 +1,105 @@
+import SimCore
+import SimHTTP
+
+/// The sandbox's HTTP surface: Runtime API 2018-06-01 and Extensions API 2020-01-01.
+extension Sandbox {
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        switch RuntimeAPIRoute(method: request.method, path: request.path) {
+        case .next:
+            let (reply, actions) = machine.runtimeNext()
+            switch reply {
+            case .hold:
+                runtimeWaiters.append(responder)
+                perform(actions)
+            case .invocation(let invocation, let deadline):
+                responder.send(RuntimeAPIResponses.next(invocation, deadlineEpochMilliseconds: deadline))
+                perform(actions, skipDispatch: true)
+            case .accepted, .error:
+                responder.send(RuntimeAPIResponses.reply(reply))
+                perform(actions)
+            }
+        case .response(let requestID):
+            handleResult(request, responder, requestID: requestID, isError: false)
+        case .error(let requestID):
+            handleResult(request, responder, requestID: requestID, isError: true)
+        case .initError:
+            let errorType = request.headers[RuntimeAPIResponses.errorTypeHeader] ?? "Runtime.Unknown"
+            let body = request.body
+            let contentType = JSON.isValid(body) ? "application/json" : "application/octet-stream"
+            let outcome = InvokeOutcome.functionError(body: body, contentType: contentType, errorType: errorType)
+            let (reply, actions) = machine.runtimeInitError(outcome: outcome, errorType: errorType)
+            responder.send(RuntimeAPIResponses.reply(reply))
+            perform(actions)
+        case .ping:
+            responder.send(HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: Array("pong".utf8)))
+        case .extensionRegister:
+            let (reply, actions) = machine.extensionRegister(
+                name: request.headers[ExtensionAPIResponses.nameHeader], body: request.body, newID: Identifiers.uuid())
+            if case .registered(let ext) = reply {
+                responder.send(
+                    ExtensionAPIResponses.registered(
+                        ext, function: function,
+                        acceptFeature: request.headers[ExtensionAPIResponses.acceptFeatureHeader]))
+            } else {
+                respond(reply, responder)
+            }
+            perform(actions)
+        case .extensionNext:
+            let identifier = request.headers[ExtensionAPIResponses.identifierHeader]
+            let (reply, actions) = machine.extensionNext(identifier: identifier)
+            if case .hold = reply, let identifier {
+                let id = identifier.lowercased()
+                extensionWaiters[id] = responder
+                responder.onConnectionClose = { [weak self] in
+                    guard let self, self.extensionWaiters[id] === responder else { return }
+                    self.extensionWaiters[id] = nil
+                    self.machine.extensionNextAbandoned(id: id)
+                }
+            } else {
+                respond(reply, responder)
+            }
+            perform(actions)
+        case .extensionInitError:
+            let (reply, actions) = machine.extensionInitError(
+                identifier: request.headers[ExtensionAPIResponses.identifierHeader],
+                errorType: request.headers[ExtensionAPIResponses.errorTypeHeader])
+            respond(reply, responder)
+            perform(actions)
+        case .extensionExitError:
+            let (reply, actions) = machine.extensionExitError(
+                identifier: request.headers[ExtensionAPIResponses.identifierHeader],
+                errorType: request.headers[ExtensionAPIResponses.errorTypeHeader])
+            respond(reply, responder)
+            perform(actions)
+        case .notFound:
+            responder.send(RuntimeAPIResponses.notFound)
+        case .methodNotAllowed(let allow):
+            responder.send(HTTPResponse(status: 405, headers: ["Allow": allow]))
+        }
+    }
+
+    private func respond(_ reply: SandboxStateMachine.ExtensionReply, _ responder: HTTPResponder) {
+        switch reply {
+        case .hold, .registered:
+            break
+        case .event(let event):
+            responder.send(ExtensionAPIResponses.event(event))
+        case .accepted:
+            responder.send(RuntimeAPIResponses.reply(.accepted))
+        case .error(let error):
+            responder.send(RuntimeAPIResponses.reply(.error(error)))
+        }
+    }
+
+    private func handleResult(_ request: HTTPRequest, _ responder: HTTPResponder, requestID: String, isError: Bool) {
+        let mode = request.headers[RuntimeAPIResponses.responseModeHeader]
+        let outcome =
+            isError ? RuntimeAPIResponses.errorOutcome(request) : RuntimeAPIResponses.responseOutcome(request)
+        let (reply, actions) = machine.runtimeResult(
+            requestID: requestID, isError: isError, outcome: outcome,
+            tooLargeBytes: request.bodyTooLarge ? request.bodyLength : nil,
+            invalidResponseMode: !isError && mode != nil && mode != "streaming")
+        responder.send(RuntimeAPIResponses.reply(reply))
+        perform(actions)
+    }
+}

@@ -1,0 +1,196 @@
+import SimCore
+import SimHTTP
+import SimUV
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Starting, watching and stopping the sandbox's processes.
+extension Sandbox {
+    /// The runtime's environment for the current init.
+    var runtimeEnvironment: [String] {
+        RuntimeEnvironment.runtime(
+            function: function, runtimeAPI: runtimeAPI, logStreamName: logStreamName,
+            initializationType: initializationType)
+    }
+
+    /// Starts every executable file of the extensions directory, sorted by name, each in its own group.
+    func launchExtensions() {
+        extensionProcesses = [:]
+        extensionLines = [:]
+        processGroups = []
+        let names = function.extensionsDirectory.map(ExtensionDiscovery.executables(in:)) ?? []
+        let environment = RuntimeEnvironment.extensionEnvironment(fromRuntime: runtimeEnvironment)
+        var launched: [String] = []
+        for name in names {
+            let path = function.extensionsDirectory! + "/" + name
+            do {
+                let process = try ChildProcess(
+                    loop: loop,
+                    spec: ProcessSpec(
+                        arguments: [path], environment: environment, workingDirectory: function.codeDirectory))
+                extensionProcesses[name] = process
+                processGroups.append(process.pid)
+                extensionLines[name] = (LineSplitter(), LineSplitter())
+                process.onStdout = { [weak self] bytes in self?.extensionOutput(name, bytes, stderr: false) }
+                process.onStderr = { [weak self] bytes in self?.extensionOutput(name, bytes, stderr: true) }
+                process.onExit = { [weak self] status in self?.extensionExited(name, status) }
+                launched.append(name)
+            } catch {
+                perform(machine.extensionLaunchFailed(name: name, message: "fork/exec \(path): \(error)"))
+                return
+            }
+        }
+        perform(machine.extensionsLaunched(names: launched))
+    }
+
+    func spawnRuntime() {
+        runtime = nil
+        runtimeLines = (LineSplitter(), LineSplitter())
+        let runtimeName = function.runtime ?? "provided:custom"
+        emit(
+            LambdaLog.initStart(
+                runtimeVersion: "\(runtimeName).lambda-sim",
+                runtimeVersionARN: "arn:aws:lambda:\(function.region)::runtime:lambda-sim"), source: .platform)
+        var arguments = function.command
+        // Managed runtimes start their bootstrap through AWS_LAMBDA_EXEC_WRAPPER when it is set.
+        if let wrapper = function.environment.last(where: { $0.0 == "AWS_LAMBDA_EXEC_WRAPPER" })?.1, !wrapper.isEmpty {
+            arguments.insert(wrapper, at: 0)
+        }
+        let spec = ProcessSpec(
+            arguments: arguments, environment: runtimeEnvironment, workingDirectory: function.codeDirectory)
+        do {
+            let process = try ChildProcess(loop: loop, spec: spec)
+            runtime = process
+            processGroups.append(process.pid)
+            process.onStdout = { [weak self] bytes in self?.runtimeOutput(bytes, stderr: false) }
+            process.onStderr = { [weak self] bytes in self?.runtimeOutput(bytes, stderr: true) }
+            process.onExit = { [weak self] status in self?.runtimeExited(status) }
+        } catch {
+            let reason = error.code == -13 ? "permission denied" : "no such file or directory"
+            let prefix = machine.currentRequestID.map { "RequestId: \($0) " } ?? ""
+            let message = "\(prefix)Error: fork/exec \(arguments.first ?? ""): \(reason)"
+            perform(machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: message))
+        }
+    }
+
+    private func runtimeOutput(_ bytes: UnsafeRawBufferPointer, stderr: Bool) {
+        let emitLine: ([UInt8]) -> Void = { self.emit(String(decoding: $0, as: UTF8.self), source: .runtime) }
+        if stderr { runtimeLines.err.feed(bytes, emit: emitLine) } else { runtimeLines.out.feed(bytes, emit: emitLine) }
+    }
+
+    private func extensionOutput(_ name: String, _ bytes: UnsafeRawBufferPointer, stderr: Bool) {
+        let emitLine: ([UInt8]) -> Void = {
+            self.emit(String(decoding: $0, as: UTF8.self), source: .extension(name))
+        }
+        if stderr {
+            extensionLines[name]?.err.feed(bytes, emit: emitLine)
+        } else {
+            extensionLines[name]?.out.feed(bytes, emit: emitLine)
+        }
+    }
+
+    private func runtimeExited(_ status: ExitStatus) {
+        let emitLine: ([UInt8]) -> Void = { self.emit(String(decoding: $0, as: UTF8.self), source: .runtime) }
+        runtimeLines.out.flush(emit: emitLine)
+        runtimeLines.err.flush(emit: emitLine)
+        measureMemory()
+        runtime = nil
+        let code: Int32? = if case .exited(let c) = status { c } else { nil }
+        if !killing { perform(machine.runtimeExited(status.description, code: code)) }
+        finishKillIfDone()
+    }
+
+    private func extensionExited(_ name: String, _ status: ExitStatus) {
+        let emitLine: ([UInt8]) -> Void = {
+            self.emit(String(decoding: $0, as: UTF8.self), source: .extension(name))
+        }
+        extensionLines[name]?.out.flush(emit: emitLine)
+        extensionLines[name]?.err.flush(emit: emitLine)
+        extensionProcesses[name] = nil
+        if !killing { perform(machine.extensionExited(name: name, status: status.description)) }
+        finishKillIfDone()
+    }
+
+    private var anyProcessAlive: Bool {
+        (runtime.map { $0.exitStatus == nil } ?? false) || extensionProcesses.values.contains { $0.exitStatus == nil }
+    }
+
+    /// Stops every process. The runtime gets SIGTERM and a grace period (none for a reset without
+    /// extensions); subscribed external extensions got SHUTDOWN from the machine and live until the
+    /// deadline; everything else dies at once.
+    func stopProcesses(_ reason: SandboxStateMachine.ShutdownReason, deadlineMilliseconds deadline: UInt64) {
+        for waiter in runtimeWaiters where !waiter.isCompleted {
+            waiter.send(RuntimeAPIResponses.reply(.error(.internalError)))
+        }
+        runtimeWaiters.removeAll()
+        killing = true
+        guard anyProcessAlive else {
+            finishKillIfDone()
+            return
+        }
+        let hasExtensions = !machine.extensions.extensions.isEmpty
+        if let runtime, runtime.exitStatus == nil {
+            if deadline == 0 {
+                runtime.signalGroup(SIGKILL)
+            } else {
+                runtime.signalGroup(SIGTERM)
+                let grace = hasExtensions ? min(deadline, Self.runtimeShareMilliseconds) : deadline
+                killTimers.append(
+                    loop.schedule(afterMilliseconds: grace) { [weak runtime] in runtime?.signalGroup(SIGKILL) })
+            }
+        }
+        let subscribed = Set(
+            machine.extensions.extensions.filter { $0.isExternal && $0.subscribes(.shutdown) }.map(\.name))
+        for (name, process) in extensionProcesses where process.exitStatus == nil {
+            if deadline == 0 || !subscribed.contains(name) { process.signalGroup(SIGKILL) }
+        }
+        if deadline > 0 {
+            killTimers.append(
+                loop.schedule(afterMilliseconds: deadline) { [weak self] in
+                    guard let self else { return }
+                    self.runtime?.signalGroup(SIGKILL)
+                    for process in self.extensionProcesses.values { process.signalGroup(SIGKILL) }
+                })
+        }
+    }
+
+    /// The runtime's share of a shutdown with extensions before SIGKILL (Lambda: 300 ms).
+    static let runtimeShareMilliseconds: UInt64 = 300
+
+    private func finishKillIfDone() {
+        guard killing, !anyProcessAlive else { return }
+        killing = false
+        for timer in killTimers { timer.close() }
+        killTimers.removeAll()
+        // Children the processes forked may outlive them; their groups die with them.
+        for group in processGroups { _ = kill(-group, SIGKILL) }
+        processGroups.removeAll()
+        for waiter in extensionWaiters.values where !waiter.isCompleted {
+            waiter.send(RuntimeAPIResponses.reply(.error(.internalError)))
+        }
+        extensionWaiters.removeAll()
+        perform(machine.processesGone())
+    }
+}
+
+/// Finds external extensions: executable regular files, sorted by name (as Lambda's agent lists them).
+enum ExtensionDiscovery {
+    static func executables(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name != ".", name != ".." else { continue }
+            let path = directory + "/" + name
+            var info = stat()
+            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(path, X_OK) == 0 else { continue }
+            names.append(name)
+        }
+        return names.sorted()
+    }
+}

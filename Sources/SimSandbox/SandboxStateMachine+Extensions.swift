@@ -1,0 +1,167 @@
+import SimCore
+
+/// Extensions API events: launch, registration, `/event/next`, error reports and extension exits.
+extension SandboxStateMachine {
+    /// What an Extensions API request gets back.
+    package enum ExtensionReply: Equatable, Sendable {
+        /// Hold `/event/next` open.
+        case hold
+        /// 200 with the registration (identifier header and function metadata body).
+        case registered(ExtensionRegistry.Extension)
+        /// 200 with this event.
+        case event(String)
+        /// 202 `{"status":"OK"}`.
+        case accepted
+        /// A 403 (or other) error body.
+        case error(RuntimeAPIError)
+    }
+
+    /// The sandbox launched these external extensions (file names); the runtime starts once all registered.
+    package mutating func extensionsLaunched(names: [String]) -> [Action] {
+        guard case .initializing(var i) = state, !i.runtimeSpawned else { return [] }
+        extensions.launch(names: names)
+        guard names.isEmpty else { return [] }
+        i.runtimeSpawned = true
+        state = .initializing(i)
+        return [.spawnRuntime]
+    }
+
+    /// An extension could not be started.
+    package mutating func extensionLaunchFailed(name: String, message: String) -> [Action] {
+        guard case .initializing(var i) = state else { return [] }
+        let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
+        i.initError = .platformError(errorType: "Extension.LaunchError", message: "\(prefix)Error: \(message)")
+        state = .initializing(i)
+        return failInit(errorType: "Extension.LaunchError", timedOut: false)
+    }
+
+    /// `POST /2020-01-01/extension/register`.
+    package mutating func extensionRegister(name: String?, body: [UInt8], newID: String) -> (ExtensionReply, [Action]) {
+        switch extensions.register(name: name, body: body, newID: newID) {
+        case .failure(let error):
+            return (.error(error), [])
+        case .success(let registered):
+            var actions: [Action] = []
+            if case .initializing(var i) = state, !i.runtimeSpawned, extensions.allLaunchedRegistered {
+                i.runtimeSpawned = true
+                state = .initializing(i)
+                actions.append(.spawnRuntime)
+            }
+            return (.registered(registered), actions)
+        }
+    }
+
+    /// `GET /2020-01-01/extension/event/next`.
+    package mutating func extensionNext(identifier: String?) -> (ExtensionReply, [Action]) {
+        let ext: ExtensionRegistry.Extension
+        switch extensions.identify(identifier, unknownMessage: { "Unknown extension \($0)" }) {
+        case .failure(let error): return (.error(error), [])
+        case .success(let found): ext = found
+        }
+        switch ext.state {
+        case .registered, .ready, .running:
+            break
+        case .initError, .exitError, .exited:
+            return (.error(ExtensionRegistry.invalidTransition(ext.state, "Ready", id: ext.id)), [])
+        }
+        var reply = ExtensionReply.hold
+        extensions.update(ext.id) { e in
+            if let event = e.pendingEvent {
+                e.pendingEvent = nil
+                e.state = .running
+                e.waiting = false
+                reply = .event(event)
+            } else {
+                e.state = .ready
+                e.waiting = true
+            }
+        }
+        var actions: [Action] = []
+        switch state {
+        case .initializing:
+            actions = finishInitIfReady()
+        case .running(var r) where r.pendingExtensions.contains(ext.id):
+            r.pendingExtensions.remove(ext.id)
+            state = .running(r)
+            actions = finishInvokeIfDone()
+        default:
+            break
+        }
+        return (reply, actions)
+    }
+
+    /// The extension's held `/event/next` connection went away.
+    package mutating func extensionNextAbandoned(id: String) {
+        extensions.update(id) { $0.waiting = false }
+    }
+
+    /// `POST /2020-01-01/extension/init/error`: allowed once registered and before its first `/event/next`.
+    package mutating func extensionInitError(identifier: String?, errorType: String?) -> (ExtensionReply, [Action]) {
+        let ext: ExtensionRegistry.Extension
+        switch extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" }) {
+        case .failure(let error): return (.error(error), [])
+        case .success(let found): ext = found
+        }
+        guard let errorType, !errorType.isEmpty else {
+            return (.error(Self.missingErrorTypeHeader), [])
+        }
+        if ext.state == .initError { return (.accepted, []) }
+        guard ext.state == .registered else {
+            return (.error(ExtensionRegistry.invalidTransition(ext.state, "InitError", id: ext.id)), [])
+        }
+        extensions.update(ext.id) { $0.state = .initError }
+        guard case .initializing(var i) = state else { return (.accepted, []) }
+        let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
+        i.initError = .platformError(
+            errorType: "Extension.InitError", message: "\(prefix)Error: extension \(ext.name) failed: \(errorType)")
+        state = .initializing(i)
+        return (.accepted, failInit(errorType: "Extension.InitError", timedOut: false))
+    }
+
+    /// `POST /2020-01-01/extension/exit/error`: recorded; the extension is expected to exit.
+    package mutating func extensionExitError(identifier: String?, errorType: String?) -> (ExtensionReply, [Action]) {
+        let ext: ExtensionRegistry.Extension
+        switch extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" }) {
+        case .failure(let error): return (.error(error), [])
+        case .success(let found): ext = found
+        }
+        guard let errorType, !errorType.isEmpty else {
+            return (.error(Self.missingErrorTypeHeader), [])
+        }
+        guard [.registered, .ready, .running].contains(ext.state) else {
+            return (.error(ExtensionRegistry.invalidTransition(ext.state, "ExitError", id: ext.id)), [])
+        }
+        extensions.update(ext.id) { $0.state = .exitError }
+        return (.accepted, [.log("EXTENSION\tName: \(ext.name)\tState: ExitError\tError Type: \(errorType)")])
+    }
+
+    static let missingErrorTypeHeader = ExtensionRegistry.forbidden(
+        "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found")
+
+    /// An external extension's process exited. Outside a shutdown this fails init or the invoke.
+    package mutating func extensionExited(name: String, status: String) -> [Action] {
+        var id: String?
+        for ext in extensions.extensions where ext.isExternal && ext.name == name { id = ext.id }
+        if let id { extensions.update(id) { $0.state = .exited } }
+        switch state {
+        case .initializing(var i):
+            if i.initError == nil {
+                let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
+                i.initError = .platformError(
+                    errorType: "Extension.Crash", message: "\(prefix)Error: extension \(name) exited: \(status)")
+                state = .initializing(i)
+            }
+            return failInit(errorType: "Extension.Crash", timedOut: false)
+        case .ready:
+            state = .resetting(Resetting(reason: .failure, retry: nil, final: false))
+            return stopProcesses(.failure)
+        case .running(let r):
+            return failInvoke(
+                r, errorType: "Extension.Crash",
+                message: "RequestId: \(r.invocation.requestID) Error: extension \(name) exited: \(status)",
+                reason: .failure, timedOut: false)
+        case .idle, .resetting, .shutDown:
+            return []
+        }
+    }
+}

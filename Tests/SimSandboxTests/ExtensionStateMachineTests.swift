@@ -1,0 +1,241 @@
+import SimCore
+import Testing
+
+@testable import SimSandbox
+
+private let idA = "11111111-1111-4111-8111-111111111111"
+private let idB = "22222222-2222-4222-8222-222222222222"
+
+private func makeFunction() -> FunctionSpec {
+    var spec = FunctionSpec(name: "fn", command: ["/bin/true"], codeDirectory: "/tmp")
+    spec.handler = "app.handler"
+    return spec
+}
+
+private func invocation(_ id: String = "req-1") -> Invocation {
+    Invocation(
+        requestID: id, payload: [], invokedFunctionARN: "arn:aws:lambda:us-east-1:1:function:fn", traceID: "Root=1-a")
+}
+
+private func body(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+private func logs(_ actions: [SandboxStateMachine.Action]) -> [String] {
+    actions.compactMap { if case .log(let text) = $0 { return text } else { return nil } }
+}
+
+/// A machine whose cold start launched extension `a` (INVOKE+SHUTDOWN); it has registered.
+private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxStateMachine {
+    var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
+    _ = machine.invoke(invocation())
+    #expect(machine.extensionsLaunched(names: ["a"]).isEmpty)
+    let (reply, actions) = machine.extensionRegister(
+        name: "a", body: body("{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}"), newID: idA)
+    if case .registered(let ext) = reply {
+        #expect(ext.isExternal && ext.events == [.invoke, .shutdown])
+    } else {
+        Issue.record("registration failed: \(reply)")
+    }
+    #expect(actions == [.spawnRuntime])
+    return machine
+}
+
+@Suite struct ExtensionStateMachineTests {
+    /// The runtime starts only after every launched extension registered.
+    @Test func runtimeWaitsForRegistrations() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        _ = machine.extensionsLaunched(names: ["a", "b"])
+        #expect(machine.extensionRegister(name: "a", body: [], newID: idA).1.isEmpty)
+        #expect(machine.extensionRegister(name: "b", body: [], newID: idB).1 == [.spawnRuntime])
+    }
+
+    /// Init ends only when the runtime and every extension asked for their first event; then INVOKE goes out.
+    @Test func initWaitsForExtensionNext() {
+        var machine = launchedMachine()
+        let (runtimeReply, runtimeActions) = machine.runtimeNext()
+        #expect(runtimeReply == .hold)
+        #expect(runtimeActions.isEmpty)
+        let (reply, actions) = machine.extensionNext(identifier: idA)
+        #expect(reply == .hold)
+        #expect(logs(actions).contains("EXTENSION\tName: a\tState: Ready\tEvents: [INVOKE,SHUTDOWN]"))
+        let events = actions.compactMap { action -> String? in
+            if case .extensionEvent(let id, let event) = action, id == idA { return event }
+            return nil
+        }
+        #expect(events.count == 1)
+        #expect(events.first?.contains("\"eventType\":\"INVOKE\"") == true)
+        #expect(events.first?.contains("\"requestId\":\"req-1\"") == true)
+        #expect(events.first?.contains("\"tracing\":{\"type\":\"X-Amzn-Trace-Id\",\"value\":\"Root=1-a\"}") == true)
+        #expect(actions.contains { if case .dispatch = $0 { return true } else { return false } })
+    }
+
+    /// The invoker gets the response at once; END and REPORT wait for the extension's next /event/next.
+    @Test func invokeEndsAfterExtensions() {
+        let clock = ManualClock()
+        var machine = launchedMachine(clock)
+        _ = machine.runtimeNext()
+        _ = machine.extensionNext(identifier: idA)
+        let (_, result) = machine.runtimeResult(
+            requestID: "req-1", isError: false, outcome: .success(body: [1], contentType: nil))
+        #expect(result.contains { if case .complete = $0 { return true } else { return false } })
+        let (_, runtimeDone) = machine.runtimeNext()
+        #expect(runtimeDone.isEmpty)
+        clock.advance(milliseconds: 25)
+        let (_, end) = machine.extensionNext(identifier: idA)
+        #expect(logs(end).contains("EXTENSIONS RequestId: req-1\tPostRuntimeExtensionsDuration: 25.00 ms"))
+        #expect(logs(end).contains("END RequestId: req-1"))
+        #expect(end.last == .available)
+    }
+
+    /// Shutdown sends SHUTDOWN with the reason and kills with a 2,000 ms budget.
+    @Test func shutdownEvent() {
+        var machine = launchedMachine()
+        _ = machine.runtimeNext()
+        _ = machine.extensionNext(identifier: idA)
+        _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
+        _ = machine.runtimeNext()
+        _ = machine.extensionNext(identifier: idA)
+        let actions = machine.shutdown()
+        #expect(actions.last == .kill(.spindown, deadlineMilliseconds: 2000))
+        let shutdown = actions.compactMap { action -> String? in
+            if case .extensionEvent(_, let event) = action { return event }
+            return nil
+        }
+        #expect(shutdown.first?.hasPrefix("{\"eventType\":\"SHUTDOWN\",\"deadlineMs\":") == true)
+        #expect(shutdown.first?.hasSuffix(",\"shutdownReason\":\"spindown\"}") == true)
+    }
+
+    /// A timeout sends SHUTDOWN `timeout` to an extension even if it was busy (delivered at its next call).
+    @Test func timeoutShutdownIsQueued() {
+        var machine = launchedMachine()
+        _ = machine.runtimeNext()
+        _ = machine.extensionNext(identifier: idA)
+        let actions = machine.timerFired()
+        #expect(actions.last == .kill(.timeout, deadlineMilliseconds: 2000))
+        let (reply, _) = machine.extensionNext(identifier: idA)
+        if case .event(let event) = reply {
+            #expect(event.contains("\"shutdownReason\":\"timeout\""))
+        } else {
+            Issue.record("expected the SHUTDOWN event, got \(reply)")
+        }
+    }
+
+    /// An extension that exits during init fails the init with Extension.Crash; during an invoke it resets.
+    @Test func crashes() {
+        var machine = launchedMachine()
+        let during = machine.extensionExited(name: "a", status: "exit status 1")
+        #expect(logs(during).first?.hasSuffix("Status: error\tError Type: Extension.Crash") == true)
+        var busy = launchedMachine()
+        _ = busy.runtimeNext()
+        _ = busy.extensionNext(identifier: idA)
+        let actions = busy.extensionExited(name: "a", status: "signal: killed")
+        #expect(
+            actions.contains(
+                .complete(
+                    requestID: "req-1",
+                    outcome: .platformError(
+                        errorType: "Extension.Crash",
+                        message: "RequestId: req-1 Error: extension a exited: signal: killed"))))
+        #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
+    }
+
+    /// /init/error fails init with Extension.InitError; afterwards /event/next is 403.
+    @Test func initError() {
+        var machine = launchedMachine()
+        let (reply, actions) = machine.extensionInitError(identifier: idA, errorType: "Extension.ConfigInvalid")
+        #expect(reply == .accepted)
+        #expect(logs(actions).first?.hasSuffix("Error Type: Extension.InitError") == true)
+        let (next, _) = machine.extensionNext(identifier: idA)
+        #expect(
+            next
+                == .error(
+                    ExtensionRegistry.forbidden(
+                        "Extension.InvalidExtensionState",
+                        "State transition from InitError to Ready failed for extension \(idA). Error: State transition is not allowed"
+                    )))
+    }
+
+    /// Identifier and header errors are 403s with Lambda's types and messages.
+    @Test func identifierErrors() {
+        var machine = launchedMachine()
+        #expect(
+            machine.extensionNext(identifier: nil).0
+                == .error(
+                    ExtensionRegistry.forbidden(
+                        "Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header")))
+        #expect(
+            machine.extensionNext(identifier: "nope").0
+                == .error(
+                    ExtensionRegistry.forbidden(
+                        "Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier")))
+        #expect(
+            machine.extensionNext(identifier: idB).0
+                == .error(
+                    ExtensionRegistry.forbidden("Extension.UnknownExtensionIdentifier", "Unknown extension \(idB)")))
+        #expect(
+            machine.extensionExitError(identifier: idB, errorType: "X").0
+                == .error(
+                    ExtensionRegistry.forbidden(
+                        "Extension.UnknownExtensionIdentifier", "Unknown Lambda-Extension-Identifier")))
+        #expect(
+            machine.extensionInitError(identifier: idA, errorType: nil).0
+                == .error(
+                    ExtensionRegistry.forbidden(
+                        "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found")))
+        #expect(machine.extensionExitError(identifier: idA, errorType: "E.X").0 == .accepted)
+    }
+}
+
+@Suite struct ExtensionRegistryTests {
+    private func registry() -> ExtensionRegistry {
+        var registry = ExtensionRegistry()
+        registry.launch(names: ["ext"])
+        return registry
+    }
+
+    private func error(_ result: Result<ExtensionRegistry.Extension, RuntimeAPIError>) -> RuntimeAPIError? {
+        if case .failure(let error) = result { return error }
+        return nil
+    }
+
+    /// Every registration error of Lambda's catalogue is a 403 with its exact type and message.
+    @Test func registrationErrors() {
+        var r = registry()
+        #expect(error(r.register(name: nil, body: [], newID: idA))?.errorType == "Extension.InvalidExtensionName")
+        #expect(error(r.register(name: "", body: [], newID: idA))?.errorMessage == "Empty extension name")
+        #expect(error(r.register(name: "ext", body: body("{"), newID: idA))?.errorType == "InvalidRequestFormat")
+        #expect(
+            error(r.register(name: "ext", body: body("{\"configurationKeys\":[\"k\"]}"), newID: idA))?.errorMessage
+                == "configurationKeys are deprecated; use environment variables instead")
+        #expect(
+            error(r.register(name: "ext", body: body("{\"events\":[\"BOGUS\"]}"), newID: idA))?.errorMessage
+                == "BOGUS: ErrorInvalidEventType")
+        #expect(
+            error(r.register(name: "internal", body: body("{\"events\":[\"SHUTDOWN\"]}"), newID: idA))?.errorMessage
+                == "SHUTDOWN: ShutdownEventNotSupportedForInternalExtension")
+        #expect(error(r.register(name: "ext", body: [], newID: idA)) == nil)
+        #expect(
+            error(r.register(name: "ext", body: [], newID: idB))?.errorMessage
+                == "State transition from Registered to Registered failed for extension ext. Error: State transition is not allowed"
+        )
+        #expect(error(r.register(name: "in", body: [], newID: idB)) == nil)
+        #expect(
+            error(r.register(name: "in", body: [], newID: idB))?.errorMessage
+                == "Extension with this name already registered")
+        r.registrationClosed = true
+        #expect(
+            error(r.register(name: "late", body: [], newID: idB))?.errorType == "Extension.RegistrationClosed")
+        #expect(error(r.register(name: "late", body: [], newID: idB))?.status == 403)
+    }
+
+    /// The eleventh extension is refused with Extension.TooManyExtensions.
+    @Test func limit() {
+        var r = ExtensionRegistry()
+        for i in 0..<10 {
+            #expect(error(r.register(name: "internal-\(i)", body: [], newID: "id-\(i)")) == nil)
+        }
+        let refused = error(r.register(name: "internal-10", body: [], newID: "id-10"))
+        #expect(refused?.errorType == "Extension.TooManyExtensions")
+        #expect(refused?.errorMessage == "Extension limit (10) reached")
+    }
+}
