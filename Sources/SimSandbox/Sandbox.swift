@@ -144,7 +144,7 @@ package final class Sandbox {
                 if let waiter = extensionWaiters.removeValue(forKey: id), !waiter.isCompleted {
                     waiter.send(ExtensionAPIResponses.event(event))
                 }
-            case .log(let text): emit(text, source: .platform)
+            case .log(let text, let requestID): emit(text, source: .platform, requestID: requestID)
             case .report(let requestID, let durationMs, let initDurationMs, let status):
                 invocationCount += 1
                 measureMemory()

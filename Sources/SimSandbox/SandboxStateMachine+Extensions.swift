@@ -132,7 +132,14 @@ extension SandboxStateMachine {
             return (.error(ExtensionRegistry.invalidTransition(ext.state, "ExitError", id: ext.id)), [])
         }
         extensions.update(ext.id) { $0.state = .exitError }
-        return (.accepted, [.log("EXTENSION\tName: \(ext.name)\tState: ExitError\tError Type: \(errorType)")])
+        return (
+            .accepted,
+            [
+                .log(
+                    "EXTENSION\tName: \(ext.name)\tState: ExitError\tError Type: \(errorType)",
+                    requestID: currentRequestID)
+            ]
+        )
     }
 
     static let missingErrorTypeHeader = ExtensionRegistry.forbidden(

@@ -117,8 +117,9 @@ package struct SandboxStateMachine {
         case cancelTimer
         /// Answer any held `/next` with the invoke.
         case dispatch(Invocation, deadlineEpochMilliseconds: Int64)
-        /// A platform log line attributed to the invoke, if any.
-        case log(String)
+        /// A platform log line, attributed to the invoke it belongs to (decided when the line is made, since
+        /// the state may have moved on by the time it is printed).
+        case log(String, requestID: String? = nil)
         /// Print the REPORT line (the sandbox adds memory figures).
         case report(requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus)
         /// Give the invoker its result.
@@ -227,7 +228,11 @@ package struct SandboxStateMachine {
         var running = Running(
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
             initDurationMs: initDurationMs)
-        var actions: [Action] = [.log(LambdaLog.start(requestID: invocation.requestID, version: function.version))]
+        var actions: [Action] = [
+            .log(
+                LambdaLog.start(requestID: invocation.requestID, version: function.version),
+                requestID: invocation.requestID)
+        ]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
         let event = ExtensionEvents.invoke(invocation, deadlineEpochMilliseconds: deadline)
         for ext in extensions.extensions where ext.subscribes(.invoke) && ext.state == .ready {
@@ -262,7 +267,10 @@ package struct SandboxStateMachine {
         var actions: [Action] = []
         for ext in extensions.extensions {
             let events = ext.events.map(\.rawValue).joined(separator: ",")
-            actions.append(.log("EXTENSION\tName: \(ext.name)\tState: Ready\tEvents: [\(events)]"))
+            actions.append(
+                .log(
+                    "EXTENSION\tName: \(ext.name)\tState: Ready\tEvents: [\(events)]",
+                    requestID: i.invocation?.requestID))
         }
         guard let invocation = i.invocation else {
             state = .ready
@@ -271,7 +279,9 @@ package struct SandboxStateMachine {
         if i.phase == .invoke {
             // The invoke's timer already runs; its duration counts from the invoke's start.
             actions.append(
-                .log(LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "success", errorType: nil)))
+                .log(
+                    LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "success", errorType: nil),
+                    requestID: invocation.requestID))
             return actions
                 + startInvoke(invocation, initDurationMs: nil, startedAt: i.invokeStartedAt, timerRunning: true)
         }
@@ -290,9 +300,10 @@ package struct SandboxStateMachine {
         var actions: [Action] = [.cancelTimer]
         if !extensions.extensions.isEmpty {
             let overhead = LambdaLog.fixed(milliseconds(since: runtimeDoneAt))
-            actions.append(.log("EXTENSIONS RequestId: \(id)\tPostRuntimeExtensionsDuration: \(overhead) ms"))
+            actions.append(
+                .log("EXTENSIONS RequestId: \(id)\tPostRuntimeExtensionsDuration: \(overhead) ms", requestID: id))
         }
-        actions.append(.log(LambdaLog.end(requestID: id)))
+        actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
         actions.append(
             .report(
                 requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
@@ -465,12 +476,17 @@ package struct SandboxStateMachine {
             guard let invocation = i.invocation else { return [] }
             let initMs = milliseconds(since: i.startedAt)
             var actions: [Action] = [
-                .log(LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "timeout", errorType: nil))
+                .log(
+                    LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "timeout", errorType: nil),
+                    requestID: invocation.requestID)
             ]
             let r = Running(
                 invocation: invocation, startedAt: i.invokeStartedAt ?? i.startedAt, deadlineEpochMilliseconds: 0,
                 initDurationMs: nil)
-            actions.append(.log(LambdaLog.start(requestID: invocation.requestID, version: function.version)))
+            actions.append(
+                .log(
+                    LambdaLog.start(requestID: invocation.requestID, version: function.version),
+                    requestID: invocation.requestID))
             actions += timeoutInvoke(r)
             return actions
         case .running(let r):
@@ -569,7 +585,7 @@ package struct SandboxStateMachine {
             .log(
                 LambdaLog.initReport(
                     durationMs: initMs, phase: i.phase.rawValue, status: timedOut ? "timeout" : "error",
-                    errorType: timedOut ? nil : errorType)),
+                    errorType: timedOut ? nil : errorType), requestID: i.invocation?.requestID),
         ]
         if i.phase == .initial {
             // Lambda resets and retries the init inside the invoke that needs it (suppressed init).
@@ -596,11 +612,11 @@ package struct SandboxStateMachine {
         let id = invocation.requestID
         let duration = milliseconds(since: i.invokeStartedAt ?? i.startedAt)
         actions += [
-            .log(LambdaLog.start(requestID: id, version: function.version))
+            .log(LambdaLog.start(requestID: id, version: function.version), requestID: id)
         ]
-        actions += errorLines(outcome)
+        actions += errorLines(outcome, requestID: id)
         actions += [
-            .log(LambdaLog.end(requestID: id)),
+            .log(LambdaLog.end(requestID: id), requestID: id),
             .report(requestID: id, durationMs: duration, initDurationMs: nil, status: .error(errorType)),
             .complete(requestID: id, outcome: outcome),
         ]
@@ -611,9 +627,9 @@ package struct SandboxStateMachine {
     }
 
     /// The platform's own log lines for a failed invoke: the message, then the error type.
-    private func errorLines(_ outcome: InvokeOutcome) -> [Action] {
+    private func errorLines(_ outcome: InvokeOutcome, requestID: String) -> [Action] {
         if case .platformError(let type, let message) = outcome {
-            return [.log(message), .log(type)]
+            return [.log(message, requestID: requestID), .log(type, requestID: requestID)]
         }
         return []
     }
@@ -624,8 +640,8 @@ package struct SandboxStateMachine {
         let id = r.invocation.requestID
         var actions: [Action] = [.cancelTimer]
         let outcome = InvokeOutcome.platformError(errorType: errorType, message: message)
-        if r.runtime == .running { actions += errorLines(outcome) }
-        actions.append(.log(LambdaLog.end(requestID: id)))
+        if r.runtime == .running { actions += errorLines(outcome, requestID: id) }
+        actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
         actions.append(
             .report(
                 requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
@@ -642,9 +658,9 @@ package struct SandboxStateMachine {
         var actions: [Action] = [.cancelTimer]
         actions.append(
             .log(
-                "\(CivilTime(epochMilliseconds: clock.epochMilliseconds).iso8601) \(id) Task timed out after \(seconds) seconds"
-            ))
-        actions.append(.log(LambdaLog.end(requestID: id)))
+                "\(CivilTime(epochMilliseconds: clock.epochMilliseconds).iso8601) \(id) Task timed out after \(seconds) seconds",
+                requestID: id))
+        actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
         actions.append(
             .report(
                 requestID: id, durationMs: Double(function.timeoutMilliseconds), initDurationMs: r.initDurationMs,

@@ -118,13 +118,17 @@ package final class ChildProcess: HandleOwner {
         pid = handleBox.typed(uv_process_t.self).pointee.pid
         stdoutPipe = out
         stderrPipe = err
-        out.onData = { [unowned self] in self.onStdout?($0) }
-        err.onData = { [unowned self] in self.onStderr?($0) }
+        // Weak: the pipes can outlive the process object when a descendant keeps them open.
+        out.onData = { [weak self] in self?.onStdout?($0) }
+        err.onData = { [weak self] in self?.onStderr?($0) }
         out.start()
         err.start()
     }
 
     private func exited(status: ExitStatus) {
+        // What the child wrote before exiting is still in the pipes: deliver it before reporting the exit.
+        stdoutPipe?.drain()
+        stderrPipe?.drain()
         exitStatus = status
         let callback = onExit
         onExit = nil
@@ -186,6 +190,19 @@ private final class PipeReader: HandleOwner {
                     owner.close()
                 }
             })
+    }
+
+    /// Reads whatever the pipe holds right now without blocking (libuv made the fd non-blocking).
+    func drain() {
+        guard !handleBox.isClosing, let loopData = handleBox.handle.pointee.loop.pointee.data else { return }
+        let loop = Unmanaged<EventLoop>.fromOpaque(loopData).takeUnretainedValue()
+        var fd: uv_os_fd_t = -1
+        guard uv_fileno(handleBox.handle, &fd) == 0 else { return }
+        while true {
+            let n = read(fd, loop.readBuffer.baseAddress!, loop.readBuffer.count)
+            guard n > 0 else { return }
+            onData?(UnsafeRawBufferPointer(start: loop.readBuffer.baseAddress!, count: n))
+        }
     }
 
     func close() {

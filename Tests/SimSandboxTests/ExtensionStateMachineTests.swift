@@ -20,7 +20,7 @@ private func invocation(_ id: String = "req-1") -> Invocation {
 private func body(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 private func logs(_ actions: [SandboxStateMachine.Action]) -> [String] {
-    actions.compactMap { if case .log(let text) = $0 { return text } else { return nil } }
+    actions.compactMap { if case .log(let text, _) = $0 { return text } else { return nil } }
 }
 
 /// A machine whose cold start launched extension `a` (INVOKE+SHUTDOWN); it has registered.

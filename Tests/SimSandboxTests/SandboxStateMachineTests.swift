@@ -18,7 +18,7 @@ private func invocation(_ id: String = "req-1", tail: Bool = false) -> Invocatio
 }
 
 private func logs(_ actions: [Action]) -> [String] {
-    actions.compactMap { if case .log(let text) = $0 { return text } else { return nil } }
+    actions.compactMap { if case .log(let text, _) = $0 { return text } else { return nil } }
 }
 
 private func completion(_ actions: [Action]) -> InvokeOutcome? {
