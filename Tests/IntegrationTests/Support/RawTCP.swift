@@ -1,0 +1,39 @@
+// A raw TCP exchange for requests SimHTTP's client would never send (malformed HTTP).
+
+import SimUV
+
+/// Bytes received on the loop thread until the peer closes.
+private final class RawExchange: @unchecked Sendable {
+    var received: [UInt8] = []
+    var connection: TCPConnection?
+    var finished = false
+}
+
+/// Connects to `127.0.0.1:port`, writes `bytes`, and returns everything received until the server
+/// closes the connection.
+func rawExchange(port: Int, _ bytes: [UInt8]) async throws -> [UInt8] {
+    let loop = ClientLoop.shared
+    return try await withCheckedThrowingContinuation { continuation in
+        loop.submit {
+            TCPConnection.connect(loop: loop, host: "127.0.0.1", port: port) { result in
+                switch result {
+                case .failure(let error):
+                    continuation.resume(throwing: error)
+                case .success(let connection):
+                    let exchange = RawExchange()
+                    exchange.connection = connection
+                    connection.onData = { exchange.received.append(contentsOf: $0) }
+                    connection.onReadEnd = { _ in
+                        guard !exchange.finished else { return }
+                        exchange.finished = true
+                        exchange.connection?.close()
+                        exchange.connection = nil
+                        continuation.resume(returning: exchange.received)
+                    }
+                    connection.startReading()
+                    connection.write(bytes)
+                }
+            }
+        }
+    }
+}

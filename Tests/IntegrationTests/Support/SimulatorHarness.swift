@@ -1,0 +1,95 @@
+// Starts a simulator for one test, talks to its front port and its sandboxes' Runtime APIs, and
+// builds the functions the tests run.
+
+import Foundation
+import LambdaSim
+import SimHTTP
+import Testing
+
+/// A running simulator and its log, handed to a test's body.
+struct SimHarness: Sendable {
+    let simulator: Simulator
+    let logs: LogWatcher
+
+    /// POSTs `payload` to `/2015-03-31/functions/{function}/invocations{query}`.
+    func invoke(
+        _ function: String, payload: String = "{}", headers: HTTPHeaders = [:], query: String = ""
+    ) async throws -> HTTPResponse {
+        try await invoke(function, body: Array(payload.utf8), headers: headers, query: query)
+    }
+
+    /// POSTs raw `body` bytes to the Invoke API.
+    func invoke(_ function: String, body: [UInt8], headers: HTTPHeaders = [:], query: String = "") async throws
+        -> HTTPResponse
+    {
+        let target = "/2015-03-31/functions/\(function)/invocations\(query)"
+        return try await front(HTTPRequest(method: "POST", target: target, headers: headers, body: body))
+    }
+
+    /// Sends any request to the front port.
+    func front(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await HTTPClient.request(loop: ClientLoop.shared, host: "127.0.0.1", port: simulator.port, request)
+    }
+
+    /// Sends a request to a sandbox's Runtime API, given as `host:port`.
+    func runtimeAPI(_ address: String, _ request: HTTPRequest) async throws -> HTTPResponse {
+        let parts = address.split(separator: ":")
+        let port = try #require(parts.last.flatMap { Int($0) }, "bad Runtime API address \(address)")
+        return try await HTTPClient.request(
+            loop: ClientLoop.shared, host: String(parts.dropLast().joined(separator: ":")), port: port, request)
+    }
+
+    /// Waits for `count` sandboxes to have started a runtime (their INIT_START lines), then returns the
+    /// simulator's status of every sandbox.
+    func sandboxes(atLeast count: Int) async throws -> [SandboxStatus] {
+        var seen: Set<String> = []
+        while seen.count < count {
+            let known = seen
+            let line = await logs.first { $0.text.hasPrefix("INIT_START ") && !known.contains($0.sandboxID) }
+            guard let line else { break }
+            seen.insert(line.sandboxID)
+        }
+        return try await simulator.sandboxes()
+    }
+}
+
+/// Starts a simulator on 127.0.0.1 port 0 with `functions`, runs `body`, and stops the simulator however
+/// `body` ends.
+func withSimulator(_ functions: [FunctionOptions], _ body: (SimHarness) async throws -> Void) async throws {
+    let logs = LogWatcher()
+    let simulator = try await Simulator.start(
+        functions: functions, host: "127.0.0.1", port: 0, console: { logs.append($0) })
+    do {
+        try await body(SimHarness(simulator: simulator, logs: logs))
+    } catch {
+        await simulator.stop()
+        throw error
+    }
+    await simulator.stop()
+}
+
+/// Functions the tests run.
+enum TestFunctions {
+    /// A function running the native fixture runtime.
+    static func fixture(
+        name: String = "fn", timeoutSeconds: Double = 3, environment: [(String, String)] = [],
+        aliases: [String] = [], maxConcurrency: Int = 1
+    ) -> FunctionOptions {
+        FunctionOptions(
+            name: name, command: [TestPaths.fixtureRuntime], codeDirectory: TestPaths.binDirectory,
+            runtime: "provided.al2023", timeoutSeconds: timeoutSeconds, environment: environment,
+            inheritedEnvironment: TestPaths.inheritedEnvironment, aliases: aliases, maxConcurrency: maxConcurrency)
+    }
+
+    /// A function running awslambdaric with `handler` from `Fixtures/python`.
+    static func python(
+        _ handler: String, name: String = "py", timeoutSeconds: Double = 3, memorySizeMB: Int = 128,
+        environment: [(String, String)] = []
+    ) -> FunctionOptions {
+        FunctionOptions(
+            name: name, command: [TestPaths.python, "-m", "awslambdaric", handler],
+            codeDirectory: TestPaths.pythonFixtures, handler: handler, runtime: "python3.11",
+            memorySizeMB: memorySizeMB, timeoutSeconds: timeoutSeconds, environment: environment,
+            inheritedEnvironment: TestPaths.inheritedEnvironment)
+    }
+}
