@@ -1,5 +1,15 @@
 import SimCore
 
+/// How a sandbox's processes are held still between invokes.
+public enum FreezeMode: String, Sendable, CaseIterable {
+    /// Never frozen.
+    case none
+    /// SIGSTOP / SIGCONT to every process group of the sandbox (the default).
+    case signal
+    /// The cgroup freezer, with a memory limit of MemorySize and a pids limit of 1,024.
+    case cgroup
+}
+
 /// A function to simulate: its runtime command and Lambda configuration.
 public struct FunctionOptions: Sendable {
     /// Function name.
@@ -25,13 +35,17 @@ public struct FunctionOptions: Sendable {
     public var maxConcurrency: Int
     /// Directory whose executable files start as external extensions (like `/opt/extensions`).
     public var extensionsDirectory: String?
+    /// How sandboxes are frozen between invokes.
+    public var freeze: FreezeMode
+    /// In `cgroup` mode, a CPU quota proportional to memory (1,769 MB = 1 vCPU).
+    public var cpuScaling: Bool
 
     public init(
         name: String, command: [String], codeDirectory: String, handler: String? = nil, runtime: String? = nil,
         memorySizeMB: Int = 128, timeoutSeconds: Double = 3, version: String = "$LATEST",
         region: String = "us-east-1", accountID: String = "123456789012", environment: [(String, String)] = [],
         inheritedEnvironment: [(String, String)] = [], aliases: [String] = [], maxConcurrency: Int = 1,
-        extensionsDirectory: String? = nil
+        extensionsDirectory: String? = nil, freeze: FreezeMode = .signal, cpuScaling: Bool = false
     ) {
         self.name = name
         self.command = command
@@ -48,6 +62,8 @@ public struct FunctionOptions: Sendable {
         self.aliases = aliases
         self.maxConcurrency = maxConcurrency
         self.extensionsDirectory = extensionsDirectory
+        self.freeze = freeze
+        self.cpuScaling = cpuScaling
     }
 
     var spec: FunctionSpec {
@@ -63,6 +79,8 @@ public struct FunctionOptions: Sendable {
         spec.inheritedEnvironment = inheritedEnvironment
         spec.aliases = aliases
         spec.extensionsDirectory = extensionsDirectory
+        spec.freezeMode = SimCore.FreezeMode(rawValue: freeze.rawValue) ?? .signal
+        spec.cpuScaling = cpuScaling
         return spec
     }
 }

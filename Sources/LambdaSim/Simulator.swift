@@ -53,6 +53,13 @@ public final class Simulator: Sendable {
         console: (@Sendable (LogLine) -> Void)? = nil
     ) async throws -> Simulator {
         signal(SIGPIPE, SIG_IGN)
+        ProcessGroups.installFatalSignalHandlers()
+        if functions.contains(where: { $0.freeze == .cgroup }) {
+            SandboxCgroup.removeStale()
+            // Fail at start, naming the path, rather than at the first invoke.
+            let probe = try SandboxCgroup(name: "\(getpid())-probe", memoryMB: 128, cpuScaling: false)
+            probe.remove()
+        }
         let loop = try EventLoop()
         let state = LoopState()
         let captured = LogCapture()
@@ -105,31 +112,53 @@ public final class Simulator: Sendable {
                 pool.sandboxes.map {
                     SandboxStatus(
                         id: $0.id, function: pool.function.name, runtimeAPI: $0.runtimeAPI, pids: $0.pids,
-                        invocations: $0.invocationCount)
+                        invocations: $0.invocationCount, freezeMode: pool.function.freezeMode.rawValue,
+                        frozen: $0.freezer.isFrozen, freezes: LatencySummary($0.freezer.statistics.freezes),
+                        thaws: LatencySummary($0.freezer.statistics.thaws))
                 }
             }
         }
     }
 
+    /// Freeze and thaw latency per freeze mode, over every sandbox so far (live or gone).
+    public func freezeSummary() async throws -> [FreezeSummary] {
+        let state = self.state
+        return try await loop.run { Self.summarize(state.pools) }
+    }
+
+    private static func summarize(_ pools: [FunctionPool]) -> [FreezeSummary] {
+        var byMode: [String: FreezeStatistics] = [:]
+        for pool in pools {
+            byMode[pool.function.freezeMode.rawValue, default: FreezeStatistics()].merge(pool.freezeStatistics)
+        }
+        return byMode.sorted { $0.key < $1.key }.map {
+            FreezeSummary(
+                mode: $0.key, freezes: LatencySummary($0.value.freezes), thaws: LatencySummary($0.value.thaws))
+        }
+    }
+
     /// Stops accepting invokes, shuts every sandbox down (SIGTERM, SIGKILL after the budget) and ends the loop.
-    public func stop() async {
+    /// Returns the freeze and thaw figures of the whole run.
+    @discardableResult
+    public func stop() async -> [FreezeSummary] {
         let state = self.state
         let loop = self.loop
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let summary = await withCheckedContinuation { (continuation: CheckedContinuation<[FreezeSummary], Never>) in
             loop.submit {
                 state.front?.close()
                 state.front = nil
                 var remaining = state.pools.count
-                if remaining == 0 { continuation.resume() }
+                if remaining == 0 { continuation.resume(returning: []) }
                 for pool in state.pools {
                     pool.shutdown {
                         remaining -= 1
-                        if remaining == 0 { continuation.resume() }
+                        if remaining == 0 { continuation.resume(returning: Self.summarize(state.pools)) }
                     }
                 }
             }
         }
         await Task.detached { loop.shutdown() }.value
+        return summary
     }
 }
 
@@ -141,6 +170,41 @@ public struct SandboxStatus: Sendable, Equatable {
     public var runtimeAPI: String
     public var pids: [Int32]
     public var invocations: Int
+    /// `none`, `signal` or `cgroup`.
+    public var freezeMode: String
+    /// Whether its processes are frozen now.
+    public var frozen: Bool
+    /// Freeze latency, request to confirmation.
+    public var freezes: LatencySummary
+    /// Thaw latency, request to confirmation.
+    public var thaws: LatencySummary
+}
+
+/// Count and percentiles of a latency, in microseconds.
+public struct LatencySummary: Sendable, Equatable, CustomStringConvertible {
+    public var count: Int
+    public var p50Microseconds: Double
+    public var p99Microseconds: Double
+    public var maxMicroseconds: Double
+
+    init(_ histogram: LatencyHistogram) {
+        count = histogram.count
+        p50Microseconds = Double(histogram.percentile(0.5)) / 1000
+        p99Microseconds = Double(histogram.percentile(0.99)) / 1000
+        maxMicroseconds = Double(histogram.max) / 1000
+    }
+
+    public var description: String {
+        "count \(count)  p50 \(LambdaLog.fixed(p50Microseconds, decimals: 1)) µs"
+            + "  p99 \(LambdaLog.fixed(p99Microseconds, decimals: 1)) µs  max \(LambdaLog.fixed(maxMicroseconds, decimals: 1)) µs"
+    }
+}
+
+/// Freeze and thaw latency of every sandbox using one freeze mode.
+public struct FreezeSummary: Sendable, Equatable {
+    public var mode: String
+    public var freezes: LatencySummary
+    public var thaws: LatencySummary
 }
 
 extension Simulator {

@@ -27,6 +27,10 @@ package struct FunctionSpec: Sendable, Equatable {
     package var accountID: String = "123456789012"
     /// Directory whose executable files start as external extensions (Lambda's `/opt/extensions`).
     package var extensionsDirectory: String?
+    /// How the sandbox's processes are held still between invokes.
+    package var freezeMode: FreezeMode = .signal
+    /// In `cgroup` mode, give the sandbox a CPU quota proportional to its memory (1,769 MB = 1 vCPU).
+    package var cpuScaling = false
     /// Other names the function answers to on the Invoke API (RIE's literal `function`).
     package var aliases: [String] = []
 
@@ -50,7 +54,8 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.codeDirectory == rhs.codeDirectory && lhs.handler == rhs.handler && lhs.runtime == rhs.runtime
             && lhs.memorySizeMB == rhs.memorySizeMB && lhs.timeoutSeconds == rhs.timeoutSeconds
             && lhs.environment.map { "\($0)=\($1)" } == rhs.environment.map { "\($0)=\($1)" }
-            && lhs.extensionsDirectory == rhs.extensionsDirectory && lhs.region == rhs.region
+            && lhs.extensionsDirectory == rhs.extensionsDirectory && lhs.freezeMode == rhs.freezeMode
+            && lhs.cpuScaling == rhs.cpuScaling && lhs.region == rhs.region
             && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
     }
 }

@@ -12,6 +12,8 @@ package final class FunctionPool {
     private var live: [String: Sandbox] = [:]
     private var waiting: [String: (InvokeResult) -> Void] = [:]
     private var stopping = false
+    /// Freeze and thaw figures of sandboxes that are gone.
+    private var retiredStatistics = FreezeStatistics()
     private var onStopped: (() -> Void)?
 
     package init(
@@ -85,7 +87,15 @@ package final class FunctionPool {
         waiting.removeValue(forKey: result.requestID)?(result)
     }
 
+    /// Freeze and thaw figures of every sandbox this function had.
+    package var freezeStatistics: FreezeStatistics {
+        var total = retiredStatistics
+        for sandbox in live.values { total.merge(sandbox.freezer.statistics) }
+        return total
+    }
+
     private func terminated(_ sandbox: Sandbox) {
+        retiredStatistics.merge(sandbox.freezer.statistics)
         live[sandbox.id] = nil
         if stopping {
             if live.isEmpty {

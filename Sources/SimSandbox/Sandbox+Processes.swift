@@ -31,7 +31,7 @@ extension Sandbox {
                     spec: ProcessSpec(
                         arguments: [path], environment: environment, workingDirectory: function.codeDirectory))
                 extensionProcesses[name] = process
-                processGroups.append(process.pid)
+                adopt(process)
                 extensionLines[name] = (LineSplitter(), LineSplitter())
                 process.onStdout = { [weak self] bytes in self?.extensionOutput(name, bytes, stderr: false) }
                 process.onStderr = { [weak self] bytes in self?.extensionOutput(name, bytes, stderr: true) }
@@ -63,7 +63,7 @@ extension Sandbox {
         do {
             let process = try ChildProcess(loop: loop, spec: spec)
             runtime = process
-            processGroups.append(process.pid)
+            adopt(process)
             process.onStdout = { [weak self] bytes in self?.runtimeOutput(bytes, stderr: false) }
             process.onStderr = { [weak self] bytes in self?.runtimeOutput(bytes, stderr: true) }
             process.onExit = { [weak self] status in self?.runtimeExited(status) }
@@ -72,6 +72,17 @@ extension Sandbox {
             let prefix = machine.currentRequestID.map { "RequestId: \($0) " } ?? ""
             let message = "\(prefix)Error: fork/exec \(arguments.first ?? ""): \(reason)"
             perform(machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: message))
+        }
+    }
+
+    /// Tracks a new process's group for signals and crash cleanup, and moves it into the cgroup.
+    private func adopt(_ process: ChildProcess) {
+        processGroups.append(process.pid)
+        ProcessGroups.register(process.pid)
+        do {
+            try cgroup?.add(pid: process.pid)
+        } catch {
+            emit("lambda-sim: \(error)", source: .platform)
         }
     }
 
@@ -98,7 +109,13 @@ extension Sandbox {
         measureMemory()
         runtime = nil
         let code: Int32? = if case .exited(let c) = status { c } else { nil }
-        if !killing { perform(machine.runtimeExited(status.description, code: code)) }
+        var outOfMemory = false
+        if let cgroup {
+            let kills = cgroup.oomKillCount()
+            outOfMemory = kills > oomKills && status == .signaled(SIGKILL)
+            oomKills = kills
+        }
+        if !killing { perform(machine.runtimeExited(status.description, code: code, outOfMemory: outOfMemory)) }
         finishKillIfDone()
     }
 
@@ -165,8 +182,15 @@ extension Sandbox {
         for timer in killTimers { timer.close() }
         killTimers.removeAll()
         // Children the processes forked may outlive them; their groups die with them.
-        for group in processGroups { _ = kill(-group, SIGKILL) }
+        for group in processGroups {
+            _ = kill(-group, SIGKILL)
+            ProcessGroups.unregister(group)
+        }
         processGroups.removeAll()
+        if let cgroup {
+            // Anything that escaped the groups (setsid) but stayed in the cgroup dies too.
+            for pid in cgroup.processes() { _ = kill(pid, SIGKILL) }
+        }
         for waiter in extensionWaiters.values where !waiter.isCompleted {
             waiter.send(RuntimeAPIResponses.reply(.error(.internalError)))
         }

@@ -72,6 +72,12 @@ package final class Sandbox {
     var extensionLines: [String: (out: LineSplitter, err: LineSplitter)] = [:]
     var tail: [UInt8] = []
     var tailWanted: Set<String> = []
+    /// Holds the processes still between invokes.
+    package let freezer: Freezer
+    /// The sandbox's cgroup in `cgroup` freeze mode.
+    let cgroup: SandboxCgroup?
+    /// OOM kills seen in the cgroup so far, to tell a new one apart.
+    var oomKills = 0
 
     /// Starts the sandbox's Runtime API listener; no process runs until `invoke` or `prewarm`.
     package init(
@@ -86,6 +92,13 @@ package final class Sandbox {
         self.machine = SandboxStateMachine(function: function, clock: clock)
         self.logStreamName = Identifiers.logStreamName(
             version: function.version, epochMilliseconds: clock.epochMilliseconds)
+        let cgroup =
+            function.freezeMode == .cgroup
+            ? try SandboxCgroup(
+                name: "\(getpid())-\(id)", memoryMB: function.memorySizeMB, cpuScaling: function.cpuScaling)
+            : nil
+        self.cgroup = cgroup
+        self.freezer = Freezer(mode: function.freezeMode, loop: loop, cgroup: cgroup)
         var configuration = HTTPServer.Configuration()
         configuration.maxBodyBytes = Limits.maxResponseBytes
         // Runtimes keep one connection across long handler runs and frozen periods: never idle it out.
@@ -158,7 +171,14 @@ package final class Sandbox {
                 onResult?(result)
             case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)
             case .available: onAvailable?(self)
+            case .freeze(let epoch):
+                // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
+                if epoch == machine.freezeEpoch { freezer.freeze(groups: processGroups, members: pids) }
+            case .thaw:
+                freezer.thaw(groups: processGroups, members: pids)
             case .terminated:
+                freezer.close()
+                cgroup?.remove()
                 timer?.close()
                 timer = nil
                 server?.close()
@@ -192,6 +212,10 @@ package final class Sandbox {
     }
 
     func measureMemory() {
+        if let cgroup, let peak = cgroup.peakMemoryBytes() {
+            maxMemoryKiB = max(maxMemoryKiB, peak / 1024)
+            return
+        }
         var total = 0
         if let runtime, runtime.exitStatus == nil { total += ProcessMemory.peakResidentKiB(root: runtime.pid) }
         for process in extensionProcesses.values where process.exitStatus == nil {

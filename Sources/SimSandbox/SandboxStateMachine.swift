@@ -133,6 +133,10 @@ package struct SandboxStateMachine {
         case available
         /// The sandbox is gone for good.
         case terminated
+        /// Freeze every process, unless a thaw happened since (the epoch moved on).
+        case freeze(epoch: UInt64)
+        /// Thaw every process before delivering an event.
+        case thaw
     }
 
     package internal(set) var state: State = .idle
@@ -142,6 +146,10 @@ package struct SandboxStateMachine {
     let function: FunctionSpec
     /// The next init runs as a retry inside an invoke (a prewarm init failed).
     private var nextInitIsSuppressed = false
+    /// Moves on at every thaw decision, so a freeze decided before it is dropped (design.md §3.4).
+    package private(set) var freezeEpoch: UInt64 = 0
+    /// Whether the processes are (asked to be) frozen.
+    package private(set) var frozen = false
 
     package init(function: FunctionSpec, clock: any SimClock) {
         self.function = function
@@ -197,7 +205,7 @@ package struct SandboxStateMachine {
         case .idle:
             return beginInit(invocation: invocation, phase: nextInitIsSuppressed ? .invoke : .initial)
         case .ready:
-            return startInvoke(invocation, initDurationMs: nil)
+            return thawIfFrozen() + startInvoke(invocation, initDurationMs: nil)
         default:
             preconditionFailure("invoke in \(state)")
         }
@@ -244,6 +252,21 @@ package struct SandboxStateMachine {
         return actions
     }
 
+    /// Freezes the environment: the runtime and every extension are waiting for their next event.
+    /// `available` comes first, so the freeze is dropped when that hands out the next invoke at once.
+    private mutating func freezeActions() -> [Action] {
+        frozen = true
+        return [.freeze(epoch: freezeEpoch)]
+    }
+
+    /// Thaws before an event is delivered; the epoch moves on so a pending freeze never fires.
+    mutating func thawIfFrozen() -> [Action] {
+        freezeEpoch &+= 1
+        guard frozen else { return [] }
+        frozen = false
+        return [.thaw]
+    }
+
     /// Hands `event` to an extension now if its `/event/next` is held, else at its next call.
     mutating func deliver(_ event: String, to id: String) -> [Action] {
         var actions: [Action] = []
@@ -274,7 +297,7 @@ package struct SandboxStateMachine {
         }
         guard let invocation = i.invocation else {
             state = .ready
-            return actions + [.cancelTimer, .available]
+            return actions + [.cancelTimer, .available] + freezeActions()
         }
         if i.phase == .invoke {
             // The invoke's timer already runs; its duration counts from the invoke's start.
@@ -310,6 +333,8 @@ package struct SandboxStateMachine {
                 status: .success))
         if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
         actions.append(.available)
+        // A placement made by `available` thaws (epoch + 1) and the freeze is dropped.
+        if case .ready = state { actions += freezeActions() }
         return actions
     }
 
@@ -421,14 +446,15 @@ package struct SandboxStateMachine {
     }
 
     /// The runtime process exited (it was reaped).
-    package mutating func runtimeExited(_ status: String, code: Int32?) -> [Action] {
+    package mutating func runtimeExited(_ status: String, code: Int32?, outOfMemory: Bool = false) -> [Action] {
         let reason = code == 0 ? "Runtime exited without providing a reason" : "Runtime exited with error: \(status)"
+        let exitType = outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError"
         switch state {
         case .initializing(var i):
             if i.initError == nil {
                 let id = i.invocation?.requestID
                 let message = id.map { "RequestId: \($0) Error: \(reason)" } ?? "Error: \(reason)"
-                i.initError = .platformError(errorType: "Runtime.ExitError", message: message)
+                i.initError = .platformError(errorType: exitType, message: message)
                 state = .initializing(i)
             }
             let errorType = i.initError.flatMap(Self.errorType(of:)) ?? "Runtime.ExitError"
@@ -439,7 +465,7 @@ package struct SandboxStateMachine {
         case .running(let r):
             let id = r.invocation.requestID
             let message = "RequestId: \(id) Error: \(reason)"
-            return failInvoke(r, errorType: "Runtime.ExitError", message: message, reason: .failure, timedOut: false)
+            return failInvoke(r, errorType: exitType, message: message, reason: .failure, timedOut: false)
         case .resetting(var r):
             r.reason = r.reason == .spindown ? .spindown : r.reason
             state = .resetting(r)
@@ -539,6 +565,8 @@ package struct SandboxStateMachine {
     /// 2,000 ms with an external extension, 500 ms with only internal ones, otherwise 300 ms of SIGTERM grace
     /// for a spindown and an immediate SIGKILL for a reset.
     mutating func stopProcesses(_ reason: ShutdownReason) -> [Action] {
+        // Stopped processes cannot handle SIGTERM or SHUTDOWN: thaw first.
+        let thaw = thawIfFrozen()
         let externals = extensions.extensions.filter { $0.isExternal && $0.state != .exited }
         let budget: UInt64
         if !externals.isEmpty {
@@ -555,7 +583,7 @@ package struct SandboxStateMachine {
             actions += deliver(event, to: ext.id)
         }
         actions.append(.kill(reason, deadlineMilliseconds: budget))
-        return actions
+        return thaw + actions
     }
 
     /// How long a runtime without extensions gets between SIGTERM and SIGKILL when its sandbox spins down.

@@ -43,6 +43,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Directory whose executable files start as external extensions (like /opt/extensions).")
     var extensionsDir: String?
 
+    @Option(help: "How sandboxes are frozen between invokes: none, signal (SIGSTOP/SIGCONT) or cgroup.")
+    var freeze: String = "signal"
+
+    @Flag(help: "In cgroup mode, give sandboxes a CPU quota proportional to memory (1,769 MB = 1 vCPU).")
+    var cpuScaling = false
+
     @Option(help: "Sandboxes for this function; further invokes queue in arrival order.")
     var maxConcurrency: Int = 1
 
@@ -60,6 +66,15 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--timeout must be between 1 and 900 seconds, got \(timeout)")
         }
         if !(0...65_535).contains(port) { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
+        if FreezeMode(rawValue: freeze) == nil {
+            throw ValidationError("--freeze must be none, signal or cgroup, got '\(freeze)'")
+        }
+        if let extensionsDir {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: extensionsDir, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            else { throw ValidationError("--extensions-dir \(extensionsDir) is not a directory") }
+        }
         if maxConcurrency < 1 { throw ValidationError("--max-concurrency must be at least 1") }
         for entry in environment {
             guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
@@ -95,7 +110,8 @@ struct RunCommand: AsyncParsableCommand {
             environment: customer,
             inheritedEnvironment: caller.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
             aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency,
-            extensionsDirectory: extensionsDir.map(absolutePath))
+            extensionsDirectory: extensionsDir.map(absolutePath), freeze: FreezeMode(rawValue: freeze) ?? .signal,
+            cpuScaling: cpuScaling)
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
         let simulator: Simulator
         do {
@@ -104,13 +120,17 @@ struct RunCommand: AsyncParsableCommand {
                 Console.out("[\(line.function) \(line.sandboxID)]\(source) \(line.text)")
             }
         } catch {
-            Console.error("lambda-sim: cannot listen on \(host):\(port): \(error)")
+            Console.error("lambda-sim: cannot start: \(error)")
             throw ExitCode(1)
         }
         Console.out("lambda-sim: Invoke API listening on \(simulator.endpoint)")
         let signal = await simulator.waitForSignal()
         Console.out("lambda-sim: received signal \(signal), shutting down")
-        await simulator.stop()
+        let summary = await simulator.stop()
+        for mode in summary where mode.mode != "none" {
+            Console.out("lambda-sim: freeze (\(mode.mode)): \(mode.freezes)")
+            Console.out("lambda-sim: thaw (\(mode.mode)): \(mode.thaws)")
+        }
         Console.out("lambda-sim: stopped")
     }
 

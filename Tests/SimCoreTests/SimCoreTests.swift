@@ -92,3 +92,21 @@ import Testing
         #expect(LambdaLog.fixed(2) == "2.00")
     }
 }
+
+@Suite struct LatencyHistogramTests {
+    /// Percentiles land within the 2 % bucket width and never above the maximum.
+    @Test func percentiles() {
+        var histogram = LatencyHistogram()
+        for value in 1...1000 { histogram.record(UInt64(value) * 1000) }
+        #expect(histogram.count == 1000)
+        let p50 = Double(histogram.percentile(0.5))
+        #expect(p50 >= 500_000 && p50 <= 500_000 * 1.03)
+        #expect(histogram.percentile(0.99) <= 1_000_000)
+        #expect(histogram.percentile(1.0) == 1_000_000)
+        var other = LatencyHistogram()
+        other.record(5_000_000)
+        histogram.merge(other)
+        #expect(histogram.max == 5_000_000 && histogram.count == 1001)
+        #expect(LatencyHistogram().percentile(0.5) == 0)
+    }
+}

@@ -94,8 +94,35 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(figures?.0 == 12)
         #expect(figures?.1 == 50)
         #expect(figures?.2 == .success)
-        #expect(end.last == .available)
+        #expect(Array(end.suffix(2)) == [.available, .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
+        #expect(machine.frozen)
+    }
+
+    /// A freeze decided at the end of an invoke is dropped when the next invoke is placed before it runs
+    /// (the epoch moved on), and the placement thaws first.
+    @Test func freezeEpochRace() {
+        let clock = ManualClock()
+        var machine = warmMachine(clock)
+        let epoch = machine.freezeEpoch
+        #expect(machine.frozen)
+        // `available` hands out the next invoke before the sandbox performs `.freeze(epoch:)`.
+        let placed = machine.invoke(invocation("req-2"))
+        #expect(placed.first == .thaw)
+        #expect(machine.freezeEpoch != epoch)
+        #expect(!machine.frozen)
+        _ = machine.runtimeResult(requestID: "req-2", isError: false, outcome: .success(body: [], contentType: nil))
+        let (_, end) = machine.runtimeNext()
+        #expect(end.last == .freeze(epoch: machine.freezeEpoch))
+    }
+
+    /// A thaw always moves the epoch on, even when nothing was frozen; freezes happen only when idle.
+    @Test func thawMovesEpoch() {
+        var machine = warmMachine(ManualClock())
+        let before = machine.freezeEpoch
+        #expect(machine.shutdown().contains(.thaw))
+        #expect(machine.freezeEpoch == before + 1)
+        #expect(!machine.frozen)
     }
 
     /// A warm invoke has no init duration and is dispatched at once.
@@ -315,7 +342,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A runtime that dies while idle is reset; the sandbox becomes available again.
     @Test func exitWhileReady() {
         var machine = warmMachine(ManualClock())
-        #expect(machine.runtimeExited("signal: killed", code: nil) == [.kill(.failure, deadlineMilliseconds: 0)])
+        #expect(
+            machine.runtimeExited("signal: killed", code: nil) == [.thaw, .kill(.failure, deadlineMilliseconds: 0)])
         #expect(!machine.canAcceptInvoke)
         #expect(machine.processesGone() == [.available])
     }
@@ -323,7 +351,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// Shutdown of a ready sandbox kills with spindown and ends terminated; an in-flight invoke is answered.
     @Test func shutdown() {
         var machine = warmMachine(ManualClock())
-        #expect(machine.shutdown() == [.cancelTimer, .kill(.spindown, deadlineMilliseconds: 300)])
+        #expect(machine.shutdown() == [.cancelTimer, .thaw, .kill(.spindown, deadlineMilliseconds: 300)])
         #expect(machine.processesGone() == [.terminated])
         var busy = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&busy, invocation())
@@ -342,7 +370,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let (reply, actions) = machine.runtimeNext()
         #expect(reply == .hold)
-        #expect(actions == [.cancelTimer, .available])
+        #expect(actions == [.cancelTimer, .available, .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
     }
 }

@@ -1,0 +1,57 @@
+/// Latency percentiles without keeping samples: log-spaced buckets (about 2 % wide) from 1 ns to ~1,000 s.
+package struct LatencyHistogram: Sendable, Equatable {
+    private static let bucketsPerOctave = 32
+    private static let octaves = 40
+    private var buckets = [UInt32](repeating: 0, count: bucketsPerOctave * octaves)
+    /// Number of samples.
+    package private(set) var count = 0
+    /// Largest sample, in nanoseconds.
+    package private(set) var max: UInt64 = 0
+    /// Sum of the samples, in nanoseconds.
+    package private(set) var total: UInt64 = 0
+
+    package init() {}
+
+    /// Records one duration in nanoseconds.
+    package mutating func record(_ nanoseconds: UInt64) {
+        count += 1
+        total &+= nanoseconds
+        if nanoseconds > max { max = nanoseconds }
+        buckets[Self.bucket(for: nanoseconds)] &+= 1
+    }
+
+    /// Adds every sample of `other`.
+    package mutating func merge(_ other: LatencyHistogram) {
+        count += other.count
+        total &+= other.total
+        max = Swift.max(max, other.max)
+        for i in buckets.indices { buckets[i] &+= other.buckets[i] }
+    }
+
+    /// The value below which `fraction` (0...1) of the samples fall, in nanoseconds (bucket upper bound,
+    /// never above the maximum).
+    package func percentile(_ fraction: Double) -> UInt64 {
+        guard count > 0 else { return 0 }
+        let rank = Swift.max(1, Int((fraction * Double(count)).rounded(.up)))
+        var seen = 0
+        for (index, n) in buckets.enumerated() {
+            seen += Int(n)
+            if seen >= rank { return Swift.min(max, Self.upperBound(of: index)) }
+        }
+        return max
+    }
+
+    private static func bucket(for value: UInt64) -> Int {
+        let v = Double(Swift.max(value, 1))
+        let index = Int((log2(v) * Double(bucketsPerOctave)).rounded(.down))
+        return Swift.min(Swift.max(index, 0), bucketsPerOctave * octaves - 1)
+    }
+
+    private static func upperBound(of index: Int) -> UInt64 {
+        UInt64(exp2(Double(index + 1) / Double(bucketsPerOctave)).rounded(.up))
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif

@@ -1,0 +1,131 @@
+import SimCore
+import SimUV
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Freeze and thaw latency of one sandbox: request to confirmation, per direction.
+package struct FreezeStatistics: Sendable, Equatable {
+    package var freezes = LatencyHistogram()
+    package var thaws = LatencyHistogram()
+    package init() {}
+
+    /// Adds another sandbox's figures.
+    package mutating func merge(_ other: FreezeStatistics) {
+        freezes.merge(other.freezes)
+        thaws.merge(other.thaws)
+    }
+}
+
+/// Holds a sandbox's processes still between invokes and releases them, measuring each transition.
+///
+/// `signal` stops every process group (so children the runtime forked stop too) and confirms through
+/// `/proc/<pid>/stat` that every member shows `T`; `cgroup` writes the cgroup freezer and polls its state
+/// file (never `cgroup.events`, which the kernel rate-limits). Loop-confined.
+package final class Freezer {
+    package let mode: FreezeMode
+    let loop: EventLoop
+    /// The sandbox's cgroup, in `cgroup` mode.
+    let cgroup: SandboxCgroup?
+    package private(set) var isFrozen = false
+    package private(set) var statistics = FreezeStatistics()
+    private var pollTimer: Timer?
+
+    /// How long one confirmation spins (yielding the CPU) before falling back to a 1 ms timer.
+    static let spinNanoseconds: UInt64 = 2_000_000
+
+    package init(mode: FreezeMode, loop: EventLoop, cgroup: SandboxCgroup?) {
+        self.mode = mode
+        self.loop = loop
+        self.cgroup = cgroup
+    }
+
+    /// Freezes `groups` (process-group ids). `members` lists the pids to confirm (group members).
+    package func freeze(groups: [Int32], members: [Int32]) {
+        guard mode != .none, !isFrozen, !groups.isEmpty else { return }
+        isFrozen = true
+        let start = EventLoop.nanoseconds()
+        switch mode {
+        case .none:
+            return
+        case .signal:
+            for group in groups { kill(-group, SIGSTOP) }
+            let groupSet = Set(groups)
+            confirm(start: start, thawing: false) {
+                members.allSatisfy { pid in
+                    guard let state = ProcessState.read(pid) else { return true }
+                    return !groupSet.contains(state.processGroup) || state.isStopped || state.state == "Z"
+                }
+            }
+        case .cgroup:
+            guard let cgroup else { return }
+            cgroup.setFrozen(true)
+            confirm(start: start, thawing: false) { cgroup.freezerState() == "FROZEN" }
+        }
+    }
+
+    /// Thaws everything frozen by `freeze`.
+    package func thaw(groups: [Int32], members: [Int32]) {
+        guard isFrozen else { return }
+        isFrozen = false
+        pollTimer?.close()
+        pollTimer = nil
+        let start = EventLoop.nanoseconds()
+        switch mode {
+        case .none:
+            return
+        case .signal:
+            for group in groups { kill(-group, SIGCONT) }
+            confirm(start: start, thawing: true) {
+                members.allSatisfy { pid in
+                    guard let state = ProcessState.read(pid) else { return true }
+                    return !state.isStopped
+                }
+            }
+        case .cgroup:
+            guard let cgroup else { return }
+            cgroup.setFrozen(false)
+            confirm(start: start, thawing: true) { cgroup.freezerState() == "THAWED" }
+        }
+    }
+
+    /// Polls `done` until true: spinning briefly (the usual case takes microseconds), then every
+    /// millisecond so the loop keeps serving other sandboxes.
+    private func confirm(start: UInt64, thawing: Bool, _ done: @escaping () -> Bool) {
+        while EventLoop.nanoseconds() - start < Self.spinNanoseconds {
+            if done() {
+                record(start: start, thawing: thawing)
+                return
+            }
+            sched_yield()
+        }
+        let timer = Timer(loop: loop)
+        pollTimer = timer
+        timer.start(afterMilliseconds: 1, repeatMilliseconds: 1) { [weak self, weak timer] in
+            guard let self else { return }
+            // A thaw (or a freeze) that superseded this one stops the polling.
+            guard self.isFrozen != thawing else {
+                if done() || EventLoop.nanoseconds() - start > 5_000_000_000 {
+                    timer?.close()
+                    self.pollTimer = nil
+                    self.record(start: start, thawing: thawing)
+                }
+                return
+            }
+            timer?.close()
+            self.pollTimer = nil
+        }
+    }
+
+    private func record(start: UInt64, thawing: Bool) {
+        let elapsed = EventLoop.nanoseconds() - start
+        if thawing { statistics.thaws.record(elapsed) } else { statistics.freezes.record(elapsed) }
+    }
+
+    /// Stops any polling.
+    package func close() {
+        pollTimer?.close()
+        pollTimer = nil
+    }
+}
