@@ -63,3 +63,20 @@ let package = Package(
         ),
     ]
 )
+
+// Benchmarks (ordo-one/benchmark) are declared only when asked for, so normal builds and CI stay light:
+//   LAMBDA_SIM_BENCHMARKS=1 swift package benchmark     (see Benchmarks/README.md)
+if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    let benchmark: [Target.Dependency] = [.product(name: "Benchmark", package: "benchmark")]
+    let plugin: [Target.PluginUsage] = [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    package.targets += [
+        .executableTarget(
+            name: "FreezeBenchmarks", dependencies: benchmark + ["SimCore", "SimSandbox", "SimUV"],
+            path: "Benchmarks/FreezeBenchmarks", plugins: plugin),
+        .executableTarget(
+            name: "InvokeBenchmarks", dependencies: benchmark + ["LambdaSim", "SimCore", "SimHTTP", "SimUV"],
+            path: "Benchmarks/InvokeBenchmarks", plugins: plugin),
+    ]
+}
