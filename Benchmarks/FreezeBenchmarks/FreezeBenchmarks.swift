@@ -24,7 +24,7 @@ final class ProcessSet: @unchecked Sendable {
             var pid: pid_t = 0
             let rc = posix_spawn(&pid, "/bin/sleep", nil, &attributes, &argv, &envp)
             precondition(rc == 0, "posix_spawn failed: \(rc)")
-            argv.forEach { free($0) }
+            for pointer in argv { free(pointer) }
             posix_spawnattr_destroy(&attributes)
             pids.append(pid)
         }
