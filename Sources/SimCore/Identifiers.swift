@@ -21,8 +21,15 @@ package enum Identifiers {
 
     /// A random (version 4) UUID in lowercase canonical form.
     package static func uuid() -> String {
+        // Two draws (two getrandom calls) rather than one per byte: this runs for every invoke.
         var generator = SystemRandomNumberGenerator()
-        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let high: UInt64 = generator.next()
+        let low: UInt64 = generator.next()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for i in 0..<8 {
+            bytes[i] = UInt8(truncatingIfNeeded: high >> (8 * i))
+            bytes[8 + i] = UInt8(truncatingIfNeeded: low >> (8 * i))
+        }
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         var out = [UInt8]()

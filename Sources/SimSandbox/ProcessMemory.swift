@@ -46,29 +46,55 @@ package enum ProcessMemory {
         return result
     }
 
-    /// A `kB` figure from `/proc/<pid>/status`.
+    /// A `kB` figure from `/proc/<pid>/status`, scanned as bytes (this runs at every REPORT).
     static func statusField(pid: Int32, field: String) -> Int? {
-        guard let text = readSmallFile("/proc/\(pid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(field) {
-            let number = line.dropFirst(field.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
-            return number.flatMap { Int($0) }
+        guard let bytes = readSmallBytes("/proc/\(pid)/status") else { return nil }
+        let key = Array(field.utf8)
+        var lineStart = 0
+        while lineStart < bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            if lineEnd - lineStart > key.count && bytes[lineStart..<lineStart + key.count].elementsEqual(key) {
+                var value = 0
+                var seenDigit = false
+                for byte in bytes[(lineStart + key.count)..<lineEnd] {
+                    if byte >= 0x30 && byte <= 0x39 {
+                        value = value * 10 + Int(byte - 0x30)
+                        seenDigit = true
+                    } else if seenDigit {
+                        break
+                    }
+                }
+                return seenDigit ? value : nil
+            }
+            lineStart = lineEnd + 1
         }
         return nil
     }
 
     /// Reads a file of at most 64 KiB.
     static func readSmallFile(_ path: String) -> String? {
+        readSmallBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Reads a file of at most 64 KiB as bytes.
+    static func readSmallBytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var buffer = [UInt8](repeating: 0, count: 4_096)
         var count = 0
-        while count < buffer.count {
+        while true {
+            if count == buffer.count {
+                guard buffer.count < 65_536 else { break }
+                buffer += [UInt8](repeating: 0, count: buffer.count)
+            }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
             if n <= 0 { break }
             count += n
         }
-        return String(decoding: buffer[0..<count], as: UTF8.self)
+        buffer.removeSubrange(count...)
+        return buffer
     }
 }
 

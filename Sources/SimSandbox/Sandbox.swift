@@ -173,9 +173,11 @@ package final class Sandbox {
             case .available: onAvailable?(self)
             case .freeze(let epoch):
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
-                if epoch == machine.freezeEpoch { freezer.freeze(groups: processGroups, members: pids) }
+                if epoch == machine.freezeEpoch, freezer.mode != .none {
+                    freezer.freeze(groups: processGroups, members: pids)
+                }
             case .thaw:
-                freezer.thaw(groups: processGroups, members: pids)
+                if freezer.isFrozen { freezer.thaw(groups: processGroups, members: pids) }
             case .terminated:
                 freezer.close()
                 cgroup?.remove()

@@ -242,10 +242,12 @@ package struct SandboxStateMachine {
                 requestID: invocation.requestID)
         ]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
-        let event = ExtensionEvents.invoke(invocation, deadlineEpochMilliseconds: deadline)
-        for ext in extensions.extensions where ext.subscribes(.invoke) && ext.state == .ready {
-            running.pendingExtensions.insert(ext.id)
-            actions += deliver(event, to: ext.id)
+        if extensions.extensions.contains(where: { $0.subscribes(.invoke) }) {
+            let event = ExtensionEvents.invoke(invocation, deadlineEpochMilliseconds: deadline)
+            for ext in extensions.extensions where ext.subscribes(.invoke) && ext.state == .ready {
+                running.pendingExtensions.insert(ext.id)
+                actions += deliver(event, to: ext.id)
+            }
         }
         state = .running(running)
         actions.append(.dispatch(invocation, deadlineEpochMilliseconds: deadline))
