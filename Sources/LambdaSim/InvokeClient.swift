@@ -48,8 +48,14 @@ public enum InvokeClient {
         let request = HTTPRequest(
             method: "POST", target: "/2015-03-31/functions/\(name)/invocations", headers: headers, body: payload)
         let loop = try EventLoop()
-        defer { loop.shutdown() }
-        let response = try await HTTPClient.request(loop: loop, host: host, port: port, request)
+        let response: HTTPResponse
+        do {
+            response = try await HTTPClient.request(loop: loop, host: host, port: port, request)
+        } catch {
+            await loop.shutdown()
+            throw error
+        }
+        await loop.shutdown()
         return Response(
             status: response.status, requestID: response.headers["x-amzn-RequestId"],
             functionError: response.headers["X-Amz-Function-Error"], errorType: response.headers["x-amzn-ErrorType"],

@@ -85,7 +85,7 @@ public final class Simulator: Sendable {
             }
             return Simulator(loop: loop, state: state, captured: captured, host: host, port: boundPort)
         } catch {
-            loop.shutdown()
+            await loop.shutdown()
             throw error
         }
     }
@@ -157,7 +157,7 @@ public final class Simulator: Sendable {
                 }
             }
         }
-        await Task.detached { loop.shutdown() }.value
+        await loop.shutdown()
         return summary
     }
 }

@@ -23,8 +23,8 @@ package final class EventLoop: @unchecked Sendable {
     private let queue = Mutex<[Work]>([])
     private let loopThread = Atomic<UInt>(0)
     private let stopping = Atomic<Bool>(false)
-    private let finished = Mutex<Bool>(false)
-    private var thread: pthread_t?
+    private let finished = Mutex<(done: Bool, waiters: [@Sendable () -> Void])>((false, []))
+    private let threadLock = Mutex<pthread_t?>(nil)
     /// Read buffer shared by every stream on this loop; valid only inside a read callback.
     let readBuffer: UnsafeMutableRawBufferPointer
 
@@ -69,7 +69,7 @@ package final class EventLoop: @unchecked Sendable {
                 return nil
             }, box)
         precondition(rc == 0, "pthread_create failed: \(rc)")
-        thread = handle
+        threadLock.withLock { $0 = handle }
         _ = name
     }
 
@@ -78,7 +78,13 @@ package final class EventLoop: @unchecked Sendable {
         uv_run(uvLoop, UV_RUN_DEFAULT)
         // Drain whatever arrived during the last iteration so no continuation is stranded.
         drain()
-        finished.withLock { $0 = true }
+        let waiters = finished.withLock { state -> [@Sendable () -> Void] in
+            state.done = true
+            let waiters = state.waiters
+            state.waiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter() }
     }
 
     /// True when called on the loop's own thread.
@@ -130,10 +136,38 @@ package final class EventLoop: @unchecked Sendable {
     /// Monotonic time in nanoseconds.
     package static func nanoseconds() -> UInt64 { uv_hrtime() }
 
+    /// Closes every handle on the loop and waits, without blocking a thread, until the loop has finished.
+    package func shutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let alreadyDone = finished.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiters.append { continuation.resume() }
+                return false
+            }
+            if alreadyDone { continuation.resume() }
+            requestStop()
+        }
+        joinThread()
+    }
+
     /// Closes every handle on the loop, lets it finish, and joins its thread. Safe from any thread but
-    /// the loop's own.
+    /// the loop's own; blocks the calling thread.
     package func shutdown() {
         precondition(!inLoop, "shutdown must not run on the loop thread")
+        requestStop()
+        joinThread()
+    }
+
+    private func joinThread() {
+        let handle = threadLock.withLock { handle -> pthread_t? in
+            let current = handle
+            handle = nil
+            return current
+        }
+        if let handle { pthread_join(handle, nil) }
+    }
+
+    private func requestStop() {
         if stopping.exchange(true, ordering: .acquiringAndReleasing) { return }
         submit { [self] in
             uv_walk(
@@ -149,8 +183,6 @@ package final class EventLoop: @unchecked Sendable {
                     }
                 }, nil)
         }
-        if let thread { pthread_join(thread, nil) }
-        thread = nil
     }
 }
 

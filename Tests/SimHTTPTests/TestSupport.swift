@@ -51,7 +51,7 @@ final class TestServer: @unchecked Sendable {
             self.server?.close()
             self.server = nil
         }
-        loop.shutdown()
+        await loop.shutdown()
     }
 
     /// Sends `request` on a fresh `HTTPClientConnection` and returns the response.

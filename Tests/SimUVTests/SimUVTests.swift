@@ -28,7 +28,7 @@ final class Box<T>: @unchecked Sendable {
         #expect(onLoop)
         #expect(seen.withLock { $0 } == Array(0..<100))
         #expect(!loop.inLoop)
-        loop.shutdown()
+        await loop.shutdown()
     }
 
     /// A timer fires after its delay.
@@ -39,7 +39,7 @@ final class Box<T>: @unchecked Sendable {
             loop.submit { loop.schedule(afterMilliseconds: 20) { continuation.resume() } }
         }
         #expect(EventLoop.nanoseconds() - start >= 19_000_000)
-        loop.shutdown()
+        await loop.shutdown()
     }
 
     /// A child's output, exit status and its own process group are reported; a missing program is ENOENT.
@@ -72,7 +72,7 @@ final class Box<T>: @unchecked Sendable {
             }
         }
         #expect(missing == -2)
-        loop.shutdown()
+        await loop.shutdown()
     }
 
     /// Signalling the group kills children the process forked; the exit reads `signal: killed`.
@@ -89,6 +89,6 @@ final class Box<T>: @unchecked Sendable {
         #expect(status == .signaled(SIGKILL))
         #expect(status.description == "signal: killed")
         #expect(SimUV.ExitStatus.exited(1).description == "exit status 1")
-        loop.shutdown()
+        await loop.shutdown()
     }
 }
