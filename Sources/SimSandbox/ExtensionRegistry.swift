@@ -92,12 +92,9 @@ package struct ExtensionRegistry: Sendable {
         case .failure(let error): return .failure(error)
         }
         let isExternal = launched.contains(name)
-        if isExternal, extensions.contains(where: { $0.isExternal && $0.name == name }) {
-            return .failure(
-                Self.forbidden(
-                    "Extension.InvalidExtensionState",
-                    "State transition from Registered to Registered failed for extension \(name). Error: State transition is not allowed"
-                ))
+        if isExternal, let existing = extensions.first(where: { $0.isExternal && $0.name == name }) {
+            // Lambda names the extension's current state (Registered, Ready, Running, ...).
+            return .failure(Self.invalidTransition(existing.state, "Registered", id: name))
         }
         if !isExternal {
             if events.contains(.shutdown) {

@@ -21,6 +21,15 @@ extension Sandbox {
         extensionLines = [:]
         processGroups = []
         let names = function.extensionsDirectory.map(ExtensionDiscovery.executables(in:)) ?? []
+        if names.count > ExtensionRegistry.maxExtensions {
+            // Lambda launches at most ten and fails the init with Extension.LaunchError.
+            let extra = names[ExtensionRegistry.maxExtensions]
+            perform(
+                machine.extensionLaunchFailed(
+                    name: extra,
+                    message: "TooManyExtensions: extension limit (\(ExtensionRegistry.maxExtensions)) reached"))
+            return
+        }
         let environment = RuntimeEnvironment.extensionEnvironment(fromRuntime: runtimeEnvironment)
         var launched: [String] = []
         for name in names {
@@ -108,6 +117,8 @@ extension Sandbox {
         runtimeLines.err.flush(emit: emitLine)
         measureMemory()
         runtime = nil
+        // During a shutdown, SHUTDOWN goes out once the runtime is gone.
+        if killing { perform(machine.releaseShutdownEvents()) }
         let code: Int32? = if case .exited(let c) = status { c } else { nil }
         var outOfMemory = false
         if let cgroup {
@@ -155,8 +166,15 @@ extension Sandbox {
                 runtime.signalGroup(SIGTERM)
                 let grace = hasExtensions ? min(deadline, Self.runtimeShareMilliseconds) : deadline
                 killTimers.append(
-                    loop.schedule(afterMilliseconds: grace) { [weak runtime] in runtime?.signalGroup(SIGKILL) })
+                    loop.schedule(afterMilliseconds: grace) { [weak self, weak runtime] in
+                        runtime?.signalGroup(SIGKILL)
+                        // The runtime's share is over: extensions get SHUTDOWN now.
+                        guard let self else { return }
+                        self.perform(self.machine.releaseShutdownEvents())
+                    })
             }
+        } else {
+            perform(machine.releaseShutdownEvents())
         }
         let subscribed = Set(
             machine.extensions.extensions.filter { $0.isExternal && $0.subscribes(.shutdown) }.map(\.name))

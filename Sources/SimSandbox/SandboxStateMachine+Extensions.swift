@@ -65,8 +65,9 @@ extension SandboxStateMachine {
             return (.error(ExtensionRegistry.invalidTransition(ext.state, "Ready", id: ext.id)), [])
         }
         var reply = ExtensionReply.hold
+        let holdingShutdown = self.holdingShutdown
         extensions.update(ext.id) { e in
-            if let event = e.pendingEvent {
+            if let event = e.pendingEvent, !holdingShutdown {
                 e.pendingEvent = nil
                 e.state = .running
                 e.waiting = false
@@ -97,13 +98,20 @@ extension SandboxStateMachine {
 
     /// `POST /2020-01-01/extension/init/error`: allowed once registered and before its first `/event/next`.
     package mutating func extensionInitError(identifier: String?, errorType: String?) -> (ExtensionReply, [Action]) {
+        // Lambda's order: the identifier's presence and form (a middleware), then the error-type header,
+        // then whether the identifier is known.
+        if case .failure(let error) = extensions.identify(identifier, unknownMessage: { _ in "" }),
+            error.errorType != "Extension.UnknownExtensionIdentifier"
+        {
+            return (.error(error), [])
+        }
+        guard let errorType, !errorType.isEmpty else {
+            return (.error(Self.missingErrorTypeHeader), [])
+        }
         let ext: ExtensionRegistry.Extension
         switch extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" }) {
         case .failure(let error): return (.error(error), [])
         case .success(let found): ext = found
-        }
-        guard let errorType, !errorType.isEmpty else {
-            return (.error(Self.missingErrorTypeHeader), [])
         }
         if ext.state == .initError { return (.accepted, []) }
         guard ext.state == .registered else {
@@ -120,13 +128,20 @@ extension SandboxStateMachine {
 
     /// `POST /2020-01-01/extension/exit/error`: recorded; the extension is expected to exit.
     package mutating func extensionExitError(identifier: String?, errorType: String?) -> (ExtensionReply, [Action]) {
+        // Lambda's order: the identifier's presence and form (a middleware), then the error-type header,
+        // then whether the identifier is known.
+        if case .failure(let error) = extensions.identify(identifier, unknownMessage: { _ in "" }),
+            error.errorType != "Extension.UnknownExtensionIdentifier"
+        {
+            return (.error(error), [])
+        }
+        guard let errorType, !errorType.isEmpty else {
+            return (.error(Self.missingErrorTypeHeader), [])
+        }
         let ext: ExtensionRegistry.Extension
         switch extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" }) {
         case .failure(let error): return (.error(error), [])
         case .success(let found): ext = found
-        }
-        guard let errorType, !errorType.isEmpty else {
-            return (.error(Self.missingErrorTypeHeader), [])
         }
         guard [.registered, .ready, .running].contains(ext.state) else {
             return (.error(ExtensionRegistry.invalidTransition(ext.state, "ExitError", id: ext.id)), [])

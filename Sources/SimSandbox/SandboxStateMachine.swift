@@ -150,6 +150,8 @@ package struct SandboxStateMachine {
     package private(set) var freezeEpoch: UInt64 = 0
     /// Whether the processes are (asked to be) frozen.
     package private(set) var frozen = false
+    /// SHUTDOWN events wait while the runtime is being stopped.
+    var holdingShutdown = false
 
     package init(function: FunctionSpec, clock: any SimClock) {
         self.function = function
@@ -480,6 +482,7 @@ package struct SandboxStateMachine {
     /// Every process of the sandbox is gone after a `kill`.
     package mutating func processesGone() -> [Action] {
         guard case .resetting(let r) = state else { return [] }
+        holdingShutdown = false
         if r.final {
             state = .shutDown
             return [.terminated]
@@ -580,12 +583,25 @@ package struct SandboxStateMachine {
         }
         let deadline = clock.epochMilliseconds + Int64(budget)
         let event = ExtensionEvents.shutdown(reason: reason, deadlineEpochMilliseconds: deadline)
-        var actions: [Action] = []
+        // The runtime stops first: SHUTDOWN waits until the sandbox calls `releaseShutdownEvents`.
+        holdingShutdown = true
         for ext in externals where ext.subscribes(.shutdown) {
+            extensions.update(ext.id) { $0.pendingEvent = event }
+        }
+        return thaw + [.kill(reason, deadlineMilliseconds: budget)]
+    }
+
+    /// The runtime has stopped (or had its share of the shutdown): SHUTDOWN goes to the extensions now.
+    package mutating func releaseShutdownEvents() -> [Action] {
+        guard holdingShutdown else { return [] }
+        holdingShutdown = false
+        var actions: [Action] = []
+        for ext in extensions.extensions where ext.waiting {
+            guard let event = ext.pendingEvent else { continue }
+            extensions.update(ext.id) { $0.pendingEvent = nil }
             actions += deliver(event, to: ext.id)
         }
-        actions.append(.kill(reason, deadlineMilliseconds: budget))
-        return thaw + actions
+        return actions
     }
 
     /// How long a runtime without extensions gets between SIGTERM and SIGKILL when its sandbox spins down.

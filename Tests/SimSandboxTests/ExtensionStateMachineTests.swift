@@ -95,8 +95,11 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
         _ = machine.runtimeNext()
         _ = machine.extensionNext(identifier: idA)
-        let actions = machine.shutdown()
-        #expect(actions.last == .kill(.spindown, deadlineMilliseconds: 2000))
+        let stop = machine.shutdown()
+        #expect(stop.last == .kill(.spindown, deadlineMilliseconds: 2000))
+        // SHUTDOWN waits until the runtime has stopped.
+        #expect(!stop.contains { if case .extensionEvent = $0 { return true } else { return false } })
+        let actions = machine.releaseShutdownEvents()
         let shutdown = actions.compactMap { action -> String? in
             if case .extensionEvent(_, let event) = action { return event }
             return nil
@@ -112,6 +115,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         _ = machine.extensionNext(identifier: idA)
         let actions = machine.timerFired()
         #expect(actions.last == .kill(.timeout, deadlineMilliseconds: 2000))
+        #expect(machine.releaseShutdownEvents().isEmpty)
         let (reply, _) = machine.extensionNext(identifier: idA)
         if case .event(let event) = reply {
             #expect(event.contains("\"shutdownReason\":\"timeout\""))
