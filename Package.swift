@@ -23,7 +23,9 @@ let package = Package(
         .target(name: "SimUV", dependencies: ["CLibUV"], swiftSettings: strict),
         .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser"], swiftSettings: strict),
         .target(name: "SimCore", swiftSettings: strict),
-        .target(name: "SimSandbox", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
+        .target(name: "SimTelemetry", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
+        .target(
+            name: "SimSandbox", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"], swiftSettings: strict),
         .target(
             name: "SimOrchestrator",
             dependencies: ["SimCore", "SimSandbox", "SimUV"],
@@ -51,6 +53,9 @@ let package = Package(
         .testTarget(name: "SimUVTests", dependencies: ["SimUV"], swiftSettings: strict),
         .testTarget(name: "SimHTTPTests", dependencies: ["SimHTTP", "SimUV"], swiftSettings: strict),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"], swiftSettings: strict),
+        .testTarget(
+            name: "SimTelemetryTests", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"],
+            swiftSettings: strict),
         .testTarget(name: "SimSandboxTests", dependencies: ["SimCore", "SimSandbox"], swiftSettings: strict),
         .testTarget(
             name: "SimOrchestratorTests", dependencies: ["SimCore", "SimOrchestrator"], swiftSettings: strict),
