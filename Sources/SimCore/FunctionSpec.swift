@@ -27,6 +27,10 @@ package struct FunctionSpec: Sendable, Equatable {
     package var accountID: String = "123456789012"
     /// Directory whose executable files start as external extensions (Lambda's `/opt/extensions`).
     package var extensionsDirectory: String?
+    /// Platform log lines as text or JSON; also `AWS_LAMBDA_LOG_FORMAT` for runtimes.
+    package var logFormat: LogFormat = .text
+    /// `AWS_LAMBDA_LOG_LEVEL` for runtimes (with the JSON format), if set.
+    package var logLevel: String?
     /// How the sandbox's processes are held still between invokes.
     package var freezeMode: FreezeMode = .signal
     /// In `cgroup` mode, give the sandbox a CPU quota proportional to its memory (1,769 MB = 1 vCPU).
@@ -55,7 +59,8 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.memorySizeMB == rhs.memorySizeMB && lhs.timeoutSeconds == rhs.timeoutSeconds
             && lhs.environment.map { "\($0)=\($1)" } == rhs.environment.map { "\($0)=\($1)" }
             && lhs.extensionsDirectory == rhs.extensionsDirectory && lhs.freezeMode == rhs.freezeMode
-            && lhs.cpuScaling == rhs.cpuScaling && lhs.region == rhs.region
+            && lhs.cpuScaling == rhs.cpuScaling && lhs.logFormat == rhs.logFormat
+            && lhs.logLevel == rhs.logLevel && lhs.region == rhs.region
             && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
     }
 }

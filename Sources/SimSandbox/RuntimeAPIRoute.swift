@@ -18,6 +18,10 @@ package enum RuntimeAPIRoute: Equatable, Sendable {
     case extensionInitError
     /// `POST /2020-01-01/extension/exit/error`
     case extensionExitError
+    /// `PUT /2022-07-01/telemetry` (a trailing `/` allowed)
+    case telemetrySubscribe
+    /// `PUT /2020-08-15/logs` (a trailing `/` allowed)
+    case logsSubscribe
     /// No such path: 404.
     case notFound
     /// The path exists but not for this method: 405 with `Allow`.
@@ -40,6 +44,12 @@ package enum RuntimeAPIRoute: Equatable, Sendable {
             return
         case "/2020-01-01/extension/exit/error":
             self = only("POST", .extensionExitError)
+            return
+        case "/2022-07-01/telemetry", "/2022-07-01/telemetry/":
+            self = only("PUT", .telemetrySubscribe)
+            return
+        case "/2020-08-15/logs", "/2020-08-15/logs/":
+            self = only("PUT", .logsSubscribe)
             return
         default:
             break

@@ -33,6 +33,10 @@ package enum RuntimeEnvironment {
         merged["LAMBDA_RUNTIME_DIR"] = function.codeDirectory
         merged["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR"
         if let handler = function.handler { merged["_HANDLER"] = handler }
+        if function.logFormat == .json {
+            merged["AWS_LAMBDA_LOG_FORMAT"] = function.logFormat.environmentValue
+            merged["AWS_LAMBDA_LOG_LEVEL"] = function.logLevel ?? "INFO"
+        }
         if let runtime = function.runtime, !runtime.hasPrefix("provided") {
             merged["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(runtime)"
         }

@@ -71,6 +71,10 @@ extension Sandbox {
                 errorType: request.headers[ExtensionAPIResponses.errorTypeHeader])
             respond(reply, responder)
             perform(actions)
+        case .telemetrySubscribe:
+            subscribe(request, responder, api: .telemetry)
+        case .logsSubscribe:
+            subscribe(request, responder, api: .logs)
         case .notFound:
             responder.send(RuntimeAPIResponses.notFound)
         case .methodNotAllowed(let allow):

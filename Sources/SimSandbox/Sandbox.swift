@@ -1,5 +1,6 @@
 import SimCore
 import SimHTTP
+import SimTelemetry
 import SimUV
 
 #if canImport(Glibc)
@@ -78,6 +79,8 @@ package final class Sandbox {
     let cgroup: SandboxCgroup?
     /// OOM kills seen in the cgroup so far, to tell a new one apart.
     var oomKills = 0
+    /// Telemetry API and Logs API subscriptions and delivery; also keeps every event for `telemetryEvents`.
+    package let telemetry: TelemetryHub
 
     /// Starts the sandbox's Runtime API listener; no process runs until `invoke` or `prewarm`.
     package init(
@@ -99,6 +102,9 @@ package final class Sandbox {
             : nil
         self.cgroup = cgroup
         self.freezer = Freezer(mode: function.freezeMode, loop: loop, cgroup: cgroup)
+        var telemetryConfiguration = TelemetryHub.Configuration()
+        telemetryConfiguration.jsonFunctionLogs = function.logFormat == .json
+        self.telemetry = TelemetryHub(loop: loop, clock: clock, configuration: telemetryConfiguration)
         var configuration = HTTPServer.Configuration()
         configuration.maxBodyBytes = Limits.maxResponseBytes
         // Runtimes keep one connection across long handler runs and frozen periods: never idle it out.
@@ -141,7 +147,10 @@ package final class Sandbox {
     func perform(_ actions: [SandboxStateMachine.Action], skipDispatch: Bool = false) {
         for action in actions {
             switch action {
-            case .launchExtensions: launchExtensions()
+            case .launchExtensions:
+                startInitTelemetry()
+                launchExtensions()
+            case .telemetry(let event): emitTelemetry(event)
             case .spawnRuntime: spawnRuntime()
             case .startTimer(let ms):
                 let timer = self.timer ?? Timer(loop: loop)
@@ -165,6 +174,8 @@ package final class Sandbox {
                     requestID: requestID, durationMs: durationMs, memorySizeMB: function.memorySizeMB,
                     maxMemoryUsedMB: (maxMemoryKiB + 1023) / 1024, initDurationMs: initDurationMs, status: status)
                 emit(line, source: .platform, requestID: requestID)
+                reportTelemetry(
+                    requestID: requestID, durationMs: durationMs, initDurationMs: initDurationMs, status: status)
             case .complete(let requestID, let outcome):
                 var result = InvokeResult(requestID: requestID, outcome: outcome)
                 if tailWanted.remove(requestID) != nil { result.logTail = Array(tail.suffix(Limits.logTailBytes)) }
@@ -175,10 +186,13 @@ package final class Sandbox {
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
                     freezer.freeze(groups: processGroups, members: pids)
+                    telemetry.setFrozen(true)
                 }
             case .thaw:
                 if freezer.isFrozen { freezer.thaw(groups: processGroups, members: pids) }
+                telemetry.setFrozen(false)
             case .terminated:
+                telemetry.close()
                 freezer.close()
                 cgroup?.remove()
                 timer?.close()
@@ -204,6 +218,8 @@ package final class Sandbox {
     // MARK: - Logs
 
     func emit(_ text: String, source: LogRecord.Source, requestID: String? = nil) {
+        // In the JSON log format the platform's lines are its telemetry records (see `logRecords`).
+        if source == .platform && function.logFormat == .json && Self.isRecordedAsJSON(text) { return }
         let id = requestID ?? machine.currentRequestID
         if id != nil {
             tail.append(contentsOf: text.utf8)
@@ -211,6 +227,24 @@ package final class Sandbox {
             if tail.count > 2 * Limits.logTailBytes { tail.removeFirst(tail.count - Limits.logTailBytes) }
         }
         logSink(LogRecord(function: function.name, sandboxID: self.id, requestID: id, source: source, text: text))
+        switch source {
+        case .platform: break
+        case .runtime: telemetry.emit(.functionLog(text))
+        case .extension: telemetry.emit(.extensionLog(text))
+        }
+    }
+
+    /// Text platform lines that the JSON format replaces with `platform.*` records.
+    static func isRecordedAsJSON(_ text: String) -> Bool {
+        ["START ", "END ", "REPORT ", "INIT_START ", "INIT_REPORT ", "EXTENSION\t"].contains { text.hasPrefix($0) }
+    }
+
+    /// In the JSON log format, writes telemetry records of the platform as log lines.
+    func logRecords(_ events: [TelemetryEvent], requestID: String?) {
+        guard function.logFormat == .json else { return }
+        for event in events where event.type.hasPrefix("platform.") {
+            emit(String(decoding: event.serialized, as: UTF8.self), source: .platform, requestID: requestID)
+        }
     }
 
     func measureMemory() {

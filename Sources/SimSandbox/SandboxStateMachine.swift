@@ -1,4 +1,5 @@
 import SimCore
+import SimTelemetry
 
 /// The lifecycle of one execution environment and its runtime, as pure logic.
 ///
@@ -63,6 +64,12 @@ package struct SandboxStateMachine {
         var pendingExtensions: Set<String> = []
         /// When the runtime called `/next` after its result (the runtime's part is over).
         var runtimeDoneAt: UInt64?
+        /// When the runtime's result arrived (monotonic and wall clock) and its size.
+        var respondedAt: UInt64?
+        var respondedAtEpoch: Int64?
+        var producedBytes: Int?
+        /// Wall-clock start, for spans.
+        var startedAtEpoch: Int64 = 0
     }
 
     /// Processes being stopped; what happens once they are gone.
@@ -133,6 +140,8 @@ package struct SandboxStateMachine {
         case available
         /// The sandbox is gone for good.
         case terminated
+        /// A Telemetry/Logs API event (the sandbox fills in what only it knows: init type, memory).
+        case telemetry(PlatformEvent)
         /// Freeze every process, unless a thaw happened since (the epoch moved on).
         case freeze(epoch: UInt64)
         /// Thaw every process before delivering an event.
@@ -238,10 +247,16 @@ package struct SandboxStateMachine {
         var running = Running(
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
             initDurationMs: initDurationMs)
+        running.startedAtEpoch = clock.epochMilliseconds - elapsed
         var actions: [Action] = [
             .log(
                 LambdaLog.start(requestID: invocation.requestID, version: function.version),
-                requestID: invocation.requestID)
+                requestID: invocation.requestID),
+            .telemetry(
+                .start(
+                    .init(
+                        requestID: invocation.requestID, version: function.version,
+                        tracing: TraceContext(value: invocation.traceID)))),
         ]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
         if extensions.extensions.contains(where: { $0.subscribes(.invoke) }) {
@@ -291,7 +306,7 @@ package struct SandboxStateMachine {
         guard case .initializing(let i) = state, i.runtime == .ready, extensions.allReady else { return [] }
         nextInitIsSuppressed = false
         let initMs = milliseconds(since: i.startedAt)
-        var actions: [Action] = []
+        var actions: [Action] = initTelemetry(phase: i.phase, outcome: .success, durationMs: initMs)
         for ext in extensions.extensions {
             let events = ext.events.map(\.rawValue).joined(separator: ",")
             actions.append(
@@ -367,7 +382,8 @@ package struct SandboxStateMachine {
                 r.runtime = .ready
                 r.runtimeDoneAt = now
                 state = .running(r)
-                return (.hold, finishInvokeIfDone())
+                let done = runtimeDoneTelemetry(r, outcome: Self.eventOutcome(r.outcome))
+                return (.hold, [done] + finishInvokeIfDone())
             default:
                 return (.hold, [])
             }
@@ -414,6 +430,9 @@ package struct SandboxStateMachine {
         }
         r.runtime = .responseSent
         r.outcome = final
+        r.respondedAt = now
+        r.respondedAtEpoch = clock.epochMilliseconds
+        if case .success(let body, _) = final { r.producedBytes = body.count }
         var actions: [Action] = []
         if !r.invocation.wantsLogTail {
             r.delivered = true
@@ -626,13 +645,15 @@ package struct SandboxStateMachine {
     mutating func failInit(errorType: String, timedOut: Bool, processesAlive: Bool = true) -> [Action] {
         guard case .initializing(let i) = state else { return [] }
         let initMs = milliseconds(since: i.startedAt)
-        var actions: [Action] = [
-            .cancelTimer,
-            .log(
-                LambdaLog.initReport(
-                    durationMs: initMs, phase: i.phase.rawValue, status: timedOut ? "timeout" : "error",
-                    errorType: timedOut ? nil : errorType), requestID: i.invocation?.requestID),
-        ]
+        let initOutcome: EventOutcome = timedOut ? .timeout() : Self.eventOutcome(errorType: errorType)
+        var actions: [Action] =
+            initTelemetry(phase: i.phase, outcome: initOutcome, durationMs: initMs) + [
+                .cancelTimer,
+                .log(
+                    LambdaLog.initReport(
+                        durationMs: initMs, phase: i.phase.rawValue, status: timedOut ? "timeout" : "error",
+                        errorType: timedOut ? nil : errorType), requestID: i.invocation?.requestID),
+            ]
         if i.phase == .initial {
             // Lambda resets and retries the init inside the invoke that needs it (suppressed init).
             nextInitIsSuppressed = i.invocation == nil
@@ -686,7 +707,10 @@ package struct SandboxStateMachine {
         let id = r.invocation.requestID
         var actions: [Action] = [.cancelTimer]
         let outcome = InvokeOutcome.platformError(errorType: errorType, message: message)
-        if r.runtime == .running { actions += errorLines(outcome, requestID: id) }
+        if r.runtime == .running {
+            actions += errorLines(outcome, requestID: id)
+            actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(errorType: errorType)))
+        }
         actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
         actions.append(
             .report(
@@ -702,6 +726,9 @@ package struct SandboxStateMachine {
         let id = r.invocation.requestID
         let seconds = LambdaLog.fixed(function.timeoutSeconds)
         var actions: [Action] = [.cancelTimer]
+        if r.runtime == .running || r.runtime == .responseSent {
+            actions.append(runtimeDoneTelemetry(r, outcome: .timeout()))
+        }
         actions.append(
             .log(
                 "\(CivilTime(epochMilliseconds: clock.epochMilliseconds).iso8601) \(id) Task timed out after \(seconds) seconds",
@@ -722,5 +749,59 @@ package struct SandboxStateMachine {
         state = .resetting(Resetting(reason: .timeout, retry: nil, final: false))
         actions += stopProcesses(.timeout)
         return actions
+    }
+}
+
+// MARK: - Telemetry
+
+extension SandboxStateMachine {
+    /// `platform.initRuntimeDone`, one `platform.extension` per extension, then `platform.initReport`.
+    func initTelemetry(phase: InitPhase, outcome: EventOutcome, durationMs: Double) -> [Action] {
+        let telemetryPhase: SimTelemetry.InitPhase = phase == .initial ? .initial : .invoke
+        var actions: [Action] = [.telemetry(.initRuntimeDone(.init(phase: telemetryPhase, outcome: outcome)))]
+        for ext in extensions.extensions {
+            actions.append(
+                .telemetry(
+                    .extensionState(
+                        .init(
+                            name: ext.name, state: ext.state == .ready ? "Ready" : ext.state.rawValue,
+                            events: ext.events.map(\.rawValue)))))
+        }
+        actions.append(
+            .telemetry(.initReport(.init(phase: telemetryPhase, outcome: outcome, durationMs: durationMs))))
+        return actions
+    }
+
+    /// `platform.runtimeDone` with Lambda's three spans.
+    func runtimeDoneTelemetry(_ r: Running, outcome: EventOutcome) -> Action {
+        let nowEpoch = clock.epochMilliseconds
+        let respondedEpoch = r.respondedAtEpoch ?? nowEpoch
+        let latency = r.respondedAt.map { Double($0 &- r.startedAt) / 1_000_000 } ?? milliseconds(since: r.startedAt)
+        let overhead = r.respondedAt.map { milliseconds(since: $0) } ?? 0
+        let spans = [
+            Span(name: "responseLatency", startEpochMilliseconds: r.startedAtEpoch, durationMs: latency),
+            Span(name: "responseDuration", startEpochMilliseconds: respondedEpoch, durationMs: 0),
+            Span(name: "runtimeOverhead", startEpochMilliseconds: respondedEpoch, durationMs: overhead),
+        ]
+        return .telemetry(
+            .runtimeDone(
+                .init(
+                    requestID: r.invocation.requestID, outcome: outcome, durationMs: milliseconds(since: r.startedAt),
+                    producedBytes: r.producedBytes, spans: spans,
+                    tracing: TraceContext(value: r.invocation.traceID))))
+    }
+
+    /// The telemetry status of an invoke's outcome.
+    static func eventOutcome(_ outcome: InvokeOutcome?) -> EventOutcome {
+        switch outcome {
+        case .none, .success: return .success
+        case .functionError(_, _, let type): return .error(type ?? "Unhandled")
+        case .platformError(let type, _): return eventOutcome(errorType: type)
+        }
+    }
+
+    /// Lambda's mapping: `Sandbox.*` errors are failures, the rest errors.
+    static func eventOutcome(errorType: String) -> EventOutcome {
+        errorType.hasPrefix("Sandbox.") ? .failure(errorType) : .error(errorType)
     }
 }

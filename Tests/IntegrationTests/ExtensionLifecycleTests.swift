@@ -167,7 +167,7 @@ struct ExtensionLifecycleTests {
     }
 
     /// Shutdown stops the runtime first: extensions get SHUTDOWN only once the runtime has exited (or its share of
-    /// the budget ran out). Here the runtime needs ~200 ms after SIGTERM, so SHUTDOWN must arrive after that
+    /// the budget ran out). Here the runtime needs ~100 ms after SIGTERM, so SHUTDOWN must arrive after that
     /// (lambda-behaviour.md §2.5 "Order: runtime first, then extensions"; RIE rapid/shutdown.go shutdownRuntime
     /// before shutdownAgents).
     @Test(
@@ -183,7 +183,7 @@ struct ExtensionLifecycleTests {
             wrapper,
             """
             #!/bin/sh
-            trap 'sleep 0.2; date +%s%3N > "$RUNTIME_EXIT_MARKER"; exit 0' TERM
+            trap 'sleep 0.1; date +%s%3N > "$RUNTIME_EXIT_MARKER"; exit 0' TERM
             "$@" &
             wait
 

@@ -79,7 +79,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
             requestID: "req-1", isError: false, outcome: .success(body: [1], contentType: nil))
         #expect(result.contains { if case .complete = $0 { return true } else { return false } })
         let (_, runtimeDone) = machine.runtimeNext()
-        #expect(runtimeDone.isEmpty)
+        #expect(withoutTelemetry(runtimeDone).isEmpty)
         clock.advance(milliseconds: 25)
         let (_, end) = machine.extensionNext(identifier: idA)
         #expect(logs(end).contains("EXTENSIONS RequestId: req-1\tPostRuntimeExtensionsDuration: 25.00 ms"))

@@ -1,0 +1,89 @@
+import SimCore
+import SimHTTP
+import SimTelemetry
+
+/// The sandbox's side of the Telemetry and Logs APIs: what only it knows (init type, memory, the log
+/// stream) is added to the machine's events, and subscriptions are answered.
+extension Sandbox {
+    /// The init type telemetry reports.
+    var telemetryInitializationType: InitializationType {
+        InitializationType(rawValue: initializationType) ?? .onDemand
+    }
+
+    /// `platform.initStart`, at the start of every init (also a retried one inside an invoke).
+    func startInitTelemetry() {
+        // A new init means new extension processes: old subscriptions end with their extensions.
+        telemetry.removeSubscribers()
+        let phase: SimTelemetry.InitPhase
+        if case .initializing(let i) = machine.state, i.phase == .invoke { phase = .invoke } else { phase = .initial }
+        let runtimeName = function.runtime ?? "provided:custom"
+        let events = telemetry.emit(
+            .initStart(
+                .init(
+                    initializationType: telemetryInitializationType, phase: phase,
+                    runtimeVersion: "\(runtimeName).lambda-sim",
+                    runtimeVersionARN: "arn:aws:lambda:\(function.region)::runtime:lambda-sim",
+                    functionName: function.name, functionVersion: function.version, instanceID: logStreamName,
+                    instanceMaxMemoryBytes: function.memorySizeMB * 1_048_576)))
+        logRecords(events, requestID: machine.currentRequestID)
+    }
+
+    /// Emits a machine-made event with the init type filled in.
+    func emitTelemetry(_ event: PlatformEvent) {
+        var event = event
+        var requestID = machine.currentRequestID
+        switch event {
+        case .initRuntimeDone(var data):
+            data.initializationType = telemetryInitializationType
+            event = .initRuntimeDone(data)
+        case .initReport(var data):
+            data.initializationType = telemetryInitializationType
+            event = .initReport(data)
+        case .start(let data): requestID = data.requestID
+        case .runtimeDone(let data): requestID = data.requestID
+        default: break
+        }
+        logRecords(telemetry.emit(event), requestID: requestID)
+    }
+
+    /// `platform.report` with the measured memory, and `platform.fault` for a crash (Logs API).
+    func reportTelemetry(
+        requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus
+    ) {
+        let outcome: EventOutcome
+        switch status {
+        case .success: outcome = .success
+        case .timeout: outcome = .timeout()
+        case .error(let type): outcome = SandboxStateMachine.eventOutcome(errorType: type)
+        }
+        if case .error(let type) = status, type == "Runtime.ExitError" || type == "Runtime.OutOfMemory" {
+            telemetry.emit(.fault("RequestId: \(requestID) Process exited before completing request"))
+        }
+        let events = telemetry.emit(
+            .report(
+                .init(
+                    requestID: requestID, outcome: outcome, durationMs: durationMs,
+                    billedDurationMs: LambdaLog.billedMilliseconds(
+                        durationMs: durationMs, initDurationMs: initDurationMs),
+                    memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: (maxMemoryKiB + 1023) / 1024,
+                    initDurationMs: initDurationMs)))
+        logRecords(events, requestID: requestID)
+    }
+
+    /// `PUT /2022-07-01/telemetry` or `PUT /2020-08-15/logs`: the extension identifier is checked like every
+    /// Extensions API call; subscriptions are open during init only.
+    func subscribe(_ request: HTTPRequest, _ responder: HTTPResponder, api: SubscriptionAPI) {
+        let identifier = request.headers[ExtensionAPIResponses.identifierHeader]
+        switch machine.extensions.identify(identifier, unknownMessage: { "Unknown extension \($0)" }) {
+        case .failure(let error):
+            responder.send(RuntimeAPIResponses.reply(.error(error)))
+        case .success(let ext):
+            var open = false
+            if case .initializing = machine.state { open = true }
+            let answer = telemetry.subscribe(
+                api: api, extensionID: ext.id, extensionName: ext.name, body: request.body, subscriptionOpen: open)
+            responder.send(
+                HTTPResponse(status: answer.status, headers: ["Content-Type": "application/json"], body: answer.body))
+        }
+    }
+}
