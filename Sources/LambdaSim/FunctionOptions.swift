@@ -10,6 +10,14 @@ public enum FreezeMode: String, Sendable, CaseIterable {
     case cgroup
 }
 
+/// How platform log lines are written.
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// CloudWatch's tab-separated text lines (`START`, `END`, `REPORT`, ...).
+    case text
+    /// `platform.*` JSON records; runtimes get `AWS_LAMBDA_LOG_FORMAT=JSON`.
+    case json
+}
+
 /// A function to simulate: its runtime command and Lambda configuration.
 public struct FunctionOptions: Sendable {
     /// Function name.
@@ -39,13 +47,18 @@ public struct FunctionOptions: Sendable {
     public var freeze: FreezeMode
     /// In `cgroup` mode, a CPU quota proportional to memory (1,769 MB = 1 vCPU).
     public var cpuScaling: Bool
+    /// Platform log lines as text or JSON records.
+    public var logFormat: LogFormat
+    /// `AWS_LAMBDA_LOG_LEVEL` for runtimes in the JSON format (default `INFO`).
+    public var logLevel: String?
 
     public init(
         name: String, command: [String], codeDirectory: String, handler: String? = nil, runtime: String? = nil,
         memorySizeMB: Int = 128, timeoutSeconds: Double = 3, version: String = "$LATEST",
         region: String = "us-east-1", accountID: String = "123456789012", environment: [(String, String)] = [],
         inheritedEnvironment: [(String, String)] = [], aliases: [String] = [], maxConcurrency: Int = 1,
-        extensionsDirectory: String? = nil, freeze: FreezeMode = .signal, cpuScaling: Bool = false
+        extensionsDirectory: String? = nil, freeze: FreezeMode = .signal, cpuScaling: Bool = false,
+        logFormat: LogFormat = .text, logLevel: String? = nil
     ) {
         self.name = name
         self.command = command
@@ -64,6 +77,8 @@ public struct FunctionOptions: Sendable {
         self.extensionsDirectory = extensionsDirectory
         self.freeze = freeze
         self.cpuScaling = cpuScaling
+        self.logFormat = logFormat
+        self.logLevel = logLevel
     }
 
     var spec: FunctionSpec {
@@ -81,6 +96,8 @@ public struct FunctionOptions: Sendable {
         spec.extensionsDirectory = extensionsDirectory
         spec.freezeMode = SimCore.FreezeMode(rawValue: freeze.rawValue) ?? .signal
         spec.cpuScaling = cpuScaling
+        spec.logFormat = SimCore.LogFormat(rawValue: logFormat.rawValue) ?? .text
+        spec.logLevel = logLevel
         return spec
     }
 }

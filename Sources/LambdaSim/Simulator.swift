@@ -120,6 +120,23 @@ public final class Simulator: Sendable {
         }
     }
 
+    /// Every Telemetry API event each sandbox emitted so far (the most recent few thousand per sandbox), as
+    /// JSON objects `{"time","type","record"}`, keyed by sandbox id.
+    public func telemetryEvents() async throws -> [String: [String]] {
+        let state = self.state
+        return try await loop.run {
+            var events: [String: [String]] = [:]
+            for pool in state.pools {
+                for sandbox in pool.sandboxes {
+                    events[sandbox.id] = sandbox.telemetry.capturedEvents.map {
+                        String(decoding: $0.serialized, as: UTF8.self)
+                    }
+                }
+            }
+            return events
+        }
+    }
+
     /// Freeze and thaw latency per freeze mode, over every sandbox so far (live or gone).
     public func freezeSummary() async throws -> [FreezeSummary] {
         let state = self.state

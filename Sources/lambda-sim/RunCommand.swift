@@ -46,6 +46,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "How sandboxes are frozen between invokes: none, signal (SIGSTOP/SIGCONT) or cgroup.")
     var freeze: String = "signal"
 
+    @Option(help: "Platform log lines as CloudWatch's text lines or its JSON records: text or json.")
+    var logFormat: String = "text"
+
+    @Option(help: "AWS_LAMBDA_LOG_LEVEL for runtimes with --log-format json (default INFO).")
+    var logLevel: String?
+
     @Flag(help: "In cgroup mode, give sandboxes a CPU quota proportional to memory (1,769 MB = 1 vCPU).")
     var cpuScaling = false
 
@@ -66,6 +72,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--timeout must be between 1 and 900 seconds, got \(timeout)")
         }
         if !(0...65_535).contains(port) { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
+        if LogFormat(rawValue: logFormat) == nil {
+            throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
+        }
         if FreezeMode(rawValue: freeze) == nil {
             throw ValidationError("--freeze must be none, signal or cgroup, got '\(freeze)'")
         }
@@ -111,7 +120,7 @@ struct RunCommand: AsyncParsableCommand {
             inheritedEnvironment: caller.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
             aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency,
             extensionsDirectory: extensionsDir.map(absolutePath), freeze: FreezeMode(rawValue: freeze) ?? .signal,
-            cpuScaling: cpuScaling)
+            cpuScaling: cpuScaling, logFormat: LogFormat(rawValue: logFormat) ?? .text, logLevel: logLevel)
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
         let simulator: Simulator
         do {
