@@ -98,20 +98,11 @@ extension SandboxStateMachine {
 
     /// `POST /2020-01-01/extension/init/error`: allowed once registered and before its first `/event/next`.
     package mutating func extensionInitError(identifier: String?, errorType: String?) -> (ExtensionReply, [Action]) {
-        // Lambda's order: the identifier's presence and form (a middleware), then the error-type header,
-        // then whether the identifier is known.
-        if case .failure(let error) = extensions.identify(identifier, unknownMessage: { _ in "" }),
-            error.errorType != "Extension.UnknownExtensionIdentifier"
-        {
-            return (.error(error), [])
-        }
-        guard let errorType, !errorType.isEmpty else {
-            return (.error(Self.missingErrorTypeHeader), [])
-        }
         let ext: ExtensionRegistry.Extension
-        switch extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" }) {
+        let reportedType: String
+        switch identifyErrorReport(identifier: identifier, errorType: errorType) {
         case .failure(let error): return (.error(error), [])
-        case .success(let found): ext = found
+        case .success(let found): (ext, reportedType) = found
         }
         if ext.state == .initError { return (.accepted, []) }
         guard ext.state == .registered else {
@@ -121,27 +112,18 @@ extension SandboxStateMachine {
         guard case .initializing(var i) = state else { return (.accepted, []) }
         let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
         i.initError = .platformError(
-            errorType: "Extension.InitError", message: "\(prefix)Error: extension \(ext.name) failed: \(errorType)")
+            errorType: "Extension.InitError", message: "\(prefix)Error: extension \(ext.name) failed: \(reportedType)")
         state = .initializing(i)
         return (.accepted, failInit(errorType: "Extension.InitError", timedOut: false))
     }
 
     /// `POST /2020-01-01/extension/exit/error`: recorded; the extension is expected to exit.
     package mutating func extensionExitError(identifier: String?, errorType: String?) -> (ExtensionReply, [Action]) {
-        // Lambda's order: the identifier's presence and form (a middleware), then the error-type header,
-        // then whether the identifier is known.
-        if case .failure(let error) = extensions.identify(identifier, unknownMessage: { _ in "" }),
-            error.errorType != "Extension.UnknownExtensionIdentifier"
-        {
-            return (.error(error), [])
-        }
-        guard let errorType, !errorType.isEmpty else {
-            return (.error(Self.missingErrorTypeHeader), [])
-        }
         let ext: ExtensionRegistry.Extension
-        switch extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" }) {
+        let reportedType: String
+        switch identifyErrorReport(identifier: identifier, errorType: errorType) {
         case .failure(let error): return (.error(error), [])
-        case .success(let found): ext = found
+        case .success(let found): (ext, reportedType) = found
         }
         guard [.registered, .ready, .running].contains(ext.state) else {
             return (.error(ExtensionRegistry.invalidTransition(ext.state, "ExitError", id: ext.id)), [])
@@ -151,10 +133,25 @@ extension SandboxStateMachine {
             .accepted,
             [
                 .log(
-                    "EXTENSION\tName: \(ext.name)\tState: ExitError\tError Type: \(errorType)",
+                    "EXTENSION\tName: \(ext.name)\tState: ExitError\tError Type: \(reportedType)",
                     requestID: currentRequestID)
             ]
         )
+    }
+
+    /// The checks of `/init/error` and `/exit/error`, in Lambda's order: the identifier's presence and form
+    /// (a middleware), then the error-type header, then whether the identifier is known.
+    private func identifyErrorReport(
+        identifier: String?, errorType: String?
+    ) -> Result<(ExtensionRegistry.Extension, String), RuntimeAPIError> {
+        if case .failure(let error) = extensions.identify(identifier, unknownMessage: { _ in "" }),
+            error.errorType != "Extension.UnknownExtensionIdentifier"
+        {
+            return .failure(error)
+        }
+        guard let errorType, !errorType.isEmpty else { return .failure(Self.missingErrorTypeHeader) }
+        return extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" })
+            .map { ($0, errorType) }
     }
 
     static let missingErrorTypeHeader = ExtensionRegistry.forbidden(
