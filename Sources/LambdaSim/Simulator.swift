@@ -57,7 +57,8 @@ public final class Simulator: Sendable {
         if functions.contains(where: { $0.freeze == .cgroup }) {
             SandboxCgroup.removeStale()
             // Fail at start, naming the path, rather than at the first invoke.
-            let probe = try SandboxCgroup(name: "\(getpid())-probe", memoryMB: 128, cpuScaling: false)
+            let probe = try SandboxCgroup(
+                name: "\(getpid())-probe-\(Identifiers.randomHex(8))", memoryMB: 128, cpuScaling: false)
             probe.remove()
         }
         let loop = try EventLoop()

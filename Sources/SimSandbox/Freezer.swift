@@ -108,15 +108,15 @@ package final class Freezer {
             guard let self else { return }
             // A thaw (or a freeze) that superseded this one stops the polling.
             guard self.isFrozen != thawing else {
-                if done() || EventLoop.nanoseconds() - start > 5_000_000_000 {
-                    timer?.close()
-                    self.pollTimer = nil
-                    self.record(start: start, thawing: thawing)
-                }
+                timer?.close()
+                self.pollTimer = nil
                 return
             }
-            timer?.close()
-            self.pollTimer = nil
+            if done() || EventLoop.nanoseconds() - start > 5_000_000_000 {
+                timer?.close()
+                self.pollTimer = nil
+                self.record(start: start, thawing: thawing)
+            }
         }
     }
 

@@ -118,7 +118,10 @@ extension Sandbox {
         measureMemory()
         runtime = nil
         // During a shutdown, SHUTDOWN goes out once the runtime is gone.
-        if killing { perform(machine.releaseShutdownEvents()) }
+        if killing {
+            runtimeStopped = true
+            releaseShutdownIfReady()
+        }
         let code: Int32? = if case .exited(let c) = status { c } else { nil }
         var outOfMemory = false
         if let cgroup {
@@ -154,6 +157,14 @@ extension Sandbox {
         }
         runtimeWaiters.removeAll()
         killing = true
+        runtimeStopped = false
+        // Buffered telemetry goes out before SHUTDOWN (subscribers usually exit on it).
+        flushingTelemetry = true
+        telemetry.flush(deadlineMilliseconds: min(deadline, Self.telemetryFlushMilliseconds)) { [weak self] _ in
+            guard let self else { return }
+            self.flushingTelemetry = false
+            self.releaseShutdownIfReady()
+        }
         guard anyProcessAlive else {
             finishKillIfDone()
             return
@@ -170,11 +181,13 @@ extension Sandbox {
                         runtime?.signalGroup(SIGKILL)
                         // The runtime's share is over: extensions get SHUTDOWN now.
                         guard let self else { return }
-                        self.perform(self.machine.releaseShutdownEvents())
+                        self.runtimeStopped = true
+                        self.releaseShutdownIfReady()
                     })
             }
         } else {
-            perform(machine.releaseShutdownEvents())
+            runtimeStopped = true
+            releaseShutdownIfReady()
         }
         let subscribed = Set(
             machine.extensions.extensions.filter { $0.isExternal && $0.subscribes(.shutdown) }.map(\.name))
@@ -190,6 +203,15 @@ extension Sandbox {
                 })
         }
     }
+
+    /// SHUTDOWN goes to extensions once the runtime has stopped and buffered telemetry was flushed.
+    func releaseShutdownIfReady() {
+        guard killing, runtimeStopped, !flushingTelemetry else { return }
+        perform(machine.releaseShutdownEvents())
+    }
+
+    /// The longest a shutdown waits for telemetry to be delivered before SHUTDOWN.
+    static let telemetryFlushMilliseconds: UInt64 = 500
 
     /// The runtime's share of a shutdown with extensions before SIGKILL (Lambda: 300 ms).
     static let runtimeShareMilliseconds: UInt64 = 300

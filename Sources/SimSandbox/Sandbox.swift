@@ -67,6 +67,9 @@ package final class Sandbox {
     var timer: Timer?
     var killTimers: [Timer] = []
     var killing = false
+    /// During a shutdown: the runtime has exited (or used its share), and telemetry is being flushed.
+    var runtimeStopped = false
+    var flushingTelemetry = false
     var runtimeWaiters: [HTTPResponder] = []
     var extensionWaiters: [String: HTTPResponder] = [:]
     var runtimeLines = (out: LineSplitter(), err: LineSplitter())
