@@ -51,6 +51,14 @@ public struct FunctionOptions: Sendable {
     public var logFormat: LogFormat
     /// `AWS_LAMBDA_LOG_LEVEL` for runtimes in the JSON format (default `INFO`).
     public var logLevel: String?
+    /// Reserved concurrency: a cap and a reservation (serve mode).
+    public var reservedConcurrency: Int?
+    /// Sandboxes initialised at start and kept (serve mode).
+    public var provisionedConcurrency: Int = 0
+    /// Idle sandboxes get SHUTDOWN `spindown` after this many seconds (serve mode).
+    public var idleTimeoutSeconds: Double?
+    /// Idle sandboxes older than this are recycled (serve mode).
+    public var maxLifetimeSeconds: Double?
 
     public init(
         name: String, command: [String], codeDirectory: String, handler: String? = nil, runtime: String? = nil,

@@ -46,10 +46,25 @@ public final class Simulator: Sendable {
         var front: InvokeAPIServer?
     }
 
+    /// Account-wide settings of `serve`: concurrency limits and throttling instead of queueing.
+    public struct AccountOptions: Sendable {
+        /// Concurrent executions of the account (Lambda's default: 1,000).
+        public var concurrency: Int
+        /// New sandboxes per function and period (Lambda: 1,000 per 10 s); nil for no limit.
+        public var scalingRate: (sandboxes: Int, periodSeconds: Double)?
+
+        public init(concurrency: Int = 1_000, scalingRate: (sandboxes: Int, periodSeconds: Double)? = (1_000, 10)) {
+            self.concurrency = concurrency
+            self.scalingRate = scalingRate
+        }
+    }
+
     /// Starts the loop, the sandboxes' pools and the Invoke API on `host:port` (0 for an ephemeral port).
+    /// With `account`, invokes beyond the concurrency limits are throttled (429) as Lambda does, provisioned
+    /// sandboxes start at once and idle ones are reaped; without it (`run`), invokes queue.
     /// `console`, when set, receives every log line as it happens (on the loop thread).
     public static func start(
-        functions: [FunctionOptions], host: String = "127.0.0.1", port: Int = 9000,
+        functions: [FunctionOptions], host: String = "127.0.0.1", port: Int = 9000, account: AccountOptions? = nil,
         console: (@Sendable (LogLine) -> Void)? = nil
     ) async throws -> Simulator {
         signal(SIGPIPE, SIG_IGN)
@@ -74,12 +89,21 @@ public final class Simulator: Sendable {
             }
             console?(line)
         }
-        let specs = functions.map { ($0.spec, $0.maxConcurrency) }
+        let specs = functions.map { ($0.spec, $0.maxConcurrency, Self.policy(for: $0, account: account)) }
+        let reservations = Dictionary(
+            functions.compactMap { f in f.reservedConcurrency.map { (f.name, $0) } }, uniquingKeysWith: { a, _ in a })
+        let accountLimit = account?.concurrency
         do {
             let boundPort = try await loop.run { () throws -> Int in
-                state.pools = specs.map { spec, concurrency in
-                    FunctionPool(loop: loop, function: spec, maxConcurrency: concurrency, logSink: sink)
+                let limiter = accountLimit.map {
+                    AccountLimiter(limits: ConcurrencyLimits(accountLimit: $0, reservations: reservations))
                 }
+                state.pools = specs.map { spec, concurrency, policy in
+                    FunctionPool(
+                        loop: loop, function: spec, maxConcurrency: concurrency, policy: policy, limiter: limiter,
+                        logSink: sink)
+                }
+                for pool in state.pools { try pool.start() }
                 let front = try InvokeAPIServer(loop: loop, host: host, port: port, pools: state.pools)
                 state.front = front
                 return front.port
@@ -89,6 +113,23 @@ public final class Simulator: Sendable {
             await loop.shutdown()
             throw error
         }
+    }
+
+    private static func policy(for function: FunctionOptions, account: AccountOptions?) -> PoolPolicy {
+        var policy = PoolPolicy()
+        guard let account else { return policy }
+        policy.throttle = true
+        policy.provisionedConcurrency = function.provisionedConcurrency
+        policy.idleTimeoutMilliseconds = function.idleTimeoutSeconds.map { UInt64($0 * 1000) }
+        policy.maxLifetimeMilliseconds = function.maxLifetimeSeconds.map { UInt64($0 * 1000) }
+        policy.scalingRate = account.scalingRate.map { ($0.sandboxes, UInt64($0.periodSeconds * 1000)) }
+        return policy
+    }
+
+    /// True once every provisioned sandbox has initialised (what `/_sim/health` reports).
+    public func isReady() async throws -> Bool {
+        let state = self.state
+        return try await loop.run { state.pools.allSatisfy(\.isReady) }
     }
 
     private init(loop: EventLoop, state: LoopState, captured: LogCapture, host: String, port: Int) {

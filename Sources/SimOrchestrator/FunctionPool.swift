@@ -2,49 +2,162 @@ import SimCore
 import SimSandbox
 import SimUV
 
+/// What an invoke submitted to a pool gets back.
+package enum PoolAnswer: Sendable, Equatable {
+    /// The invoke ran (successfully or not).
+    case result(InvokeResult)
+    /// No concurrency was left: 429 `TooManyRequestsException` with this reason.
+    case throttled(ConcurrencyLimits.ThrottleReason)
+}
+
+/// The account-wide concurrency shared by every function's pool. Loop-confined.
+package final class AccountLimiter {
+    package var limits: ConcurrencyLimits
+    /// Pools to wake when concurrency frees up (their async backlog may now run).
+    var pools: [FunctionPool] = []
+
+    package init(limits: ConcurrencyLimits) {
+        self.limits = limits
+    }
+
+    func released() {
+        for pool in pools { pool.retryBacklog() }
+    }
+}
+
+/// How a pool places invokes beyond what `run` needs.
+package struct PoolPolicy: Sendable {
+    /// Throttle synchronous invokes with 429 instead of queueing them (serve); async ones wait for capacity.
+    package var throttle = false
+    /// Idle sandboxes shut down (SHUTDOWN `spindown`) after this long.
+    package var idleTimeoutMilliseconds: UInt64?
+    /// Idle sandboxes older than this are recycled.
+    package var maxLifetimeMilliseconds: UInt64?
+    /// Sandboxes initialised at start and kept (never reaped).
+    package var provisionedConcurrency = 0
+    /// New sandboxes per period (Lambda: 1,000 per 10 s), if limited.
+    package var scalingRate: (sandboxes: Int, periodMilliseconds: UInt64)?
+
+    package init() {}
+}
+
 /// The sandboxes of one function and the queue in front of them. Loop-confined.
 package final class FunctionPool {
     package let function: FunctionSpec
-    private let loop: EventLoop
-    private let clock: any SimClock
-    private let logSink: (LogRecord) -> Void
-    private var placement: PlacementStateMachine
-    private var live: [String: Sandbox] = [:]
-    private var waiting: [String: (InvokeResult) -> Void] = [:]
-    private var stopping = false
+    let loop: EventLoop
+    let clock: any SimClock
+    let logSink: (LogRecord) -> Void
+    let policy: PoolPolicy
+    let limiter: AccountLimiter?
+    var placement: PlacementStateMachine
+    var live: [String: Sandbox] = [:]
+    var waiting: [String: (PoolAnswer) -> Void] = [:]
+    /// Requests holding a unit of the account's concurrency.
+    var slots: Set<String> = []
+    /// Async invokes waiting for concurrency (serve).
+    var backlog: [Invocation] = []
+    var createdAt: [String: UInt64] = [:]
+    var provisioned: Set<String> = []
+    /// Provisioned sandboxes that have finished their first init.
+    package internal(set) var provisionedReady: Set<String> = []
+    var scaling: TokenBucket?
+    var reaper: Timer?
+    var stopping = false
     /// Freeze and thaw figures of sandboxes that are gone.
-    private var retiredStatistics = FreezeStatistics()
-    private var onStopped: (() -> Void)?
+    var retiredStatistics = FreezeStatistics()
+    var onStopped: (() -> Void)?
+    /// Counters for `/metrics`.
+    package internal(set) var counters = PoolCounters()
 
     package init(
-        loop: EventLoop, function: FunctionSpec, maxConcurrency: Int, clock: any SimClock = SystemClock(),
-        logSink: @escaping (LogRecord) -> Void
+        loop: EventLoop, function: FunctionSpec, maxConcurrency: Int, policy: PoolPolicy = PoolPolicy(),
+        limiter: AccountLimiter? = nil, clock: any SimClock = SystemClock(), logSink: @escaping (LogRecord) -> Void
     ) {
         self.loop = loop
         self.function = function
         self.clock = clock
         self.logSink = logSink
-        self.placement = PlacementStateMachine(maxSandboxes: max(1, maxConcurrency))
+        self.policy = policy
+        self.limiter = limiter
+        self.placement = PlacementStateMachine(maxSandboxes: policy.throttle ? Int.max : max(1, maxConcurrency))
+        if let rate = policy.scalingRate {
+            scaling = TokenBucket(
+                capacity: rate.sandboxes, periodNanoseconds: rate.periodMilliseconds * 1_000_000,
+                now: clock.monotonicNanoseconds)
+        }
+        limiter?.pools.append(self)
     }
 
     /// The function's sandboxes.
     package var sandboxes: [Sandbox] { Array(live.values) }
 
-    /// Invokes waiting for a free sandbox.
-    package var queuedCount: Int { placement.queuedCount }
+    /// Invokes waiting for a free sandbox or for concurrency.
+    package var queuedCount: Int { placement.queuedCount + backlog.count }
+
+    /// True once every provisioned sandbox finished its init.
+    package var isReady: Bool { provisionedReady.count >= policy.provisionedConcurrency }
+
+    /// Starts provisioned sandboxes and the idle reaper.
+    package func start() throws {
+        loop.assertInLoop()
+        for _ in 0..<policy.provisionedConcurrency { try startProvisioned() }
+        if policy.idleTimeoutMilliseconds != nil || policy.maxLifetimeMilliseconds != nil {
+            let timer = Timer(loop: loop)
+            timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [weak self] in self?.reap() }
+            reaper = timer
+        }
+    }
 
     /// Runs `invocation`; `completion` gets its result (also for `Event` invokes, which nobody awaits).
     package func submit(_ invocation: Invocation, completion: @escaping (InvokeResult) -> Void) {
+        submit(invocation) { answer in
+            switch answer {
+            case .result(let result): completion(result)
+            case .throttled(let reason):
+                completion(
+                    InvokeResult(
+                        requestID: invocation.requestID,
+                        outcome: .platformError(errorType: "Sandbox.Throttled", message: reason.rawValue)))
+            }
+        }
+    }
+
+    /// Runs `invocation`, or throttles it when concurrency is exhausted (serve).
+    package func submit(_ invocation: Invocation, answer: @escaping (PoolAnswer) -> Void) {
         loop.assertInLoop()
         guard !stopping else {
-            completion(Self.stoppedResult(invocation.requestID))
+            answer(.result(Self.stoppedResult(invocation.requestID)))
             return
         }
-        waiting[invocation.requestID] = completion
+        counters.invocations += 1
+        if let limiter {
+            if let reason = limiter.limits.acquire(function.name) {
+                if invocation.isAsync {
+                    waiting[invocation.requestID] = answer
+                    backlog.append(invocation)
+                    return
+                }
+                counters.throttles += 1
+                answer(.throttled(reason))
+                return
+            }
+            slots.insert(invocation.requestID)
+        }
+        waiting[invocation.requestID] = answer
         perform(placement.invokeArrived(invocation))
     }
 
-    private func perform(_ actions: [PlacementStateMachine.Action]) {
+    /// Async invokes that waited for concurrency try again.
+    func retryBacklog() {
+        guard !stopping, let limiter else { return }
+        while let next = backlog.first, limiter.limits.acquire(function.name) == nil {
+            backlog.removeFirst()
+            slots.insert(next.requestID)
+            perform(placement.invokeArrived(next))
+        }
+    }
+
+    func perform(_ actions: [PlacementStateMachine.Action]) {
         for action in actions {
             switch action {
             case .place(let invocation, let id):
@@ -54,9 +167,19 @@ package final class FunctionPool {
                 }
                 sandbox.invoke(invocation)
             case .createAndPlace(let invocation):
+                if var bucket = scaling {
+                    let granted = bucket.take(now: clock.monotonicNanoseconds)
+                    scaling = bucket
+                    if !granted {
+                        placement.creationFailed()
+                        throttleAfterPlacement(invocation, reason: .scalingRate)
+                        continue
+                    }
+                }
                 do {
                     let sandbox = try makeSandbox()
                     placement.created(sandboxID: sandbox.id)
+                    counters.coldStarts += 1
                     sandbox.invoke(invocation)
                 } catch {
                     placement.creationFailed()
@@ -71,32 +194,57 @@ package final class FunctionPool {
         }
     }
 
-    private func makeSandbox() throws -> Sandbox {
+    private func throttleAfterPlacement(_ invocation: Invocation, reason: ConcurrencyLimits.ThrottleReason) {
+        releaseSlot(invocation.requestID)
+        if invocation.isAsync {
+            backlog.append(invocation)
+            return
+        }
+        counters.throttles += 1
+        waiting.removeValue(forKey: invocation.requestID)?(.throttled(reason))
+    }
+
+    func makeSandbox() throws -> Sandbox {
         let sandbox = try Sandbox(loop: loop, function: function, clock: clock, logSink: logSink)
         live[sandbox.id] = sandbox
+        createdAt[sandbox.id] = clock.monotonicNanoseconds
         sandbox.onResult = { [weak self] result in self?.finish(result) }
-        sandbox.onAvailable = { [weak self] sandbox in
-            guard let self, !self.stopping else { return }
-            self.perform(self.placement.sandboxAvailable(sandbox.id, now: self.clock.monotonicNanoseconds))
-        }
+        sandbox.onAvailable = { [weak self] sandbox in self?.available(sandbox) }
         sandbox.onTerminated = { [weak self] sandbox in self?.terminated(sandbox) }
         return sandbox
     }
 
-    private func finish(_ result: InvokeResult) {
-        waiting.removeValue(forKey: result.requestID)?(result)
+    private func available(_ sandbox: Sandbox) {
+        guard !stopping else { return }
+        if provisioned.contains(sandbox.id) {
+            if case .idle = sandbox.machine.state {
+                // A provisioned sandbox that failed is initialised again at once.
+                sandbox.prewarm()
+                return
+            }
+            provisionedReady.insert(sandbox.id)
+        }
+        perform(placement.sandboxAvailable(sandbox.id, now: clock.monotonicNanoseconds))
     }
 
-    /// Freeze and thaw figures of every sandbox this function had.
-    package var freezeStatistics: FreezeStatistics {
-        var total = retiredStatistics
-        for sandbox in live.values { total.merge(sandbox.freezer.statistics) }
-        return total
+    func finish(_ result: InvokeResult) {
+        if result.outcome.isError { counters.errors += 1 }
+        releaseSlot(result.requestID)
+        waiting.removeValue(forKey: result.requestID)?(.result(result))
+    }
+
+    private func releaseSlot(_ requestID: String) {
+        guard slots.remove(requestID) != nil, let limiter else { return }
+        limiter.limits.release(function.name)
+        limiter.released()
     }
 
     private func terminated(_ sandbox: Sandbox) {
         retiredStatistics.merge(sandbox.freezer.statistics)
         live[sandbox.id] = nil
+        createdAt[sandbox.id] = nil
+        provisionedReady.remove(sandbox.id)
+        let wasProvisioned = provisioned.remove(sandbox.id) != nil
         if stopping {
             if live.isEmpty {
                 let done = onStopped
@@ -106,6 +254,40 @@ package final class FunctionPool {
             return
         }
         perform(placement.sandboxGone(sandbox.id))
+        if wasProvisioned { try? startProvisioned() }
+    }
+
+    private func startProvisioned() throws {
+        let sandbox = try makeSandbox()
+        sandbox.initializationType = "provisioned-concurrency"
+        provisioned.insert(sandbox.id)
+        placement.adoptPrewarmed(sandbox.id)
+        sandbox.prewarm()
+    }
+
+    /// Shuts down idle sandboxes past the idle timeout or the maximum lifetime (never provisioned ones).
+    private func reap() {
+        guard !stopping else { return }
+        let now = clock.monotonicNanoseconds
+        var candidates: [String] = []
+        if let idle = policy.idleTimeoutMilliseconds {
+            candidates += placement.idle(before: now &- idle * 1_000_000)
+        }
+        if let lifetime = policy.maxLifetimeMilliseconds {
+            let cutoff = now &- lifetime * 1_000_000
+            candidates += placement.idle(before: now).filter { (createdAt[$0] ?? now) < cutoff }
+        }
+        for id in candidates where !provisioned.contains(id) {
+            guard placement.retire(id), let sandbox = live[id] else { continue }
+            sandbox.shutdown()
+        }
+    }
+
+    /// Freeze and thaw figures of every sandbox this function had.
+    package var freezeStatistics: FreezeStatistics {
+        var total = retiredStatistics
+        for sandbox in live.values { total.merge(sandbox.freezer.statistics) }
+        return total
     }
 
     /// Shuts every sandbox down; queued invokes fail. `completion` runs once all processes are gone.
@@ -113,9 +295,12 @@ package final class FunctionPool {
         loop.assertInLoop()
         guard !stopping else { return }
         stopping = true
-        for invocation in placement.drainQueue() {
+        reaper?.close()
+        reaper = nil
+        for invocation in placement.drainQueue() + backlog {
             finish(Self.stoppedResult(invocation.requestID))
         }
+        backlog.removeAll()
         if live.isEmpty {
             completion()
             return
@@ -124,10 +309,18 @@ package final class FunctionPool {
         for sandbox in Array(live.values) { sandbox.shutdown() }
     }
 
-    private static func stoppedResult(_ requestID: String) -> InvokeResult {
+    static func stoppedResult(_ requestID: String) -> InvokeResult {
         InvokeResult(
             requestID: requestID,
             outcome: .platformError(
                 errorType: "Sandbox.Failure", message: "RequestId: \(requestID) Error: the simulator is shutting down"))
     }
+}
+
+/// Counts for `/metrics`.
+package struct PoolCounters: Sendable, Equatable {
+    package var invocations = 0
+    package var errors = 0
+    package var throttles = 0
+    package var coldStarts = 0
 }

@@ -96,6 +96,26 @@ package struct PlacementStateMachine {
         }
     }
 
+    /// Idle sandboxes that have been idle since before `cutoff` (monotonic ns), most idle first.
+    package func idle(before cutoff: UInt64) -> [String] {
+        sandboxes.compactMap { id, state -> (String, UInt64)? in
+            if case .idle(let since) = state, since < cutoff { return (id, since) }
+            return nil
+        }.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+
+    /// Takes an idle sandbox out of placement (it is being reaped); false if it is not idle.
+    package mutating func retire(_ id: String) -> Bool {
+        guard case .idle = sandboxes[id] else { return false }
+        sandboxes[id] = nil
+        return true
+    }
+
+    /// Registers a sandbox started ahead of any invoke (provisioned); it is busy until it reports available.
+    package mutating func adoptPrewarmed(_ id: String) {
+        sandboxes[id] = .busy
+    }
+
     /// Removes and returns every queued invoke (at shutdown).
     package mutating func drainQueue() -> [Invocation] {
         let rest = Array(queue[queueHead...])

@@ -57,6 +57,23 @@ package final class Sandbox {
     package internal(set) var maxMemoryKiB = 0
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
     package var initializationType = "on-demand"
+    /// Init duration of the last cold start, in milliseconds.
+    package internal(set) var coldStartMilliseconds: Double?
+    /// When the last invoke ended (epoch ms).
+    package internal(set) var lastUsedEpochMilliseconds: Int64?
+    let clock: any SimClock
+
+    /// The lifecycle state as status output names it.
+    package var stateName: String {
+        switch machine.state {
+        case .idle: return "idle"
+        case .initializing: return "initializing"
+        case .ready: return machine.frozen ? "frozen" : "ready"
+        case .running: return "busy"
+        case .resetting: return "resetting"
+        case .shutDown: return "shutdown"
+        }
+    }
 
     let logSink: (LogRecord) -> Void
     var server: HTTPServer?
@@ -95,6 +112,7 @@ package final class Sandbox {
         self.loop = loop
         self.function = function
         self.logSink = logSink
+        self.clock = clock
         self.machine = SandboxStateMachine(function: function, clock: clock)
         self.logStreamName = Identifiers.logStreamName(
             version: function.version, epochMilliseconds: clock.epochMilliseconds)
@@ -172,6 +190,8 @@ package final class Sandbox {
             case .log(let text, let requestID): emit(text, source: .platform, requestID: requestID)
             case .report(let requestID, let durationMs, let initDurationMs, let status):
                 invocationCount += 1
+                if let initDurationMs { coldStartMilliseconds = initDurationMs }
+                lastUsedEpochMilliseconds = clock.epochMilliseconds
                 measureMemory()
                 let line = LambdaLog.report(
                     requestID: requestID, durationMs: durationMs, memorySizeMB: function.memorySizeMB,

@@ -32,6 +32,13 @@ package struct InvokeAPIError: Error, Equatable, Sendable {
         InvokeAPIError(status: 413, code: "RequestEntityTooLargeException", message: message)
     }
 
+    /// 429 for an invoke beyond the function's or the account's concurrency.
+    package static func throttled(reason: String) -> InvokeAPIError {
+        InvokeAPIError(
+            status: 429, code: "TooManyRequestsException", message: "Rate Exceeded.", reason: reason,
+            retryAfterSeconds: 1)
+    }
+
     /// 404 for paths the front port does not serve.
     package static let unknownOperation = InvokeAPIError(
         status: 404, code: "UnknownOperationException", message: "Unknown operation")
@@ -46,7 +53,9 @@ package struct InvokeAPIError: Error, Equatable, Sendable {
 
     /// The HTTP response, tagged with `requestID`.
     package func response(requestID: String) -> HTTPResponse {
-        var members: [(String, JSONValue)] = [("Type", .string("User")), ("Message", .string(message))]
+        // Throttles are observed with a lower-case `message`; boto3 reads either.
+        let messageKey = status == 429 ? "message" : "Message"
+        var members: [(String, JSONValue)] = [("Type", .string("User")), (messageKey, .string(message))]
         if let reason { members.append(("Reason", .string(reason))) }
         var headers: HTTPHeaders = [
             "Content-Type": "application/json",

@@ -35,6 +35,13 @@ package final class InvokeAPIServer {
         self.port = server.port
     }
 
+    /// Every pool once (aliases map several names to one).
+    var uniquePools: [FunctionPool] {
+        var seen: Set<ObjectIdentifier> = []
+        return pools.values.filter { seen.insert(ObjectIdentifier($0)).inserted }
+            .sorted { $0.function.name < $1.function.name }
+    }
+
     /// Stops listening and closes connections.
     package func close() {
         server?.close()
@@ -43,11 +50,8 @@ package final class InvokeAPIServer {
 
     private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let requestID = Identifiers.uuid()
-        if request.path == "/_sim/health" {
-            responder.send(
-                HTTPResponse(
-                    status: 200, headers: ["Content-Type": "application/json"], body: Array("{\"status\":\"ok\"}".utf8))
-            )
+        if request.path.hasPrefix("/_sim/") || request.path == "/metrics" {
+            responder.send(StatusAPI.respond(to: request, pools: uniquePools))
             return
         }
         do {
@@ -160,13 +164,20 @@ package final class InvokeAPIServer {
             isAsync: type == "Event")
         if type == "Event" {
             responder.send(HTTPResponse(status: 202, headers: ["x-amzn-RequestId": requestID]))
-            pool.submit(invocation) { _ in }
+            pool.submit(invocation, answer: { _ in })
             return
         }
         let version = function.version
-        pool.submit(invocation) { result in
-            responder.send(Self.render(result, executedVersion: version))
-        }
+        pool.submit(
+            invocation,
+            answer: { (answer: PoolAnswer) in
+                switch answer {
+                case .result(let result):
+                    responder.send(Self.render(result, executedVersion: version))
+                case .throttled(let reason):
+                    responder.send(InvokeAPIError.throttled(reason: reason.rawValue).response(requestID: requestID))
+                }
+            })
     }
 
     private func arn(region: String?, account: String?, name: String, qualifier: String?) -> String {

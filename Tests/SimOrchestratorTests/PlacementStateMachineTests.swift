@@ -57,3 +57,26 @@ private func invocation(_ id: String) -> Invocation {
         #expect(placement.drainQueue().isEmpty)
     }
 }
+
+@Suite struct ReapingTests {
+    /// Sandboxes idle since before the cutoff are offered for reaping, most idle first, and leave placement.
+    @Test func idleBeforeCutoff() {
+        var placement = PlacementStateMachine(maxSandboxes: 3)
+        for (id, sandbox) in [("a", "s1"), ("b", "s2"), ("c", "s3")] {
+            _ = placement.invokeArrived(Invocation(requestID: id, payload: [], invokedFunctionARN: "", traceID: ""))
+            placement.created(sandboxID: sandbox)
+        }
+        _ = placement.sandboxAvailable("s1", now: 30)
+        _ = placement.sandboxAvailable("s2", now: 10)
+        _ = placement.sandboxAvailable("s3", now: 50)
+        #expect(placement.idle(before: 40) == ["s2", "s1"])
+        let retired = placement.retire("s2")
+        let again = placement.retire("s2")
+        #expect(retired && !again)
+        let next = Invocation(requestID: "d", payload: [], invokedFunctionARN: "", traceID: "")
+        let placed = placement.invokeArrived(next)
+        #expect(placed == [.place(next, sandboxID: "s3")])
+        let busyRetired = placement.retire("s3")
+        #expect(!busyRetired)
+    }
+}

@@ -1,0 +1,166 @@
+// The orchestrator in serve mode: concurrency limits and throttling, reuse, provisioned sandboxes, idle
+// reaping and the status endpoints (lambda-behaviour.md §6, design.md §2.2).
+
+import Foundation
+import LambdaSim
+import SimHTTP
+import Testing
+
+/// Starts a serve-mode simulator (throttling, limits) with `functions` and stops it afterwards.
+private func withServe(
+    _ functions: [FunctionOptions], account: Simulator.AccountOptions, _ body: (SimHarness) async throws -> Void
+) async throws {
+    let logs = LogWatcher()
+    let simulator = try await Simulator.start(
+        functions: functions, host: "127.0.0.1", port: 0, account: account, console: { logs.append($0) })
+    do {
+        try await body(SimHarness(simulator: simulator, logs: logs))
+    } catch {
+        await simulator.stop()
+        throw error
+    }
+    await simulator.stop()
+}
+
+private func concurrent(_ sim: SimHarness, _ function: String, count: Int, payload: String) async throws
+    -> [HTTPResponse]
+{
+    try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+        for _ in 0..<count { group.addTask { try await sim.invoke(function, payload: payload) } }
+        var responses: [HTTPResponse] = []
+        for try await response in group { responses.append(response) }
+        return responses
+    }
+}
+
+private func jsonObject(_ response: HTTPResponse) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+}
+
+@Suite("Serve mode", .serialized)
+struct ServeTests {
+    /// Reserved concurrency 2: of four concurrent invokes exactly two run and two get 429
+    /// TooManyRequestsException with Reason ReservedFunctionConcurrentInvocationLimitExceeded and Retry-After.
+    @Test(.timeLimit(.minutes(1)))
+    func reservedConcurrencyThrottlesTheExcess() async throws {
+        var function = TestFunctions.fixture(name: "capped")
+        function.reservedConcurrency = 2
+        try await withServe([function], account: .init(concurrency: 10)) { sim in
+            let responses = try await concurrent(sim, "capped", count: 4, payload: #"{"sleepMs":800}"#)
+            let ok = responses.filter { $0.status == 200 }
+            let throttled = responses.filter { $0.status == 429 }
+            #expect(ok.count == 2)
+            #expect(throttled.count == 2)
+            for response in throttled {
+                #expect(response.headers["x-amzn-ErrorType"] == "TooManyRequestsException")
+                #expect(response.headers["Retry-After"] == "1")
+                let body = try jsonObject(response)
+                #expect(body["Reason"] as? String == "ReservedFunctionConcurrentInvocationLimitExceeded")
+                #expect(body["message"] as? String == "Rate Exceeded.")
+                #expect(body["Type"] as? String == "User")
+            }
+        }
+    }
+
+    /// The account limit spans functions: with concurrency 2, a busy invoke of each of two functions leaves
+    /// none for a third (ConcurrentInvocationLimitExceeded); a second wave reuses the sandboxes warm.
+    @Test(.timeLimit(.minutes(1)))
+    func accountLimitAcrossFunctionsAndReuse() async throws {
+        let functions = ["a", "b"].map { TestFunctions.fixture(name: $0) }
+        try await withServe(functions, account: .init(concurrency: 2)) { sim in
+            async let first = sim.invoke("a", payload: #"{"sleepMs":800}"#)
+            async let second = sim.invoke("b", payload: #"{"sleepMs":800}"#)
+            try await Task.sleep(for: .milliseconds(300))
+            let third = try await sim.invoke("a", payload: "{}")
+            #expect(third.status == 429)
+            #expect(try jsonObject(third)["Reason"] as? String == "ConcurrentInvocationLimitExceeded")
+            #expect(try await first.status == 200)
+            #expect(try await second.status == 200)
+            let warm = try await sim.invoke("a", payload: "{}")
+            #expect(warm.status == 200)
+            _ = await sim.logs.report(for: try #require(warm.headers["x-amzn-RequestId"]))
+            let sandboxes = try await sim.simulator.sandboxes()
+            #expect(sandboxes.count == 2)
+            let a = try #require(sandboxes.first { $0.function == "a" })
+            #expect(a.invocations == 2)
+        }
+    }
+
+    /// Provisioned sandboxes are initialised before any invoke (health 200 once ready), use
+    /// AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency, and take the first invokes without a cold start.
+    @Test(.timeLimit(.minutes(1)))
+    func provisionedConcurrency() async throws {
+        var function = TestFunctions.fixture(name: "warm")
+        function.provisionedConcurrency = 2
+        try await withServe([function], account: .init(concurrency: 10)) { sim in
+            var ready = false
+            for _ in 0..<100 where !ready {
+                ready = try await sim.simulator.isReady()
+                if !ready { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(ready)
+            let health = try await sim.front(HTTPRequest(method: "GET", target: "/_sim/health"))
+            #expect(health.status == 200)
+            #expect(try await sim.simulator.sandboxes().count == 2)
+            let response = try await sim.invoke("warm", payload: #"{"env":"AWS_LAMBDA_INITIALIZATION_TYPE"}"#)
+            #expect(text(response) == #"{"AWS_LAMBDA_INITIALIZATION_TYPE":"provisioned-concurrency"}"#)
+            let id = try #require(response.headers["x-amzn-RequestId"])
+            let report = try #require(await sim.logs.report(for: id))
+            #expect(!report.contains("Init Duration"), "\(report)")
+            #expect(try await sim.simulator.sandboxes().count == 2)
+        }
+    }
+
+    /// An idle sandbox is shut down after the idle timeout (its runtime gets SIGTERM, the sandbox leaves
+    /// /_sim/sandboxes), and the next invoke cold-starts a new one.
+    @Test(.timeLimit(.minutes(1)))
+    func idleSandboxesAreReaped() async throws {
+        var function = TestFunctions.fixture(name: "idle")
+        function.idleTimeoutSeconds = 0.5
+        try await withServe([function], account: .init(concurrency: 10)) { sim in
+            #expect(try await sim.invoke("idle", payload: "{}").status == 200)
+            #expect(try await sim.simulator.sandboxes().count == 1)
+            var count = 1
+            for _ in 0..<60 where count > 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                count = try await sim.simulator.sandboxes().count
+            }
+            #expect(count == 0)
+            let again = try await sim.invoke("idle", payload: "{}")
+            #expect(again.status == 200)
+            let id = try #require(again.headers["x-amzn-RequestId"])
+            #expect(try #require(await sim.logs.report(for: id)).contains("Init Duration"))
+        }
+    }
+
+    /// /_sim/sandboxes lists each sandbox with its fields, /_sim/functions the counters, /metrics Prometheus text.
+    @Test(.timeLimit(.minutes(1)))
+    func statusEndpoints() async throws {
+        try await withServe([TestFunctions.fixture(name: "st")], account: .init(concurrency: 10)) { sim in
+            let invoked = try await sim.invoke("st", payload: "{}")
+            let id = try #require(invoked.headers["x-amzn-RequestId"])
+            _ = await sim.logs.report(for: id)
+            let sandboxes = try jsonObject(try await sim.front(HTTPRequest(method: "GET", target: "/_sim/sandboxes")))
+            let list = try #require(sandboxes["sandboxes"] as? [[String: Any]])
+            #expect(list.count == 1)
+            let entry = try #require(list.first)
+            for key in [
+                "id", "function", "state", "runtimeApi", "pids", "frozen", "initType", "invocations", "coldStartMs",
+                "lastUsed",
+            ] {
+                #expect(entry[key] != nil, "missing \(key)")
+            }
+            #expect(entry["function"] as? String == "st")
+            #expect(entry["invocations"] as? Int == 1)
+            #expect(entry["initType"] as? String == "on-demand")
+            let functions = try jsonObject(try await sim.front(HTTPRequest(method: "GET", target: "/_sim/functions")))
+            let first = try #require((functions["functions"] as? [[String: Any]])?.first)
+            #expect(first["invocations"] as? Int == 1)
+            #expect(first["coldStarts"] as? Int == 1)
+            let metrics = text(try await sim.front(HTTPRequest(method: "GET", target: "/metrics")))
+            #expect(metrics.contains("lambda_sim_invocations_total{function=\"st\"} 1\n"))
+            #expect(metrics.contains("# TYPE lambda_sim_throttles_total counter"))
+            #expect(metrics.contains("lambda_sim_freeze_seconds_count{function=\"st\",op=\"freeze\"}"))
+        }
+    }
+}
