@@ -69,6 +69,7 @@ public final class Simulator: Sendable {
     ) async throws -> Simulator {
         signal(SIGPIPE, SIG_IGN)
         ProcessGroups.installFatalSignalHandlers()
+        raiseFileDescriptorLimit()
         if functions.contains(where: { $0.freeze == .cgroup }) {
             SandboxCgroup.removeStale()
             // Fail at start, naming the path, rather than at the first invoke.
@@ -264,6 +265,15 @@ public struct FreezeSummary: Sendable, Equatable {
     public var mode: String
     public var freezes: LatencySummary
     public var thaws: LatencySummary
+}
+
+/// Raises the soft limit of open files to the hard limit: every sandbox holds a listener, connections and
+/// pipes, and 1,000 sandboxes need several thousand descriptors.
+private func raiseFileDescriptorLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }
 
 extension Simulator {
