@@ -15,7 +15,8 @@ let package = Package(
         .library(name: "LambdaSim", targets: ["LambdaSim"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
@@ -23,6 +24,9 @@ let package = Package(
         .target(name: "SimUV", dependencies: ["CLibUV"], swiftSettings: strict),
         .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser"], swiftSettings: strict),
         .target(name: "SimCore", swiftSettings: strict),
+        .target(
+            name: "SimConfig", dependencies: ["SimCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
         .target(name: "SimTelemetry", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
         .target(
             name: "SimSandbox", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"], swiftSettings: strict),
@@ -45,6 +49,7 @@ let package = Package(
             name: "lambda-sim",
             dependencies: [
                 "LambdaSim",
+                "SimConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -53,6 +58,7 @@ let package = Package(
         .testTarget(name: "SimUVTests", dependencies: ["SimUV"], swiftSettings: strict),
         .testTarget(name: "SimHTTPTests", dependencies: ["SimHTTP", "SimUV"], swiftSettings: strict),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"], swiftSettings: strict),
+        .testTarget(name: "SimConfigTests", dependencies: ["SimConfig", "SimCore"], swiftSettings: strict),
         .testTarget(
             name: "SimTelemetryTests", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"],
             swiftSettings: strict),

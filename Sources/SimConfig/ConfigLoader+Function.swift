@@ -1,0 +1,92 @@
+import SimCore
+
+extension ConfigLoader {
+    /// Keys of one function.
+    static let functionKeys = [
+        "command", "codeUri", "handler", "runtime", "memorySize", "timeout", "environment", "extensionsDir",
+        "reservedConcurrency", "provisionedConcurrency", "idleTimeout", "maxLifetime", "freeze", "logFormat",
+        "version", "async",
+    ]
+
+    /// One entry of `functions`; also returns the `reservedConcurrency` value, for the account-wide rule.
+    static func parseFunction(
+        _ entry: ConfigValue, account: AccountConfig, asyncDefaults: AsyncConfig, baseDirectory: String
+    ) throws(ConfigError) -> (FunctionConfig, reservedValue: ConfigValue?) {
+        guard ConfigLimits.isValidFunctionName(entry.name) else {
+            throw entry.keyError(
+                "function name '\(entry.name)' must be 1 to 64 letters, digits, hyphens or underscores")
+        }
+        let fields = try entry.mapping(allowedKeys: functionKeys)
+        var codeUri = baseDirectory
+        if let value = fields["codeUri"] {
+            codeUri = ConfigPath.resolve(try value.nonEmptyString(), against: baseDirectory)
+        }
+        let commandValue = try fields.required("command")
+        var command = try commandValue.stringList()
+        guard let executable = command.first else { throw commandValue.error("command must not be empty") }
+        if ConfigPath.isRelativeFilePath(executable) { command[0] = ConfigPath.resolve(executable, against: codeUri) }
+
+        var function = FunctionConfig(name: entry.name, command: command, codeUri: codeUri)
+        if let value = fields["handler"] { function.handler = try value.string() }
+        if let value = fields["runtime"] { function.runtime = try value.string() }
+        if let value = fields["memorySize"] { function.memorySize = try value.integer(in: ConfigLimits.memorySize) }
+        if let value = fields["timeout"] { function.timeout = try value.integer(in: ConfigLimits.timeout) }
+        if let value = fields["environment"] { function.environment = try parseEnvironment(value) }
+        if let value = fields["extensionsDir"] {
+            function.extensionsDir = ConfigPath.resolve(try value.nonEmptyString(), against: baseDirectory)
+        }
+        let reservedValue = fields["reservedConcurrency"]
+        if let reservedValue {
+            function.reservedConcurrency = try reservedValue.integer(in: 0...account.concurrency)
+        }
+        if let value = fields["provisionedConcurrency"] {
+            let provisioned = try value.integer(in: 0...account.concurrency)
+            if let reserved = function.reservedConcurrency, provisioned > reserved {
+                throw value.error(
+                    "provisionedConcurrency (\(provisioned)) must not exceed reservedConcurrency (\(reserved))")
+            }
+            function.provisionedConcurrency = provisioned
+        }
+        if let value = fields["idleTimeout"] { function.idleTimeout = try value.number(greaterThan: 0) }
+        if let value = fields["maxLifetime"] { function.maxLifetime = try value.number(greaterThan: 0) }
+        if let value = fields["freeze"] { function.freeze = try value.choice(FreezeMode.self) }
+        if let value = fields["logFormat"] { function.logFormat = try value.choice(LogFormat.self) }
+        if let value = fields["version"] {
+            function.version = try value.string()
+            guard ConfigLimits.isValidVersion(function.version) else {
+                throw value.error("version must be $LATEST or a version number, got '\(function.version)'")
+            }
+        }
+        function.async = asyncDefaults
+        if let value = fields["async"] {
+            function.async = try parseAsync(value, inheriting: asyncDefaults, baseDirectory: baseDirectory)
+        }
+        return (function, reservedValue)
+    }
+
+    /// A function's `environment`: Lambda's key rules, no reserved keys, at most 4 KB in total.
+    static func parseEnvironment(_ value: ConfigValue) throws(ConfigError) -> [(String, String)] {
+        var environment: [(String, String)] = []
+        var bytes = 0
+        for entry in try value.mapping(allowedKeys: nil).entries {
+            let key = entry.name
+            guard !ConfigLimits.reservedEnvironmentKeys.contains(key) else {
+                throw entry.keyError("\(key) is a reserved Lambda environment variable")
+            }
+            guard ConfigLimits.isValidEnvironmentKey(key) else {
+                throw entry.keyError(
+                    "environment variable name '\(key)' must start with a letter and have at least 2 letters,"
+                        + " digits or underscores")
+            }
+            let text = entry.isNull ? "" : try entry.string()
+            environment.append((key, text))
+            bytes += key.utf8.count + text.utf8.count
+        }
+        guard bytes <= ConfigLimits.environmentBytes else {
+            throw value.keyError(
+                "environment variables total \(bytes) bytes, more than Lambda's 4 KB (\(ConfigLimits.environmentBytes))"
+            )
+        }
+        return environment
+    }
+}

@@ -1,0 +1,94 @@
+import SimCore
+
+/// One entry of the `functions` mapping, validated against Lambda's limits, with absolute paths.
+package struct FunctionConfig: Sendable, Equatable {
+    /// Function name: the mapping key (1–64 of `[A-Za-z0-9_-]`, as Lambda).
+    package var name: String
+    /// Runtime argv; a relative executable (`./bootstrap`, `bin/run`) is resolved against `codeUri`.
+    package var command: [String]
+    /// Absolute code directory: working directory and `LAMBDA_TASK_ROOT`.
+    package var codeUri: String
+    /// `_HANDLER`, if given.
+    package var handler: String?
+    /// Informational runtime identifier, e.g. `provided.al2023`.
+    package var runtime: String?
+    /// Memory in MB (128...10,240; default 128).
+    package var memorySize = 128
+    /// Timeout in seconds (1...900; default 3).
+    package var timeout = 3
+    /// Customer environment variables in file order.
+    package var environment: [(String, String)] = []
+    /// Absolute directory of external extensions (Lambda's `/opt/extensions`), if any.
+    package var extensionsDir: String?
+    /// Reserved concurrency: both a guarantee and a cap; 0 throttles every invoke.
+    package var reservedConcurrency: Int?
+    /// Sandboxes initialised ahead of invokes (≤ `reservedConcurrency` when both are set).
+    package var provisionedConcurrency: Int?
+    /// Seconds an idle sandbox lives before a `spindown` SHUTDOWN (default 600).
+    package var idleTimeout: Double = 600
+    /// Seconds after which a sandbox is recycled even if busy, if set.
+    package var maxLifetime: Double?
+    /// How sandboxes are held still between invokes (default `signal`).
+    package var freeze: FreezeMode = .signal
+    /// Platform log lines as text or JSON (default text).
+    package var logFormat: LogFormat = .text
+    /// The version that runs (default `$LATEST`).
+    package var version = "$LATEST"
+    /// Asynchronous-invocation settings.
+    package var async = AsyncConfig()
+
+    package init(name: String, command: [String], codeUri: String) {
+        self.name = name
+        self.command = command
+        self.codeUri = codeUri
+    }
+
+    /// The spec a sandbox runs for this function in `account`.
+    package func spec(account: AccountConfig) -> FunctionSpec {
+        var spec = FunctionSpec(name: name, command: command, codeDirectory: codeUri)
+        spec.version = version
+        spec.handler = handler
+        spec.runtime = runtime
+        spec.memorySizeMB = memorySize
+        spec.timeoutSeconds = Double(timeout)
+        spec.environment = environment
+        spec.region = account.region
+        spec.accountID = account.id
+        spec.extensionsDirectory = extensionsDir
+        spec.logFormat = logFormat
+        spec.freezeMode = freeze
+        return spec
+    }
+
+    package static func == (lhs: FunctionConfig, rhs: FunctionConfig) -> Bool {
+        lhs.name == rhs.name && lhs.command == rhs.command && lhs.codeUri == rhs.codeUri
+            && lhs.handler == rhs.handler && lhs.runtime == rhs.runtime && lhs.memorySize == rhs.memorySize
+            && lhs.timeout == rhs.timeout && lhs.environment.elementsEqual(rhs.environment, by: ==)
+            && lhs.extensionsDir == rhs.extensionsDir && lhs.reservedConcurrency == rhs.reservedConcurrency
+            && lhs.provisionedConcurrency == rhs.provisionedConcurrency && lhs.idleTimeout == rhs.idleTimeout
+            && lhs.maxLifetime == rhs.maxLifetime && lhs.freeze == rhs.freeze && lhs.logFormat == rhs.logFormat
+            && lhs.version == rhs.version && lhs.async == rhs.async
+    }
+}
+
+/// A function's `async` section: what happens to `Event` invocations (Lambda's event invoke config).
+package struct AsyncConfig: Sendable, Equatable {
+    /// Retries after a function error (0...2; default 2).
+    package var maximumRetryAttempts = 2
+    /// Oldest event still delivered, in seconds (60...21,600; default 21,600 = 6 h).
+    package var maximumEventAgeInSeconds = 21_600
+    /// Absolute path of the file that receives on-success invocation records, if any.
+    package var onSuccess: String?
+    /// Absolute path of the file that receives on-failure invocation records, if any.
+    package var onFailure: String?
+
+    package init(
+        maximumRetryAttempts: Int = 2, maximumEventAgeInSeconds: Int = 21_600, onSuccess: String? = nil,
+        onFailure: String? = nil
+    ) {
+        self.maximumRetryAttempts = maximumRetryAttempts
+        self.maximumEventAgeInSeconds = maximumEventAgeInSeconds
+        self.onSuccess = onSuccess
+        self.onFailure = onFailure
+    }
+}
