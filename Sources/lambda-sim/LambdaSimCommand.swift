@@ -11,7 +11,7 @@ struct LambdaSimCommand: AsyncParsableCommand {
         commandName: "lambda-sim",
         abstract: "A high-fidelity AWS Lambda execution-environment simulator.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, InvokeCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, InvokeCommand.self]
     )
 
     /// Parses and runs; usage and configuration errors exit 2, as design.md §2.1 says.

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import LambdaSim
+import SimConfig
+
+/// `lambda-sim serve --config FILE [--port N]`: many functions from a YAML file, with Lambda's concurrency
+/// limits, throttling, provisioned concurrency and idle reaping.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the functions of a YAML configuration file (see Config/serve.yaml).",
+        discussion: """
+            Configuration errors name the file, the key and the line, and exit 2. Status: GET /_sim/health, \
+            /_sim/functions, /_sim/sandboxes and /metrics on the front port.
+            """
+    )
+
+    @Option(help: "The YAML configuration file.")
+    var config: String
+
+    @Option(help: "Front port, overriding server.port (0 for an ephemeral one).")
+    var port: Int?
+
+    func run() async throws {
+        let loaded: SimulatorConfig
+        do {
+            loaded = try ConfigLoader.load(path: config)
+        } catch {
+            Console.error("lambda-sim: \(error)")
+            throw ExitCode(2)
+        }
+        let caller = ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let functions = loaded.functions.map { function -> FunctionOptions in
+            var options = FunctionOptions(
+                name: function.name, command: function.command, codeDirectory: function.codeUri,
+                handler: function.handler, runtime: function.runtime, memorySizeMB: function.memorySize,
+                timeoutSeconds: Double(function.timeout), version: function.version, region: loaded.account.region,
+                accountID: loaded.account.id, environment: function.environment, inheritedEnvironment: caller,
+                extensionsDirectory: function.extensionsDir,
+                freeze: LambdaSim.FreezeMode(rawValue: function.freeze.rawValue) ?? .signal,
+                logFormat: LambdaSim.LogFormat(rawValue: function.logFormat.rawValue) ?? .text)
+            options.reservedConcurrency = function.reservedConcurrency
+            options.provisionedConcurrency = function.provisionedConcurrency ?? 0
+            options.idleTimeoutSeconds = function.idleTimeout
+            options.maxLifetimeSeconds = function.maxLifetime
+            return options
+        }
+        let rate = loaded.scalingRate.map { (sandboxes: $0.sandboxes, periodSeconds: $0.perSeconds) } ?? (1_000, 10)
+        let account = Simulator.AccountOptions(concurrency: loaded.account.concurrency, scalingRate: rate)
+        let simulator: Simulator
+        do {
+            simulator = try await Simulator.start(
+                functions: functions, host: loaded.server.host, port: port ?? loaded.server.port, account: account
+            ) { line in
+                let source = line.extensionName.map { " \($0):" } ?? ""
+                Console.out("[\(line.function) \(line.sandboxID)]\(source) \(line.text)")
+            }
+        } catch {
+            Console.error("lambda-sim: cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let names = functions.map(\.name).joined(separator: ", ")
+        Console.out("lambda-sim: Invoke API listening on \(simulator.endpoint) (functions: \(names))")
+        let signal = await simulator.waitForSignal()
+        Console.out("lambda-sim: received signal \(signal), shutting down")
+        let summary = await simulator.stop()
+        for mode in summary where mode.mode != "none" {
+            Console.out("lambda-sim: freeze (\(mode.mode)): \(mode.freezes)")
+            Console.out("lambda-sim: thaw (\(mode.mode)): \(mode.thaws)")
+        }
+        Console.out("lambda-sim: stopped")
+    }
+}
