@@ -59,6 +59,13 @@ public struct FunctionOptions: Sendable {
     public var idleTimeoutSeconds: Double?
     /// Idle sandboxes older than this are recycled (serve mode).
     public var maxLifetimeSeconds: Double?
+    /// Retries after function errors of asynchronous invokes (0...2).
+    public var maximumRetryAttempts = 2
+    /// Oldest an asynchronous event may get before it is dropped (EventAgeExceeded), in seconds.
+    public var maximumEventAgeSeconds = 21_600
+    /// Files that receive invocation records of asynchronous invokes (JSON lines).
+    public var onSuccessDestination: String?
+    public var onFailureDestination: String?
 
     public init(
         name: String, command: [String], codeDirectory: String, handler: String? = nil, runtime: String? = nil,

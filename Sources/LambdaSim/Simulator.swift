@@ -52,10 +52,16 @@ public final class Simulator: Sendable {
         public var concurrency: Int
         /// New sandboxes per function and period (Lambda: 1,000 per 10 s); nil for no limit.
         public var scalingRate: (sandboxes: Int, periodSeconds: Double)?
+        /// Multiplies asynchronous retry delays (0.001 runs Lambda's minutes in milliseconds).
+        public var timeScale: Double
 
-        public init(concurrency: Int = 1_000, scalingRate: (sandboxes: Int, periodSeconds: Double)? = (1_000, 10)) {
+        public init(
+            concurrency: Int = 1_000, scalingRate: (sandboxes: Int, periodSeconds: Double)? = (1_000, 10),
+            timeScale: Double = 1
+        ) {
             self.concurrency = concurrency
             self.scalingRate = scalingRate
+            self.timeScale = timeScale
         }
     }
 
@@ -118,6 +124,12 @@ public final class Simulator: Sendable {
 
     private static func policy(for function: FunctionOptions, account: AccountOptions?) -> PoolPolicy {
         var policy = PoolPolicy()
+        policy.asyncRetry = AsyncRetryPolicy(
+            maximumRetryAttempts: function.maximumRetryAttempts,
+            maximumEventAgeMilliseconds: UInt64(function.maximumEventAgeSeconds) * 1000,
+            timeScale: account?.timeScale ?? 1)
+        policy.onSuccessDestination = function.onSuccessDestination
+        policy.onFailureDestination = function.onFailureDestination
         guard let account else { return policy }
         policy.throttle = true
         policy.provisionedConcurrency = function.provisionedConcurrency

@@ -13,15 +13,8 @@ package enum PoolAnswer: Sendable, Equatable {
 /// The account-wide concurrency shared by every function's pool. Loop-confined.
 package final class AccountLimiter {
     package var limits: ConcurrencyLimits
-    /// Pools to wake when concurrency frees up (their async backlog may now run).
-    var pools: [FunctionPool] = []
-
     package init(limits: ConcurrencyLimits) {
         self.limits = limits
-    }
-
-    func released() {
-        for pool in pools { pool.retryBacklog() }
     }
 }
 
@@ -37,6 +30,11 @@ package struct PoolPolicy: Sendable {
     package var provisionedConcurrency = 0
     /// New sandboxes per period (Lambda: 1,000 per 10 s), if limited.
     package var scalingRate: (sandboxes: Int, periodMilliseconds: UInt64)?
+    /// Retries of asynchronous invokes.
+    package var asyncRetry = AsyncRetryPolicy()
+    /// Files that receive invocation records (JSON lines) of asynchronous invokes.
+    package var onSuccessDestination: String?
+    package var onFailureDestination: String?
 
     package init() {}
 }
@@ -54,8 +52,8 @@ package final class FunctionPool {
     var waiting: [String: (PoolAnswer) -> Void] = [:]
     /// Requests holding a unit of the account's concurrency.
     var slots: Set<String> = []
-    /// Async invokes waiting for concurrency (serve).
-    var backlog: [Invocation] = []
+    /// Asynchronous invokes between attempts, by request id.
+    var events: [String: PendingEvent] = [:]
     var createdAt: [String: UInt64] = [:]
     var provisioned: Set<String> = []
     /// Provisioned sandboxes that have finished their first init.
@@ -85,14 +83,13 @@ package final class FunctionPool {
                 capacity: rate.sandboxes, periodNanoseconds: rate.periodMilliseconds * 1_000_000,
                 now: clock.monotonicNanoseconds)
         }
-        limiter?.pools.append(self)
     }
 
     /// The function's sandboxes.
     package var sandboxes: [Sandbox] { Array(live.values) }
 
-    /// Invokes waiting for a free sandbox or for concurrency.
-    package var queuedCount: Int { placement.queuedCount + backlog.count }
+    /// Invokes waiting for a free sandbox, and asynchronous ones waiting for a retry.
+    package var queuedCount: Int { placement.queuedCount + events.count }
 
     /// True once every provisioned sandbox finished its init.
     package var isReady: Bool { provisionedReady.count >= policy.provisionedConcurrency }
@@ -132,11 +129,6 @@ package final class FunctionPool {
         counters.invocations += 1
         if let limiter {
             if let reason = limiter.limits.acquire(function.name) {
-                if invocation.isAsync {
-                    waiting[invocation.requestID] = answer
-                    backlog.append(invocation)
-                    return
-                }
                 counters.throttles += 1
                 answer(.throttled(reason))
                 return
@@ -145,16 +137,6 @@ package final class FunctionPool {
         }
         waiting[invocation.requestID] = answer
         perform(placement.invokeArrived(invocation))
-    }
-
-    /// Async invokes that waited for concurrency try again.
-    func retryBacklog() {
-        guard !stopping, let limiter else { return }
-        while let next = backlog.first, limiter.limits.acquire(function.name) == nil {
-            backlog.removeFirst()
-            slots.insert(next.requestID)
-            perform(placement.invokeArrived(next))
-        }
     }
 
     func perform(_ actions: [PlacementStateMachine.Action]) {
@@ -196,10 +178,6 @@ package final class FunctionPool {
 
     private func throttleAfterPlacement(_ invocation: Invocation, reason: ConcurrencyLimits.ThrottleReason) {
         releaseSlot(invocation.requestID)
-        if invocation.isAsync {
-            backlog.append(invocation)
-            return
-        }
         counters.throttles += 1
         waiting.removeValue(forKey: invocation.requestID)?(.throttled(reason))
     }
@@ -236,7 +214,6 @@ package final class FunctionPool {
     private func releaseSlot(_ requestID: String) {
         guard slots.remove(requestID) != nil, let limiter else { return }
         limiter.limits.release(function.name)
-        limiter.released()
     }
 
     private func terminated(_ sandbox: Sandbox) {
@@ -297,10 +274,10 @@ package final class FunctionPool {
         stopping = true
         reaper?.close()
         reaper = nil
-        for invocation in placement.drainQueue() + backlog {
+        stopEvents()
+        for invocation in placement.drainQueue() {
             finish(Self.stoppedResult(invocation.requestID))
         }
-        backlog.removeAll()
         if live.isEmpty {
             completion()
             return

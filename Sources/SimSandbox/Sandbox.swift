@@ -24,6 +24,14 @@ package struct LogRecord: Sendable {
     package var source: Source
     package var text: String
 
+    package init(function: String, sandboxID: String, requestID: String?, source: Source, text: String) {
+        self.function = function
+        self.sandboxID = sandboxID
+        self.requestID = requestID
+        self.source = source
+        self.text = text
+    }
+
     /// The extension's name for extension output.
     package var extensionName: String? {
         if case .extension(let name) = source { return name }

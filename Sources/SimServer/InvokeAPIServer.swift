@@ -164,7 +164,7 @@ package final class InvokeAPIServer {
             isAsync: type == "Event")
         if type == "Event" {
             responder.send(HTTPResponse(status: 202, headers: ["x-amzn-RequestId": requestID]))
-            pool.submit(invocation, answer: { _ in })
+            pool.submitEvent(invocation)
             return
         }
         let version = function.version

@@ -21,6 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Front port, overriding server.port (0 for an ephemeral one).")
     var port: Int?
 
+    @Option(help: "Multiply asynchronous retry delays by this (e.g. 0.001 turns Lambda's minutes into ms).")
+    var timeScale: Double = 1
+
     func run() async throws {
         let loaded: SimulatorConfig
         do {
@@ -43,10 +46,15 @@ struct ServeCommand: AsyncParsableCommand {
             options.provisionedConcurrency = function.provisionedConcurrency ?? 0
             options.idleTimeoutSeconds = function.idleTimeout
             options.maxLifetimeSeconds = function.maxLifetime
+            options.maximumRetryAttempts = function.async.maximumRetryAttempts
+            options.maximumEventAgeSeconds = function.async.maximumEventAgeInSeconds
+            options.onSuccessDestination = function.async.onSuccess
+            options.onFailureDestination = function.async.onFailure
             return options
         }
         let rate = loaded.scalingRate.map { (sandboxes: $0.sandboxes, periodSeconds: $0.perSeconds) } ?? (1_000, 10)
-        let account = Simulator.AccountOptions(concurrency: loaded.account.concurrency, scalingRate: rate)
+        let account = Simulator.AccountOptions(
+            concurrency: loaded.account.concurrency, scalingRate: rate, timeScale: timeScale)
         let simulator: Simulator
         do {
             simulator = try await Simulator.start(
