@@ -1,4 +1,5 @@
 import ArgumentParser
+import LambdaSim
 
 #if canImport(Glibc)
     import Glibc
@@ -36,6 +37,25 @@ struct LambdaSimCommand: AsyncParsableCommand {
             Glibc.exit(code == .validationFailure || error is ValidationError ? 2 : code.rawValue == 64 ? 2 : 1)
         }
     }
+}
+
+/// Runs a started simulator until SIGINT or SIGTERM, then stops it and prints the freeze summary.
+func serveUntilSignal(_ simulator: Simulator, banner: String) async {
+    Console.out(banner)
+    let signal = await simulator.waitForSignal()
+    Console.out("lambda-sim: received signal \(signal), shutting down")
+    let summary = await simulator.stop()
+    for mode in summary where mode.mode != "none" {
+        Console.out("lambda-sim: freeze (\(mode.mode)): \(mode.freezes)")
+        Console.out("lambda-sim: thaw (\(mode.mode)): \(mode.thaws)")
+    }
+    Console.out("lambda-sim: stopped")
+}
+
+/// Prints one log line as `[function sandbox] [extension:] text`.
+@Sendable func printLogLine(_ line: Simulator.LogLine) {
+    let source = line.extensionName.map { " \($0):" } ?? ""
+    Console.out("[\(line.function) \(line.sandboxID)]\(source) \(line.text)")
 }
 
 /// Unbuffered writes to the console (Swift's `print` buffers when stdout is a pipe).

@@ -124,23 +124,13 @@ struct RunCommand: AsyncParsableCommand {
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
         let simulator: Simulator
         do {
-            simulator = try await Simulator.start(functions: [options], host: host, port: port) { line in
-                let source = line.extensionName.map { " \($0):" } ?? ""
-                Console.out("[\(line.function) \(line.sandboxID)]\(source) \(line.text)")
-            }
+            simulator = try await Simulator.start(
+                functions: [options], host: host, port: port, console: printLogLine)
         } catch {
             Console.error("lambda-sim: cannot start: \(error)")
             throw ExitCode(1)
         }
-        Console.out("lambda-sim: Invoke API listening on \(simulator.endpoint)")
-        let signal = await simulator.waitForSignal()
-        Console.out("lambda-sim: received signal \(signal), shutting down")
-        let summary = await simulator.stop()
-        for mode in summary where mode.mode != "none" {
-            Console.out("lambda-sim: freeze (\(mode.mode)): \(mode.freezes)")
-            Console.out("lambda-sim: thaw (\(mode.mode)): \(mode.thaws)")
-        }
-        Console.out("lambda-sim: stopped")
+        await serveUntilSignal(simulator, banner: "lambda-sim: Invoke API listening on \(simulator.endpoint)")
     }
 
     private func absolutePath(_ path: String) -> String {

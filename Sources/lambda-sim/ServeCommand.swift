@@ -58,24 +58,14 @@ struct ServeCommand: AsyncParsableCommand {
         let simulator: Simulator
         do {
             simulator = try await Simulator.start(
-                functions: functions, host: loaded.server.host, port: port ?? loaded.server.port, account: account
-            ) { line in
-                let source = line.extensionName.map { " \($0):" } ?? ""
-                Console.out("[\(line.function) \(line.sandboxID)]\(source) \(line.text)")
-            }
+                functions: functions, host: loaded.server.host, port: port ?? loaded.server.port, account: account,
+                console: printLogLine)
         } catch {
             Console.error("lambda-sim: cannot start: \(error)")
             throw ExitCode(1)
         }
         let names = functions.map(\.name).joined(separator: ", ")
-        Console.out("lambda-sim: Invoke API listening on \(simulator.endpoint) (functions: \(names))")
-        let signal = await simulator.waitForSignal()
-        Console.out("lambda-sim: received signal \(signal), shutting down")
-        let summary = await simulator.stop()
-        for mode in summary where mode.mode != "none" {
-            Console.out("lambda-sim: freeze (\(mode.mode)): \(mode.freezes)")
-            Console.out("lambda-sim: thaw (\(mode.mode)): \(mode.thaws)")
-        }
-        Console.out("lambda-sim: stopped")
+        await serveUntilSignal(
+            simulator, banner: "lambda-sim: Invoke API listening on \(simulator.endpoint) (functions: \(names))")
     }
 }

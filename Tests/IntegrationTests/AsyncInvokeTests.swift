@@ -28,17 +28,7 @@ struct AsyncInvokeTests {
     private func run(
         _ function: FunctionOptions, timeScale: Double = 0.001, _ body: (SimHarness) async throws -> Void
     ) async throws {
-        let logs = LogWatcher()
-        let simulator = try await Simulator.start(
-            functions: [function], port: 0, account: .init(concurrency: 10, timeScale: timeScale),
-            console: { logs.append($0) })
-        do {
-            try await body(SimHarness(simulator: simulator, logs: logs))
-        } catch {
-            await simulator.stop()
-            throw error
-        }
-        await simulator.stop()
+        try await withSimulator([function], account: .init(concurrency: 10, timeScale: timeScale), body)
     }
 
     private func destinations() throws -> (success: String, failure: String, directory: String) {

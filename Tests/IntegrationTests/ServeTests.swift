@@ -10,16 +10,7 @@ import Testing
 private func withServe(
     _ functions: [FunctionOptions], account: Simulator.AccountOptions, _ body: (SimHarness) async throws -> Void
 ) async throws {
-    let logs = LogWatcher()
-    let simulator = try await Simulator.start(
-        functions: functions, host: "127.0.0.1", port: 0, account: account, console: { logs.append($0) })
-    do {
-        try await body(SimHarness(simulator: simulator, logs: logs))
-    } catch {
-        await simulator.stop()
-        throw error
-    }
-    await simulator.stop()
+    try await withSimulator(functions, account: account, body)
 }
 
 private func concurrent(_ sim: SimHarness, _ function: String, count: Int, payload: String) async throws

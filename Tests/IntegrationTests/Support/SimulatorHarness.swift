@@ -55,10 +55,14 @@ struct SimHarness: Sendable {
 
 /// Starts a simulator on 127.0.0.1 port 0 with `functions`, runs `body`, and stops the simulator however
 /// `body` ends.
-func withSimulator(_ functions: [FunctionOptions], _ body: (SimHarness) async throws -> Void) async throws {
+/// With `account`, the simulator runs in serve mode (limits, throttling, provisioned sandboxes, retries).
+func withSimulator(
+    _ functions: [FunctionOptions], account: Simulator.AccountOptions? = nil,
+    _ body: (SimHarness) async throws -> Void
+) async throws {
     let logs = LogWatcher()
     let simulator = try await Simulator.start(
-        functions: functions, host: "127.0.0.1", port: 0, console: { logs.append($0) })
+        functions: functions, host: "127.0.0.1", port: 0, account: account, console: { logs.append($0) })
     do {
         try await body(SimHarness(simulator: simulator, logs: logs))
     } catch {
