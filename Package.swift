@@ -89,5 +89,8 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
         .executableTarget(
             name: "InvokeBenchmarks", dependencies: benchmark + ["LambdaSim", "SimCore", "SimHTTP", "SimUV"],
             path: "Benchmarks/InvokeBenchmarks", plugins: plugin),
+        .executableTarget(
+            name: "OrchestratorBenchmarks", dependencies: benchmark + ["LambdaSim"],
+            path: "Benchmarks/OrchestratorBenchmarks", plugins: plugin),
     ]
 }
