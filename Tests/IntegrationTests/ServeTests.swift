@@ -154,4 +154,83 @@ struct ServeTests {
             #expect(metrics.contains("lambda_sim_freeze_seconds_count{function=\"st\",op=\"freeze\"}"))
         }
     }
+
+    /// An idle sandbox that is reaped gives its extension SHUTDOWN with reason `spindown`.
+    @Test(.timeLimit(.minutes(1)))
+    func reapingSendsSpindownToExtensions() async throws {
+        let folder = try ExtensionFolder()
+        defer { folder.remove() }
+        try folder.addPython("ext-a")
+        var function = TestFunctions.fixture(extensions: folder, name: "reaped")
+        function.idleTimeoutSeconds = 0.5
+        try await withSimulator([function], account: .init(concurrency: 10)) { sim in
+            #expect(try await sim.invoke("reaped", payload: "{}").status == 200)
+            var shutdown: ExtensionRecord?
+            for _ in 0..<100 where shutdown == nil {
+                try await Task.sleep(for: .milliseconds(50))
+                shutdown = try folder.records(of: "ext-a", kind: "event").first { $0.eventType == "SHUTDOWN" }
+            }
+            let event = try #require(shutdown).event
+            #expect(event["shutdownReason"] as? String == "spindown")
+            var remaining = 1
+            for _ in 0..<60 where remaining > 0 {
+                remaining = try await sim.simulator.sandboxes().count
+                if remaining > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(remaining == 0)
+        }
+    }
+
+    /// boto3 sees the throttle as TooManyRequestsException with Reason and Retry-After (retries disabled).
+    @Test(.timeLimit(.minutes(1)))
+    func boto3SeesTheThrottle() async throws {
+        var function = TestFunctions.fixture(name: "one")
+        function.reservedConcurrency = 1
+        try await withSimulator([function], account: .init(concurrency: 10)) { sim in
+            async let busy = sim.invoke("one", payload: #"{"sleepMs":1500}"#)
+            try await Task.sleep(for: .milliseconds(400))
+            let script = TestPaths.pythonFixtures + "/invoke_boto3.py"
+            let result = try await runProcess([TestPaths.python, script, sim.simulator.endpoint, "one", "{}"])
+            let output = try #require(
+                try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+            #expect(output["error"] as? String == "TooManyRequestsException")
+            #expect(output["status"] as? Int == 429)
+            let headers = output["headers"] as? [String: String] ?? [:]
+            #expect(headers["retry-after"] == "1")
+            #expect(try await busy.status == 200)
+        }
+    }
+
+    /// The scaling rate: with 2 new sandboxes per 10 s, a third concurrent cold start is throttled with
+    /// Reason FunctionInvocationRateLimitExceeded.
+    @Test(.timeLimit(.minutes(1)))
+    func scalingRateThrottlesColdStarts() async throws {
+        let function = TestFunctions.fixture(name: "burst")
+        try await withSimulator([function], account: .init(concurrency: 10, scalingRate: (2, 10))) { sim in
+            let responses = try await concurrent(sim, "burst", count: 3, payload: #"{"sleepMs":600}"#)
+            #expect(responses.filter { $0.status == 200 }.count == 2)
+            let throttled = try #require(responses.first { $0.status == 429 })
+            #expect(try jsonObject(throttled)["Reason"] as? String == "FunctionInvocationRateLimitExceeded")
+        }
+    }
+
+    /// An idle sandbox older than maxLifetime is recycled even though it is used often enough never to idle out.
+    @Test(.timeLimit(.minutes(1)))
+    func maximumLifetimeRecyclesSandboxes() async throws {
+        var function = TestFunctions.fixture(name: "aged")
+        function.maxLifetimeSeconds = 0.6
+        try await withSimulator([function], account: .init(concurrency: 10)) { sim in
+            let first = try await sim.simulator.sandboxes()
+            #expect(first.isEmpty)
+            #expect(try await sim.invoke("aged", payload: "{}").status == 200)
+            let original = try #require(try await sim.simulator.sandboxes().first?.id)
+            var replaced = false
+            for _ in 0..<40 where !replaced {
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(try await sim.invoke("aged", payload: "{}").status == 200)
+                replaced = try await sim.simulator.sandboxes().contains { $0.id != original }
+            }
+            #expect(replaced)
+        }
+    }
 }
