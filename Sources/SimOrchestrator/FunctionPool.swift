@@ -63,6 +63,9 @@ package final class FunctionPool {
     var stopping = false
     /// Freeze and thaw figures of sandboxes that are gone.
     var retiredStatistics = FreezeStatistics()
+    /// Invoke and init durations of sandboxes that are gone.
+    var retiredInvokeDurations = LatencyHistogram()
+    var retiredInitDurations = LatencyHistogram()
     var onStopped: (() -> Void)?
     /// Counters for `/metrics`.
     package internal(set) var counters = PoolCounters()
@@ -218,6 +221,8 @@ package final class FunctionPool {
 
     private func terminated(_ sandbox: Sandbox) {
         retiredStatistics.merge(sandbox.freezer.statistics)
+        retiredInvokeDurations.merge(sandbox.invokeDurations)
+        retiredInitDurations.merge(sandbox.initDurations)
         live[sandbox.id] = nil
         createdAt[sandbox.id] = nil
         provisionedReady.remove(sandbox.id)
@@ -258,6 +263,20 @@ package final class FunctionPool {
             guard placement.retire(id), let sandbox = live[id] else { continue }
             sandbox.shutdown()
         }
+    }
+
+    /// Invoke durations (REPORT's Duration) of every sandbox this function had, in ns.
+    package var invokeDurations: LatencyHistogram {
+        var total = retiredInvokeDurations
+        for sandbox in live.values { total.merge(sandbox.invokeDurations) }
+        return total
+    }
+
+    /// Init durations of every cold start of this function, in ns.
+    package var initDurations: LatencyHistogram {
+        var total = retiredInitDurations
+        for sandbox in live.values { total.merge(sandbox.initDurations) }
+        return total
     }
 
     /// Freeze and thaw figures of every sandbox this function had.

@@ -26,6 +26,9 @@ package struct PlacementStateMachine {
     }
 
     package private(set) var sandboxes: [String: SandboxState] = [:]
+    /// Idle sandboxes in the order they became idle: the last is the most recently used, so placing an
+    /// invoke does not scan every sandbox. Entries that are no longer idle are skipped lazily.
+    private var idleStack: [String] = []
     package private(set) var queue: [Invocation] = []
     private var queueHead = 0
     /// Most sandboxes this function may run at once.
@@ -72,6 +75,7 @@ package struct PlacementStateMachine {
             return [.place(next, sandboxID: id)]
         }
         sandboxes[id] = .idle(since: now)
+        idleStack.append(id)
         return []
     }
 
@@ -135,11 +139,10 @@ package struct PlacementStateMachine {
         return next
     }
 
-    private func mostRecentlyUsedIdle() -> String? {
-        var best: (String, UInt64)?
-        for (id, state) in sandboxes {
-            if case .idle(let since) = state, best == nil || since > best!.1 { best = (id, since) }
+    private mutating func mostRecentlyUsedIdle() -> String? {
+        while let id = idleStack.popLast() {
+            if case .idle = sandboxes[id] { return id }
         }
-        return best?.0
+        return nil
     }
 }

@@ -69,6 +69,9 @@ package final class Sandbox {
     package internal(set) var coldStartMilliseconds: Double?
     /// When the last invoke ended (epoch ms).
     package internal(set) var lastUsedEpochMilliseconds: Int64?
+    /// Durations of this sandbox's invokes (REPORT's Duration) and cold starts (Init Duration), in ns.
+    package internal(set) var invokeDurations = LatencyHistogram()
+    package internal(set) var initDurations = LatencyHistogram()
     let clock: any SimClock
 
     /// The lifecycle state as status output names it.
@@ -198,7 +201,11 @@ package final class Sandbox {
             case .log(let text, let requestID): emit(text, source: .platform, requestID: requestID)
             case .report(let requestID, let durationMs, let initDurationMs, let status):
                 invocationCount += 1
-                if let initDurationMs { coldStartMilliseconds = initDurationMs }
+                if let initDurationMs {
+                    coldStartMilliseconds = initDurationMs
+                    initDurations.record(UInt64(initDurationMs * 1_000_000))
+                }
+                invokeDurations.record(UInt64(max(0, durationMs) * 1_000_000))
                 lastUsedEpochMilliseconds = clock.epochMilliseconds
                 measureMemory()
                 let line = LambdaLog.report(

@@ -102,6 +102,24 @@ enum StatusAPI {
             }
         }
         family("lambda_sim_sandboxes", "gauge", "Sandboxes by state.", byState)
+        for (name, help, pick) in [
+            (
+                "lambda_sim_invoke_duration_seconds", "Invoke duration (REPORT's Duration).",
+                \FunctionPool.invokeDurations
+            ),
+            ("lambda_sim_init_duration_seconds", "Init duration of cold starts.", \FunctionPool.initDurations),
+        ] as [(String, String, KeyPath<FunctionPool, LatencyHistogram>)] {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) summary\n"
+            for pool in pools {
+                let histogram = pool[keyPath: pick]
+                for quantile in [0.5, 0.9, 0.99] {
+                    let seconds = Double(histogram.percentile(quantile)) / 1e9
+                    out += "\(name)\(label(pool, ",quantile=\"\(quantile)\"")) \(seconds)\n"
+                }
+                out += "\(name)_sum\(label(pool)) \(Double(histogram.total) / 1e9)\n"
+                out += "\(name)_count\(label(pool)) \(histogram.count)\n"
+            }
+        }
         var freeze: [(String, String)] = []
         for pool in pools {
             let statistics = pool.freezeStatistics

@@ -152,6 +152,8 @@ struct ServeTests {
             #expect(metrics.contains("lambda_sim_invocations_total{function=\"st\"} 1\n"))
             #expect(metrics.contains("# TYPE lambda_sim_throttles_total counter"))
             #expect(metrics.contains("lambda_sim_freeze_seconds_count{function=\"st\",op=\"freeze\"}"))
+            #expect(metrics.contains("lambda_sim_invoke_duration_seconds_count{function=\"st\"} 1\n"))
+            #expect(metrics.contains("lambda_sim_init_duration_seconds_count{function=\"st\"} 1\n"))
         }
     }
 
