@@ -633,7 +633,7 @@ package struct SandboxStateMachine {
 
     // MARK: - Failures
 
-    private static func errorType(of outcome: InvokeOutcome) -> String? {
+    static func errorType(of outcome: InvokeOutcome) -> String? {
         switch outcome {
         case .success: return nil
         case .functionError(_, _, let type): return type
@@ -694,7 +694,7 @@ package struct SandboxStateMachine {
     }
 
     /// The platform's own log lines for a failed invoke: the message, then the error type.
-    private func errorLines(_ outcome: InvokeOutcome, requestID: String) -> [Action] {
+    func errorLines(_ outcome: InvokeOutcome, requestID: String) -> [Action] {
         if case .platformError(let type, let message) = outcome {
             return [.log(message, requestID: requestID), .log(type, requestID: requestID)]
         }
@@ -722,7 +722,7 @@ package struct SandboxStateMachine {
         return actions
     }
 
-    private mutating func timeoutInvoke(_ r: Running) -> [Action] {
+    mutating func timeoutInvoke(_ r: Running) -> [Action] {
         let id = r.invocation.requestID
         let seconds = LambdaLog.fixed(function.timeoutSeconds)
         var actions: [Action] = [.cancelTimer]
