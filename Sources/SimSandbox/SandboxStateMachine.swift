@@ -154,7 +154,7 @@ package struct SandboxStateMachine {
     let clock: any SimClock
     let function: FunctionSpec
     /// The next init runs as a retry inside an invoke (a prewarm init failed).
-    private var nextInitIsSuppressed = false
+    var nextInitIsSuppressed = false
     /// Moves on at every thaw decision, so a freeze decided before it is dropped (design.md §3.4).
     package private(set) var freezeEpoch: UInt64 = 0
     /// Whether the processes are (asked to be) frozen.
