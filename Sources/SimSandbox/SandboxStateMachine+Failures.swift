@@ -1,0 +1,124 @@
+import SimCore
+import SimTelemetry
+
+/// Failed inits, failed invokes and timeouts: the log lines, results and kills they lead to.
+extension SandboxStateMachine {
+
+    static func errorType(of outcome: InvokeOutcome) -> String? {
+        switch outcome {
+        case .success: return nil
+        case .functionError(_, _, let type): return type
+        case .platformError(let type, _): return type
+        }
+    }
+
+    /// Init failed (error, crash, spawn failure) or timed out.
+    mutating func failInit(errorType: String, timedOut: Bool, processesAlive: Bool = true) -> [Action] {
+        guard case .initializing(let i) = state else { return [] }
+        let initMs = milliseconds(since: i.startedAt)
+        let initOutcome: EventOutcome = timedOut ? .timeout() : Self.eventOutcome(errorType: errorType)
+        var actions: [Action] =
+            initTelemetry(phase: i.phase, outcome: initOutcome, durationMs: initMs) + [
+                .cancelTimer,
+                .log(
+                    LambdaLog.initReport(
+                        durationMs: initMs, phase: i.phase.rawValue, status: timedOut ? "timeout" : "error",
+                        errorType: timedOut ? nil : errorType), requestID: i.invocation?.requestID),
+            ]
+        if i.phase == .initial {
+            // Lambda resets and retries the init inside the invoke that needs it (suppressed init).
+            nextInitIsSuppressed = i.invocation == nil
+            state = .resetting(
+                Resetting(
+                    reason: .failure, retry: i.invocation, retryStartedAt: i.invocation != nil ? now : nil,
+                    final: false,
+                    runtime: i.runtime))
+            actions += stopProcesses(.failure)
+            if !processesAlive { actions += processesGone() }
+            return actions
+        }
+        guard let invocation = i.invocation else {
+            state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
+            actions += stopProcesses(.failure)
+            if !processesAlive { actions += processesGone() }
+            return actions
+        }
+        let outcome =
+            i.initError
+            ?? .platformError(
+                errorType: "Runtime.Unknown", message: "Unknown application error occurred")
+        let id = invocation.requestID
+        let duration = milliseconds(since: i.invokeStartedAt ?? i.startedAt)
+        actions += [
+            .log(LambdaLog.start(requestID: id, version: function.version), requestID: id)
+        ]
+        actions += errorLines(outcome, requestID: id)
+        actions += [
+            .log(LambdaLog.end(requestID: id), requestID: id),
+            .report(requestID: id, durationMs: duration, initDurationMs: nil, status: .error(errorType)),
+            .complete(requestID: id, outcome: outcome),
+        ]
+        state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
+        actions += stopProcesses(.failure)
+        if !processesAlive { actions += processesGone() }
+        return actions
+    }
+
+    /// The platform's own log lines for a failed invoke: the message, then the error type.
+    func errorLines(_ outcome: InvokeOutcome, requestID: String) -> [Action] {
+        if case .platformError(let type, let message) = outcome {
+            return [.log(message, requestID: requestID), .log(type, requestID: requestID)]
+        }
+        return []
+    }
+
+    mutating func failInvoke(
+        _ r: Running, errorType: String, message: String, reason: ShutdownReason, timedOut: Bool
+    ) -> [Action] {
+        let id = r.invocation.requestID
+        var actions: [Action] = [.cancelTimer]
+        let outcome = InvokeOutcome.platformError(errorType: errorType, message: message)
+        if r.runtime == .running {
+            actions += errorLines(outcome, requestID: id)
+            actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(errorType: errorType)))
+        }
+        actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
+        actions.append(
+            .report(
+                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
+                status: timedOut ? .timeout : .error(errorType)))
+        if !r.delivered { actions.append(.complete(requestID: id, outcome: r.outcome ?? outcome)) }
+        state = .resetting(Resetting(reason: reason, retry: nil, final: false))
+        actions += stopProcesses(reason)
+        return actions
+    }
+
+    mutating func timeoutInvoke(_ r: Running) -> [Action] {
+        let id = r.invocation.requestID
+        let seconds = LambdaLog.fixed(function.timeoutSeconds)
+        var actions: [Action] = [.cancelTimer]
+        if r.runtime == .running || r.runtime == .responseSent {
+            actions.append(runtimeDoneTelemetry(r, outcome: .timeout()))
+        }
+        actions.append(
+            .log(
+                "\(CivilTime(epochMilliseconds: clock.epochMilliseconds).iso8601) \(id) Task timed out after \(seconds) seconds",
+                requestID: id))
+        actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
+        actions.append(
+            .report(
+                requestID: id, durationMs: Double(function.timeoutMilliseconds), initDurationMs: r.initDurationMs,
+                status: .timeout))
+        if !r.delivered {
+            let outcome =
+                r.outcome
+                ?? .platformError(
+                    errorType: "Sandbox.Timedout",
+                    message: "RequestId: \(id) Error: Task timed out after \(seconds) seconds")
+            actions.append(.complete(requestID: id, outcome: outcome))
+        }
+        state = .resetting(Resetting(reason: .timeout, retry: nil, final: false))
+        actions += stopProcesses(.timeout)
+        return actions
+    }
+}

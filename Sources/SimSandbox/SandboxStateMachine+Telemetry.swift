@@ -1,0 +1,56 @@
+import SimCore
+import SimTelemetry
+
+// MARK: - Telemetry
+
+extension SandboxStateMachine {
+    /// `platform.initRuntimeDone`, one `platform.extension` per extension, then `platform.initReport`.
+    func initTelemetry(phase: InitPhase, outcome: EventOutcome, durationMs: Double) -> [Action] {
+        let telemetryPhase: SimTelemetry.InitPhase = phase == .initial ? .initial : .invoke
+        var actions: [Action] = [.telemetry(.initRuntimeDone(.init(phase: telemetryPhase, outcome: outcome)))]
+        for ext in extensions.extensions {
+            actions.append(
+                .telemetry(
+                    .extensionState(
+                        .init(
+                            name: ext.name, state: ext.state == .ready ? "Ready" : ext.state.rawValue,
+                            events: ext.events.map(\.rawValue)))))
+        }
+        actions.append(
+            .telemetry(.initReport(.init(phase: telemetryPhase, outcome: outcome, durationMs: durationMs))))
+        return actions
+    }
+
+    /// `platform.runtimeDone` with Lambda's three spans.
+    func runtimeDoneTelemetry(_ r: Running, outcome: EventOutcome) -> Action {
+        let nowEpoch = clock.epochMilliseconds
+        let respondedEpoch = r.respondedAtEpoch ?? nowEpoch
+        let latency = r.respondedAt.map { Double($0 &- r.startedAt) / 1_000_000 } ?? milliseconds(since: r.startedAt)
+        let overhead = r.respondedAt.map { milliseconds(since: $0) } ?? 0
+        let spans = [
+            Span(name: "responseLatency", startEpochMilliseconds: r.startedAtEpoch, durationMs: latency),
+            Span(name: "responseDuration", startEpochMilliseconds: respondedEpoch, durationMs: 0),
+            Span(name: "runtimeOverhead", startEpochMilliseconds: respondedEpoch, durationMs: overhead),
+        ]
+        return .telemetry(
+            .runtimeDone(
+                .init(
+                    requestID: r.invocation.requestID, outcome: outcome, durationMs: milliseconds(since: r.startedAt),
+                    producedBytes: r.producedBytes, spans: spans,
+                    tracing: TraceContext(value: r.invocation.traceID))))
+    }
+
+    /// The telemetry status of an invoke's outcome.
+    static func eventOutcome(_ outcome: InvokeOutcome?) -> EventOutcome {
+        switch outcome {
+        case .none, .success: return .success
+        case .functionError(_, _, let type): return .error(type ?? "Unhandled")
+        case .platformError(let type, _): return eventOutcome(errorType: type)
+        }
+    }
+
+    /// Lambda's mapping: `Sandbox.*` errors are failures, the rest errors.
+    static func eventOutcome(errorType: String) -> EventOutcome {
+        errorType.hasPrefix("Sandbox.") ? .failure(errorType) : .error(errorType)
+    }
+}
