@@ -108,20 +108,6 @@ package final class FunctionPool {
         }
     }
 
-    /// Runs `invocation`; `completion` gets its result (also for `Event` invokes, which nobody awaits).
-    package func submit(_ invocation: Invocation, completion: @escaping (InvokeResult) -> Void) {
-        submit(invocation) { answer in
-            switch answer {
-            case .result(let result): completion(result)
-            case .throttled(let reason):
-                completion(
-                    InvokeResult(
-                        requestID: invocation.requestID,
-                        outcome: .platformError(errorType: "Sandbox.Throttled", message: reason.rawValue)))
-            }
-        }
-    }
-
     /// Runs `invocation`, or throttles it when concurrency is exhausted (serve).
     package func submit(_ invocation: Invocation, answer: @escaping (PoolAnswer) -> Void) {
         loop.assertInLoop()

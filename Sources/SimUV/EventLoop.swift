@@ -138,6 +138,7 @@ package final class EventLoop: @unchecked Sendable {
 
     /// Closes every handle on the loop and waits, without blocking a thread, until the loop has finished.
     package func shutdown() async {
+        precondition(!inLoop, "shutdown must not run on the loop thread")
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let alreadyDone = finished.withLock { state -> Bool in
                 if state.done { return true }
@@ -147,14 +148,6 @@ package final class EventLoop: @unchecked Sendable {
             if alreadyDone { continuation.resume() }
             requestStop()
         }
-        joinThread()
-    }
-
-    /// Closes every handle on the loop, lets it finish, and joins its thread. Safe from any thread but
-    /// the loop's own; blocks the calling thread.
-    package func shutdown() {
-        precondition(!inLoop, "shutdown must not run on the loop thread")
-        requestStop()
         joinThread()
     }
 
