@@ -38,3 +38,22 @@ package struct LineSplitter {
         if !pending.isEmpty { emitLine(emit) }
     }
 }
+
+/// The stdout and stderr line splitters of one process.
+package struct ProcessOutput {
+    private var out = LineSplitter()
+    private var err = LineSplitter()
+
+    package init() {}
+
+    /// Feeds a chunk read from stdout or stderr.
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer, stderr: Bool, emit: ([UInt8]) -> Void) {
+        if stderr { err.feed(bytes, emit: emit) } else { out.feed(bytes, emit: emit) }
+    }
+
+    /// Emits what is left of both streams.
+    package mutating func flush(emit: ([UInt8]) -> Void) {
+        out.flush(emit: emit)
+        err.flush(emit: emit)
+    }
+}

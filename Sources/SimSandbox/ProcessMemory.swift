@@ -33,12 +33,7 @@ package enum ProcessMemory {
     /// Child pids of `pid`, from `/proc/<pid>/task/*/children`.
     package static func children(of pid: Int32) -> [Int32] {
         var result: [Int32] = []
-        guard let dir = opendir("/proc/\(pid)/task") else { return result }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+        for name in directoryEntries("/proc/\(pid)/task") ?? [] {
             guard let tid = Int32(name) else { continue }
             let text = readSmallFile("/proc/\(pid)/task/\(tid)/children") ?? ""
             result += text.split(separator: " ").compactMap { Int32($0.trimmingSpaces) }

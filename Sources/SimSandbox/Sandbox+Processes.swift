@@ -18,7 +18,7 @@ extension Sandbox {
     /// Starts every executable file of the extensions directory, sorted by name, each in its own group.
     func launchExtensions() {
         extensionProcesses = [:]
-        extensionLines = [:]
+        outputs = [:]
         processGroups = []
         let names = function.extensionsDirectory.map(ExtensionDiscovery.executables(in:)) ?? []
         if names.count > ExtensionRegistry.maxExtensions {
@@ -41,9 +41,7 @@ extension Sandbox {
                         arguments: [path], environment: environment, workingDirectory: function.codeDirectory))
                 extensionProcesses[name] = process
                 adopt(process)
-                extensionLines[name] = (LineSplitter(), LineSplitter())
-                process.onStdout = { [weak self] bytes in self?.extensionOutput(name, bytes, stderr: false) }
-                process.onStderr = { [weak self] bytes in self?.extensionOutput(name, bytes, stderr: true) }
+                watchOutput(of: process, as: .extension(name))
                 process.onExit = { [weak self] status in self?.extensionExited(name, status) }
                 launched.append(name)
             } catch {
@@ -56,7 +54,6 @@ extension Sandbox {
 
     func spawnRuntime() {
         runtime = nil
-        runtimeLines = (LineSplitter(), LineSplitter())
         let runtimeName = function.runtime ?? "provided:custom"
         emit(
             LambdaLog.initStart(
@@ -73,8 +70,7 @@ extension Sandbox {
             let process = try ChildProcess(loop: loop, spec: spec)
             runtime = process
             adopt(process)
-            process.onStdout = { [weak self] bytes in self?.runtimeOutput(bytes, stderr: false) }
-            process.onStderr = { [weak self] bytes in self?.runtimeOutput(bytes, stderr: true) }
+            watchOutput(of: process, as: .runtime)
             process.onExit = { [weak self] status in self?.runtimeExited(status) }
         } catch {
             let reason = error.code == -13 ? "permission denied" : "no such file or directory"
@@ -95,26 +91,24 @@ extension Sandbox {
         }
     }
 
-    private func runtimeOutput(_ bytes: UnsafeRawBufferPointer, stderr: Bool) {
-        let emitLine: ([UInt8]) -> Void = { self.emit(String(decoding: $0, as: UTF8.self), source: .runtime) }
-        if stderr { runtimeLines.err.feed(bytes, emit: emitLine) } else { runtimeLines.out.feed(bytes, emit: emitLine) }
+    /// Splits a process's output into lines and emits them as `source`.
+    private func watchOutput(of process: ChildProcess, as source: LogRecord.Source) {
+        outputs[source] = ProcessOutput()
+        process.onStdout = { [weak self] bytes in self?.output(bytes, stderr: false, from: source) }
+        process.onStderr = { [weak self] bytes in self?.output(bytes, stderr: true, from: source) }
     }
 
-    private func extensionOutput(_ name: String, _ bytes: UnsafeRawBufferPointer, stderr: Bool) {
-        let emitLine: ([UInt8]) -> Void = {
-            self.emit(String(decoding: $0, as: UTF8.self), source: .extension(name))
-        }
-        if stderr {
-            extensionLines[name]?.err.feed(bytes, emit: emitLine)
-        } else {
-            extensionLines[name]?.out.feed(bytes, emit: emitLine)
-        }
+    private func output(_ bytes: UnsafeRawBufferPointer, stderr: Bool, from source: LogRecord.Source) {
+        outputs[source]?.feed(bytes, stderr: stderr) { emit(String(decoding: $0, as: UTF8.self), source: source) }
+    }
+
+    /// Emits the last, unterminated lines of a process that exited.
+    private func flushOutput(of source: LogRecord.Source) {
+        outputs[source]?.flush { emit(String(decoding: $0, as: UTF8.self), source: source) }
     }
 
     private func runtimeExited(_ status: ExitStatus) {
-        let emitLine: ([UInt8]) -> Void = { self.emit(String(decoding: $0, as: UTF8.self), source: .runtime) }
-        runtimeLines.out.flush(emit: emitLine)
-        runtimeLines.err.flush(emit: emitLine)
+        flushOutput(of: .runtime)
         measureMemory()
         runtime = nil
         // During a shutdown, SHUTDOWN goes out once the runtime is gone.
@@ -134,11 +128,7 @@ extension Sandbox {
     }
 
     private func extensionExited(_ name: String, _ status: ExitStatus) {
-        let emitLine: ([UInt8]) -> Void = {
-            self.emit(String(decoding: $0, as: UTF8.self), source: .extension(name))
-        }
-        extensionLines[name]?.out.flush(emit: emitLine)
-        extensionLines[name]?.err.flush(emit: emitLine)
+        flushOutput(of: .extension(name))
         extensionProcesses[name] = nil
         if !killing { perform(machine.extensionExited(name: name, status: status.description)) }
         finishKillIfDone()
@@ -242,18 +232,10 @@ extension Sandbox {
 /// Finds external extensions: executable regular files, sorted by name (as Lambda's agent lists them).
 enum ExtensionDiscovery {
     static func executables(in directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard name != ".", name != ".." else { continue }
+        let names = (directoryEntries(directory) ?? []).filter { name in
             let path = directory + "/" + name
             var info = stat()
-            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(path, X_OK) == 0 else { continue }
-            names.append(name)
+            return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
         }
         return names.sorted()
     }

@@ -10,7 +10,7 @@ import SimUV
 /// One line of a sandbox's log: a platform line or a line of a process's output.
 package struct LogRecord: Sendable {
     /// Where the line came from.
-    package enum Source: Sendable, Equatable {
+    package enum Source: Sendable, Hashable {
         case platform
         case runtime
         /// An external extension, by name.
@@ -100,8 +100,8 @@ package final class Sandbox {
     var flushingTelemetry = false
     var runtimeWaiters: [HTTPResponder] = []
     var extensionWaiters: [String: HTTPResponder] = [:]
-    var runtimeLines = (out: LineSplitter(), err: LineSplitter())
-    var extensionLines: [String: (out: LineSplitter, err: LineSplitter)] = [:]
+    /// Line splitters of the runtime's and every extension's output.
+    var outputs: [LogRecord.Source: ProcessOutput] = [:]
     var tail: [UInt8] = []
     var tailWanted: Set<String> = []
     /// Holds the processes still between invokes.

@@ -162,16 +162,12 @@ package final class SandboxCgroup {
         var parents = v1Controllers.map { "\(root)/\($0)/\(parent)" }
         parents.append("\(root)/\(parent)")
         for parentDir in parents {
-            guard let dir = opendir(parentDir) else { continue }
+            guard let entries = directoryEntries(parentDir) else { continue }
             var stale: [String] = []
-            while let entry = readdir(dir) {
-                let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
+            for entryName in entries {
                 guard let owner = entryName.split(separator: "-").first.flatMap({ Int32($0) }) else { continue }
                 if kill(owner, 0) != 0 && errno == ESRCH { stale.append("\(parentDir)/\(entryName)") }
             }
-            closedir(dir)
             killAndRemove(directories: stale, isV2: parentDir == "\(root)/\(parent)")
         }
     }
