@@ -119,10 +119,10 @@ let benchmarks: @Sendable () -> Void = {
                     if direction == "freeze" {
                         freezer.freeze(groups: [set.group], members: set.pids)
                     } else {
-                        freezer.thaw(groups: [set.group], members: set.pids)
+                        freezer.thaw()
                     }
                     benchmark.stopMeasurement()
-                    if direction == "freeze" { freezer.thaw(groups: [set.group], members: set.pids) }
+                    if direction == "freeze" { freezer.thaw() }
                 }
             }
         }

@@ -29,6 +29,9 @@ package final class Freezer {
     /// The sandbox's cgroup, in `cgroup` mode.
     let cgroup: SandboxCgroup?
     package private(set) var isFrozen = false
+    /// What the last freeze stopped, which the thaw releases: processes do not change while stopped.
+    private var frozenGroups: [Int32] = []
+    private var frozenMembers: [Int32] = []
     package private(set) var statistics = FreezeStatistics()
     private var pollTimer: Timer?
 
@@ -42,10 +45,12 @@ package final class Freezer {
         self.cgroup = cgroup
     }
 
-    /// Freezes `groups` (process-group ids). `members` lists the pids to confirm (group members).
-    package func freeze(groups: [Int32], members: [Int32]) {
+    /// Freezes `groups` (process-group ids). `members` lists the pids to confirm (group members); it is read
+    /// only in `signal` mode, where it walks `/proc`.
+    package func freeze(groups: [Int32], members: @autoclosure () -> [Int32]) {
         guard mode != .none, !isFrozen, !groups.isEmpty else { return }
         isFrozen = true
+        frozenGroups = groups
         let start = EventLoop.nanoseconds()
         switch mode {
         case .none:
@@ -53,6 +58,8 @@ package final class Freezer {
         case .signal:
             for group in groups { kill(-group, SIGSTOP) }
             let groupSet = Set(groups)
+            let members = members()
+            frozenMembers = members
             confirm(start: start, thawing: false) {
                 members.allSatisfy { pid in
                     guard let state = ProcessState.read(pid) else { return true }
@@ -67,8 +74,10 @@ package final class Freezer {
     }
 
     /// Thaws everything frozen by `freeze`.
-    package func thaw(groups: [Int32], members: [Int32]) {
+    package func thaw() {
         guard isFrozen else { return }
+        let groups = frozenGroups
+        let members = frozenMembers
         isFrozen = false
         pollTimer?.close()
         pollTimer = nil

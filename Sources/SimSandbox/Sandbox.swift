@@ -227,7 +227,7 @@ package final class Sandbox {
                     telemetry.setFrozen(true)
                 }
             case .thaw:
-                if freezer.isFrozen { freezer.thaw(groups: processGroups, members: pids) }
+                freezer.thaw()
                 telemetry.setFrozen(false)
             case .terminated:
                 telemetry.close()
