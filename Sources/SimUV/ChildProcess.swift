@@ -175,13 +175,7 @@ private final class PipeReader: HandleOwner {
     func start() {
         uv_read_start(
             stream,
-            { handle, _, buf in
-                guard let handle, let data = handle.pointee.loop.pointee.data else { return }
-                let loop = Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue()
-                buf?.pointee = uv_buf_init(
-                    loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self),
-                    UInt32(EventLoop.readBufferSize))
-            },
+            EventLoop.allocateFromReadBuffer,
             { handle, nread, buf in
                 guard let owner = HandleBox.owner(of: handle, as: PipeReader.self) else { return }
                 if nread > 0, let base = buf?.pointee.base {

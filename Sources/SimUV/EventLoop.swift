@@ -31,6 +31,14 @@ package final class EventLoop: @unchecked Sendable {
     /// Size of the shared read buffer, the most one read callback delivers.
     static let readBufferSize = 256 * 1024
 
+    /// The `uv_alloc_cb` of every stream read: hands out the loop's shared read buffer.
+    static let allocateFromReadBuffer: uv_alloc_cb = { handle, _, buf in
+        guard let handle, let data = handle.pointee.loop.pointee.data else { return }
+        let loop = Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue()
+        buf?.pointee = uv_buf_init(
+            loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(EventLoop.readBufferSize))
+    }
+
     /// Creates the loop and starts its thread.
     package init(name: String = "lambda-sim-loop") throws(UVError) {
         uvLoop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
