@@ -142,9 +142,9 @@ extension Sandbox {
     /// extensions); subscribed external extensions got SHUTDOWN from the machine and live until the
     /// deadline; everything else dies at once.
     func stopProcesses(_ reason: SandboxStateMachine.ShutdownReason, deadlineMilliseconds deadline: UInt64) {
-        for waiter in runtimeWaiters where !waiter.isCompleted {
-            waiter.send(RuntimeAPIResponses.reply(.error(.internalError)))
-        }
+        // A runtime blocked in /next is left blocked, as Lambda leaves it: it learns of the shutdown from
+        // SIGTERM. Answering its /next (with a 500) made runtimes exit on their own and race their own
+        // SIGTERM handling. Its connection closes when the process dies.
         runtimeWaiters.removeAll()
         killing = true
         runtimeStopped = false
