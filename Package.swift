@@ -83,14 +83,16 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
     let benchmark: [Target.Dependency] = [.product(name: "Benchmark", package: "benchmark")]
     let plugin: [Target.PluginUsage] = [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     package.targets += [
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: strict),
         .executableTarget(
             name: "FreezeBenchmarks", dependencies: benchmark + ["SimCore", "SimSandbox", "SimUV"],
             path: "Benchmarks/FreezeBenchmarks", plugins: plugin),
         .executableTarget(
-            name: "InvokeBenchmarks", dependencies: benchmark + ["LambdaSim", "SimCore", "SimHTTP", "SimUV"],
+            name: "InvokeBenchmarks",
+            dependencies: benchmark + ["BenchmarkSupport", "LambdaSim", "SimCore", "SimHTTP", "SimUV"],
             path: "Benchmarks/InvokeBenchmarks", plugins: plugin),
         .executableTarget(
-            name: "OrchestratorBenchmarks", dependencies: benchmark + ["LambdaSim"],
+            name: "OrchestratorBenchmarks", dependencies: benchmark + ["BenchmarkSupport", "LambdaSim"],
             path: "Benchmarks/OrchestratorBenchmarks", plugins: plugin),
     ]
 }
