@@ -122,7 +122,7 @@ enum AsyncRecord {
                     ("approximateInvokeCount", .number(String(attempts))),
                 ])
             ),
-            ("requestPayload", invocation.payload.isEmpty ? .null : payload(invocation.payload)),
+            ("requestPayload", payload(invocation.payload)),
             ("responseContext", .object(response)),
         ]
         if let result { members.append(("responsePayload", payload(result.payload.body))) }

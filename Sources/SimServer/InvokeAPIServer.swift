@@ -155,8 +155,11 @@ package final class InvokeAPIServer {
             return
         }
         let traceHeader = request.headers["X-Amzn-Trace-Id"].flatMap { $0.contains("Root=") ? $0 : nil }
+        // Lambda hands a function invoked without a payload `{}`, never an empty body (runtime clients fail to
+        // decode one), whatever the invocation type.
+        let payload = request.body.isEmpty ? Self.emptyPayload : request.body
         let invocation = Invocation(
-            requestID: requestID, payload: request.body, contentType: request.headers["Content-Type"],
+            requestID: requestID, payload: payload, contentType: request.headers["Content-Type"],
             invokedFunctionARN: invokedARN,
             traceID: traceHeader ?? Identifiers.traceHeader(epochMilliseconds: clock.epochMilliseconds),
             clientContext: type == "Event" ? nil : clientContext,
@@ -179,6 +182,9 @@ package final class InvokeAPIServer {
                 }
             })
     }
+
+    /// What the function receives when the invoker sent no payload.
+    static let emptyPayload = Array("{}".utf8)
 
     private func arn(region: String?, account: String?, name: String, qualifier: String?) -> String {
         let any = pools.values.first?.function

@@ -10,6 +10,14 @@ def ok(event, context):
     return {"ok": True, "event": event}
 
 
+def print_event(event, context):
+    """Prints the event as JSON (one line) and returns it."""
+    import json
+
+    print("event: " + json.dumps(event), flush=True)
+    return event
+
+
 def raise_error(event, context):
     """Raises an unhandled exception (the runtime reports it through /error)."""
     raise ValueError("boom")

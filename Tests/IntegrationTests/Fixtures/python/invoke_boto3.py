@@ -3,7 +3,7 @@
 
 Usage:
     invoke_boto3.py ENDPOINT FUNCTION PAYLOAD_JSON [--tail] [--type RequestResponse|Event|DryRun]
-                    [--client-context B64]
+                    [--client-context B64] [--no-payload]
 
 PAYLOAD_JSON is sent as-is; "-" reads the payload from stdin and "@PATH" from a file (for payloads
 too large for a command-line argument).
@@ -35,6 +35,7 @@ def parse_args(argv):
     parser.add_argument("--tail", action="store_true", help="request the last 4 KB of logs (LogType=Tail)")
     parser.add_argument("--type", default="RequestResponse", choices=["RequestResponse", "Event", "DryRun"])
     parser.add_argument("--client-context", default=None, help="base64-encoded client context")
+    parser.add_argument("--no-payload", action="store_true", help="send no Payload at all (PAYLOAD_JSON is ignored)")
     return parser.parse_args(argv)
 
 
@@ -70,8 +71,9 @@ def invoke(args):
         "FunctionName": args.function,
         "InvocationType": args.type,
         "LogType": "Tail" if args.tail else "None",
-        "Payload": read_payload(args.payload),
     }
+    if not args.no_payload:
+        request["Payload"] = read_payload(args.payload)
     if args.client_context is not None:
         request["ClientContext"] = args.client_context
     response = make_client(args.endpoint).invoke(**request)
