@@ -78,6 +78,8 @@ package enum Identifiers {
 /// UTC calendar fields of an instant.
 package struct CivilTime: Equatable {
     package var year, month, day, hour, minute, second, millisecond: Int
+    /// Day of the week, 0 = Sunday.
+    package var weekday: Int
 
     package init(epochMilliseconds: Int64) {
         var seconds = time_t(epochMilliseconds / 1000)
@@ -90,6 +92,7 @@ package struct CivilTime: Equatable {
         minute = Int(parts.tm_min)
         second = Int(parts.tm_sec)
         millisecond = Int(epochMilliseconds % 1000)
+        weekday = Int(parts.tm_wday)
     }
 
     /// ISO 8601 with milliseconds, e.g. `2022-10-12T00:00:15.064Z`.
@@ -97,4 +100,15 @@ package struct CivilTime: Equatable {
         let p = Identifiers.pad
         return "\(year)-\(p(month, 2))-\(p(day, 2))T\(p(hour, 2)):\(p(minute, 2)):\(p(second, 2)).\(p(millisecond, 3))Z"
     }
+
+    /// The HTTP `Date` form (RFC 9110 IMF-fixdate), e.g. `Sat, 02 Mar 2024 18:59:37 GMT`.
+    package var httpDate: String {
+        let p = Identifiers.pad
+        let day = Self.weekdays[weekday]
+        let monthName = Self.months[month - 1]
+        return "\(day), \(p(self.day, 2)) \(monthName) \(year) \(p(hour, 2)):\(p(minute, 2)):\(p(second, 2)) GMT"
+    }
+
+    private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 }

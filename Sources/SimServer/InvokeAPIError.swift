@@ -51,8 +51,8 @@ package struct InvokeAPIError: Error, Equatable, Sendable {
         self.retryAfterSeconds = retryAfterSeconds
     }
 
-    /// The HTTP response, tagged with `requestID`.
-    package func response(requestID: String) -> HTTPResponse {
+    /// The HTTP response, tagged with `requestID` and, when given, the `Date` header.
+    package func response(requestID: String, date: String? = nil) -> HTTPResponse {
         // Throttles are observed with a lower-case `message`; boto3 reads either.
         let messageKey = status == 429 ? "message" : "Message"
         var members: [(String, JSONValue)] = [("Type", .string("User")), (messageKey, .string(message))]
@@ -62,6 +62,7 @@ package struct InvokeAPIError: Error, Equatable, Sendable {
             "x-amzn-RequestId": requestID,
             "x-amzn-ErrorType": code,
         ]
+        if let date { headers = HTTPHeaders([("Date", date)] + headers.map { ($0.name, $0.value) }) }
         if let retryAfterSeconds { headers.add("Retry-After", String(retryAfterSeconds)) }
         return HTTPResponse(status: status, headers: headers, body: Array(JSONValue.object(members).serialized.utf8))
     }

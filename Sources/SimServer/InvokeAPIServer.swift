@@ -13,6 +13,8 @@ package final class InvokeAPIServer {
     private let clock: any SimClock
     /// The bound port.
     package private(set) var port = 0
+    /// The `Date` header of responses sent during `second` (epoch seconds), formatted once per second.
+    private var cachedDate: (second: Int64, text: String) = (-1, "")
 
     /// Listens on `host:port` and routes invokes to `pools` by function name and alias.
     package init(loop: EventLoop, host: String, port: Int, pools: [FunctionPool], clock: any SimClock = SystemClock())
@@ -51,7 +53,9 @@ package final class InvokeAPIServer {
     private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let requestID = Identifiers.uuid()
         if request.path.hasPrefix("/_sim/") || request.path == "/metrics" {
-            responder.send(StatusAPI.respond(to: request, pools: uniquePools))
+            var response = StatusAPI.respond(to: request, pools: uniquePools)
+            response.headers = HTTPHeaders([("Date", httpDate())] + response.headers.map { ($0.name, $0.value) })
+            responder.send(response)
             return
         }
         do {
@@ -60,11 +64,11 @@ package final class InvokeAPIServer {
             }
             try invoke(request, responder, requestID: requestID, encodedName: encodedName)
         } catch let error as InvokeAPIError {
-            responder.send(error.response(requestID: requestID))
+            responder.send(error.response(requestID: requestID, date: httpDate()))
         } catch {
             responder.send(
                 InvokeAPIError(status: 500, code: "ServiceException", message: "\(error)").response(
-                    requestID: requestID))
+                    requestID: requestID, date: httpDate()))
         }
     }
 
@@ -151,7 +155,7 @@ package final class InvokeAPIServer {
             clientContext = String(decoding: bytes, as: UTF8.self)
         }
         if type == "DryRun" {
-            responder.send(HTTPResponse(status: 204, headers: ["x-amzn-RequestId": requestID]))
+            responder.send(HTTPResponse(status: 204, headers: ["Date": httpDate(), "x-amzn-RequestId": requestID]))
             return
         }
         let traceHeader = request.headers["X-Amzn-Trace-Id"].flatMap { $0.contains("Root=") ? $0 : nil }
@@ -166,43 +170,70 @@ package final class InvokeAPIServer {
             tenantID: request.headers["X-Amz-Tenant-Id"], wantsLogTail: logType == "Tail" && type != "Event",
             isAsync: type == "Event")
         if type == "Event" {
-            responder.send(HTTPResponse(status: 202, headers: ["x-amzn-RequestId": requestID]))
+            responder.send(
+                HTTPResponse(
+                    status: 202,
+                    headers: [
+                        "Date": httpDate(), "x-amzn-RequestId": requestID, "x-amzn-Remapped-Content-Length": "0",
+                        "X-Amzn-Trace-Id": invocation.traceID,
+                    ]))
             pool.submitEvent(invocation)
             return
         }
         let version = function.version
+        let traceID = invocation.traceID
         pool.submit(
             invocation,
-            answer: { (answer: PoolAnswer) in
+            answer: { [weak self] (answer: PoolAnswer) in
+                let date = self?.httpDate() ?? CivilTime(epochMilliseconds: SystemClock().epochMilliseconds).httpDate
                 switch answer {
                 case .result(let result):
-                    responder.send(Self.render(result, executedVersion: version))
+                    responder.send(Self.render(result, executedVersion: version, date: date, traceID: traceID))
                 case .throttled(let reason):
-                    responder.send(InvokeAPIError.throttled(reason: reason.rawValue).response(requestID: requestID))
+                    responder.send(
+                        InvokeAPIError.throttled(reason: reason.rawValue).response(requestID: requestID, date: date))
                 }
             })
+    }
+
+    /// The `Date` header for a response sent now.
+    private func httpDate() -> String {
+        let now = clock.epochMilliseconds
+        let second = now / 1000
+        if second != cachedDate.second { cachedDate = (second, CivilTime(epochMilliseconds: now).httpDate) }
+        return cachedDate.text
     }
 
     /// What the function receives when the invoker sent no payload.
     static let emptyPayload = Array("{}".utf8)
 
+    /// The ARN a 404 names: qualified with `$LATEST` when the invoke named no qualifier, as Lambda's messages
+    /// have been since 2025 (`Function not found: arn:…:function:nope:$LATEST`).
     private func arn(region: String?, account: String?, name: String, qualifier: String?) -> String {
         let any = pools.values.first?.function
         let base =
             "arn:aws:lambda:\(region ?? any?.region ?? "us-east-1"):\(account ?? any?.accountID ?? "123456789012"):function:\(name)"
-        return qualifier.map { "\(base):\($0)" } ?? base
+        return "\(base):\(qualifier ?? "$LATEST")"
     }
 
-    /// The 200 answer of a synchronous invoke.
-    static func render(_ result: InvokeResult, executedVersion: String) -> HTTPResponse {
+    /// The 200 answer of a synchronous invoke, with the headers in the order Lambda sends them (`Date`,
+    /// `Content-Type`, `x-amzn-RequestId`, `x-amzn-Remapped-Content-Length`, `X-Amz-Executed-Version`, then
+    /// `X-Amz-Function-Error` and `X-Amz-Log-Result` when they apply, and `X-Amzn-Trace-Id`; the HTTP layer adds
+    /// `Content-Length`).
+    static func render(_ result: InvokeResult, executedVersion: String, date: String, traceID: String)
+        -> HTTPResponse
+    {
         let payload = result.payload
         var headers: HTTPHeaders = [
+            "Date": date,
             "Content-Type": payload.contentType,
             "x-amzn-RequestId": result.requestID,
+            "x-amzn-Remapped-Content-Length": "0",
             "X-Amz-Executed-Version": executedVersion,
         ]
         if result.outcome.isError { headers.add("X-Amz-Function-Error", "Unhandled") }
         if let tail = result.logTail { headers.add("X-Amz-Log-Result", Base64.encode(tail)) }
+        headers.add("X-Amzn-Trace-Id", traceID)
         return HTTPResponse(status: 200, headers: headers, body: payload.body)
     }
 }

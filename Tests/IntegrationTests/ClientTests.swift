@@ -73,7 +73,7 @@ struct ClientTests {
             #expect(output["status"] as? Int == 404)
             #expect(
                 output["message"] as? String
-                    == "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope")
+                    == "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope:$LATEST")
         }
     }
 

@@ -19,7 +19,7 @@ struct InvokeAPITests {
             #expect(
                 try stringObject(response.body) == [
                     "Type": "User",
-                    "Message": "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope",
+                    "Message": "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope:$LATEST",
                 ])
         }
     }

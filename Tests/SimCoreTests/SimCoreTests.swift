@@ -110,3 +110,11 @@ import Testing
         #expect(LatencyHistogram().percentile(0.5) == 0)
     }
 }
+
+@Suite struct HTTPDateTests {
+    /// `httpDate` is RFC 9110's IMF-fixdate, weekday and month by name, in UTC.
+    @Test func imfFixdate() {
+        #expect(CivilTime(epochMilliseconds: 1_709_405_977_000).httpDate == "Sat, 02 Mar 2024 18:59:37 GMT")
+        #expect(CivilTime(epochMilliseconds: 0).httpDate == "Thu, 01 Jan 1970 00:00:00 GMT")
+    }
+}

@@ -40,6 +40,9 @@ import Testing
         #expect(
             String(decoding: response.body, as: UTF8.self)
                 == "{\"Type\":\"User\",\"Message\":\"Function not found: arn:aws:lambda:us-east-1:1:function:x\"}")
+        #expect(!response.headers.contains("Date"))
+        let dated = InvokeAPIError.notFound(arn: "a").response(requestID: "id", date: "Sat, 02 Mar 2024 18:59:37 GMT")
+        #expect(dated.headers.map(\.name).first == "Date")
         let throttle = InvokeAPIError(
             status: 429, code: "TooManyRequestsException", message: "Rate Exceeded.",
             reason: "ConcurrentInvocationLimitExceeded", retryAfterSeconds: 1
@@ -54,8 +57,11 @@ import Testing
         let result = InvokeResult(
             requestID: "id", outcome: .platformError(errorType: "Runtime.ExitError", message: "m"),
             logTail: Array("log".utf8))
-        let response = InvokeAPIServer.render(result, executedVersion: "$LATEST")
+        let response = InvokeAPIServer.render(
+            result, executedVersion: "$LATEST", date: "Sat, 02 Mar 2024 18:59:37 GMT", traceID: "Root=1-x")
         #expect(response.status == 200)
+        #expect(response.headers["Date"] == "Sat, 02 Mar 2024 18:59:37 GMT")
+        #expect(response.headers["X-Amzn-Trace-Id"] == "Root=1-x")
         #expect(response.headers["X-Amz-Function-Error"] == "Unhandled")
         #expect(response.headers["X-Amz-Log-Result"] == "bG9n")
         #expect(
