@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(
             name: "SimTelemetryTests", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"],
             swiftSettings: strict),
-        .testTarget(name: "SimSandboxTests", dependencies: ["SimCore", "SimSandbox"], swiftSettings: strict),
+        .testTarget(name: "SimSandboxTests", dependencies: ["SimCore", "SimSandbox", "SimUV"], swiftSettings: strict),
         .testTarget(
             name: "SimOrchestratorTests", dependencies: ["SimCore", "SimOrchestrator"], swiftSettings: strict),
         .testTarget(name: "SimServerTests", dependencies: ["SimCore", "SimServer"], swiftSettings: strict),

@@ -76,11 +76,13 @@ public final class Simulator: Sendable {
         signal(SIGPIPE, SIG_IGN)
         ProcessGroups.installFatalSignalHandlers()
         raiseFileDescriptorLimit()
-        if functions.contains(where: { $0.freeze == .cgroup }) {
+        var cgroupMessages: [String] = []
+        if let first = functions.first(where: { $0.freeze == .cgroup }) {
             SandboxCgroup.removeStale()
-            // Fail at start, naming the path, rather than at the first invoke.
+            // Fail at start, naming the path, rather than at the first invoke; and say at start what is degraded.
             let probe = try SandboxCgroup(
-                name: "\(getpid())-probe-\(Identifiers.randomHex(8))", memoryMB: 128, cpuScaling: false)
+                name: "\(getpid())-probe-\(Identifiers.randomHex(8))", memoryMB: 128, cpuScaling: first.cpuScaling)
+            cgroupMessages = probe.takeMessages()
             probe.remove()
         }
         let loop = try EventLoop()
@@ -95,6 +97,9 @@ public final class Simulator: Sendable {
                 if lines.count > capturedLineLimit { lines.removeFirst(lines.count - capturedLineLimit / 2) }
             }
             console?(line)
+        }
+        for message in cgroupMessages {
+            sink(LogRecord(function: "lambda-sim", sandboxID: "-", requestID: nil, source: .platform, text: message))
         }
         let specs = functions.map { ($0.spec, $0.maxConcurrency, Self.policy(for: $0, account: account)) }
         let reservations = Dictionary(

@@ -35,10 +35,8 @@ extension Sandbox {
         for name in names {
             let path = function.extensionsDirectory! + "/" + name
             do {
-                let process = try ChildProcess(
-                    loop: loop,
-                    spec: ProcessSpec(
-                        arguments: [path], environment: environment, workingDirectory: function.codeDirectory))
+                let process = try start(
+                    ProcessSpec(arguments: [path], environment: environment, workingDirectory: function.codeDirectory))
                 extensionProcesses[name] = process
                 adopt(process)
                 watchOutput(of: process, as: .extension(name))
@@ -67,7 +65,7 @@ extension Sandbox {
         let spec = ProcessSpec(
             arguments: arguments, environment: runtimeEnvironment, workingDirectory: function.codeDirectory)
         do {
-            let process = try ChildProcess(loop: loop, spec: spec)
+            let process = try start(spec)
             runtime = process
             adopt(process)
             watchOutput(of: process, as: .runtime)
@@ -80,15 +78,22 @@ extension Sandbox {
         }
     }
 
-    /// Tracks a new process's group for signals and crash cleanup, and moves it into the cgroup.
+    /// Starts a process of the sandbox: in `cgroup` mode a member of the cgroup from its first instruction.
+    private func start(_ spec: ProcessSpec) throws(UVError) -> ChildProcess {
+        guard let cgroup else { return try ChildProcess(loop: loop, spec: spec) }
+        defer { reportCgroupMessages() }
+        return try cgroup.spawn(spec, on: loop)
+    }
+
+    /// Logs what the cgroup could not set up (each kind once per simulator process).
+    func reportCgroupMessages() {
+        for line in cgroup?.takeMessages() ?? [] { emit(line, source: .platform) }
+    }
+
+    /// Tracks a new process's group for signals and crash cleanup.
     private func adopt(_ process: ChildProcess) {
         processGroups.append(process.pid)
         ProcessGroups.register(process.pid)
-        do {
-            try cgroup?.add(pid: process.pid)
-        } catch {
-            emit("lambda-sim: \(error)", source: .platform)
-        }
     }
 
     /// Splits a process's output into lines and emits them as `source`.

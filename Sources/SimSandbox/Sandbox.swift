@@ -147,6 +147,7 @@ package final class Sandbox {
         }
         self.server = server
         self.runtimeAPI = "127.0.0.1:\(server.port)"
+        reportCgroupMessages()
     }
 
     /// True when an invoke may be placed here now.
@@ -285,11 +286,14 @@ package final class Sandbox {
         }
     }
 
+    /// Raises `maxMemoryKiB` to the sandbox's peak: the process tree's summed peak RSS, and in `cgroup` mode also
+    /// the cgroup's own peak, which catches children that came and went between two readings, while the RSS
+    /// counts file pages (the runtime's binary and libraries) that the page cache charged to another cgroup.
     func measureMemory() {
         if let cgroup, let peak = cgroup.peakMemoryBytes() {
             maxMemoryKiB = max(maxMemoryKiB, peak / 1024)
-            return
         }
+        reportCgroupMessages()
         var total = 0
         if let runtime, runtime.exitStatus == nil { total += ProcessMemory.peakResidentKiB(root: runtime.pid) }
         for process in extensionProcesses.values where process.exitStatus == nil {

@@ -1,3 +1,6 @@
+import SimUV
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -14,83 +17,240 @@ package struct CgroupError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// The cgroup hierarchy sandboxes' cgroups live in.
+package enum CgroupHierarchy: Equatable, Sendable {
+    /// cgroup v1: one directory per controller, `<root>/<controller>/lambda-sim/<name>`.
+    case v1(root: String)
+    /// cgroup v2: one directory, `<root>/lambda-sim/<name>`, in the unified hierarchy mounted at `root`.
+    case v2(root: String)
+
+    /// Where the machine's cgroups are mounted.
+    package static let mountPoint = "/sys/fs/cgroup"
+
+    /// v2 when the unified hierarchy at the mount point has the memory and pids controllers, else v1.
+    package static func detect() -> CgroupHierarchy {
+        let controllers = ProcessMemory.readSmallFile("\(mountPoint)/cgroup.controllers") ?? ""
+        return controllers.contains("memory") && controllers.contains("pids")
+            ? .v2(root: mountPoint) : .v1(root: mountPoint)
+    }
+}
+
+/// Failed cgroup writes and reads, each reported once per process (per file name and errno), so that a
+/// thousand sandboxes hitting the same missing file print one line, and no failure goes unsaid.
+package enum CgroupDiagnostics {
+    private static let reported = Mutex<Set<String>>([])
+
+    /// The line to log for a failed operation on `path`, the first time this file name fails with this errno;
+    /// nil when it was reported already.
+    static func firstReport(_ operation: String, path: String, errno code: Int32, degraded: String) -> String? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard reported.withLock({ $0.insert("\(operation) \(name) \(code)").inserted }) else { return nil }
+        return "lambda-sim: cgroup: cannot \(operation) \(path): \(String(cString: strerror(code))) (errno \(code));"
+            + " degraded: \(degraded)"
+    }
+}
+
 /// One sandbox's cgroup(s) under a `lambda-sim` parent: the freezer, a memory limit of MemorySize, a pids
 /// limit of 1,024 and optionally a CPU quota proportional to memory.
 ///
-/// cgroup v2 (a unified hierarchy with controllers) uses `cgroup.freeze`, `memory.max`, `memory.peak`,
-/// `pids.max`, `cpu.max`; otherwise the v1 controllers `freezer`, `memory`, `pids`, `cpu` are used.
+/// Every process of the sandbox is a member from its first instruction (`spawn`): on cgroup v1 the loop
+/// thread joins the sandbox's cgroups for the fork (a child starts in its forking thread's cgroups) and leaves
+/// right after; on v2, where threads cannot join a domain cgroup alone, a `/bin/sh` prelude writes its own pid
+/// into `cgroup.procs` and then execs the command. No write fails silently: a limit or a reading that cannot
+/// be set up is reported once (`CgroupDiagnostics`) and listed in `degraded`; only what makes the mode
+/// unusable (the directories, the freezer) throws.
 package final class SandboxCgroup {
     /// The directory name: `<simulator pid>-<sandbox id>`, so stale ones can be recognised.
     package let name: String
-    package let isV2: Bool
+    package let hierarchy: CgroupHierarchy
     /// Directories per controller (v1), or the one directory (v2) under key "".
     package private(set) var directories: [String: String] = [:]
+    /// Features that do not work as designed for this cgroup, e.g. `memory limit`.
+    package private(set) var degraded: [String] = []
+    /// Lines to log (first reports of failures), taken by `takeMessages`.
+    private var messages: [String] = []
 
-    static let root = "/sys/fs/cgroup"
     static let parent = "lambda-sim"
     static let v1Controllers = ["freezer", "memory", "pids", "cpu"]
 
-    /// Whether the machine has a cgroup v2 hierarchy with the controllers lambda-sim needs.
-    static var hasUsableV2: Bool {
-        guard let controllers = readFile("\(root)/cgroup.controllers") else { return false }
-        return controllers.contains("memory") && controllers.contains("pids")
+    package var isV2: Bool {
+        if case .v2 = hierarchy { return true }
+        return false
+    }
+
+    private var root: String {
+        switch hierarchy {
+        case .v1(let root), .v2(let root): return root
+        }
     }
 
     /// Creates the cgroup(s) and applies the limits.
-    package init(name: String, memoryMB: Int, cpuScaling: Bool) throws(CgroupError) {
+    package init(name: String, memoryMB: Int, cpuScaling: Bool, hierarchy: CgroupHierarchy = .detect())
+        throws(CgroupError)
+    {
         self.name = name
-        isV2 = Self.hasUsableV2
-        if isV2 {
-            let parent = "\(Self.root)/\(Self.parent)"
+        self.hierarchy = hierarchy
+        let memoryBytes = String(memoryMB * 1_048_576)
+        if case .v2(let root) = hierarchy {
+            let parent = "\(root)/\(Self.parent)"
             try Self.makeDirectory(parent)
-            try? Self.write("\(parent)/cgroup.subtree_control", "+memory +pids +cpu")
+            // Enabling controllers for the children fails for those the hierarchy lacks; each limit says so below.
+            _ = Self.write("\(parent)/cgroup.subtree_control", "+memory +pids +cpu")
             let dir = "\(parent)/\(name)"
             try Self.makeDirectory(dir)
             directories[""] = dir
-            try Self.write("\(dir)/memory.max", String(memoryMB * 1_048_576))
-            try? Self.write("\(dir)/memory.swap.max", "0")
-            try Self.write("\(dir)/pids.max", "1024")
-            if cpuScaling { try? Self.write("\(dir)/cpu.max", "\(Self.quota(memoryMB: memoryMB)) 100000") }
+            guard access("\(dir)/cgroup.freeze", F_OK) == 0 else {
+                throw CgroupError(path: "\(dir)/cgroup.freeze", reason: "no cgroup v2 freezer (Linux 5.2 or later)")
+            }
+            set("\(dir)/memory.max", memoryBytes, feature: "memory limit (no Runtime.OutOfMemory)")
+            set("\(dir)/memory.swap.max", "0", feature: "swap limit (swap use is not limited)")
+            set("\(dir)/pids.max", "1024", feature: "pids limit")
+            if cpuScaling {
+                set("\(dir)/cpu.max", "\(Self.quota(memoryMB: memoryMB)) 100000", feature: "--cpu-scaling quota")
+            }
             return
         }
         for controller in Self.v1Controllers {
-            let parent = "\(Self.root)/\(controller)/\(Self.parent)"
-            guard access("\(Self.root)/\(controller)", F_OK) == 0 else {
-                if controller == "freezer" { throw CgroupError(path: "\(Self.root)/freezer", reason: "no freezer") }
+            let mount = "\(root)/\(controller)"
+            guard access(mount, F_OK) == 0 else {
+                if controller == "freezer" { throw CgroupError(path: mount, reason: "no freezer controller mounted") }
+                note("find", path: mount, errno: ENOENT, feature: "\(controller) controller")
                 continue
             }
+            let parent = "\(mount)/\(Self.parent)"
             try Self.makeDirectory(parent)
             let dir = "\(parent)/\(name)"
             try Self.makeDirectory(dir)
             directories[controller] = dir
         }
         if let memory = directories["memory"] {
-            try? Self.write("\(memory)/memory.move_charge_at_immigrate", "3")
-            try Self.write("\(memory)/memory.limit_in_bytes", String(memoryMB * 1_048_576))
-            try? Self.write("\(memory)/memory.memsw.limit_in_bytes", String(memoryMB * 1_048_576))
+            set("\(memory)/memory.limit_in_bytes", memoryBytes, feature: "memory limit (no Runtime.OutOfMemory)")
+            set("\(memory)/memory.memsw.limit_in_bytes", memoryBytes, feature: "swap limit (swap use is not limited)")
         }
-        if let pids = directories["pids"] { try Self.write("\(pids)/pids.max", "1024") }
+        if let pids = directories["pids"] { set("\(pids)/pids.max", "1024", feature: "pids limit") }
         if cpuScaling, let cpu = directories["cpu"] {
-            try? Self.write("\(cpu)/cpu.cfs_period_us", "100000")
-            try? Self.write("\(cpu)/cpu.cfs_quota_us", String(Self.quota(memoryMB: memoryMB)))
+            set("\(cpu)/cpu.cfs_period_us", "100000", feature: "--cpu-scaling quota")
+            set("\(cpu)/cpu.cfs_quota_us", String(Self.quota(memoryMB: memoryMB)), feature: "--cpu-scaling quota")
         }
     }
 
     /// CPU microseconds per 100 ms period: 1,769 MB is one vCPU.
     static func quota(memoryMB: Int) -> Int { max(1_000, memoryMB * 100_000 / 1_769) }
 
-    /// Moves `pid` (and the children it forks from now on) into the cgroup(s).
-    package func add(pid: Int32) throws(CgroupError) {
-        for dir in directories.values { try Self.write("\(dir)/cgroup.procs", String(pid)) }
+    /// Lines to log about failures since the last call (each failure kind is reported once per process).
+    package func takeMessages() -> [String] {
+        defer { messages.removeAll() }
+        return messages
     }
+
+    /// Writes a limit; a failure is reported and marks `feature` degraded.
+    private func set(_ path: String, _ value: String, feature: String) {
+        if let code = Self.write(path, value) { note("write", path: path, errno: code, feature: feature) }
+    }
+
+    private func note(_ operation: String, path: String, errno code: Int32, feature: String) {
+        if !degraded.contains(feature) { degraded.append(feature) }
+        if let line = CgroupDiagnostics.firstReport(operation, path: path, errno: code, degraded: feature) {
+            messages.append(line)
+        }
+    }
+
+    // MARK: - Membership
+
+    /// Starts `spec` as a member of the cgroup from its first instruction (see the type's notes).
+    package func spawn(_ spec: ProcessSpec, on loop: EventLoop) throws(UVError) -> ChildProcess {
+        if case .v2 = hierarchy, let dir = directories[""] {
+            // The shell would start even when the command cannot: find that out first, as exec would.
+            if let code = Executable.check(spec.arguments[0], environment: spec.environment) {
+                throw UVError(code: -code, operation: "uv_spawn(\(spec.arguments[0]))")
+            }
+            var shimmed = spec
+            shimmed.arguments = ["/bin/sh", "-c", Self.v2Prelude, "\(dir)/cgroup.procs"] + spec.arguments
+            return try ChildProcess(loop: loop, spec: shimmed)
+        }
+        let thread = currentThreadID()
+        let home = joinThread(thread)
+        defer { leaveThread(thread, home: home) }
+        let process = try ChildProcess(loop: loop, spec: spec)
+        if home == nil { addAfterStart(pid: process.pid) }
+        return process
+    }
+
+    /// The v2 prelude: the shell moves itself (`0` is the writer) into the cgroup, then becomes the command.
+    static let v2Prelude =
+        #"echo 0 > "$0" || echo "lambda-sim: cgroup: cannot join $0; memory before exec is not counted" >&2; exec "$@""#
+
+    /// Moves thread `thread` into every controller's cgroup; returns the cgroups to go back to, or nil (after
+    /// undoing a partial join) when the thread could not join them all.
+    private func joinThread(_ thread: Int32) -> [String]? {
+        let home = Self.threadCgroups(thread, root: root)
+        var joined: [String] = []
+        for (controller, dir) in directories.sorted(by: { $0.key < $1.key }) {
+            if let code = Self.write("\(dir)/tasks", String(thread)) {
+                note("write", path: "\(dir)/tasks", errno: code, feature: "membership from the first instruction")
+                leaveThread(thread, home: joined.map { home[$0] ?? "\(root)/\($0)" })
+                return nil
+            }
+            joined.append(controller)
+        }
+        return joined.map { home[$0] ?? "\(root)/\($0)" }
+    }
+
+    /// Moves thread `thread` back to `home` (its cgroups' directories); the root cgroup if that fails.
+    private func leaveThread(_ thread: Int32, home: [String]?) {
+        for dir in home ?? [] where Self.write("\(dir)/tasks", String(thread)) != nil {
+            let fallback = Self.controllerMount(of: dir, root: root) + "/tasks"
+            if let code = Self.write(fallback, String(thread)) {
+                note("write", path: fallback, errno: code, feature: "the simulator's own cgroup")
+            }
+        }
+    }
+
+    /// Fallback when the thread could not join: the process joins once started (memory it touched before is
+    /// not counted).
+    private func addAfterStart(pid: Int32) {
+        for dir in directories.values {
+            if let code = Self.write("\(dir)/cgroup.procs", String(pid)) {
+                note("write", path: "\(dir)/cgroup.procs", errno: code, feature: "cgroup membership")
+            }
+        }
+    }
+
+    /// `controller → directory` of `thread`'s v1 cgroups, from `/proc/<pid>/task/<tid>/cgroup`.
+    static func threadCgroups(_ thread: Int32, root: String) -> [String: String] {
+        let text = ProcessMemory.readSmallFile("/proc/\(getpid())/task/\(thread)/cgroup") ?? ""
+        var result: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            let path = fields[2] == "/" ? "" : String(fields[2])
+            for controller in fields[1].split(separator: ",") where v1Controllers.contains(String(controller)) {
+                result[String(controller)] = "\(root)/\(controller)\(path)"
+            }
+        }
+        return result
+    }
+
+    /// `<root>/<controller>` of a v1 cgroup directory.
+    static func controllerMount(of dir: String, root: String) -> String {
+        let rest = dir.dropFirst(root.count + 1)
+        return "\(root)/\(rest.prefix { $0 != "/" })"
+    }
+
+    // MARK: - Freezer, memory, processes
 
     /// Requests the frozen or thawed state.
     package func setFrozen(_ frozen: Bool) {
-        if isV2 {
-            try? Self.write("\(directories[""]!)/cgroup.freeze", frozen ? "1" : "0")
+        let path: String
+        let value: String
+        if isV2, let dir = directories[""] {
+            (path, value) = ("\(dir)/cgroup.freeze", frozen ? "1" : "0")
         } else if let dir = directories["freezer"] {
-            try? Self.write("\(dir)/freezer.state", frozen ? "FROZEN" : "THAWED")
+            (path, value) = ("\(dir)/freezer.state", frozen ? "FROZEN" : "THAWED")
+        } else {
+            return
         }
+        if let code = Self.write(path, value) { note("write", path: path, errno: code, feature: "freeze") }
     }
 
     /// `FROZEN`, `FREEZING` or `THAWED` (v2's `cgroup.events` `frozen` field mapped to the same words).
@@ -106,13 +266,18 @@ package final class SandboxCgroup {
         return (Self.readFile("\(dir)/freezer.state") ?? "THAWED").trimmingNewlines
     }
 
-    /// The cgroup's peak memory use in bytes.
+    /// The cgroup's peak memory use in bytes; nil (reported once) when the hierarchy has no such counter.
     package func peakMemoryBytes() -> Int? {
         let file =
             isV2
             ? directories[""].map { "\($0)/memory.peak" }
             : directories["memory"].map { "\($0)/memory.max_usage_in_bytes" }
-        return file.flatMap(Self.readFile).flatMap { Int($0.trimmingNewlines) }
+        guard let file else { return nil }
+        guard let value = Self.readFile(file).flatMap({ Int($0.trimmingNewlines) }) else {
+            note("read", path: file, errno: errno == 0 ? ENOENT : errno, feature: "cgroup memory peak")
+            return nil
+        }
+        return value
     }
 
     /// How many processes the kernel's OOM killer killed in this cgroup so far.
@@ -144,9 +309,9 @@ package final class SandboxCgroup {
     static func killAndRemove(directories: [String], isV2: Bool) {
         for dir in directories {
             if isV2 {
-                try? write("\(dir)/cgroup.freeze", "0")
+                _ = write("\(dir)/cgroup.freeze", "0")
             } else if dir.contains("/freezer/") {
-                try? write("\(dir)/freezer.state", "THAWED")
+                _ = write("\(dir)/freezer.state", "THAWED")
             }
             let pids = (readFile("\(dir)/cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
             for pid in pids { kill(pid, SIGKILL) }
@@ -158,7 +323,7 @@ package final class SandboxCgroup {
     }
 
     /// Removes cgroups left by a lambda-sim that died without cleaning up (its pid no longer runs).
-    package static func removeStale() {
+    package static func removeStale(root: String = CgroupHierarchy.mountPoint) {
         var parents = v1Controllers.map { "\(root)/\($0)/\(parent)" }
         parents.append("\(root)/\(parent)")
         for parentDir in parents {
@@ -178,15 +343,45 @@ package final class SandboxCgroup {
         }
     }
 
-    static func write(_ path: String, _ value: String) throws(CgroupError) {
+    /// Writes `value` to `path`; nil on success, else the errno.
+    @discardableResult
+    static func write(_ path: String, _ value: String) -> Int32? {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CgroupError(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { return errno }
         defer { close(fd) }
-        let ok = value.withCString { Glibc.write(fd, $0, strlen($0)) } >= 0
-        if !ok { throw CgroupError(path: path, reason: String(cString: strerror(errno))) }
+        let written = value.withCString { Glibc.write(fd, $0, strlen($0)) }
+        return written >= 0 ? nil : errno
     }
 
     static func readFile(_ path: String) -> String? { ProcessMemory.readSmallFile(path) }
+}
+
+/// Finds a command as `execvp` would, to report a missing or non-executable bootstrap before a shell prelude
+/// would start anyway.
+enum Executable {
+    /// Nil when `command` can be executed with `environment`'s `PATH`; else `ENOENT` or `EACCES`.
+    static func check(_ command: String, environment: [String]) -> Int32? {
+        if command.contains("/") { return usable(command) }
+        let path =
+            environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? "/usr/local/bin:/usr/bin:/bin"
+        var sawDenied = false
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + command
+            switch usable(candidate) {
+            case nil: return nil
+            case EACCES: sawDenied = true
+            default: continue
+            }
+        }
+        return sawDenied ? EACCES : ENOENT
+    }
+
+    private static func usable(_ path: String) -> Int32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return ENOENT }
+        guard (info.st_mode & S_IFMT) == S_IFREG, access(path, X_OK) == 0 else { return EACCES }
+        return nil
+    }
 }
 
 extension String {

@@ -3,6 +3,10 @@
 
 import Glibc
 
+/// Memory written at start (`FIXTURE_TOUCH_MB_AT_INIT`), kept reachable so that the writes are not optimised
+/// away.
+nonisolated(unsafe) var touchedMemory: UnsafeMutableRawPointer?
+
 /// Runtime API path prefix.
 private let apiPrefix = "/2018-06-01/runtime"
 
@@ -40,6 +44,9 @@ struct Fixture {
 
     /// Applies the FIXTURE_* start-up controls before the first `/next`.
     func initialise() throws {
+        if let megabytes = environment("FIXTURE_TOUCH_MB_AT_INIT").flatMap({ Int($0) }), megabytes > 0 {
+            touchMemory(megabytes: megabytes)
+        }
         if let text = environment("FIXTURE_PRINT_AT_INIT") {
             writeLine(1, text)
         }
@@ -164,6 +171,14 @@ struct Fixture {
         }
         let members = names.map { "\(jsonQuoted($0)):\(jsonQuoted(values[$0] ?? ""))" }
         return "{" + members.joined(separator: ",") + "}"
+    }
+
+    /// Allocates `megabytes` MiB and writes every page, so that it is resident; it is never freed.
+    private func touchMemory(megabytes: Int) {
+        let size = megabytes * 1_048_576
+        guard let block = malloc(size) else { die("cannot allocate \(megabytes) MiB") }
+        memset(block, 1, size)
+        touchedMemory = block
     }
 
     /// Forks a child that sleeps and exits; it lives in our process group for process-group tests.

@@ -14,6 +14,7 @@
 //   "env": "NAME"                         answer {"NAME": value-or-null}
 //   "remaining": true                     answer {"remainingMs": deadline - now}
 //   "twice": true                         POST /response a second time; print "second-response-status: NNN"
-// Start-up controls: FIXTURE_PRINT_AT_INIT, FIXTURE_INIT_SLEEP_MS, FIXTURE_EXIT_AT_INIT, FIXTURE_INIT_ERROR.
+// Start-up controls: FIXTURE_TOUCH_MB_AT_INIT (allocate and write N MiB before anything else, and keep it),
+// FIXTURE_PRINT_AT_INIT, FIXTURE_INIT_SLEEP_MS, FIXTURE_EXIT_AT_INIT, FIXTURE_INIT_ERROR.
 
 Fixture.run()
