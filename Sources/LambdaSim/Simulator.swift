@@ -174,7 +174,8 @@ public final class Simulator: Sendable {
                         id: $0.id, function: pool.function.name, runtimeAPI: $0.runtimeAPI, pids: $0.pids,
                         invocations: $0.invocationCount, freezeMode: pool.function.freezeMode.rawValue,
                         frozen: $0.freezer.isFrozen, freezes: LatencySummary($0.freezer.statistics.freezes),
-                        thaws: LatencySummary($0.freezer.statistics.thaws))
+                        thaws: LatencySummary($0.freezer.statistics.thaws),
+                        freezeCounts: FreezeSummary(mode: pool.function.freezeMode.rawValue, $0.freezer.statistics))
                 }
             }
         }
@@ -208,10 +209,7 @@ public final class Simulator: Sendable {
         for pool in pools {
             byMode[pool.function.freezeMode.rawValue, default: FreezeStatistics()].merge(pool.freezeStatistics)
         }
-        return byMode.sorted { $0.key < $1.key }.map {
-            FreezeSummary(
-                mode: $0.key, freezes: LatencySummary($0.value.freezes), thaws: LatencySummary($0.value.thaws))
-        }
+        return byMode.sorted { $0.key < $1.key }.map { FreezeSummary(mode: $0.key, $0.value) }
     }
 
     /// Stops accepting invokes, shuts every sandbox down (SIGTERM, SIGKILL after the budget) and ends the loop.
@@ -255,6 +253,8 @@ public struct SandboxStatus: Sendable, Equatable {
     public var freezes: LatencySummary
     /// Thaw latency, request to confirmation.
     public var thaws: LatencySummary
+    /// This sandbox's freezes and thaws counted (carried out, skipped, unconfirmed).
+    public var freezeCounts: FreezeSummary
 }
 
 /// Count and percentiles of a latency, in microseconds.
@@ -277,11 +277,42 @@ public struct LatencySummary: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Freeze and thaw latency of every sandbox using one freeze mode.
-public struct FreezeSummary: Sendable, Equatable {
+/// Freezes and thaws of every sandbox using one freeze mode: how many happened, and their latency.
+public struct FreezeSummary: Sendable, Equatable, CustomStringConvertible {
     public var mode: String
+    /// Latency of confirmed freezes (request to every process stopped, or the freezer `FROZEN`).
     public var freezes: LatencySummary
+    /// Latency of confirmed thaws.
     public var thaws: LatencySummary
+    /// Freezes carried out. Every one is thawed again, so this equals `thawed` plus the sandboxes frozen now.
+    public var frozen: Int
+    /// Thaws carried out.
+    public var thawed: Int
+    /// Freezes that were due when an invoke phase ended but were dropped because the next invoke had already
+    /// arrived (back-to-back traffic): those invokes never froze.
+    public var skipped: Int
+    /// Freezes thawed before their confirmation, so without a latency.
+    public var freezesUnconfirmed: Int
+    /// Thaws frozen again before their confirmation, so without a latency.
+    public var thawsUnconfirmed: Int
+
+    init(mode: String, _ statistics: FreezeStatistics) {
+        self.mode = mode
+        freezes = LatencySummary(statistics.freezes)
+        thaws = LatencySummary(statistics.thaws)
+        frozen = statistics.frozen
+        thawed = statistics.thawed
+        skipped = statistics.skipped
+        freezesUnconfirmed = statistics.freezesUnconfirmed
+        thawsUnconfirmed = statistics.thawsUnconfirmed
+    }
+
+    /// `12 freezes, 3 skipped (the next invoke was already waiting), 12 thaws`.
+    public var description: String {
+        func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+        return "\(count(frozen, "freeze")), \(skipped) skipped (the next invoke was already waiting), "
+            + count(thawed, "thaw")
+    }
 }
 
 /// Raises the soft limit of open files to the hard limit: every sandbox holds a listener, connections and

@@ -5,16 +5,38 @@ import SimUV
     import Glibc
 #endif
 
-/// Freeze and thaw latency of one sandbox: request to confirmation, per direction.
+/// Freeze and thaw counts and latency of one sandbox (request to confirmation, per direction).
+///
+/// Every freeze carried out is eventually thawed, so `frozen` equals `thawed` plus one while the sandbox is
+/// frozen; a latency is recorded only for a confirmed transition, and a transition superseded before its
+/// confirmation (a thaw requested while the freeze was still being confirmed) is counted instead.
 package struct FreezeStatistics: Sendable, Equatable {
+    /// Latency of confirmed freezes.
     package var freezes = LatencyHistogram()
+    /// Latency of confirmed thaws.
     package var thaws = LatencyHistogram()
+    /// Freezes carried out (signals sent or the freezer written).
+    package var frozen = 0
+    /// Thaws carried out.
+    package var thawed = 0
+    /// Freezes never confirmed (thawed first, or not confirmed within 5 s): no latency recorded.
+    package var freezesUnconfirmed = 0
+    /// Thaws never confirmed (frozen again first, or not confirmed within 5 s): no latency recorded.
+    package var thawsUnconfirmed = 0
+    /// Freezes that were due but dropped, because the next invoke had already arrived.
+    package var skipped = 0
+
     package init() {}
 
     /// Adds another sandbox's figures.
     package mutating func merge(_ other: FreezeStatistics) {
         freezes.merge(other.freezes)
         thaws.merge(other.thaws)
+        frozen += other.frozen
+        thawed += other.thawed
+        freezesUnconfirmed += other.freezesUnconfirmed
+        thawsUnconfirmed += other.thawsUnconfirmed
+        skipped += other.skipped
     }
 }
 
@@ -50,6 +72,13 @@ package final class Freezer {
     package func freeze(groups: [Int32], members: @autoclosure () -> [Int32]) {
         guard mode != .none, !isFrozen, !groups.isEmpty else { return }
         isFrozen = true
+        statistics.frozen += 1
+        if let pending = pollTimer {
+            // The last thaw is still being confirmed: it ends unconfirmed.
+            pending.close()
+            pollTimer = nil
+            statistics.thawsUnconfirmed += 1
+        }
         frozenGroups = groups
         let start = EventLoop.nanoseconds()
         switch mode {
@@ -79,8 +108,13 @@ package final class Freezer {
         let groups = frozenGroups
         let members = frozenMembers
         isFrozen = false
-        pollTimer?.close()
-        pollTimer = nil
+        statistics.thawed += 1
+        if let pending = pollTimer {
+            // The freeze is still being confirmed: it ends unconfirmed.
+            pending.close()
+            pollTimer = nil
+            statistics.freezesUnconfirmed += 1
+        }
         let start = EventLoop.nanoseconds()
         switch mode {
         case .none:
@@ -122,10 +156,14 @@ package final class Freezer {
                 self.pollTimer = nil
                 return
             }
-            if done() || EventLoop.nanoseconds() - start > 5_000_000_000 {
+            if done() {
                 timer?.close()
                 self.pollTimer = nil
                 self.record(start: start, thawing: thawing)
+            } else if EventLoop.nanoseconds() - start > 5_000_000_000 {
+                timer?.close()
+                self.pollTimer = nil
+                if thawing { self.statistics.thawsUnconfirmed += 1 } else { self.statistics.freezesUnconfirmed += 1 }
             }
         }
     }
@@ -133,6 +171,11 @@ package final class Freezer {
     private func record(start: UInt64, thawing: Bool) {
         let elapsed = EventLoop.nanoseconds() - start
         if thawing { statistics.thaws.record(elapsed) } else { statistics.freezes.record(elapsed) }
+    }
+
+    /// Counts a freeze that was due but dropped because the next invoke had already arrived.
+    package func skip() {
+        if mode != .none { statistics.skipped += 1 }
     }
 
     /// Stops any polling.

@@ -226,6 +226,8 @@ package final class Sandbox {
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
                     freezer.freeze(groups: processGroups, members: pids)
                     telemetry.setFrozen(true)
+                } else {
+                    freezer.skip()
                 }
             case .thaw:
                 freezer.thaw()

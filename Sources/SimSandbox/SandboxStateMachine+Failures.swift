@@ -78,8 +78,10 @@ extension SandboxStateMachine {
         let id = r.invocation.requestID
         var actions: [Action] = [.cancelTimer]
         let outcome = InvokeOutcome.platformError(errorType: errorType, message: message)
-        if r.runtime == .running {
-            actions += errorLines(outcome, requestID: id)
+        // The platform's lines say why the invoke failed even when the runtime had already answered (a runtime
+        // that panics after posting /error, as Go's does, exits like one that never answered).
+        actions += errorLines(outcome, requestID: id)
+        if r.runtime != .ready {
             actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(errorType: errorType)))
         }
         actions.append(.log(LambdaLog.end(requestID: id), requestID: id))

@@ -575,11 +575,20 @@ package struct SandboxStateMachine {
             state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
             return [.cancelTimer] + stopProcesses(.spindown)
         case .running(let r):
+            // The invoke ends here (the runtime may still be in its post-response work): its END and REPORT are
+            // printed like any other's, with the outcome it had, or the shutdown's if it had none.
+            let id = r.invocation.requestID
+            let outcome = r.outcome ?? Self.shutdownOutcome(id)
             var actions: [Action] = [.cancelTimer]
-            if !r.delivered {
-                let outcome = r.outcome ?? Self.shutdownOutcome(r.invocation.requestID)
-                actions.append(.complete(requestID: r.invocation.requestID, outcome: outcome))
-            }
+            if r.runtime != .ready { actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(outcome))) }
+            actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
+            let status: LambdaLog.ReportStatus
+            if case .platformError(let type, _) = outcome { status = .error(type) } else { status = .success }
+            actions.append(
+                .report(
+                    requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
+                    status: status))
+            if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
             state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
             return actions + stopProcesses(.spindown)
         }

@@ -122,6 +122,8 @@ struct Fixture {
                 body: Array(body.utf8)
             )
             warnUnlessAccepted(reply, "/error")
+            // Like Go's runtime, which re-panics after reporting a panic.
+            if let code = integer("exitAfterError") { _exit(Int32(truncatingIfNeeded: code)) }
             return
         }
 
@@ -129,6 +131,8 @@ struct Fixture {
         let headers = [("Content-Type", contentType)]
         let reply = try client.request("POST", "\(invocationPath)/response", headers: headers, body: body)
         warnUnlessAccepted(reply, "/response")
+        // Work after the response, before asking for the next event.
+        if let milliseconds = integer("sleepAfterResponseMs") { sleepMilliseconds(milliseconds) }
         if members["twice"] == .bool(true) {
             let second = try client.request("POST", "\(invocationPath)/response", headers: headers, body: body)
             writeLine(1, "second-response-status: \(second.status)")

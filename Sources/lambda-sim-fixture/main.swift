@@ -9,6 +9,8 @@
 //   "sleepMs": N                          sleep N ms before answering
 //   "exit": N / "signal": N               _exit(N) / raise(N) without answering
 //   "error": "Type"                       POST /error with that Lambda-Runtime-Function-Error-Type
+//   "exitAfterError": N                   with "error": _exit(N) once /error was answered (a Go panic)
+//   "sleepAfterResponseMs": N             sleep N ms after /response, before the next /next
 //   "bytes": N                            answer N bytes of "a" (application/octet-stream)
 //   "headers": true                       answer the /next response headers as a JSON object
 //   "env": "NAME"                         answer {"NAME": value-or-null}

@@ -46,8 +46,11 @@ func serveUntilSignal(_ simulator: Simulator, banner: String) async {
     Console.out("lambda-sim: received signal \(signal), shutting down")
     let summary = await simulator.stop()
     for mode in summary where mode.mode != "none" {
-        Console.out("lambda-sim: freeze (\(mode.mode)): \(mode.freezes)")
-        Console.out("lambda-sim: thaw (\(mode.mode)): \(mode.thaws)")
+        Console.out("lambda-sim: freezes (\(mode.mode)): \(mode)")
+        let unconfirmed = mode.freezesUnconfirmed > 0 ? " (\(mode.freezesUnconfirmed) thawed before confirmed)" : ""
+        Console.out("lambda-sim: freeze latency (\(mode.mode)): \(mode.freezes)\(unconfirmed)")
+        let unconfirmedThaws = mode.thawsUnconfirmed > 0 ? " (\(mode.thawsUnconfirmed) frozen before confirmed)" : ""
+        Console.out("lambda-sim: thaw latency (\(mode.mode)): \(mode.thaws)\(unconfirmedThaws)")
     }
     Console.out("lambda-sim: stopped")
 }

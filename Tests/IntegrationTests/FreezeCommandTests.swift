@@ -10,8 +10,9 @@ import Testing
 
 @Suite("Freeze: lambda-sim run", .serialized)
 struct FreezeCommandTests {
-    /// After SIGTERM or SIGINT, `lambda-sim run --freeze signal|cgroup` exits 0, prints its thaw line and
-    /// `lambda-sim: freeze (<mode>): count 1  p50 …` (one invoke, one freeze), and leaves no process behind.
+    /// After SIGTERM or SIGINT, `lambda-sim run --freeze signal|cgroup` exits 0, prints the counts (one freeze,
+    /// none skipped, and the thaw of the stop), `lambda-sim: freeze latency (<mode>): count 1  p50 …` and the thaw
+    /// latency line, and leaves no process behind.
     @Test(
         .timeLimit(.minutes(1)), arguments: [FreezeMode.signal, .cgroup], [SIGTERM, SIGINT])
     func signalStopsCleanly(mode: FreezeMode, signal: Int32) async throws {
@@ -39,8 +40,13 @@ struct FreezeCommandTests {
             throw error
         }
         let lines = process.stdout.split(separator: "\n")
-        #expect(lines.contains { $0.hasPrefix("lambda-sim: freeze (\(mode.rawValue)): count 1  p50 ") }, "\(lines)")
-        #expect(lines.contains { $0.hasPrefix("lambda-sim: thaw (\(mode.rawValue)): count ") }, "\(lines)")
+        let counts =
+            "lambda-sim: freezes (\(mode.rawValue)): 1 freeze, 0 skipped (the next invoke was already waiting), 1 thaw"
+        #expect(lines.contains { $0 == counts }, "\(lines)")
+        #expect(
+            lines.contains { $0.hasPrefix("lambda-sim: freeze latency (\(mode.rawValue)): count 1  p50 ") }, "\(lines)")
+        #expect(
+            lines.contains { $0.hasPrefix("lambda-sim: thaw latency (\(mode.rawValue)): count 1  p50 ") }, "\(lines)")
         let left = try await ProcProbe.waitUntilGone(pids)
         #expect(left.isEmpty, "still present after exit: \(left.map(ProcProbe.describe))")
         if mode == .cgroup {
