@@ -26,24 +26,21 @@ public final class Simulator: Sendable {
 
     private let loop: EventLoop
     private let state: LoopState
-    private let captured: LogCapture
+    private let history: EventHistory?
     /// The front port's host.
     public let host: String
     /// The front port.
     public let port: Int
 
-    /// Lines kept in memory for `logLines`.
-    public static let capturedLineLimit = 20_000
-
-    /// Log lines kept for `logLines`, shared with the loop thread.
-    private final class LogCapture: Sendable {
-        let lines = Mutex<[LogLine]>([])
-    }
+    /// The most bytes of recent events kept for `logLines` and `telemetryEvents` when `keepHistory` is on.
+    public static let historyBytes = 8 * 1024 * 1024
 
     /// Loop-confined parts, reached only from the loop thread.
     private final class LoopState: @unchecked Sendable {
         var pools: [FunctionPool] = []
         var front: InvokeAPIServer?
+        let bus = EventBus()
+        var standardOutput: StandardOutputSink?
     }
 
     /// Account-wide settings of `serve`: concurrency limits and throttling instead of queueing.
@@ -68,10 +65,15 @@ public final class Simulator: Sendable {
     /// Starts the loop, the sandboxes' pools and the Invoke API on `host:port` (0 for an ephemeral port).
     /// With `account`, invokes beyond the concurrency limits are throttled (429) as Lambda does, provisioned
     /// sandboxes start at once and idle ones are reaped; without it (`run`), invokes queue.
-    /// `console`, when set, receives every log line as it happens (on the loop thread).
+    /// - Parameters:
+    ///   - console: receives every log line as it happens (on the loop thread).
+    ///   - standardOutput: writes every log line to standard output as `[function sandbox] text`, batched per turn
+    ///     of the event loop (what the `lambda-sim` command does).
+    ///   - keepHistory: keeps the most recent events (`historyBytes`) for `logLines` and `telemetryEvents`;
+    ///     without it both return nothing, and no event is kept.
     public static func start(
         functions: [FunctionOptions], host: String = "127.0.0.1", port: Int = 9000, account: AccountOptions? = nil,
-        console: (@Sendable (LogLine) -> Void)? = nil
+        console: (@Sendable (LogLine) -> Void)? = nil, standardOutput: Bool = false, keepHistory: Bool = false
     ) async throws -> Simulator {
         signal(SIGPIPE, SIG_IGN)
         ProcessGroups.installFatalSignalHandlers()
@@ -87,40 +89,42 @@ public final class Simulator: Sendable {
         }
         let loop = try EventLoop()
         let state = LoopState()
-        let captured = LogCapture()
-        let sink: @Sendable (LogRecord) -> Void = { record in
-            let line = LogLine(
-                function: record.function, sandboxID: record.sandboxID, requestID: record.requestID,
-                isPlatform: record.source == .platform, extensionName: record.extensionName, text: record.text)
-            captured.lines.withLock { lines in
-                lines.append(line)
-                if lines.count > capturedLineLimit { lines.removeFirst(lines.count - capturedLineLimit / 2) }
-            }
-            console?(line)
-        }
-        for message in cgroupMessages {
-            sink(LogRecord(function: "lambda-sim", sandboxID: "-", requestID: nil, source: .platform, text: message))
-        }
+        let history = keepHistory ? EventHistory(capacityBytes: historyBytes) : nil
+        let notices = cgroupMessages
         let specs = functions.map { ($0.spec, $0.maxConcurrency, Self.policy(for: $0, account: account)) }
         let reservations = Dictionary(
             functions.compactMap { f in f.reservedConcurrency.map { (f.name, $0) } }, uniquingKeysWith: { a, _ in a })
         let accountLimit = account?.concurrency
         do {
             let boundPort = try await loop.run { () throws -> Int in
+                if let history { state.bus.add(history) }
+                if let console { state.bus.add(LogLineSink(console)) }
+                if standardOutput {
+                    let sink = StandardOutputSink(loop: loop)
+                    state.standardOutput = sink
+                    state.bus.add(sink)
+                }
+                for message in notices {
+                    state.bus.publish(
+                        .notice(message),
+                        EventContext(
+                            function: "lambda-sim", sandboxID: "-", requestID: nil,
+                            epochMilliseconds: SystemClock().epochMilliseconds, logFormat: .text))
+                }
                 let limiter = accountLimit.map {
                     AccountLimiter(limits: ConcurrencyLimits(accountLimit: $0, reservations: reservations))
                 }
                 state.pools = specs.map { spec, concurrency, policy in
                     FunctionPool(
                         loop: loop, function: spec, maxConcurrency: concurrency, policy: policy, limiter: limiter,
-                        logSink: sink)
+                        bus: state.bus)
                 }
                 for pool in state.pools { try pool.start() }
                 let front = try InvokeAPIServer(loop: loop, host: host, port: port, pools: state.pools)
                 state.front = front
                 return front.port
             }
-            return Simulator(loop: loop, state: state, captured: captured, host: host, port: boundPort)
+            return Simulator(loop: loop, state: state, history: history, host: host, port: boundPort)
         } catch {
             await loop.shutdown()
             throw error
@@ -150,10 +154,10 @@ public final class Simulator: Sendable {
         return try await loop.run { state.pools.allSatisfy(\.isReady) }
     }
 
-    private init(loop: EventLoop, state: LoopState, captured: LogCapture, host: String, port: Int) {
+    private init(loop: EventLoop, state: LoopState, history: EventHistory?, host: String, port: Int) {
         self.loop = loop
         self.state = state
-        self.captured = captured
+        self.history = history
         self.host = host
         self.port = port
     }
@@ -161,8 +165,9 @@ public final class Simulator: Sendable {
     /// `http://host:port`, the Invoke API endpoint for SDKs (`endpoint_url`).
     public var endpoint: String { "http://\(host):\(port)" }
 
-    /// Every log line kept so far (the most recent `capturedLineLimit`).
-    public func logLines() -> [LogLine] { captured.lines.withLock { $0 } }
+    /// The log lines of the events kept so far (the most recent `historyBytes` of events), when started with
+    /// `keepHistory`; otherwise none.
+    public func logLines() -> [LogLine] { history?.lines ?? [] }
 
     /// Status of every sandbox: id, function, Runtime API address, pids and invocation count.
     public func sandboxes() async throws -> [SandboxStatus] {
@@ -181,22 +186,10 @@ public final class Simulator: Sendable {
         }
     }
 
-    /// Every Telemetry API event each sandbox emitted so far (the most recent few thousand per sandbox), as
-    /// JSON objects `{"time","type","record"}`, keyed by sandbox id.
-    public func telemetryEvents() async throws -> [String: [String]] {
-        let state = self.state
-        return try await loop.run {
-            var events: [String: [String]] = [:]
-            for pool in state.pools {
-                for sandbox in pool.sandboxes {
-                    events[sandbox.id] = sandbox.telemetry.capturedEvents.map {
-                        String(decoding: $0.serialized, as: UTF8.self)
-                    }
-                }
-            }
-            return events
-        }
-    }
+    /// The Telemetry API events of the events kept so far (see `keepHistory`), as JSON objects
+    /// `{"time","type","record"}` (the Logs API's shape for events the Telemetry API does not have), keyed by
+    /// sandbox id.
+    public func telemetryEvents() async throws -> [String: [String]] { history?.telemetryBySandbox ?? [:] }
 
     /// Freeze and thaw latency per freeze mode, over every sandbox so far (live or gone).
     public func freezeSummary() async throws -> [FreezeSummary] {
@@ -232,6 +225,7 @@ public final class Simulator: Sendable {
                 }
             }
         }
+        try? await loop.run { state.standardOutput?.close() }
         await loop.shutdown()
         return summary
     }

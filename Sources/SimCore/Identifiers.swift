@@ -1,45 +1,77 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
+/// xoshiro256**: a fast, well-distributed generator for identifiers that must be unique, not secret. Seeded
+/// once from the system's entropy, so an id costs no system call.
+package struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    /// A generator seeded from `SystemRandomNumberGenerator` (never all zeros).
+    package init() {
+        var system = SystemRandomNumberGenerator()
+        repeat {
+            state = (system.next(), system.next(), system.next(), system.next())
+        } while state == (0, 0, 0, 0)
+    }
+
+    package mutating func next() -> UInt64 {
+        let result = rotate(state.1 &* 5, 7) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = rotate(state.3, 45)
+        return result
+    }
+
+    private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+}
+
 /// Generators for the identifiers Lambda hands out: request ids, trace ids, log stream names.
 package enum Identifiers {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
+    private static let hexDigits: StaticString = "0123456789abcdef"
+    private static let generator = Mutex(Xoshiro256StarStar())
+
+    /// 64 random bits, without a system call.
+    package static func random64() -> UInt64 { generator.withLock { $0.next() } }
 
     /// `count` random lowercase hex digits.
     package static func randomHex(_ count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: count)
-        var word: UInt64 = 0
-        for i in 0..<count {
-            if i % 16 == 0 { word = generator.next() }
-            bytes[i] = hexDigits[Int(word & 0xF)]
-            word >>= 4
+        String(unsafeUninitializedCapacity: count) { buffer in
+            var word: UInt64 = 0
+            for i in 0..<count {
+                if i % 16 == 0 { word = random64() }
+                buffer[i] = hexDigits.utf8Start[Int(word & 0xF)]
+                word >>= 4
+            }
+            return count
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A random (version 4) UUID in lowercase canonical form.
     package static func uuid() -> String {
-        // Two draws (two getrandom calls) rather than one per byte: this runs for every invoke.
-        var generator = SystemRandomNumberGenerator()
-        let high: UInt64 = generator.next()
-        let low: UInt64 = generator.next()
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<8 {
-            bytes[i] = UInt8(truncatingIfNeeded: high >> (8 * i))
-            bytes[8 + i] = UInt8(truncatingIfNeeded: low >> (8 * i))
+        let (high, low) = generator.withLock { ($0.next(), $0.next()) }
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var o = 0
+            for i in 0..<16 {
+                var byte = UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> (8 * (i % 8)))
+                if i == 6 { byte = (byte & 0x0F) | 0x40 }
+                if i == 8 { byte = (byte & 0x3F) | 0x80 }
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    out[o] = UInt8(ascii: "-")
+                    o += 1
+                }
+                out[o] = hexDigits.utf8Start[Int(byte >> 4)]
+                out[o + 1] = hexDigits.utf8Start[Int(byte & 0xF)]
+                o += 2
+            }
+            return 36
         }
-        bytes[6] = (bytes[6] & 0x0F) | 0x40
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        for (i, byte) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// True for a canonical UUID string (any version), as Lambda checks extension identifiers.

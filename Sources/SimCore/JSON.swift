@@ -69,15 +69,33 @@ package indirect enum JSONValue: Equatable, Sendable {
 /// JSON helpers: parsing, validation, string quoting and Lambda's error body.
 package enum JSON {
     /// Parses `bytes` as one JSON document (surrounding whitespace allowed).
-    package static func parse<C: Collection<UInt8>>(_ bytes: C) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: Array(bytes))
-        return try parser.parseDocument()
+    package static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<JSONValue, JSONParseError> in
+            var parser = JSONParser(bytes: buffer, building: true)
+            do throws(JSONParseError) { return .success(try parser.parseDocument()) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// Parses `text` as one JSON document.
+    package static func parse(_ text: String) throws(JSONParseError) -> JSONValue { try parse(Array(text.utf8)) }
+
+    /// Checks that `bytes` is one JSON document without building it (no allocation): nil when valid, else the
+    /// same error `parse` would throw.
+    package static func validate(_ bytes: [UInt8]) -> JSONParseError? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer, building: false)
+            do throws(JSONParseError) {
+                _ = try parser.parseDocument()
+                return nil
+            } catch {
+                return error
+            }
+        }
     }
 
     /// True when `bytes` is one valid JSON document.
-    package static func isValid<C: Collection<UInt8>>(_ bytes: C) -> Bool {
-        (try? parse(bytes)) != nil
-    }
+    package static func isValid(_ bytes: [UInt8]) -> Bool { validate(bytes) == nil }
 
     /// `text` as a JSON string literal.
     package static func quote(_ text: String) -> String {
@@ -124,14 +142,19 @@ package struct JSONParseError: Error, Equatable, CustomStringConvertible {
     package var description: String { "\(reason) at offset \(offset)" }
 }
 
-/// A recursive-descent JSON parser over bytes (RFC 8259), depth-limited.
+/// A recursive-descent JSON parser over bytes (RFC 8259), depth-limited. Without `building` it only checks
+/// the document: values come back as `.null` placeholders and nothing is allocated.
 private struct JSONParser {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
+    let building: Bool
     var index = 0
     var depth = 0
     static let maxDepth = 512
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, building: Bool) {
+        self.bytes = bytes
+        self.building = building
+    }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         skipWhitespace()
@@ -144,7 +167,11 @@ private struct JSONParser {
     func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
     mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            let c = bytes[index]
+            guard c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D else { return }
+            index += 1
+        }
     }
 
     mutating func parseValue() throws(JSONParseError) -> JSONValue {
@@ -161,12 +188,11 @@ private struct JSONParser {
         }
     }
 
-    mutating func parseLiteral(_ word: String, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
-        let utf8 = Array(word.utf8)
-        guard index + utf8.count <= bytes.count, Array(bytes[index..<index + utf8.count]) == utf8 else {
-            throw fail("invalid literal")
-        }
-        index += utf8.count
+    mutating func parseLiteral(_ word: StaticString, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw fail("invalid literal") }
+        for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { throw fail("invalid literal") }
+        index += count
         return value
     }
 
@@ -193,7 +219,8 @@ private struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            members.append((key, try parseValue()))
+            let value = try parseValue()
+            if building { members.append((key, value)) }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -220,7 +247,8 @@ private struct JSONParser {
         }
         while true {
             skipWhitespace()
-            items.append(try parseValue())
+            let item = try parseValue()
+            if building { items.append(item) }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -257,7 +285,8 @@ private struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        guard building else { return .null }
+        return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
     }
 
     func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
@@ -266,9 +295,12 @@ private struct JSONParser {
         index += 1
         var scalars = String.UnicodeScalarView()
         var runStart = index
+        let building = self.building
+        let bytes = self.bytes
         func flush(_ end: Int) {
-            if end > runStart {
-                scalars.append(contentsOf: String(decoding: bytes[runStart..<end], as: UTF8.self).unicodeScalars)
+            if building, end > runStart {
+                let run = UnsafeBufferPointer(rebasing: bytes[runStart..<end])
+                scalars.append(contentsOf: String(decoding: run, as: UTF8.self).unicodeScalars)
             }
         }
         while index < bytes.count {

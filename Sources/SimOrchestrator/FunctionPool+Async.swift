@@ -83,10 +83,11 @@ extension FunctionPool {
     /// Writes the invocation record to the destination (JSON lines) and logs the outcome.
     private func record(_ condition: AsyncRetryPolicy.Condition, event: PendingEvent, result: InvokeResult?) {
         let id = event.invocation.requestID
-        logSink(
-            LogRecord(
-                function: function.name, sandboxID: "-", requestID: id, source: .platform,
-                text: "ASYNC RequestId: \(id)\tCondition: \(condition.rawValue)\tAttempts: \(event.attempts)"))
+        bus.publish(
+            .asyncResult(condition: condition.rawValue, attempts: event.attempts),
+            EventContext(
+                function: function.name, sandboxID: "-", requestID: id, epochMilliseconds: clock.epochMilliseconds,
+                logFormat: function.logFormat))
         let destination = condition == .success ? policy.onSuccessDestination : policy.onFailureDestination
         guard let destination else { return }
         let line = AsyncRecord.json(

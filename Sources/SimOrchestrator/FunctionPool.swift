@@ -44,7 +44,8 @@ package final class FunctionPool {
     package let function: FunctionSpec
     let loop: EventLoop
     let clock: any SimClock
-    let logSink: (LogRecord) -> Void
+    /// Where the pool's sandboxes (and its asynchronous results) publish their events.
+    let bus: EventBus
     let policy: PoolPolicy
     let limiter: AccountLimiter?
     var placement: PlacementStateMachine
@@ -72,12 +73,12 @@ package final class FunctionPool {
 
     package init(
         loop: EventLoop, function: FunctionSpec, maxConcurrency: Int, policy: PoolPolicy = PoolPolicy(),
-        limiter: AccountLimiter? = nil, clock: any SimClock = SystemClock(), logSink: @escaping (LogRecord) -> Void
+        limiter: AccountLimiter? = nil, clock: any SimClock = SystemClock(), bus: EventBus
     ) {
         self.loop = loop
         self.function = function
         self.clock = clock
-        self.logSink = logSink
+        self.bus = bus
         self.policy = policy
         self.limiter = limiter
         self.placement = PlacementStateMachine(maxSandboxes: policy.throttle ? Int.max : max(1, maxConcurrency))
@@ -172,7 +173,7 @@ package final class FunctionPool {
     }
 
     func makeSandbox() throws -> Sandbox {
-        let sandbox = try Sandbox(loop: loop, function: function, clock: clock, logSink: logSink)
+        let sandbox = try Sandbox(loop: loop, function: function, clock: clock, bus: bus)
         live[sandbox.id] = sandbox
         createdAt[sandbox.id] = clock.monotonicNanoseconds
         sandbox.onResult = { [weak self] result in self?.finish(result) }

@@ -52,11 +52,6 @@ extension Sandbox {
 
     func spawnRuntime() {
         runtime = nil
-        let runtimeName = function.runtime ?? "provided:custom"
-        emit(
-            LambdaLog.initStart(
-                runtimeVersion: "\(runtimeName).lambda-sim",
-                runtimeVersionARN: "arn:aws:lambda:\(function.region)::runtime:lambda-sim"), source: .platform)
         var arguments = function.command
         // Managed runtimes start their bootstrap through AWS_LAMBDA_EXEC_WRAPPER when it is set.
         if let wrapper = function.environment.last(where: { $0.0 == "AWS_LAMBDA_EXEC_WRAPPER" })?.1, !wrapper.isEmpty {
@@ -87,7 +82,7 @@ extension Sandbox {
 
     /// Logs what the cgroup could not set up (each kind once per simulator process).
     func reportCgroupMessages() {
-        for line in cgroup?.takeMessages() ?? [] { emit(line, source: .platform) }
+        for line in cgroup?.takeMessages() ?? [] { publish(.notice(line), requestID: nil) }
     }
 
     /// Tracks a new process's group for signals and crash cleanup.
@@ -97,19 +92,21 @@ extension Sandbox {
     }
 
     /// Splits a process's output into lines and emits them as `source`.
-    private func watchOutput(of process: ChildProcess, as source: LogRecord.Source) {
+    private func watchOutput(of process: ChildProcess, as source: OutputSource) {
         outputs[source] = ProcessOutput()
         process.onStdout = { [weak self] bytes in self?.output(bytes, stderr: false, from: source) }
         process.onStderr = { [weak self] bytes in self?.output(bytes, stderr: true, from: source) }
     }
 
-    private func output(_ bytes: UnsafeRawBufferPointer, stderr: Bool, from source: LogRecord.Source) {
-        outputs[source]?.feed(bytes, stderr: stderr) { emit(String(decoding: $0, as: UTF8.self), source: source) }
+    private func output(_ bytes: UnsafeRawBufferPointer, stderr: Bool, from source: OutputSource) {
+        outputs[source]?.feed(bytes, stderr: stderr) {
+            publish(.output(source, String(decoding: $0, as: UTF8.self)), requestID: nil)
+        }
     }
 
     /// Emits the last, unterminated lines of a process that exited.
-    private func flushOutput(of source: LogRecord.Source) {
-        outputs[source]?.flush { emit(String(decoding: $0, as: UTF8.self), source: source) }
+    private func flushOutput(of source: OutputSource) {
+        outputs[source]?.flush { publish(.output(source, String(decoding: $0, as: UTF8.self)), requestID: nil) }
     }
 
     private func runtimeExited(_ status: ExitStatus) {

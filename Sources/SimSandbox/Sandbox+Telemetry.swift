@@ -10,46 +10,50 @@ extension Sandbox {
         InitializationType(rawValue: initializationType) ?? .onDemand
     }
 
-    /// `platform.initStart`, at the start of every init (also a retried one inside an invoke).
+    /// `platform.initStart` (INIT_START), at the start of every init (also a retried one inside an invoke).
     func startInitTelemetry() {
         // A new init means new extension processes: old subscriptions end with their extensions.
         telemetry.removeSubscribers()
         let phase: SimTelemetry.InitPhase
         if case .initializing(let i) = machine.state, i.phase == .invoke { phase = .invoke } else { phase = .initial }
         let runtimeName = function.runtime ?? "provided:custom"
-        let events = telemetry.emit(
-            .initStart(
-                .init(
-                    initializationType: telemetryInitializationType, phase: phase,
-                    runtimeVersion: "\(runtimeName).lambda-sim",
-                    runtimeVersionARN: "arn:aws:lambda:\(function.region)::runtime:lambda-sim",
-                    functionName: function.name, functionVersion: function.version, instanceID: logStreamName,
-                    instanceMaxMemoryBytes: function.memorySizeMB * 1_048_576)))
-        logRecords(events, requestID: machine.currentRequestID)
+        let start = PlatformEvent.InitStart(
+            initializationType: telemetryInitializationType, phase: phase,
+            runtimeVersion: "\(runtimeName).lambda-sim",
+            runtimeVersionARN: "arn:aws:lambda:\(function.region)::runtime:lambda-sim",
+            functionName: function.name, functionVersion: function.version, instanceID: logStreamName,
+            instanceMaxMemoryBytes: function.memorySizeMB * 1_048_576)
+        publish(.platform(.initStart(start)), requestID: nil)
     }
 
-    /// Emits a machine-made event with the init type filled in.
-    func emitTelemetry(_ event: PlatformEvent) {
-        var event = event
-        var requestID = machine.currentRequestID
+    /// Publishes a machine-made event, with the init type filled in.
+    func publishFromMachine(_ event: SandboxEvent, requestID: String?) {
         switch event {
-        case .initRuntimeDone(var data):
+        case .platform(.initRuntimeDone(var data)):
             data.initializationType = telemetryInitializationType
-            event = .initRuntimeDone(data)
-        case .initReport(var data):
+            publish(.platform(.initRuntimeDone(data)), requestID: requestID)
+        case .platform(.initReport(var data)):
             data.initializationType = telemetryInitializationType
-            event = .initReport(data)
-        case .start(let data): requestID = data.requestID
-        case .runtimeDone(let data): requestID = data.requestID
-        default: break
+            publish(.platform(.initReport(data)), requestID: requestID)
+        default:
+            publish(event, requestID: requestID)
         }
-        logRecords(telemetry.emit(event), requestID: requestID)
     }
 
-    /// `platform.report` with the measured memory, and `platform.fault` for a crash (Logs API).
-    func reportTelemetry(
-        requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus
+    /// The invoke phase ended: counts, durations, the measured memory, then `platform.report` (REPORT), preceded
+    /// by `platform.fault` for a crash (Logs API).
+    func report(
+        requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
+        postRuntimeExtensionsMs: Double?
     ) {
+        invocationCount += 1
+        if let initDurationMs {
+            coldStartMilliseconds = initDurationMs
+            initDurations.record(UInt64(initDurationMs * 1_000_000))
+        }
+        invokeDurations.record(UInt64(max(0, durationMs) * 1_000_000))
+        lastUsedEpochMilliseconds = clock.epochMilliseconds
+        measureMemory()
         let outcome: EventOutcome
         switch status {
         case .success: outcome = .success
@@ -57,17 +61,16 @@ extension Sandbox {
         case .error(let type): outcome = SandboxStateMachine.eventOutcome(errorType: type)
         }
         if case .error(let type) = status, type == "Runtime.ExitError" || type == "Runtime.OutOfMemory" {
-            telemetry.emit(.fault("RequestId: \(requestID) Process exited before completing request"))
+            publish(
+                .platform(.fault("RequestId: \(requestID) Process exited before completing request")),
+                requestID: requestID)
         }
-        let events = telemetry.emit(
-            .report(
-                .init(
-                    requestID: requestID, outcome: outcome, durationMs: durationMs,
-                    billedDurationMs: LambdaLog.billedMilliseconds(
-                        durationMs: durationMs, initDurationMs: initDurationMs),
-                    memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: (maxMemoryKiB + 1023) / 1024,
-                    initDurationMs: initDurationMs)))
-        logRecords(events, requestID: requestID)
+        let report = PlatformEvent.Report(
+            requestID: requestID, outcome: outcome, durationMs: durationMs,
+            billedDurationMs: LambdaLog.billedMilliseconds(durationMs: durationMs, initDurationMs: initDurationMs),
+            memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: (maxMemoryKiB + 1023) / 1024,
+            initDurationMs: initDurationMs, postRuntimeExtensionsMs: postRuntimeExtensionsMs)
+        publish(.platform(.report(report)), requestID: requestID)
     }
 
     /// `PUT /2022-07-01/telemetry` or `PUT /2020-08-15/logs`: the extension identifier is checked like every
@@ -84,6 +87,12 @@ extension Sandbox {
                 api: api, extensionID: ext.id, extensionName: ext.name, body: request.body, subscriptionOpen: open)
             responder.send(
                 HTTPResponse(status: answer.status, headers: ["Content-Type": "application/json"], body: answer.body))
+            // The hub delivered the subscription event to its subscribers itself; the other sinks get it here.
+            if answer == .ok, let types = telemetry.subscription(ofExtension: ext.id)?.types {
+                publish(
+                    .platform(.subscription(api: api, name: ext.name, types: types)), requestID: nil,
+                    toSubscribers: false)
+            }
         }
     }
 }

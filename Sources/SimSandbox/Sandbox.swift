@@ -7,38 +7,6 @@ import SimUV
     import Glibc
 #endif
 
-/// One line of a sandbox's log: a platform line or a line of a process's output.
-package struct LogRecord: Sendable {
-    /// Where the line came from.
-    package enum Source: Sendable, Hashable {
-        case platform
-        case runtime
-        /// An external extension, by name.
-        case `extension`(String)
-    }
-
-    package var function: String
-    package var sandboxID: String
-    /// The invoke the line belongs to, if one was in flight.
-    package var requestID: String?
-    package var source: Source
-    package var text: String
-
-    package init(function: String, sandboxID: String, requestID: String?, source: Source, text: String) {
-        self.function = function
-        self.sandboxID = sandboxID
-        self.requestID = requestID
-        self.source = source
-        self.text = text
-    }
-
-    /// The extension's name for extension output.
-    package var extensionName: String? {
-        if case .extension(let name) = source { return name }
-        return nil
-    }
-}
-
 /// One execution environment: its Runtime API listener, its runtime and extension processes, its timer
 /// and its logs.
 ///
@@ -86,7 +54,8 @@ package final class Sandbox {
         }
     }
 
-    let logSink: (LogRecord) -> Void
+    /// Where the sandbox's events go beyond its own telemetry and log tail.
+    let bus: EventBus
     var server: HTTPServer?
     var runtime: ChildProcess?
     var extensionProcesses: [String: ChildProcess] = [:]
@@ -101,28 +70,27 @@ package final class Sandbox {
     var runtimeWaiters: [HTTPResponder] = []
     var extensionWaiters: [String: HTTPResponder] = [:]
     /// Line splitters of the runtime's and every extension's output.
-    var outputs: [LogRecord.Source: ProcessOutput] = [:]
-    var tail: [UInt8] = []
-    var tailWanted: Set<String> = []
+    var outputs: [OutputSource: ProcessOutput] = [:]
+    /// The log tail of the invoke in flight, when it asked for one (`X-Amz-Log-Type: Tail`).
+    var tail: LogTail?
     /// Holds the processes still between invokes.
     package let freezer: Freezer
     /// The sandbox's cgroup in `cgroup` freeze mode.
     let cgroup: SandboxCgroup?
     /// OOM kills seen in the cgroup so far, to tell a new one apart.
     var oomKills = 0
-    /// Telemetry API and Logs API subscriptions and delivery; also keeps every event for `telemetryEvents`.
+    /// Telemetry API and Logs API subscriptions and delivery.
     package let telemetry: TelemetryHub
 
     /// Starts the sandbox's Runtime API listener; no process runs until `invoke` or `prewarm`.
     package init(
-        loop: EventLoop, function: FunctionSpec, clock: any SimClock = SystemClock(),
-        logSink: @escaping (LogRecord) -> Void
+        loop: EventLoop, function: FunctionSpec, clock: any SimClock = SystemClock(), bus: EventBus
     ) throws {
         loop.assertInLoop()
         self.id = Identifiers.randomHex(8)
         self.loop = loop
         self.function = function
-        self.logSink = logSink
+        self.bus = bus
         self.clock = clock
         self.machine = SandboxStateMachine(function: function, clock: clock)
         self.logStreamName = Identifiers.logStreamName(
@@ -163,8 +131,7 @@ package final class Sandbox {
 
     /// Places an invoke here; only when `canAcceptInvoke`.
     package func invoke(_ invocation: Invocation) {
-        if invocation.wantsLogTail { tailWanted.insert(invocation.requestID) }
-        tail.removeAll(keepingCapacity: true)
+        tail = invocation.wantsLogTail ? LogTail(requestID: invocation.requestID) : nil
         perform(machine.invoke(invocation))
     }
 
@@ -183,7 +150,7 @@ package final class Sandbox {
             case .launchExtensions:
                 startInitTelemetry()
                 launchExtensions()
-            case .telemetry(let event): emitTelemetry(event)
+            case .publish(let event, let requestID): publishFromMachine(event, requestID: requestID)
             case .spawnRuntime: spawnRuntime()
             case .startTimer(let ms):
                 let timer = self.timer ?? Timer(loop: loop)
@@ -199,25 +166,16 @@ package final class Sandbox {
                 if let waiter = extensionWaiters.removeValue(forKey: id), !waiter.isCompleted {
                     waiter.send(ExtensionAPIResponses.event(event))
                 }
-            case .log(let text, let requestID): emit(text, source: .platform, requestID: requestID)
-            case .report(let requestID, let durationMs, let initDurationMs, let status):
-                invocationCount += 1
-                if let initDurationMs {
-                    coldStartMilliseconds = initDurationMs
-                    initDurations.record(UInt64(initDurationMs * 1_000_000))
-                }
-                invokeDurations.record(UInt64(max(0, durationMs) * 1_000_000))
-                lastUsedEpochMilliseconds = clock.epochMilliseconds
-                measureMemory()
-                let line = LambdaLog.report(
-                    requestID: requestID, durationMs: durationMs, memorySizeMB: function.memorySizeMB,
-                    maxMemoryUsedMB: (maxMemoryKiB + 1023) / 1024, initDurationMs: initDurationMs, status: status)
-                emit(line, source: .platform, requestID: requestID)
-                reportTelemetry(
-                    requestID: requestID, durationMs: durationMs, initDurationMs: initDurationMs, status: status)
+            case .report(let requestID, let durationMs, let initDurationMs, let status, let postExtensions):
+                report(
+                    requestID: requestID, durationMs: durationMs, initDurationMs: initDurationMs, status: status,
+                    postRuntimeExtensionsMs: postExtensions)
             case .complete(let requestID, let outcome):
                 var result = InvokeResult(requestID: requestID, outcome: outcome)
-                if tailWanted.remove(requestID) != nil { result.logTail = Array(tail.suffix(Limits.logTailBytes)) }
+                if let tail, tail.requestID == requestID {
+                    result.logTail = tail.lines
+                    self.tail = nil
+                }
                 onResult?(result)
             case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)
             case .available: onAvailable?(self)
@@ -226,8 +184,9 @@ package final class Sandbox {
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
                     freezer.freeze(groups: processGroups, members: pids)
                     telemetry.setFrozen(true)
-                } else {
+                } else if freezer.mode != .none {
                     freezer.skip()
+                    publish(.freeze(.skipped), requestID: nil)
                 }
             case .thaw:
                 freezer.thaw()
@@ -256,36 +215,20 @@ package final class Sandbox {
         // No runtime is waiting: its next `/next` re-renders the invoke (state `Running`).
     }
 
-    // MARK: - Logs
+    // MARK: - Events
 
-    func emit(_ text: String, source: LogRecord.Source, requestID: String? = nil) {
-        // In the JSON log format the platform's lines are its telemetry records (see `logRecords`).
-        if source == .platform && function.logFormat == .json && Self.isRecordedAsJSON(text) { return }
-        let id = requestID ?? machine.currentRequestID
-        if id != nil {
-            tail.append(contentsOf: text.utf8)
-            tail.append(0x0A)
-            if tail.count > 2 * Limits.logTailBytes { tail.removeFirst(tail.count - Limits.logTailBytes) }
+    /// Hands `event` to the sandbox's own sinks (its log tail, its Telemetry/Logs API subscribers unless
+    /// `toSubscribers` is false) and to the bus. `requestID` is the invoke it belongs to; nil means the invoke in
+    /// flight, if any.
+    func publish(_ event: SandboxEvent, requestID: String?, toSubscribers: Bool = true) {
+        let context = EventContext(
+            function: function.name, sandboxID: id, requestID: requestID ?? machine.currentRequestID,
+            epochMilliseconds: clock.epochMilliseconds, logFormat: function.logFormat)
+        tail?.append(event, context)
+        if toSubscribers, let platform = event.telemetryEvent {
+            telemetry.emit(platform, at: context.epochMilliseconds)
         }
-        logSink(LogRecord(function: function.name, sandboxID: self.id, requestID: id, source: source, text: text))
-        switch source {
-        case .platform: break
-        case .runtime: telemetry.emit(.functionLog(text))
-        case .extension: telemetry.emit(.extensionLog(text))
-        }
-    }
-
-    /// Text platform lines that the JSON format replaces with `platform.*` records.
-    static func isRecordedAsJSON(_ text: String) -> Bool {
-        ["START ", "END ", "REPORT ", "INIT_START ", "INIT_REPORT ", "EXTENSION\t"].contains { text.hasPrefix($0) }
-    }
-
-    /// In the JSON log format, writes telemetry records of the platform as log lines.
-    func logRecords(_ events: [TelemetryEvent], requestID: String?) {
-        guard function.logFormat == .json else { return }
-        for event in events where event.type.hasPrefix("platform.") {
-            emit(String(decoding: event.serialized, as: UTF8.self), source: .platform, requestID: requestID)
-        }
+        bus.publish(event, context)
     }
 
     /// Raises `maxMemoryKiB` to the sandbox's peak: the process tree's summed peak RSS, and in `cgroup` mode also

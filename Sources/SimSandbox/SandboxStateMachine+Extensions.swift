@@ -131,11 +131,7 @@ extension SandboxStateMachine {
         extensions.update(ext.id) { $0.state = .exitError }
         return (
             .accepted,
-            [
-                .log(
-                    "EXTENSION\tName: \(ext.name)\tState: ExitError\tError Type: \(reportedType)",
-                    requestID: currentRequestID)
-            ]
+            [.publish(.extensionExitError(name: ext.name, errorType: reportedType), requestID: currentRequestID)]
         )
     }
 

@@ -18,12 +18,9 @@ extension SandboxStateMachine {
         let initMs = milliseconds(since: i.startedAt)
         let initOutcome: EventOutcome = timedOut ? .timeout() : Self.eventOutcome(errorType: errorType)
         var actions: [Action] =
-            initTelemetry(phase: i.phase, outcome: initOutcome, durationMs: initMs) + [
-                .cancelTimer,
-                .log(
-                    LambdaLog.initReport(
-                        durationMs: initMs, phase: i.phase.rawValue, status: timedOut ? "timeout" : "error",
-                        errorType: timedOut ? nil : errorType), requestID: i.invocation?.requestID),
+            initTelemetry(
+                phase: i.phase, outcome: initOutcome, durationMs: initMs, requestID: i.invocation?.requestID) + [
+                .cancelTimer
             ]
         if i.phase == .initial {
             // Lambda resets and retries the init inside the invoke that needs it (suppressed init).
@@ -49,12 +46,9 @@ extension SandboxStateMachine {
                 errorType: "Runtime.Unknown", message: "Unknown application error occurred")
         let id = invocation.requestID
         let duration = milliseconds(since: i.invokeStartedAt ?? i.startedAt)
-        actions += [
-            .log(LambdaLog.start(requestID: id, version: function.version), requestID: id)
-        ]
+        actions.append(startEvent(invocation))
         actions += errorLines(outcome, requestID: id)
         actions += [
-            .log(LambdaLog.end(requestID: id), requestID: id),
             .report(requestID: id, durationMs: duration, initDurationMs: nil, status: .error(errorType)),
             .complete(requestID: id, outcome: outcome),
         ]
@@ -67,7 +61,7 @@ extension SandboxStateMachine {
     /// The platform's own log lines for a failed invoke: the message, then the error type.
     func errorLines(_ outcome: InvokeOutcome, requestID: String) -> [Action] {
         if case .platformError(let type, let message) = outcome {
-            return [.log(message, requestID: requestID), .log(type, requestID: requestID)]
+            return [.publish(.invokeError(errorType: type, message: message), requestID: requestID)]
         }
         return []
     }
@@ -84,7 +78,6 @@ extension SandboxStateMachine {
         if r.runtime != .ready {
             actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(errorType: errorType)))
         }
-        actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
         actions.append(
             .report(
                 requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
@@ -102,11 +95,7 @@ extension SandboxStateMachine {
         if r.runtime == .running || r.runtime == .responseSent {
             actions.append(runtimeDoneTelemetry(r, outcome: .timeout()))
         }
-        actions.append(
-            .log(
-                "\(CivilTime(epochMilliseconds: clock.epochMilliseconds).iso8601) \(id) Task timed out after \(seconds) seconds",
-                requestID: id))
-        actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
+        actions.append(.publish(.timedOut(seconds: seconds), requestID: id))
         actions.append(
             .report(
                 requestID: id, durationMs: Double(function.timeoutMilliseconds), initDurationMs: r.initDurationMs,

@@ -5,19 +5,22 @@ import SimTelemetry
 
 extension SandboxStateMachine {
     /// `platform.initRuntimeDone`, one `platform.extension` per extension, then `platform.initReport`.
-    func initTelemetry(phase: InitPhase, outcome: EventOutcome, durationMs: Double) -> [Action] {
+    /// The events are the invoke's (`requestID`) when the init runs inside one.
+    func initTelemetry(phase: InitPhase, outcome: EventOutcome, durationMs: Double, requestID: String?) -> [Action] {
         let telemetryPhase: SimTelemetry.InitPhase = phase == .initial ? .initial : .invoke
-        var actions: [Action] = [.telemetry(.initRuntimeDone(.init(phase: telemetryPhase, outcome: outcome)))]
+        var actions: [Action] = [
+            .publish(.platform(.initRuntimeDone(.init(phase: telemetryPhase, outcome: outcome))), requestID: requestID)
+        ]
         for ext in extensions.extensions {
-            actions.append(
-                .telemetry(
-                    .extensionState(
-                        .init(
-                            name: ext.name, state: ext.state == .ready ? "Ready" : ext.state.rawValue,
-                            events: ext.events.map(\.rawValue)))))
+            let state = PlatformEvent.ExtensionState(
+                name: ext.name, state: ext.state == .ready ? "Ready" : ext.state.rawValue,
+                events: ext.events.map(\.rawValue))
+            actions.append(.publish(.platform(.extensionState(state)), requestID: requestID))
         }
         actions.append(
-            .telemetry(.initReport(.init(phase: telemetryPhase, outcome: outcome, durationMs: durationMs))))
+            .publish(
+                .platform(.initReport(.init(phase: telemetryPhase, outcome: outcome, durationMs: durationMs))),
+                requestID: requestID))
         return actions
     }
 
@@ -32,12 +35,14 @@ extension SandboxStateMachine {
             Span(name: "responseDuration", startEpochMilliseconds: respondedEpoch, durationMs: 0),
             Span(name: "runtimeOverhead", startEpochMilliseconds: respondedEpoch, durationMs: overhead),
         ]
-        return .telemetry(
-            .runtimeDone(
-                .init(
-                    requestID: r.invocation.requestID, outcome: outcome, durationMs: milliseconds(since: r.startedAt),
-                    producedBytes: r.producedBytes, spans: spans,
-                    tracing: TraceContext(value: r.invocation.traceID))))
+        return .publish(
+            .platform(
+                .runtimeDone(
+                    .init(
+                        requestID: r.invocation.requestID, outcome: outcome,
+                        durationMs: milliseconds(since: r.startedAt), producedBytes: r.producedBytes, spans: spans,
+                        tracing: TraceContext(value: r.invocation.traceID)))),
+            requestID: r.invocation.requestID)
     }
 
     /// The telemetry status of an invoke's outcome.

@@ -124,11 +124,13 @@ package struct SandboxStateMachine {
         case cancelTimer
         /// Answer any held `/next` with the invoke.
         case dispatch(Invocation, deadlineEpochMilliseconds: Int64)
-        /// A platform log line, attributed to the invoke it belongs to (decided when the line is made, since
-        /// the state may have moved on by the time it is printed).
-        case log(String, requestID: String? = nil)
-        /// Print the REPORT line (the sandbox adds memory figures).
-        case report(requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus)
+        /// Publish an event, attributed to the invoke it belongs to (decided when the event is made, since the
+        /// state may have moved on by the time it is published).
+        case publish(SandboxEvent, requestID: String?)
+        /// The invoke phase ended: publish its report (the sandbox adds the memory figures).
+        case report(
+            requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
+            postRuntimeExtensionsMs: Double? = nil)
         /// Give the invoker its result.
         case complete(requestID: String, outcome: InvokeOutcome)
         /// Answer this extension's held `/event/next` with an event (JSON).
@@ -140,8 +142,6 @@ package struct SandboxStateMachine {
         case available
         /// The sandbox is gone for good.
         case terminated
-        /// A Telemetry/Logs API event (the sandbox fills in what only it knows: init type, memory).
-        case telemetry(PlatformEvent)
         /// Freeze every process, unless a thaw happened since (the epoch moved on).
         case freeze(epoch: UInt64)
         /// Thaw every process before delivering an event.
@@ -248,16 +248,7 @@ package struct SandboxStateMachine {
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
             initDurationMs: initDurationMs)
         running.startedAtEpoch = clock.epochMilliseconds - elapsed
-        var actions: [Action] = [
-            .log(
-                LambdaLog.start(requestID: invocation.requestID, version: function.version),
-                requestID: invocation.requestID),
-            .telemetry(
-                .start(
-                    .init(
-                        requestID: invocation.requestID, version: function.version,
-                        tracing: TraceContext(value: invocation.traceID)))),
-        ]
+        var actions: [Action] = [startEvent(invocation)]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
         if extensions.extensions.contains(where: { $0.subscribes(.invoke) }) {
             let event = ExtensionEvents.invoke(invocation, deadlineEpochMilliseconds: deadline)
@@ -306,24 +297,14 @@ package struct SandboxStateMachine {
         guard case .initializing(let i) = state, i.runtime == .ready, extensions.allReady else { return [] }
         nextInitIsSuppressed = false
         let initMs = milliseconds(since: i.startedAt)
-        var actions: [Action] = initTelemetry(phase: i.phase, outcome: .success, durationMs: initMs)
-        for ext in extensions.extensions {
-            let events = ext.events.map(\.rawValue).joined(separator: ",")
-            actions.append(
-                .log(
-                    "EXTENSION\tName: \(ext.name)\tState: Ready\tEvents: [\(events)]",
-                    requestID: i.invocation?.requestID))
-        }
+        let actions: [Action] = initTelemetry(
+            phase: i.phase, outcome: .success, durationMs: initMs, requestID: i.invocation?.requestID)
         guard let invocation = i.invocation else {
             state = .ready
             return actions + [.cancelTimer, .available] + freezeActions()
         }
         if i.phase == .invoke {
             // The invoke's timer already runs; its duration counts from the invoke's start.
-            actions.append(
-                .log(
-                    LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "success", errorType: nil),
-                    requestID: invocation.requestID))
             return actions
                 + startInvoke(invocation, initDurationMs: nil, startedAt: i.invokeStartedAt, timerRunning: true)
         }
@@ -339,17 +320,13 @@ package struct SandboxStateMachine {
         let outcome = r.outcome ?? .success(body: [], contentType: nil)
         state = .ready
         let id = r.invocation.requestID
-        var actions: [Action] = [.cancelTimer]
-        if !extensions.extensions.isEmpty {
-            let overhead = LambdaLog.fixed(milliseconds(since: runtimeDoneAt))
-            actions.append(
-                .log("EXTENSIONS RequestId: \(id)\tPostRuntimeExtensionsDuration: \(overhead) ms", requestID: id))
-        }
-        actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
-        actions.append(
+        var actions: [Action] = [
+            .cancelTimer,
             .report(
                 requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
-                status: .success))
+                status: .success,
+                postRuntimeExtensionsMs: extensions.extensions.isEmpty ? nil : milliseconds(since: runtimeDoneAt)),
+        ]
         if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
         actions.append(.available)
         // A placement made by `available` thaws (epoch + 1) and the freeze is dropped.
@@ -525,20 +502,12 @@ package struct SandboxStateMachine {
         case .initializing(let i):
             guard let invocation = i.invocation else { return [] }
             let initMs = milliseconds(since: i.startedAt)
-            var actions: [Action] = [
-                .log(
-                    LambdaLog.initReport(durationMs: initMs, phase: "invoke", status: "timeout", errorType: nil),
-                    requestID: invocation.requestID)
-            ]
             let r = Running(
                 invocation: invocation, startedAt: i.invokeStartedAt ?? i.startedAt, deadlineEpochMilliseconds: 0,
                 initDurationMs: nil)
-            actions.append(
-                .log(
-                    LambdaLog.start(requestID: invocation.requestID, version: function.version),
-                    requestID: invocation.requestID))
-            actions += timeoutInvoke(r)
-            return actions
+            return initTelemetry(
+                phase: .invoke, outcome: .timeout(), durationMs: initMs, requestID: invocation.requestID)
+                + [startEvent(invocation)] + timeoutInvoke(r)
         case .running(let r):
             return timeoutInvoke(r)
         default:
@@ -581,7 +550,6 @@ package struct SandboxStateMachine {
             let outcome = r.outcome ?? Self.shutdownOutcome(id)
             var actions: [Action] = [.cancelTimer]
             if r.runtime != .ready { actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(outcome))) }
-            actions.append(.log(LambdaLog.end(requestID: id), requestID: id))
             let status: LambdaLog.ReportStatus
             if case .platformError(let type, _) = outcome { status = .error(type) } else { status = .success }
             actions.append(
@@ -634,6 +602,17 @@ package struct SandboxStateMachine {
 
     /// How long a runtime without extensions gets between SIGTERM and SIGKILL when its sandbox spins down.
     package static let runtimeShutdownGraceMilliseconds: UInt64 = 300
+
+    /// `platform.start` (the START line) of `invocation`.
+    func startEvent(_ invocation: Invocation) -> Action {
+        .publish(
+            .platform(
+                .start(
+                    .init(
+                        requestID: invocation.requestID, version: function.version,
+                        tracing: TraceContext(value: invocation.traceID)))),
+            requestID: invocation.requestID)
+    }
 
     private static func shutdownOutcome(_ requestID: String) -> InvokeOutcome {
         .platformError(

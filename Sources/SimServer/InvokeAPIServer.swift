@@ -137,13 +137,7 @@ package final class InvokeAPIServer {
             throw .tooLarge(
                 "Request must be smaller than \(Limits.maxSyncRequestBytes) bytes for the InvokeFunction operation")
         }
-        if !request.body.isEmpty {
-            do {
-                _ = try JSON.parse(request.body)
-            } catch {
-                throw .invalidContent(error.reason)
-            }
-        }
+        if !request.body.isEmpty, let error = JSON.validate(request.body) { throw .invalidContent(error.reason) }
         var clientContext: String?
         if let encoded = request.headers["X-Amz-Client-Context"], !encoded.isEmpty {
             guard encoded.utf8.count <= Limits.maxClientContextBytes else {

@@ -36,11 +36,16 @@ extension PlatformEvent {
         package var initDurationMs: Double?
         package var spans: [Span]
         package var tracing: TraceContext?
+        /// How long extensions worked after the runtime's part ended (the log's `PostRuntimeExtensionsDuration`),
+        /// when the sandbox has extensions; not part of the record.
+        package var postRuntimeExtensionsMs: Double?
 
         package init(
             requestID: String, outcome: EventOutcome, durationMs: Double, billedDurationMs: Int, memorySizeMB: Int,
-            maxMemoryUsedMB: Int, initDurationMs: Double? = nil, spans: [Span] = [], tracing: TraceContext? = nil
+            maxMemoryUsedMB: Int, initDurationMs: Double? = nil, spans: [Span] = [], tracing: TraceContext? = nil,
+            postRuntimeExtensionsMs: Double? = nil
         ) {
+            self.postRuntimeExtensionsMs = postRuntimeExtensionsMs
             self.requestID = requestID
             self.outcome = outcome
             self.durationMs = durationMs
@@ -126,6 +131,15 @@ extension PlatformEvent {
 }
 
 extension PlatformEvent {
+    /// The `types` category a subscription must include to receive this event.
+    package var category: TelemetryCategory {
+        switch self {
+        case .functionLog: return .function
+        case .extensionLog: return .extension
+        default: return .platform
+        }
+    }
+
     /// Roughly how many bytes the event takes once rendered, to bound what is kept for replay.
     var approximateSize: Int {
         switch self {

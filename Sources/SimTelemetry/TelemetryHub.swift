@@ -1,8 +1,9 @@
 import SimCore
 import SimUV
 
-/// The Telemetry API and Logs API of one sandbox: subscriptions, routing, replay of the Init phase,
-/// freeze, flush, and an in-process capture of everything emitted. Loop thread only.
+/// The Telemetry API and Logs API of one sandbox: subscriptions, routing, replay of the Init phase, freeze
+/// and flush. Loop thread only. An event is rendered only for the subscribers that exist (once per record
+/// format); without subscribers emitting costs nothing beyond keeping the current Init's events for replay.
 ///
 /// The sandbox calls `subscribe` from its `PUT /2022-07-01/telemetry` and `PUT /2020-08-15/logs` handlers
 /// and `emit` for every platform event and log line; the hub renders each event per subscriber (API and
@@ -26,8 +27,6 @@ package final class TelemetryHub {
         package var policy: SubscriberBuffer.Policy
         /// A send fails after the subscription's `timeoutMs` plus this long without an answer.
         package var sendTimeoutGraceMilliseconds: UInt64
-        /// Events kept by `capturedEvents`.
-        package var captureCapacity: Int
         /// Events of the current Init kept for replay.
         package var replayCapacity: Int
         /// Approximate bytes of the current Init's events kept for replay.
@@ -36,14 +35,13 @@ package final class TelemetryHub {
         package init(
             connectHost: String = "127.0.0.1", jsonFunctionLogs: Bool = false,
             policy: SubscriberBuffer.Policy = .init(),
-            sendTimeoutGraceMilliseconds: UInt64 = 5000, captureCapacity: Int = 10_000, replayCapacity: Int = 10_000,
+            sendTimeoutGraceMilliseconds: UInt64 = 5000, replayCapacity: Int = 10_000,
             replayMaxBytes: Int = 4 * 1024 * 1024
         ) {
             self.connectHost = connectHost
             self.jsonFunctionLogs = jsonFunctionLogs
             self.policy = policy
             self.sendTimeoutGraceMilliseconds = sendTimeoutGraceMilliseconds
-            self.captureCapacity = captureCapacity
             self.replayCapacity = replayCapacity
             self.replayMaxBytes = replayMaxBytes
         }
@@ -53,7 +51,6 @@ package final class TelemetryHub {
     package let configuration: Configuration
     private let clock: any SimClock
     private var subscribers: [Subscriber] = []
-    private var capture: Ring<TelemetryEvent>
     /// `(epoch ms, event)` since `platform.initStart`, until `platform.initReport`.
     private var initEvents: [(time: Int64, event: PlatformEvent)]?
     private var initEventBytes = 0
@@ -65,7 +62,6 @@ package final class TelemetryHub {
         self.loop = loop
         self.clock = clock
         self.configuration = configuration
-        capture = Ring(capacity: configuration.captureCapacity)
     }
 
     /// Handles a subscribe request of extension `extensionID` (registered as `extensionName`).
@@ -96,16 +92,14 @@ package final class TelemetryHub {
         for (time, event) in initEvents ?? [] {
             for rendered in render(event, as: subscriber.format, at: time) { subscriber.offer(rendered) }
         }
-        emit(.subscription(api: api, name: extensionName, types: request.types))
+        emit(.subscription(api: api, name: extensionName, types: request.types), at: clock.epochMilliseconds)
         return .ok
     }
 
-    /// Sends `event` to every subscriber that wants it, in its API's shape, and captures it.
-    @discardableResult
-    package func emit(_ event: PlatformEvent) -> [TelemetryEvent] {
+    /// Sends `event`, which happened at `time` (epoch ms), to every subscriber that wants it, in its API's shape.
+    package func emit(_ event: PlatformEvent, at time: Int64) {
         loop.assertInLoop()
-        guard !isClosed else { return [] }
-        let time = clock.epochMilliseconds
+        guard !isClosed else { return }
         if case .initStart = event {
             initEvents = []
             initEventBytes = 0
@@ -116,8 +110,13 @@ package final class TelemetryHub {
             initEvents?.append((time, event))
             initEventBytes += event.approximateSize
         }
+        guard !subscribers.isEmpty else {
+            if case .initReport = event { initEvents = nil }
+            return
+        }
+        let category = event.category
         var rendered: [(format: RecordFormat, events: [TelemetryEvent])] = []
-        for subscriber in subscribers {
+        for subscriber in subscribers where subscriber.request.types.contains(category) {
             let events: [TelemetryEvent]
             if let cached = rendered.first(where: { $0.format == subscriber.format }) {
                 events = cached.events
@@ -127,11 +126,7 @@ package final class TelemetryHub {
             }
             for item in events { subscriber.offer(item) }
         }
-        var captured = render(event, as: .telemetry(schemaVersion: "2022-12-13"), at: time)
-        if captured.isEmpty { captured = render(event, as: .logs(schemaVersion: "2021-03-18"), at: time) }
-        for item in captured { capture.append(item) }
         if case .initReport = event { initEvents = nil }
-        return captured
     }
 
     /// Pauses (`true`) or resumes delivery to every subscriber with the sandbox's freeze and thaw.
@@ -164,17 +159,13 @@ package final class TelemetryHub {
         initEvents = nil
     }
 
-    /// Drops every subscription (their extensions are gone after a reset); the capture is kept.
+    /// Drops every subscription (their extensions are gone after a reset).
     package func removeSubscribers() {
         loop.assertInLoop()
         let active = subscribers
         subscribers.removeAll()
         for subscriber in active { subscriber.close() }
     }
-
-    /// Every event emitted, oldest first (Telemetry API shape, or the Logs API shape for events the
-    /// Telemetry API does not have), the last `captureCapacity` of them.
-    package var capturedEvents: [TelemetryEvent] { capture.elements }
 
     /// Subscribers, in subscription order.
     package var subscriberStatuses: [SubscriberStatus] { subscribers.map(\.status) }

@@ -55,12 +55,6 @@ func serveUntilSignal(_ simulator: Simulator, banner: String) async {
     Console.out("lambda-sim: stopped")
 }
 
-/// Prints one log line as `[function sandbox] [extension:] text`.
-@Sendable func printLogLine(_ line: Simulator.LogLine) {
-    let source = line.extensionName.map { " \($0):" } ?? ""
-    Console.out("[\(line.function) \(line.sandboxID)]\(source) \(line.text)")
-}
-
 /// Unbuffered writes to the console (Swift's `print` buffers when stdout is a pipe).
 enum Console {
     static func out(_ line: String) {

@@ -125,7 +125,7 @@ struct RunCommand: AsyncParsableCommand {
         let simulator: Simulator
         do {
             simulator = try await Simulator.start(
-                functions: [options], host: host, port: port, console: printLogLine)
+                functions: [options], host: host, port: port, standardOutput: true)
         } catch {
             Console.error("lambda-sim: cannot start: \(error)")
             throw ExitCode(1)

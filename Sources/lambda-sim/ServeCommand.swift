@@ -59,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             simulator = try await Simulator.start(
                 functions: functions, host: loaded.server.host, port: port ?? loaded.server.port, account: account,
-                console: printLogLine)
+                standardOutput: true)
         } catch {
             Console.error("lambda-sim: cannot start: \(error)")
             throw ExitCode(1)

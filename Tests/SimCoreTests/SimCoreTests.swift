@@ -13,10 +13,23 @@ import Testing
         #expect(try JSON.parse(Array(input.utf8)).serialized == output)
     }
 
-    /// Anything that is not one JSON document is rejected.
-    @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "01", "tru", "{} {}", "\"\u{01}\"", "abc"])
-    func rejects(input: String) {
-        #expect(!JSON.isValid(Array(input.utf8)))
+    /// Anything that is not one JSON document is rejected, by `validate` with the same error `parse` throws.
+    @Test(arguments: [
+        "", "{", "{\"a\":}", "[1,]", "01", "tru", "{} {}", "\"\u{01}\"", "abc", "\"\\x\"", "\"\\u12g4\"", "[1e]",
+        String(repeating: "[", count: 600),
+    ])
+    func rejects(input: String) throws {
+        let bytes = Array(input.utf8)
+        #expect(!JSON.isValid(bytes))
+        let validation = try #require(JSON.validate(bytes))
+        #expect(throws: validation) { try JSON.parse(bytes) }
+    }
+
+    /// `validate` accepts what `parse` accepts.
+    @Test(arguments: ["{}", " [1, 2.5e-3, \"a\\n\\u00e9\", {\"k\": [null, true, false]}] ", "\"x\"", "-0"])
+    func validates(input: String) throws {
+        #expect(JSON.validate(Array(input.utf8)) == nil)
+        _ = try JSON.parse(Array(input.utf8))
     }
 
     /// Lambda's error body has errorMessage then errorType, escaped.

@@ -19,10 +19,6 @@ private func invocation(_ id: String = "req-1") -> Invocation {
 
 private func body(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-private func logs(_ actions: [SandboxStateMachine.Action]) -> [String] {
-    actions.compactMap { if case .log(let text, _) = $0 { return text } else { return nil } }
-}
-
 /// A machine whose cold start launched extension `a` (INVOKE+SHUTDOWN); it has registered.
 private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxStateMachine {
     var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
@@ -57,7 +53,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(runtimeActions.isEmpty)
         let (reply, actions) = machine.extensionNext(identifier: idA)
         #expect(reply == .hold)
-        #expect(logs(actions).contains("EXTENSION\tName: a\tState: Ready\tEvents: [INVOKE,SHUTDOWN]"))
+        #expect(extensionStates(actions) == [.init(name: "a", state: "Ready", events: ["INVOKE", "SHUTDOWN"])])
         let events = actions.compactMap { action -> String? in
             if case .extensionEvent(let id, let event) = action, id == idA { return event }
             return nil
@@ -79,11 +75,10 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
             requestID: "req-1", isError: false, outcome: .success(body: [1], contentType: nil))
         #expect(result.contains { if case .complete = $0 { return true } else { return false } })
         let (_, runtimeDone) = machine.runtimeNext()
-        #expect(withoutTelemetry(runtimeDone).isEmpty)
+        #expect(withoutEvents(runtimeDone).isEmpty)
         clock.advance(milliseconds: 25)
         let (_, end) = machine.extensionNext(identifier: idA)
-        #expect(logs(end).contains("EXTENSIONS RequestId: req-1\tPostRuntimeExtensionsDuration: 25.00 ms"))
-        #expect(logs(end).contains("END RequestId: req-1"))
+        #expect(report(end)?.postRuntimeExtensionsMs == 25)
         #expect(Array(end.suffix(2)) == [.available, .freeze(epoch: 0)])
     }
 
@@ -128,7 +123,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
     @Test func crashes() {
         var machine = launchedMachine()
         let during = machine.extensionExited(name: "a", status: "exit status 1")
-        #expect(logs(during).first?.hasSuffix("Status: error\tError Type: Extension.Crash") == true)
+        #expect(initReports(during).first?.outcome == .error("Extension.Crash"))
         var busy = launchedMachine()
         _ = busy.runtimeNext()
         _ = busy.extensionNext(identifier: idA)
@@ -148,7 +143,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         var machine = launchedMachine()
         let (reply, actions) = machine.extensionInitError(identifier: idA, errorType: "Extension.ConfigInvalid")
         #expect(reply == .accepted)
-        #expect(logs(actions).first?.hasSuffix("Error Type: Extension.InitError") == true)
+        #expect(initReports(actions).first?.outcome == .error("Extension.InitError"))
         let (next, _) = machine.extensionNext(identifier: idA)
         #expect(
             next

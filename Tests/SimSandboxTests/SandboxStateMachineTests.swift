@@ -3,8 +3,6 @@ import Testing
 
 @testable import SimSandbox
 
-typealias Action = SandboxStateMachine.Action
-
 private func makeFunction(timeout: Double = 3) -> FunctionSpec {
     var spec = FunctionSpec(name: "fn", command: ["/bin/true"], codeDirectory: "/tmp")
     spec.timeoutSeconds = timeout
@@ -17,24 +15,8 @@ private func invocation(_ id: String = "req-1", tail: Bool = false) -> Invocatio
         traceID: "Root=1-0-0", wantsLogTail: tail)
 }
 
-/// The actions other than telemetry events.
-func withoutTelemetry(_ actions: [Action]) -> [Action] {
-    actions.filter { if case .telemetry = $0 { return false } else { return true } }
-}
-
-private func logs(_ actions: [Action]) -> [String] {
-    actions.compactMap { if case .log(let text, _) = $0 { return text } else { return nil } }
-}
-
 private func completion(_ actions: [Action]) -> InvokeOutcome? {
     for case .complete(_, let outcome) in actions { return outcome }
-    return nil
-}
-
-private func report(_ actions: [Action]) -> (Double, Double?, LambdaLog.ReportStatus)? {
-    for case .report(_, let duration, let initDuration, let status) in actions {
-        return (duration, initDuration, status)
-    }
     return nil
 }
 
@@ -75,7 +57,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let deadline = clock.epochMilliseconds + 3000
         #expect(reply == .invocation(invocation(), deadlineEpochMilliseconds: deadline))
         #expect(actions.contains(.startTimer(milliseconds: 3000)))
-        #expect(logs(actions) == ["START RequestId: req-1 Version: $LATEST"])
+        #expect(startedRequests(actions) == ["req-1"])
         #expect(machine.runtimeState == .running)
     }
 
@@ -94,11 +76,11 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.runtimeState == .responseSent)
         let (nextReply, end) = machine.runtimeNext()
         #expect(nextReply == .hold)
-        #expect(logs(end) == ["END RequestId: req-1"])
+        #expect(finishedRuntimes(end) == ["req-1"])
         let figures = report(end)
-        #expect(figures?.0 == 12)
-        #expect(figures?.1 == 50)
-        #expect(figures?.2 == .success)
+        #expect(figures?.durationMs == 12)
+        #expect(figures?.initDurationMs == 50)
+        #expect(figures?.status == .success)
         #expect(Array(end.suffix(2)) == [.available, .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
         #expect(machine.frozen)
@@ -138,7 +120,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(actions.contains { if case .dispatch = $0 { return true } else { return false } })
         _ = machine.runtimeResult(requestID: "req-2", isError: false, outcome: .success(body: [], contentType: nil))
         let (_, end) = machine.runtimeNext()
-        #expect(report(end)?.1 == nil)
+        #expect(report(end)?.initDurationMs == nil)
     }
 
     /// With a log tail requested the invoker is answered after REPORT, so the tail can include it.
@@ -241,9 +223,9 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
                 == .platformError(
                     errorType: "Sandbox.Timedout", message: "RequestId: req-1 Error: Task timed out after 1.00 seconds")
         )
-        #expect(report(actions)?.2 == .timeout)
-        #expect(report(actions)?.0 == 1000)
-        #expect(logs(actions).contains { $0.hasSuffix("req-1 Task timed out after 1.00 seconds") })
+        #expect(report(actions)?.status == .timeout)
+        #expect(report(actions)?.durationMs == 1000)
+        #expect(events(actions).contains(.timedOut(seconds: "1.00")))
         #expect(actions.last == .kill(.timeout, deadlineMilliseconds: 0))
         #expect(machine.processesGone() == [.available])
         #expect(machine.canAcceptInvoke)
@@ -261,7 +243,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
                     errorType: "Runtime.ExitError",
                     message: "RequestId: req-1 Error: Runtime exited with error: exit status 2"
                 ))
-        #expect(report(actions)?.2 == .error("Runtime.ExitError"))
+        #expect(report(actions)?.status == .error("Runtime.ExitError"))
         #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
         var zero = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&zero, invocation())
@@ -277,15 +259,16 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
         coldStart(&machine, invocation())
         let first = machine.runtimeExited("exit status 1", code: 1)
-        #expect(logs(first).first?.hasPrefix("INIT_REPORT Init Duration: ") == true)
-        #expect(logs(first).first?.hasSuffix("\tPhase: init\tStatus: error\tError Type: Runtime.ExitError") == true)
+        #expect(initReports(first).map(\.phase) == [.initial])
+        #expect(initReports(first).first?.outcome == .error("Runtime.ExitError"))
         #expect(completion(first) == nil)
         #expect(first.last == .kill(.failure, deadlineMilliseconds: 0))
         #expect(machine.processesGone() == [.launchExtensions, .startTimer(milliseconds: 3000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let second = machine.runtimeExited("exit status 1", code: 1)
-        #expect(logs(second).first?.contains("Phase: invoke\tStatus: error") == true)
-        #expect(logs(second).contains("START RequestId: req-1 Version: $LATEST"))
+        #expect(initReports(second).map(\.phase) == [.invoke])
+        #expect(initReports(second).first?.outcome == .error("Runtime.ExitError"))
+        #expect(startedRequests(second) == ["req-1"])
         #expect(
             completion(second)
                 == .platformError(
@@ -327,7 +310,9 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         coldStart(&machine, invocation())
         clock.advance(milliseconds: 10_000)
         let actions = machine.timerFired()
-        #expect(logs(actions) == ["INIT_REPORT Init Duration: 10000.00 ms\tPhase: init\tStatus: timeout"])
+        let initReport = initReports(actions).first
+        #expect(initReport?.phase == .initial && initReport?.durationMs == 10_000)
+        #expect(initReport?.outcome == .timeout())
         #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
         #expect(machine.processesGone().first == .launchExtensions)
     }
@@ -375,7 +360,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let (reply, actions) = machine.runtimeNext()
         #expect(reply == .hold)
-        #expect(withoutTelemetry(actions) == [.cancelTimer, .available, .freeze(epoch: 0)])
+        #expect(withoutEvents(actions) == [.cancelTimer, .available, .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
     }
 }

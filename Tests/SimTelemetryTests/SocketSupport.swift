@@ -166,7 +166,9 @@ final class HubFixture: @unchecked Sendable {
 
     /// Emits `events` in one loop turn.
     func emit(_ events: [PlatformEvent]) async throws {
-        try await run { hub in for event in events { hub.emit(event) } }
+        try await run { hub in
+            for event in events { hub.emit(event, at: SystemClock().epochMilliseconds) }
+        }
     }
 
     /// Closes the hub and `listeners`, then shuts the loop down.

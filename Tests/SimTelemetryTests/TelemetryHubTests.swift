@@ -49,22 +49,6 @@ struct TelemetryHubTests {
         #expect(statuses.allSatisfy { $0.isPaused })
         let port = try await fixture.run { $0.subscription(ofExtension: "a")?.destination.port }
         #expect(port == 4321)
-        let captured = try await fixture.run { $0.capturedEvents.map(\.type) }
-        #expect(
-            captured == [
-                "platform.telemetrySubscription", "platform.telemetrySubscription", "platform.logsSubscription",
-            ])
-        try await fixture.stop()
-    }
-
-    /// The capture keeps the last `captureCapacity` events, in the Telemetry API shape.
-    @Test func captureRingIsBounded() async throws {
-        let fixture = try await HubFixture(configuration: .init(captureCapacity: 5))
-        try await fixture.emit(lines("line", 0..<10) + [.fault("gone")])
-        let captured = try await fixture.run { $0.capturedEvents }
-        #expect(captured.count == 5)
-        #expect(captured.map(\.type) == ["function", "function", "function", "function", "platform.fault"])
-        #expect(captured.first?.record == .string("line 6"))
         try await fixture.stop()
     }
 

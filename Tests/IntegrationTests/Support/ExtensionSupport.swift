@@ -144,7 +144,7 @@ func withExtensionSimulator(
 ) async throws -> Duration {
     let logs = LogWatcher()
     let simulator = try await Simulator.start(
-        functions: functions, host: "127.0.0.1", port: 0, console: { logs.append($0) })
+        functions: functions, host: "127.0.0.1", port: 0, console: { logs.append($0) }, keepHistory: true)
     var failure: (any Error)?
     do {
         try await body(SimHarness(simulator: simulator, logs: logs))

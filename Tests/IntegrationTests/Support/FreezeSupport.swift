@@ -231,7 +231,7 @@ func withFreezeSimulator(_ functions: [FunctionOptions], _ body: (SimHarness) as
     let started: Simulator
     do {
         started = try await Simulator.start(
-            functions: functions, host: "127.0.0.1", port: 0, console: { logs.append($0) })
+            functions: functions, host: "127.0.0.1", port: 0, console: { logs.append($0) }, keepHistory: true)
     } catch {
         if gated { await CgroupStartGate.shared.release() }
         throw error

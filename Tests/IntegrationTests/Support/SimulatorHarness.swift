@@ -62,7 +62,8 @@ func withSimulator(
 ) async throws {
     let logs = LogWatcher()
     let simulator = try await Simulator.start(
-        functions: functions, host: "127.0.0.1", port: 0, account: account, console: { logs.append($0) })
+        functions: functions, host: "127.0.0.1", port: 0, account: account, console: { logs.append($0) },
+        keepHistory: true)
     do {
         try await body(SimHarness(simulator: simulator, logs: logs))
     } catch {

@@ -1,0 +1,166 @@
+import SimCore
+import SimSandbox
+import SimTelemetry
+import SimUV
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Simulator.LogLine {
+    /// Calls `body` with each log line `event` writes.
+    static func forEach(_ event: SandboxEvent, _ context: EventContext, _ body: (Simulator.LogLine) -> Void) {
+        LogRendering.forEachLine(event, context) { text, source in
+            var extensionName: String?
+            if case .extension(let name)? = source { extensionName = name }
+            body(
+                Simulator.LogLine(
+                    function: context.function, sandboxID: context.sandboxID, requestID: context.requestID,
+                    isPlatform: source == nil, extensionName: extensionName, text: text))
+        }
+    }
+}
+
+/// Hands every log line to a closure, as it happens, on the loop thread.
+final class LogLineSink: SandboxEventSink {
+    private let body: @Sendable (Simulator.LogLine) -> Void
+
+    init(_ body: @escaping @Sendable (Simulator.LogLine) -> Void) { self.body = body }
+
+    func receive(_ event: SandboxEvent, _ context: EventContext) {
+        Simulator.LogLine.forEach(event, context, body)
+    }
+}
+
+/// Writes the log to standard output as `[function sandbox] [extension:] text` lines, in one write per turn of
+/// the event loop (and whenever 64 KiB are waiting), rather than one per line. Loop-confined.
+final class StandardOutputSink: SandboxEventSink {
+    private var buffer: [UInt8] = []
+    private var hook: TurnEndHook?
+    private static let flushBytes = 64 * 1024
+
+    init(loop: EventLoop) {
+        hook = TurnEndHook(loop: loop) { [unowned self] in flush() }
+        buffer.reserveCapacity(Self.flushBytes)
+    }
+
+    func receive(_ event: SandboxEvent, _ context: EventContext) {
+        LogRendering.forEachLine(event, context) { text, source in
+            buffer.append(UInt8(ascii: "["))
+            buffer.append(contentsOf: context.function.utf8)
+            buffer.append(UInt8(ascii: " "))
+            buffer.append(contentsOf: context.sandboxID.utf8)
+            buffer.append(UInt8(ascii: "]"))
+            if case .extension(let name)? = source {
+                buffer.append(UInt8(ascii: " "))
+                buffer.append(contentsOf: name.utf8)
+                buffer.append(UInt8(ascii: ":"))
+            }
+            buffer.append(UInt8(ascii: " "))
+            buffer.append(contentsOf: text.utf8)
+            buffer.append(0x0A)
+        }
+        if buffer.count >= Self.flushBytes { flush() } else if !buffer.isEmpty { hook?.request() }
+    }
+
+    /// Writes what is waiting.
+    func flush() {
+        buffer.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(1, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and releases the loop handle.
+    func close() {
+        flush()
+        hook?.close()
+        hook = nil
+    }
+}
+
+/// The recent events of every sandbox, kept for `Simulator.logLines()` and `Simulator.telemetryEvents()`: at
+/// most `capacityBytes` (estimated), the oldest forgotten first. Written on the loop thread, read from any.
+final class EventHistory: SandboxEventSink, Sendable {
+    private struct Entry: Sendable {
+        var event: SandboxEvent
+        var context: EventContext
+        var bytes: Int
+    }
+
+    private struct Storage {
+        var entries: [Entry] = []
+        var head = 0
+        var bytes = 0
+    }
+
+    private let storage = Mutex(Storage())
+    let capacityBytes: Int
+
+    init(capacityBytes: Int) { self.capacityBytes = capacityBytes }
+
+    func receive(_ event: SandboxEvent, _ context: EventContext) {
+        let size = event.estimatedBytes + 64
+        storage.withLock { storage in
+            storage.entries.append(Entry(event: event, context: context, bytes: size))
+            storage.bytes += size
+            while storage.bytes > capacityBytes, storage.head < storage.entries.count {
+                storage.bytes -= storage.entries[storage.head].bytes
+                storage.head += 1
+            }
+            if storage.head > 1024 && storage.head * 2 > storage.entries.count {
+                storage.entries.removeFirst(storage.head)
+                storage.head = 0
+            }
+        }
+    }
+
+    private var entries: ArraySlice<Entry> { storage.withLock { $0.entries[$0.head...] } }
+
+    /// Every log line the kept events wrote, oldest first.
+    var lines: [Simulator.LogLine] {
+        var lines: [Simulator.LogLine] = []
+        for entry in entries { Simulator.LogLine.forEach(entry.event, entry.context) { lines.append($0) } }
+        return lines
+    }
+
+    /// The kept events that have a Telemetry API record (or, failing that, a Logs API one), rendered as JSON
+    /// objects and keyed by sandbox id.
+    var telemetryBySandbox: [String: [String]] {
+        var result: [String: [String]] = [:]
+        for entry in entries {
+            guard let platform = entry.event.telemetryEvent else { continue }
+            let time = entry.context.epochMilliseconds
+            let json = entry.context.logFormat == .json
+            var rendered = platform.rendered(
+                as: .telemetry(schemaVersion: "2022-12-13"), epochMilliseconds: time, jsonFunctionLogs: json)
+            if rendered.isEmpty {
+                rendered = platform.rendered(as: .logs(schemaVersion: "2021-03-18"), epochMilliseconds: time)
+            }
+            result[entry.context.sandboxID, default: []] += rendered.map {
+                String(decoding: $0.serialized, as: UTF8.self)
+            }
+        }
+        return result
+    }
+}
+
+extension SandboxEvent {
+    /// Roughly how many bytes the event holds, to bound what is kept of it.
+    var estimatedBytes: Int {
+        switch self {
+        case .output(_, let text), .notice(let text): return text.utf8.count
+        case .invokeError(let type, let message): return type.utf8.count + message.utf8.count
+        case .platform(.functionLog(let text)), .platform(.extensionLog(let text)), .platform(.fault(let text)):
+            return text.utf8.count
+        default: return 256
+        }
+    }
+}

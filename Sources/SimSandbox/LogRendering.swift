@@ -1,0 +1,113 @@
+import SimCore
+import SimTelemetry
+
+/// How events read in the function's log, as CloudWatch shows it: the lines the console prints and an invoke's
+/// log tail (`X-Amz-Log-Result`) holds.
+///
+/// In the text format the platform writes its tab-separated lines (`INIT_START`, `START`, `END`, `REPORT`, …); in
+/// the JSON format (`--log-format json`) the events that have a Telemetry API record are written as that record
+/// (`{"time","type":"platform.*","record"}`) instead, and the other platform lines stay text. Process output is
+/// passed through as written.
+package enum LogRendering {
+    /// The Telemetry API schema whose records the JSON log format writes.
+    static let jsonSchema = RecordFormat.telemetry(schemaVersion: "2022-12-13")
+
+    /// Calls `line` with each line `event` adds to the log, in order, and the process that wrote it (nil for the
+    /// platform's own lines).
+    package static func forEachLine(
+        _ event: SandboxEvent, _ context: EventContext, _ line: (String, OutputSource?) -> Void
+    ) {
+        switch event {
+        case .platform(let platform):
+            if context.logFormat == .json {
+                guard platform.isPlatformRecord else { return }
+                for record in platform.rendered(as: jsonSchema, epochMilliseconds: context.epochMilliseconds) {
+                    line(String(decoding: record.serialized, as: UTF8.self), nil)
+                }
+                return
+            }
+            forEachTextLine(platform) { line($0, nil) }
+        case .output(let source, let text):
+            line(text, source)
+        case .invokeError(let errorType, let message):
+            line(message, nil)
+            line(errorType, nil)
+        case .timedOut(let seconds):
+            let time = CivilTime(epochMilliseconds: context.epochMilliseconds).iso8601
+            line("\(time) \(context.requestID ?? "") Task timed out after \(seconds) seconds", nil)
+        case .extensionExitError(let name, let errorType):
+            line("EXTENSION\tName: \(name)\tState: ExitError\tError Type: \(errorType)", nil)
+        case .asyncResult(let condition, let attempts):
+            line("ASYNC RequestId: \(context.requestID ?? "")\tCondition: \(condition)\tAttempts: \(attempts)", nil)
+        case .notice(let text):
+            line(text, nil)
+        case .freeze:
+            return
+        }
+    }
+
+    /// The text-format lines of a platform event.
+    private static func forEachTextLine(_ event: PlatformEvent, _ line: (String) -> Void) {
+        switch event {
+        case .initStart(let data):
+            line(
+                LambdaLog.initStart(
+                    runtimeVersion: data.runtimeVersion ?? "", runtimeVersionARN: data.runtimeVersionARN ?? ""))
+        case .extensionState(let data):
+            let events = data.events.joined(separator: ",")
+            line("EXTENSION\tName: \(data.name)\tState: \(data.state)\tEvents: [\(events)]")
+        case .initReport(let data):
+            // A successful init shows as REPORT's Init Duration; INIT_REPORT is written when it failed or ran
+            // inside an invoke.
+            let status: String
+            switch data.outcome.status {
+            case .success:
+                guard data.phase == .invoke else { return }
+                status = "success"
+            case .timeout: status = "timeout"
+            case .error, .failure: status = "error"
+            }
+            line(
+                LambdaLog.initReport(
+                    durationMs: data.durationMs, phase: data.phase.rawValue, status: status,
+                    errorType: status == "error" ? data.outcome.errorType : nil))
+        case .start(let data):
+            line(LambdaLog.start(requestID: data.requestID, version: data.version ?? "$LATEST"))
+        case .report(let data):
+            if let overhead = data.postRuntimeExtensionsMs {
+                line(
+                    "EXTENSIONS RequestId: \(data.requestID)\tPostRuntimeExtensionsDuration: \(LambdaLog.fixed(overhead)) ms"
+                )
+            }
+            line(LambdaLog.end(requestID: data.requestID))
+            line(
+                LambdaLog.report(
+                    requestID: data.requestID, durationMs: data.durationMs, memorySizeMB: data.memorySizeMB,
+                    maxMemoryUsedMB: data.maxMemoryUsedMB, initDurationMs: data.initDurationMs,
+                    status: data.reportStatus))
+        case .initRuntimeDone, .runtimeDone, .subscription, .fault, .functionLog, .extensionLog:
+            return
+        }
+    }
+}
+
+extension PlatformEvent {
+    /// True for the events the JSON log format writes as `platform.*` records.
+    var isPlatformRecord: Bool {
+        switch self {
+        case .initStart, .initRuntimeDone, .extensionState, .initReport, .start, .runtimeDone, .report: return true
+        case .subscription, .fault, .functionLog, .extensionLog: return false
+        }
+    }
+}
+
+extension PlatformEvent.Report {
+    /// The `Status` part of the REPORT line.
+    package var reportStatus: LambdaLog.ReportStatus {
+        switch outcome.status {
+        case .success: return .success
+        case .timeout: return .timeout
+        case .error, .failure: return .error(outcome.errorType ?? "Runtime.Unknown")
+        }
+    }
+}
