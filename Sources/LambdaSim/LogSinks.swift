@@ -37,6 +37,7 @@ final class LogLineSink: SandboxEventSink {
 /// the event loop (and whenever 64 KiB are waiting), rather than one per line. Loop-confined.
 final class StandardOutputSink: SandboxEventSink {
     private var buffer: [UInt8] = []
+    private var scratch: [UInt8] = []
     private var hook: TurnEndHook?
     private static let flushBytes = 64 * 1024
 
@@ -46,19 +47,19 @@ final class StandardOutputSink: SandboxEventSink {
     }
 
     func receive(_ event: SandboxEvent, _ context: EventContext) {
-        LogRendering.forEachLine(event, context) { text, source in
+        LogRendering.forEachLine(event, context, scratch: &scratch) { text, source in
             buffer.append(UInt8(ascii: "["))
-            buffer.append(contentsOf: context.function.utf8)
+            buffer.append(text: context.function)
             buffer.append(UInt8(ascii: " "))
-            buffer.append(contentsOf: context.sandboxID.utf8)
+            buffer.append(text: context.sandboxID)
             buffer.append(UInt8(ascii: "]"))
             if case .extension(let name)? = source {
                 buffer.append(UInt8(ascii: " "))
-                buffer.append(contentsOf: name.utf8)
+                buffer.append(text: name)
                 buffer.append(UInt8(ascii: ":"))
             }
             buffer.append(UInt8(ascii: " "))
-            buffer.append(contentsOf: text.utf8)
+            buffer.append(contentsOf: text)
             buffer.append(0x0A)
         }
         if buffer.count >= Self.flushBytes { flush() } else if !buffer.isEmpty { hook?.request() }

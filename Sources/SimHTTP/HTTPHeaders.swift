@@ -23,6 +23,9 @@ package struct HTTPHeaders: Sequence, Equatable, Sendable, ExpressibleByDictiona
         self.init(elements)
     }
 
+    /// Makes room for `capacity` fields without growing.
+    package mutating func reserveCapacity(_ capacity: Int) { fields.reserveCapacity(capacity) }
+
     /// Number of fields, duplicates included.
     package var count: Int { fields.count }
 

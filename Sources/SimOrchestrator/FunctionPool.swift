@@ -42,6 +42,8 @@ package struct PoolPolicy: Sendable {
 /// The sandboxes of one function and the queue in front of them. Loop-confined.
 package final class FunctionPool {
     package let function: FunctionSpec
+    /// The function's unqualified ARN, formatted once.
+    package let functionARN: String
     let loop: EventLoop
     let clock: any SimClock
     /// Where the pool's sandboxes (and its asynchronous results) publish their events.
@@ -77,6 +79,7 @@ package final class FunctionPool {
     ) {
         self.loop = loop
         self.function = function
+        self.functionARN = function.functionARN
         self.clock = clock
         self.bus = bus
         self.policy = policy

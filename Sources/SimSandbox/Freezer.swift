@@ -67,9 +67,8 @@ package final class Freezer {
         self.cgroup = cgroup
     }
 
-    /// Freezes `groups` (process-group ids). `members` lists the pids to confirm (group members); it is read
-    /// only in `signal` mode, where it walks `/proc`.
-    package func freeze(groups: [Int32], members: @autoclosure () -> [Int32]) {
+    /// Freezes `groups` (process-group ids); `members` lists the pids to confirm in `signal` mode.
+    package func freeze(groups: [Int32], members: [Int32]) {
         guard mode != .none, !isFrozen, !groups.isEmpty else { return }
         isFrozen = true
         statistics.frozen += 1
@@ -87,7 +86,6 @@ package final class Freezer {
         case .signal:
             for group in groups { kill(-group, SIGSTOP) }
             let groupSet = Set(groups)
-            let members = members()
             frozenMembers = members
             confirm(start: start, thawing: false) {
                 members.allSatisfy { pid in

@@ -17,45 +17,72 @@ package enum LogRendering {
     package static func forEachLine(
         _ event: SandboxEvent, _ context: EventContext, _ line: (String, OutputSource?) -> Void
     ) {
+        var scratch: [UInt8] = []
+        forEachLine(event, context, scratch: &scratch) { bytes, source in
+            line(String(decoding: bytes, as: UTF8.self), source)
+        }
+    }
+
+    /// The same, as bytes: the warm path's lines (START, END, REPORT) are written into `scratch`, which the
+    /// caller keeps between calls so that rendering allocates nothing. `line`'s bytes are valid during the call.
+    package static func forEachLine(
+        _ event: SandboxEvent, _ context: EventContext, scratch: inout [UInt8],
+        _ line: (UnsafeRawBufferPointer, OutputSource?) -> Void
+    ) {
+        func text(_ string: String, _ source: OutputSource? = nil) {
+            var string = string
+            string.withUTF8 { line(UnsafeRawBufferPointer($0), source) }
+        }
         switch event {
         case .platform(let platform):
             if context.logFormat == .json {
                 guard platform.isPlatformRecord else { return }
                 for record in platform.rendered(as: jsonSchema, epochMilliseconds: context.epochMilliseconds) {
-                    line(String(decoding: record.serialized, as: UTF8.self), nil)
+                    record.serialized.withUnsafeBytes { line($0, nil) }
                 }
                 return
             }
-            forEachTextLine(platform) { line($0, nil) }
-        case .output(let source, let text):
-            line(text, source)
+            forEachTextLine(platform, scratch: &scratch) { line($0, nil) }
+        case .output(let source, let output):
+            text(output, source)
         case .invokeError(let errorType, let message):
-            line(message, nil)
-            line(errorType, nil)
+            text(message)
+            text(errorType)
         case .timedOut(let seconds):
             let time = CivilTime(epochMilliseconds: context.epochMilliseconds).iso8601
-            line("\(time) \(context.requestID ?? "") Task timed out after \(seconds) seconds", nil)
+            text("\(time) \(context.requestID ?? "") Task timed out after \(seconds) seconds")
         case .extensionExitError(let name, let errorType):
-            line("EXTENSION\tName: \(name)\tState: ExitError\tError Type: \(errorType)", nil)
+            text("EXTENSION\tName: \(name)\tState: ExitError\tError Type: \(errorType)")
         case .asyncResult(let condition, let attempts):
-            line("ASYNC RequestId: \(context.requestID ?? "")\tCondition: \(condition)\tAttempts: \(attempts)", nil)
-        case .notice(let text):
-            line(text, nil)
+            text("ASYNC RequestId: \(context.requestID ?? "")\tCondition: \(condition)\tAttempts: \(attempts)")
+        case .notice(let notice):
+            text(notice)
         case .freeze:
             return
         }
     }
 
     /// The text-format lines of a platform event.
-    private static func forEachTextLine(_ event: PlatformEvent, _ line: (String) -> Void) {
+    private static func forEachTextLine(
+        _ event: PlatformEvent, scratch: inout [UInt8], _ line: (UnsafeRawBufferPointer) -> Void
+    ) {
+        func text(_ string: String) {
+            var string = string
+            string.withUTF8 { line(UnsafeRawBufferPointer($0)) }
+        }
+        func written(_ write: (inout [UInt8]) -> Void) {
+            scratch.removeAll(keepingCapacity: true)
+            write(&scratch)
+            scratch.withUnsafeBytes(line)
+        }
         switch event {
         case .initStart(let data):
-            line(
+            text(
                 LambdaLog.initStart(
                     runtimeVersion: data.runtimeVersion ?? "", runtimeVersionARN: data.runtimeVersionARN ?? ""))
         case .extensionState(let data):
             let events = data.events.joined(separator: ",")
-            line("EXTENSION\tName: \(data.name)\tState: \(data.state)\tEvents: [\(events)]")
+            text("EXTENSION\tName: \(data.name)\tState: \(data.state)\tEvents: [\(events)]")
         case .initReport(let data):
             // A successful init shows as REPORT's Init Duration; INIT_REPORT is written when it failed or ran
             // inside an invoke.
@@ -67,24 +94,25 @@ package enum LogRendering {
             case .timeout: status = "timeout"
             case .error, .failure: status = "error"
             }
-            line(
+            text(
                 LambdaLog.initReport(
                     durationMs: data.durationMs, phase: data.phase.rawValue, status: status,
                     errorType: status == "error" ? data.outcome.errorType : nil))
         case .start(let data):
-            line(LambdaLog.start(requestID: data.requestID, version: data.version ?? "$LATEST"))
+            written { LambdaLog.appendStart(&$0, requestID: data.requestID, version: data.version ?? "$LATEST") }
         case .report(let data):
             if let overhead = data.postRuntimeExtensionsMs {
-                line(
+                text(
                     "EXTENSIONS RequestId: \(data.requestID)\tPostRuntimeExtensionsDuration: \(LambdaLog.fixed(overhead)) ms"
                 )
             }
-            line(LambdaLog.end(requestID: data.requestID))
-            line(
-                LambdaLog.report(
-                    requestID: data.requestID, durationMs: data.durationMs, memorySizeMB: data.memorySizeMB,
+            written { LambdaLog.appendEnd(&$0, requestID: data.requestID) }
+            written {
+                LambdaLog.appendReport(
+                    &$0, requestID: data.requestID, durationMs: data.durationMs, memorySizeMB: data.memorySizeMB,
                     maxMemoryUsedMB: data.maxMemoryUsedMB, initDurationMs: data.initDurationMs,
-                    status: data.reportStatus))
+                    status: data.reportStatus)
+            }
         case .initRuntimeDone, .runtimeDone, .subscription, .fault, .functionLog, .extensionLog:
             return
         }

@@ -12,8 +12,9 @@ struct LogTail {
     /// Adds the lines `event` writes to the log, when it belongs to this invoke.
     mutating func append(_ event: SandboxEvent, _ context: EventContext) {
         guard context.requestID == requestID else { return }
-        LogRendering.forEachLine(event, context) { line, _ in
-            bytes.append(contentsOf: line.utf8)
+        var scratch: [UInt8] = []
+        LogRendering.forEachLine(event, context, scratch: &scratch) { line, _ in
+            bytes.append(contentsOf: line)
             bytes.append(0x0A)
             if bytes.count > 2 * Limits.logTailBytes { bytes.removeFirst(bytes.count - Limits.logTailBytes) }
         }

@@ -13,21 +13,40 @@ package struct ProcessState: Equatable, Sendable {
 
     /// Reads `/proc/<pid>/stat`; nil when the process is gone.
     package static func read(_ pid: Int32) -> ProcessState? {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-        guard n > 0 else { return nil }
-        return parse(buffer[0..<n])
+        ProcFiles.read(pid: pid, "stat") { parse($0) }
     }
 
     /// Parses a `stat` line: `pid (comm) S ppid pgrp …`; the command name may hold spaces and parentheses.
     package static func parse(_ line: ArraySlice<UInt8>) -> ProcessState? {
-        guard let close = line.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = line[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count >= 4, let letter = fields[0].first else { return nil }
-        guard let group = Int32(String(decoding: fields[2], as: UTF8.self)) else { return nil }
+        Array(line).withUnsafeBytes { parse($0) }
+    }
+
+    /// Parses a `stat` line without allocating.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> ProcessState? {
+        guard var index = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // ") S ppid pgrp": the state letter, then the parent, then the group.
+        index += 1
+        func skipSpaces() { while index < bytes.count && bytes[index] == 0x20 { index += 1 } }
+        func number() -> Int32? {
+            let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+            if negative { index += 1 }
+            var value: Int32 = 0
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                value = value &* 10 &+ Int32(bytes[index] - 0x30)
+                index += 1
+                digits += 1
+            }
+            return digits > 0 ? (negative ? -value : value) : nil
+        }
+        skipSpaces()
+        guard index < bytes.count else { return nil }
+        let letter = bytes[index]
+        index += 1
+        skipSpaces()
+        guard number() != nil else { return nil }
+        skipSpaces()
+        guard let group = number() else { return nil }
         return ProcessState(state: Character(Unicode.Scalar(letter)), processGroup: group)
     }
 }

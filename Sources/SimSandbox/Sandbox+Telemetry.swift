@@ -34,6 +34,9 @@ extension Sandbox {
             publish(.platform(.initRuntimeDone(data)), requestID: requestID)
         case .platform(.initReport(var data)):
             data.initializationType = telemetryInitializationType
+            // A first reading of memory (and of the members a freeze confirms), so a crash in the first invoke
+            // still reports what init used.
+            if data.outcome.status == .success { measureMemory() }
             publish(.platform(.initReport(data)), requestID: requestID)
         default:
             publish(event, requestID: requestID)

@@ -31,6 +31,8 @@ package final class Sandbox {
     package internal(set) var invocationCount = 0
     /// Peak memory of the process tree so far, in KiB.
     package internal(set) var maxMemoryKiB = 0
+    /// The processes found by the last memory measurement.
+    var processTree = ProcessTree()
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
     package var initializationType = "on-demand"
     /// Init duration of the last cold start, in milliseconds.
@@ -121,12 +123,19 @@ package final class Sandbox {
     /// True when an invoke may be placed here now.
     package var canAcceptInvoke: Bool { machine.canAcceptInvoke }
 
-    /// The pids of the sandbox's live processes (runtime, extensions and their children).
+    /// The pids of the sandbox's live processes (runtime, extensions and their children), read now.
     package var pids: [Int32] {
+        var tree = ProcessTree()
+        _ = tree.measure(roots: processRoots)
+        return tree.pids
+    }
+
+    /// The runtime and extension processes still running.
+    var processRoots: [Int32] {
         var roots: [Int32] = []
         if let runtime, runtime.exitStatus == nil { roots.append(runtime.pid) }
         for process in extensionProcesses.values where process.exitStatus == nil { roots.append(process.pid) }
-        return roots.flatMap { [$0] + ProcessMemory.descendants(of: $0) }
+        return roots
     }
 
     /// Places an invoke here; only when `canAcceptInvoke`.
@@ -182,7 +191,8 @@ package final class Sandbox {
             case .freeze(let epoch):
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
-                    freezer.freeze(groups: processGroups, members: pids)
+                    // The members were read by this turn's measurement (at REPORT or at the end of init).
+                    freezer.freeze(groups: processGroups, members: processTree.pids)
                     telemetry.setFrozen(true)
                 } else if freezer.mode != .none {
                     freezer.skip()
@@ -239,11 +249,6 @@ package final class Sandbox {
             maxMemoryKiB = max(maxMemoryKiB, peak / 1024)
         }
         reportCgroupMessages()
-        var total = 0
-        if let runtime, runtime.exitStatus == nil { total += ProcessMemory.peakResidentKiB(root: runtime.pid) }
-        for process in extensionProcesses.values where process.exitStatus == nil {
-            total += ProcessMemory.peakResidentKiB(root: process.pid)
-        }
-        maxMemoryKiB = max(maxMemoryKiB, total)
+        maxMemoryKiB = max(maxMemoryKiB, processTree.measure(roots: processRoots))
     }
 }

@@ -29,7 +29,7 @@ package enum CgroupHierarchy: Equatable, Sendable {
 
     /// v2 when the unified hierarchy at the mount point has the memory and pids controllers, else v1.
     package static func detect() -> CgroupHierarchy {
-        let controllers = ProcessMemory.readSmallFile("\(mountPoint)/cgroup.controllers") ?? ""
+        let controllers = SmallFiles.readSmallFile("\(mountPoint)/cgroup.controllers") ?? ""
         return controllers.contains("memory") && controllers.contains("pids")
             ? .v2(root: mountPoint) : .v1(root: mountPoint)
     }
@@ -218,7 +218,7 @@ package final class SandboxCgroup {
 
     /// `controller → directory` of `thread`'s v1 cgroups, from `/proc/<pid>/task/<tid>/cgroup`.
     static func threadCgroups(_ thread: Int32, root: String) -> [String: String] {
-        let text = ProcessMemory.readSmallFile("/proc/\(getpid())/task/\(thread)/cgroup") ?? ""
+        let text = SmallFiles.readSmallFile("/proc/\(getpid())/task/\(thread)/cgroup") ?? ""
         var result: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -353,7 +353,7 @@ package final class SandboxCgroup {
         return written >= 0 ? nil : errno
     }
 
-    static func readFile(_ path: String) -> String? { ProcessMemory.readSmallFile(path) }
+    static func readFile(_ path: String) -> String? { SmallFiles.readSmallFile(path) }
 }
 
 /// Finds a command as `execvp` would, to report a missing or non-executable bootstrap before a shell prelude

@@ -104,7 +104,7 @@ package final class InvokeAPIServer {
                     region: reference.region, account: reference.accountID, name: reference.name, qualifier: qualifier))
         }
         let function = pool.function
-        let invokedARN = qualifier.map { "\(function.functionARN):\($0)" } ?? function.functionARN
+        let invokedARN = qualifier.map { "\(pool.functionARN):\($0)" } ?? pool.functionARN
         if let qualifier, qualifier != "$LATEST", qualifier != function.version {
             throw .notFound(arn: invokedARN)
         }

@@ -82,6 +82,8 @@ package final class TCPConnection: HandleOwner {
     package var onClose: (() -> Void)?
     /// True once `close` was called.
     package var isClosed: Bool { handleBox.isClosing }
+    /// Writes queued with libuv whose completion has not run yet.
+    private var outstandingWrites = 0
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -188,15 +190,40 @@ package final class TCPConnection: HandleOwner {
         bytes.withUnsafeBytes { write(UnsafeRawBufferPointer($0), completion: completion) }
     }
 
-    /// Queues a copy of `bytes` for writing; `completion` runs after the write finished or failed.
+    /// Writes `bytes`; `completion` runs once they are written (or the write failed).
+    ///
+    /// When nothing else is being written, the bytes go to the socket at once (`uv_try_write`) and `completion`
+    /// runs before this returns; what the socket does not take is copied and queued, and `completion` runs
+    /// from the loop later. Completions run in the order of the writes.
     package func write(_ bytes: UnsafeRawBufferPointer, completion: ((UVError?) -> Void)? = nil) {
         guard !isClosed else {
             completion?(UVError(code: UV_ECANCELED.rawValue, operation: "uv_write"))
             return
         }
-        let request = WriteRequest(connection: self, bytes: bytes, completion: completion)
+        var remaining = bytes
+        if outstandingWrites == 0, let base = bytes.baseAddress, bytes.count > 0 {
+            var buf = uv_buf_init(
+                UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
+            let written = uv_try_write(stream, &buf, 1)
+            if written == Int32(bytes.count) {
+                completion?(nil)
+                return
+            }
+            if written > 0 {
+                remaining = UnsafeRawBufferPointer(rebasing: bytes[Int(written)...])
+            } else if written != UV_EAGAIN.rawValue {
+                completion?(UVError(code: written, operation: "uv_try_write"))
+                return
+            }
+        }
+        outstandingWrites += 1
+        let request = WriteRequest(connection: self, bytes: remaining) { [weak self] error in
+            self?.outstandingWrites -= 1
+            completion?(error)
+        }
         let rc = request.submit(on: stream)
         if rc < 0 {
+            outstandingWrites -= 1
             completion?(UVError(code: rc, operation: "uv_write"))
         }
     }

@@ -61,6 +61,8 @@ import Testing
         let trace = Identifiers.traceHeader(epochMilliseconds: 1_700_000_000_000)
         #expect(trace.hasPrefix("Root=1-6553f100-"))
         #expect(trace.contains(";Parent=") && trace.hasSuffix(";Sampled=0"))
+        #expect(
+            trace.wholeMatch(of: #/Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0/#) != nil, "\(trace)")
         let stream = Identifiers.logStreamName(version: "$LATEST", epochMilliseconds: 1_700_000_000_000)
         #expect(stream.hasPrefix("2023/11/14/[$LATEST]"))
         #expect(stream.count == "2023/11/14/[$LATEST]".count + 32)

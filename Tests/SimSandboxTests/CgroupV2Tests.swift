@@ -96,7 +96,7 @@ struct CgroupV2Tests {
             name: "\(getpid())-v2test-\(Identifiers.randomHex(6))", memoryMB: 128, cpuScaling: false,
             hierarchy: .v2(root: root))
         defer { cgroup.remove() }
-        let controllers = ProcessMemory.readSmallFile("\(root)/cgroup.controllers") ?? ""
+        let controllers = SmallFiles.readSmallFile("\(root)/cgroup.controllers") ?? ""
         if !controllers.contains("memory") {
             #expect(cgroup.degraded.contains("memory limit (no Runtime.OutOfMemory)"), "\(cgroup.degraded)")
         }
