@@ -1,9 +1,68 @@
 #ifndef CLIBUV_SHIM_H
 #define CLIBUV_SHIM_H
 #include <uv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 /// The calling thread's kernel id (glibc's gettid, which Swift's Glibc module does not export).
 static inline int clibuv_gettid(void) { return (int)syscall(SYS_gettid); }
+
+/// A descriptor that becomes readable when process `pid` exits (Linux 5.3); -1 with errno set when the kernel
+/// has none.
+static inline int clibuv_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* A GNU extension that Swift's Glibc module does not export. */
+extern int pipe2(int pipefd[2], int flags);
+
+/* glibc defines it only for _GNU_SOURCE (glibc 2.26). */
+#ifndef POSIX_SPAWN_SETSID
+#define POSIX_SPAWN_SETSID 0x80
+#endif
+
+/* A GNU extension (glibc 2.29) that Swift's Glibc module does not export. */
+extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *__restrict actions,
+                                                const char *__restrict path);
+
+/// Starts `path` (an absolute path) with `argv` and `envp` as uv_spawn does with UV_PROCESS_DETACHED, but with
+/// glibc's posix_spawn, which clones with CLONE_VFORK instead of copying the parent's page tables: a new session
+/// (so its own process group), stdin from /dev/null, stdout and stderr on `out` and `err`, working directory
+/// `cwd` (or the parent's when NULL), every signal at its default disposition and none blocked.
+/// Returns 0 and sets `*pid`, or an errno value (ENOENT, EACCES, ...) when the program cannot be started.
+static inline int clibuv_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                               const char *cwd, int out, int err) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    sigset_t none, all;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return rc;
+    rc = posix_spawnattr_init(&attributes);
+    if (rc != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return rc;
+    }
+    sigemptyset(&none);
+    sigfillset(&all);
+    if (rc == 0) rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, out, 1);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, err, 2);
+    if (rc == 0 && cwd != NULL) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attributes, &none);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (rc == 0) rc = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (rc == 0) rc = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
+}
 #endif

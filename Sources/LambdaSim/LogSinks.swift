@@ -33,16 +33,20 @@ final class LogLineSink: SandboxEventSink {
     }
 }
 
-/// Writes the log to standard output as `[function sandbox] [extension:] text` lines, in one write per turn of
-/// the event loop (and whenever 64 KiB are waiting), rather than one per line. Loop-confined.
+/// Writes the log to standard output as `[function sandbox] [extension:] text` lines, batched: lines wait at
+/// most `flushMilliseconds` (or until 64 KiB are waiting), so a busy simulator makes one write for many invokes
+/// rather than one per line. Loop-confined.
 final class StandardOutputSink: SandboxEventSink {
     private var buffer: [UInt8] = []
     private var scratch: [UInt8] = []
-    private var hook: TurnEndHook?
+    private var timer: Timer?
+    private var armed = false
     private static let flushBytes = 64 * 1024
+    /// How long a line may wait to be written.
+    static let flushMilliseconds: UInt64 = 5
 
     init(loop: EventLoop) {
-        hook = TurnEndHook(loop: loop) { [unowned self] in flush() }
+        timer = Timer(loop: loop)
         buffer.reserveCapacity(Self.flushBytes)
     }
 
@@ -62,11 +66,17 @@ final class StandardOutputSink: SandboxEventSink {
             buffer.append(contentsOf: text)
             buffer.append(0x0A)
         }
-        if buffer.count >= Self.flushBytes { flush() } else if !buffer.isEmpty { hook?.request() }
+        if buffer.count >= Self.flushBytes {
+            flush()
+        } else if !buffer.isEmpty && !armed {
+            armed = true
+            timer?.start(afterMilliseconds: Self.flushMilliseconds) { [unowned self] in flush() }
+        }
     }
 
     /// Writes what is waiting.
     func flush() {
+        armed = false
         buffer.withUnsafeBytes { bytes in
             var offset = 0
             while offset < bytes.count {
@@ -82,8 +92,8 @@ final class StandardOutputSink: SandboxEventSink {
     /// Flushes and releases the loop handle.
     func close() {
         flush()
-        hook?.close()
-        hook = nil
+        timer?.close()
+        timer = nil
     }
 }
 

@@ -64,6 +64,17 @@ package final class HTTPResponder {
         connection?.completeResponse(bytes, keepAlive: keepAlive, for: self)
     }
 
+    /// Sends a response serialized ahead of time (its keep-alive form, for a plain HTTP/1.1 request); other
+    /// requests get it serialized anew, like `send`.
+    package func send(_ prebuilt: PrebuiltResponse) {
+        loop.assertInLoop()
+        guard requestKeepAlive && !isHEAD && !isHTTP10 else { return send(prebuilt.response) }
+        guard case .waiting = state else { return }
+        state = .completed
+        onConnectionClose = nil
+        connection?.completeResponse(prebuilt.keepAliveBytes, keepAlive: true, for: self)
+    }
+
     /// Sends a head with `Transfer-Encoding: chunked`; the body follows with `writeChunk` and `finish`.
     package func startStreaming(status: Int, headers: HTTPHeaders) {
         loop.assertInLoop()
@@ -101,5 +112,18 @@ package final class HTTPResponder {
         let callback = onConnectionClose
         onConnectionClose = nil
         callback?()
+    }
+}
+
+/// A response that is always the same, serialized once (`HTTPResponder.send(_:)`).
+package struct PrebuiltResponse: Sendable {
+    /// The response itself, for requests that need another form (HTTP/1.0, `HEAD`, `Connection: close`).
+    package let response: HTTPResponse
+    /// Its bytes on a kept-alive HTTP/1.1 connection.
+    package let keepAliveBytes: [UInt8]
+
+    package init(_ response: HTTPResponse) {
+        self.response = response
+        keepAliveBytes = response.serialized(keepAlive: true)
     }
 }

@@ -82,7 +82,8 @@ struct MessageWriter {
 
     @inline(__always)
     private mutating func append(_ string: String) {
-        bytes.append(contentsOf: string.utf8)
+        var string = string
+        string.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     private mutating func appendDecimal(_ value: Int) {

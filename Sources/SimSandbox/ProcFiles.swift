@@ -8,72 +8,85 @@ enum ProcFiles {
     /// Bytes read into the stack buffer; a larger file is read again on the heap.
     static let stackBytes = 4096
 
+    /// Opens `/proc/<pid>/<suffix>` (or `/proc/<pid>/task/<task>/<suffix>`); -1 when it cannot be opened.
+    static func open(pid: Int32, task: Int32? = nil, _ suffix: StaticString) -> Int32 {
+        withPath(pid: pid, task: task, suffix) { Glibc.open($0, O_RDONLY | O_CLOEXEC) }
+    }
+
     /// Calls `body` with the contents of `/proc/<pid>/<suffix>` (or `/proc/<pid>/task/<task>/<suffix>`), and
     /// returns its result; nil when the file cannot be read (the process is gone).
     static func read<T>(
         pid: Int32, task: Int32? = nil, _ suffix: StaticString, _ body: (UnsafeRawBufferPointer) -> T?
     ) -> T? {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { path -> T? in
+        read(fd: -1, pid: pid, task: task, suffix, body)
+    }
+
+    /// The same, reading the file already open as `fd` again from its start when `fd` is not -1.
+    static func read<T>(
+        fd: Int32, pid: Int32, task: Int32? = nil, _ suffix: StaticString, _ body: (UnsafeRawBufferPointer) -> T?
+    ) -> T? {
+        let kept = fd >= 0
+        let fd = kept ? fd : open(pid: pid, task: task, suffix)
+        guard fd >= 0 else { return nil }
+        defer { if !kept { close(fd) } }
+        return withUnsafeTemporaryAllocation(byteCount: stackBytes, alignment: 8) { buffer -> T? in
+            // A /proc file is generated whole at the first read: a short read is all of it.
+            var count = 0
+            while true {
+                let n = pread(fd, buffer.baseAddress!, buffer.count, 0)
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { return nil }
+                count = n
+                break
+            }
+            guard count == buffer.count else { return body(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
+            // Larger than the stack buffer: read it whole on the heap.
+            var bytes = Array(UnsafeRawBufferPointer(buffer))
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            while bytes.count < 1 << 20 {
+                let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(bytes.count)) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                bytes += chunk[0..<n]
+            }
+            return bytes.withUnsafeBytes(body)
+        }
+    }
+
+    /// Calls `body` with `/proc/<pid>[/task/<task>]/<suffix>` as a C string built on the stack.
+    private static func withPath<T>(
+        pid: Int32, task: Int32?, _ suffix: StaticString, _ body: (UnsafePointer<CChar>) -> T
+    ) -> T {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { path -> T in
             var length = 0
-            func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-                for byte in bytes {
-                    path[length] = byte
+            func append(_ text: StaticString) {
+                for index in 0..<text.utf8CodeUnitCount {
+                    path[length] = text.utf8Start[index]
                     length += 1
                 }
             }
             func appendNumber(_ value: Int32) {
-                var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-                    (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-                var count = 0
+                var reversed: [UInt8] = []
                 var rest = UInt32(bitPattern: value)
-                withUnsafeMutableBytes(of: &digits) { digits in
-                    repeat {
-                        digits[count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                        rest /= 10
-                        count += 1
-                    } while rest > 0
-                    for index in stride(from: count - 1, through: 0, by: -1) {
-                        path[length] = digits[index]
-                        length += 1
-                    }
+                repeat {
+                    reversed.append(UInt8(ascii: "0") + UInt8(rest % 10))
+                    rest /= 10
+                } while rest > 0
+                for digit in reversed.reversed() {
+                    path[length] = digit
+                    length += 1
                 }
             }
-            let proc: StaticString = "/proc/"
-            append(UnsafeBufferPointer(start: proc.utf8Start, count: proc.utf8CodeUnitCount))
+            append("/proc/")
             appendNumber(pid)
             if let task {
-                let taskPart: StaticString = "/task/"
-                append(UnsafeBufferPointer(start: taskPart.utf8Start, count: taskPart.utf8CodeUnitCount))
+                append("/task/")
                 appendNumber(task)
             }
-            path[length] = UInt8(ascii: "/")
-            length += 1
-            append(UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount))
+            append("/")
+            append(suffix)
             path[length] = 0
-            let fd = path.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_RDONLY | O_CLOEXEC) }
-            guard fd >= 0 else { return nil }
-            defer { close(fd) }
-            return withUnsafeTemporaryAllocation(byteCount: stackBytes, alignment: 8) { buffer -> T? in
-                // A /proc file is generated whole at the first read: a short read is all of it.
-                var count = 0
-                while true {
-                    let n = Glibc.read(fd, buffer.baseAddress!, buffer.count)
-                    if n < 0 && errno == EINTR { continue }
-                    count = max(0, n)
-                    break
-                }
-                guard count == buffer.count else { return body(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) }
-                // Larger than the stack buffer: read it whole on the heap.
-                var bytes = Array(UnsafeRawBufferPointer(buffer))
-                var chunk = [UInt8](repeating: 0, count: 65_536)
-                while bytes.count < 1 << 20 {
-                    let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { break }
-                    bytes += chunk[0..<n]
-                }
-                return bytes.withUnsafeBytes(body)
-            }
+            return path.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
         }
     }
 
@@ -132,43 +145,76 @@ enum ProcFiles {
 ///
 /// Membership is found again at every reading, since any process may fork, but cheaply: a single-threaded
 /// process's children come from one file (`/proc/<pid>/task/<pid>/children`), and the task directory is listed
-/// only for processes with several threads. A reading of a runtime without children is two small reads.
-package struct ProcessTree: Sendable {
+/// only for processes with several threads. Both files of each process are kept open and read again with
+/// `pread` (the kernel regenerates them; a read fails once the process is gone), so a reading of a runtime
+/// without children is two system calls. Loop-confined.
+package final class ProcessTree {
     /// The live processes found by the last `measure`, roots first.
     package private(set) var pids: [Int32] = []
+    /// Open `status` and `children` files by pid (-1 where opening failed, e.g. out of descriptors).
+    private var files: [Int32: (status: Int32, children: Int32)] = [:]
 
     /// Most processes counted per tree.
     static let maxProcesses = 4096
 
     package init() {}
 
+    deinit { closeAll() }
+
     /// Reads every process under `roots` and returns the sum of their peak resident sets, in KiB.
-    package mutating func measure(roots: [Int32]) -> Int {
+    package func measure(roots: [Int32]) -> Int {
         pids.removeAll(keepingCapacity: true)
         var total = 0
         var pending = roots
         while let pid = pending.popLast(), pids.count < Self.maxProcesses {
-            let figures = ProcFiles.read(pid: pid, "status") { bytes -> (Int, Int)? in
+            let open = self.open(pid)
+            let figures = ProcFiles.read(fd: open.status, pid: pid, "status") { bytes -> (Int, Int)? in
                 (ProcFiles.field("VmHWM:", in: bytes) ?? 0, ProcFiles.field("Threads:", in: bytes) ?? 1)
             }
-            guard let (peak, threads) = figures else { continue }
+            guard let (peak, threads) = figures else {
+                forget(pid)
+                continue
+            }
             pids.append(pid)
             total += peak
             if threads <= 1 {
-                Self.appendChildren(of: pid, task: pid, to: &pending)
+                _ = ProcFiles.read(fd: open.children, pid: pid, task: pid, "children") { bytes -> Void? in
+                    ProcFiles.forEachNumber(bytes) { pending.append(Int32(truncatingIfNeeded: $0)) }
+                    return ()
+                }
             } else {
                 for name in directoryEntries("/proc/\(pid)/task") ?? [] {
-                    if let task = Int32(name) { Self.appendChildren(of: pid, task: task, to: &pending) }
+                    guard let task = Int32(name) else { continue }
+                    _ = ProcFiles.read(fd: -1, pid: pid, task: task, "children") { bytes -> Void? in
+                        ProcFiles.forEachNumber(bytes) { pending.append(Int32(truncatingIfNeeded: $0)) }
+                        return ()
+                    }
                 }
             }
+        }
+        if files.count > pids.count {
+            // Forget processes that are no longer in the tree.
+            let live = Set(pids)
+            for pid in files.keys where !live.contains(pid) { forget(pid) }
         }
         return total
     }
 
-    private static func appendChildren(of pid: Int32, task: Int32, to pending: inout [Int32]) {
-        _ = ProcFiles.read(pid: pid, task: task, "children") { bytes -> Void? in
-            ProcFiles.forEachNumber(bytes) { pending.append(Int32(truncatingIfNeeded: $0)) }
-            return ()
-        }
+    /// Closes every kept file.
+    package func closeAll() {
+        for pid in Array(files.keys) { forget(pid) }
+    }
+
+    private func open(_ pid: Int32) -> (status: Int32, children: Int32) {
+        if let open = files[pid] { return open }
+        let open = (ProcFiles.open(pid: pid, "status"), ProcFiles.open(pid: pid, task: pid, "children"))
+        files[pid] = open
+        return open
+    }
+
+    private func forget(_ pid: Int32) {
+        guard let open = files.removeValue(forKey: pid) else { return }
+        if open.status >= 0 { close(open.status) }
+        if open.children >= 0 { close(open.children) }
     }
 }

@@ -34,12 +34,16 @@ package enum RuntimeAPIResponses {
         return HTTPResponse(status: 200, headers: headers, body: invocation.payload)
     }
 
+    /// 202 `{"status":"OK"}`, serialized once: every `/response` gets it.
+    package static let accepted = PrebuiltResponse(
+        HTTPResponse(
+            status: 202, headers: ["Content-Type": "application/json"], body: Array("{\"status\":\"OK\"}\n".utf8)))
+
     /// 202 `{"status":"OK"}` or an error body.
     package static func reply(_ reply: SandboxStateMachine.RuntimeReply) -> HTTPResponse {
         switch reply {
         case .accepted, .hold, .invocation:
-            return HTTPResponse(
-                status: 202, headers: ["Content-Type": "application/json"], body: Array("{\"status\":\"OK\"}\n".utf8))
+            return accepted.response
         case .error(let error):
             return HTTPResponse(
                 status: error.status, headers: ["Content-Type": "application/json"], body: Array(error.body.utf8))

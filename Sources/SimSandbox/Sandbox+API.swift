@@ -103,7 +103,11 @@ extension Sandbox {
             requestID: requestID, isError: isError, outcome: outcome,
             tooLargeBytes: request.bodyTooLarge ? request.bodyLength : nil,
             invalidResponseMode: !isError && mode != nil && mode != "streaming")
-        responder.send(RuntimeAPIResponses.reply(reply))
+        if case .accepted = reply {
+            responder.send(RuntimeAPIResponses.accepted)
+        } else {
+            responder.send(RuntimeAPIResponses.reply(reply))
+        }
         perform(actions)
     }
 }

@@ -32,7 +32,7 @@ package final class Sandbox {
     /// Peak memory of the process tree so far, in KiB.
     package internal(set) var maxMemoryKiB = 0
     /// The processes found by the last memory measurement.
-    var processTree = ProcessTree()
+    let processTree = ProcessTree()
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
     package var initializationType = "on-demand"
     /// Init duration of the last cold start, in milliseconds.
@@ -125,7 +125,7 @@ package final class Sandbox {
 
     /// The pids of the sandbox's live processes (runtime, extensions and their children), read now.
     package var pids: [Int32] {
-        var tree = ProcessTree()
+        let tree = ProcessTree()
         _ = tree.measure(roots: processRoots)
         return tree.pids
     }
@@ -202,6 +202,7 @@ package final class Sandbox {
                 freezer.thaw()
                 telemetry.setFrozen(false)
             case .terminated:
+                processTree.closeAll()
                 telemetry.close()
                 freezer.close()
                 cgroup?.remove()

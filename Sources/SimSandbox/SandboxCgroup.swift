@@ -161,7 +161,7 @@ package final class SandboxCgroup {
     package func spawn(_ spec: ProcessSpec, on loop: EventLoop) throws(UVError) -> ChildProcess {
         if case .v2 = hierarchy, let dir = directories[""] {
             // The shell would start even when the command cannot: find that out first, as exec would.
-            if let code = Executable.check(spec.arguments[0], environment: spec.environment) {
+            if case .unusable(let code) = ExecutableLookup.resolve(spec.arguments[0], environment: spec.environment) {
                 throw UVError(code: -code, operation: "uv_spawn(\(spec.arguments[0]))")
             }
             var shimmed = spec
@@ -354,34 +354,6 @@ package final class SandboxCgroup {
     }
 
     static func readFile(_ path: String) -> String? { SmallFiles.readSmallFile(path) }
-}
-
-/// Finds a command as `execvp` would, to report a missing or non-executable bootstrap before a shell prelude
-/// would start anyway.
-enum Executable {
-    /// Nil when `command` can be executed with `environment`'s `PATH`; else `ENOENT` or `EACCES`.
-    static func check(_ command: String, environment: [String]) -> Int32? {
-        if command.contains("/") { return usable(command) }
-        let path =
-            environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? "/usr/local/bin:/usr/bin:/bin"
-        var sawDenied = false
-        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
-            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + command
-            switch usable(candidate) {
-            case nil: return nil
-            case EACCES: sawDenied = true
-            default: continue
-            }
-        }
-        return sawDenied ? EACCES : ENOENT
-    }
-
-    private static func usable(_ path: String) -> Int32? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return ENOENT }
-        guard (info.st_mode & S_IFMT) == S_IFREG, access(path, X_OK) == 0 else { return EACCES }
-        return nil
-    }
 }
 
 extension String {

@@ -57,10 +57,14 @@ package struct ProcessSpec: Sendable {
 
 /// A child process in its own session and process group, with stdout and stderr captured by pipes.
 ///
-/// libuv reaps it (`waitpid` on its pid) and reports the exit through `onExit`; the process handle is
-/// closed only after that callback, never before. A stopped child produces no event.
-package final class ChildProcess: HandleOwner {
-    let handleBox = HandleBox(type: UV_PROCESS)
+/// Started with glibc's `posix_spawn` (a vfork-style clone, so the cost does not grow with the simulator's
+/// memory) rather than `uv_spawn`'s `fork`, and watched through a pidfd: the descriptor becomes readable when
+/// the child exits, and only then is that one child reaped (`waitpid` on its pid). libuv's own child handling
+/// scans every child with `waitpid` at each `SIGCHLD`, which costs O(children) per exit and per stop; here an
+/// exit costs O(1) and stops cost nothing. Where the kernel has no pidfds, the loop's `SIGCHLD` watcher checks
+/// such children instead. Nothing else reaps: the simulator never waits for "any" child, so children started by
+/// other code in the same process are left alone. The process object stays alive until its exit was reported.
+package final class ChildProcess {
     /// The child's pid, which is also its process-group id.
     package private(set) var pid: Int32 = 0
     /// Set once the exit callback ran.
@@ -71,58 +75,79 @@ package final class ChildProcess: HandleOwner {
     package var onStderr: ((UnsafeRawBufferPointer) -> Void)?
     /// Runs once when the child has exited (after being reaped).
     package var onExit: ((ExitStatus) -> Void)?
+    let loop: EventLoop
     private var stdoutPipe: PipeReader?
     private var stderrPipe: PipeReader?
+    private var exitWatch: ExitWatch?
+    /// Keeps the object alive until the child's exit is reported, whoever else lets go of it.
+    private var keepAlive: ChildProcess?
 
     /// Starts `spec`. Throws `UVError` with `ENOENT` or `EACCES` for a missing or non-executable program.
     package init(loop: EventLoop, spec: ProcessSpec) throws(UVError) {
         loop.assertInLoop()
-        let out = PipeReader(loop: loop)
-        let err = PipeReader(loop: loop)
-        var options = uv_process_options_t()
-        var stdio = [uv_stdio_container_t](repeating: uv_stdio_container_t(), count: 3)
-        stdio[0].flags = UV_IGNORE
-        stdio[1].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_WRITABLE_PIPE.rawValue)
-        stdio[1].data.stream = out.stream
-        stdio[2].flags = uv_stdio_flags(UV_CREATE_PIPE.rawValue | UV_WRITABLE_PIPE.rawValue)
-        stdio[2].data.stream = err.stream
+        self.loop = loop
+        let program = spec.arguments[0]
+        let path: String
+        switch ExecutableLookup.resolve(program, environment: spec.environment) {
+        case .found(let found): path = found
+        case .unusable(let code): throw UVError(code: -code, operation: "uv_spawn(\(program))")
+        }
+        let out = try Self.makePipe()
+        let err: (read: Int32, write: Int32)
+        do {
+            err = try Self.makePipe()
+        } catch {
+            Glibc.close(out.read)
+            Glibc.close(out.write)
+            throw error
+        }
         let argv = CStringArray(spec.arguments)
         let envp = CStringArray(spec.environment)
-        defer {
-            argv.free()
-            envp.free()
+        var child: pid_t = 0
+        let rc = path.withCString { file in
+            withOptionalCString(spec.workingDirectory) { cwd in
+                clibuv_spawn(&child, file, argv.base, envp.base, cwd, out.write, err.write)
+            }
         }
-        let cwd = spec.workingDirectory.map { strdup($0) } ?? nil
-        defer { free(cwd) }
-        options.file = UnsafePointer(argv.pointers[0])
-        options.args = argv.base
-        options.env = envp.base
-        options.cwd = UnsafePointer(cwd)
-        options.flags = UV_PROCESS_DETACHED.rawValue
-        options.exit_cb = { handle, status, signal in
-            guard let owner = HandleBox.owner(of: handle, as: ChildProcess.self) else { return }
-            owner.exited(status: signal != 0 ? .signaled(signal) : .exited(Int32(truncatingIfNeeded: status)))
+        argv.free()
+        envp.free()
+        Glibc.close(out.write)
+        Glibc.close(err.write)
+        guard rc == 0 else {
+            Glibc.close(out.read)
+            Glibc.close(err.read)
+            throw UVError(code: -rc, operation: "uv_spawn(\(program))")
         }
-        let rc = stdio.withUnsafeMutableBufferPointer { buffer in
-            options.stdio_count = 3
-            options.stdio = buffer.baseAddress
-            return uv_spawn(loop.uvLoop, handleBox.typed(uv_process_t.self), &options)
-        }
-        handleBox.open(owner: self)
-        if rc < 0 {
-            handleBox.close()
-            out.close()
-            err.close()
-            throw UVError(code: rc, operation: "uv_spawn(\(spec.arguments[0]))")
-        }
-        pid = handleBox.typed(uv_process_t.self).pointee.pid
-        stdoutPipe = out
-        stderrPipe = err
+        pid = child
+        keepAlive = self
+        stdoutPipe = PipeReader(loop: loop, fd: out.read)
+        stderrPipe = PipeReader(loop: loop, fd: err.read)
         // Weak: the pipes can outlive the process object when a descendant keeps them open.
-        out.onData = { [weak self] in self?.onStdout?($0) }
-        err.onData = { [weak self] in self?.onStderr?($0) }
-        out.start()
-        err.start()
+        stdoutPipe?.onData = { [weak self] in self?.onStdout?($0) }
+        stderrPipe?.onData = { [weak self] in self?.onStderr?($0) }
+        stdoutPipe?.start()
+        stderrPipe?.start()
+        exitWatch = ExitWatch(loop: loop, pid: child) { [weak self] in self?.reap() }
+    }
+
+    /// A pipe whose both ends are closed on exec.
+    private static func makePipe() throws(UVError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe2(&fds, O_CLOEXEC) == 0 else { throw UVError(code: -errno, operation: "pipe2") }
+        return (fds[0], fds[1])
+    }
+
+    /// Reaps the child if it has exited; reports the exit once.
+    private func reap() {
+        guard exitStatus == nil else { return }
+        var status: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(pid, &status, WNOHANG) } while result == -1 && errno == EINTR
+        guard result == pid else { return }
+        exitWatch?.close()
+        exitWatch = nil
+        let low = status & 0x7F
+        exited(status: low == 0 ? .exited((status >> 8) & 0xFF) : .signaled(low))
     }
 
     private func exited(status: ExitStatus) {
@@ -133,7 +158,7 @@ package final class ChildProcess: HandleOwner {
         let callback = onExit
         onExit = nil
         callback?(status)
-        handleBox.close()
+        keepAlive = nil
     }
 
     /// Sends `signal` to the child's whole process group. Returns false if no process was signalled.
@@ -159,15 +184,138 @@ package final class ChildProcess: HandleOwner {
     }
 }
 
+/// Tells when one child has exited: a pidfd polled by the loop, or, where the kernel has no pidfds, the loop's
+/// `SIGCHLD` watcher.
+private final class ExitWatch: HandleOwner {
+    let handleBox = HandleBox(type: UV_POLL)
+    private var pidfd: Int32 = -1
+    private var signalToken: Int?
+    private let loop: EventLoop
+    private let exited: () -> Void
+
+    init(loop: EventLoop, pid: Int32, exited: @escaping () -> Void) {
+        self.loop = loop
+        self.exited = exited
+        let fd = clibuv_pidfd_open(pid)
+        guard fd >= 0, uv_poll_init(loop.uvLoop, handleBox.typed(uv_poll_t.self), fd) == 0 else {
+            if fd >= 0 { Glibc.close(fd) }
+            handleBox.discardUnopened()
+            signalToken = ChildSignals.watcher(for: loop).add { exited() }
+            // It may have exited before the watcher was in place.
+            loop.schedule(afterMilliseconds: 0) { exited() }
+            return
+        }
+        pidfd = fd
+        handleBox.open(owner: self)
+        uv_poll_start(handleBox.typed(uv_poll_t.self), Int32(UV_READABLE.rawValue)) { handle, _, _ in
+            guard let owner = HandleBox.owner(of: handle, as: ExitWatch.self) else { return }
+            owner.exited()
+        }
+    }
+
+    func close() {
+        if let signalToken {
+            ChildSignals.watcher(for: loop).remove(signalToken)
+            self.signalToken = nil
+            return
+        }
+        guard pidfd >= 0 else { return }
+        let fd = pidfd
+        pidfd = -1
+        handleBox.close { Glibc.close(fd) }
+    }
+}
+
+/// The loop's `SIGCHLD` watcher: runs every registered callback when a child of the process changed state
+/// (exited, stopped or continued). For children watched without a pidfd, and for freeze confirmations.
+package final class ChildSignals {
+    private var callbacks: [Int: () -> Void] = [:]
+    private var nextToken = 0
+    private var watcher: SignalWatcher?
+
+    private init(loop: EventLoop) {
+        watcher = try? SignalWatcher(loop: loop, signal: SIGCHLD) { [unowned self] _ in
+            for callback in Array(callbacks.values) { callback() }
+        }
+    }
+
+    /// The watcher of `loop`, created on first use. Loop thread only.
+    package static func watcher(for loop: EventLoop) -> ChildSignals {
+        loop.assertInLoop()
+        if let existing = loop.childSignals as? ChildSignals { return existing }
+        let created = ChildSignals(loop: loop)
+        loop.childSignals = created
+        return created
+    }
+
+    /// Calls `callback` at every `SIGCHLD` until `remove` is called with the returned token.
+    package func add(_ callback: @escaping () -> Void) -> Int {
+        nextToken += 1
+        callbacks[nextToken] = callback
+        return nextToken
+    }
+
+    /// Stops calling the callback registered with `token`.
+    package func remove(_ token: Int) { callbacks[token] = nil }
+}
+
+/// Finds a program as `execvp` would, in the `PATH` of the environment the child gets.
+package enum ExecutableLookup {
+    /// What a lookup found.
+    package enum Outcome: Equatable, Sendable {
+        /// The path to run.
+        case found(String)
+        /// No such program (`ENOENT`), or one that cannot be run (`EACCES`).
+        case unusable(Int32)
+    }
+
+    /// The path to run for `command`, or why there is none.
+    package static func resolve(_ command: String, environment: [String]) -> Outcome {
+        if command.contains("/") {
+            if let code = usable(command) { return .unusable(code) }
+            return .found(command)
+        }
+        let path =
+            environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? "/usr/local/bin:/usr/bin:/bin"
+        var sawDenied = false
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + command
+            switch usable(candidate) {
+            case nil: return .found(candidate)
+            case EACCES: sawDenied = true
+            default: continue
+            }
+        }
+        return .unusable(sawDenied ? EACCES : ENOENT)
+    }
+
+    /// Nil when `path` is an executable regular file; else `ENOENT` or `EACCES`.
+    private static func usable(_ path: String) -> Int32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return ENOENT }
+        guard (info.st_mode & S_IFMT) == S_IFREG, access(path, X_OK) == 0 else { return EACCES }
+        return nil
+    }
+}
+
+/// Calls `body` with `text` as a C string, or with nil.
+private func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
+    guard let text else { return body(nil) }
+    return text.withCString { body($0) }
+}
+
 /// The read end of a child's stdout or stderr.
 private final class PipeReader: HandleOwner {
     let handleBox = HandleBox(type: UV_NAMED_PIPE)
     var onData: ((UnsafeRawBufferPointer) -> Void)?
 
-    init(loop: EventLoop) {
+    /// Reads `fd` (the parent's end of a pipe), which it owns from now on.
+    init(loop: EventLoop, fd: Int32) {
         let rc = uv_pipe_init(loop.uvLoop, handleBox.typed(uv_pipe_t.self), 0)
         precondition(rc == 0, "uv_pipe_init failed: \(rc)")
         handleBox.open(owner: self)
+        // libuv makes the descriptor non-blocking and closes it with the handle.
+        uv_pipe_open(handleBox.typed(uv_pipe_t.self), fd)
     }
 
     var stream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutablePointer(OpaquePointer(handleBox.raw)) }

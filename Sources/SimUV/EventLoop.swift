@@ -27,6 +27,8 @@ package final class EventLoop: @unchecked Sendable {
     private let threadLock = Mutex<pthread_t?>(nil)
     /// Read buffer shared by every stream on this loop; valid only inside a read callback.
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// The loop's `SIGCHLD` watcher (`ChildSignals`), once created. Loop thread only.
+    var childSignals: AnyObject?
 
     /// Size of the shared read buffer, the most one read callback delivers.
     static let readBufferSize = 256 * 1024

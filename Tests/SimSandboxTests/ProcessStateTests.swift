@@ -27,7 +27,7 @@ import Testing
     /// This test process reads as a member with a positive peak RSS (it has several threads, so its task
     /// directory is listed for children).
     @Test func measuresSelf() {
-        var tree = ProcessTree()
+        let tree = ProcessTree()
         let peak = tree.measure(roots: [getpid()])
         #expect(peak > 0)
         #expect(tree.pids.first == getpid())
