@@ -29,7 +29,21 @@ enum ProcFiles {
         let fd = kept ? fd : open(pid: pid, task: task, suffix)
         guard fd >= 0 else { return nil }
         defer { if !kept { close(fd) } }
-        return withUnsafeTemporaryAllocation(byteCount: stackBytes, alignment: 8) { buffer -> T? in
+        return read(open: fd, body)
+    }
+
+    /// Calls `body` with the contents of the small file at `path` (a cgroup's state file, say), read into a stack
+    /// buffer; nil when it cannot be read.
+    static func readPath<T>(_ path: String, _ body: (UnsafeRawBufferPointer) -> T?) -> T? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return read(open: fd, body)
+    }
+
+    /// Reads the open file `fd` from its start.
+    private static func read<T>(open fd: Int32, _ body: (UnsafeRawBufferPointer) -> T?) -> T? {
+        withUnsafeTemporaryAllocation(byteCount: stackBytes, alignment: 8) { buffer -> T? in
             // A /proc file is generated whole at the first read: a short read is all of it.
             var count = 0
             while true {

@@ -86,15 +86,17 @@ extension Sandbox {
         case .success(let ext):
             var open = false
             if case .initializing = machine.state { open = true }
+            let time = clock.epochMilliseconds
             let answer = telemetry.subscribe(
-                api: api, extensionID: ext.id, extensionName: ext.name, body: request.body, subscriptionOpen: open)
+                api: api, extensionID: ext.id, extensionName: ext.name, body: request.body, subscriptionOpen: open,
+                at: time)
             responder.send(
                 HTTPResponse(status: answer.status, headers: ["Content-Type": "application/json"], body: answer.body))
             // The hub delivered the subscription event to its subscribers itself; the other sinks get it here.
             if answer == .ok, let types = telemetry.subscription(ofExtension: ext.id)?.types {
                 publish(
                     .platform(.subscription(api: api, name: ext.name, types: types)), requestID: nil,
-                    toSubscribers: false)
+                    toSubscribers: false, at: time)
             }
         }
     }

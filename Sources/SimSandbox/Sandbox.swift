@@ -103,7 +103,8 @@ package final class Sandbox {
                 name: "\(getpid())-\(id)", memoryMB: function.memorySizeMB, cpuScaling: function.cpuScaling)
             : nil
         self.cgroup = cgroup
-        self.freezer = Freezer(mode: function.freezeMode, loop: loop, cgroup: cgroup)
+        let freezer = Freezer(mode: function.freezeMode, loop: loop, cgroup: cgroup)
+        self.freezer = freezer
         var telemetryConfiguration = TelemetryHub.Configuration()
         telemetryConfiguration.jsonFunctionLogs = function.logFormat == .json
         self.telemetry = TelemetryHub(loop: loop, clock: clock, configuration: telemetryConfiguration)
@@ -117,6 +118,7 @@ package final class Sandbox {
         }
         self.server = server
         self.runtimeAPI = "127.0.0.1:\(server.port)"
+        freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
         reportCgroupMessages()
     }
 
@@ -192,7 +194,7 @@ package final class Sandbox {
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
                     // The members were read by this turn's measurement (at REPORT or at the end of init).
-                    freezer.freeze(groups: processGroups, members: processTree.pids)
+                    freezer.freeze(groups: processGroups, members: processTree.pids, directChildren: processRoots)
                     telemetry.setFrozen(true)
                 } else if freezer.mode != .none {
                     freezer.skip()
@@ -230,11 +232,11 @@ package final class Sandbox {
 
     /// Hands `event` to the sandbox's own sinks (its log tail, its Telemetry/Logs API subscribers unless
     /// `toSubscribers` is false) and to the bus. `requestID` is the invoke it belongs to; nil means the invoke in
-    /// flight, if any.
-    func publish(_ event: SandboxEvent, requestID: String?, toSubscribers: Bool = true) {
+    /// flight, if any. `time` is when it happened (epoch ms), now by default.
+    func publish(_ event: SandboxEvent, requestID: String?, toSubscribers: Bool = true, at time: Int64? = nil) {
         let context = EventContext(
             function: function.name, sandboxID: id, requestID: requestID ?? machine.currentRequestID,
-            epochMilliseconds: clock.epochMilliseconds, logFormat: function.logFormat)
+            epochMilliseconds: time ?? clock.epochMilliseconds, logFormat: function.logFormat)
         tail?.append(event, context)
         if toSubscribers, let platform = event.telemetryEvent {
             telemetry.emit(platform, at: context.epochMilliseconds)

@@ -67,8 +67,10 @@ package final class TelemetryHub {
     /// Handles a subscribe request of extension `extensionID` (registered as `extensionName`).
     /// - Parameter subscriptionOpen: false once the Init phase is over (answers 403).
     /// - Returns: 200 `"OK"`, 400 validation error, or 403 subscription closed, for the sandbox to send.
+    /// - Parameter time: when it happened (epoch ms), for the `platform.*Subscription` event; now by default.
     package func subscribe(
-        api: SubscriptionAPI, extensionID: String, extensionName: String, body: [UInt8], subscriptionOpen: Bool
+        api: SubscriptionAPI, extensionID: String, extensionName: String, body: [UInt8], subscriptionOpen: Bool,
+        at time: Int64? = nil
     ) -> SubscriptionResponse {
         loop.assertInLoop()
         guard subscriptionOpen, !isClosed else { return .closed(api) }
@@ -92,7 +94,7 @@ package final class TelemetryHub {
         for (time, event) in initEvents ?? [] {
             for rendered in render(event, as: subscriber.format, at: time) { subscriber.offer(rendered) }
         }
-        emit(.subscription(api: api, name: extensionName, types: request.types), at: clock.epochMilliseconds)
+        emit(.subscription(api: api, name: extensionName, types: request.types), at: time ?? clock.epochMilliseconds)
         return .ok
     }
 

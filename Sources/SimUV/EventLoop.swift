@@ -29,6 +29,8 @@ package final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// The loop's `SIGCHLD` watcher (`ChildSignals`), once created. Loop thread only.
     var childSignals: AnyObject?
+    /// The loop's microsecond timers (`FineTimers`), once created. Loop thread only.
+    var fineTimers: AnyObject?
 
     /// Size of the shared read buffer, the most one read callback delivers.
     static let readBufferSize = 256 * 1024

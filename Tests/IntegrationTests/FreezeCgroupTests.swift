@@ -20,13 +20,13 @@ struct FreezeCgroupTests {
             #expect(response.status == 200 && !response.headers.contains("X-Amz-Function-Error"))
             let sandbox = try #require(try await sim.simulator.sandboxes().first)
             let name = FreezePaths.cgroupName(sandbox: sandbox.id)
-            let freezer = FreezePaths.cgroup("freezer", name: name)
+            let freezer = FreezePaths.freezer(name: name)
             let memory = FreezePaths.cgroup("memory", name: name)
             let pids = FreezePaths.cgroup("pids", name: name)
             directories = [freezer, memory, pids]
 
-            let frozen = try await eventually { ProcProbe.read(freezer + "/freezer.state") == "FROZEN" }
-            #expect(frozen, "freezer.state: \(ProcProbe.read(freezer + "/freezer.state") ?? "missing")")
+            let frozen = try await eventually { FreezePaths.isFrozen(freezer) }
+            #expect(frozen, "\(freezer) not frozen")
             #expect(try await sim.simulator.sandboxes().map(\.frozen) == [true])
             #expect(ProcProbe.read(memory + "/memory.limit_in_bytes") == String(256 * 1_048_576))
             #expect(ProcProbe.read(pids + "/pids.max") == "1024")
@@ -83,7 +83,7 @@ struct FreezeCgroupTests {
             var freezer: String?
             let frozen = try await eventually {
                 freezer = Self.cgroups(of: process.pid, controller: "freezer").first
-                return freezer.flatMap { ProcProbe.read($0 + "/freezer.state") } == "FROZEN"
+                return freezer.map(FreezePaths.isFrozen) == true
             }
             #expect(frozen, "no FROZEN cgroup of \(process.pid): \(String(describing: freezer))")
             pids = (freezer.flatMap { ProcProbe.read($0 + "/cgroup.procs") } ?? "").split(separator: "\n").compactMap {
@@ -94,7 +94,7 @@ struct FreezeCgroupTests {
             process.signal(SIGKILL)
             // Checked at once: another test's cgroup simulator may clean up as soon as the pid is reaped.
             #expect(stale.count == 3 && stale.allSatisfy { access($0, F_OK) == 0 }, "\(stale)")
-            #expect(freezer.flatMap { ProcProbe.read($0 + "/freezer.state") } == "FROZEN")
+            #expect(freezer.map(FreezePaths.isFrozen) == true)
             #expect(try await process.waitForExit() == .signaled(SIGKILL))
         } catch {
             process.signal(SIGKILL)
@@ -138,9 +138,13 @@ struct FreezeCgroupTests {
         return try #require(Int(match.1))
     }
 
-    /// The cgroup directories for `controller` that a simulator with pid `owner` created.
+    /// The cgroup directories for `controller` that a simulator with pid `owner` created (for `freezer`, the
+    /// unified hierarchy's when lambda-sim froze there).
     static func cgroups(of owner: Int32, controller: String) -> [String] {
-        let parent = "/sys/fs/cgroup/\(controller)/lambda-sim"
+        var parent = "/sys/fs/cgroup/\(controller)/lambda-sim"
+        if controller == "freezer", access("\(FreezePaths.unified)/lambda-sim", F_OK) == 0 {
+            parent = "\(FreezePaths.unified)/lambda-sim"
+        }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
         return names.filter { $0.hasPrefix("\(owner)-") }.map { parent + "/" + $0 }
     }

@@ -27,7 +27,7 @@ struct FreezeCommandTests {
                 guard pids.count >= 2 else { return false }
                 if mode == .signal { return pids.allSatisfy { ProcProbe.state($0) == "T" } }
                 let freezer = FreezeCgroupTests.cgroups(of: process.pid, controller: "freezer").first
-                return freezer.flatMap { ProcProbe.read($0 + "/freezer.state") } == "FROZEN"
+                return freezer.map(FreezePaths.isFrozen) == true
             }
             #expect(frozen, "not frozen: \(pids.map(ProcProbe.describe))")
             // Leave the simulator's confirmation poll (every 1 ms) ample time to see the freeze as well.

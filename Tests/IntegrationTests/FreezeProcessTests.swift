@@ -155,8 +155,7 @@ struct FreezeProcessTests {
         case .signal:
             return !sandbox.pids.isEmpty && sandbox.pids.allSatisfy { ProcProbe.state($0) == "T" }
         case .cgroup:
-            let directory = FreezePaths.cgroup("freezer", name: FreezePaths.cgroupName(sandbox: sandbox.id))
-            return ProcProbe.read(directory + "/freezer.state") == "FROZEN"
+            return FreezePaths.isFrozen(FreezePaths.freezer(name: FreezePaths.cgroupName(sandbox: sandbox.id)))
         }
     }
 }

@@ -19,6 +19,24 @@ enum FreezePaths {
         "/sys/fs/cgroup/\(controller)/lambda-sim/\(name)"
     }
 
+    /// The unified (v2) hierarchy beside v1's controllers, where lambda-sim freezes when it can.
+    static let unified = "/sys/fs/cgroup/unified"
+
+    /// The freezer cgroup of sandbox cgroup `name`: the v2 one in the unified hierarchy when lambda-sim made one,
+    /// else the v1 freezer controller's.
+    static func freezer(name: String) -> String {
+        let v2 = "\(unified)/lambda-sim/\(name)"
+        return access(v2, F_OK) == 0 ? v2 : cgroup("freezer", name: name)
+    }
+
+    /// True when the freezer cgroup `directory` (v1 or v2) reports its processes frozen.
+    static func isFrozen(_ directory: String) -> Bool {
+        if let events = ProcProbe.read(directory + "/cgroup.events") {
+            return events.split(separator: "\n").contains("frozen 1")
+        }
+        return ProcProbe.read(directory + "/freezer.state") == "FROZEN"
+    }
+
     /// The sandbox cgroup name a simulator in this process gives sandbox `id`: `<pid>-<id>`.
     static func cgroupName(sandbox id: String) -> String { "\(getpid())-\(id)" }
 }
