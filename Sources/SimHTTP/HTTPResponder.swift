@@ -64,6 +64,29 @@ package final class HTTPResponder {
         connection?.completeResponse(bytes, keepAlive: keepAlive, for: self)
     }
 
+    /// Sends a response whose header fields `fields` writes straight into its bytes (no `HTTPHeaders` is built):
+    /// for the warm path's answers. `Content-Length` and the connection fields are added as `send` does.
+    package func send(status: Int, body: [UInt8], fields: (inout FieldWriter) -> Void) {
+        loop.assertInLoop()
+        guard case .waiting = state else { return }
+        state = .completed
+        onConnectionClose = nil
+        let keepAlive = requestKeepAlive
+        var writer = FieldWriter(writer: MessageWriter(capacity: 256 + body.count))
+        writer.writer.statusLine(status, reason: HTTPResponse.standardReason(status))
+        fields(&writer)
+        if !keepAlive {
+            writer.writer.header("Connection", "close")
+        } else if isHTTP10 {
+            writer.writer.header("Connection", "keep-alive")
+        }
+        let hasBody = !HTTPResponse.statusHasNoBody(status)
+        if hasBody { writer.writer.contentLength(body.count) }
+        writer.writer.endHead()
+        if hasBody && !isHEAD { writer.writer.body(body) }
+        connection?.completeResponse(writer.writer.bytes, keepAlive: keepAlive, for: self)
+    }
+
     /// Sends a response serialized ahead of time (its keep-alive form, for a plain HTTP/1.1 request); other
     /// requests get it serialized anew, like `send`.
     package func send(_ prebuilt: PrebuiltResponse) {
@@ -126,4 +149,15 @@ package struct PrebuiltResponse: Sendable {
         self.response = response
         keepAliveBytes = response.serialized(keepAlive: true)
     }
+}
+
+/// Writes the header fields of a response straight into its bytes (`HTTPResponder.send(status:body:fields:)`).
+package struct FieldWriter {
+    fileprivate var writer: MessageWriter
+
+    /// Adds `name: value`; CR and LF in the value become spaces.
+    package mutating func add(_ name: String, _ value: String) { writer.header(name, value) }
+
+    /// Adds `name: <decimal>`.
+    package mutating func add(_ name: String, decimal value: Int64) { writer.header(name, decimal: value) }
 }

@@ -150,6 +150,18 @@ final class HTTPServerConnection {
             isClosing = true
             updateReading()
             updateIdleTimer()
+        } else {
+            // Most writes go out whole at once: then there is nothing to wait for (and no callback to allocate).
+            let written = bytes.withUnsafeBytes { tcp.writeNow($0) }
+            if written == bytes.count { return }
+            if written < 0 {
+                closeNow()
+                return
+            }
+            if written > 0 {
+                write(Array(bytes[written...]))
+                return
+            }
         }
         tcp.write(bytes) { [self] error in
             if thenClose || error != nil {

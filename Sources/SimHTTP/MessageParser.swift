@@ -1,5 +1,9 @@
 import CHTTPParser
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Drives one http_parser over a byte stream and assembles the messages it reports.
 ///
 /// The `http_parser` struct lives on the heap (its address must stay stable while C holds it) and is
@@ -51,6 +55,11 @@ final class MessageParser {
     private var inTrailers = false
     private var headerBytes = 0
     private var headerOverflow = false
+    /// Strings made for earlier messages on this connection, by byte content: a kept-alive client sends the same
+    /// target, names and values again and again, and reusing their strings saves an allocation each.
+    private var recentFields = RecentStrings(capacity: 16)
+    /// Targets vary more (a request id in the path): a small cache of their own keeps the constant ones.
+    private var recentTargets = RecentStrings(capacity: 2)
 
     /// A parser for `kind` messages with the given limits.
     init(kind: Kind, maxHeaderBytes: Int, maxBodyBytes: Int) {
@@ -175,7 +184,7 @@ final class MessageParser {
         switch kind {
         case .request:
             current.method = String(cString: http_method_str(http_method(rawValue: parser.pointee.method)))
-            current.target = String(decoding: startLine, as: UTF8.self)
+            current.target = recentTargets.string(startLine)
             if let expect = current.headers["Expect"], HTTPHeaders.namesEqual(expect, "100-continue") {
                 events.append(.continueExpected)
             }
@@ -213,9 +222,9 @@ final class MessageParser {
     private func commitHeader() {
         defer { headerState = .none }
         guard headerState == .value else { return }
-        let field = String(decoding: name, as: UTF8.self)
+        let field = recentFields.string(name)
         while let last = value.last, last == 0x20 || last == 0x09 { value.removeLast() }
-        let text = String(decoding: value, as: UTF8.self)
+        let text = recentFields.string(value)
         if inTrailers {
             current.trailers.add(field, text)
         } else {
@@ -256,4 +265,36 @@ final class MessageParser {
         settings.on_message_complete = { owner($0).messageComplete() }
         return settings
     }()
+}
+
+/// Strings made from bytes, reused while the same bytes come again (a kept-alive client sends the same target,
+/// header names and values with every request); the oldest is replaced when full.
+private struct RecentStrings {
+    private var strings: [String] = []
+    private var next = 0
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// `bytes` as a string, reusing a kept one with the same bytes.
+    mutating func string(_ bytes: [UInt8]) -> String {
+        // Short strings are stored inline and cost nothing to make.
+        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
+        for index in strings.indices {
+            var candidate = strings[index]
+            let same = candidate.withUTF8 { utf8 in
+                utf8.count == bytes.count
+                    && bytes.withUnsafeBufferPointer { memcmp(utf8.baseAddress!, $0.baseAddress!, $0.count) == 0 }
+            }
+            if same { return candidate }
+        }
+        let made = String(decoding: bytes, as: UTF8.self)
+        if strings.count < capacity {
+            strings.append(made)
+        } else {
+            strings[next] = made
+            next = (next + 1) % capacity
+        }
+        return made
+    }
 }

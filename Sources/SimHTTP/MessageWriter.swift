@@ -39,6 +39,15 @@ struct MessageWriter {
         crlf()
     }
 
+    /// Appends one `name: <decimal>\r\n` line.
+    mutating func header(_ name: String, decimal value: Int64) {
+        append(name)
+        append(": ")
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendUnsigned(value.magnitude)
+        crlf()
+    }
+
     /// Appends `Content-Length: <length>\r\n`.
     mutating func contentLength(_ length: Int) {
         append("Content-Length: ")
@@ -87,7 +96,20 @@ struct MessageWriter {
     }
 
     private mutating func appendDecimal(_ value: Int) {
-        append(String(value))
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendUnsigned(value.magnitude)
+    }
+
+    private mutating func appendUnsigned<T: UnsignedInteger>(_ value: T) {
+        var divisor: T = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        var rest = value
+        while true {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            if divisor == 1 { return }
+            divisor /= 10
+        }
     }
 
     private mutating func appendHex(_ value: Int) {

@@ -16,22 +16,24 @@ package enum RuntimeAPIResponses {
     /// Content type whose body carries an `errorCause` for X-Ray, split off before the invoker sees it.
     package static let errorCauseContentType = "application/vnd.aws.lambda.error.cause+json"
 
-    /// The `/next` answer: the raw payload and every header Lambda sets (only non-empty ones).
-    package static func next(_ invocation: Invocation, deadlineEpochMilliseconds: Int64) -> HTTPResponse {
-        var headers: HTTPHeaders = [
+    /// Answers `/next` with the invoke: the raw payload and every header Lambda sets (only non-empty ones),
+    /// written straight into the response's bytes.
+    package static func sendNext(
+        _ invocation: Invocation, deadlineEpochMilliseconds: Int64, to responder: HTTPResponder
+    ) {
+        responder.send(status: 200, body: invocation.payload) { fields in
             // Invoke payloads are JSON (the Invoke API rejects anything else), so runtimes always see JSON.
-            "Content-Type": "application/json",
-            requestIDHeader: invocation.requestID,
-            deadlineHeader: String(deadlineEpochMilliseconds),
-            functionARNHeader: invocation.invokedFunctionARN,
-            traceIDHeader: invocation.traceID,
-        ]
-        if let context = invocation.clientContext, !context.isEmpty { headers.add(clientContextHeader, context) }
-        if let identity = invocation.cognitoIdentity, !identity.isEmpty {
-            headers.add(cognitoIdentityHeader, identity)
+            fields.add("Content-Type", "application/json")
+            fields.add(requestIDHeader, invocation.requestID)
+            fields.add(deadlineHeader, decimal: deadlineEpochMilliseconds)
+            fields.add(functionARNHeader, invocation.invokedFunctionARN)
+            fields.add(traceIDHeader, invocation.traceID)
+            if let context = invocation.clientContext, !context.isEmpty { fields.add(clientContextHeader, context) }
+            if let identity = invocation.cognitoIdentity, !identity.isEmpty {
+                fields.add(cognitoIdentityHeader, identity)
+            }
+            if let tenant = invocation.tenantID, !tenant.isEmpty { fields.add(tenantIDHeader, tenant) }
         }
-        if let tenant = invocation.tenantID, !tenant.isEmpty { headers.add(tenantIDHeader, tenant) }
-        return HTTPResponse(status: 200, headers: headers, body: invocation.payload)
     }
 
     /// 202 `{"status":"OK"}`, serialized once: every `/response` gets it.

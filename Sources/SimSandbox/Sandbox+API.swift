@@ -12,7 +12,7 @@ extension Sandbox {
                 runtimeWaiters.append(responder)
                 perform(actions)
             case .invocation(let invocation, let deadline):
-                responder.send(RuntimeAPIResponses.next(invocation, deadlineEpochMilliseconds: deadline))
+                RuntimeAPIResponses.sendNext(invocation, deadlineEpochMilliseconds: deadline, to: responder)
                 perform(actions, skipDispatch: true)
             case .accepted, .error:
                 responder.send(RuntimeAPIResponses.reply(reply))

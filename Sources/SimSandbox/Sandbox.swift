@@ -221,7 +221,7 @@ package final class Sandbox {
         while !runtimeWaiters.isEmpty {
             let waiter = runtimeWaiters.removeFirst()
             if waiter.isConnectionOpen && !waiter.isCompleted {
-                waiter.send(RuntimeAPIResponses.next(invocation, deadlineEpochMilliseconds: deadline))
+                RuntimeAPIResponses.sendNext(invocation, deadlineEpochMilliseconds: deadline, to: waiter)
                 return
             }
         }

@@ -190,6 +190,18 @@ package final class TCPConnection: HandleOwner {
         bytes.withUnsafeBytes { write(UnsafeRawBufferPointer($0), completion: completion) }
     }
 
+    /// Writes as much of `bytes` as the socket takes at once, when nothing else is being written: the number of
+    /// bytes written (0 when the socket is full or other writes are queued), or a negative libuv error.
+    package func writeNow(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard !isClosed else { return Int(UV_ECANCELED.rawValue) }
+        guard outstandingWrites == 0, let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        var buf = uv_buf_init(
+            UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
+        let written = uv_try_write(stream, &buf, 1)
+        if written == UV_EAGAIN.rawValue { return 0 }
+        return Int(written)
+    }
+
     /// Writes `bytes`; `completion` runs once they are written (or the write failed).
     ///
     /// When nothing else is being written, the bytes go to the socket at once (`uv_try_write`) and `completion`

@@ -187,6 +187,7 @@ struct Fixture {
 
     /// Forks a child that sleeps and exits; it lives in our process group for process-group tests.
     private func forkSleeper(_ milliseconds: Int) {
+        hasForked = true
         let pid = fork()
         if pid == 0 {
             client.closeInChild()  // the child must not hold the Runtime API connection

@@ -92,7 +92,8 @@ final class HTTPConnection {
         }
     }
 
-    /// Reads one response (skipping interim 1xx responses) including its body.
+    /// Reads one response (skipping interim 1xx responses) including its body. Parsed on bytes: this runs twice
+    /// per invoke, and the fixture must cost the machine far less than the simulator it measures.
     func readResponse() throws -> HTTPResponse {
         if start > 0 {
             buffer.removeFirst(start)
@@ -100,26 +101,48 @@ final class HTTPConnection {
         }
         while true {
             let head = try readUntil(headerTerminator)
-            var lines = split(head)
-            guard !lines.isEmpty else { throw FixtureError.protocolViolation("empty status line") }
-            let statusLine = lines.removeFirst()
-            let parts = statusLine.split(separator: " ", maxSplits: 2)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
-                throw FixtureError.protocolViolation("bad status line '\(statusLine)'")
+            var lineStart = 0
+            func nextLine() -> ArraySlice<UInt8>? {
+                guard lineStart <= head.count else { return nil }
+                var end = lineStart
+                while end + 1 < head.count && !(head[end] == 0x0D && head[end + 1] == 0x0A) { end += 1 }
+                if end + 1 >= head.count { end = head.count }
+                defer { lineStart = end + 2 }
+                return head[lineStart..<end]
             }
+            guard let statusLine = nextLine(), statusLine.count >= 12,
+                statusLine.starts(with: "HTTP/1.".utf8), let status = Self.decimal(statusLine.dropFirst(9).prefix(3))
+            else {
+                throw FixtureError.protocolViolation("bad status line '\(String(decoding: head, as: UTF8.self))'")
+            }
+            let isHTTP11 = statusLine[statusLine.startIndex + 7] == UInt8(ascii: "1")
             if status >= 100 && status < 200 { continue }  // 100 Continue and friends carry no body
             var response = HTTPResponse(status: status, headers: [], body: [])
-            for line in lines {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                let name = String(line[..<colon]).lowercased()
-                response.headers.append((name, trim(String(line[line.index(after: colon)...]))))
+            while let line = nextLine() {
+                guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+                let name = String(decoding: line[..<colon].map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
+                var value = line[(colon + 1)...]
+                while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+                while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
+                response.headers.append((name, String(decoding: value, as: UTF8.self)))
             }
             let connection = response.header("connection")?.lowercased() ?? ""
-            keepAlive = parts[0] == "HTTP/1.1" ? !connection.contains("close") : connection.contains("keep-alive")
+            keepAlive = isHTTP11 ? !connection.contains("close") : connection.contains("keep-alive")
             response.body = try readBody(status: status, response: response)
             exchanges += 1
             return response
         }
+    }
+
+    /// The value of ASCII decimal digits, or nil.
+    private static func decimal(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
     }
 
     /// Reads the body according to Transfer-Encoding / Content-Length / connection close.
@@ -166,10 +189,23 @@ final class HTTPConnection {
         var searchFrom = start
         while true {
             if buffer.count - searchFrom >= delimiter.count {
-                for position in searchFrom...(buffer.count - delimiter.count)
-                where buffer[position] == delimiter[0]
-                    && Array(buffer[position..<position + delimiter.count]) == delimiter
-                {
+                let found = buffer.withUnsafeBufferPointer { bytes -> Int? in
+                    var position = searchFrom
+                    let last = bytes.count - delimiter.count
+                    while position <= last {
+                        if bytes[position] == delimiter[0] {
+                            var match = true
+                            for offset in 1..<delimiter.count where bytes[position + offset] != delimiter[offset] {
+                                match = false
+                                break
+                            }
+                            if match { return position }
+                        }
+                        position += 1
+                    }
+                    return nil
+                }
+                if let position = found {
                     let result = Array(buffer[start..<position])
                     start = position + delimiter.count
                     return result
@@ -204,11 +240,6 @@ final class HTTPConnection {
         }
     }
 
-    /// Splits a header block into lines on CRLF.
-    private func split(_ head: [UInt8]) -> [String] {
-        String(decoding: head, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false).map(
-            String.init)
-    }
 }
 
 /// Strips leading and trailing spaces and tabs.
@@ -247,13 +278,29 @@ final class RuntimeAPIClient {
         headers: [(String, String)] = [],
         body: [UInt8] = []
     ) throws -> HTTPResponse {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(authority)\r\nUser-Agent: lambda-sim-fixture\r\n"
+        var message: [UInt8] = []
+        message.reserveCapacity(160 + path.utf8.count + body.count)
+        func append(_ text: String) { message.append(contentsOf: text.utf8) }
+        append(method)
+        append(" ")
+        append(path)
+        append(" HTTP/1.1\r\nHost: ")
+        append(authority)
+        append("\r\nUser-Agent: lambda-sim-fixture\r\n")
         for (name, value) in headers {
+            append(name)
+            append(": ")
             // Header values come from payloads/env; drop CR and LF so they cannot split the request.
-            head += "\(name): \(value.filter { $0 != "\r" && $0 != "\n" })\r\n"
+            message.append(contentsOf: value.utf8.filter { $0 != 0x0D && $0 != 0x0A })
+            append("\r\n")
         }
-        if method != "GET" { head += "Content-Length: \(body.count)\r\n" }
-        let message = Array((head + "\r\n").utf8) + body
+        if method != "GET" {
+            append("Content-Length: ")
+            append(String(body.count))
+            append("\r\n")
+        }
+        append("\r\n")
+        message.append(contentsOf: body)
         var attempt = 0
         while true {
             attempt += 1

@@ -82,5 +82,9 @@ func epochMilliseconds() -> Int {
 
 /// Reaps any exited children (from `forkSleep`) so they do not linger as zombies.
 func reapChildren() {
+    guard hasForked else { return }
     while waitpid(-1, nil, WNOHANG) > 0 {}
 }
+
+/// Set once a child was forked (`forkSleep`): only then are there children to reap before each `/next`.
+nonisolated(unsafe) var hasForked = false
