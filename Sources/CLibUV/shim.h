@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -25,6 +26,12 @@ static inline int clibuv_pidfd_open(pid_t pid) {
 
 /* A GNU extension that Swift's Glibc module does not export. */
 extern int pipe2(int pipefd[2], int flags);
+
+/// Sets process `pid`'s open-file limit (soft and hard) to `limit`; 0 or -1 with errno set.
+static inline int clibuv_set_file_limit(pid_t pid, unsigned long limit) {
+    struct rlimit value = {limit, limit};
+    return (int)syscall(SYS_prlimit64, pid, RLIMIT_NOFILE, &value, NULL);
+}
 
 /* glibc defines it only for _GNU_SOURCE (glibc 2.26). */
 #ifndef POSIX_SPAWN_SETSID

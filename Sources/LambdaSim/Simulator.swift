@@ -311,9 +311,23 @@ public struct FreezeSummary: Sendable, Equatable, CustomStringConvertible {
 
 /// Raises the soft limit of open files to the hard limit: every sandbox holds a listener, connections and
 /// pipes, and 1,000 sandboxes need several thousand descriptors.
+///
+/// Each sandbox keeps about seven descriptors open in the simulator (its Runtime API listener and connection, two
+/// output pipes, a pidfd, two `/proc` files), so 10,000 sandboxes need ~70,000. A privileged simulator also raises
+/// the hard limit to the kernel's `fs.nr_open`; otherwise the hard limit set for it (`ulimit -Hn`) caps the number
+/// of sandboxes, and a sandbox that cannot get descriptors fails with `Sandbox.Failure` naming the error.
+/// The processes the simulator starts get Lambda's own limit instead (`childFileDescriptorLimit`).
 private func raiseFileDescriptorLimit() {
     var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    let kernelMaximum = SmallFiles.readSmallFile("/proc/sys/fs/nr_open").flatMap {
+        rlim_t($0.filter { $0.isNumber })
+    }
+    if let kernelMaximum, kernelMaximum > limit.rlim_max {
+        var raised = rlimit(rlim_cur: kernelMaximum, rlim_max: kernelMaximum)
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return }
+    }
+    guard limit.rlim_cur < limit.rlim_max else { return }
     limit.rlim_cur = limit.rlim_max
     setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }

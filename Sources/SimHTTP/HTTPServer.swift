@@ -42,6 +42,10 @@ package final class HTTPServer {
     package let configuration: Configuration
     /// The bound port (the ephemeral one when created with port 0).
     package let port: Int
+    /// The address it listens on (`127.a.b.c` for a server on a `LoopbackListener`).
+    package private(set) var host: String
+    /// Its address on a shared `LoopbackListener`, if it is on one.
+    private var loopback: (listener: LoopbackListener, address: UInt32)?
     private let handler: (HTTPRequest, HTTPResponder) -> Void
     private var listener: TCPServer?
     private var connections: [Int: HTTPServerConnection] = [:]
@@ -68,16 +72,39 @@ package final class HTTPServer {
         }
         self.listener = listener
         self.port = listener.port
+        self.host = host
         weakSelf = self
+    }
+
+    /// A server at an address of its own on `loop`'s shared `LoopbackListener` (no descriptor or port of its own).
+    /// Loop thread only.
+    /// - Throws: `UVError` when the shared listener cannot be created or its addresses are exhausted.
+    package init(
+        loopbackOn loop: EventLoop, configuration: Configuration = .init(),
+        handler: @escaping (HTTPRequest, HTTPResponder) -> Void
+    ) throws(UVError) {
+        loop.assertInLoop()
+        self.loop = loop
+        self.configuration = configuration
+        self.handler = handler
+        let shared = try LoopbackListener.of(loop)
+        port = shared.port
+        host = ""
+        guard let address = shared.register(self) else {
+            throw UVError(code: -99, operation: "LoopbackListener.register: no loopback address left")  // EADDRNOTAVAIL
+        }
+        loopback = (shared, address)
+        host = LoopbackListener.text(address)
     }
 
     /// Connections currently open.
     package var connectionCount: Int { connections.count }
 
     /// True until `close` is called.
-    package var isListening: Bool { listener != nil }
+    package var isListening: Bool { listener != nil || loopback != nil }
 
-    private func accepted(_ tcp: TCPConnection) {
+    /// Takes a connection accepted for this server.
+    func accepted(_ tcp: TCPConnection) {
         nextConnectionID += 1
         let connection = HTTPServerConnection(
             id: nextConnectionID, tcp: tcp, configuration: configuration, handler: handler
@@ -93,6 +120,10 @@ package final class HTTPServer {
         loop.assertInLoop()
         listener?.close()
         listener = nil
+        if let loopback {
+            loopback.listener.release(loopback.address)
+            self.loopback = nil
+        }
         for connection in Array(connections.values) { connection.closeNow() }
         connections.removeAll()
     }

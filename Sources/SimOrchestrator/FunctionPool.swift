@@ -61,6 +61,10 @@ package final class FunctionPool {
     var provisioned: Set<String> = []
     /// Provisioned sandboxes that have finished their first init.
     package internal(set) var provisionedReady: Set<String> = []
+    /// Failed inits in a row of provisioned sandboxes, for the pause before the next attempt.
+    var provisionedFailures: [String: Int] = [:]
+    /// The longest pause before a failed provisioned sandbox is initialised again.
+    static let provisionedRetryMaxMilliseconds: UInt64 = 10_000
     var scaling: TokenBucket?
     var reaper: Timer?
     var stopping = false
@@ -189,10 +193,19 @@ package final class FunctionPool {
         guard !stopping else { return }
         if provisioned.contains(sandbox.id) {
             if case .idle = sandbox.machine.state {
-                // A provisioned sandbox that failed is initialised again at once.
-                sandbox.prewarm()
+                // A provisioned sandbox that failed is initialised again, after a pause that doubles with each
+                // failure in a row (never at once: a runtime that cannot start would otherwise retry forever on
+                // the same stack).
+                let failures = provisionedFailures[sandbox.id, default: 0] + 1
+                provisionedFailures[sandbox.id] = failures
+                let delay = min(Self.provisionedRetryMaxMilliseconds, 50 << UInt64(min(failures, 10)))
+                loop.schedule(afterMilliseconds: delay) { [weak self, weak sandbox] in
+                    guard let self, !self.stopping, let sandbox, case .idle = sandbox.machine.state else { return }
+                    sandbox.prewarm()
+                }
                 return
             }
+            provisionedFailures[sandbox.id] = nil
             provisionedReady.insert(sandbox.id)
         }
         perform(placement.sandboxAvailable(sandbox.id, now: clock.monotonicNanoseconds))
@@ -216,6 +229,7 @@ package final class FunctionPool {
         live[sandbox.id] = nil
         createdAt[sandbox.id] = nil
         provisionedReady.remove(sandbox.id)
+        provisionedFailures[sandbox.id] = nil
         let wasProvisioned = provisioned.remove(sandbox.id) != nil
         if stopping {
             if live.isEmpty {

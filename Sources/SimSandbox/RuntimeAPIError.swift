@@ -39,8 +39,10 @@ package struct RuntimeAPIError: Error, Equatable, Sendable {
     package var body: String { JSON.errorBody(type: errorType, message: errorMessage) + "\n" }
 }
 
-/// Lambda's payload limits.
+/// Lambda's payload and execution-environment limits.
 package enum Limits {
+    /// Open files per process of a function (Lambda's quota: 1,024).
+    package static let processFileDescriptors = 1_024
     /// Largest buffered response a runtime may post: 6 MiB + 100 bytes.
     package static let maxResponseBytes = 6_291_556
     /// Largest synchronous invoke request.

@@ -36,7 +36,9 @@ extension Sandbox {
             let path = function.extensionsDirectory! + "/" + name
             do {
                 let process = try start(
-                    ProcessSpec(arguments: [path], environment: environment, workingDirectory: function.codeDirectory))
+                    ProcessSpec(
+                        arguments: [path], environment: environment, workingDirectory: function.codeDirectory,
+                        fileDescriptorLimit: Limits.processFileDescriptors))
                 extensionProcesses[name] = process
                 adopt(process)
                 watchOutput(of: process, as: .extension(name))
@@ -58,7 +60,8 @@ extension Sandbox {
             arguments.insert(wrapper, at: 0)
         }
         let spec = ProcessSpec(
-            arguments: arguments, environment: runtimeEnvironment, workingDirectory: function.codeDirectory)
+            arguments: arguments, environment: runtimeEnvironment, workingDirectory: function.codeDirectory,
+            fileDescriptorLimit: Limits.processFileDescriptors)
         do {
             let process = try start(spec)
             runtime = process
@@ -66,10 +69,20 @@ extension Sandbox {
             watchOutput(of: process, as: .runtime)
             process.onExit = { [weak self] status in self?.runtimeExited(status) }
         } catch {
-            let reason = error.code == -13 ? "permission denied" : "no such file or directory"
             let prefix = machine.currentRequestID.map { "RequestId: \($0) " } ?? ""
-            let message = "\(prefix)Error: fork/exec \(arguments.first ?? ""): \(reason)"
-            perform(machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: message))
+            switch -error.code {
+            case ENOENT, EACCES:
+                // The bootstrap is missing or cannot be run: Lambda's Runtime.InvalidEntrypoint, in Go's wording.
+                let reason = -error.code == EACCES ? "permission denied" : "no such file or directory"
+                let message = "\(prefix)Error: fork/exec \(arguments.first ?? ""): \(reason)"
+                perform(machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: message))
+            default:
+                // The simulator could not start it (out of descriptors, processes or memory): a platform failure.
+                let reason = String(cString: strerror(-error.code))
+                let message = "\(prefix)Error: the simulator could not start the runtime: \(reason)"
+                publish(.notice("lambda-sim: cannot start \(arguments.first ?? ""): \(reason)"), requestID: nil)
+                perform(machine.spawnFailed(errorType: "Sandbox.Failure", message: message))
+            }
         }
     }
 

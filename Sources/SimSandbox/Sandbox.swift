@@ -112,12 +112,12 @@ package final class Sandbox {
         configuration.maxBodyBytes = Limits.maxResponseBytes
         // Runtimes keep one connection across long handler runs and frozen periods: never idle it out.
         configuration.idleTimeoutMilliseconds = 24 * 3600 * 1000
-        let server = try HTTPServer(loop: loop, host: "127.0.0.1", port: 0, configuration: configuration) {
-            [weak self] request, responder in
+        // The sandbox's own loopback address on the loop's shared Runtime API listener (no descriptor of its own).
+        let server = try HTTPServer(loopbackOn: loop, configuration: configuration) { [weak self] request, responder in
             self?.handle(request, responder)
         }
         self.server = server
-        self.runtimeAPI = "127.0.0.1:\(server.port)"
+        self.runtimeAPI = "\(server.host):\(server.port)"
         freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
         reportCgroupMessages()
     }

@@ -5,7 +5,7 @@
 /// Reads small files (`/proc`, cgroup files) whole.
 package enum SmallFiles {
     /// Reads a file of at most 64 KiB.
-    static func readSmallFile(_ path: String) -> String? {
+    package static func readSmallFile(_ path: String) -> String? {
         readSmallBytes(path).map { String(decoding: $0, as: UTF8.self) }
     }
 

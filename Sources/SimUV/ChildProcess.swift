@@ -47,11 +47,16 @@ package struct ProcessSpec: Sendable {
     package var environment: [String]
     /// Working directory, or `nil` for the simulator's.
     package var workingDirectory: String?
+    /// The child's open-file limit (soft and hard), or `nil` to inherit the simulator's.
+    package var fileDescriptorLimit: Int?
 
-    package init(arguments: [String], environment: [String], workingDirectory: String? = nil) {
+    package init(
+        arguments: [String], environment: [String], workingDirectory: String? = nil, fileDescriptorLimit: Int? = nil
+    ) {
         self.arguments = arguments
         self.environment = environment
         self.workingDirectory = workingDirectory
+        self.fileDescriptorLimit = fileDescriptorLimit
     }
 }
 
@@ -119,6 +124,7 @@ package final class ChildProcess {
             throw UVError(code: -rc, operation: "uv_spawn(\(program))")
         }
         pid = child
+        if let limit = spec.fileDescriptorLimit { clibuv_set_file_limit(child, UInt(limit)) }
         keepAlive = self
         stdoutPipe = PipeReader(loop: loop, fd: out.read)
         stderrPipe = PipeReader(loop: loop, fd: err.read)

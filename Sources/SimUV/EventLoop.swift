@@ -31,6 +31,8 @@ package final class EventLoop: @unchecked Sendable {
     var childSignals: AnyObject?
     /// The loop's microsecond timers (`FineTimers`), once created. Loop thread only.
     var fineTimers: AnyObject?
+    /// The loop's shared Runtime API listener (SimHTTP's `LoopbackListener`), once created. Loop thread only.
+    package var loopbackListener: AnyObject?
 
     /// Size of the shared read buffer, the most one read callback delivers.
     static let readBufferSize = 256 * 1024

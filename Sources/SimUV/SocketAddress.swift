@@ -26,6 +26,20 @@ struct SocketAddress {
         }
     }
 
+    /// The local IPv4 address (host byte order) of a connected TCP handle, or nil for IPv6 or on error.
+    static func localIPv4(of tcp: UnsafeMutablePointer<uv_tcp_t>) -> UInt32? {
+        var name = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutableBytes(of: &name) { raw in
+            uv_tcp_getsockname(tcp, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
+        }
+        guard rc == 0 else { return nil }
+        return withUnsafeBytes(of: &name) { raw in
+            guard raw.load(as: sockaddr.self).sa_family == sa_family_t(AF_INET) else { return nil }
+            return UInt32(bigEndian: raw.load(as: sockaddr_in.self).sin_addr.s_addr)
+        }
+    }
+
     /// The local port a bound TCP handle got.
     static func localPort(of tcp: UnsafeMutablePointer<uv_tcp_t>) throws(UVError) -> Int {
         var name = sockaddr_storage()

@@ -15,8 +15,11 @@ package final class TCPServer: HandleOwner {
     package let host: String
 
     /// Binds and listens on `host:port`. Must run on the loop thread.
+    /// - Parameter loopbackDevice: accept only connections that arrive on the loopback interface (`lo`), whatever
+    ///   local address they were made to: with host `0.0.0.0` the listener serves every `127.x.y.z` address and
+    ///   nothing from another interface.
     package init(
-        loop: EventLoop, host: String, port: Int, backlog: Int32 = 1024,
+        loop: EventLoop, host: String, port: Int, backlog: Int32 = 1024, loopbackDevice: Bool = false,
         onConnection: @escaping (TCPConnection) -> Void
     ) throws(UVError) {
         loop.assertInLoop()
@@ -25,13 +28,20 @@ package final class TCPServer: HandleOwner {
         self.onConnection = onConnection
         let tcp = handleBox.typed(uv_tcp_t.self)
         do {
-            try UVError.check(uv_tcp_init(loop.uvLoop, tcp), "uv_tcp_init")
+            try UVError.check(
+                uv_tcp_init_ex(loop.uvLoop, tcp, UInt32(loopbackDevice ? AF_INET : AF_UNSPEC)), "uv_tcp_init_ex")
         } catch {
             handleBox.discardUnopened()
             throw error
         }
         handleBox.open(owner: self)
-        do {
+        do throws(UVError) {
+            if loopbackDevice {
+                var fd: uv_os_fd_t = -1
+                try UVError.check(uv_fileno(handleBox.handle, &fd), "uv_fileno")
+                let rc = "lo".withCString { setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, $0, 3) }
+                if rc != 0 { throw UVError(code: -errno, operation: "setsockopt(SO_BINDTODEVICE, lo)") }
+            }
             var address = try SocketAddress(host: host, port: port)
             try address.withSockaddr { addr throws(UVError) in
                 try UVError.check(uv_tcp_bind(tcp, addr, 0), "uv_tcp_bind")
@@ -61,6 +71,7 @@ package final class TCPServer: HandleOwner {
             return
         }
         connection.configureAccepted()
+        connection.localIPv4 = SocketAddress.localIPv4(of: connection.handleBox.typed(uv_tcp_t.self))
         onConnection(connection)
     }
 
@@ -84,6 +95,8 @@ package final class TCPConnection: HandleOwner {
     package var isClosed: Bool { handleBox.isClosing }
     /// Writes queued with libuv whose completion has not run yet.
     private var outstandingWrites = 0
+    /// For an accepted IPv4 connection, the local address it was made to (host byte order).
+    package internal(set) var localIPv4: UInt32?
 
     init(loop: EventLoop) {
         self.loop = loop
