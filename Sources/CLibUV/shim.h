@@ -13,19 +13,43 @@
 /// The calling thread's kernel id (glibc's gettid, which Swift's Glibc module does not export).
 static inline int clibuv_gettid(void) { return (int)syscall(SYS_gettid); }
 
-/// A descriptor that becomes readable when process `pid` exits (Linux 5.3); -1 with errno set when the kernel
-/// has none.
-static inline int clibuv_pidfd_open(pid_t pid) {
-#ifdef SYS_pidfd_open
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-    errno = ENOSYS;
-    return -1;
-#endif
+/* A GNU extension that Swift's Glibc module does not export. */
+extern int pipe2(int pipefd[2], int flags);
+
+#include <sys/wait.h>
+
+/// The pid of a child that has exited and is waiting to be reaped, left unreaped (WNOWAIT); 0 when there is
+/// none, -1 with errno set (ECHILD when the process has no children).
+static inline pid_t clibuv_peek_exited_child(void) {
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    return info.si_pid;
+}
+
+/// Whether child `pid` has exited and waits to be reaped (it is left unreaped).
+static inline int clibuv_child_exited(pid_t pid) {
+    siginfo_t info;
+    info.si_pid = 0;
+    return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
+}
+
+/// Adds SA_NOCLDSTOP to the installed SIGCHLD handler, so that children stopping or continuing (every freeze
+/// and thaw in `signal` mode) raise no signal; exits still do.
+static inline void clibuv_sigchld_exits_only(void) {
+    struct sigaction action;
+    if (sigaction(SIGCHLD, NULL, &action) != 0) return;
+    if (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN) return;
+    action.sa_flags |= SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &action, NULL);
 }
 
 /* A GNU extension that Swift's Glibc module does not export. */
-extern int pipe2(int pipefd[2], int flags);
+extern int fallocate(int fd, int mode, off_t offset, off_t len);
+
+/// Frees the storage of the first `length` bytes of file `fd` without changing its size or offsets
+/// (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE); 0 or -1 with errno set.
+static inline int clibuv_punch_hole(int fd, off_t length) { return fallocate(fd, 0x02 | 0x01, 0, length); }
 
 /// Sets process `pid`'s open-file limit (soft and hard) to `limit`; 0 or -1 with errno set.
 static inline int clibuv_set_file_limit(pid_t pid, unsigned long limit) {

@@ -4,7 +4,9 @@ import SimHTTP
 /// The sandbox's HTTP surface: Runtime API 2018-06-01 and Extensions API 2020-01-01.
 extension Sandbox {
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        switch RuntimeAPIRoute(method: request.method, path: request.path) {
+        let route = RuntimeAPIRoute(method: request.method, path: request.path)
+        catchUpOutput(before: route)
+        switch route {
         case .next:
             let (reply, actions) = machine.runtimeNext()
             switch reply {
@@ -79,6 +81,18 @@ extension Sandbox {
             responder.send(RuntimeAPIResponses.notFound)
         case .methodNotAllowed(let allow):
             responder.send(HTTPResponse(status: 405, headers: ["Allow": allow]))
+        }
+    }
+
+    /// Delivers what the process that sent a request printed before sending it, so that its lines are attributed
+    /// and ordered as they happened (an invoke's lines before its END).
+    private func catchUpOutput(before route: RuntimeAPIRoute) {
+        switch route {
+        case .next, .response, .error, .initError: runtime?.drainOutput()
+        case .ping, .notFound, .methodNotAllowed: break
+        case .extensionRegister, .extensionNext, .extensionInitError, .extensionExitError, .telemetrySubscribe,
+            .logsSubscribe:
+            for process in extensionProcesses.values { process.drainOutput() }
         }
     }
 

@@ -38,7 +38,7 @@ extension Sandbox {
                 let process = try start(
                     ProcessSpec(
                         arguments: [path], environment: environment, workingDirectory: function.codeDirectory,
-                        fileDescriptorLimit: Limits.processFileDescriptors))
+                        fileDescriptorLimit: Limits.processFileDescriptors, output: .file))
                 extensionProcesses[name] = process
                 adopt(process)
                 watchOutput(of: process, as: .extension(name))
@@ -61,7 +61,7 @@ extension Sandbox {
         }
         let spec = ProcessSpec(
             arguments: arguments, environment: runtimeEnvironment, workingDirectory: function.codeDirectory,
-            fileDescriptorLimit: Limits.processFileDescriptors)
+            fileDescriptorLimit: Limits.processFileDescriptors, output: .file)
         do {
             let process = try start(spec)
             runtime = process
@@ -109,6 +109,17 @@ extension Sandbox {
         outputs[source] = ProcessOutput()
         process.onStdout = { [weak self] bytes in self?.output(bytes, stderr: false, from: source) }
         process.onStderr = { [weak self] bytes in self?.output(bytes, stderr: true, from: source) }
+        let writer =
+            switch source {
+            case .runtime: "the runtime"
+            case .extension(let name): "extension \(name)"
+            }
+        process.onOutputDropped = { [weak self] count in
+            let limit = LogFiles.maxBacklogBytes >> 20
+            self?.publish(
+                .notice("lambda-sim: dropped \(count) bytes of output from \(writer) (more than \(limit) MiB unread)"),
+                requestID: nil)
+        }
     }
 
     private func output(_ bytes: UnsafeRawBufferPointer, stderr: Bool, from source: OutputSource) {

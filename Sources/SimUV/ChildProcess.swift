@@ -49,43 +49,56 @@ package struct ProcessSpec: Sendable {
     package var workingDirectory: String?
     /// The child's open-file limit (soft and hard), or `nil` to inherit the simulator's.
     package var fileDescriptorLimit: Int?
+    /// How the child's stdout and stderr reach the simulator.
+    package var output: OutputCapture
 
     package init(
-        arguments: [String], environment: [String], workingDirectory: String? = nil, fileDescriptorLimit: Int? = nil
+        arguments: [String], environment: [String], workingDirectory: String? = nil, fileDescriptorLimit: Int? = nil,
+        output: OutputCapture = .pipes
     ) {
         self.arguments = arguments
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.fileDescriptorLimit = fileDescriptorLimit
+        self.output = output
     }
 }
 
-/// A child process in its own session and process group, with stdout and stderr captured by pipes.
+/// How a child's output is captured.
+package enum OutputCapture: Sendable {
+    /// A pipe each for stdout and stderr: two descriptors held by the simulator while the child lives; a
+    /// child that writes faster than the loop reads blocks.
+    case pipes
+    /// One file (`LogFiles`) for stdout and stderr together, delivered through `onStdout`: no descriptor held
+    /// by the simulator, so thousands of children fit in its open-file limit; a writer never blocks, and a
+    /// backlog beyond `LogFiles.maxBacklogBytes` is dropped and counted.
+    case file
+}
+
+/// A child process in its own session and process group, its stdout and stderr captured by pipes or a file.
 ///
 /// Started with glibc's `posix_spawn` (a vfork-style clone, so the cost does not grow with the simulator's
-/// memory) rather than `uv_spawn`'s `fork`, and watched through a pidfd: the descriptor becomes readable when
-/// the child exits, and only then is that one child reaped (`waitpid` on its pid). libuv's own child handling
-/// scans every child with `waitpid` at each `SIGCHLD`, which costs O(children) per exit and per stop; here an
-/// exit costs O(1) and stops cost nothing. Where the kernel has no pidfds, the loop's `SIGCHLD` watcher checks
-/// such children instead. Nothing else reaps: the simulator never waits for "any" child, so children started by
-/// other code in the same process are left alone. The process object stays alive until its exit was reported.
+/// memory) rather than `uv_spawn`'s `fork`, and reaped by `ChildReaper`, which handles each exit in O(1): libuv's
+/// own child handling scans every child with `waitpid` at each `SIGCHLD`, O(children) per exit, and a pidfd per
+/// child would cost a descriptor each. The process object stays alive until its exit was reported.
 package final class ChildProcess {
     /// The child's pid, which is also its process-group id.
     package private(set) var pid: Int32 = 0
     /// Set once the exit callback ran.
     package private(set) var exitStatus: ExitStatus?
-    /// Output chunks from the child's stdout.
+    /// Output chunks from the child's stdout (and its stderr with `OutputCapture.file`).
     package var onStdout: ((UnsafeRawBufferPointer) -> Void)?
-    /// Output chunks from the child's stderr.
+    /// Output chunks from the child's stderr (with `OutputCapture.pipes`).
     package var onStderr: ((UnsafeRawBufferPointer) -> Void)?
+    /// Receives the number of output bytes dropped because the child wrote more than `LogFiles.maxBacklogBytes`
+    /// ahead of the loop (`OutputCapture.file` only).
+    package var onOutputDropped: ((Int) -> Void)?
     /// Runs once when the child has exited (after being reaped).
     package var onExit: ((ExitStatus) -> Void)?
     let loop: EventLoop
     private var stdoutPipe: PipeReader?
     private var stderrPipe: PipeReader?
-    private var exitWatch: ExitWatch?
-    /// Keeps the object alive until the child's exit is reported, whoever else lets go of it.
-    private var keepAlive: ChildProcess?
+    private var outputFile: LogFile?
 
     /// Starts `spec`. Throws `UVError` with `ENOENT` or `EACCES` for a missing or non-executable program.
     package init(loop: EventLoop, spec: ProcessSpec) throws(UVError) {
@@ -97,43 +110,64 @@ package final class ChildProcess {
         case .found(let found): path = found
         case .unusable(let code): throw UVError(code: -code, operation: "uv_spawn(\(program))")
         }
-        let out = try Self.makePipe()
-        let err: (read: Int32, write: Int32)
-        do {
-            err = try Self.makePipe()
-        } catch {
-            Glibc.close(out.read)
-            Glibc.close(out.write)
-            throw error
+        let reaper = try ChildReaper.watch(loop)
+        // The descriptors the child gets as stdout and stderr, and the parent's read ends of pipes.
+        var childEnds: [Int32] = []
+        var readEnds: [Int32] = []
+        defer { for fd in childEnds { Glibc.close(fd) } }
+        switch spec.output {
+        case .pipes:
+            for _ in 0..<2 {
+                do {
+                    let pipe = try Self.makePipe()
+                    childEnds.append(pipe.write)
+                    readEnds.append(pipe.read)
+                } catch {
+                    for fd in readEnds { Glibc.close(fd) }
+                    throw error
+                }
+            }
+        case .file:
+            let created = try LogFiles.of(loop).create()
+            childEnds = [created.fd]
+            outputFile = created.file
         }
         let argv = CStringArray(spec.arguments)
         let envp = CStringArray(spec.environment)
         var child: pid_t = 0
-        let rc = path.withCString { file in
-            withOptionalCString(spec.workingDirectory) { cwd in
-                clibuv_spawn(&child, file, argv.base, envp.base, cwd, out.write, err.write)
+        let out = childEnds[0]
+        let err = childEnds.count > 1 ? childEnds[1] : out
+        // The registry lock is held across the spawn so that no loop's reaper finds the new child exited
+        // before it is registered.
+        let rc = reaper.spawn(self) { () -> Int32 in
+            let rc = path.withCString { file in
+                withOptionalCString(spec.workingDirectory) { cwd in
+                    clibuv_spawn(&child, file, argv.base, envp.base, cwd, out, err)
+                }
             }
+            return rc == 0 ? child : -rc
         }
         argv.free()
         envp.free()
-        Glibc.close(out.write)
-        Glibc.close(err.write)
-        guard rc == 0 else {
-            Glibc.close(out.read)
-            Glibc.close(err.read)
-            throw UVError(code: -rc, operation: "uv_spawn(\(program))")
+        guard rc > 0 else {
+            for fd in readEnds { Glibc.close(fd) }
+            outputFile?.remove()
+            outputFile = nil
+            throw UVError(code: rc, operation: "uv_spawn(\(program))")
         }
         pid = child
         if let limit = spec.fileDescriptorLimit { clibuv_set_file_limit(child, UInt(limit)) }
-        keepAlive = self
-        stdoutPipe = PipeReader(loop: loop, fd: out.read)
-        stderrPipe = PipeReader(loop: loop, fd: err.read)
-        // Weak: the pipes can outlive the process object when a descendant keeps them open.
-        stdoutPipe?.onData = { [weak self] in self?.onStdout?($0) }
-        stderrPipe?.onData = { [weak self] in self?.onStderr?($0) }
-        stdoutPipe?.start()
-        stderrPipe?.start()
-        exitWatch = ExitWatch(loop: loop, pid: child) { [weak self] in self?.reap() }
+        if readEnds.count == 2 {
+            stdoutPipe = PipeReader(loop: loop, fd: readEnds[0])
+            stderrPipe = PipeReader(loop: loop, fd: readEnds[1])
+            // Weak: the pipes can outlive the process object when a descendant keeps them open.
+            stdoutPipe?.onData = { [weak self] in self?.onStdout?($0) }
+            stderrPipe?.onData = { [weak self] in self?.onStderr?($0) }
+            stdoutPipe?.start()
+            stderrPipe?.start()
+        }
+        outputFile?.onData = { [weak self] in self?.onStdout?($0) }
+        outputFile?.onDropped = { [weak self] in self?.onOutputDropped?($0) }
     }
 
     /// A pipe whose both ends are closed on exec.
@@ -143,28 +177,28 @@ package final class ChildProcess {
         return (fds[0], fds[1])
     }
 
-    /// Reaps the child if it has exited; reports the exit once.
-    private func reap() {
-        guard exitStatus == nil else { return }
-        var status: Int32 = 0
-        var result: pid_t
-        repeat { result = waitpid(pid, &status, WNOHANG) } while result == -1 && errno == EINTR
-        guard result == pid else { return }
-        exitWatch?.close()
-        exitWatch = nil
-        let low = status & 0x7F
-        exited(status: low == 0 ? .exited((status >> 8) & 0xFF) : .signaled(low))
+    /// Delivers the output the child wrote so far, now: before acting on a request the child sent, so that what
+    /// it printed first is handled first.
+    package func drainOutput() {
+        if let outputFile {
+            outputFile.owner.catchUp(whole: outputFile)
+        } else {
+            stdoutPipe?.drain()
+            stderrPipe?.drain()
+        }
     }
 
-    private func exited(status: ExitStatus) {
-        // What the child wrote before exiting is still in the pipes: deliver it before reporting the exit.
+    /// Called by `ChildReaper` on the loop thread once the child was reaped.
+    func exited(status: ExitStatus) {
+        // What the child wrote before exiting is still in the pipes or its file: deliver it before the exit.
         stdoutPipe?.drain()
         stderrPipe?.drain()
+        outputFile?.remove()
+        outputFile = nil
         exitStatus = status
         let callback = onExit
         onExit = nil
         callback?(status)
-        keepAlive = nil
     }
 
     /// Sends `signal` to the child's whole process group. Returns false if no process was signalled.
@@ -188,81 +222,6 @@ package final class ChildProcess {
         stdoutPipe = nil
         stderrPipe = nil
     }
-}
-
-/// Tells when one child has exited: a pidfd polled by the loop, or, where the kernel has no pidfds, the loop's
-/// `SIGCHLD` watcher.
-private final class ExitWatch: HandleOwner {
-    let handleBox = HandleBox(type: UV_POLL)
-    private var pidfd: Int32 = -1
-    private var signalToken: Int?
-    private let loop: EventLoop
-    private let exited: () -> Void
-
-    init(loop: EventLoop, pid: Int32, exited: @escaping () -> Void) {
-        self.loop = loop
-        self.exited = exited
-        let fd = clibuv_pidfd_open(pid)
-        guard fd >= 0, uv_poll_init(loop.uvLoop, handleBox.typed(uv_poll_t.self), fd) == 0 else {
-            if fd >= 0 { Glibc.close(fd) }
-            handleBox.discardUnopened()
-            signalToken = ChildSignals.watcher(for: loop).add { exited() }
-            // It may have exited before the watcher was in place.
-            loop.schedule(afterMilliseconds: 0) { exited() }
-            return
-        }
-        pidfd = fd
-        handleBox.open(owner: self)
-        uv_poll_start(handleBox.typed(uv_poll_t.self), Int32(UV_READABLE.rawValue)) { handle, _, _ in
-            guard let owner = HandleBox.owner(of: handle, as: ExitWatch.self) else { return }
-            owner.exited()
-        }
-    }
-
-    func close() {
-        if let signalToken {
-            ChildSignals.watcher(for: loop).remove(signalToken)
-            self.signalToken = nil
-            return
-        }
-        guard pidfd >= 0 else { return }
-        let fd = pidfd
-        pidfd = -1
-        handleBox.close { Glibc.close(fd) }
-    }
-}
-
-/// The loop's `SIGCHLD` watcher: runs every registered callback when a child of the process changed state
-/// (exited, stopped or continued). For children watched without a pidfd, and for freeze confirmations.
-package final class ChildSignals {
-    private var callbacks: [Int: () -> Void] = [:]
-    private var nextToken = 0
-    private var watcher: SignalWatcher?
-
-    private init(loop: EventLoop) {
-        watcher = try? SignalWatcher(loop: loop, signal: SIGCHLD) { [unowned self] _ in
-            for callback in Array(callbacks.values) { callback() }
-        }
-    }
-
-    /// The watcher of `loop`, created on first use. Loop thread only.
-    package static func watcher(for loop: EventLoop) -> ChildSignals {
-        loop.assertInLoop()
-        if let existing = loop.childSignals as? ChildSignals { return existing }
-        let created = ChildSignals(loop: loop)
-        loop.childSignals = created
-        return created
-    }
-
-    /// Calls `callback` at every `SIGCHLD` until `remove` is called with the returned token.
-    package func add(_ callback: @escaping () -> Void) -> Int {
-        nextToken += 1
-        callbacks[nextToken] = callback
-        return nextToken
-    }
-
-    /// Stops calling the callback registered with `token`.
-    package func remove(_ token: Int) { callbacks[token] = nil }
 }
 
 /// Finds a program as `execvp` would, in the `PATH` of the environment the child gets.

@@ -27,8 +27,10 @@ package final class EventLoop: @unchecked Sendable {
     private let threadLock = Mutex<pthread_t?>(nil)
     /// Read buffer shared by every stream on this loop; valid only inside a read callback.
     let readBuffer: UnsafeMutableRawBufferPointer
-    /// The loop's `SIGCHLD` watcher (`ChildSignals`), once created. Loop thread only.
-    var childSignals: AnyObject?
+    /// The loop's `SIGCHLD` watcher (`ChildReaper`), once created. Loop thread only.
+    var childReaper: AnyObject?
+    /// The loop's output capture (`LogFiles`), once created. Loop thread only.
+    var logFiles: AnyObject?
     /// The loop's microsecond timers (`FineTimers`), once created. Loop thread only.
     var fineTimers: AnyObject?
     /// The loop's shared Runtime API listener (SimHTTP's `LoopbackListener`), once created. Loop thread only.
@@ -92,6 +94,11 @@ package final class EventLoop: @unchecked Sendable {
         uv_run(uvLoop, UV_RUN_DEFAULT)
         // Drain whatever arrived during the last iteration so no continuation is stranded.
         drain()
+        // Every handle is closed: let go of the loop's helpers (the output capture removes its directory).
+        childReaper = nil
+        logFiles = nil
+        fineTimers = nil
+        loopbackListener = nil
         let waiters = finished.withLock { state -> [@Sendable () -> Void] in
             state.done = true
             let waiters = state.waiters

@@ -127,6 +127,24 @@ struct InvokeAPITests {
         }
     }
 
+    /// What a runtime prints just before posting its response belongs to that invoke, every time: the simulator
+    /// reads the runtime's output before it acts on the response, so the line is never late (in the next invoke's
+    /// log, or after END). Stdout and stderr alike.
+    @Test(.timeLimit(.minutes(1)))
+    func outputBeforeResponseIsAttributed() async throws {
+        try await withSimulator([TestFunctions.fixture()]) { sim in
+            for round in 0..<100 {
+                let stream = round % 2 == 0 ? "print" : "stderr"
+                let response = try await sim.invoke(
+                    "fn", payload: #"{"\#(stream)":"line \#(round)"}"#, headers: ["X-Amz-Log-Type": "Tail"])
+                let id = try #require(response.headers["x-amzn-RequestId"])
+                let log = try #require(response.headers["X-Amz-Log-Result"].flatMap(base64Text))
+                #expect(log.contains("\nline \(round)\nEND RequestId: \(id)\n"), "round \(round): \(log)")
+                #expect(!log.contains("line \(round - 1)\n"), "round \(round): \(log)")
+            }
+        }
+    }
+
     /// The X-Amz-Log-Result tail also holds the invoke's `END RequestId: <id>` line, between output and REPORT.
     @Test(.timeLimit(.minutes(1)))
     func logTailIncludesEnd() async throws {
