@@ -309,13 +309,14 @@ public struct FreezeSummary: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Raises the soft limit of open files to the hard limit: every sandbox holds a listener, connections and
-/// pipes, and 1,000 sandboxes need several thousand descriptors.
+/// Raises the soft limit of open files to the hard limit, and a privileged simulator's hard limit to the
+/// kernel's `fs.nr_open`.
 ///
-/// Each sandbox keeps about seven descriptors open in the simulator (its Runtime API listener and connection, two
-/// output pipes, a pidfd, two `/proc` files), so 10,000 sandboxes need ~70,000. A privileged simulator also raises
-/// the hard limit to the kernel's `fs.nr_open`; otherwise the hard limit set for it (`ulimit -Hn`) caps the number
-/// of sandboxes, and a sandbox that cannot get descriptors fails with `Sandbox.Failure` naming the error.
+/// A sandbox keeps one descriptor open in the simulator while it is idle: its runtime's keep-alive connection to
+/// the Runtime API (the listener is shared, output goes to files, exits are reaped by `SIGCHLD`), plus one per
+/// extension's connection and, while a request is being served, the invoker's. So 10,000 sandboxes need somewhat
+/// over 10,000 descriptors; the hard limit (`ulimit -Hn`, or `LimitNOFILE=` of a systemd unit) caps the number of
+/// sandboxes, and a sandbox that cannot get descriptors fails with `Sandbox.Failure` naming the error.
 /// The processes the simulator starts get Lambda's own limit instead (`childFileDescriptorLimit`).
 private func raiseFileDescriptorLimit() {
     var limit = rlimit()
@@ -333,6 +334,10 @@ private func raiseFileDescriptorLimit() {
 }
 
 extension Simulator {
+    /// How many provisioned sandboxes of a function initialise at once (eight per processor, at least 16): the
+    /// rest start as those finish, so that thousands of provisioned sandboxes come up at a steady rate.
+    public static var provisioningWidth: Int { FunctionPool.provisioningWidth }
+
     /// Waits until the process receives one of `signals` (SIGINT and SIGTERM by default) and returns it.
     public func waitForSignal(_ signals: [Int32] = [SIGINT, SIGTERM]) async -> Int32 {
         let loop = self.loop

@@ -2,6 +2,10 @@ import SimCore
 import SimSandbox
 import SimUV
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What an invoke submitted to a pool gets back.
 package enum PoolAnswer: Sendable, Equatable {
     /// The invoke ran (successfully or not).
@@ -63,6 +67,14 @@ package final class FunctionPool {
     package internal(set) var provisionedReady: Set<String> = []
     /// Failed inits in a row of provisioned sandboxes, for the pause before the next attempt.
     var provisionedFailures: [String: Int] = [:]
+    /// Provisioned sandboxes still to be created, and those whose first init is under way (at most
+    /// `provisioningWidth`): provisioned concurrency comes up in a bounded stream, as Lambda allocates it over
+    /// time, rather than as thousands of processes starting at once and competing for the CPUs and for the
+    /// listener's accept queue.
+    var provisionedToCreate = 0
+    var provisioning: Set<String> = []
+    /// How many provisioned sandboxes initialise at once.
+    package static let provisioningWidth = max(16, 8 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// The longest pause before a failed provisioned sandbox is initialised again.
     static let provisionedRetryMaxMilliseconds: UInt64 = 10_000
     var scaling: TokenBucket?
@@ -108,7 +120,8 @@ package final class FunctionPool {
     /// Starts provisioned sandboxes and the idle reaper.
     package func start() throws {
         loop.assertInLoop()
-        for _ in 0..<policy.provisionedConcurrency { try startProvisioned() }
+        provisionedToCreate = policy.provisionedConcurrency
+        try provisionMore()
         if policy.idleTimeoutMilliseconds != nil || policy.maxLifetimeMilliseconds != nil {
             let timer = Timer(loop: loop)
             timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [weak self] in self?.reap() }
@@ -191,6 +204,7 @@ package final class FunctionPool {
 
     private func available(_ sandbox: Sandbox) {
         guard !stopping else { return }
+        if provisioning.remove(sandbox.id) != nil { try? provisionMore() }
         if provisioned.contains(sandbox.id) {
             if case .idle = sandbox.machine.state {
                 // A provisioned sandbox that failed is initialised again, after a pause that doubles with each
@@ -230,6 +244,7 @@ package final class FunctionPool {
         createdAt[sandbox.id] = nil
         provisionedReady.remove(sandbox.id)
         provisionedFailures[sandbox.id] = nil
+        provisioning.remove(sandbox.id)
         let wasProvisioned = provisioned.remove(sandbox.id) != nil
         if stopping {
             if live.isEmpty {
@@ -240,15 +255,21 @@ package final class FunctionPool {
             return
         }
         perform(placement.sandboxGone(sandbox.id))
-        if wasProvisioned { try? startProvisioned() }
+        if wasProvisioned { provisionedToCreate += 1 }
+        try? provisionMore()
     }
 
-    private func startProvisioned() throws {
-        let sandbox = try makeSandbox()
-        sandbox.initializationType = "provisioned-concurrency"
-        provisioned.insert(sandbox.id)
-        placement.adoptPrewarmed(sandbox.id)
-        sandbox.prewarm()
+    /// Starts provisioned sandboxes still to be created, up to `provisioningWidth` initialising at once.
+    private func provisionMore() throws {
+        while provisionedToCreate > 0 && provisioning.count < Self.provisioningWidth && !stopping {
+            provisionedToCreate -= 1
+            let sandbox = try makeSandbox()
+            sandbox.initializationType = "provisioned-concurrency"
+            provisioned.insert(sandbox.id)
+            provisioning.insert(sandbox.id)
+            placement.adoptPrewarmed(sandbox.id)
+            sandbox.prewarm()
+        }
     }
 
     /// Shuts down idle sandboxes past the idle timeout or the maximum lifetime (never provisioned ones).

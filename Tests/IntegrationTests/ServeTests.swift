@@ -102,6 +102,27 @@ struct ServeTests {
         }
     }
 
+    /// Provisioned concurrency comes up as a bounded stream: while the first inits run, only
+    /// `provisioningWidth` sandboxes exist; the rest start as those finish, and all of them end up ready.
+    @Test(.timeLimit(.minutes(1)))
+    func provisioningIsBounded() async throws {
+        let width = Simulator.provisioningWidth
+        var function = TestFunctions.fixture(name: "many", environment: [("FIXTURE_INIT_SLEEP_MS", "400")])
+        function.provisionedConcurrency = width + 8
+        try await withServe([function], account: .init(concurrency: width + 20)) { sim in
+            try await Task.sleep(for: .milliseconds(150))
+            let early = try await sim.simulator.sandboxes().count
+            #expect(early == width, "\(early) sandboxes started at once")
+            var ready = false
+            for _ in 0..<100 where !ready {
+                ready = try await sim.simulator.isReady()
+                if !ready { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(ready)
+            #expect(try await sim.simulator.sandboxes().count == width + 8)
+        }
+    }
+
     /// An idle sandbox is shut down after the idle timeout (its runtime gets SIGTERM, the sandbox leaves
     /// /_sim/sandboxes), and the next invoke cold-starts a new one.
     @Test(.timeLimit(.minutes(1)))
