@@ -137,11 +137,6 @@ extension Sandbox {
         flushOutput(of: .runtime)
         measureMemory()
         runtime = nil
-        // During a shutdown, SHUTDOWN goes out once the runtime is gone.
-        if killing {
-            runtimeStopped = true
-            releaseShutdownIfReady()
-        }
         let code: Int32? = if case .exited(let c) = status { c } else { nil }
         var outOfMemory = false
         if let cgroup {
@@ -149,92 +144,77 @@ extension Sandbox {
             outOfMemory = kills > oomKills && status == .signaled(SIGKILL)
             oomKills = kills
         }
-        if !killing { perform(machine.runtimeExited(status.description, code: code, outOfMemory: outOfMemory)) }
-        finishKillIfDone()
+        if shutdownSequence.isStopping {
+            // During a shutdown, SHUTDOWN goes out once the runtime is gone.
+            perform(shutdownSequence.runtimeExited())
+        } else {
+            perform(machine.runtimeExited(status.description, code: code, outOfMemory: outOfMemory))
+        }
+        noteExit()
     }
 
     private func extensionExited(_ name: String, _ status: ExitStatus) {
         flushOutput(of: .extension(name))
         extensionProcesses[name] = nil
-        if !killing { perform(machine.extensionExited(name: name, status: status.description)) }
-        finishKillIfDone()
+        if !shutdownSequence.isStopping { perform(machine.extensionExited(name: name, status: status.description)) }
+        noteExit()
     }
 
     private var anyProcessAlive: Bool {
         (runtime.map { $0.exitStatus == nil } ?? false) || extensionProcesses.values.contains { $0.exitStatus == nil }
     }
 
-    /// Stops every process. The runtime gets SIGTERM and a grace period (none for a reset without
-    /// extensions); subscribed external extensions got SHUTDOWN from the machine and live until the
-    /// deadline; everything else dies at once.
+    /// Ends a shutdown once its last process has exited.
+    private func noteExit() {
+        if shutdownSequence.isStopping && !anyProcessAlive { perform(shutdownSequence.allExited()) }
+    }
+
+    /// Stops every process, in the order `ShutdownSequence` gives.
     func stopProcesses(_ reason: SandboxStateMachine.ShutdownReason, deadlineMilliseconds deadline: UInt64) {
         // A runtime blocked in /next is left blocked, as Lambda leaves it: it learns of the shutdown from
         // SIGTERM. Answering its /next (with a 500) made runtimes exit on their own and race their own
         // SIGTERM handling. Its connection closes when the process dies.
         runtimeWaiters.removeAll()
-        killing = true
-        runtimeStopped = false
-        // Buffered telemetry goes out before SHUTDOWN (subscribers usually exit on it).
-        flushingTelemetry = true
-        telemetry.flush(deadlineMilliseconds: min(deadline, Self.telemetryFlushMilliseconds)) { [weak self] _ in
-            guard let self else { return }
-            self.flushingTelemetry = false
-            self.releaseShutdownIfReady()
-        }
-        guard anyProcessAlive else {
-            finishKillIfDone()
-            return
-        }
-        let hasExtensions = !machine.extensions.extensions.isEmpty
-        if let runtime, runtime.exitStatus == nil {
-            if deadline == 0 {
-                runtime.signalGroup(SIGKILL)
-            } else {
-                runtime.signalGroup(SIGTERM)
-                let grace = hasExtensions ? min(deadline, Self.runtimeShareMilliseconds) : deadline
-                killTimers.append(
-                    loop.schedule(afterMilliseconds: grace) { [weak self, weak runtime] in
-                        runtime?.signalGroup(SIGKILL)
-                        // The runtime's share is over: extensions get SHUTDOWN now.
-                        guard let self else { return }
-                        self.runtimeStopped = true
-                        self.releaseShutdownIfReady()
-                    })
-            }
-        } else {
-            runtimeStopped = true
-            releaseShutdownIfReady()
-        }
         let subscribed = Set(
             machine.extensions.extensions.filter { $0.isExternal && $0.subscribes(.shutdown) }.map(\.name))
-        for (name, process) in extensionProcesses where process.exitStatus == nil {
-            if deadline == 0 || !subscribed.contains(name) { process.signalGroup(SIGKILL) }
-        }
-        if deadline > 0 {
-            killTimers.append(
-                loop.schedule(afterMilliseconds: deadline) { [weak self] in
+        let alive = extensionProcesses.filter { $0.value.exitStatus == nil }.keys.sorted()
+        let processes = ShutdownSequence.Processes(
+            runtimeAlive: runtime.map { $0.exitStatus == nil } ?? false,
+            hasExtensions: !machine.extensions.extensions.isEmpty,
+            subscribed: alive.filter { subscribed.contains($0) },
+            unsubscribed: alive.filter { !subscribed.contains($0) })
+        perform(shutdownSequence.begin(processes, deadlineMilliseconds: deadline))
+    }
+
+    /// Carries out what the shutdown sequence decided.
+    func perform(_ actions: [ShutdownSequence.Action]) {
+        for action in actions {
+            switch action {
+            case .flushTelemetry(let deadline):
+                telemetry.flush(deadlineMilliseconds: deadline) { [weak self] _ in
                     guard let self else { return }
-                    self.runtime?.signalGroup(SIGKILL)
-                    for process in self.extensionProcesses.values { process.signalGroup(SIGKILL) }
-                })
+                    self.perform(self.shutdownSequence.telemetryFlushed())
+                }
+            case .signalRuntime(let signal): runtime?.signalGroup(signal)
+            case .killExtensions(let names):
+                for name in names { extensionProcesses[name]?.signalGroup(SIGKILL) }
+            case .killEverything:
+                runtime?.signalGroup(SIGKILL)
+                for process in extensionProcesses.values { process.signalGroup(SIGKILL) }
+            case .startTimer(let kind, let milliseconds):
+                killTimers.append(
+                    loop.schedule(afterMilliseconds: milliseconds) { [weak self] in
+                        guard let self else { return }
+                        self.perform(self.shutdownSequence.timerFired(kind))
+                    })
+            case .releaseShutdownEvents: perform(machine.releaseShutdownEvents())
+            case .finish: finishShutdown()
+            }
         }
     }
 
-    /// SHUTDOWN goes to extensions once the runtime has stopped and buffered telemetry was flushed.
-    func releaseShutdownIfReady() {
-        guard killing, runtimeStopped, !flushingTelemetry else { return }
-        perform(machine.releaseShutdownEvents())
-    }
-
-    /// The longest a shutdown waits for telemetry to be delivered before SHUTDOWN.
-    static let telemetryFlushMilliseconds: UInt64 = 500
-
-    /// The runtime's share of a shutdown with extensions before SIGKILL (Lambda: 300 ms).
-    static let runtimeShareMilliseconds: UInt64 = 300
-
-    private func finishKillIfDone() {
-        guard killing, !anyProcessAlive else { return }
-        killing = false
+    /// Every process has exited: what they left behind dies, and the machine learns that they are gone.
+    private func finishShutdown() {
         for timer in killTimers { timer.close() }
         killTimers.removeAll()
         // Children the processes forked may outlive them; their groups die with them.

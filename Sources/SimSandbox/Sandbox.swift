@@ -64,11 +64,10 @@ package final class Sandbox {
     /// Process groups started in this generation, killed together at the end of a shutdown.
     var processGroups: [Int32] = []
     var timer: Timer?
+    /// The timers of a shutdown under way.
     var killTimers: [Timer] = []
-    var killing = false
-    /// During a shutdown: the runtime has exited (or used its share), and telemetry is being flushed.
-    var runtimeStopped = false
-    var flushingTelemetry = false
+    /// The order in which a shutdown stops the processes.
+    var shutdownSequence = ShutdownSequence()
     var runtimeWaiters: [HTTPResponder] = []
     var extensionWaiters: [String: HTTPResponder] = [:]
     /// Line splitters of the runtime's and every extension's output.
