@@ -41,6 +41,7 @@ public final class Simulator: Sendable {
         var front: InvokeAPIServer?
         let bus = EventBus()
         var standardOutput: StandardOutputSink?
+        var eventStreams: [SimulatorEventStream] = []
     }
 
     /// Account-wide settings of `serve`: concurrency limits and throttling instead of queueing.
@@ -71,9 +72,12 @@ public final class Simulator: Sendable {
     ///     of the event loop (what the `lambda-sim` command does).
     ///   - keepHistory: keeps the most recent events (`historyBytes`) for `logLines` and `telemetryEvents`;
     ///     without it both return nothing, and no event is kept.
+    ///   - events: receives every event from the first one on (the provisioned sandboxes' inits included), and
+    ///     ends once `stop` has finished.
     public static func start(
         functions: [FunctionOptions], host: String = "127.0.0.1", port: Int = 9000, account: AccountOptions? = nil,
-        console: (@Sendable (LogLine) -> Void)? = nil, standardOutput: Bool = false, keepHistory: Bool = false
+        console: (@Sendable (LogLine) -> Void)? = nil, standardOutput: Bool = false, keepHistory: Bool = false,
+        events: SimulatorEventStream? = nil
     ) async throws -> Simulator {
         signal(SIGPIPE, SIG_IGN)
         ProcessGroups.installFatalSignalHandlers()
@@ -98,6 +102,10 @@ public final class Simulator: Sendable {
         do {
             let boundPort = try await loop.run { () throws -> Int in
                 if let history { state.bus.add(history) }
+                if let events {
+                    state.eventStreams.append(events)
+                    state.bus.add(EventStreamSink(events))
+                }
                 if let console { state.bus.add(LogLineSink(console)) }
                 if standardOutput {
                     let sink = StandardOutputSink(loop: loop)
@@ -225,9 +233,24 @@ public final class Simulator: Sendable {
                 }
             }
         }
-        try? await loop.run { state.standardOutput?.close() }
+        try? await loop.run {
+            state.standardOutput?.close()
+            for stream in state.eventStreams { stream.finish() }
+        }
         await loop.shutdown()
         return summary
+    }
+
+    /// A stream of the events that happen from now on (see `SimulatorEventStream`); it ends once `stop` has
+    /// finished.
+    public func events(capacityBytes: Int = 8 << 20, includeOutput: Bool = true) async throws -> SimulatorEventStream {
+        let stream = SimulatorEventStream(capacityBytes: capacityBytes, includeOutput: includeOutput)
+        let state = self.state
+        try await loop.run {
+            state.eventStreams.append(stream)
+            state.bus.add(EventStreamSink(stream))
+        }
+        return stream
     }
 }
 

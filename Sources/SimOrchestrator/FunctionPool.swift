@@ -140,6 +140,7 @@ package final class FunctionPool {
         if let limiter {
             if let reason = limiter.limits.acquire(function.name) {
                 counters.throttles += 1
+                publishThrottle(reason, requestID: invocation.requestID)
                 answer(.throttled(reason))
                 return
             }
@@ -189,7 +190,17 @@ package final class FunctionPool {
     private func throttleAfterPlacement(_ invocation: Invocation, reason: ConcurrencyLimits.ThrottleReason) {
         releaseSlot(invocation.requestID)
         counters.throttles += 1
+        publishThrottle(reason, requestID: invocation.requestID)
         waiting.removeValue(forKey: invocation.requestID)?(.throttled(reason))
+    }
+
+    private func publishThrottle(_ reason: ConcurrencyLimits.ThrottleReason, requestID: String) {
+        guard !bus.isEmpty else { return }
+        bus.publish(
+            .throttled(reason: reason.rawValue),
+            EventContext(
+                function: function.name, sandboxID: "-", requestID: requestID,
+                epochMilliseconds: clock.epochMilliseconds, logFormat: function.logFormat))
     }
 
     func makeSandbox() throws -> Sandbox {

@@ -57,7 +57,8 @@ package enum LogRendering {
             text("ASYNC RequestId: \(context.requestID ?? "")\tCondition: \(condition)\tAttempts: \(attempts)")
         case .notice(let notice):
             text(notice)
-        case .freeze:
+        case .freeze, .throttled, .terminated:
+            // Lambda logs none of these.
             return
         }
     }

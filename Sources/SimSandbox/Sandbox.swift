@@ -211,6 +211,7 @@ package final class Sandbox {
                 timer = nil
                 server?.close()
                 server = nil
+                publish(.terminated, requestID: nil, toSubscribers: false)
                 onTerminated?(self)
             }
         }

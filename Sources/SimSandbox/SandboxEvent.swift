@@ -24,6 +24,11 @@ package enum SandboxEvent: Sendable, Equatable {
     case asyncResult(condition: String, attempts: Int)
     /// A diagnostic of the simulator's own, e.g. a cgroup limit it could not apply.
     case notice(String)
+    /// An invoke of the function was refused for want of concurrency (429 `TooManyRequestsException`), with
+    /// Lambda's `Reason`, e.g. `ReservedFunctionConcurrentInvocationLimitExceeded`.
+    case throttled(reason: String)
+    /// The sandbox shut down for good; its processes are gone.
+    case terminated
 }
 
 extension SandboxEvent {

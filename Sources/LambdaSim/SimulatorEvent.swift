@@ -1,0 +1,345 @@
+import SimCore
+import SimSandbox
+import SimTelemetry
+import Synchronization
+
+/// One thing that happened in a simulator, as data: an init, an invoke's start, runtime end and report, a line a
+/// process wrote, a freeze or thaw with its latency, a throttled invoke, a sandbox gone.
+///
+/// Read them from a `SimulatorEventStream`. The values are the ones the log lines and the Telemetry API show
+/// (durations in milliseconds as Lambda reports them), so a test compares events instead of parsing REPORT lines.
+public struct SimulatorEvent: Sendable, Equatable {
+    /// The function's name.
+    public var function: String
+    /// The sandbox (execution environment) it happened in; nil for events of the function as a whole (a throttle,
+    /// an asynchronous invoke's result).
+    public var sandboxID: String?
+    /// The invoke it belongs to, if one was in flight.
+    public var requestID: String?
+    /// When it happened, in milliseconds since 1970.
+    public var epochMilliseconds: Int64
+    /// What happened.
+    public var kind: Kind
+
+    /// Creates an event (for tests of code that consumes events).
+    public init(function: String, sandboxID: String?, requestID: String?, epochMilliseconds: Int64, kind: Kind) {
+        self.function = function
+        self.sandboxID = sandboxID
+        self.requestID = requestID
+        self.epochMilliseconds = epochMilliseconds
+        self.kind = kind
+    }
+
+    /// What happened.
+    public enum Kind: Sendable, Equatable {
+        /// An init began (`platform.initStart`): `initializationType` is `on-demand`,
+        /// `provisioned-concurrency`, …; `phase` is `init`, or `invoke` for an init retried inside an invoke.
+        case initStarted(initializationType: String, phase: String)
+        /// The init phase ended, extensions included (`platform.initReport`).
+        case initFinished(durationMilliseconds: Double, status: Status, errorType: String?)
+        /// An invoke was handed to the runtime (`platform.start`).
+        case invokeStarted
+        /// The runtime's part of the invoke ended (`platform.runtimeDone`).
+        case runtimeDone(durationMilliseconds: Double, status: Status, errorType: String?, producedBytes: Int?)
+        /// The invoke phase ended (`platform.report`, the REPORT line).
+        case report(Report)
+        /// A line a process of the sandbox wrote (without its newline).
+        case output(source: OutputSource, line: String)
+        /// The platform's account of a failed invoke (the lines Lambda logs for it).
+        case invokeError(errorType: String, message: String)
+        /// The invoke ran out of time after `seconds`.
+        case timedOut(seconds: Double)
+        /// A platform fault line, e.g. `RequestId: … Process exited before completing request`.
+        case fault(String)
+        /// An extension's state at the end of init (`platform.extension`), e.g. `Ready` with its events.
+        case extensionState(name: String, state: String, events: [String], errorType: String?)
+        /// An extension reported `/extension/exit/error`.
+        case extensionExitError(name: String, errorType: String)
+        /// The sandbox's processes were frozen; the latency from the request to its confirmation, in
+        /// microseconds (nil when a thaw came before the confirmation).
+        case frozen(latencyMicroseconds: Double?)
+        /// The sandbox's processes were thawed; the latency as for `frozen`.
+        case thawed(latencyMicroseconds: Double?)
+        /// A freeze was due but the next invoke had already arrived, so the processes kept running.
+        case freezeSkipped
+        /// An asynchronous invoke ended: its `Condition` (`Success`, `RetriesExhausted`, `EventAgeExceeded`)
+        /// and the attempts made.
+        case asyncResult(condition: String, attempts: Int)
+        /// An invoke was refused for want of concurrency (429), with Lambda's `Reason`.
+        case throttled(reason: String)
+        /// The sandbox shut down for good.
+        case sandboxTerminated
+        /// A diagnostic of the simulator's own.
+        case notice(String)
+        /// The stream's reader fell behind by more than its capacity: this many older events were dropped here.
+        case eventsDropped(Int)
+    }
+
+    /// Which process wrote an output line.
+    public enum OutputSource: Sendable, Equatable {
+        /// The runtime (and the processes it started).
+        case runtime
+        /// An external extension, by file name.
+        case `extension`(String)
+    }
+
+    /// How an init or invoke ended, in the Telemetry API's terms.
+    public enum Status: String, Sendable, Equatable {
+        /// It completed.
+        case success
+        /// The function reported an error.
+        case error
+        /// The runtime or the platform failed (a crash, an unknown error).
+        case failure
+        /// It ran out of time.
+        case timeout
+    }
+
+    /// The figures of a REPORT line.
+    public struct Report: Sendable, Equatable {
+        /// How long the invoke took.
+        public var durationMilliseconds: Double
+        /// What Lambda would bill: the duration rounded up to a millisecond (plus init on a cold start).
+        public var billedDurationMilliseconds: Int
+        /// The function's configured memory.
+        public var memorySizeMB: Int
+        /// The sandbox's peak memory so far.
+        public var maxMemoryUsedMB: Int
+        /// The init's duration, on a cold start.
+        public var initDurationMilliseconds: Double?
+        /// How the invoke ended.
+        public var status: Status
+        /// The error type of a failed invoke.
+        public var errorType: String?
+        /// How long extensions kept the invoke phase open after the runtime's response.
+        public var postRuntimeExtensionsMilliseconds: Double?
+
+        /// Creates a report (for tests of code that consumes events).
+        public init(
+            durationMilliseconds: Double, billedDurationMilliseconds: Int, memorySizeMB: Int, maxMemoryUsedMB: Int,
+            initDurationMilliseconds: Double?, status: Status, errorType: String?,
+            postRuntimeExtensionsMilliseconds: Double?
+        ) {
+            self.durationMilliseconds = durationMilliseconds
+            self.billedDurationMilliseconds = billedDurationMilliseconds
+            self.memorySizeMB = memorySizeMB
+            self.maxMemoryUsedMB = maxMemoryUsedMB
+            self.initDurationMilliseconds = initDurationMilliseconds
+            self.status = status
+            self.errorType = errorType
+            self.postRuntimeExtensionsMilliseconds = postRuntimeExtensionsMilliseconds
+        }
+    }
+}
+
+extension SimulatorEvent {
+    /// The public form of a sandbox event; nil for those the stream does not carry (subscriptions).
+    init?(_ event: SandboxEvent, _ context: EventContext) {
+        let kind: Kind
+        switch event {
+        case .platform(let platform):
+            switch platform {
+            case .initStart(let data):
+                kind = .initStarted(initializationType: data.initializationType.rawValue, phase: data.phase.rawValue)
+            case .initRuntimeDone, .subscription:
+                return nil
+            case .initReport(let data):
+                kind = .initFinished(
+                    durationMilliseconds: data.durationMs, status: Status(data.outcome),
+                    errorType: data.outcome.errorType)
+            case .start:
+                kind = .invokeStarted
+            case .runtimeDone(let data):
+                kind = .runtimeDone(
+                    durationMilliseconds: data.durationMs, status: Status(data.outcome),
+                    errorType: data.outcome.errorType, producedBytes: data.producedBytes)
+            case .report(let data):
+                kind = .report(
+                    Report(
+                        durationMilliseconds: data.durationMs, billedDurationMilliseconds: data.billedDurationMs,
+                        memorySizeMB: data.memorySizeMB, maxMemoryUsedMB: data.maxMemoryUsedMB,
+                        initDurationMilliseconds: data.initDurationMs, status: Status(data.outcome),
+                        errorType: data.outcome.errorType,
+                        postRuntimeExtensionsMilliseconds: data.postRuntimeExtensionsMs))
+            case .extensionState(let data):
+                kind = .extensionState(
+                    name: data.name, state: data.state, events: data.events, errorType: data.errorType)
+            case .fault(let line):
+                kind = .fault(line)
+            case .functionLog(let line):
+                kind = .output(source: .runtime, line: line)
+            case .extensionLog(let line):
+                kind = .output(source: .extension(""), line: line)
+            }
+        case .output(.runtime, let line): kind = .output(source: .runtime, line: line)
+        case .output(.extension(let name), let line): kind = .output(source: .extension(name), line: line)
+        case .invokeError(let errorType, let message): kind = .invokeError(errorType: errorType, message: message)
+        case .timedOut(let seconds): kind = .timedOut(seconds: Double(seconds) ?? 0)
+        case .extensionExitError(let name, let errorType): kind = .extensionExitError(name: name, errorType: errorType)
+        case .freeze(.frozen(let nanoseconds)):
+            kind = .frozen(latencyMicroseconds: nanoseconds.map { Double($0) / 1000 })
+        case .freeze(.thawed(let nanoseconds)):
+            kind = .thawed(latencyMicroseconds: nanoseconds.map { Double($0) / 1000 })
+        case .freeze(.skipped): kind = .freezeSkipped
+        case .asyncResult(let condition, let attempts): kind = .asyncResult(condition: condition, attempts: attempts)
+        case .notice(let text): kind = .notice(text)
+        case .throttled(let reason): kind = .throttled(reason: reason)
+        case .terminated: kind = .sandboxTerminated
+        }
+        self.init(
+            function: context.function, sandboxID: context.sandboxID == "-" ? nil : context.sandboxID,
+            requestID: context.requestID, epochMilliseconds: context.epochMilliseconds, kind: kind)
+    }
+
+    /// About what the event occupies in memory, for the stream's bound.
+    var estimatedBytes: Int {
+        var bytes = 160 + function.utf8.count + (sandboxID?.utf8.count ?? 0) + (requestID?.utf8.count ?? 0)
+        switch kind {
+        case .output(_, let line), .fault(let line), .notice(let line): bytes += line.utf8.count
+        case .invokeError(let type, let message): bytes += type.utf8.count + message.utf8.count
+        case .extensionState(let name, _, let events, _): bytes += name.utf8.count + 16 * events.count
+        default: break
+        }
+        return bytes
+    }
+}
+
+extension SimulatorEvent.Status {
+    init(_ outcome: EventOutcome) {
+        switch outcome.status {
+        case .success: self = .success
+        case .error: self = .error
+        case .failure: self = .failure
+        case .timeout: self = .timeout
+        }
+    }
+}
+
+/// The events of a simulator as an asynchronous sequence, bounded in memory: when the reader falls behind by
+/// more than `capacityBytes`, the oldest waiting events are dropped and an `eventsDropped` event tells how many.
+///
+/// Pass one to `Simulator.start(events:)` to see everything from the first init on, or get one from
+/// `Simulator.events()` to see what happens from then on. One reader iterates it; the sequence ends when the
+/// simulator has stopped (after the last sandbox's `sandboxTerminated`).
+public final class SimulatorEventStream: AsyncSequence, Sendable {
+    public typealias Element = SimulatorEvent
+
+    private struct State {
+        var queue: [SimulatorEvent] = []
+        var head = 0
+        var bytes = 0
+        var droppedSinceRead = 0
+        var dropped = 0
+        var waiter: CheckedContinuation<SimulatorEvent?, Never>?
+        var finished = false
+    }
+
+    private let state = Mutex(State())
+    /// The most memory the waiting events may occupy (estimated).
+    public let capacityBytes: Int
+    /// Whether output lines are carried (they are most of the volume of a chatty function).
+    public let includesOutput: Bool
+
+    /// A stream keeping at most `capacityBytes` of unread events; without `includeOutput`, processes' output
+    /// lines are left out.
+    public init(capacityBytes: Int = 8 << 20, includeOutput: Bool = true) {
+        self.capacityBytes = capacityBytes
+        self.includesOutput = includeOutput
+    }
+
+    /// How many events were dropped because the reader fell behind.
+    public var droppedCount: Int { state.withLock { $0.dropped } }
+
+    /// Adds an event (on the loop thread).
+    func append(_ event: SimulatorEvent) {
+        let waiter = state.withLock { state -> CheckedContinuation<SimulatorEvent?, Never>? in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter, state.droppedSinceRead == 0 {
+                state.waiter = nil
+                return waiter
+            }
+            let size = event.estimatedBytes
+            state.queue.append(event)
+            state.bytes += size
+            while state.bytes > capacityBytes, state.head < state.queue.count - 1 {
+                state.bytes -= state.queue[state.head].estimatedBytes
+                state.head += 1
+                state.dropped += 1
+                state.droppedSinceRead += 1
+            }
+            compact(&state)
+            return nil
+        }
+        waiter?.resume(returning: event)
+    }
+
+    /// Ends the sequence once the waiting events are read.
+    func finish() {
+        let waiter = state.withLock { state -> CheckedContinuation<SimulatorEvent?, Never>? in
+            state.finished = true
+            let waiter = state.waiter
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    private func compact(_ state: inout State) {
+        if state.head > 1024 && state.head * 2 > state.queue.count {
+            state.queue.removeFirst(state.head)
+            state.head = 0
+        }
+    }
+
+    /// The next event, waiting for one; nil once the simulator stopped and every event was read.
+    func next() async -> SimulatorEvent? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> (SimulatorEvent?, Bool) in
+                if state.droppedSinceRead > 0 {
+                    let count = state.droppedSinceRead
+                    state.droppedSinceRead = 0
+                    let time = state.head < state.queue.count ? state.queue[state.head].epochMilliseconds : 0
+                    let marker = SimulatorEvent(
+                        function: "lambda-sim", sandboxID: nil, requestID: nil, epochMilliseconds: time,
+                        kind: .eventsDropped(count))
+                    return (marker, true)
+                }
+                if state.head < state.queue.count {
+                    let event = state.queue[state.head]
+                    state.bytes -= event.estimatedBytes
+                    state.head += 1
+                    compact(&state)
+                    return (event, true)
+                }
+                if state.finished { return (nil, true) }
+                state.waiter = continuation
+                return (nil, false)
+            }
+            if ready.1 { continuation.resume(returning: ready.0) }
+        }
+    }
+
+    /// The sequence's iterator.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let stream: SimulatorEventStream
+
+        /// The next event, or nil at the end.
+        public mutating func next() async -> SimulatorEvent? { await stream.next() }
+    }
+
+    /// An iterator over the stream (one reader at a time).
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(stream: self) }
+}
+
+/// Hands the simulator's events to a `SimulatorEventStream`. Loop-confined.
+final class EventStreamSink: SandboxEventSink {
+    let stream: SimulatorEventStream
+
+    init(_ stream: SimulatorEventStream) { self.stream = stream }
+
+    func receive(_ event: SandboxEvent, _ context: EventContext) {
+        if !stream.includesOutput, case .output = event { return }
+        guard let converted = SimulatorEvent(event, context) else { return }
+        stream.append(converted)
+    }
+}
