@@ -185,7 +185,8 @@ public final class Simulator: Sendable {
                 pool.sandboxes.map {
                     SandboxStatus(
                         id: $0.id, function: pool.function.name, runtimeAPI: $0.runtimeAPI, pids: $0.pids,
-                        invocations: $0.invocationCount, freezeMode: pool.function.freezeMode.rawValue,
+                        invocations: $0.invocationCount, state: $0.stateName,
+                        freezeMode: pool.function.freezeMode.rawValue,
                         frozen: $0.freezer.isFrozen, freezes: LatencySummary($0.freezer.statistics.freezes),
                         thaws: LatencySummary($0.freezer.statistics.thaws),
                         freezeCounts: FreezeSummary(mode: pool.function.freezeMode.rawValue, $0.freezer.statistics))
@@ -262,6 +263,12 @@ public struct SandboxStatus: Sendable, Equatable {
     public var runtimeAPI: String
     public var pids: [Int32]
     public var invocations: Int
+    /// What it is doing, as `/_sim/sandboxes` says: `idle` (no processes), `initializing`, `ready` (its runtime
+    /// waits in `/next`), `frozen` (ready and frozen), `busy` (running an invoke, or its runtime has not asked for
+    /// the next one yet), `resetting` or `shutdown`.
+    public var state: String
+    /// Whether an invoke can start in it at once (`ready` or `frozen`).
+    public var isFree: Bool { state == "ready" || state == "frozen" }
     /// `none`, `signal` or `cgroup`.
     public var freezeMode: String
     /// Whether its processes are frozen now.
