@@ -18,5 +18,13 @@
 //   "twice": true                         POST /response a second time; print "second-response-status: NNN"
 // Start-up controls: FIXTURE_TOUCH_MB_AT_INIT (allocate and write N MiB before anything else, and keep it),
 // FIXTURE_PRINT_AT_INIT, FIXTURE_INIT_SLEEP_MS, FIXTURE_EXIT_AT_INIT, FIXTURE_INIT_ERROR.
+//
+// `lambda-sim-fixture --echo-server PORT` is not a runtime: it serves the loopback floor the benchmarks compare
+// with (see EchoServer.swift).
 
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "--echo-server",
+    let port = Int(CommandLine.arguments[2])
+{
+    EchoServer.run(port: port)
+}
 Fixture.run()
