@@ -86,6 +86,7 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
     let plugin: [Target.PluginUsage] = [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     package.targets += [
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: strict),
+        .target(name: "CHeapUsage", path: "Benchmarks/CHeapUsage"),
         .executableTarget(
             name: "FreezeBenchmarks", dependencies: benchmark + ["SimCore", "SimSandbox", "SimUV"],
             path: "Benchmarks/FreezeBenchmarks", plugins: plugin),
@@ -94,7 +95,8 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
             dependencies: benchmark + ["BenchmarkSupport", "LambdaSim", "SimCore", "SimHTTP", "SimUV"],
             path: "Benchmarks/InvokeBenchmarks", plugins: plugin),
         .executableTarget(
-            name: "OrchestratorBenchmarks", dependencies: benchmark + ["BenchmarkSupport", "LambdaSim"],
+            name: "OrchestratorBenchmarks",
+            dependencies: benchmark + ["BenchmarkSupport", "CHeapUsage", "LambdaSim", "SimHTTP", "SimUV"],
             path: "Benchmarks/OrchestratorBenchmarks", plugins: plugin),
     ]
 }

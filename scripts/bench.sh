@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/setup.sh >/dev/null
 export LAMBDA_SIM_BENCHMARKS=1
 swift build -c release --scratch-path .build-bench --product lambda-sim-fixture
+swift build -c release --scratch-path .build-bench --product lambda-sim
 output="$(mktemp "${TMPDIR:-/tmp}/lambda-sim-bench.XXXXXX")"
 swift package --scratch-path .build-bench benchmark --no-progress "$@" | tee "$output"
 echo

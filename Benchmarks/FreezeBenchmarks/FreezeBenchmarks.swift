@@ -66,6 +66,41 @@ final class FreezeFixture: @unchecked Sendable {
     var cgroup: SandboxCgroup?
 }
 
+/// Hands a value from the loop thread back to the benchmark.
+final class TransitionBox: @unchecked Sendable {
+    var continuation: CheckedContinuation<UInt64, Never>?
+}
+
+/// Runs a freeze (or thaw) on the loop and returns the latency the freezer confirmed it with, in nanoseconds:
+/// from the request to the first check that saw every member stopped (running), as a sandbox measures it.
+func transition(_ fixture: FreezeFixture, thaw: Bool) async -> UInt64 {
+    let box = TransitionBox()
+    return await withCheckedContinuation { continuation in
+        box.continuation = continuation
+        loop.submit {
+            let freezer = fixture.freezer!
+            let set = fixture.set!
+            freezer.onTransition = { transition in
+                let latency: UInt64? =
+                    switch transition {
+                    case .frozen(let nanoseconds), .thawed(let nanoseconds): nanoseconds
+                    case .skipped: nil
+                    }
+                box.continuation?.resume(returning: latency ?? 0)
+                box.continuation = nil
+            }
+            if thaw {
+                freezer.thaw()
+            } else {
+                freezer.freeze(groups: [set.group], members: set.pids, directChildren: set.pids)
+            }
+        }
+    }
+}
+
+/// The latency a freezer confirmed, per transition.
+let confirmed = BenchmarkMetric.custom("Confirmed (ns)", polarity: .prefersSmaller, useScalingFactor: false)
+
 let loop = try! EventLoop()
 let sizes = [1, 4, 16]
 
@@ -93,16 +128,19 @@ let benchmarks: @Sendable () -> Void = {
             for mode in [FreezeMode.signal, .cgroup] {
                 let fixture = FreezeFixture()
                 let name = mode == .signal ? "Signal" : "Cgroup"
+                // The wall clock includes two hops to and from the loop thread; `Confirmed` is the freezer's own
+                // figure, the one compared with the floor.
                 Benchmark(
                     "Freeze:\(name)/\(direction)/\(size)",
                     configuration: .init(
+                        metrics: [.wallClock, confirmed],
                         setup: {
                             let set = ProcessSet(count: size)
                             fixture.set = set
                             if mode == .cgroup {
                                 let cgroup = try SandboxCgroup(
                                     name: "\(getpid())-bench", memoryMB: 1024, cpuScaling: false)
-                                for pid in set.pids { try cgroup.add(pid: pid) }
+                                for pid in set.pids { cgroup.adopt(pid) }
                                 fixture.cgroup = cgroup
                             }
                             fixture.freezer = Freezer(mode: mode, loop: loop, cgroup: fixture.cgroup)
@@ -112,17 +150,12 @@ let benchmarks: @Sendable () -> Void = {
                             fixture.cgroup?.remove()
                         })
                 ) { benchmark in
-                    let set = fixture.set!
-                    let freezer = fixture.freezer!
-                    if direction == "thaw" { freezer.freeze(groups: [set.group], members: set.pids) }
+                    if direction == "thaw" { _ = await transition(fixture, thaw: false) }
                     benchmark.startMeasurement()
-                    if direction == "freeze" {
-                        freezer.freeze(groups: [set.group], members: set.pids)
-                    } else {
-                        freezer.thaw()
-                    }
+                    let latency = await transition(fixture, thaw: direction == "thaw")
                     benchmark.stopMeasurement()
-                    if direction == "freeze" { freezer.thaw() }
+                    benchmark.measurement(confirmed, Int(latency))
+                    if direction == "freeze" { _ = await transition(fixture, thaw: true) }
                 }
             }
         }

@@ -51,7 +51,14 @@ enum EchoServer {
 final class InvokeFixture: @unchecked Sendable {
     var simulator: Simulator?
     var client: BlockingClient?
+    var process: SimulatorProcess?
 }
+
+/// The simulator's own CPU time per invoke: utime + stime of the `lambda-sim` process over the iteration's
+/// invokes (clock ticks are 10 ms, so an iteration is 2,000 invokes).
+let simulatorCPU = BenchmarkMetric.custom(
+    "Simulator CPU (ns/invoke)", polarity: .prefersSmaller, useScalingFactor: false)
+let cpuInvokesPerIteration = 2_000
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -86,6 +93,34 @@ let benchmarks: @Sendable () -> Void = {
                 })
         ) { _ in
             fixture.client!.roundTrip(invokeRequest)
+        }
+    }
+
+    // The simulator's own CPU per warm invoke, the way the issue defines it: `lambda-sim run` as a child process,
+    // one keep-alive client, `utime + stime` of that process divided by the invokes.
+    for mode in FreezeMode.allCases {
+        let fixture = InvokeFixture()
+        Benchmark(
+            "Invoke:SimulatorCPU/\(mode.rawValue)",
+            configuration: .init(
+                metrics: [simulatorCPU], warmupIterations: 1, maxDuration: .seconds(10), maxIterations: 10,
+                setup: {
+                    let process = SimulatorProcess(arguments: [
+                        "run", "--freeze", mode.rawValue, "--timeout", "30", "--", fixturePath(),
+                    ])
+                    fixture.process = process
+                    fixture.client = BlockingClient(port: process.port)
+                },
+                teardown: {
+                    fixture.client = nil
+                    fixture.process?.stop()
+                })
+        ) { benchmark in
+            let client = fixture.client!
+            let before = fixture.process!.cpuNanoseconds
+            for _ in 0..<cpuInvokesPerIteration { client.roundTrip(invokeRequest) }
+            let used = fixture.process!.cpuNanoseconds - before
+            benchmark.measurement(simulatorCPU, Int(used / UInt64(cpuInvokesPerIteration)))
         }
     }
 }

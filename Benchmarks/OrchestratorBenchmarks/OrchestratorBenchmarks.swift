@@ -1,6 +1,9 @@
 import Benchmark
 import BenchmarkSupport
+import CHeapUsage
 import LambdaSim
+import SimHTTP
+import SimUV
 
 #if canImport(Glibc)
     import Glibc
@@ -15,88 +18,72 @@ func fixtureFunction(provisioned: Int, freeze: FreezeMode) -> FunctionOptions {
     return options
 }
 
-/// `count` threads, each with its own keep-alive client, that run `invokes` invokes each per round.
-final class ClientThreads: @unchecked Sendable {
-    /// One thread's state; reached from that thread and, between rounds, from the benchmark.
-    final class Worker {
-        let client: BlockingClient
-        let go: UnsafeMutablePointer<sem_t>
-        let done: UnsafeMutablePointer<sem_t>
-        var invokes = 0
-        var stopping = false
-        var failures = 0
+/// `count` keep-alive clients on one event loop of their own (one thread, epoll, as `wrk` drives a server), each
+/// sending its next invoke as soon as the previous one is answered. Threads per client would spend the two CPUs
+/// on context switches and measure themselves rather than the simulator.
+final class LoopClients: @unchecked Sendable {
+    private let loop: EventLoop
+    private var connections: [HTTPClientConnection] = []
+    private(set) var failures = 0
+    private let request = HTTPRequest(
+        method: "POST", target: "/2015-03-31/functions/function/invocations", body: Array(#"{"a":1}"#.utf8))
 
-        init(client: BlockingClient, go: UnsafeMutablePointer<sem_t>, done: UnsafeMutablePointer<sem_t>) {
-            self.client = client
-            self.go = go
-            self.done = done
+    init(count: Int, port: Int) async throws {
+        loop = try EventLoop(name: "benchmark-clients")
+        for _ in 0..<count {
+            let connection = try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<HTTPClientConnection, any Error>) in
+                loop.submit { [loop] in
+                    HTTPClientConnection.connect(loop: loop, host: "127.0.0.1", port: port) { result in
+                        continuation.resume(with: result.map { UncheckedBox($0) }.map(\.value))
+                    }
+                }
+            }
+            connections.append(connection)
         }
+    }
 
-        func run() {
-            while true {
-                while sem_wait(go) != 0 {}
-                if stopping { return }
-                for _ in 0..<invokes where client.roundTrip(invokeRequest) != 200 { failures += 1 }
-                sem_post(done)
+    /// Runs `total` invokes spread over the connections; returns once all are answered.
+    func round(total: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.submit { [self] in
+                var started = 0
+                var answered = 0
+                func next(_ connection: HTTPClientConnection) {
+                    guard started < total else { return }
+                    started += 1
+                    connection.send(request) { [self] result in
+                        if case .success(let response) = result, response.status == 200 {} else { failures += 1 }
+                        answered += 1
+                        if answered == total { continuation.resume() } else { next(connection) }
+                    }
+                }
+                for connection in connections { next(connection) }
             }
         }
     }
 
-    private var workers: [Worker] = []
-    private var threads: [pthread_t] = []
-    private let done = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-
-    init(count: Int, port: Int) {
-        sem_init(done, 0, 0)
-        for _ in 0..<count {
-            let go = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
-            sem_init(go, 0, 0)
-            let worker = Worker(client: BlockingClient(port: port), go: go, done: done)
-            var thread = pthread_t()
-            let rc = pthread_create(
-                &thread, nil,
-                { raw in
-                    Unmanaged<Worker>.fromOpaque(raw!).takeRetainedValue().run()
-                    return nil
-                }, Unmanaged.passRetained(worker).toOpaque())
-            precondition(rc == 0, "pthread_create failed: \(rc)")
-            workers.append(worker)
-            threads.append(thread)
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.submit { [self] in
+                for connection in connections { connection.close() }
+                connections = []
+                continuation.resume()
+            }
         }
+        await loop.shutdown()
     }
+}
 
-    /// Every thread runs `invokes` invokes on its connection; returns once all are answered.
-    func round(invokesEach invokes: Int) {
-        for worker in workers {
-            worker.invokes = invokes
-            sem_post(worker.go)
-        }
-        for _ in workers { while sem_wait(done) != 0 {} }
-    }
-
-    /// Non-200 answers so far.
-    var failures: Int { workers.reduce(0) { $0 + $1.failures } }
-
-    func stop() {
-        for worker in workers {
-            worker.stopping = true
-            sem_post(worker.go)
-        }
-        for thread in threads { pthread_join(thread, nil) }
-        for worker in workers {
-            sem_destroy(worker.go)
-            worker.go.deallocate()
-        }
-        workers = []
-        threads = []
-        sem_destroy(done)
-        done.deallocate()
-    }
+/// Carries a loop-confined value through a continuation.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 final class ThroughputFixture: @unchecked Sendable {
     var simulator: Simulator?
-    var clients: ClientThreads?
+    var clients: LoopClients?
     var sandboxesBefore = 0
 }
 
@@ -105,6 +92,16 @@ let clientCount = 100
 let invokesPerIteration = 1_000
 /// Invokes per second of each iteration, exactly (`.throughput` reads in whole K).
 let invokesPerSecond = BenchmarkMetric.custom("Invokes/s", polarity: .prefersLarger, useScalingFactor: false)
+
+/// Scale-out time per sandbox.
+let perSandbox = BenchmarkMetric.custom("Per sandbox (ns)", polarity: .prefersSmaller, useScalingFactor: false)
+/// The simulator's resident memory per idle sandbox.
+let memoryPerSandbox = BenchmarkMetric.custom(
+    "Memory per sandbox (B)", polarity: .prefersSmaller, useScalingFactor: false)
+
+/// Heap bytes in use in the process (`mallinfo2`: allocated chunks plus mmapped ones). Unlike the resident set,
+/// it falls again when memory is freed, so iterations that start a simulator after another one measure their own.
+func heapBytesInUse() -> Int { Int(heap_bytes_in_use()) }
 
 func monotonicNanoseconds() -> UInt64 {
     var now = timespec()
@@ -117,23 +114,35 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.wallClock], timeUnits: .milliseconds, warmupIterations: 1, scalingFactor: .one,
         maxDuration: .seconds(5), maxIterations: 50)
 
-    // Scale-out: from `Simulator.start` until every provisioned sandbox has initialised; `stop` is not timed.
-    for (size, iterations, seconds) in [(10, 50, 5), (100, 20, 15), (1_000, 5, 60)] {
+    // Scale-out: from `Simulator.start` until every provisioned sandbox has initialised; `stop` is not timed but
+    // must leave no process behind. Also the time per sandbox (linear scale-out keeps it flat) and the
+    // simulator's memory per idle sandbox (heap in use when ready minus before the start, per sandbox).
+    for (size, iterations, seconds) in [(10, 50, 5), (100, 20, 15), (1_000, 5, 60), (4_000, 2, 120), (10_000, 1, 300)] {
         Benchmark(
             "Orchestrator:ScaleOut/\(size)",
-            configuration: .init(maxDuration: .seconds(seconds), maxIterations: iterations)
+            configuration: .init(
+                metrics: [.wallClock, perSandbox, memoryPerSandbox], maxDuration: .seconds(seconds),
+                maxIterations: iterations)
         ) { benchmark in
+            let heapBefore = heapBytesInUse()
+            let start = monotonicNanoseconds()
             benchmark.startMeasurement()
             let simulator = try await Simulator.start(
                 functions: [fixtureFunction(provisioned: size, freeze: .signal)], port: 0,
                 account: .init(concurrency: max(size, 1_000), scalingRate: nil))
             while try await !simulator.isReady() { try await Task.sleep(nanoseconds: 1_000_000) }
             benchmark.stopMeasurement()
+            let elapsed = monotonicNanoseconds() - start
+            benchmark.measurement(perSandbox, Int(elapsed / UInt64(size)))
+            benchmark.measurement(memoryPerSandbox, max(0, heapBytesInUse() - heapBefore) / size)
+            let pids = try await simulator.sandboxes().flatMap(\.pids)
             await simulator.stop()
+            let left = pids.filter { kill($0, 0) == 0 }
+            precondition(left.isEmpty, "\(left.count) processes left after stop")
         }
     }
 
-    // Throughput: `clientCount` keep-alive clients, each on its own thread, invoking warm sandboxes. One
+    // Throughput: `clientCount` keep-alive clients on one client loop, invoking warm sandboxes. One
     // iteration is 1,000 invokes (10 per client): `.throughput` reads in K invokes/s, the scaled wall clock is
     // the time per invoke and `Invokes/s` is the exact rate.
     for (suffix, mode) in [("", FreezeMode.none), ("/signal", .signal)] {
@@ -150,7 +159,7 @@ let benchmarks: @Sendable () -> Void = {
                         account: .init(concurrency: 1_000, scalingRate: nil))
                     fixture.simulator = simulator
                     while try await !simulator.isReady() { try await Task.sleep(nanoseconds: 1_000_000) }
-                    let clients = ClientThreads(count: clientCount, port: simulator.port)
+                    let clients = try await LoopClients(count: clientCount, port: simulator.port)
                     fixture.clients = clients
                     // A sandbox is free again only at the runtime's next `/next`, after its client has the
                     // answer, so with as many provisioned sandboxes as clients new invokes still land in cold
@@ -159,7 +168,7 @@ let benchmarks: @Sendable () -> Void = {
                     var count = try await simulator.sandboxes().count
                     var stableRounds = 0
                     for _ in 0..<50 where stableRounds < 3 {
-                        clients.round(invokesEach: invokesPerIteration / clientCount)
+                        await clients.round(total: invokesPerIteration)
                         let now = try await simulator.sandboxes().count
                         stableRounds = now == count ? stableRounds + 1 : 0
                         count = now
@@ -168,7 +177,7 @@ let benchmarks: @Sendable () -> Void = {
                 },
                 teardown: {
                     let failures = fixture.clients?.failures ?? 0
-                    fixture.clients?.stop()
+                    await fixture.clients?.stop()
                     fixture.clients = nil
                     let sandboxes = try await fixture.simulator?.sandboxes().count ?? 0
                     let freezes = await fixture.simulator?.stop() ?? []
@@ -181,7 +190,7 @@ let benchmarks: @Sendable () -> Void = {
                 })
         ) { benchmark in
             let start = monotonicNanoseconds()
-            fixture.clients!.round(invokesEach: benchmark.scaledIterations.count / clientCount)
+            await fixture.clients!.round(total: benchmark.scaledIterations.count)
             let elapsed = monotonicNanoseconds() - start
             benchmark.measurement(
                 invokesPerSecond, Int(UInt64(benchmark.scaledIterations.count) * 1_000_000_000 / elapsed))

@@ -218,13 +218,24 @@ package final class SandboxCgroup {
         defer { leaveThread(thread, home: home) }
         let process = try ChildProcess(loop: loop, spec: spec)
         if home == nil { addAfterStart(pid: process.pid) }
-        // A v2 freezer beside v1 controllers: membership matters from the first freeze on, which is later.
-        if case .v2(let dir) = freezer, !isV2 {
-            if let code = Self.write("\(dir)/cgroup.procs", String(process.pid)) {
-                note("write", path: "\(dir)/cgroup.procs", errno: code, feature: "freeze")
-            }
-        }
+        joinFreezer(process.pid)
         return process
+    }
+
+    /// Moves a process that is already running into the cgroup (memory it touched before is not counted): for
+    /// benchmarks and tools that start their own processes.
+    package func adopt(_ pid: Int32) {
+        addAfterStart(pid: pid)
+        joinFreezer(pid)
+    }
+
+    /// A v2 freezer beside v1 controllers: membership matters from the first freeze on, which is later than the
+    /// start.
+    private func joinFreezer(_ pid: Int32) {
+        guard case .v2(let dir) = freezer, !isV2 else { return }
+        if let code = Self.write("\(dir)/cgroup.procs", String(pid)) {
+            note("write", path: "\(dir)/cgroup.procs", errno: code, feature: "freeze")
+        }
     }
 
     /// The v2 prelude: the shell moves itself (`0` is the writer) into the cgroup, then becomes the command.
@@ -260,7 +271,7 @@ package final class SandboxCgroup {
     /// Fallback when the thread could not join: the process joins once started (memory it touched before is
     /// not counted).
     private func addAfterStart(pid: Int32) {
-        for dir in directories.values {
+        for dir in Set(directories.values) {
             if let code = Self.write("\(dir)/cgroup.procs", String(pid)) {
                 note("write", path: "\(dir)/cgroup.procs", errno: code, feature: "cgroup membership")
             }
