@@ -206,6 +206,15 @@ public final class Simulator: Sendable {
         return try await loop.run { Self.summarize(state.pools) }
     }
 
+    /// The freeze and thaw figures of one function's sandboxes so far (nil for an unknown function).
+    public func freezeSummary(function: String) async throws -> FreezeSummary? {
+        let state = self.state
+        return try await loop.run {
+            guard let pool = state.pools.first(where: { $0.function.name == function }) else { return nil }
+            return FreezeSummary(mode: pool.function.freezeMode.rawValue, pool.freezeStatistics)
+        }
+    }
+
     private static func summarize(_ pools: [FunctionPool]) -> [FreezeSummary] {
         var byMode: [String: FreezeStatistics] = [:]
         for pool in pools {

@@ -47,6 +47,21 @@ enum StatusAPI {
             ("errors", number(pool.counters.errors)),
             ("throttles", number(pool.counters.throttles)),
             ("coldStarts", number(pool.counters.coldStarts)),
+            ("freezeLatencyUs", latency(pool.freezeStatistics.freezes)),
+            ("thawLatencyUs", latency(pool.freezeStatistics.thaws)),
+            ("freezes", number(pool.freezeStatistics.frozen)),
+            ("freezesSkipped", number(pool.freezeStatistics.skipped)),
+        ])
+    }
+
+    /// `{"count","p50","p99","max"}` of a latency histogram, in microseconds.
+    private static func latency(_ histogram: LatencyHistogram) -> JSONValue {
+        func micros(_ nanoseconds: UInt64) -> JSONValue {
+            .number(LambdaLog.fixed(Double(nanoseconds) / 1000, decimals: 1))
+        }
+        return .object([
+            ("count", number(histogram.count)), ("p50", micros(histogram.percentile(0.5))),
+            ("p99", micros(histogram.percentile(0.99))), ("max", micros(histogram.max)),
         ])
     }
 
