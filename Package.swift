@@ -28,6 +28,7 @@ let package = Package(
             name: "SimConfig", dependencies: ["SimCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         .target(name: "SimTelemetry", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
+        .target(name: "SimLoad", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
         .target(
             name: "SimSandbox", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"], swiftSettings: strict),
         .target(
@@ -50,6 +51,7 @@ let package = Package(
             dependencies: [
                 "LambdaSim",
                 "SimConfig",
+                "SimLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -68,6 +70,7 @@ let package = Package(
         .testTarget(
             name: "SimOrchestratorTests", dependencies: ["SimCore", "SimOrchestrator"], swiftSettings: strict),
         .testTarget(name: "SimServerTests", dependencies: ["SimCore", "SimServer"], swiftSettings: strict),
+        .testTarget(name: "SimLoadTests", dependencies: ["SimCore", "SimLoad"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["LambdaSim", "SimCore", "SimHTTP", "SimUV"],

@@ -1,0 +1,383 @@
+import SimCore
+import SimHTTP
+import SimUV
+import Synchronization
+
+/// Where invokes go: an Invoke API on `host:port` and the function's invocations path.
+package struct InvokeEndpoint: Sendable, Equatable {
+    package var host: String
+    package var port: Int
+    /// The function's name as it goes in the URL (percent-encoded if needed).
+    package var function: String
+
+    package init(host: String, port: Int, function: String) {
+        self.host = host
+        self.port = port
+        self.function = function
+    }
+
+    /// `/2015-03-31/functions/{function}/invocations`.
+    package var path: String { "/2015-03-31/functions/\(function)/invocations" }
+
+    /// Parses `http://host:port` (a trailing path is ignored).
+    package static func parse(url: String, function: String) throws(LoadPlanError) -> InvokeEndpoint {
+        var rest = Substring(url)
+        guard rest.hasPrefix("http://") else {
+            throw LoadPlanError("--endpoint: '\(url)' is not an http:// URL (e.g. http://127.0.0.1:9000)")
+        }
+        rest = rest.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" }
+        var host = String(authority)
+        var port = 80
+        if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            guard let parsed = Int(authority[authority.index(after: colon)...]), (1...65_535).contains(parsed) else {
+                throw LoadPlanError("--endpoint: '\(url)' has no valid port")
+            }
+            port = parsed
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        guard !host.isEmpty else { throw LoadPlanError("--endpoint: '\(url)' has no host") }
+        return InvokeEndpoint(host: host, port: port, function: function)
+    }
+}
+
+/// A moment of a run, for the live progress line.
+package struct LoadProgress: Sendable {
+    package var elapsedSeconds: Double
+    package var plannedSeconds: Double?
+    package var started: Int
+    package var plannedRequests: Int?
+    package var answered: Int
+    /// Answers in the last second.
+    package var currentRate: Double
+    package var p50Ms: Double
+    package var p99Ms: Double
+    package var errors: Int
+    package var throttled: Int
+    package var sandboxes: Int?
+    package var busySandboxes: Int?
+}
+
+/// Drives a plan against an Invoke API from an event loop of its own: keep-alive connections (opened as needed up
+/// to `maxConnections`), an open model started on a microsecond schedule with each latency measured from the
+/// invoke's scheduled start (so a stall shows as latency, not as fewer requests), or a closed model of N callers.
+///
+/// The recorder lives on the generator's loop; cold/warm verdicts and sandbox samples from the target are handed
+/// to it from any thread (`verdict`, `sandboxes`).
+package final class LoadGenerator: @unchecked Sendable {
+    // SAFETY: every mutable field is touched on `loop` only.
+    package let loop: EventLoop
+    private let plan: LoadPlan
+    private let endpoint: InvokeEndpoint
+    private let askTail: Bool
+    private var recorder = LoadRecorder()
+    private var schedule: OpenSchedule?
+    private var nextDue: Double?
+    private var startNanoseconds: UInt64 = 0
+    private var idle: [HTTPClientConnection] = []
+    private var openConnections = 0
+    /// Open-model invokes due while every allowed connection was busy: their due offsets, in order.
+    private var waiting: [(due: UInt64, second: Int)] = []
+    private var waitingHead = 0
+    /// The start (ns since `startNanoseconds`) of the invoke on each busy connection, for the client timeout.
+    private var busy: [ObjectIdentifier: (connection: HTTPClientConnection, started: UInt64)] = [:]
+    private var started = 0
+    private var answered = 0
+    private var schedulingDone = false
+    private var finished: CheckedContinuation<Double, Never>?
+    private var lastAnswerNanoseconds: UInt64 = 0
+    private var fineTimerToken: Int?
+    private var housekeeping: Timer?
+    private var recentAnswers: [UInt64] = []
+    private var request: HTTPRequest
+    private var latestSandboxes: (total: Int, busy: Int)?
+
+    /// Connections an open model may hold at once; invokes due beyond them wait (their latency grows).
+    package static let maxConnections = 4_000
+
+    /// A generator for `plan` against `endpoint`; with `askTail` every invoke asks for its log tail
+    /// (`X-Amz-Log-Type: Tail`), whose REPORT line tells a cold start from a warm one.
+    package init(plan: LoadPlan, endpoint: InvokeEndpoint, askTail: Bool) throws(UVError) {
+        self.plan = plan
+        self.endpoint = endpoint
+        self.askTail = askTail
+        loop = try EventLoop(name: "lambda-sim-load")
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if plan.invocationType == "Event" { headers["X-Amz-Invocation-Type"] = "Event" }
+        if askTail && plan.invocationType != "Event" { headers["X-Amz-Log-Type"] = "Tail" }
+        request = HTTPRequest(method: "POST", target: endpoint.path, headers: headers, body: plan.payload)
+    }
+
+    /// Runs the plan; `progress` gets a snapshot four times a second (on the generator's thread). Returns the
+    /// run's duration in seconds: from the start to the last answer.
+    package func run(progress: (@Sendable (LoadProgress) -> Void)?) async -> Double {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Double, Never>) in
+            loop.submit { [self] in
+                finished = continuation
+                startNanoseconds = EventLoop.nanoseconds()
+                let timer = Timer(loop: loop)
+                timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [unowned self] in
+                    expireSlowInvokes()
+                    let now = EventLoop.nanoseconds() - startNanoseconds
+                    recentAnswers.removeAll { $0 + 1_000_000_000 < now }
+                    if let progress { progress(snapshot()) }
+                }
+                housekeeping = timer
+                switch plan.model {
+                case .concurrency(let callers):
+                    for _ in 0..<callers { startClosed() }
+                case .rate, .stages:
+                    schedule = OpenSchedule(plan.model)
+                    nextDue = schedule?.nextTime()
+                    tick()
+                }
+            }
+        }
+    }
+
+    /// Hands a cold/warm verdict for `requestID`, reported now, to the recorder.
+    package func verdict(_ kind: StartKind, requestID: String) {
+        loop.submit { [self] in
+            guard startNanoseconds > 0 else { return }
+            recorder.verdict(kind, requestID: requestID, second: currentSecond)
+        }
+    }
+
+    /// Records a sample of the function's sandboxes, now.
+    package func sandboxes(total: Int, busy: Int) {
+        loop.submit { [self] in
+            latestSandboxes = (total, busy)
+            guard startNanoseconds > 0 else { return }
+            recorder.sandboxes(second: currentSecond, total: total, busy: busy)
+        }
+    }
+
+    /// The second of the run it is now.
+    private var currentSecond: Int { Int((EventLoop.nanoseconds() - startNanoseconds) / 1_000_000_000) }
+
+    /// The run's wall-clock start, as the loop's monotonic clock.
+    package var startTime: UInt64 { startNanoseconds }
+
+    /// Ends the recording (answered invokes without a verdict count as warm) and returns it; shuts the loop.
+    package func finishRecording() async -> LoadRecorder {
+        let recorder = await withCheckedContinuation { (continuation: CheckedContinuation<LoadRecorder, Never>) in
+            loop.submit { [self] in
+                self.recorder.settle()
+                continuation.resume(returning: self.recorder)
+            }
+        }
+        await loop.shutdown()
+        return recorder
+    }
+
+    // MARK: - Open model
+
+    /// Starts every invoke that is due, then sleeps until the next one.
+    private func tick() {
+        fineTimerToken = nil
+        let now = EventLoop.nanoseconds() - startNanoseconds
+        while let due = nextDue {
+            let dueNanoseconds = UInt64(due * 1_000_000_000)
+            if let limit = plan.maximumSeconds, due >= limit {
+                nextDue = nil
+                break
+            }
+            if let requests = plan.stop.requests, started >= requests {
+                nextDue = nil
+                break
+            }
+            guard dueNanoseconds <= now else { break }
+            startOpen(due: dueNanoseconds)
+            nextDue = schedule?.nextTime()
+        }
+        guard let due = nextDue else {
+            schedulingDone = true
+            finishIfDone()
+            return
+        }
+        let wait = UInt64(due * 1_000_000_000) - min(UInt64(due * 1_000_000_000), now)
+        if let timers = FineTimers.of(loop) {
+            fineTimerToken = timers.schedule(afterNanoseconds: max(wait, 1_000)) { [unowned self] in tick() }
+        } else {
+            _ = loop.schedule(afterMilliseconds: max(1, wait / 1_000_000)) { [unowned self] in tick() }
+        }
+    }
+
+    private func startOpen(due: UInt64) {
+        let second = Int(due / 1_000_000_000)
+        started += 1
+        recorder.started(second: second)
+        if let connection = idle.popLast() {
+            send(on: connection, due: due, second: second, closedModel: false)
+        } else if openConnections < Self.maxConnections {
+            connect { [self] connection in
+                guard let connection else {
+                    finish(due: due, second: second, outcome: .otherError, response: nil)
+                    finishIfDone()
+                    return
+                }
+                send(on: connection, due: due, second: second, closedModel: false)
+            }
+        } else {
+            waiting.append((due, second))
+        }
+    }
+
+    // MARK: - Closed model
+
+    /// One caller's next invoke, unless the run is over.
+    private func startClosed(on connection: HTTPClientConnection? = nil) {
+        let now = EventLoop.nanoseconds() - startNanoseconds
+        let overTime = plan.maximumSeconds.map { Double(now) / 1e9 >= $0 } ?? false
+        let overCount = plan.stop.requests.map { started >= $0 } ?? false
+        guard !overTime && !overCount else {
+            if let connection { idle.append(connection) }
+            schedulingDone = true
+            finishIfDone()
+            return
+        }
+        let second = Int(now / 1_000_000_000)
+        started += 1
+        recorder.started(second: second)
+        if let connection {
+            send(on: connection, due: now, second: second, closedModel: true)
+            return
+        }
+        connect { [self] connection in
+            guard let connection else {
+                finish(due: now, second: second, outcome: .otherError, response: nil)
+                // A caller whose connection failed tries again with a new one.
+                startClosed()
+                return
+            }
+            send(on: connection, due: now, second: second, closedModel: true)
+        }
+    }
+
+    // MARK: - Invokes
+
+    private func connect(_ completion: @escaping (HTTPClientConnection?) -> Void) {
+        openConnections += 1
+        HTTPClientConnection.connect(loop: loop, host: endpoint.host, port: endpoint.port) { [self] result in
+            switch result {
+            case .success(let connection):
+                connection.onClose = { [unowned self] in openConnections -= 1 }
+                completion(connection)
+            case .failure:
+                openConnections -= 1
+                completion(nil)
+            }
+        }
+    }
+
+    private func send(on connection: HTTPClientConnection, due: UInt64, second: Int, closedModel: Bool) {
+        busy[ObjectIdentifier(connection)] = (connection, due)
+        connection.send(request) { [self] result in
+            busy[ObjectIdentifier(connection)] = nil
+            let response = try? result.get()
+            let outcome =
+                response.map {
+                    LoadOutcome.classify(status: $0.status, functionError: $0.headers["X-Amz-Function-Error"] != nil)
+                } ?? .otherError
+            finish(due: due, second: second, outcome: outcome, response: response)
+            let reusable = connection.isOpen
+            if closedModel {
+                startClosed(on: reusable ? connection : nil)
+            } else if waitingHead < waiting.count {
+                let next = waiting[waitingHead]
+                waitingHead += 1
+                if waitingHead > 1024 && waitingHead * 2 > waiting.count {
+                    waiting.removeFirst(waitingHead)
+                    waitingHead = 0
+                }
+                if reusable {
+                    send(on: connection, due: next.due, second: next.second, closedModel: false)
+                } else {
+                    connect { [self] fresh in
+                        guard let fresh else {
+                            finish(due: next.due, second: next.second, outcome: .otherError, response: nil)
+                            finishIfDone()
+                            return
+                        }
+                        send(on: fresh, due: next.due, second: next.second, closedModel: false)
+                    }
+                }
+            } else if reusable {
+                idle.append(connection)
+            }
+            finishIfDone()
+        }
+    }
+
+    private func finish(due: UInt64, second: Int, outcome: LoadOutcome, response: HTTPResponse?) {
+        let now = EventLoop.nanoseconds() - startNanoseconds
+        lastAnswerNanoseconds = now
+        answered += 1
+        recentAnswers.append(now)
+        let requestID = response?.headers["x-amzn-RequestId"]
+        var start: StartKind?
+        if askTail, let encoded = response?.headers["X-Amz-Log-Result"] {
+            start = Self.startKind(fromTail: encoded)
+        }
+        recorder.finished(
+            second: second, outcome: outcome, nanoseconds: now - min(now, due), requestID: requestID, start: start)
+    }
+
+    /// Cold when the tail's REPORT line has an `Init Duration`; nil when the tail has no REPORT line. Only the end
+    /// of the tail is decoded (base64 decodes from any multiple of 4), where the REPORT line is.
+    static func startKind(fromTail encoded: String) -> StartKind? {
+        var text = encoded
+        return text.withUTF8 { all -> StartKind? in
+            let keep = min(all.count, 512) / 4 * 4
+            let end = String(decoding: UnsafeBufferPointer(rebasing: all[(all.count - keep)...]), as: UTF8.self)
+            guard let bytes = Base64.decode(end) else { return nil }
+            guard let report = lastRange(of: Array("REPORT RequestId:".utf8), in: bytes[...]) else { return nil }
+            return lastRange(of: Array("Init Duration:".utf8), in: bytes[report...]) != nil ? .cold : .warm
+        }
+    }
+
+    /// The start of the last occurrence of `needle` in `haystack`.
+    private static func lastRange(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var index = haystack.endIndex - needle.count
+        while index >= haystack.startIndex {
+            if haystack[index] == needle[0] && haystack[index..<(index + needle.count)].elementsEqual(needle) {
+                return index
+            }
+            index -= 1
+        }
+        return nil
+    }
+
+    /// Closes the connections of invokes older than the client timeout (they end as other errors).
+    private func expireSlowInvokes() {
+        let now = EventLoop.nanoseconds() - startNanoseconds
+        let limit = UInt64(plan.clientTimeoutSeconds * 1e9)
+        for (_, entry) in busy where now > entry.started && now - entry.started > limit { entry.connection.close() }
+    }
+
+    private func finishIfDone() {
+        guard schedulingDone, busy.isEmpty, waitingHead >= waiting.count, answered >= started,
+            let continuation = finished
+        else { return }
+        finished = nil
+        if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
+        housekeeping?.close()
+        housekeeping = nil
+        for connection in idle { connection.close() }
+        idle.removeAll()
+        continuation.resume(returning: Double(lastAnswerNanoseconds) / 1e9)
+    }
+
+    private func snapshot() -> LoadProgress {
+        let now = EventLoop.nanoseconds() - startNanoseconds
+        let errors = recorder.count(.functionError) + recorder.count(.otherError)
+        return LoadProgress(
+            elapsedSeconds: Double(now) / 1e9, plannedSeconds: plan.maximumSeconds, started: started,
+            plannedRequests: plan.stop.requests, answered: answered, currentRate: Double(recentAnswers.count),
+            p50Ms: Double(recorder.all.percentile(0.5)) / 1e6, p99Ms: Double(recorder.all.percentile(0.99)) / 1e6,
+            errors: errors, throttled: recorder.count(.throttled), sandboxes: latestSandboxes?.total,
+            busySandboxes: latestSandboxes?.busy)
+    }
+}

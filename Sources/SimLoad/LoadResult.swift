@@ -1,0 +1,265 @@
+import SimCore
+
+/// Latency percentiles of one group of invokes, in milliseconds.
+package struct LatencyFigures: Equatable, Sendable {
+    package var p50: Double
+    package var p90: Double
+    package var p99: Double
+    package var max: Double
+    package var count: Int
+
+    package init(_ histogram: LatencyHistogram) {
+        func ms(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1_000_000 }
+        p50 = ms(histogram.percentile(0.5))
+        p90 = ms(histogram.percentile(0.9))
+        p99 = ms(histogram.percentile(0.99))
+        max = ms(histogram.max)
+        count = histogram.count
+    }
+
+    package init(p50: Double, p90: Double, p99: Double, max: Double, count: Int) {
+        self.p50 = p50
+        self.p90 = p90
+        self.p99 = p99
+        self.max = max
+        self.count = count
+    }
+}
+
+/// What freezing cost during a run, when the target is lambda-sim.
+package struct FreezeFigures: Equatable, Sendable {
+    package var mode: String
+    package var freezeP50Us: Double
+    package var freezeP99Us: Double
+    package var thawP50Us: Double
+    package var thawP99Us: Double
+    /// Freezes carried out, and those skipped because the next invoke was already waiting.
+    package var frozen: Int
+    package var skipped: Int
+
+    package init(
+        mode: String, freezeP50Us: Double, freezeP99Us: Double, thawP50Us: Double, thawP99Us: Double, frozen: Int,
+        skipped: Int
+    ) {
+        self.mode = mode
+        self.freezeP50Us = freezeP50Us
+        self.freezeP99Us = freezeP99Us
+        self.thawP50Us = thawP50Us
+        self.thawP99Us = thawP99Us
+        self.frozen = frozen
+        self.skipped = skipped
+    }
+}
+
+/// One second of a run's timeline.
+package struct TimelineSecond: Equatable, Sendable {
+    package var second: Int
+    package var requests: Int
+    package var succeeded: Int
+    package var functionErrors: Int
+    package var throttled: Int
+    package var otherErrors: Int
+    package var coldStarts: Int
+    package var p50Ms: Double?
+    package var p99Ms: Double?
+    package var sandboxes: Int?
+    package var busySandboxes: Int?
+}
+
+/// The outcome of one run, as the summary, the JSON file and the HTML report show it.
+package struct LoadResult: Equatable, Sendable {
+    package var function: String
+    /// `endpoint`, `config` or `command`.
+    package var target: String
+    /// `open` or `closed`.
+    package var model: String
+    /// The load as the user gave it: `500/s`, `stages 5s:50,20s:500`, `concurrency 10`.
+    package var load: String
+    package var invocationType: String
+    package var requests: Int
+    package var succeeded: Int
+    package var functionErrors: Int
+    package var throttled: Int
+    package var otherErrors: Int
+    package var coldStarts: Int
+    package var durationSeconds: Double
+    package var latency: LatencyFigures
+    package var coldLatency: LatencyFigures
+    package var warmLatency: LatencyFigures
+    package var freeze: FreezeFigures?
+    package var timeline: [TimelineSecond]
+    /// Bucket edges (ms) and the cold and warm invokes in each bucket, for the report's histogram.
+    package var histogramEdgesMs: [Double]
+    package var coldHistogram: [Int]
+    package var warmHistogram: [Int]
+    /// The highest number of sandboxes seen.
+    package var peakSandboxes: Int?
+    /// Sandboxes the simulator started for invokes during the run (on-demand inits), when it says.
+    package var sandboxesStarted: Int?
+
+    package var throughputPerSecond: Double { durationSeconds > 0 ? Double(requests) / durationSeconds : 0 }
+
+    /// Builds the result of a finished (settled) recording.
+    package init(
+        recorder: LoadRecorder, function: String, target: String, plan: LoadPlan, load: String,
+        durationSeconds: Double, freeze: FreezeFigures?, sandboxesStarted: Int? = nil
+    ) {
+        self.sandboxesStarted = sandboxesStarted
+        self.function = function
+        self.target = target
+        model = plan.model.name
+        self.load = load
+        invocationType = plan.invocationType
+        requests = recorder.requests
+        succeeded = recorder.count(.succeeded)
+        functionErrors = recorder.count(.functionError)
+        throttled = recorder.count(.throttled)
+        otherErrors = recorder.count(.otherError)
+        coldStarts = recorder.coldStarts
+        self.durationSeconds = durationSeconds
+        latency = LatencyFigures(recorder.all)
+        coldLatency = LatencyFigures(recorder.cold)
+        warmLatency = LatencyFigures(recorder.warm)
+        self.freeze = freeze
+        timeline = recorder.timeline.enumerated().map { second, entry in
+            TimelineSecond(
+                second: second, requests: entry.requests, succeeded: entry.outcomes[0],
+                functionErrors: entry.outcomes[1], throttled: entry.outcomes[2], otherErrors: entry.outcomes[3],
+                coldStarts: entry.coldStarts,
+                p50Ms: entry.latency.count > 0 ? Double(entry.latency.percentile(0.5)) / 1e6 : nil,
+                p99Ms: entry.latency.count > 0 ? Double(entry.latency.percentile(0.99)) / 1e6 : nil,
+                sandboxes: entry.sandboxes, busySandboxes: entry.busySandboxes)
+        }
+        peakSandboxes = timeline.compactMap(\.sandboxes).max()
+        // Log-spaced edges from 10 µs to the slowest invoke, 4 per factor of 2 (~19 % wide).
+        let slowest = max(recorder.all.max, 20_000)
+        var edges: [UInt64] = [10_000]
+        while edges.last! < slowest { edges.append(UInt64((Double(edges.last!) * 1.189).rounded(.up))) }
+        histogramEdgesMs = edges.map { Double($0) / 1e6 }
+        coldHistogram = recorder.cold.counts(between: edges)
+        warmHistogram = recorder.warm.counts(between: edges)
+    }
+
+    /// `--json`: the keys the issue lists, then more.
+    package var json: JSONValue {
+        func number(_ value: Double) -> JSONValue { .number(LambdaLog.fixed(value, decimals: 3)) }
+        func number(_ value: Int) -> JSONValue { .number(String(value)) }
+        func optional(_ value: Int?) -> JSONValue { value.map(number) ?? .null }
+        func optional(_ value: Double?) -> JSONValue { value.map(number) ?? .null }
+        func figures(_ f: LatencyFigures) -> JSONValue {
+            .object([
+                ("p50", number(f.p50)), ("p90", number(f.p90)), ("p99", number(f.p99)), ("max", number(f.max)),
+                ("count", number(f.count)),
+            ])
+        }
+        // Percentiles are null when nothing was frozen (mode none, or no invoke ended).
+        let freezeValue: JSONValue =
+            freeze.map {
+                let frozen = $0.frozen > 0
+                return .object([
+                    ("mode", .string($0.mode)), ("freezeP50Us", frozen ? number($0.freezeP50Us) : .null),
+                    ("freezeP99Us", frozen ? number($0.freezeP99Us) : .null),
+                    ("thawP50Us", frozen ? number($0.thawP50Us) : .null),
+                    ("thawP99Us", frozen ? number($0.thawP99Us) : .null), ("frozen", number($0.frozen)),
+                    ("skipped", number($0.skipped)),
+                ])
+            } ?? .null
+        return .object([
+            ("function", .string(function)),
+            ("target", .string(target)),
+            ("model", .string(model)),
+            ("requests", number(requests)),
+            ("succeeded", number(succeeded)),
+            ("functionErrors", number(functionErrors)),
+            ("throttled", number(throttled)),
+            ("otherErrors", number(otherErrors)),
+            ("coldStarts", number(coldStarts)),
+            ("durationSeconds", number(durationSeconds)),
+            ("throughputPerSecond", number(throughputPerSecond)),
+            ("latencyMs", figures(latency)),
+            ("coldLatencyMs", figures(coldLatency)),
+            ("warmLatencyMs", figures(warmLatency)),
+            ("freeze", freezeValue),
+            (
+                "timeline",
+                .array(
+                    timeline.map { s in
+                        .object([
+                            ("second", number(s.second)), ("requests", number(s.requests)),
+                            ("succeeded", number(s.succeeded)), ("functionErrors", number(s.functionErrors)),
+                            ("throttled", number(s.throttled)), ("otherErrors", number(s.otherErrors)),
+                            ("coldStarts", number(s.coldStarts)), ("p50Ms", optional(s.p50Ms)),
+                            ("p99Ms", optional(s.p99Ms)), ("sandboxes", optional(s.sandboxes)),
+                            ("busySandboxes", optional(s.busySandboxes)),
+                        ])
+                    })
+            ),
+            ("load", .string(load)),
+            ("invocationType", .string(invocationType)),
+            ("peakSandboxes", optional(peakSandboxes)),
+            ("sandboxesStarted", optional(sandboxesStarted)),
+            (
+                "latencyHistogram",
+                .object([
+                    ("edgesMs", .array(histogramEdgesMs.map { number($0) })),
+                    ("cold", .array(coldHistogram.map { number($0) })),
+                    ("warm", .array(warmHistogram.map { number($0) })),
+                ])
+            ),
+        ])
+    }
+
+    /// The summary table printed at the end, in the spirit of k6 and hey.
+    package var summary: String {
+        func percent(_ n: Int) -> String {
+            requests > 0 ? " (" + LambdaLog.fixed(Double(n) * 100 / Double(requests), decimals: 2) + " %)" : ""
+        }
+        func row(_ label: String, _ value: String) -> String {
+            let dots = String(repeating: ".", count: max(2, 22 - label.count))
+            return "  \(label) \(dots) \(value)\n"
+        }
+        func ms(_ value: Double) -> String { pad(LambdaLog.fixed(value, decimals: value < 10 ? 3 : 1), 10) }
+        func latencyRow(_ label: String, _ f: LatencyFigures) -> String {
+            guard f.count > 0 else { return "    \(pad(label, 6, left: false))" + pad("—", 10) + "\n" }
+            return "    \(pad(label, 6, left: false))" + ms(f.p50) + ms(f.p90) + ms(f.p99) + ms(f.max)
+                + pad(String(f.count), 10) + "\n"
+        }
+        var out = "lambda-sim load: \(function) (\(target)), \(load), \(invocationType)\n"
+        out += row(
+            "requests",
+            "\(requests)  \(LambdaLog.fixed(throughputPerSecond, decimals: 1))/s over "
+                + LambdaLog.fixed(durationSeconds, decimals: 1) + " s")
+        out += row("succeeded", "\(succeeded)\(percent(succeeded))")
+        out += row("function errors", "\(functionErrors)\(percent(functionErrors))")
+        out += row("throttled", "\(throttled)\(percent(throttled))")
+        out += row("other errors", "\(otherErrors)\(percent(otherErrors))")
+        out += row("cold starts", "\(coldStarts)")
+        if let peakSandboxes { out += row("peak sandboxes", "\(peakSandboxes)") }
+        out +=
+            "  latency (ms)" + pad("p50", 10) + pad("p90", 10) + pad("p99", 10) + pad("max", 10) + pad("count", 10)
+            + "\n"
+        out += latencyRow("all", latency)
+        out += latencyRow("warm", warmLatency)
+        out += latencyRow("cold", coldLatency)
+        if let freeze, freeze.frozen == 0 {
+            out += row("freeze (\(freeze.mode))", "no freezes")
+        } else if let freeze {
+            out += row(
+                "freeze (\(freeze.mode))",
+                "p50 " + LambdaLog.fixed(freeze.freezeP50Us, decimals: 1) + " µs  p99 "
+                    + LambdaLog.fixed(freeze.freezeP99Us, decimals: 1) + " µs  (\(freeze.frozen) freezes, "
+                    + "\(freeze.skipped) skipped)")
+            out += row(
+                "thaw (\(freeze.mode))",
+                "p50 " + LambdaLog.fixed(freeze.thawP50Us, decimals: 1) + " µs  p99 "
+                    + LambdaLog.fixed(freeze.thawP99Us, decimals: 1) + " µs")
+        }
+        return out
+    }
+}
+
+/// `text` padded with spaces to `width` (on the left by default, for numbers).
+func pad(_ text: String, _ width: Int, left: Bool = true) -> String {
+    let fill = String(repeating: " ", count: max(0, width - text.count))
+    return left ? fill + text : text + fill
+}

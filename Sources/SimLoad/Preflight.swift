@@ -1,0 +1,99 @@
+import SimCore
+import SimHTTP
+import SimUV
+
+/// What `lambda-sim serve` says of one function at `/_sim/functions`: used by `load --endpoint` to sample
+/// sandboxes and read the freeze cost. Other Invoke API servers have no such endpoint.
+package struct FunctionStatus: Sendable, Equatable {
+    package var sandboxes: Int
+    package var busy: Int
+    package var freeze: FreezeFigures?
+}
+
+/// Checks an endpoint before a run, and reads lambda-sim's status endpoint during one.
+package enum Preflight {
+    /// One loop for these occasional requests.
+    private static let loop: EventLoop? = try? EventLoop(name: "lambda-sim-load-status")
+
+    /// Fails with a one-line message when `endpoint` does not answer, or does not know the function (a `DryRun`
+    /// invoke, which runs nothing, must answer 204).
+    package static func check(_ endpoint: InvokeEndpoint, url: String) async throws(LoadPlanError) {
+        guard let loop else { throw LoadPlanError("cannot start an event loop") }
+        let request = HTTPRequest(
+            method: "POST", target: endpoint.path, headers: ["X-Amz-Invocation-Type": "DryRun"], body: Array("{}".utf8))
+        let response: HTTPResponse
+        do {
+            response = try await HTTPClient.request(loop: loop, host: endpoint.host, port: endpoint.port, request)
+        } catch {
+            throw LoadPlanError("the endpoint \(url) does not answer (\(error))")
+        }
+        switch response.status {
+        case 204, 200: return
+        case 404:
+            throw LoadPlanError(
+                "the endpoint \(url) has no function '\(endpoint.function)' (404 ResourceNotFoundException)")
+        default:
+            let type = response.headers["x-amzn-ErrorType"].map { " \($0)" } ?? ""
+            throw LoadPlanError(
+                "the endpoint \(url) answered a DryRun invoke of '\(endpoint.function)' with \(response.status)\(type)")
+        }
+    }
+
+    /// The function's entry of `GET /_sim/functions`, or nil when the endpoint has none.
+    package static func functionStatus(_ endpoint: InvokeEndpoint) async -> FunctionStatus? {
+        guard let loop,
+            let response = try? await HTTPClient.request(
+                loop: loop, host: endpoint.host, port: endpoint.port,
+                HTTPRequest(method: "GET", target: "/_sim/functions")),
+            response.status == 200, let document = try? JSON.parse(response.body),
+            case .array(let functions) = document["functions"] ?? document
+        else { return nil }
+        guard let entry = functions.first(where: { $0["name"]?.stringValue == endpoint.function }) else { return nil }
+        func int(_ value: JSONValue?) -> Int? {
+            if case .number(let text)? = value { return Int(text) ?? Double(text).map { Int($0) } }
+            return nil
+        }
+        func double(_ value: JSONValue?) -> Double {
+            if case .number(let text)? = value { return Double(text) ?? 0 }
+            return 0
+        }
+        guard let sandboxes = int(entry["sandboxes"]), let busy = int(entry["busy"]) else { return nil }
+        var freeze: FreezeFigures?
+        if let mode = entry["freeze"]?.stringValue, let freezes = entry["freezeLatencyUs"],
+            let thaws = entry["thawLatencyUs"]
+        {
+            freeze = FreezeFigures(
+                mode: mode, freezeP50Us: double(freezes["p50"]), freezeP99Us: double(freezes["p99"]),
+                thawP50Us: double(thaws["p50"]), thawP99Us: double(thaws["p99"]), frozen: int(entry["freezes"]) ?? 0,
+                skipped: int(entry["freezesSkipped"]) ?? 0)
+        }
+        return FunctionStatus(sandboxes: sandboxes, busy: busy, freeze: freeze)
+    }
+}
+
+extension LoadPlan {
+    /// Why `payload` is not JSON, or nil when it is (Lambda rejects other payloads with 400).
+    package static func payloadProblem(_ payload: [UInt8]) -> String? {
+        JSON.validate(payload).map { "\($0)" }
+    }
+}
+
+extension LoadResult {
+    /// The `--json` document of this run.
+    package var jsonText: String { json.serialized }
+}
+
+extension LoadProgress {
+    /// The live line: `12.0/30s  2,031 invokes  498/s  p50 0.41 ms  p99 2.10 ms  errors 0  throttled 0  sandboxes 3/5`.
+    package var line: String {
+        func ms(_ value: Double) -> String { LambdaLog.fixed(value, decimals: value < 10 ? 2 : 0) }
+        var text = LambdaLog.fixed(elapsedSeconds, decimals: 1)
+        if let plannedSeconds { text += "/" + LambdaLog.fixed(plannedSeconds, decimals: 0) + "s" } else { text += "s" }
+        text += "  \(started)"
+        if let plannedRequests { text += "/\(plannedRequests)" }
+        text += " invokes  \(Int(currentRate))/s  p50 \(ms(p50Ms)) ms  p99 \(ms(p99Ms)) ms  errors \(errors)"
+        text += "  throttled \(throttled)"
+        if let sandboxes { text += "  sandboxes \(busySandboxes ?? 0) busy/\(sandboxes)" }
+        return text
+    }
+}

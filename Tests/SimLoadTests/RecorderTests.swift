@@ -1,0 +1,148 @@
+import SimCore
+import Testing
+
+@testable import SimLoad
+
+/// Aggregation, thresholds, the JSON document and the HTML report.
+@Suite struct RecorderTests {
+    /// Outcomes are counted exactly; a verdict classifies an invoke whether it comes before or after the answer;
+    /// what is left unclassified at the end is warm, and a cold start without an answer still counts.
+    @Test func outcomesAndVerdicts() {
+        var recorder = LoadRecorder()
+        for second in [0, 0, 1, 1, 2] { recorder.started(second: second) }
+        recorder.verdict(.cold, requestID: "a", second: 0)
+        recorder.finished(second: 0, outcome: .succeeded, nanoseconds: 50_000_000, requestID: "a", start: nil)
+        recorder.finished(second: 0, outcome: .functionError, nanoseconds: 2_000_000, requestID: "b", start: nil)
+        recorder.verdict(.warm, requestID: "b", second: 1)
+        recorder.finished(second: 1, outcome: .throttled, nanoseconds: 100_000, requestID: nil, start: nil)
+        recorder.finished(second: 1, outcome: .succeeded, nanoseconds: 1_000_000, requestID: "c", start: nil)
+        recorder.finished(second: 2, outcome: .otherError, nanoseconds: 1, requestID: nil, start: nil)
+        recorder.verdict(.cold, requestID: "lost", second: 2)
+        recorder.settle()
+        #expect(recorder.requests == 5)
+        #expect(LoadOutcome.allCases.map { recorder.count($0) } == [2, 1, 1, 1])
+        #expect(recorder.coldStarts == 2)
+        #expect(recorder.cold.count == 1 && recorder.warm.count == 2 && recorder.all.count == 3)
+        #expect(recorder.timeline.map(\.requests) == [2, 2, 1])
+        #expect(recorder.timeline.map(\.coldStarts) == [1, 0, 1])
+        #expect(recorder.timeline[1].outcomes == [1, 0, 1, 0])
+    }
+
+    @Test func classification() {
+        #expect(LoadOutcome.classify(status: 200, functionError: false) == .succeeded)
+        #expect(LoadOutcome.classify(status: 200, functionError: true) == .functionError)
+        #expect(LoadOutcome.classify(status: 202, functionError: false) == .succeeded)
+        #expect(LoadOutcome.classify(status: 429, functionError: false) == .throttled)
+        #expect(LoadOutcome.classify(status: 502, functionError: false) == .otherError)
+    }
+
+    /// The REPORT line at the end of a log tail tells a cold start (Init Duration) from a warm one.
+    @Test func tails() {
+        let filler = String(repeating: "x", count: 3000) + "\n"
+        let cold = filler + "END RequestId: 1\nREPORT RequestId: 1\tDuration: 1.00 ms\tInit Duration: 3.00 ms\t\n"
+        let warm = "Init Duration: in the function's own output\n" + filler + "REPORT RequestId: 2\tDuration: 1 ms\t\n"
+        #expect(LoadGenerator.startKind(fromTail: Base64.encode(Array(cold.utf8))) == .cold)
+        #expect(LoadGenerator.startKind(fromTail: Base64.encode(Array(warm.utf8))) == .warm)
+        #expect(LoadGenerator.startKind(fromTail: Base64.encode(Array("no report\n".utf8))) == nil)
+        #expect(LoadGenerator.startKind(fromTail: "!!") == nil)
+    }
+
+    private func result() -> LoadResult {
+        var recorder = LoadRecorder()
+        for index in 0..<100 {
+            recorder.started(second: index / 50)
+            let outcome: LoadOutcome = index < 90 ? .succeeded : index < 95 ? .throttled : .otherError
+            recorder.finished(
+                second: index / 50, outcome: outcome, nanoseconds: UInt64(index + 1) * 1_000_000,
+                requestID: String(index), start: index == 0 ? .cold : .warm)
+        }
+        recorder.sandboxes(second: 0, total: 3, busy: 2)
+        recorder.settle()
+        let plan = LoadPlan(
+            model: .rate(50), stop: StopCondition(seconds: 2, requests: nil), payload: [],
+            invocationType: "RequestResponse")
+        return LoadResult(
+            recorder: recorder, function: "fn", target: "command", plan: plan, load: "50/s for 2s", durationSeconds: 2,
+            freeze: FreezeFigures(
+                mode: "signal", freezeP50Us: 40, freezeP99Us: 90, thawP50Us: 8, thawP99Us: 20, frozen: 89, skipped: 1))
+    }
+
+    /// `--fail-on` conditions, with units and percentages.
+    @Test func failureConditions() throws {
+        let run = result()
+        func holds(_ text: String) throws -> Bool { try FailureCondition.parse(text).holds(for: run) }
+        #expect(try holds("p99>80ms"))
+        #expect(try !holds("p99>1s"))
+        #expect(try holds("max>=90"))
+        #expect(try holds("throttled>0"))
+        #expect(try holds("errors>4%"))
+        #expect(try !holds("errors>5%"))
+        #expect(try holds("other_errors>=5"))
+        #expect(try holds("cold_starts<2"))
+        #expect(try holds("cold_p99>500us"))
+        #expect(try FailureCondition.parseList("p99>500ms,errors>1%,throttled>0").count == 3)
+        #expect(throws: LoadPlanError.self) { try FailureCondition.parse("latency>1") }
+        #expect(throws: LoadPlanError.self) { try FailureCondition.parse("p99=1") }
+        #expect(throws: LoadPlanError.self) { try FailureCondition.parse("p99>fast") }
+    }
+
+    /// The JSON document has exactly the issue's keys first, and each timeline second has its keys.
+    @Test func jsonKeys() throws {
+        let document = try JSON.parse(result().jsonText)
+        guard case .object(let members) = document else {
+            Issue.record("not an object")
+            return
+        }
+        let required = [
+            "function", "target", "model", "requests", "succeeded", "functionErrors", "throttled", "otherErrors",
+            "coldStarts", "durationSeconds", "throughputPerSecond", "latencyMs", "coldLatencyMs", "warmLatencyMs",
+            "freeze", "timeline",
+        ]
+        #expect(Array(members.map(\.0).prefix(required.count)) == required)
+        #expect(document["requests"] == .number("100"))
+        #expect(document["throttled"] == .number("5"))
+        #expect(document["coldStarts"] == .number("1"))
+        for key in ["p50", "p90", "p99", "max"] { #expect(document["latencyMs"]?[key] != nil) }
+        for key in ["mode", "freezeP50Us", "freezeP99Us", "thawP50Us", "thawP99Us"] {
+            #expect(document["freeze"]?[key] != nil)
+        }
+        guard case .array(let seconds) = document["timeline"], let first = seconds.first,
+            case .object(let entry) = first
+        else {
+            Issue.record("no timeline")
+            return
+        }
+        #expect(seconds.count == 2)
+        #expect(
+            entry.map(\.0) == [
+                "second", "requests", "succeeded", "functionErrors", "throttled", "otherErrors", "coldStarts", "p50Ms",
+                "p99Ms", "sandboxes", "busySandboxes",
+            ])
+        #expect(first["sandboxes"] == .number("3") && first["busySandboxes"] == .number("2"))
+    }
+
+    /// The report is one self-contained page: its charts are inline SVG, and it refers to nothing outside.
+    @Test func selfContainedReport() {
+        let html = LoadReport.html([result(), result()], generatedAtEpochMilliseconds: 0)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        let charts = html.components(of: "<svg ")
+        #expect(charts >= 6, "\(charts) charts")
+        for forbidden in ["<script", "src=", "href=", "url(", "@import", "http://", "https://", "<link"] {
+            #expect(!html.contains(forbidden), "the report contains \(forbidden)")
+        }
+        #expect(html.contains("Latency over time") && html.contains("Sandboxes and cold starts"))
+        #expect(html.contains("Freeze and thaw latency"))
+    }
+}
+
+extension String {
+    fileprivate func components(of needle: String) -> Int {
+        var count = 0
+        var rest = self[...]
+        while let range = rest.firstRange(of: needle) {
+            count += 1
+            rest = rest[range.upperBound...]
+        }
+        return count
+    }
+}
