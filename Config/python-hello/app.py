@@ -11,3 +11,12 @@ def handler(event, context):
         "functionName": context.function_name,
         "remainingMs": context.get_remaining_time_in_millis(),
     }
+
+
+def work(event, context):
+    """Waits as a function calling another service would (40 ms, or the event's "ms"), then answers."""
+    import time
+
+    milliseconds = event.get("ms", 40) if isinstance(event, dict) else 40
+    time.sleep(milliseconds / 1000)
+    return {"waitedMs": milliseconds, "requestId": context.aws_request_id}

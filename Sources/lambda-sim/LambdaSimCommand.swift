@@ -12,7 +12,7 @@ struct LambdaSimCommand: AsyncParsableCommand {
         commandName: "lambda-sim",
         abstract: "A high-fidelity AWS Lambda execution-environment simulator.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, ServeCommand.self, InvokeCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, InvokeCommand.self, LoadCommand.self]
     )
 
     /// Parses and runs; usage and configuration errors exit 2, as design.md §2.1 says.
@@ -63,6 +63,11 @@ enum Console {
 
     static func error(_ line: String) {
         write(2, line + "\n")
+    }
+
+    /// Writes `text` to standard output as it is (no newline).
+    static func raw(_ text: String) {
+        write(1, text)
     }
 
     private static func write(_ fd: Int32, _ text: String) {

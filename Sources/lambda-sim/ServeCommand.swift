@@ -32,6 +32,28 @@ struct ServeCommand: AsyncParsableCommand {
             Console.error("lambda-sim: \(error)")
             throw ExitCode(2)
         }
+        let (functions, account) = ServeConfiguration.simulator(for: loaded, timeScale: timeScale)
+        let simulator: Simulator
+        do {
+            simulator = try await Simulator.start(
+                functions: functions, host: loaded.server.host, port: port ?? loaded.server.port, account: account,
+                standardOutput: true)
+        } catch {
+            Console.error("lambda-sim: cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let names = functions.map(\.name).joined(separator: ", ")
+        await serveUntilSignal(
+            simulator, banner: "lambda-sim: Invoke API listening on \(simulator.endpoint) (functions: \(names))")
+    }
+}
+
+/// A serve configuration as the simulator's options, shared by `serve` and `load --config`.
+enum ServeConfiguration {
+    /// The functions and account settings `loaded` describes; the caller's environment is passed through.
+    static func simulator(for loaded: SimulatorConfig, timeScale: Double) -> (
+        [FunctionOptions], Simulator.AccountOptions
+    ) {
         let caller = ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let functions = loaded.functions.map { function -> FunctionOptions in
             var options = FunctionOptions(
@@ -55,17 +77,6 @@ struct ServeCommand: AsyncParsableCommand {
         let rate = loaded.scalingRate.map { (sandboxes: $0.sandboxes, periodSeconds: $0.perSeconds) } ?? (1_000, 10)
         let account = Simulator.AccountOptions(
             concurrency: loaded.account.concurrency, scalingRate: rate, timeScale: timeScale)
-        let simulator: Simulator
-        do {
-            simulator = try await Simulator.start(
-                functions: functions, host: loaded.server.host, port: port ?? loaded.server.port, account: account,
-                standardOutput: true)
-        } catch {
-            Console.error("lambda-sim: cannot start: \(error)")
-            throw ExitCode(1)
-        }
-        let names = functions.map(\.name).joined(separator: ", ")
-        await serveUntilSignal(
-            simulator, banner: "lambda-sim: Invoke API listening on \(simulator.endpoint) (functions: \(names))")
+        return (functions, account)
     }
 }

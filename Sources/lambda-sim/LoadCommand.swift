@@ -1,0 +1,401 @@
+import ArgumentParser
+import Foundation
+import LambdaSim
+import SimConfig
+import SimLoad
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `lambda-sim load FUNCTION …`: drives a function with an open or closed load model and reports throughput,
+/// latency (cold and warm), outcomes, cold starts, sandboxes and freeze cost.
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Load-test a function: open or closed model, cold starts, throttles, freeze cost, a report.",
+        discussion: """
+            Target one of: --endpoint URL (anything that speaks the Invoke API, e.g. a running lambda-sim), \
+            --config FILE (starts serve with that YAML in this process), or [function flags] -- COMMAND (starts \
+            the function as `run` does). Load: --rate N (open model: invokes start on schedule whatever the \
+            answers do; latency counts from the scheduled start), --stages "5s:50,20s:500,5s:0" (the rate ramps \
+            linearly stage by stage), or --concurrency N (closed model: N callers back to back). Stop after \
+            --duration and/or --requests. Exit status: 0, 1 when a --fail-on condition holds, 2 for bad arguments \
+            or a target that cannot be reached.
+            """
+    )
+
+    @Argument(
+        help: "The function to invoke (its name in the config or at the endpoint; the name of a COMMAND's function).")
+    var functionName: String
+
+    @Option(help: "The Invoke API to drive, e.g. http://127.0.0.1:9000.")
+    var endpoint: String?
+
+    @Option(help: "A serve configuration (YAML) to start in this process.")
+    var config: String?
+
+    @Option(help: "Open model: invokes started per second.")
+    var rate: Double?
+
+    @Option(help: "Open model with ramps: DURATION:RATE stages, e.g. \"5s:50,20s:500,5s:0\".")
+    var stages: String?
+
+    @Option(help: "Closed model: callers, each invoking again as soon as it has its answer.")
+    var concurrency: Int?
+
+    @Option(help: "Stop starting invokes after this long (e.g. 30, 30s, 2m).")
+    var duration: String?
+
+    @Option(help: "Stop after starting this many invokes.")
+    var requests: Int?
+
+    @Option(help: "The JSON payload of every invoke (default {}).")
+    var payload: String?
+
+    @Option(help: "Read the payload from this file.")
+    var payloadFile: String?
+
+    @Option(help: "RequestResponse (default) or Event.")
+    var invocationType: String = "RequestResponse"
+
+    @Option(help: "Run once per freeze mode on a fresh simulator, e.g. none,signal,cgroup (with --config or COMMAND).")
+    var compareFreeze: String?
+
+    @Option(help: "Write the result as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write a self-contained HTML report to this file.")
+    var report: String?
+
+    @Option(help: "Exit 1 when a condition holds, e.g. \"p99>500ms,errors>1%,throttled>0\".")
+    var failOn: String?
+
+    @Option(help: "An invoke without an answer after this many seconds counts as an other error.")
+    var clientTimeout: Double = 120
+
+    @Flag(help: "Print only the summary (no live progress line).")
+    var quiet = false
+
+    @OptionGroup var function: FunctionFlags
+
+    /// What the command runs against.
+    private enum TargetKind: String {
+        case endpoint, config, command
+    }
+
+    private var targetKind: TargetKind {
+        if endpoint != nil { return .endpoint }
+        if config != nil { return .config }
+        return .command
+    }
+
+    func validate() throws {
+        let targets = [endpoint != nil, config != nil, !function.command.isEmpty].filter { $0 }.count
+        if targets == 0 {
+            throw ValidationError("say what to load: --endpoint URL, --config FILE or -- COMMAND [ARG...]")
+        }
+        if targets > 1 { throw ValidationError("give only one of --endpoint, --config and -- COMMAND") }
+        if function.anyGiven && function.command.isEmpty {
+            throw ValidationError("function flags (--freeze, --memory, …) apply only with -- COMMAND")
+        }
+        let models = [rate != nil, stages != nil, concurrency != nil].filter { $0 }.count
+        if models == 0 { throw ValidationError("say how to load: --rate N, --stages \"5s:50,…\" or --concurrency N") }
+        if models > 1 { throw ValidationError("give only one of --rate, --stages and --concurrency") }
+        if payload != nil && payloadFile != nil {
+            throw ValidationError("give only one of --payload and --payload-file")
+        }
+        if compareFreeze != nil && endpoint != nil {
+            throw ValidationError(
+                "--compare-freeze starts a fresh simulator per mode: use it with --config or -- COMMAND")
+        }
+        do {
+            _ = try plan()
+            _ = try freezeModes()
+            _ = try failOn.map(FailureCondition.parseList)
+        } catch let error as LoadPlanError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    private func plan() throws -> LoadPlan {
+        let model: LoadModel
+        if let rate {
+            model = .rate(rate)
+        } else if let stages {
+            model = .stages(try Stage.parseList(stages))
+        } else {
+            model = .concurrency(concurrency ?? 1)
+        }
+        let seconds = try duration.map { try parseDuration($0, option: "--duration") }
+        var body = Array((payload ?? "{}").utf8)
+        if let payloadFile {
+            guard let data = FileManager.default.contents(atPath: payloadFile) else {
+                throw LoadPlanError("--payload-file: cannot read \(payloadFile)")
+            }
+            body = Array(data)
+        }
+        if !body.isEmpty, let problem = LoadPlan.payloadProblem(body) {
+            throw LoadPlanError(
+                "the payload is not JSON (\(problem)); Lambda would answer 400 InvalidRequestContentException")
+        }
+        let plan = LoadPlan(
+            model: model, stop: StopCondition(seconds: seconds, requests: requests), payload: body,
+            invocationType: invocationType, clientTimeoutSeconds: clientTimeout)
+        try plan.validate()
+        return plan
+    }
+
+    private func freezeModes() throws -> [String?] {
+        guard let compareFreeze else { return [nil] }
+        let modes = compareFreeze.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard !modes.isEmpty else { throw LoadPlanError("--compare-freeze: no mode given") }
+        for mode in modes where FreezeMode(rawValue: mode) == nil {
+            throw LoadPlanError("--compare-freeze: '\(mode)' is not none, signal or cgroup")
+        }
+        return modes
+    }
+
+    /// The load as the user gave it, for the summary.
+    private var loadDescription: String {
+        var text: String
+        if let rate {
+            text = rate == rate.rounded() ? "\(Int(rate))/s" : "\(rate)/s"
+        } else if let stages {
+            text = "stages \(stages)"
+        } else {
+            text = "concurrency \(concurrency ?? 1)"
+        }
+        if let duration { text += " for \(duration)" }
+        if let requests { text += ", at most \(requests) invokes" }
+        return text
+    }
+
+    func run() async throws {
+        let plan: LoadPlan
+        let conditions: [FailureCondition]
+        do {
+            plan = try self.plan()
+            conditions = try failOn.map(FailureCondition.parseList) ?? []
+        } catch let error as LoadPlanError {
+            Console.error("lambda-sim load: \(error)")
+            throw ExitCode(2)
+        }
+        var results: [LoadResult] = []
+        for mode in try freezeModes() {
+            if let mode, !quiet, compareFreeze != nil { Console.out("lambda-sim load: freeze \(mode)") }
+            let target: LoadTarget
+            do {
+                target = try await LoadTarget.start(command: self, freeze: mode)
+            } catch let error as LoadPlanError {
+                Console.error("lambda-sim load: \(error)")
+                throw ExitCode(2)
+            }
+            let result = try await runOnce(plan: plan, target: target)
+            results.append(result)
+            Console.out(result.summary)
+        }
+        if let json {
+            let value: JSONDocument =
+                results.count == 1 ? .single(results[0]) : .runs(results)
+            do {
+                try value.text.write(toFile: json, atomically: true, encoding: .utf8)
+            } catch {
+                Console.error("lambda-sim load: cannot write \(json): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+        }
+        if let report {
+            let html = LoadReport.html(
+                results, generatedAtEpochMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            do {
+                try html.write(toFile: report, atomically: true, encoding: .utf8)
+            } catch {
+                Console.error("lambda-sim load: cannot write \(report): \(error.localizedDescription)")
+                throw ExitCode(2)
+            }
+        }
+        var failed: [String] = []
+        for (index, result) in results.enumerated() {
+            for condition in conditions where condition.holds(for: result) {
+                let run = results.count > 1 ? " (freeze \(result.freeze?.mode ?? String(index)))" : ""
+                failed.append(condition.text + run)
+            }
+        }
+        if !failed.isEmpty {
+            Console.error("lambda-sim load: failed: " + failed.joined(separator: ", "))
+            throw ExitCode(1)
+        }
+    }
+
+    /// One run against a started target; stops the target afterwards.
+    private func runOnce(plan: LoadPlan, target: LoadTarget) async throws -> LoadResult {
+        let generator: LoadGenerator
+        do {
+            generator = try LoadGenerator(plan: plan, endpoint: target.endpoint, askTail: target.needsTail)
+        } catch {
+            await target.stop()
+            Console.error("lambda-sim load: cannot start the load generator: \(error)")
+            throw ExitCode(1)
+        }
+        let verdicts = Task { await target.forwardVerdicts(to: generator) }
+        let sampler = Task {
+            while !Task.isCancelled {
+                if let (total, busy) = await target.sampleSandboxes() { generator.sandboxes(total: total, busy: busy) }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        let live = !quiet && isatty(1) == 1
+        let printer = live ? ProgressPrinter() : nil
+        var progress: (@Sendable (LoadProgress) -> Void)?
+        if let printer { progress = { printer.show($0) } }
+        let duration = await generator.run(progress: progress)
+        printer?.end()
+        sampler.cancel()
+        let freeze = await target.freezeFigures()
+        await target.stop()
+        let started = await verdicts.value
+        let recorder = await generator.finishRecording()
+        return LoadResult(
+            recorder: recorder, function: functionName, target: targetKind.rawValue, plan: plan, load: loadDescription,
+            durationSeconds: duration, freeze: freeze, sandboxesStarted: started)
+    }
+
+    /// What `load` drives: an endpoint, or a simulator it started.
+    private final class LoadTarget: Sendable {
+        let endpoint: InvokeEndpoint
+        let simulator: Simulator?
+        let events: SimulatorEventStream?
+        let function: String
+
+        var needsTail: Bool { simulator == nil }
+
+        private init(endpoint: InvokeEndpoint, simulator: Simulator?, events: SimulatorEventStream?, function: String) {
+            self.endpoint = endpoint
+            self.simulator = simulator
+            self.events = events
+            self.function = function
+        }
+
+        /// Starts (or checks) the target of `command`, with `freeze` overriding the function's mode.
+        static func start(command: LoadCommand, freeze: String?) async throws -> LoadTarget {
+            let name = command.functionName
+            if let url = command.endpoint {
+                let endpoint = try InvokeEndpoint.parse(url: url, function: name)
+                try await Preflight.check(endpoint, url: url)
+                return LoadTarget(endpoint: endpoint, simulator: nil, events: nil, function: name)
+            }
+            var functions: [FunctionOptions]
+            var account: Simulator.AccountOptions?
+            if let path = command.config {
+                let loaded: SimulatorConfig
+                do {
+                    loaded = try ConfigLoader.load(path: path)
+                } catch {
+                    throw LoadPlanError("\(error)")
+                }
+                let (all, settings) = ServeConfiguration.simulator(for: loaded, timeScale: 1)
+                guard all.contains(where: { $0.name == name }) else {
+                    throw LoadPlanError(
+                        "\(path) has no function '\(name)' (it has: \(all.map(\.name).joined(separator: ", ")))")
+                }
+                functions = all
+                account = settings
+            } else {
+                do {
+                    functions = [try command.function.options(name: name)]
+                } catch {
+                    throw LoadPlanError("\(error)")
+                }
+            }
+            if let freeze, let mode = FreezeMode(rawValue: freeze) {
+                for index in functions.indices where functions[index].name == name { functions[index].freeze = mode }
+            }
+            let events = SimulatorEventStream(capacityBytes: 16 << 20, includeOutput: false)
+            let simulator: Simulator
+            do {
+                simulator = try await Simulator.start(
+                    functions: functions, host: "127.0.0.1", port: 0, account: account, events: events)
+            } catch {
+                throw LoadPlanError("cannot start the simulator: \(error)")
+            }
+            // Provisioned sandboxes initialise first, as they would before traffic reaches Lambda.
+            for _ in 0..<6_000 where !((try? await simulator.isReady()) ?? true) {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return LoadTarget(
+                endpoint: InvokeEndpoint(host: "127.0.0.1", port: simulator.port, function: name),
+                simulator: simulator, events: events, function: name)
+        }
+
+        /// Tells the generator which invokes were cold starts, as the simulator reports them, until it stops;
+        /// returns how many sandboxes the simulator started for invokes (nil for an endpoint).
+        func forwardVerdicts(to generator: LoadGenerator) async -> Int? {
+            guard let events else { return nil }
+            var started = 0
+            for await event in events where event.function == function {
+                switch event.kind {
+                case .report(let report):
+                    guard let id = event.requestID else { continue }
+                    generator.verdict(report.initDurationMilliseconds != nil ? .cold : .warm, requestID: id)
+                case .initStarted("on-demand", "init"):
+                    started += 1
+                default:
+                    continue
+                }
+            }
+            return started
+        }
+
+        /// The function's sandboxes and how many are busy (initialising or running an invoke).
+        func sampleSandboxes() async -> (Int, Int)? {
+            if let simulator {
+                guard let all = try? await simulator.sandboxes() else { return nil }
+                let mine = all.filter { $0.function == function }
+                return (mine.count, mine.filter { $0.state == "busy" || $0.state == "initializing" }.count)
+            }
+            guard let status = await Preflight.functionStatus(endpoint) else { return nil }
+            return (status.sandboxes, status.busy)
+        }
+
+        /// The freeze figures of the run, when the target is lambda-sim.
+        func freezeFigures() async -> FreezeFigures? {
+            if let simulator {
+                guard let summary = try? await simulator.freezeSummary(function: function) else { return nil }
+                return FreezeFigures(
+                    mode: summary.mode, freezeP50Us: summary.freezes.p50Microseconds,
+                    freezeP99Us: summary.freezes.p99Microseconds, thawP50Us: summary.thaws.p50Microseconds,
+                    thawP99Us: summary.thaws.p99Microseconds, frozen: summary.frozen, skipped: summary.skipped)
+            }
+            return await Preflight.functionStatus(endpoint)?.freeze
+        }
+
+        func stop() async {
+            await simulator?.stop()
+        }
+    }
+}
+
+/// The live progress line, rewritten in place on the terminal.
+private final class ProgressPrinter: Sendable {
+    func show(_ progress: LoadProgress) {
+        Console.raw("\r\u{1B}[K" + progress.line)
+    }
+
+    func end() {
+        Console.raw("\r\u{1B}[K")
+    }
+}
+
+/// The result file: one run, or `{"runs": [...]}` when comparing freeze modes.
+private enum JSONDocument {
+    case single(LoadResult)
+    case runs([LoadResult])
+
+    var text: String {
+        switch self {
+        case .single(let result): return result.jsonText + "\n"
+        case .runs(let results): return "{\"runs\":[" + results.map(\.jsonText).joined(separator: ",") + "]}\n"
+        }
+    }
+}

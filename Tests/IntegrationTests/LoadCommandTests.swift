@@ -1,0 +1,186 @@
+// `lambda-sim load` run as a user runs it: the CLI against real runtimes (the fixture, awslambdaric), its JSON
+// result, its report and its exit status.
+
+import Foundation
+import SimCore
+import SimUV
+import Testing
+
+@Suite("lambda-sim load", .serialized)
+struct LoadCommandTests {
+    private static let lambdaSim = TestPaths.binDirectory + "/lambda-sim"
+
+    /// Runs `lambda-sim load ARGS --json FILE` in a fresh directory and returns the exit status, the output and
+    /// the parsed JSON (nil when no file was written).
+    private func load(_ arguments: [String], files: [String: String] = [:]) async throws
+        -> (status: SimUV.ExitStatus, stdout: String, stderr: String, json: JSONValue?, directory: String)
+    {
+        let directory = try makeTemporaryDirectory()
+        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        let json = directory + "/result.json"
+        let result = try await runProcess(
+            // The options go before the arguments, whose `--` ends them.
+            [Self.lambdaSim, "load", "--json", json, "--quiet"]
+                + arguments.map { $0.replacingOccurrences(of: "DIR", with: directory) },
+            workingDirectory: directory)
+        let document = FileManager.default.contents(atPath: json).flatMap { try? JSON.parse(Array($0)) }
+        return (result.status, result.stdout, result.stderr, document, directory)
+    }
+
+    private func int(_ value: JSONValue?) -> Int? {
+        if case .number(let text)? = value { return Int(text) }
+        return nil
+    }
+
+    private func double(_ value: JSONValue?) -> Double? {
+        if case .number(let text)? = value { return Double(text) }
+        return nil
+    }
+
+    private func config(reserved: Int) -> String {
+        """
+        account:
+          concurrency: 100
+        functions:
+          busy:
+            command: [\(TestPaths.fixtureRuntime)]
+            codeUri: /tmp
+            timeout: 10
+            reservedConcurrency: \(reserved)
+            freeze: none
+        """
+    }
+
+    /// A closed model of 6 callers against a function reserved to 2 sandboxes: every invoke is counted once,
+    /// as a success or a throttle (429), and the cold starts are exactly the sandboxes the simulator started.
+    @Test(.timeLimit(.minutes(2)))
+    func throttlesAndColdStartsAreExact() async throws {
+        let run = try await load(
+            [
+                "busy", "--config", "DIR/load.yaml", "--concurrency", "6", "--requests", "120", "--payload",
+                #"{"sleepMs":20}"#,
+            ], files: ["load.yaml": config(reserved: 2)])
+        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        let json = try #require(run.json, "\(run.stdout) \(run.stderr)")
+        #expect(int(json["requests"]) == 120)
+        let succeeded = try #require(int(json["succeeded"]))
+        let throttled = try #require(int(json["throttled"]))
+        #expect(succeeded + throttled == 120, "\(json.serialized)")
+        #expect(throttled > 0)
+        #expect(int(json["otherErrors"]) == 0 && int(json["functionErrors"]) == 0)
+        let cold = try #require(int(json["coldStarts"]))
+        #expect(cold >= 2)
+        #expect(cold == int(json["sandboxesStarted"]), "\(json.serialized)")
+        #expect(json["model"]?.stringValue == "closed" && json["target"]?.stringValue == "config")
+        #expect(run.stdout.contains("throttled"), "\(run.stdout)")
+    }
+
+    /// The open model starts invokes on schedule whatever the answers do: a function slower than its capacity
+    /// (2 sandboxes, 100 ms each: 20 invokes/s) still gets 50 invokes/s started, and the queueing shows as
+    /// latency measured from each scheduled start, not as fewer requests.
+    @Test(.timeLimit(.minutes(2)))
+    func openModelKeepsItsSchedule() async throws {
+        let run = try await load([
+            "fn", "--rate", "50", "--duration", "2", "--payload", #"{"sleepMs":100}"#, "--max-concurrency", "2",
+            "--freeze", "none", "--", TestPaths.fixtureRuntime,
+        ])
+        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        let json = try #require(run.json)
+        #expect(int(json["requests"]) == 100)
+        #expect(int(json["succeeded"]) == 100)
+        #expect(json["model"]?.stringValue == "open" && json["target"]?.stringValue == "command")
+        // 100 invokes at 20/s take ~5 s: the last ones waited ~3 s beyond their scheduled start.
+        let p99 = try #require(double(json["latencyMs"]?["p99"]))
+        #expect(p99 > 2_000, "p99 \(p99) ms")
+        let duration = try #require(double(json["durationSeconds"]))
+        #expect(duration > 4, "\(duration)")
+        guard case .array(let seconds) = json["timeline"] else {
+            Issue.record("no timeline")
+            return
+        }
+        #expect(seconds.prefix(2).map { int($0["requests"]) } == [50, 50])
+        #expect(int(json["coldStarts"]) == 2)
+    }
+
+    /// `--compare-freeze none,signal` runs the same load once per mode on a fresh simulator and writes
+    /// `{"runs": [...]}` in that order, with each run's freeze figures; the report overlays them.
+    @Test(.timeLimit(.minutes(2)))
+    func compareFreeze() async throws {
+        let run = try await load([
+            "fn", "--compare-freeze", "none,signal", "--rate", "100", "--duration", "1", "--report", "DIR/report.html",
+            "--", TestPaths.fixtureRuntime,
+        ])
+        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        guard case .array(let runs) = try #require(run.json)["runs"] else {
+            Issue.record("no runs")
+            return
+        }
+        #expect(runs.count == 2)
+        #expect(runs.map { $0["freeze"]?["mode"]?.stringValue } == ["none", "signal"])
+        #expect(runs[0]["freeze"]?["freezeP50Us"] == JSONValue.null)
+        #expect((double(runs[1]["freeze"]?["freezeP50Us"]) ?? 0) > 0)
+        #expect(runs.allSatisfy { int($0["requests"]) == 100 })
+        let html = try String(contentsOfFile: run.directory + "/report.html", encoding: .utf8)
+        #expect(html.contains("<svg") && html.contains("freeze signal") && !html.contains("<script"))
+    }
+
+    /// `--fail-on` turns a crossed threshold into exit status 1 and names it; one that holds not exits 0.
+    @Test(.timeLimit(.minutes(1)))
+    func failOn() async throws {
+        let crossed = try await load([
+            "fn", "--concurrency", "1", "--requests", "20", "--fail-on", "p50>0.001ms,throttled>0", "--",
+            TestPaths.fixtureRuntime,
+        ])
+        #expect(crossed.status == SimUV.ExitStatus.exited(1))
+        #expect(crossed.stderr.contains("failed: p50>0.001ms"), "\(crossed.stderr)")
+        #expect(!crossed.stderr.contains("throttled>0"))
+        #expect(crossed.json != nil, "the result is written before the verdict")
+        let passed = try await load([
+            "fn", "--concurrency", "1", "--requests", "20", "--fail-on", "errors>0,p99>5s", "--",
+            TestPaths.fixtureRuntime,
+        ])
+        #expect(passed.status == SimUV.ExitStatus.exited(0), "\(passed.stderr)")
+    }
+
+    /// AWS's Python runtime client under an endpoint target: the load tool drives a running simulator, learns
+    /// cold starts from the log tail and reads the freeze figures from the status API.
+    @Test(.timeLimit(.minutes(2)))
+    func endpointWithAwslambdaric() async throws {
+        var function = TestFunctions.python("handlers.ok", name: "py")
+        function.freeze = .signal
+        try await withSimulator([function]) { sim in
+            let run = try await load([
+                "py", "--endpoint", "http://127.0.0.1:\(sim.simulator.port)", "--concurrency", "1", "--requests", "30",
+            ])
+            #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+            let json = try #require(run.json)
+            #expect(int(json["succeeded"]) == 30)
+            #expect(int(json["coldStarts"]) == 1)
+            #expect(int(json["coldLatencyMs"]?["count"]) == 1 && int(json["warmLatencyMs"]?["count"]) == 29)
+            #expect(json["target"]?.stringValue == "endpoint")
+            #expect(json["freeze"]?["mode"]?.stringValue == "signal")
+        }
+    }
+
+    /// Bad arguments and unreachable targets end with one line naming the problem and exit status 2, and no
+    /// result file.
+    @Test(.timeLimit(.minutes(1)))
+    func badArguments() async throws {
+        let cases: [([String], String)] = [
+            (["fn", "--rate", "5", "--concurrency", "2", "--duration", "1", "--", "/bin/true"], "only one of --rate"),
+            (["fn", "--rate=-3", "--duration", "1", "--", "/bin/true"], "--rate must be a positive number"),
+            (["fn", "--rate", "5", "--", "/bin/true"], "--duration"),
+            (["fn", "--rate", "5", "--duration", "1"], "say what to load"),
+            (["fn", "--endpoint", "http://127.0.0.1:1", "--rate", "5", "--duration", "1"], "does not answer"),
+            (["nope", "--config", "DIR/load.yaml", "--rate", "5", "--duration", "1"], "has no function 'nope'"),
+            (["fn", "--rate", "5", "--duration", "1", "--payload", "{", "--", "/bin/true"], "not JSON"),
+            (["fn", "--rate", "5", "--duration", "1", "--fail-on", "speed>1", "--", "/bin/true"], "unknown metric"),
+        ]
+        for (arguments, message) in cases {
+            let run = try await load(arguments, files: ["load.yaml": config(reserved: 1)])
+            #expect(run.status == SimUV.ExitStatus.exited(2), "\(arguments): \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
+            #expect(run.json == nil)
+        }
+    }
+}
