@@ -103,3 +103,17 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
             path: "Benchmarks/OrchestratorBenchmarks", plugins: plugin),
     ]
 }
+
+// Fuzz targets (libFuzzer) are declared only when asked for; scripts/fuzz.sh builds and runs them:
+//   LAMBDA_SIM_FUZZ=1 swift build --product FuzzJSON -Xswiftc -sanitize=fuzzer,address --scratch-path .build-fuzz
+if Context.environment["LAMBDA_SIM_FUZZ"] != nil {
+    for (name, dependencies) in [
+        ("FuzzHTTPRequest", ["SimHTTP"]), ("FuzzHTTPResponse", ["SimHTTP"]), ("FuzzJSON", ["SimCore"]),
+        ("FuzzConfig", ["SimConfig"]),
+    ] {
+        package.targets.append(
+            .executableTarget(
+                name: name, dependencies: dependencies.map { .target(name: $0) }, path: "Fuzz/\(name)",
+                swiftSettings: strict))
+    }
+}

@@ -1,0 +1,33 @@
+import SimCore
+
+// libFuzzer target: the JSON validator and parser. The validator must agree with the parser, and a parsed
+// document must serialise to text that parses back to the same document.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One input: returns 0 (libFuzzer's convention); a failed precondition is a finding.
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let invalid = JSON.validate(bytes)
+    let parsed = try? JSON.parse(bytes)
+    precondition((invalid == nil) == (parsed != nil), "validate and parse disagree")
+    if let parsed {
+        let again = try? JSON.parse(parsed.serialized)
+        precondition(again == parsed, "serialising changed the document")
+    }
+    return 0
+}
+
+// libFuzzer's driver runs the inputs (SwiftPM gives executables their own `main`, so the driver is called).
+@_silgen_name("LLVMFuzzerRunDriver")
+func runDriver(
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32
+
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(runDriver(&argc, &argv) { data, size in data.map { fuzz($0, size) } ?? 0 })
