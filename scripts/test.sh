@@ -30,7 +30,7 @@ only_module_imports CHTTPParser Sources/SimHTTP
 
 if [[ -f .swift-format ]]; then
     echo "test: swift format lint"
-    swift format lint --strict --recursive Sources Tests Package.swift
+    swift format lint --strict --recursive Sources Tests Package.swift Benchmarks Fuzz
 fi
 
 echo "test: swift build --build-tests"
