@@ -83,15 +83,17 @@ extension FunctionPool {
     /// Writes the invocation record to the destination (JSON lines) and logs the outcome.
     private func record(_ condition: AsyncRetryPolicy.Condition, event: PendingEvent, result: InvokeResult?) {
         let id = event.invocation.requestID
+        // Lambda counts the times the function ran, not the throttled attempts (lambda-behaviour.md §4.6).
+        let executions = event.attempts - event.throttles
         bus.publish(
-            .asyncResult(condition: condition.rawValue, attempts: event.attempts),
+            .asyncResult(condition: condition.rawValue, attempts: executions),
             EventContext(
                 function: function.name, sandboxID: "-", requestID: id, epochMilliseconds: clock.epochMilliseconds,
                 logFormat: function.logFormat))
         let destination = condition == .success ? policy.onSuccessDestination : policy.onFailureDestination
         guard let destination else { return }
         let line = AsyncRecord.json(
-            condition: condition, invocation: event.invocation, attempts: event.attempts, result: result,
+            condition: condition, invocation: event.invocation, attempts: executions, result: result,
             function: function, epochMilliseconds: clock.epochMilliseconds)
         AsyncRecord.append(line + "\n", to: destination)
     }

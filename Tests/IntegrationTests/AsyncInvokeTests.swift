@@ -92,7 +92,8 @@ struct AsyncInvokeTests {
     }
 
     /// Events that are throttled every time (reserved concurrency 0) are retried with backoff until they are
-    /// older than MaximumEventAgeInSeconds, then recorded as EventAgeExceeded.
+    /// older than MaximumEventAgeInSeconds, then recorded as EventAgeExceeded; the function never ran, so
+    /// approximateInvokeCount is 0.
     @Test(.timeLimit(.minutes(1)))
     func eventAgeExpiry() async throws {
         let files = try destinations()
@@ -107,8 +108,34 @@ struct AsyncInvokeTests {
             let record = try #require(try await records(files.failure, count: 1).first)
             let context = try #require(record["requestContext"] as? [String: Any])
             #expect(context["condition"] as? String == "EventAgeExceeded")
-            #expect((context["approximateInvokeCount"] as? Int ?? 0) > 1)
+            #expect(context["approximateInvokeCount"] as? Int == 0)
             #expect((record["responseContext"] as? [String: Any])?["statusCode"] as? Int == 429)
+        }
+    }
+
+    /// Throttled attempts are retried but not counted: an event throttled while a synchronous invoke holds the
+    /// only reserved slot, then failing three times (two retries), records approximateInvokeCount 3, the number
+    /// of times the function ran.
+    @Test(.timeLimit(.minutes(1)))
+    func throttledAttemptsAreNotCounted() async throws {
+        let files = try destinations()
+        defer { try? FileManager.default.removeItem(atPath: files.directory) }
+        var function = TestFunctions.fixture(name: "busy-async")
+        function.reservedConcurrency = 1
+        function.onFailureDestination = files.failure
+        try await run(function) { sim in
+            async let holding = sim.invoke("busy-async", payload: #"{"sleepMs":400}"#)
+            try await Task.sleep(for: .milliseconds(100))
+            let accepted = try await sim.invoke(
+                "busy-async", payload: #"{"error":"X"}"#, headers: ["X-Amz-Invocation-Type": "Event"])
+            let id = try #require(accepted.headers["x-amzn-RequestId"])
+            #expect(try await holding.status == 200)
+            let record = try #require(try await records(files.failure, count: 1).first)
+            let context = try #require(record["requestContext"] as? [String: Any])
+            #expect(context["condition"] as? String == "RetriesExhausted")
+            #expect(context["approximateInvokeCount"] as? Int == 3)
+            #expect(sim.logs.texts.filter { $0 == "START RequestId: \(id) Version: $LATEST" }.count == 3)
+            #expect(sim.logs.texts.contains { $0.hasPrefix("ASYNC RequestId: \(id)") && $0.hasSuffix("Attempts: 3") })
         }
     }
 
