@@ -6,6 +6,8 @@ package enum HTTPError: Error, Equatable, Sendable, CustomStringConvertible {
     case headerTooLarge(limit: Int)
     /// http_parser rejected the bytes; `name` is its error name (`HPE_INVALID_METHOD`), `reason` its text.
     case malformedMessage(name: String, reason: String)
+    /// The request's HTTP version is not 1.x (answered 505).
+    case versionNotSupported(major: Int, minor: Int)
     /// The stream ended in the middle of a message.
     case unexpectedEOF
     /// The peer closed the connection before the response arrived.
@@ -22,6 +24,7 @@ package enum HTTPError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .headerTooLarge(let limit): return "header section larger than \(limit) bytes"
         case .malformedMessage(let name, let reason): return "malformed HTTP message: \(reason) (\(name))"
+        case .versionNotSupported(let major, let minor): return "HTTP/\(major).\(minor) is not supported"
         case .unexpectedEOF: return "connection ended in the middle of an HTTP message"
         case .connectionClosed: return "connection closed before the response arrived"
         case .notConnected: return "connection is not open"

@@ -40,6 +40,9 @@ final class HTTPServerConnection {
     private var idleTimerArmed = false
     /// A response that ends the connection is being written.
     private(set) var isClosing = false
+    /// The peer finished sending (a half-close after its requests): what it sent is still answered, then the
+    /// connection closes.
+    private var peerFinished = false
     /// The socket was closed.
     private(set) var isClosed = false
 
@@ -93,7 +96,18 @@ final class HTTPServerConnection {
 
     private func peerClosed() {
         // A connection-ending response still being written finishes first; its completion closes.
-        if !isClosing { closeNow() }
+        guard !isClosing else { return }
+        // A client may shut down its sending side once its request is out (a half-close): it still gets its
+        // answers. A held long-poll whose holder watches the connection (`onConnectionClose`) is let go instead,
+        // since its client is gone.
+        let waitingForAnswers = !queue.isEmpty || (current != nil && current?.onConnectionClose == nil)
+        guard waitingForAnswers, parseError == nil else {
+            closeNow()
+            return
+        }
+        peerFinished = true
+        updateReading()
+        updateIdleTimer()
     }
 
     // MARK: Dispatch
@@ -118,6 +132,7 @@ final class HTTPServerConnection {
         let response: HTTPResponse
         switch error {
         case .headerTooLarge: response = .text(431, "Request Header Fields Too Large\n")
+        case .versionNotSupported: response = .text(505, "HTTP Version Not Supported\n")
         default: response = .text(400, "Bad Request: \(error)\n")
         }
         write(response.serialized(keepAlive: false), thenClose: true)
@@ -136,7 +151,7 @@ final class HTTPServerConnection {
     func completeResponse(_ bytes: [UInt8], keepAlive: Bool, for responder: HTTPResponder) {
         guard current === responder, isOpen else { return }
         current = nil
-        if keepAlive {
+        if keepAlive && !(peerFinished && queue.isEmpty) {
             if !bytes.isEmpty { write(bytes) }
             dispatchNext()
         } else {
@@ -183,7 +198,8 @@ final class HTTPServerConnection {
         // Reading goes on after the last request or a parse error (the parser discards the bytes) so that
         // the peer closing is still noticed while a response is held.
         let wanted =
-            !isClosed && !isClosing && !pausedForWrites && queue.count < configuration.maxPipelinedRequests
+            !isClosed && !isClosing && !peerFinished && !pausedForWrites
+            && queue.count < configuration.maxPipelinedRequests
         guard wanted != reading else { return }
         reading = wanted
         if wanted { tcp.startReading() } else { tcp.stopReading() }

@@ -13,6 +13,11 @@ import CHTTPParser
 /// Header names and values arrive as pointer+length spans, possibly split across callbacks and reads;
 /// they are gathered in reusable byte buffers and turned into strings once complete. After a message
 /// that ends the connection (no keep-alive, or an upgrade) the parser pauses and ignores further input.
+///
+/// Requests are held to RFC 9112 where http_parser is lenient: a version other than 1.x is refused
+/// (`versionNotSupported`, 505), and a header name that is not a token, an obsolete line folding (a field
+/// line starting with a space or tab) or an HTTP/1.1 request without `Host` is malformed (400). An
+/// absolute-form target (`http://host/path`) is turned into its origin form (`/path`).
 final class MessageParser {
     /// Which side of the protocol the parser reads.
     enum Kind {
@@ -55,6 +60,14 @@ final class MessageParser {
     private var inTrailers = false
     private var headerBytes = 0
     private var headerOverflow = false
+    /// Where the bytes of the current `feed` start and end, to tell a value split across reads from a folded
+    /// one.
+    private var feedStart: UnsafeRawPointer?
+    private var feedEnd: UnsafeRawPointer?
+    /// Whether the last header value span ran to the end of its read (so the next span may continue it).
+    private var valueReachedFeedEnd = false
+    /// The RFC 9112 rule a request broke, reported instead of http_parser's callback error.
+    private var violation: HTTPError?
     /// Strings made for earlier messages on this connection, by byte content: a kept-alive client sends the same
     /// target, names and values again and again, and reusing their strings saves an allocation each.
     private var recentFields = RecentStrings(capacity: 16)
@@ -82,6 +95,8 @@ final class MessageParser {
     func feed(_ bytes: UnsafeRawBufferPointer, into output: inout [MessageEvent]) throws(HTTPError) {
         if let failure { throw failure }
         guard !isStopped, let base = bytes.baseAddress, bytes.count > 0 else { return }
+        feedStart = UnsafeRawPointer(base)
+        feedEnd = base + bytes.count
         let parsed = withUnsafePointer(to: Self.settings) { settings in
             http_parser_execute(parser, settings, base.assumingMemoryBound(to: CChar.self), bytes.count)
         }
@@ -114,7 +129,9 @@ final class MessageParser {
 
     private func checkState(parsed: Int, expected: Int) throws(HTTPError) {
         let code = http_errno(rawValue: parser.pointee.http_errno)
-        if code == HPE_PAUSED {
+        if let violation, code != HPE_OK {
+            throw fail(violation)
+        } else if code == HPE_PAUSED {
             isStopped = true
         } else if code == HPE_HEADER_OVERFLOW || (code != HPE_OK && headerOverflow) {
             throw fail(.headerTooLarge(limit: maxHeaderBytes))
@@ -157,7 +174,7 @@ final class MessageParser {
     }
 
     fileprivate func headerNameSpan(_ span: UnsafeRawBufferPointer) -> Int32 {
-        if headerState == .value { commitHeader() }
+        if headerState == .value && !commitHeader() { return 1 }
         headerState = .name
         guard count(span.count) else { return 1 }
         name.append(contentsOf: span)
@@ -165,17 +182,38 @@ final class MessageParser {
     }
 
     fileprivate func headerValueSpan(_ span: UnsafeRawBufferPointer) -> Int32 {
+        // A second span of the same value is a read boundary only if the last one ran to the end of its read
+        // and this one starts the next read; otherwise a line break came between them: an obsolete fold.
+        if kind == .request && headerState == .value
+            && !(valueReachedFeedEnd && span.baseAddress.map { UnsafeRawPointer($0) == feedStart } == true)
+        {
+            violation = .malformedMessage(name: "HPE_OBS_FOLD", reason: "obsolete line folding in a header field")
+            return 1
+        }
         headerState = .value
+        valueReachedFeedEnd = span.baseAddress.map { $0 + span.count == feedEnd } ?? false
         guard count(span.count) else { return 1 }
         value.append(contentsOf: span)
         return 0
     }
 
+    /// Returns 1 (no body) after a violation, so that `messageComplete` comes at once and fails the message
+    /// (http_parser reads any other non-zero value here as "skip the body", not as an error).
     fileprivate func headersComplete() -> Int32 {
-        commitHeader()
+        guard commitHeader() else { return 1 }
         inTrailers = true
         current.versionMajor = Int(parser.pointee.http_major)
         current.versionMinor = Int(parser.pointee.http_minor)
+        if kind == .request {
+            if current.versionMajor != 1 {
+                violation = .versionNotSupported(major: current.versionMajor, minor: current.versionMinor)
+                return 1
+            }
+            if current.versionMinor >= 1 && current.headers["Host"] == nil {
+                violation = .malformedMessage(name: "HPE_NO_HOST", reason: "an HTTP/1.1 request without Host")
+                return 1
+            }
+        }
         let flags = parser.pointee.flags
         current.isChunked = flags & F_CHUNKED.rawValue != 0
         if flags & F_CONTENTLENGTH.rawValue != 0 {
@@ -184,7 +222,7 @@ final class MessageParser {
         switch kind {
         case .request:
             current.method = String(cString: http_method_str(http_method(rawValue: parser.pointee.method)))
-            current.target = recentTargets.string(startLine)
+            current.target = recentTargets.string(Self.originForm(startLine))
             if let expect = current.headers["Expect"], HTTPHeaders.namesEqual(expect, "100-continue") {
                 events.append(.continueExpected)
             }
@@ -209,7 +247,7 @@ final class MessageParser {
     }
 
     fileprivate func messageComplete() -> Int32 {
-        commitHeader()
+        guard violation == nil, commitHeader() else { return 1 }
         let keepAlive = http_should_keep_alive(parser) != 0 && parser.pointee.upgrade == 0
         current.keepAlive = keepAlive
         events.append(.message(current))
@@ -219,9 +257,14 @@ final class MessageParser {
         return 0
     }
 
-    private func commitHeader() {
+    /// Stores the field gathered so far; false when its name is not a token (a request's violation).
+    private func commitHeader() -> Bool {
         defer { headerState = .none }
-        guard headerState == .value else { return }
+        guard headerState == .value else { return true }
+        if kind == .request && !name.allSatisfy(Self.isTokenByte) {
+            violation = .malformedMessage(name: "HPE_INVALID_HEADER_TOKEN", reason: "a header name that is not a token")
+            return false
+        }
         let field = recentFields.string(name)
         while let last = value.last, last == 0x20 || last == 0x09 { value.removeLast() }
         let text = recentFields.string(value)
@@ -232,6 +275,34 @@ final class MessageParser {
         }
         name.removeAll(keepingCapacity: true)
         value.removeAll(keepingCapacity: true)
+        return true
+    }
+
+    /// RFC 9110's tchar: `!#$%&'*+-.^_`|~`, digits and letters.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+        }
+    }
+
+    /// The origin form of an absolute-form target: `http://host:port/a?b` → `/a?b` (`/` without a path).
+    private static func originForm(_ target: [UInt8]) -> [UInt8] {
+        let lower = target.prefix(8).map { $0 | 0x20 }
+        let scheme: Int
+        if lower.starts(with: Array("http://".utf8)) {
+            scheme = 7
+        } else if lower.starts(with: Array("https://".utf8)) {
+            scheme = 8
+        } else {
+            return target
+        }
+        guard let slash = target[scheme...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") })
+        else { return Array("/".utf8) }
+        return target[slash] == UInt8(ascii: "/") ? Array(target[slash...]) : Array("/".utf8) + target[slash...]
     }
 
     /// Adds `length` (plus two for the separator) to the header budget; false once it is exceeded.

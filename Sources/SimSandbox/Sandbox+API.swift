@@ -12,6 +12,10 @@ extension Sandbox {
             switch reply {
             case .hold:
                 runtimeWaiters.append(responder)
+                // A runtime gone from the connection leaves no waiter behind.
+                responder.onConnectionClose = { [weak self, weak responder] in
+                    self?.runtimeWaiters.removeAll { $0 === responder }
+                }
                 perform(actions)
             case .invocation(let invocation, let deadline):
                 RuntimeAPIResponses.sendNext(invocation, deadlineEpochMilliseconds: deadline, to: responder)

@@ -253,6 +253,21 @@ package final class TCPConnection: HandleOwner {
         }
     }
 
+    /// Ends the sending side once the queued writes are out (a half-close); reading goes on.
+    package func shutdownWriting() {
+        guard opened, !handleBox.isClosing else { return }
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        request.initialize(to: uv_shutdown_t())
+        let rc = uv_shutdown(request, UnsafeMutablePointer(OpaquePointer(handleBox.raw))) { request, _ in
+            request?.deinitialize(count: 1)
+            request?.deallocate()
+        }
+        if rc < 0 {
+            request.deinitialize(count: 1)
+            request.deallocate()
+        }
+    }
+
     /// Closes the connection; pending writes are cancelled.
     package func close() {
         guard opened else { return }

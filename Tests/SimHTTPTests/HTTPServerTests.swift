@@ -73,7 +73,9 @@ struct HTTPServerTests {
         }
         let client = try await RawClient.connect(loop: server.loop, port: server.port)
         let body = String(repeating: "x", count: 50_000)
-        try await client.send("POST /big HTTP/1.1\r\nContent-Length: 50000\r\n\r\n\(body)GET /small HTTP/1.1\r\n\r\n")
+        try await client.send(
+            "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n\(body)GET /small HTTP/1.1\r\nHost: t\r\n\r\n"
+        )
         let responses = try await client.responses(count: 2)
         #expect(responses.map(\.status) == [413, 200])
         let flags = try await server.loop.run { seen.value }
@@ -102,7 +104,7 @@ struct HTTPServerTests {
             responder.send(HTTPResponse(status: 200))
         }
         let client = try await RawClient.connect(loop: server.loop, port: server.port)
-        try await client.send("GET / HTTP/1.1\r\nX-Big: \(String(repeating: "h", count: 4096))\r\n\r\n")
+        try await client.send("GET / HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "h", count: 4096))\r\n\r\n")
         let responses = try await client.responses(count: 1)
         #expect(responses.first?.status == 431)
         await client.waitUntilClosed()
@@ -135,7 +137,7 @@ struct HTTPServerTests {
             responder.send(HTTPResponse(status: 200, body: request.body))
         }
         let client = try await RawClient.connect(loop: server.loop, port: server.port)
-        try await client.send("PUT /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        try await client.send("PUT /p HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
         await client.waitForText("HTTP/1.1 100 Continue\r\n\r\n")
         try await client.send("data")
         let responses = try await client.responses(count: 1)
@@ -144,7 +146,7 @@ struct HTTPServerTests {
     }
 
     /// `Connection: close` and HTTP/1.0 requests get `Connection: close` and the socket is closed.
-    @Test(arguments: ["GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"])
+    @Test(arguments: ["GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"])
     func connectionEndingRequestClosesAfterResponse(text: String) async throws {
         let server = try await TestServer.start { _, responder in responder.send(.json(200, "{}")) }
         let client = try await RawClient.connect(loop: server.loop, port: server.port)
@@ -167,7 +169,7 @@ struct HTTPServerTests {
         }
         let client = try await RawClient.connect(loop: server.loop, port: server.port)
         for batch in 0..<5 {
-            try await client.send((0..<4).map { "GET /\(batch * 4 + $0) HTTP/1.1\r\n\r\n" }.joined())
+            try await client.send((0..<4).map { "GET /\(batch * 4 + $0) HTTP/1.1\r\nHost: t\r\n\r\n" }.joined())
             try await sleep(milliseconds: 5)
         }
         let responses = try await client.responses(count: 20)

@@ -20,10 +20,10 @@ struct HTTPServerTimingTests {
             }
         }
         let polling = try await RawClient.connect(loop: server.loop, port: server.port)
-        try await polling.send("GET /next HTTP/1.1\r\n\r\n")
+        try await polling.send("GET /next HTTP/1.1\r\nHost: t\r\n\r\n")
         let fresh = try await RawClient.connect(loop: server.loop, port: server.port)
         let used = try await RawClient.connect(loop: server.loop, port: server.port)
-        try await used.send("GET /ping HTTP/1.1\r\n\r\n")
+        try await used.send("GET /ping HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(try await used.responses(count: 1).first?.status == 204)
         await fresh.waitUntilClosed()
         await used.waitUntilClosed()
@@ -60,7 +60,9 @@ struct HTTPServerTimingTests {
 
     /// When the client goes away, the outstanding responder's `onConnectionClose` fires and sends are no-ops,
     /// also when the held request was the connection's last (`Connection: close`).
-    @Test(arguments: ["GET /next HTTP/1.1\r\n\r\n", "GET /next HTTP/1.1\r\nConnection: close\r\n\r\n"])
+    @Test(arguments: [
+        "GET /next HTTP/1.1\r\nHost: t\r\n\r\n", "GET /next HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    ])
     func peerCloseNotifiesOutstandingResponder(text: String) async throws {
         let held = LoopState<HTTPResponder?>(nil)
         let closed = LoopState<CheckedContinuation<Void, Never>?>(nil)

@@ -35,7 +35,8 @@ struct RequestParserTests {
 
     /// A POST body is read exactly to its Content-Length.
     @Test func postWithContentLength() throws {
-        let request = try #require(try parse("POST /r HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world").first)
+        let request = try #require(
+            try parse("POST /r HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world").first)
         #expect(request.method == "POST")
         #expect(request.body == Array("hello world".utf8))
         #expect(request.bodyLength == 11 && !request.bodyTooLarge)
@@ -44,7 +45,7 @@ struct RequestParserTests {
     /// A chunked body is reassembled and its trailers are kept apart from the headers.
     @Test func chunkedWithTrailers() throws {
         let text =
-            "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
+            "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
             + "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Other: 2\r\n\r\n"
         let request = try #require(try parse(text).first)
         #expect(request.isChunked)
@@ -56,7 +57,7 @@ struct RequestParserTests {
     /// Feeding one byte at a time yields the same request as one feed, split names and values included.
     @Test func splitAcrossTinyFeeds() throws {
         let text =
-            "POST /a/b?x=1 HTTP/1.1\r\nX-Long-Header-Name: some long value here\r\n"
+            "POST /a/b?x=1 HTTP/1.1\r\nHost: t\r\nX-Long-Header-Name: some long value here\r\n"
             + "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: v\r\n\r\n"
         let whole = try parse(text)
         let parser = RequestParser()
@@ -73,7 +74,7 @@ struct RequestParserTests {
     /// Several pipelined requests in one feed come out in order.
     @Test func pipelinedInOneFeed() throws {
         let text =
-            "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /3 HTTP/1.1\r\n\r\n"
+            "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhiGET /3 HTTP/1.1\r\nHost: t\r\n\r\n"
         let parsed = try parse(text)
         #expect(parsed.map(\.target) == ["/1", "/2", "/3"])
         #expect(parsed[1].body == Array("hi".utf8))
@@ -81,7 +82,7 @@ struct RequestParserTests {
 
     /// A header section over the limit throws `headerTooLarge`.
     @Test func headerTooLarge() throws {
-        let text = "GET / HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: 2000) + "\r\n\r\n"
+        let text = "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + String(repeating: "a", count: 2000) + "\r\n\r\n"
         #expect(throws: HTTPError.headerTooLarge(limit: 1024)) { try parse(text, maxHeaderBytes: 1024) }
     }
 
@@ -89,7 +90,7 @@ struct RequestParserTests {
     @Test func malformedRequestLine() throws {
         let parser = RequestParser()
         #expect(throws: HTTPError.self) { try parser.feed(Array("GARBAGE\r\n\r\n".utf8)) }
-        #expect(throws: HTTPError.self) { try parser.feed(Array("GET / HTTP/1.1\r\n\r\n".utf8)) }
+        #expect(throws: HTTPError.self) { try parser.feed(Array("GET / HTTP/1.1\r\nHost: t\r\n\r\n".utf8)) }
         #expect(parser.isFinished)
     }
 
@@ -97,7 +98,8 @@ struct RequestParserTests {
     @Test func badChunkSize() throws {
         let parser = RequestParser()
         var events: [RequestParser.Event] = []
-        let text = "GET /ok HTTP/1.1\r\n\r\nPOST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+        let text =
+            "GET /ok HTTP/1.1\r\nHost: t\r\n\r\nPOST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
         #expect {
             try parser.feed(Array(text.utf8), into: &events)
         } throws: { error in
@@ -116,7 +118,7 @@ struct RequestParserTests {
         ("/plain", "/plain", [:]),
     ])
     func queryDecoding(target: String, path: String, query: [String: String]) throws {
-        let request = try #require(try parse("GET \(target) HTTP/1.1\r\n\r\n").first)
+        let request = try #require(try parse("GET \(target) HTTP/1.1\r\nHost: t\r\n\r\n").first)
         #expect(request.path == path)
         #expect(request.query == query)
     }
@@ -125,7 +127,8 @@ struct RequestParserTests {
     @Test func bodyTooLargeIsDiscarded() throws {
         let body = String(repeating: "b", count: 5000)
         let parsed = try parse(
-            "POST /big HTTP/1.1\r\nContent-Length: 5000\r\n\r\n\(body)GET /next HTTP/1.1\r\n\r\n", maxBodyBytes: 1000)
+            "POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n\(body)GET /next HTTP/1.1\r\nHost: t\r\n\r\n",
+            maxBodyBytes: 1000)
         #expect(parsed.map(\.target) == ["/big", "/next"])
         #expect(parsed[0].bodyTooLarge && parsed[0].body.isEmpty && parsed[0].bodyLength == 5000)
     }
@@ -133,14 +136,16 @@ struct RequestParserTests {
     /// `Expect: 100-continue` is reported when the headers complete, before the body arrives.
     @Test func expectContinue() throws {
         let parser = RequestParser()
-        let events = try parser.feed(Array("PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n".utf8))
+        let events = try parser.feed(
+            Array("PUT / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n".utf8))
         #expect(events == [.continueExpected])
         #expect(requests(try parser.feed(Array("abc".utf8))).first?.body == Array("abc".utf8))
     }
 
     /// `Connection: close` and HTTP/1.0 end keep-alive; bytes after the last request are ignored.
     @Test func connectionEndingRequests() throws {
-        let closing = try parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n")
+        let closing = try parse(
+            "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(closing.map(\.keepAlive) == [false])
         let old = try parse("GET / HTTP/1.0\r\n\r\n")
         #expect(old.first?.keepAlive == false && old.first?.versionMinor == 0)

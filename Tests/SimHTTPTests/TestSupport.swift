@@ -158,6 +158,11 @@ final class RawClient: @unchecked Sendable {
         try await loop.run { self.closed }
     }
 
+    /// Ends the client's sending side (a half-close); it still reads.
+    func shutdownWriting() async throws {
+        try await loop.run { self.tcp?.shutdownWriting() }
+    }
+
     /// Closes the client's side.
     func close() async throws {
         try await loop.run { self.tcp?.close() }
