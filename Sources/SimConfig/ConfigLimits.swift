@@ -38,6 +38,12 @@ enum ConfigLimits {
         (1...64).contains(name.utf8.count) && name.utf8.allSatisfy { isAlphanumeric($0) || $0 == 0x2D || $0 == 0x5F }
     }
 
+    /// A portable environment variable name: letters, digits and `_`, not starting with a digit.
+    static func isPOSIXVariableName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, isLetter(first) || first == 0x5F else { return false }
+        return name.utf8.allSatisfy { isAlphanumeric($0) || $0 == 0x5F }
+    }
+
     /// Lambda's environment-variable key rule: a letter, then at least one letter, digit or underscore.
     static func isValidEnvironmentKey(_ key: String) -> Bool {
         let bytes = Array(key.utf8)

@@ -5,7 +5,7 @@ extension ConfigLoader {
     static let functionKeys = [
         "command", "codeUri", "handler", "runtime", "memorySize", "timeout", "environment", "extensionsDir",
         "reservedConcurrency", "provisionedConcurrency", "idleTimeout", "maxLifetime", "freeze", "logFormat",
-        "version", "async",
+        "version", "async", "passEnvironment",
     ]
 
     /// One entry of `functions`; also returns the `reservedConcurrency` value, for the account-wide rule.
@@ -32,6 +32,7 @@ extension ConfigLoader {
         if let value = fields["memorySize"] { function.memorySize = try value.integer(in: ConfigLimits.memorySize) }
         if let value = fields["timeout"] { function.timeout = try value.integer(in: ConfigLimits.timeout) }
         if let value = fields["environment"] { function.environment = try parseEnvironment(value) }
+        if let value = fields["passEnvironment"] { function.passEnvironment = try parsePassEnvironment(value) }
         if let value = fields["extensionsDir"] {
             function.extensionsDir = ConfigPath.resolve(try value.nonEmptyString(), against: baseDirectory)
         }
@@ -62,6 +63,20 @@ extension ConfigLoader {
             function.async = try parseAsync(value, inheriting: asyncDefaults, baseDirectory: baseDirectory)
         }
         return (function, reservedValue)
+    }
+
+    /// A function's `passEnvironment`: names of the simulator's own variables the function also sees, each a
+    /// variable name or a prefix ending in `*` (`AWS_*`).
+    static func parsePassEnvironment(_ value: ConfigValue) throws(ConfigError) -> [String] {
+        let names = try value.stringList()
+        for name in names {
+            let valid = ConfigLimits.isPOSIXVariableName(name.hasSuffix("*") ? String(name.dropLast()) : name)
+            guard valid else {
+                throw value.error(
+                    "passEnvironment entry '\(name)' must be a variable name or a prefix ending in '*' (AWS_*)")
+            }
+        }
+        return names
     }
 
     /// A function's `environment`: Lambda's key rules, no reserved keys, at most 4 KB in total.

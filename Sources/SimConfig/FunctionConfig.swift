@@ -20,6 +20,9 @@ package struct FunctionConfig: Sendable, Equatable {
     package var environment: [(String, String)] = []
     /// Absolute directory of external extensions (Lambda's `/opt/extensions`), if any.
     package var extensionsDir: String?
+    /// The simulator's own variables the function also sees: names, or prefixes ending in `*`. Nothing else
+    /// of the simulator's environment reaches a `serve` function.
+    package var passEnvironment: [String] = []
     /// Reserved concurrency: both a guarantee and a cap; 0 throttles every invoke.
     package var reservedConcurrency: Int?
     /// Sandboxes initialised ahead of invokes (≤ `reservedConcurrency` when both are set).
@@ -36,6 +39,15 @@ package struct FunctionConfig: Sendable, Equatable {
     package var version = "$LATEST"
     /// Asynchronous-invocation settings.
     package var async = AsyncConfig()
+
+    /// The variables of `environment` (the simulator's own) that `passEnvironment` lets through, in order.
+    package func passedEnvironment(from environment: [(String, String)]) -> [(String, String)] {
+        environment.filter { key, _ in
+            passEnvironment.contains { pattern in
+                pattern.hasSuffix("*") ? key.hasPrefix(pattern.dropLast()) : key == pattern
+            }
+        }
+    }
 
     package init(name: String, command: [String], codeUri: String) {
         self.name = name
@@ -68,6 +80,7 @@ package struct FunctionConfig: Sendable, Equatable {
             && lhs.provisionedConcurrency == rhs.provisionedConcurrency && lhs.idleTimeout == rhs.idleTimeout
             && lhs.maxLifetime == rhs.maxLifetime && lhs.freeze == rhs.freeze && lhs.logFormat == rhs.logFormat
             && lhs.version == rhs.version && lhs.async == rhs.async
+            && lhs.passEnvironment == rhs.passEnvironment
     }
 }
 

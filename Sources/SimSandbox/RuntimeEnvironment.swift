@@ -17,7 +17,12 @@ package enum RuntimeEnvironment {
         var merged = OrderedEnvironment()
         for (key, value) in function.inheritedEnvironment { merged[key] = value }
         if merged["LANG"] == nil { merged["LANG"] = "en_US.UTF-8" }
-        if merged["PATH"] == nil { merged["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
+        if merged["PATH"] == nil { merged["PATH"] = "/usr/local/bin:/usr/bin/:/bin:/opt/bin" }
+        if merged["LD_LIBRARY_PATH"] == nil {
+            // Lambda's value lists LAMBDA_RUNTIME_DIR and LAMBDA_TASK_ROOT, both the code directory here.
+            let code = function.codeDirectory
+            merged["LD_LIBRARY_PATH"] = "/lib64:/usr/lib64:\(code):\(code)/lib:/opt/lib"
+        }
         merged["TZ"] = ":UTC"
         for (key, value) in function.environment { merged[key] = value }
         merged["AWS_LAMBDA_FUNCTION_NAME"] = function.name

@@ -50,17 +50,25 @@ struct ServeCommand: AsyncParsableCommand {
 
 /// A serve configuration as the simulator's options, shared by `serve` and `load --config`.
 enum ServeConfiguration {
-    /// The functions and account settings `loaded` describes; the caller's environment is passed through.
+    /// The functions and account settings `loaded` describes. A function sees only its own variables and
+    /// Lambda's, plus the caller's variables its `passEnvironment` names; a command given by name
+    /// (`python3`) is found on the caller's `PATH`, since the function's `PATH` is Lambda's.
     static func simulator(for loaded: SimulatorConfig, timeScale: Double) -> (
         [FunctionOptions], Simulator.AccountOptions
     ) {
         let caller = ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let functions = loaded.functions.map { function -> FunctionOptions in
+            var command = function.command
+            if let name = command.first, !name.contains("/"), let found = executable(named: name, on: searchPath) {
+                command[0] = found
+            }
             var options = FunctionOptions(
-                name: function.name, command: function.command, codeDirectory: function.codeUri,
+                name: function.name, command: command, codeDirectory: function.codeUri,
                 handler: function.handler, runtime: function.runtime, memorySizeMB: function.memorySize,
                 timeoutSeconds: Double(function.timeout), version: function.version, region: loaded.account.region,
-                accountID: loaded.account.id, environment: function.environment, inheritedEnvironment: caller,
+                accountID: loaded.account.id, environment: function.environment,
+                inheritedEnvironment: function.passedEnvironment(from: caller),
                 extensionsDirectory: function.extensionsDir,
                 freeze: LambdaSim.FreezeMode(rawValue: function.freeze.rawValue) ?? .signal,
                 logFormat: LambdaSim.LogFormat(rawValue: function.logFormat.rawValue) ?? .text)
@@ -78,5 +86,14 @@ enum ServeConfiguration {
         let account = Simulator.AccountOptions(
             concurrency: loaded.account.concurrency, scalingRate: rate, timeScale: timeScale)
         return (functions, account)
+    }
+
+    /// The first executable file called `name` in the directories of `searchPath`, or nil.
+    private static func executable(named name: String, on searchPath: String) -> String? {
+        for directory in searchPath.split(separator: ":") where !directory.isEmpty {
+            let candidate = "\(directory)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 }

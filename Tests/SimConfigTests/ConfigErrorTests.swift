@@ -207,6 +207,19 @@ import Testing
                 + " digits or underscores")
     }
 
+    /// A `passEnvironment` entry must be a variable name or a prefix ending in `*`.
+    @Test(arguments: ["1ABC", "MY-KEY", "*", "A*B"])
+    func badPassEnvironmentEntry(entry: String) {
+        expectError(
+            """
+            functions:
+              hello:
+                command: [x]
+                passEnvironment: [OK, "\(entry)"]
+            """, keyPath: "functions.hello.passEnvironment", line: 4,
+            message: "passEnvironment entry '\(entry)' must be a variable name or a prefix ending in '*' (AWS_*)")
+    }
+
     /// Environment variables over 4 KB in total are rejected at the environment key.
     @Test func environmentTooLarge() {
         let value = String(repeating: "v", count: 2048)

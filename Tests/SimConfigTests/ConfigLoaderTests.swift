@@ -56,6 +56,7 @@ import Testing
                 timeout: 900
                 environment: {B_KEY: "2", A_KEY: one, EMPTY: , NUMBER: 42}
                 extensionsDir: ext
+                passEnvironment: [AWS_REGION_HINT, AWS_*]
                 reservedConcurrency: 5
                 provisionedConcurrency: 5
                 idleTimeout: 0.5
@@ -86,6 +87,7 @@ import Testing
         zeta.timeout = 900
         zeta.environment = [("B_KEY", "2"), ("A_KEY", "one"), ("EMPTY", ""), ("NUMBER", "42")]
         zeta.extensionsDir = "/srv/app/ext"
+        zeta.passEnvironment = ["AWS_REGION_HINT", "AWS_*"]
         zeta.reservedConcurrency = 5
         zeta.provisionedConcurrency = 5
         zeta.idleTimeout = 0.5
@@ -98,6 +100,9 @@ import Testing
             onFailure: "/srv/app/out/failures.jsonl")
         #expect(config.functions.first == zeta)
         #expect(config.functions.last?.async == config.asyncDefaults)
+        let passed = zeta.passedEnvironment(from: [("AWS_KEY", "k"), ("HOME", "/root"), ("AWS_REGION_HINT", "r")])
+        #expect(passed.map(\.0) == ["AWS_KEY", "AWS_REGION_HINT"])
+        #expect(config.functions.last?.passedEnvironment(from: [("HOME", "/root")]).isEmpty == true)
 
         let spec = config.functionSpecs[0]
         #expect(spec.functionARN == "arn:aws:lambda:eu-west-1:210987654321:function:zeta")

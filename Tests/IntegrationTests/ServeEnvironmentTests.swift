@@ -1,0 +1,100 @@
+// What a `serve` function sees of the simulator's environment: its own variables and Lambda's, and of the
+// caller's only what `passEnvironment` names (issue 12, finding 2). `run` keeps the emulator's pass-through.
+
+import Foundation
+import SimHTTP
+import Testing
+
+@Suite("serve environment", .serialized)
+struct ServeEnvironmentTests {
+    /// Starts `lambda-sim serve` on `config` with `extra` in its environment and returns it and its front port.
+    private func serve(config: String, extra: [String: String]) async throws -> (BackgroundProcess, Int) {
+        let directory = try makeTemporaryDirectory()
+        let path = directory + "/serve.yaml"
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        let process = try await BackgroundProcess.start(
+            [FreezePaths.lambdaSim, "serve", "--config", path, "--port", "0"],
+            environment: TestPaths.environment(adding: extra))
+        let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
+        guard let line = try await process.waitForLine(prefix: prefix),
+            let port = Int(line.dropFirst(prefix.count).prefix { $0.isNumber })
+        else {
+            process.signal(SIGKILL)
+            throw BackgroundProcessError(message: "serve did not start: \(process.stdout) \(process.stderr)")
+        }
+        return (process, port)
+    }
+
+    /// The value of `name` in the function's environment, as the fixture reports it (nil when unset).
+    private func variable(_ name: String, function: String, port: Int) async throws -> String? {
+        let response = try await HTTPClient.request(
+            loop: ClientLoop.shared, host: "127.0.0.1", port: port,
+            HTTPRequest(
+                method: "POST", target: "/2015-03-31/functions/\(function)/invocations",
+                body: Array("{\"env\":\"\(name)\"}".utf8)))
+        #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        return object[name] as? String
+    }
+
+    /// Secrets, `HOME` and the caller's `PATH` stay with the simulator; Lambda's `PATH`, `LANG` and
+    /// `LD_LIBRARY_PATH` and the configured variables reach the function; `passEnvironment` lets named variables
+    /// and prefixes through; a command given by name is still found on the caller's `PATH`.
+    @Test(.timeLimit(.minutes(1)))
+    func onlyConfiguredAndPassedVariables() async throws {
+        let binDirectory = TestPaths.binDirectory
+        let config = """
+            functions:
+              closed:
+                command: [lambda-sim-fixture]
+                codeUri: /tmp
+                environment:
+                  GREETING: hello
+              open:
+                command: [lambda-sim-fixture]
+                codeUri: /tmp
+                passEnvironment: [PASSED_ONE, PREFIXED_*]
+            """
+        let extra = [
+            "AWS_SECRET_ACCESS_KEY": "caller-secret", "PASSED_ONE": "one", "PREFIXED_TWO": "two",
+            "PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+        ]
+        let (process, port) = try await serve(config: config, extra: extra)
+        defer { process.signal(SIGTERM) }
+
+        #expect(try await variable("AWS_SECRET_ACCESS_KEY", function: "closed", port: port) == nil)
+        #expect(try await variable("HOME", function: "closed", port: port) == nil)
+        #expect(try await variable("PASSED_ONE", function: "closed", port: port) == nil)
+        #expect(try await variable("GREETING", function: "closed", port: port) == "hello")
+        #expect(try await variable("PATH", function: "closed", port: port) == "/usr/local/bin:/usr/bin/:/bin:/opt/bin")
+        #expect(try await variable("LANG", function: "closed", port: port) == "en_US.UTF-8")
+        #expect(
+            try await variable("LD_LIBRARY_PATH", function: "closed", port: port)
+                == "/lib64:/usr/lib64:/tmp:/tmp/lib:/opt/lib")
+
+        #expect(try await variable("PASSED_ONE", function: "open", port: port) == "one")
+        #expect(try await variable("PREFIXED_TWO", function: "open", port: port) == "two")
+        #expect(try await variable("AWS_SECRET_ACCESS_KEY", function: "open", port: port) == nil)
+
+        process.signal(SIGTERM)
+        #expect(try await process.waitForExit() != nil)
+    }
+
+    /// `run` passes the caller's environment through, as AWS's emulator does.
+    @Test(.timeLimit(.minutes(1)))
+    func runPassesTheCallersEnvironment() async throws {
+        let process = try await BackgroundProcess.start(
+            [FreezePaths.lambdaSim, "run", "--port", "0", "--", TestPaths.fixtureRuntime],
+            environment: TestPaths.environment(adding: ["CALLER_ONLY": "kept"]))
+        defer { process.signal(SIGTERM) }
+        let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
+        let line = try #require(try await process.waitForLine(prefix: prefix), "\(process.stderr)")
+        let port = try #require(Int(line.dropFirst(prefix.count).prefix { $0.isNumber }))
+        let response = try await HTTPClient.request(
+            loop: ClientLoop.shared, host: "127.0.0.1", port: port,
+            HTTPRequest(
+                method: "POST", target: "/2015-03-31/functions/function/invocations",
+                body: Array(#"{"env":"CALLER_ONLY"}"#.utf8)))
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"CALLER_ONLY":"kept"}"#)
+    }
+}
