@@ -6,7 +6,8 @@ import SimUV
 /// `handler` runs on the loop thread with each request and the `HTTPResponder` that answers it, now or
 /// much later. Malformed requests get `400` and oversized header sections `431` (then the connection
 /// closes) without reaching the handler; oversized bodies do reach it, flagged `bodyTooLarge`, so the
-/// caller renders its own error. Call `close` to stop: the listener holds the server until then.
+/// caller renders its own error. A request that stops arriving gets `408` (see the timeouts in
+/// `Configuration`), and the number of open connections is capped. Call `close` to stop: the listener holds the server until then.
 package final class HTTPServer {
     /// Limits and timeouts.
     package struct Configuration: Sendable {
@@ -23,16 +24,35 @@ package final class HTTPServer {
         /// Parsed requests that may wait behind the one being answered before the connection stops
         /// reading. One read can overshoot this by what fits in the loop's read buffer.
         package var maxPipelinedRequests = 64
+        /// A request's header section must be complete this long after its first byte arrived, or the
+        /// connection gets `408` and closes (slowloris).
+        package var headerTimeoutMilliseconds: UInt64 = 10_000
+        /// While a request's body is arriving, no gap between reads may be longer than this (a
+        /// `Content-Length` larger than what is sent, a stalled chunk); else `408` and close.
+        package var bodyStallTimeoutMilliseconds: UInt64 = 30_000
+        /// A whole request, first byte to last, must arrive within this (a body trickled just fast enough
+        /// to dodge the stall timeout); else `408` and close.
+        package var requestTimeoutMilliseconds: UInt64 = 300_000
+        /// Most connections open at once. At the cap a new connection takes the place of the oldest one with
+        /// nothing outstanding (idle, or still sending its header section); when there is none, the new
+        /// connection is closed at once.
+        package var maxConnections = 10_000
 
         /// The defaults above, optionally overridden.
         package init(
             maxHeaderBytes: Int = 64 * 1024, maxBodyBytes: Int = 6 * 1024 * 1024 + 1024 * 1024,
-            idleTimeoutMilliseconds: UInt64 = 60_000, maxPipelinedRequests: Int = 64
+            idleTimeoutMilliseconds: UInt64 = 60_000, maxPipelinedRequests: Int = 64,
+            headerTimeoutMilliseconds: UInt64 = 10_000, bodyStallTimeoutMilliseconds: UInt64 = 30_000,
+            requestTimeoutMilliseconds: UInt64 = 300_000, maxConnections: Int = 10_000
         ) {
             self.maxHeaderBytes = maxHeaderBytes
             self.maxBodyBytes = maxBodyBytes
             self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
             self.maxPipelinedRequests = max(1, maxPipelinedRequests)
+            self.headerTimeoutMilliseconds = headerTimeoutMilliseconds
+            self.bodyStallTimeoutMilliseconds = bodyStallTimeoutMilliseconds
+            self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+            self.maxConnections = max(1, maxConnections)
         }
     }
 
@@ -103,8 +123,19 @@ package final class HTTPServer {
     /// True until `close` is called.
     package var isListening: Bool { listener != nil || loopback != nil }
 
+    /// Connections closed because the server was at `maxConnections`: evicted ones and refused new ones.
+    package private(set) var connectionsShed = 0
+
     /// Takes a connection accepted for this server.
     func accepted(_ tcp: TCPConnection) {
+        if connections.count >= configuration.maxConnections {
+            connectionsShed += 1
+            guard let evicted = oldestEvictableConnection() else {
+                tcp.close()
+                return
+            }
+            evicted.closeNow()
+        }
         nextConnectionID += 1
         let connection = HTTPServerConnection(
             id: nextConnectionID, tcp: tcp, configuration: configuration, handler: handler
@@ -113,6 +144,15 @@ package final class HTTPServer {
         }
         connections[connection.id] = connection
         connection.start()
+    }
+
+    /// The connection with the lowest id among those with nothing outstanding. A scan, done only at the cap.
+    private func oldestEvictableConnection() -> HTTPServerConnection? {
+        var oldest: HTTPServerConnection?
+        for connection in connections.values where connection.isEvictable {
+            if oldest.map({ connection.id < $0.id }) ?? true { oldest = connection }
+        }
+        return oldest
     }
 
     /// Stops listening and closes every connection; outstanding responders get `onConnectionClose`.

@@ -8,8 +8,13 @@ import SimUV
 ///   a handler holds one (a long-poll simply delays later pipelined requests).
 /// - Reading stops while `maxPipelinedRequests` wait, while more than `highWaterBytes` of writes are
 ///   queued, and once the connection is closing; it resumes when the cause clears.
-/// - The idle timer closes the connection only when nothing is outstanding: no request with the
-///   handler, none waiting, none half-received.
+/// - One timer watches the connection. It closes it after `idleTimeoutMilliseconds` with nothing outstanding
+///   (no request with the handler, none waiting, none half-received), and answers `408` and closes when a
+///   half-received request stalls: headers not complete `headerTimeoutMilliseconds` after the request's first
+///   byte, a body read gap over `bodyStallTimeoutMilliseconds`, or the whole request taking longer than
+///   `requestTimeoutMilliseconds`. Stall deadlines run only while the connection is reading. The timer is
+///   armed lazily and re-arms itself for what is left, so a request that arrives in one read costs no timer
+///   call at all.
 /// - A response that ends the connection is written, then the socket is closed in its write completion
 ///   (closing earlier would cancel the write).
 /// - Ownership: the server's table and the TCP callbacks hold this object; `closeNow` clears both.
@@ -28,7 +33,7 @@ final class HTTPServerConnection {
     private let handler: (HTTPRequest, HTTPResponder) -> Void
     private let onClosed: (HTTPServerConnection) -> Void
     private let parser: RequestParser
-    private let idleTimer: Timer
+    private let timer: Timer
     private var events: [RequestParser.Event] = []
     private var queue = RequestQueue()
     private var current: HTTPResponder?
@@ -37,7 +42,12 @@ final class HTTPServerConnection {
     private var reading = false
     private var pausedForWrites = false
     private var idleSince: UInt64?
-    private var idleTimerArmed = false
+    /// When the timer is due, if it is armed.
+    private var timerDeadline: UInt64?
+    /// When the half-received request began arriving (the read that brought its first byte).
+    private var partialSince: UInt64?
+    /// When the last read arrived (or reading resumed).
+    private var lastReadAt: UInt64 = 0
     /// A response that ends the connection is being written.
     private(set) var isClosing = false
     /// The peer finished sending (a half-close after its requests): what it sent is still answered, then the
@@ -59,7 +69,7 @@ final class HTTPServerConnection {
         self.onClosed = onClosed
         parser = RequestParser(
             maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
-        idleTimer = Timer(loop: tcp.loop)
+        timer = Timer(loop: tcp.loop)
     }
 
     /// Starts reading and arms the idle timer.
@@ -73,24 +83,40 @@ final class HTTPServerConnection {
     /// True while responses can still be written.
     var isOpen: Bool { !isClosed && !isClosing }
 
+    /// True when closing it loses nothing: no request with the handler or waiting, and none being received
+    /// beyond its header section.
+    var isEvictable: Bool {
+        isOpen && current == nil && queue.isEmpty && (!parser.hasPartialMessage || parser.isReadingHeaders)
+    }
+
     // MARK: Input
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
+        let wasPartial = parser.hasPartialMessage
         do {
             try parser.feed(bytes, into: &events)
         } catch {
             parseError = error
         }
+        var completed = false
         for event in events where !isClosed {
             switch event {
             case .continueExpected:
                 if current == nil && queue.isEmpty && isOpen && parseError == nil { write(Self.continueBytes) }
             case .request(let request):
+                completed = true
                 queue.append(request)
                 dispatchNext()
             }
         }
         events.removeAll(keepingCapacity: true)
+        if parser.hasPartialMessage && parseError == nil {
+            lastReadAt = loop.nowMilliseconds
+            if completed || !wasPartial || partialSince == nil { partialSince = lastReadAt }
+            armTimer(notAfter: stallDeadline())
+        } else {
+            partialSince = nil
+        }
         dispatchNext()
     }
 
@@ -202,7 +228,13 @@ final class HTTPServerConnection {
             && queue.count < configuration.maxPipelinedRequests
         guard wanted != reading else { return }
         reading = wanted
-        if wanted { tcp.startReading() } else { tcp.stopReading() }
+        if wanted {
+            // A stall is counted from when the connection reads again, not from when it stopped reading.
+            lastReadAt = loop.nowMilliseconds
+            tcp.startReading()
+        } else {
+            tcp.stopReading()
+        }
     }
 
     /// Records when the connection became idle and makes sure the timer is armed while it is; the timer
@@ -213,31 +245,63 @@ final class HTTPServerConnection {
             idleSince = nil
             return
         }
-        if idleSince == nil { idleSince = loop.nowMilliseconds }
-        if !idleTimerArmed { armIdleTimer(after: configuration.idleTimeoutMilliseconds) }
+        let now = loop.nowMilliseconds
+        if idleSince == nil { idleSince = now }
+        if timerDeadline == nil { armTimer(notAfter: now + configuration.idleTimeoutMilliseconds) }
     }
 
-    private func armIdleTimer(after milliseconds: UInt64) {
-        idleTimerArmed = true
-        idleTimer.start(afterMilliseconds: milliseconds) { [weak self] in self?.idleTimerFired() }
+    /// When the half-received request stalls, by the header, body-gap and whole-request timeouts.
+    private func stallDeadline() -> UInt64 {
+        let started = partialSince ?? loop.nowMilliseconds
+        let whole = started + configuration.requestTimeoutMilliseconds
+        if parser.isReadingHeaders { return min(whole, started + configuration.headerTimeoutMilliseconds) }
+        return min(whole, lastReadAt + configuration.bodyStallTimeoutMilliseconds)
     }
 
-    private func idleTimerFired() {
-        idleTimerArmed = false
-        guard let idleSince, isOpen else { return }
-        let elapsed = loop.nowMilliseconds &- idleSince
-        if elapsed >= configuration.idleTimeoutMilliseconds {
-            closeNow()
-        } else {
-            armIdleTimer(after: configuration.idleTimeoutMilliseconds - elapsed)
+    /// Makes sure the timer fires no later than `deadline` (re-arming only when it would fire later).
+    private func armTimer(notAfter deadline: UInt64) {
+        if let timerDeadline, timerDeadline <= deadline { return }
+        timerDeadline = deadline
+        let now = loop.nowMilliseconds
+        timer.start(afterMilliseconds: deadline > now ? deadline - now : 0) { [weak self] in self?.timerFired() }
+    }
+
+    private func timerFired() {
+        timerDeadline = nil
+        guard isOpen else { return }
+        let now = loop.nowMilliseconds
+        if parser.hasPartialMessage && parseError == nil {
+            guard reading else {
+                // Not reading (requests queued or writes backed up): the client is not the one stalling.
+                armTimer(notAfter: now + configuration.bodyStallTimeoutMilliseconds)
+                return
+            }
+            let deadline = stallDeadline()
+            if now >= deadline { requestTimedOut() } else { armTimer(notAfter: deadline) }
+        } else if let idleSince {
+            let elapsed = now &- idleSince
+            if elapsed >= configuration.idleTimeoutMilliseconds {
+                closeNow()
+            } else {
+                armTimer(notAfter: now + configuration.idleTimeoutMilliseconds - elapsed)
+            }
         }
+    }
+
+    /// A request stopped arriving: `408` when nothing is ahead of it, then close.
+    private func requestTimedOut() {
+        guard current == nil && queue.isEmpty else {
+            closeNow()
+            return
+        }
+        write(HTTPResponse.text(408, "Request Timeout\n").serialized(keepAlive: false), thenClose: true)
     }
 
     /// Closes the socket now, tells the outstanding responder (if any) and leaves the server's table.
     func closeNow() {
         guard !isClosed else { return }
         isClosed = true
-        idleTimer.close()
+        timer.close()
         tcp.onData = nil
         tcp.onReadEnd = nil
         tcp.close()

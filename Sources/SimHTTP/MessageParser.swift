@@ -46,6 +46,8 @@ final class MessageParser {
     var skipsBody: ((Int) -> Bool)?
     /// True between the first byte of a message and its end.
     private(set) var inMessage = false
+    /// True while a message has started and its header section has not ended.
+    var inHeaderSection: Bool { inMessage && !inTrailers }
     /// True once the connection's last message was parsed; later bytes are ignored.
     private(set) var isStopped = false
 

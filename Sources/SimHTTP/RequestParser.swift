@@ -24,6 +24,9 @@ package final class RequestParser {
     /// True while a request has started but not ended.
     package var hasPartialMessage: Bool { core.inMessage }
 
+    /// True while a request has started and its header section is not complete.
+    package var isReadingHeaders: Bool { core.inHeaderSection }
+
     /// True once the connection's last request was parsed (or the stream was malformed).
     package var isFinished: Bool { core.isStopped }
 

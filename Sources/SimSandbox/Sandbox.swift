@@ -111,6 +111,11 @@ package final class Sandbox {
         configuration.maxBodyBytes = Limits.maxResponseBytes
         // Runtimes keep one connection across long handler runs and frozen periods: never idle it out.
         configuration.idleTimeoutMilliseconds = 24 * 3600 * 1000
+        // A response body may take as long as the function may (its timeout resets the sandbox); headers may not.
+        configuration.bodyStallTimeoutMilliseconds = 24 * 3600 * 1000
+        configuration.requestTimeoutMilliseconds = 24 * 3600 * 1000
+        // The runtime's and extensions' connections (at most 10 extensions, each with a few).
+        configuration.maxConnections = 128
         // The sandbox's own loopback address on the loop's shared Runtime API listener (no descriptor of its own).
         let server = try HTTPServer(loopbackOn: loop, configuration: configuration) { [weak self] request, responder in
             self?.handle(request, responder)

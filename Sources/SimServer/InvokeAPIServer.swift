@@ -1,3 +1,4 @@
+import Glibc
 import SimCore
 import SimHTTP
 import SimOrchestrator
@@ -29,6 +30,7 @@ package final class InvokeAPIServer {
         }
         var configuration = HTTPServer.Configuration()
         configuration.maxBodyBytes = Limits.maxSyncRequestBytes
+        configuration.maxConnections = Self.connectionCap()
         let server = try HTTPServer(loop: loop, host: host, port: port, configuration: configuration) {
             [weak self] request, responder in
             self?.handle(request, responder)
@@ -229,6 +231,18 @@ package final class InvokeAPIServer {
         if let tail = result.logTail { headers.add("X-Amz-Log-Result", Base64.encode(tail)) }
         headers.add("X-Amzn-Trace-Id", traceID)
         return HTTPResponse(status: 200, headers: headers, body: payload.body)
+    }
+
+    /// Most invoker connections at once: 10,000, or half the descriptors the process may open beyond a reserve
+    /// for the loop and the sandboxes, whichever is less. Stalled or idle connections beyond it make way for
+    /// new ones (`HTTPServer.Configuration.maxConnections`), so running out of descriptors to them cannot lock
+    /// real invokes out.
+    static func connectionCap() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else {
+            return 10_000
+        }
+        return min(10_000, max(16, (Int(clamping: limit.rlim_cur) - 64) / 2))
     }
 }
 

@@ -1,0 +1,89 @@
+// The simulator under abuse, run as a user runs it (the CLI, real sockets, real runtimes): stalled connections
+// and descriptor exhaustion (issue 12, finding 4).
+
+import Foundation
+import SimHTTP
+import Testing
+
+@Suite("hardening", .serialized)
+struct HardeningTests {
+    /// A TCP connection to 127.0.0.1:`port` made with plain sockets, or -1.
+    private func connectRaw(port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    /// User plus system CPU time of `pid`, in clock ticks.
+    private func cpuTicks(_ pid: Int32) -> Int? {
+        guard let stat = ProcProbe.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+        return user + system
+    }
+
+    /// Slowloris against a simulator allowed only 200 descriptors: 400 connections that send half a header
+    /// section and stall. Real invokes still succeed while they are open (stalled connections make way), the
+    /// simulator does not spin on the exhausted descriptors, and the stalled connections get 408 at the header
+    /// timeout.
+    @Test(.timeLimit(.minutes(1)))
+    func stalledConnectionsCannotLockInvokesOut() async throws {
+        let process = try await BackgroundProcess.start(
+            [
+                "/usr/bin/prlimit", "--nofile=200:200", FreezePaths.lambdaSim, "run", "--port", "0", "--freeze",
+                "none", "--", TestPaths.fixtureRuntime,
+            ])
+        defer { process.signal(SIGKILL) }
+        let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
+        let line = try #require(try await process.waitForLine(prefix: prefix), "\(process.stderr)")
+        let port = try #require(Int(line.dropFirst(prefix.count).prefix { $0.isNumber }))
+
+        var stalled: [Int32] = []
+        defer { for fd in stalled { close(fd) } }
+        let partial = Array("POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: x\r\n".utf8)
+        for _ in 0..<400 {
+            let fd = connectRaw(port: port)
+            guard fd >= 0 else { continue }
+            _ = partial.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            stalled.append(fd)
+        }
+        #expect(stalled.count > 300)
+
+        for attempt in 0..<3 {
+            let response = try await HTTPClient.request(
+                loop: ClientLoop.shared, host: "127.0.0.1", port: port,
+                HTTPRequest(
+                    method: "POST", target: "/2015-03-31/functions/function/invocations",
+                    body: Array("{\"attempt\":\(attempt)}".utf8)))
+            #expect(response.status == 200)
+            #expect(String(decoding: response.body, as: UTF8.self) == "{\"attempt\":\(attempt)}")
+        }
+
+        let before = try #require(cpuTicks(process.pid))
+        try await Task.sleep(for: .seconds(1))
+        let after = try #require(cpuTicks(process.pid))
+        #expect(after - before < 30, "the simulator used \(after - before) ticks in 1 s with stalled connections")
+        #expect(process.status == nil)
+
+        // The most recent stalled connections are still open; each is answered 408 at the 10 s header timeout.
+        let last = try #require(stalled.last)
+        var poll = pollfd(fd: last, events: Int16(POLLIN), revents: 0)
+        #expect(Glibc.poll(&poll, 1, 15_000) == 1)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = recv(last, &buffer, buffer.count, 0)
+        #expect(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
+    }
+}
