@@ -16,6 +16,9 @@ final class Subscriber {
     private var timer: Timer?
     private var flushWaiters: [(Bool) -> Void] = []
     private var isClosed = false
+    /// The loop-wide byte budget, and what this subscriber's queue holds of it.
+    private let budget: TelemetryBudget
+    private var charged = 0
 
     init(
         extensionID: String, extensionName: String, request: SubscriptionRequest, loop: EventLoop,
@@ -28,6 +31,7 @@ final class Subscriber {
         self.loop = loop
         self.clock = clock
         buffer = SubscriberBuffer(configuration: request.buffering, policy: configuration.policy, clock: clock)
+        budget = TelemetryBudget.of(loop, limitBytes: configuration.sharedQueueLimitBytes)
         delivery = TelemetryDelivery(
             loop: loop, destination: request.destination, connectHost: configuration.connectHost,
             timeoutMilliseconds: UInt64(request.buffering.timeoutMs) + configuration.sendTimeoutGraceMilliseconds)
@@ -45,7 +49,8 @@ final class Subscriber {
     /// Queues `event` when the subscription's `types` include its category.
     func offer(_ event: TelemetryEvent) {
         guard !isClosed, request.types.contains(event.category) else { return }
-        perform(buffer.append(event.serialized))
+        let bytes = event.serialized
+        perform(buffer.append(bytes, overBudget: budget.wouldExceed(bytes.count)))
     }
 
     /// Stops or restarts sending, and the deadline of a send in progress, with the sandbox's freeze.
@@ -67,6 +72,8 @@ final class Subscriber {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        budget.adjust(by: -charged)
+        charged = 0
         timer?.close()
         timer = nil
         delivery.close()
@@ -74,6 +81,12 @@ final class Subscriber {
     }
 
     private func perform(_ actions: [SubscriberBuffer.Action]) {
+        defer {
+            if !isClosed && buffer.queuedBytes != charged {
+                budget.adjust(by: buffer.queuedBytes - charged)
+                charged = buffer.queuedBytes
+            }
+        }
         for action in actions {
             guard !isClosed else { return }
             switch action {

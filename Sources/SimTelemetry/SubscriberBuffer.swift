@@ -146,10 +146,11 @@ package struct SubscriberBuffer {
     /// True while a batch is out or waiting for its retry.
     package var hasBatchOutstanding: Bool { state != .idle }
 
-    /// Queues one serialised event, or drops and counts it when the queue is full.
-    package mutating func append(_ bytes: [UInt8]) -> [Action] {
+    /// Queues one serialised event, or drops and counts it when the queue is full or `overBudget` (the loop's
+    /// shared `TelemetryBudget` has no room for it).
+    package mutating func append(_ bytes: [UInt8], overBudget: Bool = false) -> [Action] {
         let now = now
-        if queuedEvents >= configuration.maxItems * policy.queueFactor
+        if overBudget || queuedEvents >= configuration.maxItems * policy.queueFactor
             || queuedBytes + bytes.count > configuration.maxBytes * policy.queueFactor
         {
             statistics.droppedRecords += 1

@@ -29,15 +29,19 @@ package final class TelemetryHub {
         package var sendTimeoutGraceMilliseconds: UInt64
         /// Events of the current Init kept for replay.
         package var replayCapacity: Int
-        /// Approximate bytes of the current Init's events kept for replay.
+        /// Approximate bytes of the current Init's events kept for replay (also drawn from the shared budget).
         package var replayMaxBytes: Int
+        /// The most bytes queued for subscribers over every sandbox on the loop (`TelemetryBudget`; the first
+        /// hub on a loop sets it).
+        package var sharedQueueLimitBytes: Int
 
         package init(
             connectHost: String = "127.0.0.1", jsonFunctionLogs: Bool = false,
             policy: SubscriberBuffer.Policy = .init(),
             sendTimeoutGraceMilliseconds: UInt64 = 5000, replayCapacity: Int = 10_000,
-            replayMaxBytes: Int = 4 * 1024 * 1024
+            replayMaxBytes: Int = 4 * 1024 * 1024, sharedQueueLimitBytes: Int = TelemetryBudget.defaultLimitBytes
         ) {
+            self.sharedQueueLimitBytes = sharedQueueLimitBytes
             self.connectHost = connectHost
             self.jsonFunctionLogs = jsonFunctionLogs
             self.policy = policy
@@ -54,6 +58,8 @@ package final class TelemetryHub {
     /// `(epoch ms, event)` since `platform.initStart`, until `platform.initReport`.
     private var initEvents: [(time: Int64, event: PlatformEvent)]?
     private var initEventBytes = 0
+    /// The loop-wide byte budget the replay and the subscribers' queues draw on.
+    private lazy var budget = TelemetryBudget.of(loop, limitBytes: configuration.sharedQueueLimitBytes)
     private var frozen = false
     private var isClosed = false
 
@@ -103,17 +109,19 @@ package final class TelemetryHub {
         loop.assertInLoop()
         guard !isClosed else { return }
         if case .initStart = event {
+            dropInitEvents()
             initEvents = []
-            initEventBytes = 0
         }
         if let count = initEvents?.count, count < configuration.replayCapacity,
-            initEventBytes + event.approximateSize <= configuration.replayMaxBytes
+            initEventBytes + event.approximateSize <= configuration.replayMaxBytes,
+            !budget.wouldExceed(event.approximateSize)
         {
             initEvents?.append((time, event))
             initEventBytes += event.approximateSize
+            budget.adjust(by: event.approximateSize)
         }
         guard !subscribers.isEmpty else {
-            if case .initReport = event { initEvents = nil }
+            if case .initReport = event { dropInitEvents() }
             return
         }
         let category = event.category
@@ -128,7 +136,14 @@ package final class TelemetryHub {
             }
             for item in events { subscriber.offer(item) }
         }
-        if case .initReport = event { initEvents = nil }
+        if case .initReport = event { dropInitEvents() }
+    }
+
+    /// Forgets the Init replay and gives its bytes back to the budget.
+    private func dropInitEvents() {
+        initEvents = nil
+        budget.adjust(by: -initEventBytes)
+        initEventBytes = 0
     }
 
     /// Pauses (`true`) or resumes delivery to every subscriber with the sandbox's freeze and thaw.
@@ -158,7 +173,7 @@ package final class TelemetryHub {
         let active = subscribers
         subscribers.removeAll()
         for subscriber in active { subscriber.close() }
-        initEvents = nil
+        dropInitEvents()
     }
 
     /// Drops every subscription (their extensions are gone after a reset).

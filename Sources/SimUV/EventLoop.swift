@@ -35,6 +35,9 @@ package final class EventLoop: @unchecked Sendable {
     var fineTimers: AnyObject?
     /// The loop's shared Runtime API listener (SimHTTP's `LoopbackListener`), once created. Loop thread only.
     package var loopbackListener: AnyObject?
+    /// The byte budget shared by the Telemetry API subscribers of every sandbox on the loop (SimTelemetry's
+    /// `TelemetryBudget`), once created. Loop thread only.
+    package var telemetryBudget: AnyObject?
 
     /// Size of the shared read buffer, the most one read callback delivers.
     static let readBufferSize = 256 * 1024
@@ -99,6 +102,7 @@ package final class EventLoop: @unchecked Sendable {
         logFiles = nil
         fineTimers = nil
         loopbackListener = nil
+        telemetryBudget = nil
         let waiters = finished.withLock { state -> [@Sendable () -> Void] in
             state.done = true
             let waiters = state.waiters

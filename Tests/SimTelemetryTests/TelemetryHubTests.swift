@@ -84,4 +84,42 @@ struct TelemetryHubTests {
         #expect(queued == 4)
         try await fixture.stop()
     }
+
+    /// Subscribers of every sandbox on a loop share one byte budget: with two stuck (frozen) subscribers in two
+    /// hubs, what both queue stays within it, the rest is dropped and counted for `platform.logsDropped`, and
+    /// closing the hubs gives every byte back.
+    @Test func subscribersShareOneByteBudget() async throws {
+        let limit = 40_000
+        let fixture = try await HubFixture(configuration: .init(sharedQueueLimitBytes: limit))
+        let other = try await fixture.loop.run {
+            LoopBound(TelemetryHub(loop: fixture.loop, configuration: .init(sharedQueueLimitBytes: limit)))
+        }
+        try await fixture.run { hub in
+            hub.setFrozen(true)
+            other.value.setFrozen(true)
+            for (index, each) in [hub, other.value].enumerated() {
+                _ = each.subscribe(
+                    api: .telemetry, extensionID: "ext\(index)", extensionName: "ext\(index)",
+                    body: Array(httpBody(port: 1234).utf8), subscriptionOpen: true)
+            }
+            let line = String(repeating: "x", count: 1000)
+            for _ in 0..<40 {
+                hub.emit(.functionLog(line), at: 0)
+                other.value.emit(.functionLog(line), at: 0)
+            }
+        }
+        let statuses = try await fixture.run { hub in hub.subscriberStatuses + other.value.subscriberStatuses }
+        let queued = statuses.map(\.queuedBytes).reduce(0, +)
+        #expect(queued <= limit && queued > limit / 2)
+        #expect(statuses.allSatisfy { $0.statistics.droppedRecords > 0 && $0.pendingDropRecords > 0 })
+        let used = try await fixture.run { _ in TelemetryBudget.of(fixture.loop).usedBytes }
+        #expect(used == queued)
+        let released = try await fixture.run { hub in
+            hub.close()
+            other.value.close()
+            return TelemetryBudget.of(fixture.loop).usedBytes
+        }
+        #expect(released == 0)
+        try await fixture.stop()
+    }
 }
