@@ -52,14 +52,20 @@ public final class Simulator: Sendable {
         public var scalingRate: (sandboxes: Int, periodSeconds: Double)?
         /// Multiplies asynchronous retry delays (0.001 runs Lambda's minutes in milliseconds).
         public var timeScale: Double
+        /// Bytes of asynchronous events that may wait at once over all functions (payloads plus 1 KiB each;
+        /// default 512 MiB). Beyond it an `Event` invoke is refused with 429 `CallerRateLimitExceeded`, as Lambda
+        /// may throttle the asynchronous call itself, instead of being queued.
+        public var maxQueuedEventBytes: Int
 
+        /// Lambda's defaults, optionally overridden.
         public init(
             concurrency: Int = 1_000, scalingRate: (sandboxes: Int, periodSeconds: Double)? = (1_000, 10),
-            timeScale: Double = 1
+            timeScale: Double = 1, maxQueuedEventBytes: Int = 512 * 1024 * 1024
         ) {
             self.concurrency = concurrency
             self.scalingRate = scalingRate
             self.timeScale = timeScale
+            self.maxQueuedEventBytes = maxQueuedEventBytes
         }
     }
 
@@ -129,6 +135,7 @@ public final class Simulator: Sendable {
                 }
                 for pool in state.pools { try pool.start() }
                 let front = try InvokeAPIServer(loop: loop, host: host, port: port, pools: state.pools)
+                if let account { front.queuedEventLimitBytes = account.maxQueuedEventBytes }
                 state.front = front
                 return front.port
             }

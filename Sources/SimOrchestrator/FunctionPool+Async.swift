@@ -20,6 +20,10 @@ struct PendingEvent {
 /// Every accepted event ends in exactly one record or log line: success, retries exhausted, too old, or
 /// the simulator stopping.
 extension FunctionPool {
+    /// What one waiting event counts against `Limits.maxQueuedEventBytes`: its payload and a fixed allowance for
+    /// its ids, headers and timer.
+    package static func queuedBytes(of invocation: Invocation) -> Int { invocation.payload.count + 1024 }
+
     /// Accepts an `Event` invoke (already answered 202) and runs it until it succeeds or gives up.
     package func submitEvent(_ invocation: Invocation) {
         loop.assertInLoop()
@@ -28,6 +32,7 @@ extension FunctionPool {
             return
         }
         events[invocation.requestID] = PendingEvent(invocation: invocation, receivedAt: clock.monotonicNanoseconds)
+        pendingEventBytes += Self.queuedBytes(of: invocation)
         attempt(invocation.requestID)
     }
 
@@ -64,6 +69,7 @@ extension FunctionPool {
         switch decision {
         case .done(let condition):
             events[id] = nil
+            pendingEventBytes -= Self.queuedBytes(of: event.invocation)
             record(condition, event: event, result: result)
         case .retry(let delay):
             event.timer = loop.schedule(afterMilliseconds: delay) { [weak self] in self?.attempt(id) }
@@ -78,6 +84,7 @@ extension FunctionPool {
             record(.simulatorStopped, event: event, result: nil)
         }
         events.removeAll()
+        pendingEventBytes = 0
     }
 
     /// Writes the invocation record to the destination (JSON lines) and logs the outcome.

@@ -61,6 +61,8 @@ package final class FunctionPool {
     var slots: Set<String> = []
     /// Asynchronous invokes between attempts, by request id.
     var events: [String: PendingEvent] = [:]
+    /// Bytes of the asynchronous events waiting in `events` (see `queuedBytes(of:)`).
+    package internal(set) var pendingEventBytes = 0
     var createdAt: [String: UInt64] = [:]
     var provisioned: Set<String> = []
     /// Provisioned sandboxes that have finished their first init.

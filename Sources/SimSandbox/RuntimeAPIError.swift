@@ -49,6 +49,9 @@ package enum Limits {
     package static let maxSyncRequestBytes = 6_291_456
     /// Largest asynchronous (`Event`) invoke request.
     package static let maxAsyncRequestBytes = 1_048_576
+    /// Bytes of asynchronous events waiting (for a sandbox or a retry) over all functions, beyond which new
+    /// `Event` invokes are throttled (429 `CallerRateLimitExceeded`) rather than queued: 512 MiB.
+    package static let maxQueuedEventBytes = 512 * 1024 * 1024
     /// Largest decoded client context.
     package static let maxClientContextBytes = 3_583
     /// Bytes of log returned by `X-Amz-Log-Type: Tail`.

@@ -24,6 +24,7 @@ package final class InvokeAPIServer {
         loop.assertInLoop()
         self.loop = loop
         self.clock = clock
+        distinctPools = pools
         for pool in pools {
             self.pools[pool.function.name] = pool
             for alias in pool.function.aliases { self.pools[alias] = pool }
@@ -38,6 +39,11 @@ package final class InvokeAPIServer {
         self.server = server
         self.port = server.port
     }
+
+    /// Every pool once, in no particular order.
+    private var distinctPools: [FunctionPool] = []
+    /// Bytes of asynchronous events that may wait at once (`Limits.maxQueuedEventBytes` unless configured).
+    package var queuedEventLimitBytes = Limits.maxQueuedEventBytes
 
     /// Every pool once (aliases map several names to one).
     var uniquePools: [FunctionPool] {
@@ -166,6 +172,11 @@ package final class InvokeAPIServer {
             tenantID: request.headers["X-Amz-Tenant-Id"], wantsLogTail: logType == "Tail" && type != "Event",
             isAsync: type == "Event")
         if type == "Event" {
+            let queued = distinctPools.reduce(0) { $0 + $1.pendingEventBytes }
+            if queued + FunctionPool.queuedBytes(of: invocation) > queuedEventLimitBytes {
+                // Lambda may throttle the asynchronous API call itself; the event was never accepted.
+                throw .throttled(reason: "CallerRateLimitExceeded")
+            }
             responder.send(
                 HTTPResponse(
                     status: 202,

@@ -156,4 +156,37 @@ struct AsyncInvokeTests {
         let record = try #require(try await records(files.failure, count: 1).first)
         #expect((record["requestContext"] as? [String: Any])?["condition"] as? String == "SimulatorStopped")
     }
+
+    /// The events waiting are bounded in bytes: with 3 MiB allowed, three 1 MB events wait behind a busy
+    /// function and the fourth is refused with 429 `CallerRateLimitExceeded` (never accepted, so never lost);
+    /// once they have run, events are accepted again.
+    @Test(.timeLimit(.minutes(1)))
+    func waitingEventsAreBoundedInBytes() async throws {
+        var function = TestFunctions.fixture(name: "queue-bytes")
+        function.reservedConcurrency = 1
+        let account = Simulator.AccountOptions(concurrency: 10, timeScale: 0.001, maxQueuedEventBytes: 3 << 20)
+        try await withSimulator([function], account: account) { sim in
+            let padding = String(repeating: "p", count: 1_000_000)
+            let event: HTTPHeaders = ["X-Amz-Invocation-Type": "Event"]
+            var statuses: [Int] = []
+            for _ in 0..<4 {
+                let response = try await sim.invoke(
+                    "queue-bytes", payload: #"{"sleepMs":300,"pad":"\#(padding)"}"#, headers: event)
+                statuses.append(response.status)
+                if response.status == 429 {
+                    let body = String(decoding: response.body, as: UTF8.self)
+                    #expect(body.contains(#""Reason":"CallerRateLimitExceeded""#), "\(body)")
+                    #expect(response.headers["x-amzn-ErrorType"] == "TooManyRequestsException")
+                }
+            }
+            #expect(statuses == [202, 202, 202, 429])
+            var accepted = false
+            for _ in 0..<100 where !accepted {
+                try await Task.sleep(for: .milliseconds(50))
+                let again = try await sim.invoke("queue-bytes", payload: #"{"pad":"\#(padding)"}"#, headers: event)
+                accepted = again.status == 202
+            }
+            #expect(accepted)
+        }
+    }
 }
