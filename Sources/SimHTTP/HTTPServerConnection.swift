@@ -6,8 +6,9 @@ import SimUV
 /// - At most one request is with the handler (`current`); parsed requests wait in `queue` and the next
 ///   one is dispatched only once `current` completed, so responses go out in request order however long
 ///   a handler holds one (a long-poll simply delays later pipelined requests).
-/// - Reading stops while `maxPipelinedRequests` wait, while more than `highWaterBytes` of writes are
-///   queued, and once the connection is closing; it resumes when the cause clears.
+/// - Reading stops while `maxPipelinedRequests` or `maxQueuedBodyBytes` of bodies wait, while more than
+///   `highWaterBytes` of writes are queued, and once the connection is closing; it resumes when the cause
+///   clears.
 /// - One timer watches the connection. It closes it after `idleTimeoutMilliseconds` with nothing outstanding
 ///   (no request with the handler, none waiting, none half-received), and answers `408` and closes when a
 ///   half-received request stalls: headers not complete `headerTimeoutMilliseconds` after the request's first
@@ -23,6 +24,9 @@ final class HTTPServerConnection {
     static let highWaterBytes = 1024 * 1024
     /// Queued write bytes below which paused reading resumes.
     static let lowWaterBytes = 256 * 1024
+    /// Body bytes of pipelined requests waiting behind the current one above which reading pauses, so that a
+    /// connection holds at most this plus one request being received (`maxBodyBytes`) and one read.
+    static let maxQueuedBodyBytes = 8 * 1024 * 1024
     private static let continueBytes = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
     /// Identifier unique within the server, for logs.
@@ -225,7 +229,7 @@ final class HTTPServerConnection {
         // the peer closing is still noticed while a response is held.
         let wanted =
             !isClosed && !isClosing && !peerFinished && !pausedForWrites
-            && queue.count < configuration.maxPipelinedRequests
+            && queue.count < configuration.maxPipelinedRequests && queue.bodyBytes < Self.maxQueuedBodyBytes
         guard wanted != reading else { return }
         reading = wanted
         if wanted {

@@ -9,12 +9,16 @@ struct RequestQueue {
     /// Requests waiting.
     var count: Int { storage.count - head }
 
+    /// Body bytes of the requests waiting.
+    private(set) var bodyBytes = 0
+
     /// True when no request waits.
     var isEmpty: Bool { head == storage.count }
 
     /// Adds a request at the back.
     mutating func append(_ request: HTTPRequest) {
         storage.append(request)
+        bodyBytes += request.body.count
     }
 
     /// Removes and returns the oldest request.
@@ -23,6 +27,7 @@ struct RequestQueue {
         let request = storage[head]
         storage[head] = nil
         head += 1
+        bodyBytes -= request?.body.count ?? 0
         if head == storage.count {
             storage.removeAll(keepingCapacity: true)
             head = 0
@@ -37,5 +42,6 @@ struct RequestQueue {
     mutating func removeAll() {
         storage.removeAll()
         head = 0
+        bodyBytes = 0
     }
 }
