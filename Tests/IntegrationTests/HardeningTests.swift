@@ -86,4 +86,42 @@ struct HardeningTests {
         let count = recv(last, &buffer, buffer.count, 0)
         #expect(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
     }
+
+    /// The resident memory of `pid` in bytes (`VmRSS`).
+    private func residentBytes(_ pid: Int32) -> Int? {
+        guard let status = ProcProbe.read("/proc/\(pid)/status") else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }.map { $0 * 1024 }
+    }
+
+    /// One sandbox whose function logs 200 KB per invoke: after warm-up the simulator's memory stays flat over
+    /// 400 more invokes (80 MB of log lines), since nothing keeps events by count (issue 12, finding 5).
+    @Test(.timeLimit(.minutes(2)))
+    func largeLogLinesDoNotAccumulate() async throws {
+        // The simulator prints every log line; grep passes on only the banner, so the test keeps none of it.
+        let process = try await BackgroundProcess.start(
+            [
+                "/bin/bash", "-c", #"exec "$@" > >(exec grep --line-buffered 'Invoke API listening')"#, "bash",
+                FreezePaths.lambdaSim, "run", "--port", "0", "--freeze", "signal", "--", TestPaths.fixtureRuntime,
+            ])
+        defer { process.signal(SIGKILL) }
+        let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
+        let line = try #require(try await process.waitForLine(prefix: prefix), "\(process.stderr)")
+        let port = try #require(Int(line.dropFirst(prefix.count).prefix { $0.isNumber }))
+        let payload = Array("{\"print\":\"\(String(repeating: "x", count: 200 * 1024))\"}".utf8)
+        let request = HTTPRequest(
+            method: "POST", target: "/2015-03-31/functions/function/invocations", body: payload)
+        func invoke(_ count: Int) async throws {
+            for _ in 0..<count {
+                let response = try await HTTPClient.request(
+                    loop: ClientLoop.shared, host: "127.0.0.1", port: port, request)
+                #expect(response.status == 200)
+            }
+        }
+        try await invoke(50)
+        let warm = try #require(residentBytes(process.pid))
+        try await invoke(400)
+        let after = try #require(residentBytes(process.pid))
+        #expect(after - warm < 32 * 1024 * 1024, "RSS grew from \(warm >> 20) MiB to \(after >> 20) MiB")
+    }
 }
