@@ -97,4 +97,6 @@ static inline int clibuv_spawn(pid_t *pid, const char *path, char *const argv[],
     posix_spawn_file_actions_destroy(&actions);
     return rc;
 }
+#include "guardian.h"
+
 #endif

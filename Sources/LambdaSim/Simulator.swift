@@ -87,6 +87,9 @@ public final class Simulator: Sendable {
     ) async throws -> Simulator {
         signal(SIGPIPE, SIG_IGN)
         ProcessGroups.installFatalSignalHandlers()
+        // What a simulator killed with SIGKILL left (if its guardian died too), then this one's guardian.
+        ProcessGroups.removeStale()
+        ProcessGroups.startGuardian(cgroupParents: SandboxCgroup.parentDirectories())
         raiseFileDescriptorLimit()
         var cgroupMessages: [String] = []
         if let first = functions.first(where: { $0.freeze == .cgroup }) {

@@ -43,7 +43,8 @@ package struct FreezeStatistics: Sendable, Equatable {
 /// Holds a sandbox's processes still between invokes and releases them, measuring each transition without
 /// ever waiting on the loop thread.
 ///
-/// `signal` stops (continues) every process group, so children the runtime forked stop too. The transition is
+/// `signal` stops (continues) every process group, so children the runtime forked stop too, and every process that
+/// left the groups with `setsid`. The transition is
 /// confirmed when every member is stopped (running): the simulator's own children report it to `waitid`, other
 /// members (the runtime's children) are read from `/proc/<pid>/stat`. `cgroup` writes the cgroup freezer and
 /// reads its state file (never `cgroup.events`, which the kernel rate-limits). A thaw is checked at once (the
@@ -62,6 +63,7 @@ package final class Freezer {
     package var onTransition: ((FreezeTransition) -> Void)?
     /// What the last freeze stopped, which the thaw releases: processes do not change while stopped.
     private var frozenGroups: [Int32] = []
+    private var frozenSingles: [Int32] = []
     private var frozenMembers: [Int32] = []
     /// Members that are the simulator's own children, whose state changes `waitid` reports.
     private var directChildren: [Int32] = []
@@ -87,20 +89,23 @@ package final class Freezer {
         self.cgroup = cgroup
     }
 
-    /// Freezes `groups` (process-group ids); `members` are the pids to confirm in `signal` mode, of which
-    /// `directChildren` were started by the simulator.
-    package func freeze(groups: [Int32], members: [Int32], directChildren: [Int32] = []) {
+    /// Freezes `groups` (process-group ids) and `singles` (processes outside them, which called `setsid`);
+    /// `members` are the pids to confirm in `signal` mode, of which `directChildren` were started by the simulator.
+    package func freeze(groups: [Int32], singles: [Int32] = [], members: [Int32], directChildren: [Int32] = []) {
         guard mode != .none, !isFrozen, !groups.isEmpty else { return }
         abandonPending()
         isFrozen = true
         statistics.frozen += 1
         frozenGroups = groups
+        frozenSingles = singles
         frozenMembers = members
         self.directChildren = directChildren
         let start = EventLoop.nanoseconds()
         switch mode {
         case .none: return
-        case .signal: for group in groups { kill(-group, SIGSTOP) }
+        case .signal:
+            for group in groups { kill(-group, SIGSTOP) }
+            for pid in singles { kill(pid, SIGSTOP) }
         case .cgroup: cgroup?.setFrozen(true)
         }
         begin(Pending(thawing: false, start: start, unconfirmed: members))
@@ -115,7 +120,9 @@ package final class Freezer {
         let start = EventLoop.nanoseconds()
         switch mode {
         case .none: return
-        case .signal: for group in frozenGroups { kill(-group, SIGCONT) }
+        case .signal:
+            for group in frozenGroups { kill(-group, SIGCONT) }
+            for pid in frozenSingles { kill(pid, SIGCONT) }
         case .cgroup: cgroup?.setFrozen(false)
         }
         begin(Pending(thawing: true, start: start, unconfirmed: frozenMembers))

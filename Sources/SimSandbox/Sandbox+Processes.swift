@@ -175,6 +175,9 @@ extension Sandbox {
         // SIGTERM. Answering its /next (with a 500) made runtimes exit on their own and race their own
         // SIGTERM handling. Its connection closes when the process dies.
         runtimeWaiters.removeAll()
+        // Whatever left the groups since the last invoke's measurement is found now, while its parents live.
+        _ = processTree.measure(roots: processRoots)
+        noteEscapedProcesses()
         let subscribed = Set(
             machine.extensions.extensions.filter { $0.isExternal && $0.subscribes(.shutdown) }.map(\.name))
         let alive = extensionProcesses.filter { $0.value.exitStatus == nil }.keys.sorted()
@@ -223,6 +226,14 @@ extension Sandbox {
             ProcessGroups.unregister(group)
         }
         processGroups.removeAll()
+        for (pid, start) in escapedProcesses {
+            if ProcessGroups.startTime(of: pid) == start {
+                _ = kill(pid, SIGKILL)
+                _ = kill(pid, SIGCONT)
+            }
+            ProcessGroups.unregisterProcess(pid)
+        }
+        escapedProcesses.removeAll()
         if let cgroup {
             // Anything that escaped the groups (setsid) but stayed in the cgroup dies too.
             for pid in cgroup.processes() { _ = kill(pid, SIGKILL) }

@@ -63,6 +63,10 @@ package final class Sandbox {
     var extensionProcesses: [String: ChildProcess] = [:]
     /// Process groups started in this generation, killed together at the end of a shutdown.
     var processGroups: [Int32] = []
+    /// Processes of the sandbox seen outside all of its groups (they called `setsid`), with their start times:
+    /// frozen, thawed and killed one by one, and registered with `ProcessGroups` so that they die with the
+    /// simulator too.
+    var escapedProcesses: [Int32: UInt64] = [:]
     var timer: Timer?
     /// The timers of a shutdown under way.
     var killTimers: [Timer] = []
@@ -198,7 +202,9 @@ package final class Sandbox {
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
                     // The members were read by this turn's measurement (at REPORT or at the end of init).
-                    freezer.freeze(groups: processGroups, members: processTree.pids, directChildren: processRoots)
+                    freezer.freeze(
+                        groups: processGroups, singles: Array(escapedProcesses.keys), members: processTree.pids,
+                        directChildren: processRoots)
                     telemetry.setFrozen(true)
                 } else if freezer.mode != .none {
                     freezer.skip()
@@ -258,5 +264,26 @@ package final class Sandbox {
         }
         reportCgroupMessages()
         maxMemoryKiB = max(maxMemoryKiB, processTree.measure(roots: processRoots))
+        noteEscapedProcesses()
+    }
+
+    /// Records the processes of the last measurement that are in none of the sandbox's groups, and forgets
+    /// recorded ones that are gone. Costs nothing for a sandbox whose processes have no children.
+    func noteEscapedProcesses() {
+        let members = processTree.pids
+        guard members.count > processRoots.count || !escapedProcesses.isEmpty else { return }
+        let roots = processRoots
+        for pid in members where !roots.contains(pid) && escapedProcesses[pid] == nil {
+            let group = getpgid(pid)
+            guard group > 0, !processGroups.contains(group), let start = ProcessGroups.startTime(of: pid) else {
+                continue
+            }
+            escapedProcesses[pid] = start
+            ProcessGroups.registerProcess(pid, start: start)
+        }
+        for (pid, start) in escapedProcesses where !members.contains(pid) && ProcessGroups.startTime(of: pid) != start {
+            escapedProcesses[pid] = nil
+            ProcessGroups.unregisterProcess(pid)
+        }
     }
 }

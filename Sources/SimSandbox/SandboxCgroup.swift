@@ -390,12 +390,14 @@ package final class SandboxCgroup {
         }
     }
 
+    /// Every directory that may hold sandboxes' cgroups (`<parent>/<simulator pid>-<sandbox id>`), in v1 and v2.
+    package static func parentDirectories(root: String = CgroupHierarchy.mountPoint) -> [String] {
+        v1Controllers.map { "\(root)/\($0)/\(parent)" } + ["\(root)/\(parent)", "\(root)/unified/\(parent)"]
+    }
+
     /// Removes cgroups left by a lambda-sim that died without cleaning up (its pid no longer runs).
     package static func removeStale(root: String = CgroupHierarchy.mountPoint) {
-        var parents = v1Controllers.map { "\(root)/\($0)/\(parent)" }
-        parents.append("\(root)/\(parent)")
-        parents.append("\(root)/unified/\(parent)")
-        for parentDir in parents {
+        for parentDir in parentDirectories(root: root) {
             guard let entries = directoryEntries(parentDir) else { continue }
             var stale: [String] = []
             for entryName in entries {

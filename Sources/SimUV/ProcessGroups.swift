@@ -1,59 +1,188 @@
+import CLibUV
 import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Every live process group the simulator started, so that even a crashing simulator thaws and kills them.
+/// Every live process group the simulator started (and every process that left its group with `setsid`), so that
+/// nothing it started outlives it, running or stopped, however it ends.
 ///
-/// The table is a fixed C array read by a fatal-signal handler, which may only make async-signal-safe calls
-/// (`kill`). Slots hold a pgid or 0. Writers (any loop thread) hold `slots`, which finds a free slot and a group's
-/// slot in O(1), so registering stays cheap with 10,000 sandboxes.
+/// - A clean stop kills and unregisters each sandbox's processes itself.
+/// - A crash (a fatal signal) runs a handler that kills every registered entry; it may only make async-signal-safe
+///   calls (`kill`).
+/// - `SIGKILL`, which no handler sees, is covered by the guardian (`startGuardian`): a small process forked at
+///   start that outlives the simulator by a moment. The table lives in a shared file mapping
+///   (`/dev/shm/lambda-sim-guard-<pid>`) that the guardian reads when the simulator is gone; it then thaws the
+///   simulator's cgroups, kills every entry and removes the cgroups, within milliseconds.
+/// - A later simulator removes a dead one's table file, first killing the entries whose leader still runs with the
+///   recorded start time (`removeStale`), in case the guardian was killed too.
+///
+/// Slots hold an entry or 0. Writers (any loop thread) hold `slots`, which finds a free slot and an entry's slot
+/// in O(1), so registering stays cheap with 10,000 sandboxes.
 package enum ProcessGroups {
-    private static let capacity = 65_536
-    // SAFETY: written only under `slots`; the fatal-signal handler reads it while the process dies.
-    nonisolated(unsafe) private static let table: UnsafeMutablePointer<Int32> = {
-        let table = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-        table.initialize(repeating: 0, count: capacity)
-        return table
-    }()
-    // SAFETY: written only under `slots`; read by the fatal-signal handler.
-    nonisolated(unsafe) private static var highWater = 0
-    /// The slot of each registered group, and the slots below `highWater` that are free again.
-    private static let slots = Mutex<(byGroup: [Int32: Int], free: [Int])>(([:], []))
+    private static let capacity = Int(CLIBUV_GUARD_CAPACITY)
+    /// The prefix of the table files' names, followed by the owner's pid.
+    static let filePrefix = "lambda-sim-guard-"
 
-    /// Records a group the simulator owns.
-    package static func register(_ pgid: Int32) {
+    /// The table: a shared mapping of the table file, or private memory when no file could be made.
+    // SAFETY: written only under `slots`; the fatal-signal handler and the guardian read it when the process dies.
+    nonisolated(unsafe) private static let table: UnsafeMutablePointer<clibuv_guard_table> = {
+        let path = tableDirectory + "/" + filePrefix + String(getpid())
+        if let mapped = clibuv_guard_map(path) {
+            mapped.pointee.magic = Int32(bitPattern: UInt32(CLIBUV_GUARD_MAGIC))
+            mapped.pointee.owner = getpid()
+            mapped.pointee.owner_start = startTime(of: getpid()) ?? 0
+            tablePath.withLock { $0 = path }
+            return mapped
+        }
+        let memory = UnsafeMutablePointer<clibuv_guard_table>.allocate(capacity: 1)
+        UnsafeMutableRawPointer(memory).initializeMemory(
+            as: UInt8.self, repeating: 0, count: MemoryLayout<clibuv_guard_table>.size)
+        return memory
+    }()
+    /// The table file's path, once mapped.
+    private static let tablePath = Mutex<String?>(nil)
+    /// The slot of each registered entry, and the slots below the high-water mark that are free again.
+    private static let slots = Mutex<(byID: [Int32: Int], free: [Int])>(([:], []))
+    /// The write end of the guardian's pipe and the guardian's pid, once started.
+    private static let guardian = Mutex<(fd: Int32, pid: pid_t)?>(nil)
+
+    /// Where the table files live: `/dev/shm` when writable, else the temporary directory.
+    static var tableDirectory: String {
+        access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
+    }
+
+    /// Records a group the simulator owns (its leader's pid).
+    package static func register(_ pgid: Int32) { add(pgid, start: startTime(of: pgid) ?? 0) }
+
+    /// Forgets a group once it is dead.
+    package static func unregister(_ pgid: Int32) { remove(pgid) }
+
+    /// Records a process of a sandbox that is not in any of its groups (it called `setsid`); `start` is its start
+    /// time in clock ticks after boot (`startTime(of:)`).
+    package static func registerProcess(_ pid: Int32, start: UInt64) { add(-pid, start: start) }
+
+    /// Forgets a single process.
+    package static func unregisterProcess(_ pid: Int32) { remove(-pid) }
+
+    private static func add(_ id: Int32, start: UInt64) {
         slots.withLock { slots in
-            guard slots.byGroup[pgid] == nil else { return }
+            guard slots.byID[id] == nil else { return }
             let slot: Int
             if let reused = slots.free.popLast() {
                 slot = reused
             } else {
+                let highWater = Int(table.pointee.high_water)
                 guard highWater < capacity else { return }
                 slot = highWater
-                highWater += 1
+                table.pointee.high_water = Int32(highWater + 1)
             }
-            table[slot] = pgid
-            slots.byGroup[pgid] = slot
+            withEntry(slot) { entry in
+                entry.pointee.start = start
+                entry.pointee.id = id
+            }
+            slots.byID[id] = slot
         }
     }
 
-    /// Forgets a group once it is dead.
-    package static func unregister(_ pgid: Int32) {
+    private static func remove(_ id: Int32) {
         slots.withLock { slots in
-            guard let slot = slots.byGroup.removeValue(forKey: pgid) else { return }
-            table[slot] = 0
+            guard let slot = slots.byID.removeValue(forKey: id) else { return }
+            withEntry(slot) { $0.pointee.id = 0 }
             slots.free.append(slot)
         }
     }
 
-    /// SIGCONT then SIGKILL to every registered group. Async-signal-safe.
-    package static func killAll() {
-        for i in 0..<highWater where table[i] > 0 {
-            kill(-table[i], SIGCONT)
-            kill(-table[i], SIGKILL)
+    private static func withEntry(_ slot: Int, _ body: (UnsafeMutablePointer<clibuv_guard_entry>) -> Void) {
+        body(clibuv_guard_entries(table) + slot)
+    }
+
+    /// SIGKILL then SIGCONT to every registered entry. Async-signal-safe.
+    package static func killAll() { clibuv_guard_kill_entries(table) }
+
+    /// Starts the guardian, once per process, telling it the directories that hold this process's cgroups
+    /// (`<parent>/<pid>-<sandbox>`). Without a table file (no writable `/dev/shm` or temporary directory) there is
+    /// no guardian. Returns its pid, or nil.
+    @discardableResult
+    package static func startGuardian(cgroupParents: [String]) -> pid_t? {
+        guardian.withLock { guardian -> pid_t? in
+            if let guardian { return guardian.pid }
+            _ = table
+            guard let path = tablePath.withLock({ $0 }) else { return nil }
+            withUnsafeMutablePointer(to: &table.pointee.path) { tuple in
+                tuple.withMemoryRebound(to: CChar.self, capacity: Int(CLIBUV_GUARD_PATH)) { row in
+                    let bytes = Array(path.utf8.prefix(Int(CLIBUV_GUARD_PATH) - 1))
+                    for (offset, byte) in bytes.enumerated() { row[offset] = CChar(bitPattern: byte) }
+                    row[bytes.count] = 0
+                }
+            }
+            withUnsafeMutablePointer(to: &table.pointee.parents) { tuple in
+                tuple.withMemoryRebound(to: CChar.self, capacity: Int(CLIBUV_GUARD_PARENTS * CLIBUV_GUARD_PATH)) {
+                    rows in
+                    for (index, parent) in cgroupParents.prefix(Int(CLIBUV_GUARD_PARENTS)).enumerated() {
+                        let row = rows + index * Int(CLIBUV_GUARD_PATH)
+                        let bytes = Array(parent.utf8.prefix(Int(CLIBUV_GUARD_PATH) - 1))
+                        for (offset, byte) in bytes.enumerated() { row[offset] = CChar(bitPattern: byte) }
+                        row[bytes.count] = 0
+                    }
+                }
+            }
+            var pid: pid_t = 0
+            let fd = clibuv_guard_start(table, &pid)
+            guard fd >= 0 else { return nil }
+            guardian = (fd, pid)
+            return pid
         }
+    }
+
+    /// Kills what simulators that died left in their table files (entries whose leader still runs with the
+    /// recorded start time, and their descendants, in case their guardian died too) and removes those files.
+    /// Returns how many processes and groups it signalled.
+    @discardableResult
+    package static func removeStale() -> Int {
+        let directory = tableDirectory
+        var killed = 0
+        for name in directoryNames(directory) where name.hasPrefix(filePrefix) {
+            guard let owner = Int32(name.dropFirst(filePrefix.count)), owner != getpid() else { continue }
+            let path = directory + "/" + name
+            guard let stale = clibuv_guard_map_existing(path) else { continue }
+            defer { clibuv_guard_unmap(stale) }
+            let ownerAlive = kill(owner, 0) == 0 || errno == EPERM
+            if ownerAlive && (stale.pointee.owner_start == 0 || startTime(of: owner) == stale.pointee.owner_start) {
+                continue
+            }
+            killed += Int(clibuv_guard_kill_trees(stale, 1))
+            unlink(path)
+        }
+        return killed
+    }
+
+    /// The start time of `pid` in clock ticks after boot (field 22 of `/proc/<pid>/stat`), or nil when it is gone.
+    package static func startTime(of pid: Int32) -> UInt64? {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0, let close = buffer[0..<count].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // Fields after the command: state is field 3, start time field 22.
+        let fields = buffer[(close + 2)..<count].split(separator: UInt8(ascii: " "))
+        guard fields.count > 19 else { return nil }
+        return UInt64(String(decoding: fields[19], as: UTF8.self))
+    }
+
+    private static func directoryNames(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            names.append(name)
+        }
+        return names
     }
 
     /// The handlers that were installed before ours (the Swift runtime's backtracer, say), restored before
@@ -68,6 +197,7 @@ package enum ProcessGroups {
     /// Installs handlers for the signals a crashing process dies of: they kill every registered group, then
     /// restore the previous handler and raise the signal again, so nothing is left frozen or orphaned.
     package static func installFatalSignalHandlers() {
+        _ = table
         for number in fatalSignals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in

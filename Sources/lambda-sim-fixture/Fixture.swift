@@ -108,6 +108,7 @@ struct Fixture {
         if let line = text("print") { writeLine(1, line) }
         if let line = text("stderr") { writeLine(2, line) }
         if let milliseconds = integer("forkSleep") { forkSleeper(milliseconds) }
+        if let milliseconds = integer("setsidSleep") { forkSleeper(milliseconds, newSession: true) }
         if let milliseconds = integer("sleepMs") { sleepMilliseconds(milliseconds) }
         if let code = integer("exit") { _exit(Int32(truncatingIfNeeded: code)) }
         if let signalNumber = integer("signal") { raise(Int32(truncatingIfNeeded: signalNumber)) }
@@ -186,11 +187,12 @@ struct Fixture {
     }
 
     /// Forks a child that sleeps and exits; it lives in our process group for process-group tests.
-    private func forkSleeper(_ milliseconds: Int) {
+    private func forkSleeper(_ milliseconds: Int, newSession: Bool = false) {
         hasForked = true
         let pid = fork()
         if pid == 0 {
             client.closeInChild()  // the child must not hold the Runtime API connection
+            if newSession { _ = setsid() }
             sleepMilliseconds(milliseconds)
             _exit(0)
         }

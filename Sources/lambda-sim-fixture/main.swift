@@ -6,6 +6,7 @@
 // is echoed back byte-for-byte as application/json):
 //   "print": "text" / "stderr": "text"   write a line to stdout / stderr first
 //   "forkSleep": N                        fork a child that sleeps N ms, then answer normally
+//   "setsidSleep": N                      the same, the child in a session of its own (out of the group)
 //   "sleepMs": N                          sleep N ms before answering
 //   "exit": N / "signal": N               _exit(N) / raise(N) without answering
 //   "error": "Type"                       POST /error with that Lambda-Runtime-Function-Error-Type

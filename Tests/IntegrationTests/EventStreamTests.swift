@@ -121,7 +121,8 @@ struct EventStreamTests {
         #expect(all.last?.kind == .sandboxTerminated)
     }
 
-    /// `events()` on a running simulator sees what happens from then on.
+    /// `events()` on a running simulator sees what happens from then on: the next invoke from its start (the first
+    /// invoke's REPORT may still come after its response, so events of that one are skipped).
     @Test(.timeLimit(.minutes(1)))
     func subscribeWhileRunning() async throws {
         var function = TestFunctions.fixture()
@@ -132,8 +133,9 @@ struct EventStreamTests {
             let response = try await sim.invoke("fn")
             let id = try #require(response.headers["x-amzn-RequestId"])
             var iterator = stream.makeAsyncIterator()
-            let first = await iterator.next()
-            #expect(first?.kind == .invokeStarted && first?.requestID == id, "\(String(describing: first))")
+            var first = await iterator.next()
+            while let event = first, event.requestID != id { first = await iterator.next() }
+            #expect(first?.kind == .invokeStarted, "\(String(describing: first))")
         }
     }
 }

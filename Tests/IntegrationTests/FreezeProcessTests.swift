@@ -49,12 +49,12 @@ struct FreezeProcessTests {
         }
     }
 
-    /// In signal mode every pid of a frozen sandbox, the forked child included, is stopped (`T` in /proc/<pid>/stat);
-    /// once the next invoke has started none of them is.
-    @Test(.timeLimit(.minutes(1)))
-    func signalStopsEveryProcess() async throws {
+    /// In signal mode every pid of a frozen sandbox, the forked child included (also one that left the process
+    /// group with `setsid`), is stopped (`T` in /proc/<pid>/stat); once the next invoke has started none of them is.
+    @Test(.timeLimit(.minutes(1)), arguments: ["forkSleep", "setsidSleep"])
+    func signalStopsEveryProcess(fork: String) async throws {
         try await withFreezeSimulator([TestFunctions.freezeFixture(freeze: .signal)]) { sim in
-            let first = try await sim.invoke("fn", payload: #"{"forkSleep":60000}"#)
+            let first = try await sim.invoke("fn", payload: #"{"\#(fork)":60000}"#)
             #expect(first.status == 200 && !first.headers.contains("X-Amz-Function-Error"), "\(text(first))")
             let firstID = try #require(first.headers["x-amzn-RequestId"])
             var pids: [Int32] = []
@@ -80,12 +80,13 @@ struct FreezeProcessTests {
         }
     }
 
-    /// In every mode, stop() with a (frozen) sandbox holding a forked child leaves none of its pids behind.
-    @Test(.timeLimit(.minutes(1)), arguments: FreezeMode.allCases)
-    func stopLeavesNothingFrozenOrAlive(mode: FreezeMode) async throws {
+    /// In every mode, stop() with a (frozen) sandbox holding a forked child (in the runtime's group, or in a session
+    /// of its own) leaves none of its pids behind.
+    @Test(.timeLimit(.minutes(1)), arguments: FreezeMode.allCases, ["forkSleep", "setsidSleep"])
+    func stopLeavesNothingFrozenOrAlive(mode: FreezeMode, fork: String) async throws {
         var pids: [Int32] = []
         try await withFreezeSimulator([TestFunctions.freezeFixture(freeze: mode)]) { sim in
-            let response = try await sim.invoke("fn", payload: #"{"forkSleep":60000}"#)
+            let response = try await sim.invoke("fn", payload: #"{"\#(fork)":60000}"#)
             #expect(response.status == 200 && !response.headers.contains("X-Amz-Function-Error"))
             if mode != .none {
                 let held = try await eventually { try await Self.isHeld(sim.simulator, mode: mode) }

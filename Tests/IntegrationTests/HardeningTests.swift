@@ -2,6 +2,7 @@
 // and descriptor exhaustion (issue 12, finding 4).
 
 import Foundation
+import LambdaSim
 import SimHTTP
 import Testing
 
@@ -123,5 +124,96 @@ struct HardeningTests {
         try await invoke(400)
         let after = try #require(residentBytes(process.pid))
         #expect(after - warm < 32 * 1024 * 1024, "RSS grew from \(warm >> 20) MiB to \(after >> 20) MiB")
+    }
+
+    /// Starts `lambda-sim run --freeze MODE` with the fixture, has the runtime fork one child in its group and one
+    /// in a session of its own, waits for the sandbox to be held still, and returns the simulator, its guardian and
+    /// every other process it started.
+    private func simulatorWithChildren(_ mode: FreezeMode) async throws
+        -> (simulator: BackgroundProcess, guardian: Int32?, started: [Int32], port: Int)
+    {
+        let (process, port) = try await BackgroundProcess.lambdaSim(freeze: mode, command: [TestPaths.fixtureRuntime])
+        let response = try await HTTPClient.request(
+            loop: ClientLoop.shared, host: "127.0.0.1", port: port,
+            HTTPRequest(
+                method: "POST", target: "/2015-03-31/functions/function/invocations",
+                body: Array(#"{"forkSleep":60000,"setsidSleep":60000}"#.utf8)))
+        #expect(response.status == 200)
+        let guardian = ProcProbe.children(of: process.pid).first {
+            ProcProbe.read("/proc/\($0)/comm") == "sim-guardian"
+        }
+        var started: [Int32] = []
+        _ = try await eventually {
+            started = ProcProbe.descendants(of: process.pid)
+            return started.count >= 3
+        }
+        #expect(started.count >= 3, "runtime and two children: \(started)")
+        if mode == .signal {
+            let stopped = try await eventually { started.allSatisfy { ProcProbe.state($0) == "T" } }
+            #expect(stopped, "\(started.map(ProcProbe.describe))")
+        } else if mode == .cgroup {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return (process, guardian, started, port)
+    }
+
+    /// Waits up to `timeout` until none of `pids` runs or is stopped (gone, or a zombie waiting for init).
+    private func dead(_ pids: [Int32], timeout: Duration) async throws -> [Int32] {
+        var left = pids
+        _ = try await eventually(timeout: timeout) {
+            left = left.filter { pid in ProcProbe.state(pid).map { $0 != "Z" } ?? false }
+            return left.isEmpty
+        }
+        return left
+    }
+
+    /// The cgroup directories named after `pid` (a simulator's), in every hierarchy.
+    private func cgroups(of pid: Int32) -> [String] {
+        ["freezer", "memory", "pids", "cpu"].map { "/sys/fs/cgroup/\($0)/lambda-sim" }
+            .flatMap { parent in
+                ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [])
+                    .filter { $0.hasPrefix("\(pid)-") }.map { parent + "/" + $0 }
+            }
+    }
+
+    /// `kill -9` of the simulator, with a frozen sandbox whose runtime forked a child in its group and one that
+    /// called `setsid`: within about a second nothing it started is left running or stopped, in every freeze mode,
+    /// and its cgroups, guardian and table file are gone (issue 12, finding 3).
+    @Test(.timeLimit(.minutes(1)), arguments: FreezeMode.allCases)
+    func killedSimulatorLeavesNothing(mode: FreezeMode) async throws {
+        let (simulator, guardian, started, _) = try await simulatorWithChildren(mode)
+        #expect(guardian != nil, "no guardian process")
+        let table = "/dev/shm/lambda-sim-guard-\(simulator.pid)"
+        #expect(FileManager.default.fileExists(atPath: table))
+        simulator.signal(SIGKILL)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let left = try await dead(started + [guardian ?? 0].filter { $0 > 0 }, timeout: .seconds(5))
+        let elapsed = clock.now - start
+        #expect(left.isEmpty, "left behind: \(left.map(ProcProbe.describe))")
+        #expect(elapsed < .milliseconds(1500), "cleaning up took \(elapsed)")
+        #expect(try await eventually(timeout: .seconds(3)) { cgroups(of: simulator.pid).isEmpty })
+        #expect(try await eventually(timeout: .seconds(3)) { !FileManager.default.fileExists(atPath: table) })
+    }
+
+    /// When the guardian dies with the simulator (`kill -9` of both), what was left stopped is killed by the next
+    /// simulator that starts, from the dead one's table file.
+    @Test(.timeLimit(.minutes(1)))
+    func restartCleansUpWhatADeadSimulatorLeft() async throws {
+        let (simulator, guardian, started, _) = try await simulatorWithChildren(.signal)
+        let guardianPID = try #require(guardian)
+        kill(guardianPID, SIGKILL)
+        _ = try await dead([guardianPID], timeout: .seconds(5))
+        simulator.signal(SIGKILL)
+        _ = try await simulator.waitForExit()
+        try await Task.sleep(for: .milliseconds(300))
+        let stranded = started.filter { ProcProbe.state($0) == "T" }
+        #expect(!stranded.isEmpty, "without a guardian the stopped processes stay: \(started.map(ProcProbe.describe))")
+
+        let (next, _) = try await BackgroundProcess.lambdaSim(freeze: .signal, command: [TestPaths.fixtureRuntime])
+        defer { next.signal(SIGTERM) }
+        let left = try await dead(started, timeout: .seconds(5))
+        #expect(left.isEmpty, "left behind after a restart: \(left.map(ProcProbe.describe))")
+        #expect(!FileManager.default.fileExists(atPath: "/dev/shm/lambda-sim-guard-\(simulator.pid)"))
     }
 }

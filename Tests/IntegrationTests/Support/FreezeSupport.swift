@@ -87,10 +87,10 @@ enum ProcProbe {
         }
     }
 
-    /// Every descendant of `pid`.
+    /// Every descendant of `pid`, except a simulator's guardian process (`sim-guardian`, see `ProcessGroups`).
     static func descendants(of pid: Int32) -> [Int32] {
         var result: [Int32] = []
-        var pending = children(of: pid)
+        var pending = children(of: pid).filter { read("/proc/\($0)/comm") != "sim-guardian" }
         while let next = pending.popLast() {
             result.append(next)
             pending += children(of: next)
