@@ -220,19 +220,23 @@ extension Sandbox {
     private func finishShutdown() {
         for timer in killTimers { timer.close() }
         killTimers.removeAll()
-        // Children the processes forked may outlive them; their groups die with them.
+        // Children the processes forked may outlive them; their groups die with them, and so do processes that left
+        // the groups. All are stopped before any is killed: a shell whose child dies first would run its next
+        // command (a new process, in no list) before its own SIGKILL arrived.
+        let escaped = escapedProcesses.filter { ProcessGroups.startTime(of: $0.key) == $0.value }.map(\.key)
+        for group in processGroups { _ = kill(-group, SIGSTOP) }
+        for pid in escaped { _ = kill(pid, SIGSTOP) }
         for group in processGroups {
             _ = kill(-group, SIGKILL)
+            _ = kill(-group, SIGCONT)
             ProcessGroups.unregister(group)
         }
         processGroups.removeAll()
-        for (pid, start) in escapedProcesses {
-            if ProcessGroups.startTime(of: pid) == start {
-                _ = kill(pid, SIGKILL)
-                _ = kill(pid, SIGCONT)
-            }
-            ProcessGroups.unregisterProcess(pid)
+        for pid in escaped {
+            _ = kill(pid, SIGKILL)
+            _ = kill(pid, SIGCONT)
         }
+        for pid in escapedProcesses.keys { ProcessGroups.unregisterProcess(pid) }
         escapedProcesses.removeAll()
         if let cgroup {
             // Anything that escaped the groups (setsid) but stayed in the cgroup dies too.
