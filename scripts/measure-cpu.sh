@@ -4,6 +4,8 @@
 # Then the floor in the same run: wrk against `lambda-sim-fixture --echo-server` (a blocking HTTP server that
 # answers at once), whose p50 doubled is two loopback round trips; prints the invoke's p50 ÷ that floor.
 # Usage: scripts/measure-cpu.sh [none|signal|cgroup] [seconds] [connections]
+# SIM_ARGS adds flags to `lambda-sim run` (e.g. "--runtime-api-access any"); the fixture's FIXTURE_* variables
+# pass through (FIXTURE_NEW_CONNECTION=1: a new Runtime API connection per request, as curl runtimes make).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mode=${1:-none}; seconds=${2:-5}; connections=${3:-1}
@@ -18,7 +20,8 @@ wrk.body = '{"a":1}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 port=$((20000 + RANDOM % 20000))
-"$bin/lambda-sim" run --port "$port" --freeze "$mode" --timeout 30 --max-concurrency "$connections" \
+# shellcheck disable=SC2086 # SIM_ARGS is a list of flags
+"$bin/lambda-sim" run --port "$port" --freeze "$mode" --timeout 30 --max-concurrency "$connections" ${SIM_ARGS:-} \
     -- "$bin/lambda-sim-fixture" >"$work/sim.log" 2>&1 &
 sim=$!
 for _ in $(seq 100); do grep -q listening "$work/sim.log" && break; sleep 0.05; done

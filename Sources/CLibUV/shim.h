@@ -98,5 +98,6 @@ static inline int clibuv_spawn(pid_t *pid, const char *path, char *const argv[],
     return rc;
 }
 #include "guardian.h"
+#include "sockdiag.h"
 
 #endif

@@ -18,6 +18,15 @@ public enum LogFormat: String, Sendable, CaseIterable {
     case json
 }
 
+/// Who may use a sandbox's Runtime API (and its Extensions and Telemetry APIs).
+public enum RuntimeAPIAccess: String, Sendable, CaseIterable {
+    /// Only the sandbox's own processes, as in Lambda (the default): a connection from any other process is
+    /// closed before anything is read, so another function's runtime cannot take over an invoke.
+    case sandbox
+    /// Any local process: for a runtime started by hand, under a debugger, or a test that calls the API itself.
+    case any
+}
+
 /// A function to simulate: its runtime command and Lambda configuration.
 public struct FunctionOptions: Sendable {
     /// Function name.
@@ -63,6 +72,8 @@ public struct FunctionOptions: Sendable {
     public var maximumRetryAttempts = 2
     /// Oldest an asynchronous event may get before it is dropped (EventAgeExceeded), in seconds.
     public var maximumEventAgeSeconds = 21_600
+    /// Who may connect to a sandbox's Runtime API (default: only its own processes).
+    public var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
     /// Files that receive invocation records of asynchronous invokes (JSON lines).
     public var onSuccessDestination: String?
     public var onFailureDestination: String?
@@ -113,6 +124,7 @@ public struct FunctionOptions: Sendable {
         spec.cpuScaling = cpuScaling
         spec.logFormat = SimCore.LogFormat(rawValue: logFormat.rawValue) ?? .text
         spec.logLevel = logLevel
+        spec.runtimeAPIAccess = SimCore.RuntimeAPIAccess(rawValue: runtimeAPIAccess.rawValue) ?? .sandbox
         return spec
     }
 }

@@ -5,7 +5,7 @@ extension ConfigLoader {
     static let functionKeys = [
         "command", "codeUri", "handler", "runtime", "memorySize", "timeout", "environment", "extensionsDir",
         "reservedConcurrency", "provisionedConcurrency", "idleTimeout", "maxLifetime", "freeze", "logFormat",
-        "version", "async", "passEnvironment",
+        "version", "async", "passEnvironment", "runtimeAPIAccess",
     ]
 
     /// One entry of `functions`; also returns the `reservedConcurrency` value, for the account-wide rule.
@@ -52,6 +52,9 @@ extension ConfigLoader {
         if let value = fields["maxLifetime"] { function.maxLifetime = try value.number(greaterThan: 0) }
         if let value = fields["freeze"] { function.freeze = try value.choice(FreezeMode.self) }
         if let value = fields["logFormat"] { function.logFormat = try value.choice(LogFormat.self) }
+        if let value = fields["runtimeAPIAccess"] {
+            function.runtimeAPIAccess = try value.choice(RuntimeAPIAccess.self)
+        }
         if let value = fields["version"] {
             function.version = try value.string()
             guard ConfigLimits.isValidVersion(function.version) else {

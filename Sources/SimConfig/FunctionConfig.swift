@@ -35,6 +35,8 @@ package struct FunctionConfig: Sendable, Equatable {
     package var freeze: FreezeMode = .signal
     /// Platform log lines as text or JSON (default text).
     package var logFormat: LogFormat = .text
+    /// Who may use a sandbox's Runtime API (default: only its own processes).
+    package var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
     /// The version that runs (default `$LATEST`).
     package var version = "$LATEST"
     /// Asynchronous-invocation settings.
@@ -69,6 +71,7 @@ package struct FunctionConfig: Sendable, Equatable {
         spec.extensionsDirectory = extensionsDir
         spec.logFormat = logFormat
         spec.freezeMode = freeze
+        spec.runtimeAPIAccess = runtimeAPIAccess
         return spec
     }
 
@@ -80,7 +83,7 @@ package struct FunctionConfig: Sendable, Equatable {
             && lhs.provisionedConcurrency == rhs.provisionedConcurrency && lhs.idleTimeout == rhs.idleTimeout
             && lhs.maxLifetime == rhs.maxLifetime && lhs.freeze == rhs.freeze && lhs.logFormat == rhs.logFormat
             && lhs.version == rhs.version && lhs.async == rhs.async
-            && lhs.passEnvironment == rhs.passEnvironment
+            && lhs.passEnvironment == rhs.passEnvironment && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
     }
 }
 

@@ -37,6 +37,8 @@ package struct FunctionSpec: Sendable, Equatable {
     package var cpuScaling = false
     /// Other names the function answers to on the Invoke API (RIE's literal `function`).
     package var aliases: [String] = []
+    /// Who may connect to the sandbox's Runtime API.
+    package var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
 
     package init(name: String, command: [String], codeDirectory: String) {
         self.name = name
@@ -62,5 +64,6 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.cpuScaling == rhs.cpuScaling && lhs.logFormat == rhs.logFormat
             && lhs.logLevel == rhs.logLevel && lhs.region == rhs.region
             && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
+            && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
     }
 }

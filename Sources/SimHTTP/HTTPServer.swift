@@ -126,8 +126,20 @@ package final class HTTPServer {
     /// Connections closed because the server was at `maxConnections`: evicted ones and refused new ones.
     package private(set) var connectionsShed = 0
 
+    /// Decides, before anything is read, whether an accepted connection is served; a refused one is closed at
+    /// once. Nil serves every connection.
+    package var acceptFilter: ((TCPConnection) -> Bool)?
+
+    /// Connections `acceptFilter` refused.
+    package private(set) var connectionsRefused = 0
+
     /// Takes a connection accepted for this server.
     func accepted(_ tcp: TCPConnection) {
+        if let acceptFilter, !acceptFilter(tcp) {
+            connectionsRefused += 1
+            tcp.close()
+            return
+        }
         if connections.count >= configuration.maxConnections {
             connectionsShed += 1
             guard let evicted = oldestEvictableConnection() else {

@@ -67,6 +67,8 @@ package final class Sandbox {
     /// frozen, thawed and killed one by one, and registered with `ProcessGroups` so that they die with the
     /// simulator too.
     var escapedProcesses: [Int32: UInt64] = [:]
+    /// Runtime API connections refused because they did not come from the sandbox's processes.
+    package internal(set) var refusedConnections = 0
     var timer: Timer?
     /// The timers of a shutdown under way.
     var killTimers: [Timer] = []
@@ -126,6 +128,9 @@ package final class Sandbox {
         }
         self.server = server
         self.runtimeAPI = "\(server.host):\(server.port)"
+        if function.runtimeAPIAccess == .sandbox {
+            server.acceptFilter = { [weak self] connection in self?.admits(connection) ?? false }
+        }
         freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
         reportCgroupMessages()
     }

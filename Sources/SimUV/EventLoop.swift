@@ -38,6 +38,8 @@ package final class EventLoop: @unchecked Sendable {
     /// The byte budget shared by the Telemetry API subscribers of every sandbox on the loop (SimTelemetry's
     /// `TelemetryBudget`), once created. Loop thread only.
     package var telemetryBudget: AnyObject?
+    /// The loop's socket-diagnostics socket (`PeerSockets`), or -1 before first use. Loop thread only.
+    var socketDiagnostics: Int32 = -1
 
     /// Size of the shared read buffer, the most one read callback delivers.
     static let readBufferSize = 256 * 1024
@@ -103,6 +105,10 @@ package final class EventLoop: @unchecked Sendable {
         fineTimers = nil
         loopbackListener = nil
         telemetryBudget = nil
+        if socketDiagnostics >= 0 {
+            close(socketDiagnostics)
+            socketDiagnostics = -1
+        }
         let waiters = finished.withLock { state -> [@Sendable () -> Void] in
             state.done = true
             let waiters = state.waiters

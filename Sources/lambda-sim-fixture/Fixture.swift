@@ -29,7 +29,9 @@ struct Fixture {
         guard let authority = environment("AWS_LAMBDA_RUNTIME_API"), !authority.isEmpty else {
             die("AWS_LAMBDA_RUNTIME_API is not set")
         }
-        let fixture = Fixture(client: RuntimeAPIClient(authority: authority))
+        let client = RuntimeAPIClient(authority: authority)
+        client.connectionPerRequest = environment("FIXTURE_NEW_CONNECTION") == "1"
+        let fixture = Fixture(client: client)
         do {
             try fixture.initialise()
             while true {

@@ -257,6 +257,8 @@ final class RuntimeAPIClient {
     /// `host:port` exactly as given in AWS_LAMBDA_RUNTIME_API, used for the Host header.
     private let authority: String
     private var connection: HTTPConnection?
+    /// Open a new connection for every request, as runtimes built on curl do (`FIXTURE_NEW_CONNECTION=1`).
+    var connectionPerRequest = false
 
     /// Parses `host:port` (IPv6 hosts may be bracketed, e.g. `[::1]:9001`).
     init(authority: String) {
@@ -309,7 +311,7 @@ final class RuntimeAPIClient {
             do {
                 try current.send(message)
                 let response = try current.readResponse()
-                if !current.keepAlive { connection = nil }
+                if !current.keepAlive || connectionPerRequest { connection = nil }
                 return response
             } catch FixtureError.closed where attempt == 1 && current.exchanges > 0 && !current.responseStarted {
                 connection = nil  // stale keep-alive connection: retry on a fresh one

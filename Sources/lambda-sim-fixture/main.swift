@@ -18,7 +18,8 @@
 //   "remaining": true                     answer {"remainingMs": deadline - now}
 //   "twice": true                         POST /response a second time; print "second-response-status: NNN"
 // Start-up controls: FIXTURE_TOUCH_MB_AT_INIT (allocate and write N MiB before anything else, and keep it),
-// FIXTURE_PRINT_AT_INIT, FIXTURE_INIT_SLEEP_MS, FIXTURE_EXIT_AT_INIT, FIXTURE_INIT_ERROR.
+// FIXTURE_PRINT_AT_INIT, FIXTURE_INIT_SLEEP_MS, FIXTURE_EXIT_AT_INIT, FIXTURE_INIT_ERROR; FIXTURE_NEW_CONNECTION=1
+// opens a new Runtime API connection for every request (as curl-based runtimes do).
 //
 // `lambda-sim-fixture --echo-server PORT` is not a runtime: it serves the loopback floor the benchmarks compare
 // with (see EchoServer.swift).

@@ -38,6 +38,13 @@ struct FunctionFlags: ParsableArguments {
     @Option(help: "Sandboxes for this function; further invokes queue in arrival order.")
     var maxConcurrency: Int = 1
 
+    @Option(
+        help: """
+            Who may use a sandbox's Runtime API: sandbox (only its own processes, as in Lambda) or any (any local \
+            process, e.g. to call it with curl by hand).
+            """)
+    var runtimeAPIAccess: String = "sandbox"
+
     @Argument(parsing: .postTerminator, help: "The runtime command (bootstrap) and its arguments.")
     var command: [String] = []
 
@@ -45,7 +52,7 @@ struct FunctionFlags: ParsableArguments {
     var anyGiven: Bool {
         timeout != nil || memory != nil || handler != nil || !environment.isEmpty || codeDir != nil
             || extensionsDir != nil || freeze != "signal" || logFormat != "text" || logLevel != nil || cpuScaling
-            || maxConcurrency != 1
+            || maxConcurrency != 1 || runtimeAPIAccess != "sandbox"
     }
 
     func validate() throws {
@@ -68,6 +75,9 @@ struct FunctionFlags: ParsableArguments {
             else { throw ValidationError("--extensions-dir \(extensionsDir) is not a directory") }
         }
         if maxConcurrency < 1 { throw ValidationError("--max-concurrency must be at least 1") }
+        if RuntimeAPIAccess(rawValue: runtimeAPIAccess) == nil {
+            throw ValidationError("--runtime-api-access must be sandbox or any, got '\(runtimeAPIAccess)'")
+        }
         for entry in environment {
             guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
                 throw ValidationError("--env expects KEY=VALUE, got '\(entry)'")
@@ -107,6 +117,7 @@ struct FunctionFlags: ParsableArguments {
             extensionsDirectory: extensionsDir.map(absolutePath), freeze: FreezeMode(rawValue: freeze) ?? .signal,
             cpuScaling: cpuScaling, logFormat: LogFormat(rawValue: logFormat) ?? .text, logLevel: logLevel)
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
+        options.runtimeAPIAccess = RuntimeAPIAccess(rawValue: runtimeAPIAccess) ?? .sandbox
         return options
     }
 }

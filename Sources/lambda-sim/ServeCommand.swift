@@ -72,6 +72,8 @@ enum ServeConfiguration {
                 extensionsDirectory: function.extensionsDir,
                 freeze: LambdaSim.FreezeMode(rawValue: function.freeze.rawValue) ?? .signal,
                 logFormat: LambdaSim.LogFormat(rawValue: function.logFormat.rawValue) ?? .text)
+            options.runtimeAPIAccess =
+                LambdaSim.RuntimeAPIAccess(rawValue: function.runtimeAPIAccess.rawValue) ?? .sandbox
             options.reservedConcurrency = function.reservedConcurrency
             options.provisionedConcurrency = function.provisionedConcurrency ?? 0
             options.idleTimeoutSeconds = function.idleTimeout

@@ -21,7 +21,9 @@ struct ExtensionRegistrationTests {
         try FileManager.default.createDirectory(atPath: folder.directory + "/subdir", withIntermediateDirectories: true)
         try folder.writeFile(folder.directory + "/subdir/nested", "#!/bin/sh\nexit 1\n", mode: 0o755)
 
-        try await withExtensionSimulator([TestFunctions.fixture(extensions: folder)], folders: [folder]) { sim in
+        try await withExtensionSimulator(
+            [TestFunctions.fixture(extensions: folder).withOpenRuntimeAPI()], folders: [folder]
+        ) { sim in
             let response = try await sim.invoke("fn", payload: #"{"hello":"ext"}"#)
             #expect(response.status == 200)
             #expect(!response.headers.contains("X-Amz-Function-Error"))
@@ -68,6 +70,7 @@ struct ExtensionRegistrationTests {
         // its first event, so registration is still open.
         try folder.addPython("ext-a", [("EXT_AFTER_REGISTER", "wait-file:\(folder.gatePath)")])
         let function = TestFunctions.fixture(extensions: folder, environment: try folder.gatedRuntime())
+            .withOpenRuntimeAPI()
         var heldNext: Task<HTTPResponse, any Error>?
 
         try await withExtensionSimulator([function], folders: [folder]) { sim in
@@ -179,7 +182,9 @@ struct ExtensionRegistrationTests {
         let folder = try ExtensionFolder()
         defer { folder.remove() }
         try folder.addPython("ext-a")
-        try await withExtensionSimulator([TestFunctions.fixture(extensions: folder)], folders: [folder]) { sim in
+        try await withExtensionSimulator(
+            [TestFunctions.fixture(extensions: folder).withOpenRuntimeAPI()], folders: [folder]
+        ) { sim in
             let response = try await sim.invoke("fn", payload: "{}")
             let id = try #require(response.headers["x-amzn-RequestId"])
             // After REPORT, ext-a has asked for its next event again: it is Ready.
@@ -202,7 +207,9 @@ struct ExtensionRegistrationTests {
         let folder = try ExtensionFolder()
         defer { folder.remove() }
         try folder.addPython("ext-a")
-        try await withExtensionSimulator([TestFunctions.fixture(extensions: folder)], folders: [folder]) { sim in
+        try await withExtensionSimulator(
+            [TestFunctions.fixture(extensions: folder).withOpenRuntimeAPI()], folders: [folder]
+        ) { sim in
             #expect(try await sim.invoke("fn", payload: "{}").status == 200)
             let api = try #require(try await sim.simulator.sandboxes().first?.runtimeAPI)
             for endpoint in ["init/error", "exit/error"] {
@@ -223,7 +230,9 @@ struct ExtensionRegistrationTests {
         let folder = try ExtensionFolder()
         defer { folder.remove() }
         for index in 0..<11 { try folder.addPython("ext-\(index < 10 ? "0" : "")\(index)") }
-        try await withExtensionSimulator([TestFunctions.fixture(extensions: folder)], folders: [folder]) { sim in
+        try await withExtensionSimulator(
+            [TestFunctions.fixture(extensions: folder).withOpenRuntimeAPI()], folders: [folder]
+        ) { sim in
             let response = try await sim.invoke("fn", payload: "{}")
             let id = try #require(response.headers["x-amzn-RequestId"])
             #expect(response.headers["X-Amz-Function-Error"] == "Unhandled")
@@ -243,6 +252,7 @@ struct ExtensionRegistrationTests {
         let folder = try ExtensionFolder()
         defer { folder.remove() }
         let function = TestFunctions.fixture(extensions: folder, environment: try folder.gatedRuntime())
+            .withOpenRuntimeAPI()
         var held: [Task<HTTPResponse, any Error>] = []
 
         try await withExtensionSimulator([function], folders: [folder]) { sim in

@@ -12,7 +12,7 @@ struct RuntimeAPITests {
     /// succeeds.
     @Test(.timeLimit(.minutes(1)))
     func errorsWhileRunning() async throws {
-        try await withSimulator([TestFunctions.fixture(timeoutSeconds: 10)]) { sim in
+        try await withSimulator([TestFunctions.fixture(timeoutSeconds: 10).withOpenRuntimeAPI()]) { sim in
             let payload = #"{"sleepMs":5000}"#
             async let slow = sim.invoke("fn", payload: payload)
             _ = try #require(await sim.logs.first { $0.text.hasPrefix("START RequestId: ") })

@@ -12,7 +12,7 @@ struct RuntimeResultTests {
         _ post: @escaping (SimHarness, String, String) async throws -> Void
     ) async throws -> (HTTPResponse, String) {
         var outcome: (HTTPResponse, String)?
-        try await withSimulator([TestFunctions.fixture(timeoutSeconds: 10)]) { sim in
+        try await withSimulator([TestFunctions.fixture(timeoutSeconds: 10).withOpenRuntimeAPI()]) { sim in
             async let slow = sim.invoke("fn", payload: #"{"sleepMs":3000}"#)
             let start = try #require(await sim.logs.first { $0.text.hasPrefix("START RequestId: ") })
             let id = String(start.text.dropFirst("START RequestId: ".count).prefix(36))

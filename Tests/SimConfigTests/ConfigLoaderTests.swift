@@ -57,6 +57,7 @@ import Testing
                 environment: {B_KEY: "2", A_KEY: one, EMPTY: , NUMBER: 42}
                 extensionsDir: ext
                 passEnvironment: [AWS_REGION_HINT, AWS_*]
+                runtimeAPIAccess: any
                 reservedConcurrency: 5
                 provisionedConcurrency: 5
                 idleTimeout: 0.5
@@ -88,6 +89,7 @@ import Testing
         zeta.environment = [("B_KEY", "2"), ("A_KEY", "one"), ("EMPTY", ""), ("NUMBER", "42")]
         zeta.extensionsDir = "/srv/app/ext"
         zeta.passEnvironment = ["AWS_REGION_HINT", "AWS_*"]
+        zeta.runtimeAPIAccess = .any
         zeta.reservedConcurrency = 5
         zeta.provisionedConcurrency = 5
         zeta.idleTimeout = 0.5
@@ -108,6 +110,7 @@ import Testing
         #expect(spec.functionARN == "arn:aws:lambda:eu-west-1:210987654321:function:zeta")
         #expect(spec.codeDirectory == "/opt/code" && spec.memorySizeMB == 1769 && spec.timeoutSeconds == 900)
         #expect(spec.freezeMode == .cgroup && spec.logFormat == .json && spec.version == "7")
+        #expect(spec.runtimeAPIAccess == .any && config.functionSpecs[1].runtimeAPIAccess == .sandbox)
         #expect(spec.extensionsDirectory == "/srv/app/ext" && spec.environment.count == 4)
     }
 

@@ -98,3 +98,13 @@ enum TestFunctions {
             inheritedEnvironment: TestPaths.inheritedEnvironment)
     }
 }
+
+extension FunctionOptions {
+    /// The same function with its Runtime API open to any local process, for tests that call the API themselves
+    /// (by default only the sandbox's own processes may).
+    func withOpenRuntimeAPI() -> FunctionOptions {
+        var open = self
+        open.runtimeAPIAccess = .any
+        return open
+    }
+}

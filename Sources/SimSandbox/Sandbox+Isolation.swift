@@ -1,0 +1,68 @@
+import SimCore
+import SimUV
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Only the sandbox's own processes may use its Runtime API (`RuntimeAPIAccess.sandbox`): as in Lambda, where the
+/// API is reachable only from inside the execution environment, another local process (another function's runtime
+/// above all) can neither take an invoke's payload nor post its response.
+///
+/// A connection is checked once, when it is accepted and before anything is read: the kernel's socket diagnostics
+/// name the socket at its other end, and it is admitted when one of the sandbox's processes (runtime, extensions
+/// and their descendants, read again from `/proc` when the last reading does not have it) holds that socket.
+/// Runtimes keep their connection open across invokes, so the check costs a warm invoke nothing; a runtime that
+/// connects per request (the bash and curl tutorial runtime) pays it per connection.
+extension Sandbox {
+    /// Whether `connection` comes from one of the sandbox's processes.
+    func admits(_ connection: TCPConnection) -> Bool {
+        let inode: UInt64
+        switch PeerSockets.peer(of: connection) {
+        case .inode(let found):
+            inode = found
+        case .notFound:
+            // The peer is gone already (or the connection is not IPv4): nothing to serve.
+            return refuse("its other end could not be found")
+        case .unavailable(let code):
+            // Without socket diagnostics there is no way to tell; serve, and say once that isolation is off.
+            if Self.diagnosticsUnavailableReported.exchange(true, ordering: .relaxed) == false {
+                publish(
+                    .notice(
+                        "lambda-sim: Runtime API isolation is off: socket diagnostics are unavailable"
+                            + " (\(String(cString: strerror(code)))); any local process can use the Runtime API"),
+                    requestID: nil)
+            }
+            return true
+        }
+        var checked = processRoots
+        for pid in checked where PeerSockets.process(pid, holdsSocket: inode) { return true }
+        for pid in processTree.pids where !checked.contains(pid) {
+            if PeerSockets.process(pid, holdsSocket: inode) { return true }
+            checked.append(pid)
+        }
+        // A process started since the tree was last read.
+        _ = processTree.measure(roots: processRoots)
+        for pid in processTree.pids where !checked.contains(pid) {
+            if PeerSockets.process(pid, holdsSocket: inode) { return true }
+        }
+        return refuse("it is not from one of the sandbox's processes")
+    }
+
+    /// Counts a refused connection and logs the first few; returns false.
+    private func refuse(_ reason: String) -> Bool {
+        refusedConnections += 1
+        if refusedConnections <= Self.refusalsLogged {
+            let last = refusedConnections == Self.refusalsLogged ? " (further refusals are not logged)" : ""
+            publish(.notice("lambda-sim: refused a Runtime API connection: \(reason)\(last)"), requestID: nil)
+        }
+        return false
+    }
+
+    /// Refusals logged per sandbox.
+    static let refusalsLogged = 5
+
+    /// The notice that socket diagnostics are unavailable is printed once per process.
+    static let diagnosticsUnavailableReported = Atomic<Bool>(false)
+}
