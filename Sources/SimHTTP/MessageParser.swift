@@ -170,15 +170,16 @@ final class MessageParser {
     }
 
     fileprivate func startLineSpan(_ span: UnsafeRawBufferPointer) -> Int32 {
-        guard count(span.count) else { return 1 }
+        guard count(span.count, startsElement: startLine.isEmpty) else { return 1 }
         startLine.append(contentsOf: span)
         return 0
     }
 
     fileprivate func headerNameSpan(_ span: UnsafeRawBufferPointer) -> Int32 {
         if headerState == .value && !commitHeader() { return 1 }
+        let startsElement = headerState != .name
         headerState = .name
-        guard count(span.count) else { return 1 }
+        guard count(span.count, startsElement: startsElement) else { return 1 }
         name.append(contentsOf: span)
         return 0
     }
@@ -192,9 +193,10 @@ final class MessageParser {
             violation = .malformedMessage(name: "HPE_OBS_FOLD", reason: "obsolete line folding in a header field")
             return 1
         }
+        let startsElement = headerState != .value
         headerState = .value
         valueReachedFeedEnd = span.baseAddress.map { $0 + span.count == feedEnd } ?? false
-        guard count(span.count) else { return 1 }
+        guard count(span.count, startsElement: startsElement) else { return 1 }
         value.append(contentsOf: span)
         return 0
     }
@@ -308,8 +310,11 @@ final class MessageParser {
     }
 
     /// Adds `length` (plus two for the separator) to the header budget; false once it is exceeded.
-    private func count(_ length: Int) -> Bool {
-        headerBytes += length + 2
+    /// Adds a span to the header section's size, with 2 bytes for the line break or `": "` of an element (start
+    /// line, field name, field value) counted once at its first span, so that the sum does not depend on how the
+    /// bytes were split between reads.
+    private func count(_ length: Int, startsElement: Bool) -> Bool {
+        headerBytes += length + (startsElement ? 2 : 0)
         if headerBytes > maxHeaderBytes { headerOverflow = true }
         return !headerOverflow
     }
