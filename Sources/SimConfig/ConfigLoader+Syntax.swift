@@ -37,6 +37,8 @@ extension ConfigLoader {
         let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
         let indent = String(repeating: " ", count: max(0, first.column - 1))
         let spellings = ["\(key):", "\"\(key)\":", "'\(key)':"]
+        // libyaml also breaks lines at CR, NEL and LS/PS, so its line can be past the last "\n" line.
+        guard first.line < lines.count else { return nil }
         for index in first.line..<lines.count {
             let line = lines[index]
             guard line.hasPrefix(indent) else { continue }

@@ -325,6 +325,13 @@ import Testing
     }
 
     /// A function defined twice is reported at the repetition, naming the first definition.
+    /// A duplicated key in a file whose lines end in CR alone (libyaml counts them, "\n" splitting does not) is
+    /// reported, not a crash (found by the fuzzer).
+    @Test func duplicateKeyWithCarriageReturns() {
+        let error = configError("account:\r  id: \"123456789012\"\r  region: eu-west-1\r  region: us-east-1\r")
+        #expect(error?.message.hasPrefix("duplicate key 'region'") == true, "\(String(describing: error))")
+    }
+
     @Test func duplicateFunctionName() {
         expectError(
             """
