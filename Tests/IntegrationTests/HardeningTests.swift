@@ -4,6 +4,7 @@
 import Foundation
 import LambdaSim
 import SimHTTP
+import Synchronization
 import Testing
 
 @Suite("hardening", .serialized)
@@ -216,4 +217,67 @@ struct HardeningTests {
         #expect(left.isEmpty, "left behind after a restart: \(left.map(ProcProbe.describe))")
         #expect(!FileManager.default.fileExists(atPath: "/dev/shm/lambda-sim-guard-\(simulator.pid)"))
     }
+
+    /// Chaos, bounded: 400 invokes from 8 callers against a function with 4 sandboxes (cgroup mode, each runtime
+    /// forking a child) while one of their processes is SIGKILLed every 25 ms. Every invoke gets an answer (its own payload, or
+    /// the crash reported as a function error), and after a clean stop no process it started and no cgroup is left.
+    @Test(.timeLimit(.minutes(2)))
+    func killsDuringLoadThenACleanStop() async throws {
+        var function = TestFunctions.freezeFixture(freeze: .cgroup)
+        function.reservedConcurrency = 4
+        let tally = ChaosTally()
+        try await withFreezeSimulator([function], account: .init(concurrency: 10)) { sim in
+            let killer = Task {
+                while !Task.isCancelled {
+                    let pids = (try? await sim.simulator.sandboxes().flatMap(\.pids)) ?? []
+                    tally.seen.withLock { $0.formUnion(pids) }
+                    if let victim = pids.randomElement(), kill(victim, SIGKILL) == 0 {
+                        tally.kills.withLock { $0 += 1 }
+                    }
+                    try? await Task.sleep(for: .milliseconds(25))
+                }
+            }
+            await withTaskGroup(of: Void.self) { group in
+                for caller in 0..<8 {
+                    group.addTask {
+                        for index in stride(from: caller, to: 400, by: 8) {
+                            let payload = #"{"n":\#(index),"forkSleep":60000,"sleepMs":5}"#
+                            guard let response = try? await sim.invoke("fn", payload: payload) else { continue }
+                            let body = String(decoding: response.body, as: UTF8.self)
+                            // Its own payload, a crash reported as a function error, or a throttle while sandboxes
+                            // restart: an answer either way.
+                            let ok =
+                                (response.status == 200
+                                    && (body == payload || response.headers.contains("X-Amz-Function-Error")))
+                                || response.status == 429
+                            if ok { tally.answered.withLock { $0[index] = response.status } }
+                        }
+                    }
+                }
+            }
+            killer.cancel()
+            _ = await killer.result
+            let last = (try? await sim.simulator.sandboxes().flatMap(\.pids)) ?? []
+            tally.seen.withLock { $0.formUnion(last) }
+        }
+        let answers = tally.answered.withLock { $0.count }
+        let kills = tally.kills.withLock { $0 }
+        #expect(answers == 400, "\(400 - answers) invokes without a proper answer")
+        #expect(kills >= 10, "only \(kills) kills")
+        let pids = Array(tally.seen.withLock { $0 })
+        #expect(pids.count > 4, "the killer saw only \(pids.count) processes")
+        let left = try await dead(pids, timeout: .seconds(5))
+        #expect(left.isEmpty, "left after stop: \(left.map(ProcProbe.describe))")
+        #expect(cgroups(of: getpid()).isEmpty, "cgroups left: \(cgroups(of: getpid()))")
+    }
+}
+
+/// What the chaos test's tasks record.
+private final class ChaosTally: Sendable {
+    /// Every sandbox pid seen.
+    let seen = Mutex<Set<Int32>>([])
+    /// The status of each invoke that got a proper answer, by index.
+    let answered = Mutex<[Int: Int]>([:])
+    /// Processes killed.
+    let kills = Mutex(0)
 }

@@ -242,14 +242,17 @@ struct BackgroundProcessError: Error, CustomStringConvertible {
 /// Every cgroup-mode `Simulator.start` probes the hierarchy with one cgroup named `<pid>-probe`, so concurrent
 /// starts in one process remove each other's probe and fail (a simulator bug, shown by
 /// `FreezeCgroupTests.concurrentStarts`); this keeps the other freeze tests independent of it.
-func withFreezeSimulator(_ functions: [FunctionOptions], _ body: (SimHarness) async throws -> Void) async throws {
+func withFreezeSimulator(
+    _ functions: [FunctionOptions], account: Simulator.AccountOptions? = nil, _ body: (SimHarness) async throws -> Void
+) async throws {
     let gated = functions.contains { $0.freeze == .cgroup }
     if gated { await CgroupStartGate.shared.acquire() }
     let logs = LogWatcher()
     let started: Simulator
     do {
         started = try await Simulator.start(
-            functions: functions, host: "127.0.0.1", port: 0, console: { logs.append($0) }, keepHistory: true)
+            functions: functions, host: "127.0.0.1", port: 0, account: account, console: { logs.append($0) },
+            keepHistory: true)
     } catch {
         if gated { await CgroupStartGate.shared.release() }
         throw error
