@@ -109,7 +109,7 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
 if Context.environment["LAMBDA_SIM_FUZZ"] != nil {
     for (name, dependencies) in [
         ("FuzzHTTPRequest", ["SimHTTP"]), ("FuzzHTTPResponse", ["SimHTTP"]), ("FuzzJSON", ["SimCore"]),
-        ("FuzzConfig", ["SimConfig"]),
+        ("FuzzConfig", ["SimConfig"]), ("FuzzEventStream", ["SimCore"]),
     ] {
         package.targets.append(
             .executableTarget(

@@ -2,13 +2,13 @@
 # Builds the libFuzzer targets with the address sanitizer and runs each for a bounded time, starting from the
 # seed corpus in Fuzz/corpus (what libFuzzer finds is kept in a scratch copy, not in the repository).
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   (default 60 s; targets: http-request http-response
-#        json config). A crash leaves its input in .build-fuzz/crashes/ and makes the script fail.
+#        json config event-stream). A crash leaves its input in .build-fuzz/crashes/ and makes the script fail.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(http-request http-response json config)
+[[ ${#targets[@]} -gt 0 ]] || targets=(http-request http-response json config event-stream)
 export LAMBDA_SIM_FUZZ=1
 # The Swift runtime's backtracer trips the address sanitizer; libFuzzer prints what is needed.
 export SWIFT_BACKTRACE=enable=no
@@ -20,6 +20,7 @@ for target in "${targets[@]}"; do
     http-response) product=FuzzHTTPResponse ;;
     json) product=FuzzJSON ;;
     config) product=FuzzConfig ;;
+    event-stream) product=FuzzEventStream ;;
     *) echo "fuzz: unknown target $target" >&2; exit 2 ;;
     esac
     swift build --scratch-path .build-fuzz --product "$product" -Xswiftc -sanitize=fuzzer,address -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld >/dev/null
