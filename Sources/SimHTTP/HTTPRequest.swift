@@ -26,6 +26,9 @@ package struct HTTPRequest: Equatable, Sendable {
     package var isChunked: Bool
     /// The connection may carry another request after this one (HTTP/1.1 rules, `Connection` header).
     package var keepAlive: Bool
+    /// For a request whose body streams (`HTTPServer.Configuration.streamsRequestBody`): the body as it arrives;
+    /// `body` is then empty.
+    package var bodyStream: HTTPBodyStream?
 
     /// A request for a client to send; path and query are derived from `target`.
     package init(method: String, target: String, headers: HTTPHeaders = [:], body: [UInt8] = []) {
@@ -41,6 +44,7 @@ package struct HTTPRequest: Equatable, Sendable {
         trailers = [:]
         isChunked = headers.containsToken("chunked", in: "Transfer-Encoding")
         keepAlive = !headers.containsToken("close", in: "Connection")
+        bodyStream = nil
     }
 
     /// A request from a parsed message.
@@ -57,5 +61,6 @@ package struct HTTPRequest: Equatable, Sendable {
         trailers = message.trailers
         isChunked = message.isChunked
         keepAlive = message.keepAlive
+        bodyStream = nil
     }
 }

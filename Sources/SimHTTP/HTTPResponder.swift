@@ -30,6 +30,11 @@ package final class HTTPResponder {
     private let isHEAD: Bool
     private let isHTTP10: Bool
     private var state = State.waiting
+    /// The body stream of a request whose body streams.
+    let bodyStream: HTTPBodyStream?
+    /// Called when the connection's queued output has drained below its low-water mark after being above it
+    /// (see `hasBackedUpOutput`).
+    package var onWritable: (() -> Void)?
 
     init(connection: HTTPServerConnection, request: HTTPRequest) {
         self.connection = connection
@@ -38,7 +43,12 @@ package final class HTTPResponder {
         requestKeepAlive = request.keepAlive
         isHEAD = request.method == "HEAD"
         isHTTP10 = request.versionMajor == 1 && request.versionMinor == 0
+        bodyStream = request.bodyStream
     }
+
+    /// True while more than a mebibyte of this connection's output waits to be sent: a streaming writer should
+    /// wait for `onWritable` before writing more.
+    package var hasBackedUpOutput: Bool { connection?.isBackedUp ?? false }
 
     /// A short label for logs, e.g. `http#12`.
     package var remoteDescription: String { "http#\(connectionID)" }

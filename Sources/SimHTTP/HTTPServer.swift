@@ -37,6 +37,10 @@ package final class HTTPServer {
         /// nothing outstanding (idle, or still sending its header section); when there is none, the new
         /// connection is closed at once.
         package var maxConnections = 10_000
+        /// Picks, by its head, a request whose body the handler reads as it arrives (`HTTPRequest.bodyStream`)
+        /// instead of gathered; such a body has no size limit here. Nil gathers every body.
+        package var streamsRequestBody:
+            (@Sendable (_ method: String, _ target: String, _ headers: HTTPHeaders) -> Bool)?
 
         /// The defaults above, optionally overridden.
         package init(

@@ -59,6 +59,8 @@ final class HTTPServerConnection {
     private var peerFinished = false
     /// The socket was closed.
     private(set) var isClosed = false
+    /// The body stream of the request being received, while its body arrives.
+    private var receiving: HTTPBodyStream?
 
     init(
         id: Int, tcp: TCPConnection, configuration: HTTPServer.Configuration,
@@ -72,7 +74,8 @@ final class HTTPServerConnection {
         self.handler = handler
         self.onClosed = onClosed
         parser = RequestParser(
-            maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
+            maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes,
+            streamsBody: configuration.streamsRequestBody)
         timer = Timer(loop: tcp.loop)
     }
 
@@ -86,6 +89,9 @@ final class HTTPServerConnection {
 
     /// True while responses can still be written.
     var isOpen: Bool { !isClosed && !isClosing }
+
+    /// True while more than `highWaterBytes` of output wait to be sent (reading is paused meanwhile).
+    var isBackedUp: Bool { pausedForWrites }
 
     /// True when closing it loses nothing: no request with the handler or waiting, and none being received
     /// beyond its header section.
@@ -111,6 +117,20 @@ final class HTTPServerConnection {
                 completed = true
                 queue.append(request)
                 dispatchNext()
+            case .streamHead(var request):
+                // The handler gets the request now; its body follows through the stream.
+                let stream = HTTPBodyStream()
+                stream.onFlowChange = { [weak self] in self?.updateReading() }
+                request.bodyStream = stream
+                receiving = stream
+                completed = true
+                queue.append(request)
+                dispatchNext()
+            case .bodyPart(let bytes):
+                receiving?.append(bytes)
+            case .bodyEnd(let trailers):
+                receiving?.finish(.complete(trailers: trailers))
+                receiving = nil
             }
         }
         events.removeAll(keepingCapacity: true)
@@ -125,6 +145,11 @@ final class HTTPServerConnection {
     }
 
     private func peerClosed() {
+        // A body that was still arriving ends short.
+        if let receiving {
+            self.receiving = nil
+            receiving.finish(.aborted)
+        }
         // A connection-ending response still being written finishes first; its completion closes.
         guard !isClosing else { return }
         // A client may shut down its sending side once its request is out (a half-close): it still gets its
@@ -181,6 +206,8 @@ final class HTTPServerConnection {
     func completeResponse(_ bytes: [UInt8], keepAlive: Bool, for responder: HTTPResponder) {
         guard current === responder, isOpen else { return }
         current = nil
+        // Answered before its body ended: the rest of the body is read and dropped.
+        if let stream = responder.bodyStream, !stream.isEnded { stream.discard() }
         if keepAlive && !(peerFinished && queue.isEmpty) {
             if !bytes.isEmpty { write(bytes) }
             dispatchNext()
@@ -214,6 +241,7 @@ final class HTTPServerConnection {
             } else if pausedForWrites && tcp.pendingWriteBytes < Self.lowWaterBytes {
                 pausedForWrites = false
                 updateReading()
+                current?.onWritable?()
             }
         }
         if !pausedForWrites && tcp.pendingWriteBytes > Self.highWaterBytes {
@@ -230,6 +258,7 @@ final class HTTPServerConnection {
         let wanted =
             !isClosed && !isClosing && !peerFinished && !pausedForWrites
             && queue.count < configuration.maxPipelinedRequests && queue.bodyBytes < Self.maxQueuedBodyBytes
+            && receiving?.wantsMore != false
         guard wanted != reading else { return }
         reading = wanted
         if wanted {
@@ -306,6 +335,10 @@ final class HTTPServerConnection {
         guard !isClosed else { return }
         isClosed = true
         timer.close()
+        if let receiving {
+            self.receiving = nil
+            receiving.finish(.aborted)
+        }
         tcp.onData = nil
         tcp.onReadEnd = nil
         tcp.close()

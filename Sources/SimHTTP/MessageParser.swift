@@ -44,6 +44,11 @@ final class MessageParser {
     let maxBodyBytes: Int
     /// Response mode: asked with the status once the headers are complete; true parses no body (`HEAD`).
     var skipsBody: ((Int) -> Bool)?
+    /// Request mode: asked once a request's headers are complete; true reports its head at once and its body in
+    /// parts as they arrive (`streamHead`, `bodyPart`, `bodyEnd`), with no body limit.
+    var streamsBody: ((ParsedMessage) -> Bool)?
+    /// The message being received streams its body.
+    private var streaming = false
     /// True between the first byte of a message and its end.
     private(set) var inMessage = false
     /// True while a message has started and its header section has not ended.
@@ -230,6 +235,11 @@ final class MessageParser {
             if let expect = current.headers["Expect"], HTTPHeaders.namesEqual(expect, "100-continue") {
                 events.append(.continueExpected)
             }
+            if streamsBody?(current) == true {
+                streaming = true
+                current.keepAlive = http_should_keep_alive(parser) != 0 && parser.pointee.upgrade == 0
+                events.append(.streamHead(current))
+            }
             return 0
         case .response:
             current.status = Int(parser.pointee.status_code)
@@ -240,6 +250,10 @@ final class MessageParser {
 
     fileprivate func bodySpan(_ span: UnsafeRawBufferPointer) -> Int32 {
         current.bodyLength += span.count
+        if streaming {
+            events.append(.bodyPart(Array(span)))
+            return 0
+        }
         if current.bodyTooLarge { return 0 }
         if current.bodyLength > maxBodyBytes {
             current.bodyTooLarge = true
@@ -254,7 +268,12 @@ final class MessageParser {
         guard violation == nil, commitHeader() else { return 1 }
         let keepAlive = http_should_keep_alive(parser) != 0 && parser.pointee.upgrade == 0
         current.keepAlive = keepAlive
-        events.append(.message(current))
+        if streaming {
+            streaming = false
+            events.append(.bodyEnd(trailers: current.trailers))
+        } else {
+            events.append(.message(current))
+        }
         current = ParsedMessage()
         inMessage = false
         if !keepAlive { http_parser_pause(parser, 1) }

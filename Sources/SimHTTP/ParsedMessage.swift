@@ -34,4 +34,10 @@ enum MessageEvent {
     case continueExpected
     /// A complete message.
     case message(ParsedMessage)
+    /// The head of a request whose body is delivered as it arrives (`streamsBody`); `keepAlive` is known.
+    case streamHead(ParsedMessage)
+    /// Body bytes of the streamed request.
+    case bodyPart([UInt8])
+    /// The streamed request's body ended, with these trailers.
+    case bodyEnd(trailers: HTTPHeaders)
 }

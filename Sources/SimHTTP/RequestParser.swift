@@ -10,6 +10,12 @@ package final class RequestParser {
         case continueExpected
         /// A complete request.
         case request(HTTPRequest)
+        /// A request whose body streams (see `init(streamsBody:)`): its head, the body to come in `bodyPart`s.
+        case streamHead(HTTPRequest)
+        /// Body bytes of the streaming request.
+        case bodyPart([UInt8])
+        /// The streaming request's body ended, with these trailers.
+        case bodyEnd(trailers: HTTPHeaders)
     }
 
     private let core: MessageParser
@@ -17,8 +23,14 @@ package final class RequestParser {
 
     /// A parser enforcing `maxHeaderBytes` (header section, throws `headerTooLarge`) and `maxBodyBytes`
     /// (larger bodies are discarded and reported with `bodyTooLarge`).
-    package init(maxHeaderBytes: Int = 64 * 1024, maxBodyBytes: Int = .max) {
+    /// `streamsBody`, asked with each request's head, picks the requests whose body is reported in parts as it
+    /// arrives instead of gathered (and not limited).
+    package init(
+        maxHeaderBytes: Int = 64 * 1024, maxBodyBytes: Int = .max,
+        streamsBody: (@Sendable (_ method: String, _ target: String, _ headers: HTTPHeaders) -> Bool)? = nil
+    ) {
         core = MessageParser(kind: .request, maxHeaderBytes: maxHeaderBytes, maxBodyBytes: maxBodyBytes)
+        if let streamsBody { core.streamsBody = { streamsBody($0.method, $0.target, $0.headers) } }
     }
 
     /// True while a request has started but not ended.
@@ -59,6 +71,9 @@ package final class RequestParser {
             switch event {
             case .continueExpected: events.append(.continueExpected)
             case .message(let message): events.append(.request(HTTPRequest(parsed: message)))
+            case .streamHead(let message): events.append(.streamHead(HTTPRequest(parsed: message)))
+            case .bodyPart(let bytes): events.append(.bodyPart(bytes))
+            case .bodyEnd(let trailers): events.append(.bodyEnd(trailers: trailers))
             }
         }
         scratch.removeAll(keepingCapacity: true)
