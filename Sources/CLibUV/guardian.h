@@ -28,6 +28,7 @@
 #define CLIBUV_GUARD_CAPACITY 65536
 #define CLIBUV_GUARD_PARENTS 8
 #define CLIBUV_GUARD_PATH 160
+#define CLIBUV_GUARD_PORTS 8
 
 /// One owned process group (`id` > 0, signalled as `-id`) or single process (`id` < 0, signalled as `-id`,
 /// that is, the pid); 0 is a free slot. `start` is the start time (clock ticks after boot) of the group leader or
@@ -47,6 +48,9 @@ typedef struct {
     int32_t reserved;
     /// The table file's own path, which the guardian removes when it is done.
     char path[CLIBUV_GUARD_PATH];
+    /// The ports of the owner's Runtime API listeners: a process whose AWS_LAMBDA_RUNTIME_API names one of them
+    /// (`127.x.y.z:port`) was started by one of its sandboxes, even if it left every group and lost its parent.
+    volatile int32_t runtime_api_ports[CLIBUV_GUARD_PORTS];
     /// Directories holding the owner's cgroups (`<parent>/<owner pid>-<sandbox id>`), empty strings unused.
     char parents[CLIBUV_GUARD_PARENTS][CLIBUV_GUARD_PATH];
     clibuv_guard_entry entries[CLIBUV_GUARD_CAPACITY];
@@ -56,6 +60,9 @@ typedef struct {
 static inline clibuv_guard_entry *clibuv_guard_entries(const clibuv_guard_table *table) {
     return (clibuv_guard_entry *)table->entries;
 }
+
+/// The Runtime API ports of `table`.
+static inline volatile int32_t *clibuv_guard_ports(clibuv_guard_table *table) { return table->runtime_api_ports; }
 
 /// Maps the table file `path` (created with size and zeroes; O_EXCL, so a leftover with our pid is replaced by
 /// the caller first). Returns the mapping or NULL with errno set.
@@ -330,6 +337,68 @@ static inline int clibuv_guard_kill_trees(const clibuv_guard_table *table, int v
     return signalled;
 }
 
+/// True when the NUL-separated environment `text` (`length` bytes) has AWS_LAMBDA_RUNTIME_API set to a loopback
+/// address with one of `table`'s ports.
+static inline int clibuv_guard_names_port(const clibuv_guard_table *table, const char *text, ssize_t length) {
+    static const char key[] = "AWS_LAMBDA_RUNTIME_API=127.";
+    ssize_t start = 0;
+    while (start < length) {
+        ssize_t end = start;
+        while (end < length && text[end]) end++;
+        if (end - start > (ssize_t)(sizeof key - 1) && strncmp(text + start, key, sizeof key - 1) == 0) {
+            ssize_t colon = end - 1;
+            while (colon > start && text[colon] != ':') colon--;
+            int32_t port = 0;
+            for (ssize_t i = colon + 1; i < end && text[i] >= '0' && text[i] <= '9'; i++) port = port * 10 + (text[i] - '0');
+            for (int p = 0; p < CLIBUV_GUARD_PORTS; p++) {
+                if (port > 0 && table->runtime_api_ports[p] == port) return 1;
+            }
+        }
+        start = end + 1;
+    }
+    return 0;
+}
+
+/// SIGKILL and SIGCONT to every process (other than the caller) whose environment names one of `table`'s Runtime
+/// API ports: what the sandboxes started that no group or tree still reaches (it called setsid and its parent
+/// died). With `verify`, only processes that started after the table's owner. Returns how many it signalled.
+static inline int clibuv_guard_kill_by_environment(const clibuv_guard_table *table, int verify) {
+    int any = 0;
+    for (int p = 0; p < CLIBUV_GUARD_PORTS; p++) any |= table->runtime_api_ports[p] != 0;
+    if (!any) return 0;
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (proc < 0) return 0;
+    pid_t self = getpid();
+    int signalled = 0;
+    char entries[4096];
+    char environment[65536];
+    long n;
+    while ((n = syscall(SYS_getdents64, proc, entries, sizeof entries)) > 0) {
+        for (long offset = 0; offset < n;) {
+            struct clibuv_guard_dirent *entry = (struct clibuv_guard_dirent *)(entries + offset);
+            offset += entry->length;
+            if (entry->name[0] < '1' || entry->name[0] > '9') continue;
+            pid_t pid = 0;
+            for (const char *c = entry->name; *c >= '0' && *c <= '9'; c++) pid = pid * 10 + (*c - '0');
+            if (pid == self || pid == table->owner) continue;
+            char path[48];
+            size_t length = 0;
+            path[0] = 0;
+            clibuv_guard_append(path, sizeof path, &length, "/proc/");
+            clibuv_guard_append(path, sizeof path, &length, entry->name);
+            clibuv_guard_append(path, sizeof path, &length, "/environ");
+            ssize_t size = clibuv_guard_read_file(path, environment, sizeof environment);
+            if (size <= 0 || !clibuv_guard_names_port(table, environment, size)) continue;
+            if (verify && clibuv_guard_start_time(pid) < table->owner_start) continue;
+            kill(pid, SIGKILL);
+            kill(pid, SIGCONT);
+            signalled++;
+        }
+    }
+    close(proc);
+    return signalled;
+}
+
 /// SIGKILL then SIGCONT to every entry (a stopped process dies of SIGKILL; SIGCONT wakes what a failed kill
 /// left stopped). Async-signal-safe; for a crashing simulator, whose processes it then leaves to the guardian's
 /// tree walk.
@@ -384,6 +453,7 @@ static inline void clibuv_guard_main(clibuv_guard_table *table, int fd) {
     }
     // The simulator is gone: thaw and kill its cgroups, kill its groups, then remove the cgroups as they empty.
     clibuv_guard_kill_trees(table, 0);
+    clibuv_guard_kill_by_environment(table, 0);
     clibuv_guard_cgroups(table, 0);
     // A cgroup can be removed once its killed members have exited: a few milliseconds. Give up after 2 s.
     for (int attempt = 0; attempt < 200; attempt++) {

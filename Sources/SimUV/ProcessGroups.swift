@@ -101,6 +101,19 @@ package enum ProcessGroups {
     /// SIGKILL then SIGCONT to every registered entry. Async-signal-safe.
     package static func killAll() { clibuv_guard_kill_entries(table) }
 
+    /// Records the port of a Runtime API listener: processes whose `AWS_LAMBDA_RUNTIME_API` names it were started by
+    /// this simulator's sandboxes, so the guardian (or a later simulator) can find them even when no group or
+    /// process tree leads to them any more.
+    package static func registerRuntimeAPIPort(_ port: Int) {
+        slots.withLock { _ in
+            let ports = clibuv_guard_ports(table)!
+            for index in 0..<Int(CLIBUV_GUARD_PORTS) where ports[index] == 0 || ports[index] == Int32(port) {
+                ports[index] = Int32(port)
+                return
+            }
+        }
+    }
+
     /// Starts the guardian, once per process, telling it the directories that hold this process's cgroups
     /// (`<parent>/<pid>-<sandbox>`). Without a table file (no writable `/dev/shm` or temporary directory) there is
     /// no guardian. Returns its pid, or nil.
@@ -153,6 +166,7 @@ package enum ProcessGroups {
                 continue
             }
             killed += Int(clibuv_guard_kill_trees(stale, 1))
+            killed += Int(clibuv_guard_kill_by_environment(stale, 1))
             unlink(path)
         }
         return killed
