@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "LambdaSim",
                 "SimConfig",
+                "SimCore",
                 "SimLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -74,6 +74,11 @@ public struct FunctionOptions: Sendable {
     public var maximumEventAgeSeconds = 21_600
     /// Who may connect to a sandbox's Runtime API (default: only its own processes).
     public var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
+    /// Most bytes a streamed response (`InvokeWithResponseStream`) may have; default 200 MiB, as Lambda.
+    public var maxStreamedResponseBytes = 200 * 1024 * 1024
+    /// After its first 6 MiB, a streamed response goes at most this fast (bytes per second), as Lambda shapes
+    /// streams at 2 MiB/s; nil (the default here and in `run`) streams at full speed. `serve` defaults to 2 MiB/s.
+    public var streamingBytesPerSecond: Int?
     /// Files that receive invocation records of asynchronous invokes (JSON lines).
     public var onSuccessDestination: String?
     public var onFailureDestination: String?
@@ -125,6 +130,8 @@ public struct FunctionOptions: Sendable {
         spec.logFormat = SimCore.LogFormat(rawValue: logFormat.rawValue) ?? .text
         spec.logLevel = logLevel
         spec.runtimeAPIAccess = SimCore.RuntimeAPIAccess(rawValue: runtimeAPIAccess.rawValue) ?? .sandbox
+        spec.maxStreamedResponseBytes = maxStreamedResponseBytes
+        spec.streamingBytesPerSecond = streamingBytesPerSecond
         return spec
     }
 }

@@ -5,7 +5,7 @@ extension ConfigLoader {
     static let functionKeys = [
         "command", "codeUri", "handler", "runtime", "memorySize", "timeout", "environment", "extensionsDir",
         "reservedConcurrency", "provisionedConcurrency", "idleTimeout", "maxLifetime", "freeze", "logFormat",
-        "version", "async", "passEnvironment", "runtimeAPIAccess",
+        "version", "async", "passEnvironment", "runtimeAPIAccess", "streamingBandwidth", "maxStreamedResponseBytes",
     ]
 
     /// One entry of `functions`; also returns the `reservedConcurrency` value, for the account-wide rule.
@@ -52,6 +52,13 @@ extension ConfigLoader {
         if let value = fields["maxLifetime"] { function.maxLifetime = try value.number(greaterThan: 0) }
         if let value = fields["freeze"] { function.freeze = try value.choice(FreezeMode.self) }
         if let value = fields["logFormat"] { function.logFormat = try value.choice(LogFormat.self) }
+        if let value = fields["streamingBandwidth"] {
+            let rate = try value.integer(in: 0...(1 << 40))
+            function.streamingBandwidth = rate == 0 ? nil : rate
+        }
+        if let value = fields["maxStreamedResponseBytes"] {
+            function.maxStreamedResponseBytes = try value.integer(in: 1...(1 << 40))
+        }
         if let value = fields["runtimeAPIAccess"] {
             function.runtimeAPIAccess = try value.choice(RuntimeAPIAccess.self)
         }

@@ -37,6 +37,11 @@ package struct FunctionConfig: Sendable, Equatable {
     package var logFormat: LogFormat = .text
     /// Who may use a sandbox's Runtime API (default: only its own processes).
     package var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
+    /// Bytes per second a streamed response is held to after its first 6 MiB (Lambda's 2 MiB/s by default; 0 in
+    /// the file turns shaping off, nil here).
+    package var streamingBandwidth: Int? = 2 * 1024 * 1024
+    /// Most bytes of a streamed response (default 200 MiB).
+    package var maxStreamedResponseBytes = 200 * 1024 * 1024
     /// The version that runs (default `$LATEST`).
     package var version = "$LATEST"
     /// Asynchronous-invocation settings.
@@ -72,6 +77,8 @@ package struct FunctionConfig: Sendable, Equatable {
         spec.logFormat = logFormat
         spec.freezeMode = freeze
         spec.runtimeAPIAccess = runtimeAPIAccess
+        spec.streamingBytesPerSecond = streamingBandwidth
+        spec.maxStreamedResponseBytes = maxStreamedResponseBytes
         return spec
     }
 
@@ -84,6 +91,8 @@ package struct FunctionConfig: Sendable, Equatable {
             && lhs.maxLifetime == rhs.maxLifetime && lhs.freeze == rhs.freeze && lhs.logFormat == rhs.logFormat
             && lhs.version == rhs.version && lhs.async == rhs.async
             && lhs.passEnvironment == rhs.passEnvironment && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
+            && lhs.streamingBandwidth == rhs.streamingBandwidth
+            && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
     }
 }
 

@@ -39,6 +39,12 @@ package struct FunctionSpec: Sendable, Equatable {
     package var aliases: [String] = []
     /// Who may connect to the sandbox's Runtime API.
     package var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
+    /// Most bytes a streamed response may have (Lambda: 200 MiB); beyond it the invoke fails with
+    /// `Function.ResponseSizeTooLarge`.
+    package var maxStreamedResponseBytes = 200 * 1024 * 1024
+    /// The rate a streamed response is held to after its first 6 MiB (a burst), in bytes per second, as
+    /// Lambda shapes streams (2 MiB/s); nil streams at full speed.
+    package var streamingBytesPerSecond: Int?
 
     package init(name: String, command: [String], codeDirectory: String) {
         self.name = name
@@ -65,5 +71,7 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.logLevel == rhs.logLevel && lhs.region == rhs.region
             && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
             && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
+            && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
+            && lhs.streamingBytesPerSecond == rhs.streamingBytesPerSecond
     }
 }

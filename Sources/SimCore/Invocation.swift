@@ -20,11 +20,14 @@ package struct Invocation: Sendable, Equatable {
     package var wantsLogTail: Bool
     /// `Event` invokes are answered 202 at once and run later.
     package var isAsync: Bool
+    /// For `InvokeWithResponseStream`: where a streamed response goes as the runtime writes it. Nil buffers the
+    /// response (a plain Invoke).
+    package var responseStream: ResponseStreamSink?
 
     package init(
         requestID: String, payload: [UInt8], contentType: String? = nil, invokedFunctionARN: String,
         traceID: String, clientContext: String? = nil, cognitoIdentity: String? = nil, tenantID: String? = nil,
-        wantsLogTail: Bool = false, isAsync: Bool = false
+        wantsLogTail: Bool = false, isAsync: Bool = false, responseStream: ResponseStreamSink? = nil
     ) {
         self.requestID = requestID
         self.payload = payload
@@ -36,7 +39,48 @@ package struct Invocation: Sendable, Equatable {
         self.tenantID = tenantID
         self.wantsLogTail = wantsLogTail
         self.isAsync = isAsync
+        self.responseStream = responseStream
     }
+}
+
+/// The receiving end of a streamed response (`InvokeWithResponseStream`): the sandbox hands it each chunk as the
+/// runtime writes it, and waits while the receiver is backed up (a slow reader slows the runtime's upload instead
+/// of filling the simulator's memory). The invoke's outcome still arrives as an `InvokeResult`. Loop-confined.
+package final class ResponseStreamSink: @unchecked Sendable, Equatable {
+    /// Called once, before the first chunk, with the runtime's `Content-Type`.
+    package var onStart: ((String?) -> Void)?
+    /// Called with each chunk.
+    package var onChunk: (([UInt8]) -> Void)?
+    /// Whether the receiver has more waiting than it wants; the sender stops until `writable()`.
+    package var isBackedUp: () -> Bool = { false }
+    /// Set by the sender: what to do when the receiver can take more again.
+    package var onWritable: (() -> Void)?
+    /// True once the first chunk (or an empty stream's start) went out.
+    package private(set) var started = false
+    /// Bytes handed to `onChunk`.
+    package private(set) var sentBytes = 0
+
+    package init() {}
+
+    /// Starts the stream (once) and hands `chunk` on.
+    package func send(_ chunk: [UInt8], contentType: String?) {
+        start(contentType: contentType)
+        guard !chunk.isEmpty else { return }
+        sentBytes += chunk.count
+        onChunk?(chunk)
+    }
+
+    /// Starts the stream without a chunk (an empty streamed body).
+    package func start(contentType: String?) {
+        guard !started else { return }
+        started = true
+        onStart?(contentType)
+    }
+
+    /// Called by the receiver when it can take more.
+    package func writable() { onWritable?() }
+
+    package static func == (lhs: ResponseStreamSink, rhs: ResponseStreamSink) -> Bool { lhs === rhs }
 }
 
 /// How an invoke ended, from the invoker's point of view.

@@ -25,7 +25,11 @@ extension Sandbox {
                 perform(actions)
             }
         case .response(let requestID):
-            handleResult(request, responder, requestID: requestID, isError: false)
+            if let stream = request.bodyStream {
+                handleStreamedResponse(request, stream, responder, requestID: requestID)
+            } else {
+                handleResult(request, responder, requestID: requestID, isError: false)
+            }
         case .error(let requestID):
             handleResult(request, responder, requestID: requestID, isError: true)
         case .initError:

@@ -147,10 +147,25 @@ extension Sandbox {
         if shutdownSequence.isStopping {
             // During a shutdown, SHUTDOWN goes out once the runtime is gone.
             perform(shutdownSequence.runtimeExited())
+        } else if let stream = activeResponseStream, !stream.isEnded {
+            // What it streamed before it died is still in its connection: read that first (the end of the stream
+            // runs this), or give up waiting after 100 ms (a child that inherited the socket keeps it open).
+            exitAfterStream = { [weak self] in
+                self?.perform(
+                    self?.machine.runtimeExited(status.description, code: code, outOfMemory: outOfMemory) ?? [])
+            }
+            loop.schedule(afterMilliseconds: 100) { [weak self] in self?.runExitAfterStream() }
         } else {
             perform(machine.runtimeExited(status.description, code: code, outOfMemory: outOfMemory))
         }
         noteExit()
+    }
+
+    /// Carries out a runtime exit that waited for its streamed response, once.
+    func runExitAfterStream() {
+        guard let exit = exitAfterStream else { return }
+        exitAfterStream = nil
+        exit()
     }
 
     private func extensionExited(_ name: String, _ status: ExitStatus) {

@@ -67,6 +67,11 @@ package final class Sandbox {
     /// frozen, thawed and killed one by one, and registered with `ProcessGroups` so that they die with the
     /// simulator too.
     var escapedProcesses: [Int32: UInt64] = [:]
+    /// The body of a streamed response being read, while it is.
+    var activeResponseStream: HTTPBodyStream?
+    /// The runtime's exit, held until the streamed response it was writing has been read to its end (what it wrote
+    /// before dying still reaches the invoker).
+    var exitAfterStream: (() -> Void)?
     /// Runtime API connections refused because they did not come from the sandbox's processes.
     package internal(set) var refusedConnections = 0
     var timer: Timer?
@@ -122,6 +127,11 @@ package final class Sandbox {
         configuration.requestTimeoutMilliseconds = 24 * 3600 * 1000
         // The runtime's and extensions' connections (at most 10 extensions, each with a few).
         configuration.maxConnections = 128
+        // A streamed response is read as it arrives, and passed on (or gathered) as it is.
+        configuration.streamsRequestBody = { method, target, headers in
+            method == "POST" && headers[RuntimeAPIResponses.responseModeHeader] == "streaming"
+                && target.hasSuffix("/response")
+        }
         // The sandbox's own loopback address on the loop's shared Runtime API listener (no descriptor of its own).
         let server = try HTTPServer(loopbackOn: loop, configuration: configuration) { [weak self] request, responder in
             self?.handle(request, responder)

@@ -28,11 +28,15 @@ extension SandboxStateMachine {
     func runtimeDoneTelemetry(_ r: Running, outcome: EventOutcome) -> Action {
         let nowEpoch = clock.epochMilliseconds
         let respondedEpoch = r.respondedAtEpoch ?? nowEpoch
-        let latency = r.respondedAt.map { Double($0 &- r.startedAt) / 1_000_000 } ?? milliseconds(since: r.startedAt)
+        // A streamed response's latency runs to its first byte and its duration from there to its end.
+        let firstByte = r.streamStartedAt ?? r.respondedAt
+        let firstByteEpoch = r.streamStartedAtEpoch ?? respondedEpoch
+        let latency = firstByte.map { Double($0 &- r.startedAt) / 1_000_000 } ?? milliseconds(since: r.startedAt)
+        let duration = r.streamStartedAt.flatMap { start in r.respondedAt.map { Double($0 &- start) / 1_000_000 } }
         let overhead = r.respondedAt.map { milliseconds(since: $0) } ?? 0
         let spans = [
             Span(name: "responseLatency", startEpochMilliseconds: r.startedAtEpoch, durationMs: latency),
-            Span(name: "responseDuration", startEpochMilliseconds: respondedEpoch, durationMs: 0),
+            Span(name: "responseDuration", startEpochMilliseconds: firstByteEpoch, durationMs: duration ?? 0),
             Span(name: "runtimeOverhead", startEpochMilliseconds: respondedEpoch, durationMs: overhead),
         ]
         return .publish(

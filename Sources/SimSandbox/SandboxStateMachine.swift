@@ -32,6 +32,8 @@ package struct SandboxStateMachine {
         case initError = "InitError"
         case ready = "Ready"
         case running = "Running"
+        /// The runtime is streaming its response: the first byte is out, so `/error` is no longer allowed.
+        case streaming = "RuntimeResponseStreamingState"
         case responseSent = "RuntimeResponseSentState"
     }
 
@@ -68,6 +70,9 @@ package struct SandboxStateMachine {
         var respondedAt: UInt64?
         var respondedAtEpoch: Int64?
         var producedBytes: Int?
+        /// When a streamed response began (monotonic and wall clock), for the `responseDuration` span.
+        var streamStartedAt: UInt64?
+        var streamStartedAtEpoch: Int64?
         /// Wall-clock start, for spans.
         var startedAtEpoch: Int64 = 0
     }
@@ -184,6 +189,12 @@ package struct SandboxStateMachine {
         case .idle, .ready: return true
         default: return false
         }
+    }
+
+    /// The invoke the runtime is working on, if any.
+    package var runningInvocation: Invocation? {
+        if case .running(let r) = state { return r.invocation }
+        return nil
     }
 
     /// The request id of the invoke in flight, if any.
@@ -381,12 +392,13 @@ package struct SandboxStateMachine {
     /// `POST /runtime/invocation/{id}/response` or `/error`, after the HTTP layer read the body.
     package mutating func runtimeResult(
         requestID: String, isError: Bool, outcome: InvokeOutcome, tooLargeBytes: Int? = nil,
-        invalidResponseMode: Bool = false
+        invalidResponseMode: Bool = false, streamedBytes: Int? = nil, sizeLimit: Int = Limits.maxResponseBytes
     ) -> (RuntimeReply, [Action]) {
         guard case .running(var r) = state, r.invocation.requestID == requestID else {
             return (.error(.invalidRequestID), [])
         }
-        guard r.runtime == .running else {
+        // A streamed response ends in the state its start put the runtime in.
+        guard r.runtime == (streamedBytes == nil ? .running : .streaming) else {
             let target = isError ? "InvocationErrorResponse" : "InvocationResponse"
             return (.error(.invalidTransition(from: r.runtime.rawValue, to: target)), [])
         }
@@ -400,7 +412,8 @@ package struct SandboxStateMachine {
         } else if let tooLargeBytes {
             reply = .error(.payloadTooLarge)
             final = .platformError(
-                errorType: "Function.ResponseSizeTooLarge", message: Self.responseTooLargeMessage(bytes: tooLargeBytes))
+                errorType: "Function.ResponseSizeTooLarge",
+                message: Self.responseTooLargeMessage(bytes: tooLargeBytes, limit: sizeLimit))
         } else {
             reply = .accepted
             final = outcome
@@ -410,6 +423,7 @@ package struct SandboxStateMachine {
         r.respondedAt = now
         r.respondedAtEpoch = clock.epochMilliseconds
         if case .success(let body, _) = final { r.producedBytes = body.count }
+        if let streamedBytes { r.producedBytes = streamedBytes }
         var actions: [Action] = []
         if !r.invocation.wantsLogTail {
             r.delivered = true
@@ -419,9 +433,26 @@ package struct SandboxStateMachine {
         return (reply, actions)
     }
 
+    /// A runtime began streaming its response to `requestID` (a `/response` with the streaming mode header, whose
+    /// body follows): nil when it may, else the error to answer. The result comes with `runtimeResult(…,
+    /// streamedBytes:)` once the body ended.
+    package mutating func responseStreamStarted(requestID: String) -> RuntimeReply? {
+        guard case .running(var r) = state, r.invocation.requestID == requestID else {
+            return .error(.invalidRequestID)
+        }
+        guard r.runtime == .running else {
+            return .error(.invalidTransition(from: r.runtime.rawValue, to: "InvocationResponse"))
+        }
+        r.runtime = .streaming
+        r.streamStartedAt = now
+        r.streamStartedAtEpoch = clock.epochMilliseconds
+        state = .running(r)
+        return nil
+    }
+
     /// The invoker's message for a response over the limit.
-    package static func responseTooLargeMessage(bytes: Int) -> String {
-        "Response payload size (\(bytes) bytes) exceeded maximum allowed payload size (\(Limits.maxResponseBytes) bytes)."
+    package static func responseTooLargeMessage(bytes: Int, limit: Int = Limits.maxResponseBytes) -> String {
+        "Response payload size (\(bytes) bytes) exceeded maximum allowed payload size (\(limit) bytes)."
     }
 
     /// `POST /runtime/init/error`.

@@ -67,10 +67,10 @@ package final class InvokeAPIServer {
             return
         }
         do {
-            guard request.method == "POST", let encodedName = Self.functionSegment(request.path) else {
+            guard request.method == "POST", let (encodedName, streaming) = Self.functionSegment(request.path) else {
                 throw InvokeAPIError.unknownOperation
             }
-            try invoke(request, responder, requestID: requestID, encodedName: encodedName)
+            try invoke(request, responder, requestID: requestID, encodedName: encodedName, streaming: streaming)
         } catch let error as InvokeAPIError {
             responder.send(error.response(requestID: requestID, date: httpDate()))
         } catch {
@@ -80,20 +80,26 @@ package final class InvokeAPIServer {
         }
     }
 
-    /// `{name}` of `/2015-03-31/functions/{name}/invocations`, still percent-encoded.
-    static func functionSegment(_ path: String) -> String? {
-        let prefix = "/2015-03-31/functions/"
-        let suffix = "/invocations"
-        guard path.hasPrefix(prefix), path.hasSuffix(suffix), path.count > prefix.count + suffix.count else {
-            return nil
+    /// `{name}` of `/2015-03-31/functions/{name}/invocations` (Invoke) or of
+    /// `/2021-11-15/functions/{name}/response-streaming-invocations` (InvokeWithResponseStream, `streaming`), still
+    /// percent-encoded.
+    static func functionSegment(_ path: String) -> (name: String, streaming: Bool)? {
+        for (prefix, suffix, streaming) in [
+            ("/2015-03-31/functions/", "/invocations", false),
+            ("/2021-11-15/functions/", "/response-streaming-invocations", true),
+        ] {
+            guard path.hasPrefix(prefix), path.hasSuffix(suffix), path.count > prefix.count + suffix.count else {
+                continue
+            }
+            let name = path.dropFirst(prefix.count).dropLast(suffix.count)
+            return name.contains("/") ? nil : (String(name), streaming)
         }
-        let name = path.dropFirst(prefix.count).dropLast(suffix.count)
-        return name.contains("/") ? nil : String(name)
+        return nil
     }
 
-    private func invoke(_ request: HTTPRequest, _ responder: HTTPResponder, requestID: String, encodedName: String)
-        throws(InvokeAPIError)
-    {
+    private func invoke(
+        _ request: HTTPRequest, _ responder: HTTPResponder, requestID: String, encodedName: String, streaming: Bool
+    ) throws(InvokeAPIError) {
         let decoded = PercentDecoding.decode(encodedName) ?? encodedName
         guard let reference = FunctionReference(decoded) else {
             throw .invalidParameter(
@@ -125,9 +131,10 @@ package final class InvokeAPIServer {
         }
 
         let type = request.headers["X-Amz-Invocation-Type"] ?? "RequestResponse"
-        guard ["RequestResponse", "Event", "DryRun"].contains(type) else {
+        let types = streaming ? ["RequestResponse", "DryRun"] : ["Event", "RequestResponse", "DryRun"]
+        guard types.contains(type) else {
             throw .invalidParameter(
-                "1 validation error detected: Value '\(type)' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+                "1 validation error detected: Value '\(type)' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [\(types.joined(separator: ", "))]"
             )
         }
         let logType = request.headers["X-Amz-Log-Type"] ?? "None"
@@ -143,7 +150,8 @@ package final class InvokeAPIServer {
         }
         if request.bodyTooLarge {
             throw .tooLarge(
-                "Request must be smaller than \(Limits.maxSyncRequestBytes) bytes for the InvokeFunction operation")
+                "Request must be smaller than \(Limits.maxSyncRequestBytes) bytes for the \(streaming ? "InvokeWithResponseStream" : "InvokeFunction") operation"
+            )
         }
         if !request.body.isEmpty, let error = JSON.validate(request.body) { throw .invalidContent(error.reason) }
         var clientContext: String?
@@ -189,6 +197,9 @@ package final class InvokeAPIServer {
         }
         let version = function.version
         let traceID = invocation.traceID
+        if streaming {
+            return stream(invocation, to: responder, pool: pool, executedVersion: version)
+        }
         pool.submit(
             invocation,
             answer: { [weak self] (answer: PoolAnswer) in
@@ -196,6 +207,54 @@ package final class InvokeAPIServer {
                 switch answer {
                 case .result(let result):
                     responder.send(Self.render(result, executedVersion: version, date: date, traceID: traceID))
+                case .throttled(let reason):
+                    responder.send(
+                        InvokeAPIError.throttled(reason: reason.rawValue).response(requestID: requestID, date: date))
+                }
+            })
+    }
+
+    /// Runs an `InvokeWithResponseStream` invoke: the 200 answer starts when the runtime starts its response (or
+    /// when the invoke ends, for a function that does not stream), each chunk goes out as a `PayloadChunk` event
+    /// as it arrives, and an `InvokeComplete` event ends it, carrying a failure's `ErrorCode` and `ErrorDetails`
+    /// and the log tail. Throttles and other errors before the start are the Invoke API's.
+    private func stream(_ base: Invocation, to responder: HTTPResponder, pool: FunctionPool, executedVersion: String) {
+        var invocation = base
+        let sink = ResponseStreamSink()
+        invocation.responseStream = sink
+        let requestID = invocation.requestID
+        let date = httpDate()
+        var started = false
+        func start() {
+            guard !started else { return }
+            started = true
+            responder.startStreaming(
+                status: 200,
+                headers: [
+                    "Date": date, "Content-Type": "application/vnd.amazon.eventstream", "x-amzn-RequestId": requestID,
+                    "X-Amz-Executed-Version": executedVersion, "X-Amzn-Trace-Id": invocation.traceID,
+                ])
+        }
+        sink.onStart = { _ in start() }
+        sink.onChunk = { bytes in responder.writeChunk(ResponseStreamEvents.payloadChunk(bytes)) }
+        sink.isBackedUp = { [weak responder] in responder?.hasBackedUpOutput ?? false }
+        responder.onWritable = { [weak sink] in sink?.writable() }
+        pool.submit(
+            invocation,
+            answer: { [weak self] (answer: PoolAnswer) in
+                let date = self?.httpDate() ?? CivilTime(epochMilliseconds: SystemClock().epochMilliseconds).httpDate
+                switch answer {
+                case .result(let result):
+                    start()
+                    // A function that does not stream: its whole answer as one chunk.
+                    if !sink.started, case .success(let body, _) = result.outcome, !body.isEmpty {
+                        for offset in stride(from: 0, to: body.count, by: ResponseStreamEvents.maxChunkBytes) {
+                            let end = min(body.count, offset + ResponseStreamEvents.maxChunkBytes)
+                            responder.writeChunk(ResponseStreamEvents.payloadChunk(Array(body[offset..<end])))
+                        }
+                    }
+                    responder.writeChunk(ResponseStreamEvents.invokeComplete(result))
+                    responder.finish()
                 case .throttled(let reason):
                     responder.send(
                         InvokeAPIError.throttled(reason: reason.rawValue).response(requestID: requestID, date: date))
@@ -281,5 +340,41 @@ enum PercentDecoding {
         case 97...102: return c - 87
         default: return nil
         }
+    }
+}
+
+/// The events of an `InvokeWithResponseStream` answer (`application/vnd.amazon.eventstream`).
+enum ResponseStreamEvents {
+    /// The largest payload put in one `PayloadChunk` (messages are limited to 16 MiB).
+    static let maxChunkBytes = 1024 * 1024
+
+    /// A `PayloadChunk` event carrying `bytes`.
+    static func payloadChunk(_ bytes: [UInt8]) -> [UInt8] {
+        EventStream.encode(
+            headers: [
+                (":event-type", "PayloadChunk"), (":content-type", "application/octet-stream"),
+                (":message-type", "event"),
+            ], payload: bytes)
+    }
+
+    /// The final `InvokeComplete` event: `ErrorCode` (the error type) and `ErrorDetails` (the error body) when the
+    /// invoke failed, `LogResult` (base64 log tail) when it was asked for.
+    static func invokeComplete(_ result: InvokeResult) -> [UInt8] {
+        var members: [(String, JSONValue)] = []
+        switch result.outcome {
+        case .success:
+            break
+        case .functionError(let body, _, let errorType):
+            members.append(("ErrorCode", .string(errorType ?? "Unhandled")))
+            members.append(("ErrorDetails", .string(String(decoding: body, as: UTF8.self))))
+        case .platformError(let errorType, _):
+            members.append(("ErrorCode", .string(errorType)))
+            members.append(("ErrorDetails", .string(String(decoding: result.payload.body, as: UTF8.self))))
+        }
+        if let tail = result.logTail { members.append(("LogResult", .string(Base64.encode(tail)))) }
+        return EventStream.encode(
+            headers: [
+                (":event-type", "InvokeComplete"), (":content-type", "application/json"), (":message-type", "event"),
+            ], payload: Array(JSONValue.object(members).serialized.utf8))
     }
 }

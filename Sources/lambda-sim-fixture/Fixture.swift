@@ -130,6 +130,11 @@ struct Fixture {
             return
         }
 
+        if let chunks = integer("streamChunks") {
+            try stream(chunks: chunks, to: "\(invocationPath)/response", members: members)
+            return
+        }
+
         let (contentType, body) = responseBody(for: invocation, members: members)
         let headers = [("Content-Type", contentType)]
         let reply = try client.request("POST", "\(invocationPath)/response", headers: headers, body: body)
@@ -140,6 +145,52 @@ struct Fixture {
             let second = try client.request("POST", "\(invocationPath)/response", headers: headers, body: body)
             writeLine(1, "second-response-status: \(second.status)")
         }
+    }
+
+    /// Streams `chunks` chunks (`chunk 0`… or `streamChunkBytes` bytes each), `streamIntervalMs` apart; then
+    /// `streamSleepMs` before the end; `streamExitAfter` exits after that many chunks; `streamErrorType` ends with
+    /// the error trailers; `streamFunctionURL` sends a Function URL prelude and 8 NUL bytes first.
+    private func stream(chunks: Int, to path: String, members: [String: JSONScalar]) throws {
+        func integer(_ key: String) -> Int? {
+            if case .int(let value)? = members[key] { return value }
+            return nil
+        }
+        let errorType: String? = if case .string(let value)? = members["streamErrorType"] { value } else { nil }
+        let functionURL = members["streamFunctionURL"] == .bool(true)
+        var headers = [("Lambda-Runtime-Function-Response-Mode", "streaming")]
+        headers.append(
+            ("Content-Type", functionURL ? "application/vnd.awslambda.http-integration-response" : "text/plain"))
+        if errorType != nil {
+            headers.append(("Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"))
+        }
+        let reply = try client.streamingRequest(
+            path, headers: headers,
+            trailers: {
+                guard let errorType else { return [] }
+                let body = "{\"errorMessage\":\"failed mid-stream\",\"errorType\":\(jsonQuoted(errorType))}"
+                return [
+                    ("Lambda-Runtime-Function-Error-Type", errorType),
+                    ("Lambda-Runtime-Function-Error-Body", base64(Array(body.utf8))),
+                ]
+            },
+            write: { send in
+                if functionURL {
+                    try send(
+                        Array(#"{"statusCode":201,"headers":{"x-fixture":"yes"}}"#.utf8)
+                            + [UInt8](repeating: 0, count: 8))
+                }
+                for index in 0..<chunks {
+                    if index > 0, let interval = integer("streamIntervalMs") { sleepMilliseconds(interval) }
+                    if let size = integer("streamChunkBytes") {
+                        try send([UInt8](repeating: UInt8(ascii: "a") + UInt8(index % 26), count: size))
+                    } else {
+                        try send(Array("chunk \(index)\n".utf8))
+                    }
+                    if let after = integer("streamExitAfter"), index + 1 == after { _exit(1) }
+                }
+                if let milliseconds = integer("streamSleepMs") { sleepMilliseconds(milliseconds) }
+            })
+        warnUnlessAccepted(reply, "/response (streamed)")
     }
 
     /// Chooses the success response: `bytes`, `headers`, `env` or `remaining`, else the payload echoed back.

@@ -322,6 +322,28 @@ final class RuntimeAPIClient {
         }
     }
 
+    /// Posts a chunked body written by `write` (each call sends one chunk at once), ending with `trailers`, as a
+    /// streaming runtime does, on a connection of its own (closed afterwards, as runtimes that stream do).
+    func streamingRequest(
+        _ path: String, headers: [(String, String)], trailers: () -> [(String, String)],
+        write: (_ send: ([UInt8]) throws -> Void) throws -> Void
+    ) throws -> HTTPResponse {
+        let connection = try HTTPConnection(host: host, port: port)
+        var head = "POST \(path) HTTP/1.1\r\nHost: \(authority)\r\nUser-Agent: lambda-sim-fixture\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Transfer-Encoding: chunked\r\n\r\n"
+        try connection.send(Array(head.utf8))
+        try write { chunk in
+            guard !chunk.isEmpty else { return }
+            try connection.send(Array(String(chunk.count, radix: 16).utf8) + [0x0D, 0x0A] + chunk + [0x0D, 0x0A])
+        }
+        var tail = "0\r\n"
+        for (name, value) in trailers() { tail += "\(name): \(value)\r\n" }
+        tail += "\r\n"
+        try connection.send(Array(tail.utf8))
+        return try connection.readResponse()
+    }
+
     /// Closes the inherited socket in a forked child process.
     func closeInChild() {
         connection?.closeInChild()

@@ -205,3 +205,22 @@ private struct JSONScanner {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 }
+
+/// Standard base64 with padding (for the streamed error body trailer).
+func base64(_ bytes: [UInt8]) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    var out: [UInt8] = []
+    var index = 0
+    while index < bytes.count {
+        let a = UInt32(bytes[index])
+        let b = index + 1 < bytes.count ? UInt32(bytes[index + 1]) : 0
+        let c = index + 2 < bytes.count ? UInt32(bytes[index + 2]) : 0
+        let n = a << 16 | b << 8 | c
+        out.append(alphabet[Int(n >> 18 & 63)])
+        out.append(alphabet[Int(n >> 12 & 63)])
+        out.append(index + 1 < bytes.count ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
+        out.append(index + 2 < bytes.count ? alphabet[Int(n & 63)] : UInt8(ascii: "="))
+        index += 3
+    }
+    return String(decoding: out, as: UTF8.self)
+}

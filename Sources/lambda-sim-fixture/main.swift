@@ -17,6 +17,9 @@
 //   "env": "NAME"                         answer {"NAME": value-or-null}
 //   "remaining": true                     answer {"remainingMs": deadline - now}
 //   "twice": true                         POST /response a second time; print "second-response-status: NNN"
+//   "streamChunks": N                     stream the response in N chunks ("chunk 0\n"…), with "streamChunkBytes",
+//                                         "streamIntervalMs", "streamSleepMs", "streamExitAfter", "streamErrorType",
+//                                         "streamFunctionURL" (see Fixture.stream)
 // Start-up controls: FIXTURE_TOUCH_MB_AT_INIT (allocate and write N MiB before anything else, and keep it),
 // FIXTURE_PRINT_AT_INIT, FIXTURE_INIT_SLEEP_MS, FIXTURE_EXIT_AT_INIT, FIXTURE_INIT_ERROR; FIXTURE_NEW_CONNECTION=1
 // opens a new Runtime API connection for every request (as curl-based runtimes do).

@@ -45,6 +45,16 @@ struct FunctionFlags: ParsableArguments {
             """)
     var runtimeAPIAccess: String = "sandbox"
 
+    @Option(
+        help: """
+            After its first 6 MiB, hold a streamed response to this many bytes per second, as Lambda does \
+            (2097152); default: full speed.
+            """)
+    var streamBandwidth: Int?
+
+    @Option(help: "Most bytes a streamed response may have (default 209715200, Lambda's 200 MiB).")
+    var maxStreamedResponseBytes: Int = 200 * 1024 * 1024
+
     @Argument(parsing: .postTerminator, help: "The runtime command (bootstrap) and its arguments.")
     var command: [String] = []
 
@@ -52,7 +62,8 @@ struct FunctionFlags: ParsableArguments {
     var anyGiven: Bool {
         timeout != nil || memory != nil || handler != nil || !environment.isEmpty || codeDir != nil
             || extensionsDir != nil || freeze != "signal" || logFormat != "text" || logLevel != nil || cpuScaling
-            || maxConcurrency != 1 || runtimeAPIAccess != "sandbox"
+            || maxConcurrency != 1 || runtimeAPIAccess != "sandbox" || streamBandwidth != nil
+            || maxStreamedResponseBytes != 200 * 1024 * 1024
     }
 
     func validate() throws {
@@ -75,6 +86,10 @@ struct FunctionFlags: ParsableArguments {
             else { throw ValidationError("--extensions-dir \(extensionsDir) is not a directory") }
         }
         if maxConcurrency < 1 { throw ValidationError("--max-concurrency must be at least 1") }
+        if let streamBandwidth, streamBandwidth < 1 {
+            throw ValidationError("--stream-bandwidth must be at least 1 byte per second")
+        }
+        if maxStreamedResponseBytes < 1 { throw ValidationError("--max-streamed-response-bytes must be positive") }
         if RuntimeAPIAccess(rawValue: runtimeAPIAccess) == nil {
             throw ValidationError("--runtime-api-access must be sandbox or any, got '\(runtimeAPIAccess)'")
         }
@@ -118,6 +133,8 @@ struct FunctionFlags: ParsableArguments {
             cpuScaling: cpuScaling, logFormat: LogFormat(rawValue: logFormat) ?? .text, logLevel: logLevel)
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
         options.runtimeAPIAccess = RuntimeAPIAccess(rawValue: runtimeAPIAccess) ?? .sandbox
+        options.streamingBytesPerSecond = streamBandwidth
+        options.maxStreamedResponseBytes = maxStreamedResponseBytes
         return options
     }
 }

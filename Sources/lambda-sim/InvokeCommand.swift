@@ -28,6 +28,13 @@ struct InvokeCommand: AsyncParsableCommand {
     @Flag(help: "Print the last 4 KB of the invoke's log (X-Amz-Log-Type: Tail) to stderr.")
     var tail = false
 
+    @Flag(
+        help: """
+            Use InvokeWithResponseStream and print the response as it streams; the final event's error and log tail \
+            go to stderr.
+            """)
+    var stream = false
+
     func validate() throws {
         if payload != nil && payloadFile != nil { throw ValidationError("use --payload or --payload-file, not both") }
     }
@@ -39,6 +46,18 @@ struct InvokeCommand: AsyncParsableCommand {
                 throw ValidationError("cannot read --payload-file \(payloadFile)")
             }
             body = Array(data)
+        }
+        if stream {
+            let outcome: StreamingInvoke.Outcome
+            do {
+                outcome = try StreamingInvoke.run(
+                    endpoint: endpoint, function: name, payload: body, invocationType: invocationType, tail: tail)
+            } catch {
+                Console.error("lambda-sim: invoke failed: \(error)")
+                throw ExitCode(1)
+            }
+            if outcome.failed { throw ExitCode(1) }
+            return
         }
         let response: InvokeClient.Response
         do {

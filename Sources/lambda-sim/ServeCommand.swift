@@ -74,6 +74,8 @@ enum ServeConfiguration {
                 logFormat: LambdaSim.LogFormat(rawValue: function.logFormat.rawValue) ?? .text)
             options.runtimeAPIAccess =
                 LambdaSim.RuntimeAPIAccess(rawValue: function.runtimeAPIAccess.rawValue) ?? .sandbox
+            options.streamingBytesPerSecond = function.streamingBandwidth
+            options.maxStreamedResponseBytes = function.maxStreamedResponseBytes
             options.reservedConcurrency = function.reservedConcurrency
             options.provisionedConcurrency = function.provisionedConcurrency ?? 0
             options.idleTimeoutSeconds = function.idleTimeout

@@ -20,9 +20,13 @@ import Testing
         #expect(FunctionReference(text) == nil)
     }
 
-    /// The function segment comes from the invoke path only.
+    /// The function segment comes from the invoke paths only (Invoke and InvokeWithResponseStream).
     @Test func pathSegment() {
-        #expect(InvokeAPIServer.functionSegment("/2015-03-31/functions/fn/invocations") == "fn")
+        #expect(InvokeAPIServer.functionSegment("/2015-03-31/functions/fn/invocations").map(\.name) == "fn")
+        #expect(InvokeAPIServer.functionSegment("/2015-03-31/functions/fn/invocations")?.streaming == false)
+        let stream = InvokeAPIServer.functionSegment("/2021-11-15/functions/fn/response-streaming-invocations")
+        #expect(stream?.name == "fn" && stream?.streaming == true)
+        #expect(InvokeAPIServer.functionSegment("/2015-03-31/functions/fn/response-streaming-invocations") == nil)
         #expect(InvokeAPIServer.functionSegment("/2015-03-31/functions//invocations") == nil)
         #expect(InvokeAPIServer.functionSegment("/2015-03-31/functions/a/b/invocations") == nil)
         #expect(PercentDecoding.decode("arn%3Aaws") == "arn:aws")
