@@ -1,4 +1,5 @@
 import SimCore
+import SimTelemetry
 import Testing
 
 @testable import SimSandbox
@@ -84,6 +85,40 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(Array(end.suffix(2)) == [.available, .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
         #expect(machine.frozen)
+    }
+
+    /// A streamed response: after its start `/error` and a second `/response` are refused (the first byte is
+    /// out); its end completes the invoke with the streamed byte count as `producedBytes`, and `platform.runtimeDone`
+    /// splits latency (to the first byte) from duration (first byte to the end).
+    @Test func streamedResponse() throws {
+        let clock = ManualClock()
+        var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
+        coldStart(&machine, invocation())
+        _ = machine.runtimeNext()
+        clock.advance(milliseconds: 20)
+        #expect(machine.responseStreamStarted(requestID: "other") == .error(.invalidRequestID))
+        #expect(machine.responseStreamStarted(requestID: "req-1") == nil)
+        #expect(machine.runtimeState == .streaming)
+        let (errorReply, _) = machine.runtimeResult(
+            requestID: "req-1", isError: true, outcome: .functionError(body: [], contentType: nil, errorType: "X"))
+        #expect(
+            errorReply
+                == .error(.invalidTransition(from: "RuntimeResponseStreamingState", to: "InvocationErrorResponse")))
+        #expect(machine.responseStreamStarted(requestID: "req-1") != nil)
+        clock.advance(milliseconds: 30)
+        let (reply, actions) = machine.runtimeResult(
+            requestID: "req-1", isError: false, outcome: .success(body: [], contentType: "text/plain"),
+            streamedBytes: 4096)
+        #expect(reply == .accepted)
+        #expect(completion(actions) == .success(body: [], contentType: "text/plain"))
+        let (_, end) = machine.runtimeNext()
+        let done = try #require(
+            platformEvents(end).compactMap { event -> PlatformEvent.RuntimeDone? in
+                if case .runtimeDone(let data) = event { return data } else { return nil }
+            }.first)
+        #expect(done.producedBytes == 4096)
+        #expect(done.spans.map(\.name) == ["responseLatency", "responseDuration", "runtimeOverhead"])
+        #expect(done.spans[0].durationMs == 20 && done.spans[1].durationMs == 30)
     }
 
     /// A freeze decided at the end of an invoke is dropped when the next invoke is placed before it runs
