@@ -108,13 +108,15 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
 // Fuzz targets (libFuzzer) are declared only when asked for; scripts/fuzz.sh builds and runs them:
 //   LAMBDA_SIM_FUZZ=1 swift build --product FuzzJSON -Xswiftc -sanitize=fuzzer,address --scratch-path .build-fuzz
 if Context.environment["LAMBDA_SIM_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/FuzzSupport", swiftSettings: strict))
     for (name, dependencies) in [
         ("FuzzHTTPRequest", ["SimHTTP"]), ("FuzzHTTPResponse", ["SimHTTP"]), ("FuzzJSON", ["SimCore"]),
         ("FuzzConfig", ["SimConfig"]), ("FuzzEventStream", ["SimCore"]),
     ] {
         package.targets.append(
             .executableTarget(
-                name: name, dependencies: dependencies.map { .target(name: $0) }, path: "Fuzz/\(name)",
+                name: name, dependencies: (dependencies + ["FuzzSupport"]).map { .target(name: $0) },
+                path: "Fuzz/\(name)",
                 swiftSettings: strict))
     }
 }

@@ -1,3 +1,4 @@
+import FuzzSupport
 import SimCore
 
 // libFuzzer target: the event-stream decoder (`lambda-sim invoke --stream` reads InvokeWithResponseStream answers
@@ -38,14 +39,5 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     return 0
 }
 
-// libFuzzer's driver runs the inputs (SwiftPM gives executables their own `main`, so the driver is called).
-@_silgen_name("LLVMFuzzerRunDriver")
-func runDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runDriver(&argc, &argv) { data, size in data.map { fuzz($0, size) } ?? 0 })
+// libFuzzer's driver runs the inputs.
+runFuzzer { data, size in data.map { fuzz($0, size) } ?? 0 }
