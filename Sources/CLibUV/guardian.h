@@ -121,6 +121,19 @@ static inline void clibuv_guard_decimal(int32_t value, char *out) {
     out[i] = 0;
 }
 
+/// `/proc/<pid>/<name>` into `path` (capacity `size`); returns its length.
+static inline size_t clibuv_guard_proc_path(char *path, size_t size, pid_t pid, const char *name) {
+    char number[16];
+    size_t length = 0;
+    path[0] = 0;
+    clibuv_guard_decimal(pid, number);
+    clibuv_guard_append(path, size, &length, "/proc/");
+    clibuv_guard_append(path, size, &length, number);
+    clibuv_guard_append(path, size, &length, "/");
+    clibuv_guard_append(path, size, &length, name);
+    return length;
+}
+
 static inline int clibuv_guard_write_file(const char *path, const char *value) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
@@ -225,13 +238,8 @@ static inline ssize_t clibuv_guard_read_file(const char *path, char *buffer, siz
 
 /// The start time of `pid` (field 22 of /proc/<pid>/stat, clock ticks after boot), or 0 when it is gone.
 static inline uint64_t clibuv_guard_start_time(pid_t pid) {
-    char path[48], number[16], stat[1024];
-    size_t length = 0;
-    path[0] = 0;
-    clibuv_guard_decimal(pid, number);
-    clibuv_guard_append(path, sizeof path, &length, "/proc/");
-    clibuv_guard_append(path, sizeof path, &length, number);
-    clibuv_guard_append(path, sizeof path, &length, "/stat");
+    char path[48], stat[1024];
+    clibuv_guard_proc_path(path, sizeof path, pid, "stat");
     ssize_t n = clibuv_guard_read_file(path, stat, sizeof stat);
     if (n <= 0) return 0;
     char *close = NULL;
@@ -252,13 +260,8 @@ static inline uint64_t clibuv_guard_start_time(pid_t pid) {
 /// Appends the children of every thread of `pid` (from /proc/<pid>/task/<tid>/children) to `pids` (which holds
 /// `*count` of `capacity`), skipping ones already there.
 static inline void clibuv_guard_add_children(pid_t pid, pid_t *pids, int *count, int capacity) {
-    char path[96], number[16];
-    size_t length = 0;
-    path[0] = 0;
-    clibuv_guard_decimal(pid, number);
-    clibuv_guard_append(path, sizeof path, &length, "/proc/");
-    clibuv_guard_append(path, sizeof path, &length, number);
-    clibuv_guard_append(path, sizeof path, &length, "/task");
+    char path[96];
+    size_t length = clibuv_guard_proc_path(path, sizeof path, pid, "task");
     int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0) return;
     size_t base = length;
@@ -382,11 +385,7 @@ static inline int clibuv_guard_kill_by_environment(const clibuv_guard_table *tab
             for (const char *c = entry->name; *c >= '0' && *c <= '9'; c++) pid = pid * 10 + (*c - '0');
             if (pid == self || pid == table->owner) continue;
             char path[48];
-            size_t length = 0;
-            path[0] = 0;
-            clibuv_guard_append(path, sizeof path, &length, "/proc/");
-            clibuv_guard_append(path, sizeof path, &length, entry->name);
-            clibuv_guard_append(path, sizeof path, &length, "/environ");
+            clibuv_guard_proc_path(path, sizeof path, pid, "environ");
             ssize_t size = clibuv_guard_read_file(path, environment, sizeof environment);
             if (size <= 0 || !clibuv_guard_names_port(table, environment, size)) continue;
             if (verify && clibuv_guard_start_time(pid) < table->owner_start) continue;

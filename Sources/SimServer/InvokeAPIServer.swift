@@ -203,13 +203,13 @@ package final class InvokeAPIServer {
         pool.submit(
             invocation,
             answer: { [weak self] (answer: PoolAnswer) in
-                let date = self?.httpDate() ?? CivilTime(epochMilliseconds: SystemClock().epochMilliseconds).httpDate
                 switch answer {
                 case .result(let result):
+                    let date =
+                        self?.httpDate() ?? CivilTime(epochMilliseconds: SystemClock().epochMilliseconds).httpDate
                     responder.send(Self.render(result, executedVersion: version, date: date, traceID: traceID))
                 case .throttled(let reason):
-                    responder.send(
-                        InvokeAPIError.throttled(reason: reason.rawValue).response(requestID: requestID, date: date))
+                    self?.sendThrottle(reason, requestID: requestID, to: responder)
                 }
             })
     }
@@ -242,7 +242,6 @@ package final class InvokeAPIServer {
         pool.submit(
             invocation,
             answer: { [weak self] (answer: PoolAnswer) in
-                let date = self?.httpDate() ?? CivilTime(epochMilliseconds: SystemClock().epochMilliseconds).httpDate
                 switch answer {
                 case .result(let result):
                     start()
@@ -256,10 +255,17 @@ package final class InvokeAPIServer {
                     responder.writeChunk(ResponseStreamEvents.invokeComplete(result))
                     responder.finish()
                 case .throttled(let reason):
-                    responder.send(
-                        InvokeAPIError.throttled(reason: reason.rawValue).response(requestID: requestID, date: date))
+                    self?.sendThrottle(reason, requestID: requestID, to: responder)
                 }
             })
+    }
+
+    /// The 429 of an invoke the limits refused.
+    private func sendThrottle(
+        _ reason: ConcurrencyLimits.ThrottleReason, requestID: String, to responder: HTTPResponder
+    ) {
+        responder.send(
+            InvokeAPIError.throttled(reason: reason.rawValue).response(requestID: requestID, date: httpDate()))
     }
 
     /// The `Date` header for a response sent now.

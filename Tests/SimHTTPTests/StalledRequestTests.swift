@@ -139,12 +139,3 @@ struct StalledRequestTests {
         try await server.stop()
     }
 }
-
-/// Polls `condition` every 5 ms for up to 10 s.
-private func waitUntil(_ condition: () async throws -> Bool) async throws {
-    for _ in 0..<2000 {
-        if try await condition() { return }
-        try await sleep(milliseconds: 5)
-    }
-    Issue.record("condition not met within 10 s")
-}

@@ -29,9 +29,9 @@ struct StreamingBodyTests {
         let client = try await RawClient.connect(loop: server.loop, port: server.port)
         try await client.send(
             "POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nTrailer: X-Error\r\n\r\n5\r\nfirst\r\n")
-        try await waitFor { try await server.loop.run { parts.value == ["first"] } }
+        try await waitUntil { try await server.loop.run { parts.value == ["first"] } }
         try await client.send("6\r\nsecond\r\n")
-        try await waitFor { try await server.loop.run { parts.value == ["first", "second"] } }
+        try await waitUntil { try await server.loop.run { parts.value == ["first", "second"] } }
         #expect(try await server.loop.run { ended.value } == nil)
         try await client.send("0\r\nX-Error: boom\r\n\r\n")
         #expect(try await client.responses(count: 1).map(\.status) == [202])
@@ -64,7 +64,7 @@ struct StreamingBodyTests {
         let client = try await RawClient.connect(loop: server.loop, port: server.port)
         try await client.send("POST /stream HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
         try await client.close()
-        try await waitFor { try await server.loop.run { ended.value == .aborted } }
+        try await waitUntil { try await server.loop.run { ended.value == .aborted } }
         try await server.stop()
     }
 
@@ -84,17 +84,8 @@ struct StreamingBodyTests {
         let whilePaused = try await server.loop.run { received.value }
         #expect(whilePaused < 8_000_000, "a paused stream kept reading")
         try await server.loop.run { stream.value?.resume() }
-        try await waitFor { try await server.loop.run { received.value == 8_000_000 } }
+        try await waitUntil { try await server.loop.run { received.value == 8_000_000 } }
         _ = try await sender.value
         try await server.stop()
     }
-}
-
-/// Polls `condition` every 5 ms for up to 10 s.
-private func waitFor(_ condition: () async throws -> Bool) async throws {
-    for _ in 0..<2000 {
-        if try await condition() { return }
-        try await sleep(milliseconds: 5)
-    }
-    Issue.record("condition not met within 10 s")
 }

@@ -173,3 +173,12 @@ final class RawClient: @unchecked Sendable {
 func sleep(milliseconds: Int) async throws {
     try await Task.sleep(for: .milliseconds(milliseconds))
 }
+
+/// Polls `condition` every 5 ms for up to 10 s, recording an issue if it never holds.
+func waitUntil(_ condition: () async throws -> Bool) async throws {
+    for _ in 0..<2000 {
+        if try await condition() { return }
+        try await sleep(milliseconds: 5)
+    }
+    Issue.record("condition not met within 10 s")
+}
