@@ -23,7 +23,10 @@ extension Sandbox {
         case .inode(let found):
             inode = found
         case .notFound:
-            // The peer is gone already (or the connection is not IPv4): nothing to serve.
+            // No process holds the other end any more. The sandbox's runtime that has just died (a zombie not yet
+            // reaped, or reaped) leaves such connections: what it sent before dying (a streamed response's last
+            // chunks) is still read. Otherwise there is nothing to serve.
+            if runtimeHasDied { return true }
             return refuse("its other end could not be found")
         case .unavailable(let code):
             // Without socket diagnostics there is no way to tell; serve, and say once that isolation is off.
@@ -48,6 +51,13 @@ extension Sandbox {
             if PeerSockets.process(pid, holdsSocket: inode) { return true }
         }
         return refuse("it is not from one of the sandbox's processes")
+    }
+
+    /// True when the runtime process has exited (reaped, or a zombie not yet reaped).
+    private var runtimeHasDied: Bool {
+        guard let runtime else { return true }
+        guard runtime.exitStatus == nil, let state = ProcessState.read(runtime.pid) else { return true }
+        return state.state == "Z" || state.state == "X"
     }
 
     /// Counts a refused connection and logs the first few; returns false.

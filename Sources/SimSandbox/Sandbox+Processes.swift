@@ -147,16 +147,27 @@ extension Sandbox {
         if shutdownSequence.isStopping {
             // During a shutdown, SHUTDOWN goes out once the runtime is gone.
             perform(shutdownSequence.runtimeExited())
-        } else if let stream = activeResponseStream, !stream.isEnded {
-            // What it streamed before it died is still in its connection: read that first (the end of the stream
-            // runs this), or give up waiting after 100 ms (a child that inherited the socket keeps it open).
-            exitAfterStream = { [weak self] in
-                self?.perform(
-                    self?.machine.runtimeExited(status.description, code: code, outOfMemory: outOfMemory) ?? [])
-            }
-            loop.schedule(afterMilliseconds: 100) { [weak self] in self?.runExitAfterStream() }
-        } else {
+            noteExit()
+            return
+        }
+        let exit: () -> Void = { [weak self] in
+            guard let self, !shutdownSequence.isStopping else { return }
             perform(machine.runtimeExited(status.description, code: code, outOfMemory: outOfMemory))
+        }
+        // What the runtime sent just before it died may still wait in its connections: let the loop read it
+        // (a 0 ms timer runs before the next poll, the 1 ms one it arms only after it) before the exit decides the
+        // invoke. A streamed response being read is read to its end first (the end of the stream runs the exit),
+        // or for at most 100 ms (a child that inherited the socket keeps it open).
+        loop.schedule(afterMilliseconds: 0) { [weak self] in
+            self?.loop.schedule(afterMilliseconds: 1) { [weak self] in
+                guard let self else { return }
+                if let stream = activeResponseStream, !stream.isEnded {
+                    exitAfterStream = exit
+                    loop.schedule(afterMilliseconds: 100) { [weak self] in self?.runExitAfterStream() }
+                } else {
+                    exit()
+                }
+            }
         }
         noteExit()
     }
