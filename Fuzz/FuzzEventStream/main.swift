@@ -18,13 +18,9 @@ func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         var decoder = EventStream.Decoder()
         var messages: [EventStream.Message] = []
         for start in stride(from: 0, to: bytes.count, by: max(chunk, 1)) {
-            do {
-                messages += try decoder.feed(bytes[start..<min(bytes.count, start + chunk)])
-            } catch {
-                return (messages, true)
-            }
+            messages += decoder.feed(bytes[start..<min(bytes.count, start + chunk)])
         }
-        return (messages, false)
+        return (messages, decoder.error != nil)
     }
     let whole = decode(max(bytes.count, 1))
     let pieces = decode(split)

@@ -132,20 +132,36 @@ package enum EventStream {
         /// Bytes received but not yet part of a complete message.
         package var pendingBytes: Int { buffer.count }
 
-        /// Adds `bytes` and returns the messages they complete. Throws at the first invalid message (the decoder
-        /// is then unusable).
-        package mutating func feed<C: Collection<UInt8>>(_ bytes: C) throws(DecodingError) -> [Message] {
+        /// Why the stream is invalid, once a message failed to decode; nothing more is decoded after it.
+        package private(set) var error: DecodingError?
+
+        /// Adds `bytes` and returns the messages they complete, up to the first invalid one (then `error` is set,
+        /// and the messages before it are still returned, whatever the reads that brought them).
+        package mutating func feed<C: Collection<UInt8>>(_ bytes: C) -> [Message] {
+            guard error == nil else { return [] }
             buffer.append(contentsOf: bytes)
             var messages: [Message] = []
             var offset = 0
             while buffer.count - offset >= 12 {
                 let total = Int(EventStream.read(buffer, at: offset, bytes: 4))
-                guard total >= 16, total <= EventStream.maxMessageBytes else { throw .invalidLength }
+                guard total >= 16, total <= EventStream.maxMessageBytes else {
+                    error = .invalidLength
+                    break
+                }
                 guard buffer.count - offset >= total else { break }
-                messages.append(try EventStream.decode(buffer[offset..<(offset + total)]))
+                do {
+                    messages.append(try EventStream.decode(buffer[offset..<(offset + total)]))
+                } catch {
+                    self.error = error
+                    break
+                }
                 offset += total
             }
-            if offset > 0 { buffer.removeFirst(offset) }
+            if error != nil {
+                buffer = []
+            } else if offset > 0 {
+                buffer.removeFirst(offset)
+            }
             return messages
         }
     }

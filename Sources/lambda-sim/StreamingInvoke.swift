@@ -51,12 +51,8 @@ enum StreamingInvoke {
         var failed = false
         var completed = false
         _ = try connection.readChunked { piece in
-            let messages: [EventStream.Message]
-            do {
-                messages = try decoder.feed(piece)
-            } catch {
-                throw Failure(description: "malformed event stream: \(error)")
-            }
+            let messages = decoder.feed(piece)
+            if let error = decoder.error { throw Failure(description: "malformed event stream: \(error)") }
             for message in messages {
                 switch message.string(":event-type") {
                 case "PayloadChunk":
