@@ -13,13 +13,15 @@ package enum RuntimeAPIResponses {
     package static let errorTypeHeader = "Lambda-Runtime-Function-Error-Type"
     package static let errorBodyTrailer = "Lambda-Runtime-Function-Error-Body"
     package static let responseModeHeader = "Lambda-Runtime-Function-Response-Mode"
+    /// The per-invoke nonce sent on `/next` and echoed by runtimes on `/response` and `/error`.
+    package static let invocationIDHeader = "Lambda-Runtime-Invocation-Id"
     /// Content type whose body carries an `errorCause` for X-Ray, split off before the invoker sees it.
     package static let errorCauseContentType = "application/vnd.aws.lambda.error.cause+json"
 
     /// Answers `/next` with the invoke: the raw payload and every header Lambda sets (only non-empty ones),
     /// written straight into the response's bytes.
     package static func sendNext(
-        _ invocation: Invocation, deadlineEpochMilliseconds: Int64, to responder: HTTPResponder
+        _ invocation: Invocation, deadlineEpochMilliseconds: Int64, invocationID: String?, to responder: HTTPResponder
     ) {
         responder.send(status: 200, body: invocation.payload) { fields in
             // Invoke payloads are JSON (the Invoke API rejects anything else), so runtimes always see JSON.
@@ -33,6 +35,7 @@ package enum RuntimeAPIResponses {
                 fields.add(cognitoIdentityHeader, identity)
             }
             if let tenant = invocation.tenantID, !tenant.isEmpty { fields.add(tenantIDHeader, tenant) }
+            if let invocationID { fields.add(invocationIDHeader, invocationID) }
         }
     }
 

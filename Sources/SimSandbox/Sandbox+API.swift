@@ -18,7 +18,9 @@ extension Sandbox {
                 }
                 perform(actions)
             case .invocation(let invocation, let deadline):
-                RuntimeAPIResponses.sendNext(invocation, deadlineEpochMilliseconds: deadline, to: responder)
+                RuntimeAPIResponses.sendNext(
+                    invocation, deadlineEpochMilliseconds: deadline, invocationID: machine.runningInvocationID,
+                    to: responder)
                 perform(actions, skipDispatch: true)
             case .accepted, .error:
                 responder.send(RuntimeAPIResponses.reply(reply))
@@ -124,7 +126,8 @@ extension Sandbox {
         let (reply, actions) = machine.runtimeResult(
             requestID: requestID, isError: isError, outcome: outcome,
             tooLargeBytes: request.bodyTooLarge ? request.bodyLength : nil,
-            invalidResponseMode: !isError && mode != nil && mode != "streaming")
+            invalidResponseMode: !isError && mode != nil && mode != "streaming",
+            invocationID: request.headers[RuntimeAPIResponses.invocationIDHeader])
         if case .accepted = reply {
             responder.send(RuntimeAPIResponses.accepted)
         } else {

@@ -19,7 +19,8 @@ extension Sandbox {
     func handleStreamedResponse(
         _ request: HTTPRequest, _ stream: HTTPBodyStream, _ responder: HTTPResponder, requestID: String
     ) {
-        if let error = machine.responseStreamStarted(requestID: requestID) {
+        let invocationID = request.headers[RuntimeAPIResponses.invocationIDHeader]
+        if let error = machine.responseStreamStarted(requestID: requestID, invocationID: invocationID) {
             // The body is read and dropped once this answer is out.
             responder.send(RuntimeAPIResponses.reply(error))
             return

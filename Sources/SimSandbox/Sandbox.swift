@@ -247,7 +247,9 @@ package final class Sandbox {
         while !runtimeWaiters.isEmpty {
             let waiter = runtimeWaiters.removeFirst()
             if waiter.isConnectionOpen && !waiter.isCompleted {
-                RuntimeAPIResponses.sendNext(invocation, deadlineEpochMilliseconds: deadline, to: waiter)
+                RuntimeAPIResponses.sendNext(
+                    invocation, deadlineEpochMilliseconds: deadline, invocationID: machine.runningInvocationID,
+                    to: waiter)
                 return
             }
         }

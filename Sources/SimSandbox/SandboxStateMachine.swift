@@ -75,6 +75,8 @@ package struct SandboxStateMachine {
         var streamStartedAtEpoch: Int64?
         /// Wall-clock start, for spans.
         var startedAtEpoch: Int64 = 0
+        /// `Lambda-Runtime-Invocation-Id`: this invoke's nonce, which runtimes echo on `/response` and `/error`.
+        var invocationID = Identifiers.uuid()
     }
 
     /// Processes being stopped; what happens once they are gone.
@@ -162,6 +164,8 @@ package struct SandboxStateMachine {
     var nextInitIsSuppressed = false
     /// Moves on at every thaw decision, so a freeze decided before it is dropped (design.md §3.4).
     package private(set) var freezeEpoch: UInt64 = 0
+    /// The nonces of the last invokes handed out, to tell a stale reply (410) from an unknown nonce (400).
+    private var recentInvocationIDs: [String] = []
     /// Whether the processes are (asked to be) frozen.
     package private(set) var frozen = false
     /// SHUTDOWN events wait while the runtime is being stopped.
@@ -189,6 +193,20 @@ package struct SandboxStateMachine {
         case .idle, .ready: return true
         default: return false
         }
+    }
+
+    /// The `Lambda-Runtime-Invocation-Id` of the invoke the runtime is working on, if any.
+    package var runningInvocationID: String? {
+        if case .running(let r) = state { return r.invocationID }
+        return nil
+    }
+
+    /// The error for a reply whose echoed `Lambda-Runtime-Invocation-Id` is not the running invoke's: 410
+    /// `InvokeTimeout` for the nonce of an earlier invoke (a handler that outlived its invoke's timeout), 400
+    /// `InvalidInvokeId` for one never handed out; nil when it matches or was not echoed (older runtimes).
+    private func invocationIDMismatch(_ echoed: String?, _ r: Running) -> RuntimeReply? {
+        guard let echoed, echoed != r.invocationID else { return nil }
+        return .error(recentInvocationIDs.contains(echoed) ? .invokeTimeout : .invalidInvocationID)
     }
 
     /// The invoke the runtime is working on, if any.
@@ -259,6 +277,8 @@ package struct SandboxStateMachine {
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
             initDurationMs: initDurationMs)
         running.startedAtEpoch = clock.epochMilliseconds - elapsed
+        if recentInvocationIDs.count == 16 { recentInvocationIDs.removeFirst() }
+        recentInvocationIDs.append(running.invocationID)
         var actions: [Action] = [startEvent(invocation)]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
         if extensions.extensions.contains(where: { $0.subscribes(.invoke) }) {
@@ -392,11 +412,13 @@ package struct SandboxStateMachine {
     /// `POST /runtime/invocation/{id}/response` or `/error`, after the HTTP layer read the body.
     package mutating func runtimeResult(
         requestID: String, isError: Bool, outcome: InvokeOutcome, tooLargeBytes: Int? = nil,
-        invalidResponseMode: Bool = false, streamedBytes: Int? = nil, sizeLimit: Int = Limits.maxResponseBytes
+        invalidResponseMode: Bool = false, streamedBytes: Int? = nil, sizeLimit: Int = Limits.maxResponseBytes,
+        invocationID: String? = nil
     ) -> (RuntimeReply, [Action]) {
         guard case .running(var r) = state, r.invocation.requestID == requestID else {
             return (.error(.invalidRequestID), [])
         }
+        if let mismatch = invocationIDMismatch(invocationID, r) { return (mismatch, []) }
         // A streamed response ends in the state its start put the runtime in.
         guard r.runtime == (streamedBytes == nil ? .running : .streaming) else {
             let target = isError ? "InvocationErrorResponse" : "InvocationResponse"
@@ -436,10 +458,11 @@ package struct SandboxStateMachine {
     /// A runtime began streaming its response to `requestID` (a `/response` with the streaming mode header, whose
     /// body follows): nil when it may, else the error to answer. The result comes with `runtimeResult(…,
     /// streamedBytes:)` once the body ended.
-    package mutating func responseStreamStarted(requestID: String) -> RuntimeReply? {
+    package mutating func responseStreamStarted(requestID: String, invocationID: String? = nil) -> RuntimeReply? {
         guard case .running(var r) = state, r.invocation.requestID == requestID else {
             return .error(.invalidRequestID)
         }
+        if let mismatch = invocationIDMismatch(invocationID, r) { return mismatch }
         guard r.runtime == .running else {
             return .error(.invalidTransition(from: r.runtime.rawValue, to: "InvocationResponse"))
         }

@@ -98,4 +98,20 @@ struct RuntimeAPITests {
             #expect(largest.body.allSatisfy { $0 == UInt8(ascii: "a") })
         }
     }
+
+    /// `/next` carries a `Lambda-Runtime-Invocation-Id` that is new for every invoke (runtimes echo it back).
+    @Test(.timeLimit(.minutes(1)))
+    func nextCarriesAnInvocationID() async throws {
+        try await withSimulator([TestFunctions.fixture()]) { sim in
+            var seen: Set<String> = []
+            for _ in 0..<3 {
+                let response = try await sim.invoke("fn", payload: #"{"headers":true}"#)
+                let headers = try #require(
+                    try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: String])
+                let id = try #require(headers.first { $0.key.lowercased() == "lambda-runtime-invocation-id" }?.value)
+                seen.insert(id)
+            }
+            #expect(seen.count == 3)
+        }
+    }
 }

@@ -121,6 +121,33 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(done.spans[0].durationMs == 20 && done.spans[1].durationMs == 30)
     }
 
+    /// Every invoke gets its own `Lambda-Runtime-Invocation-Id`; a reply that echoes another is refused (410 for an
+    /// earlier invoke's, 400 for one never handed out), one that echoes none or the right one is accepted.
+    @Test func invocationIDsGuardReplies() throws {
+        let clock = ManualClock()
+        var machine = warmMachine(clock)
+        _ = machine.invoke(invocation("req-2"))
+        let second = try #require(machine.runningInvocationID)
+        _ = machine.runtimeResult(
+            requestID: "req-2", isError: false, outcome: .success(body: [], contentType: nil), invocationID: second)
+        _ = machine.runtimeNext()
+        _ = machine.invoke(invocation("req-3"))
+        let third = try #require(machine.runningInvocationID)
+        #expect(third != second)
+        let ok = InvokeOutcome.success(body: [], contentType: nil)
+        #expect(
+            machine.runtimeResult(requestID: "req-3", isError: false, outcome: ok, invocationID: second).0
+                == .error(.invokeTimeout))
+        #expect(
+            machine.runtimeResult(requestID: "req-3", isError: true, outcome: ok, invocationID: "made-up").0
+                == .error(.invalidInvocationID))
+        #expect(
+            machine.runtimeResult(requestID: "req-3", isError: false, outcome: ok, invocationID: third).0 == .accepted)
+        _ = machine.runtimeNext()
+        _ = machine.invoke(invocation("req-4"))
+        #expect(machine.runtimeResult(requestID: "req-4", isError: false, outcome: ok).0 == .accepted)
+    }
+
     /// A freeze decided at the end of an invoke is dropped when the next invoke is placed before it runs
     /// (the epoch moved on), and the placement thaws first.
     @Test func freezeEpochRace() {
