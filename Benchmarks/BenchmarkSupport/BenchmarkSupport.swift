@@ -18,6 +18,7 @@ public final class BlockingClient: @unchecked Sendable {
     private let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 65_536)
 
+    /// Connects to 127.0.0.1:`port` with `TCP_NODELAY`.
     public init(port: Int) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1

@@ -35,12 +35,20 @@ public struct FunctionOptions: Sendable {
     public var command: [String]
     /// Working directory and `LAMBDA_TASK_ROOT`.
     public var codeDirectory: String
+    /// `_HANDLER`, if any.
     public var handler: String?
+    /// The runtime identifier it claims (`provided.al2023`, `python3.12`; sets `AWS_EXECUTION_ENV` for managed
+    /// runtimes), if any.
     public var runtime: String?
+    /// Memory in MB (128–10,240): `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, REPORT's Memory Size, the cgroup limit.
     public var memorySizeMB: Int
+    /// The function timeout in seconds (1–900).
     public var timeoutSeconds: Double
+    /// The version that runs (`$LATEST` or a number).
     public var version: String
+    /// Region of ARNs and `AWS_REGION`.
     public var region: String
+    /// Account of ARNs (12 digits).
     public var accountID: String
     /// Customer environment variables, in order.
     public var environment: [(String, String)]
@@ -81,8 +89,10 @@ public struct FunctionOptions: Sendable {
     public var streamingBytesPerSecond: Int?
     /// Files that receive invocation records of asynchronous invokes (JSON lines).
     public var onSuccessDestination: String?
+    /// The file that receives records of asynchronous invokes that failed for good.
     public var onFailureDestination: String?
 
+    /// A function with these settings and the defaults of the others (Lambda's, as `run` uses them).
     public init(
         name: String, command: [String], codeDirectory: String, handler: String? = nil, runtime: String? = nil,
         memorySizeMB: Int = 128, timeoutSeconds: Double = 3, version: String = "$LATEST",

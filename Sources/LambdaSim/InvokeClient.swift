@@ -25,6 +25,7 @@ public enum InvokeClient {
         /// The endpoint is not `http://host:port`.
         case badEndpoint(String)
 
+        /// A one-line explanation.
         public var description: String {
             switch self {
             case .badEndpoint(let text): return "endpoint must look like http://127.0.0.1:9000, got '\(text)'"

@@ -15,12 +15,18 @@ import Synchronization
 public final class Simulator: Sendable {
     /// A line the simulator logged: platform lines (START, END, REPORT, ...) and runtime output.
     public struct LogLine: Sendable, Equatable {
+        /// The function whose sandbox logged it.
         public var function: String
+        /// The sandbox (its short id, as in `[function sandbox]` prefixes and `/_sim/sandboxes`).
         public var sandboxID: String
+        /// The invoke it belongs to, when it happened during one.
         public var requestID: String?
+        /// True for the platform's lines (`INIT_START`, `START`, `END`, `REPORT`, errors, notices), false for what
+        /// the runtime and extensions printed.
         public var isPlatform: Bool
         /// The external extension that printed the line, if one did.
         public var extensionName: String?
+        /// The line, without its trailing newline.
         public var text: String
     }
 
@@ -276,11 +282,15 @@ public final class Simulator: Sendable {
 
 /// One sandbox as `Simulator.sandboxes()` reports it.
 public struct SandboxStatus: Sendable, Equatable {
+    /// The sandbox's short id.
     public var id: String
+    /// The function it runs.
     public var function: String
     /// `host:port` of its Runtime API.
     public var runtimeAPI: String
+    /// Its live processes: runtime, extensions and their descendants, read when the status was taken.
     public var pids: [Int32]
+    /// Invokes it has run.
     public var invocations: Int
     /// What it is doing, as `/_sim/sandboxes` says: `idle` (no processes), `initializing`, `ready` (its runtime
     /// waits in `/next`), `frozen` (ready and frozen), `busy` (running an invoke, or its runtime has not asked for
@@ -302,9 +312,13 @@ public struct SandboxStatus: Sendable, Equatable {
 
 /// Count and percentiles of a latency, in microseconds.
 public struct LatencySummary: Sendable, Equatable, CustomStringConvertible {
+    /// Transitions measured.
     public var count: Int
+    /// Median latency.
     public var p50Microseconds: Double
+    /// 99th percentile.
     public var p99Microseconds: Double
+    /// Slowest.
     public var maxMicroseconds: Double
 
     init(_ histogram: LatencyHistogram) {
@@ -314,6 +328,7 @@ public struct LatencySummary: Sendable, Equatable, CustomStringConvertible {
         maxMicroseconds = Double(histogram.max) / 1000
     }
 
+    /// `count N  p50 X µs  p99 Y µs  max Z µs`, as the CLI prints it.
     public var description: String {
         "count \(count)  p50 \(LambdaLog.fixed(p50Microseconds, decimals: 1)) µs"
             + "  p99 \(LambdaLog.fixed(p99Microseconds, decimals: 1)) µs  max \(LambdaLog.fixed(maxMicroseconds, decimals: 1)) µs"
@@ -322,6 +337,7 @@ public struct LatencySummary: Sendable, Equatable, CustomStringConvertible {
 
 /// Freezes and thaws of every sandbox using one freeze mode: how many happened, and their latency.
 public struct FreezeSummary: Sendable, Equatable, CustomStringConvertible {
+    /// `none`, `signal` or `cgroup`.
     public var mode: String
     /// Latency of confirmed freezes (request to every process stopped, or the freezer `FROZEN`).
     public var freezes: LatencySummary

@@ -222,6 +222,7 @@ extension SimulatorEvent.Status {
 /// `Simulator.events()` to see what happens from then on. One reader iterates it; the sequence ends when the
 /// simulator has stopped (after the last sandbox's `sandboxTerminated`).
 public final class SimulatorEventStream: AsyncSequence, Sendable {
+    /// What the stream yields.
     public typealias Element = SimulatorEvent
 
     private struct State {
