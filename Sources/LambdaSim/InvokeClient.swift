@@ -1,8 +1,28 @@
 import SimCore
 import SimHTTP
 import SimUV
+import Synchronization
 
-/// A small Invoke API client, for `lambda-sim invoke` and for programs embedding the simulator.
+/// How an invoke runs: the Invoke API's `X-Amz-Invocation-Type`.
+public enum InvocationType: String, Sendable, CaseIterable {
+    /// Synchronous: the answer is the function's response (200, also when the function failed).
+    case requestResponse = "RequestResponse"
+    /// Asynchronous: queued and answered 202 at once; Lambda's retries apply.
+    case event = "Event"
+    /// Validates the request only: 204.
+    case dryRun = "DryRun"
+}
+
+/// Whether an invoke's answer carries the last 4 KB of its log: the Invoke API's `X-Amz-Log-Type`.
+public enum LogType: String, Sendable, CaseIterable {
+    /// No log.
+    case none = "None"
+    /// The log tail, base64 in `X-Amz-Log-Result` (decoded into `InvokeClient.Response.log`).
+    case tail = "Tail"
+}
+
+/// A small Invoke API client, for `lambda-sim invoke` and for programs embedding the simulator. Requests go out on
+/// one event loop shared by the process (`Simulator.invoke` uses the simulator's own).
 public enum InvokeClient {
     /// What an invoke returned.
     public struct Response: Sendable {
@@ -18,6 +38,20 @@ public enum InvokeClient {
         public var log: String?
         /// The response payload.
         public var body: [UInt8]
+        /// The payload as text (UTF-8, invalid bytes replaced).
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        /// For a function error: the `errorType` of its error body, when the body is Lambda's JSON error object.
+        public var functionErrorType: String? { functionError == nil ? nil : errorField("errorType") }
+        /// For a function error: the `errorMessage` of its error body.
+        public var functionErrorMessage: String? { functionError == nil ? nil : errorField("errorMessage") }
+
+        private func errorField(_ name: String) -> String? {
+            guard case .object(let members)? = try? JSON.parse(body) else { return nil }
+            for (key, value) in members where key == name {
+                if case .string(let text) = value { return text }
+            }
+            return nil
+        }
     }
 
     /// Why an invoke could not be sent.
@@ -38,25 +72,42 @@ public enum InvokeClient {
         endpoint: String, function: String, payload: [UInt8], invocationType: String = "RequestResponse",
         tail: Bool = false
     ) async throws -> Response {
-        guard endpoint.hasPrefix("http://") else { throw Failure.badEndpoint(endpoint) }
-        let authority = endpoint.dropFirst("http://".count).prefix { $0 != "/" }
-        guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...])
-        else { throw Failure.badEndpoint(endpoint) }
-        let host = String(authority[..<colon])
-        var headers: HTTPHeaders = ["Content-Type": "application/json", "X-Amz-Invocation-Type": invocationType]
-        if tail { headers.add("X-Amz-Log-Type", "Tail") }
-        let name = function.replacingColons
-        let request = HTTPRequest(
-            method: "POST", target: "/2015-03-31/functions/\(name)/invocations", headers: headers, body: payload)
-        let loop = try EventLoop()
-        let response: HTTPResponse
-        do {
-            response = try await HTTPClient.request(loop: loop, host: host, port: port, request)
-        } catch {
-            await loop.shutdown()
-            throw error
-        }
-        await loop.shutdown()
+        let (host, port) = try address(of: endpoint)
+        return try await send(
+            request(function: function, payload: payload, type: invocationType, logType: tail ? "Tail" : "None"),
+            loop: sharedLoop(), host: host, port: port)
+    }
+
+    /// Invokes `function` at `endpoint` (`http://host:port`) with `payload`, `type` and `logType`, and a client
+    /// context (a JSON object, sent base64 in `X-Amz-Client-Context`).
+    public static func invoke(
+        endpoint: String, function: String, payload: [UInt8] = [], type: InvocationType = .requestResponse,
+        logType: LogType = .none, clientContext: String? = nil
+    ) async throws -> Response {
+        let (host, port) = try address(of: endpoint)
+        return try await send(
+            request(
+                function: function, payload: payload, type: type.rawValue, logType: logType.rawValue,
+                clientContext: clientContext),
+            loop: sharedLoop(), host: host, port: port)
+    }
+
+    /// The Invoke API request for these settings.
+    static func request(
+        function: String, payload: [UInt8], type: String, logType: String, clientContext: String? = nil
+    ) -> HTTPRequest {
+        var headers: HTTPHeaders = [
+            "Content-Type": "application/json", "X-Amz-Invocation-Type": type, "X-Amz-Log-Type": logType,
+        ]
+        if let clientContext { headers.add("X-Amz-Client-Context", Base64.encode(Array(clientContext.utf8))) }
+        return HTTPRequest(
+            method: "POST", target: "/2015-03-31/functions/\(function.replacingColons)/invocations", headers: headers,
+            body: payload)
+    }
+
+    /// Sends `request` on `loop` and reads the answer into a `Response`.
+    static func send(_ request: HTTPRequest, loop: EventLoop, host: String, port: Int) async throws -> Response {
+        let response = try await HTTPClient.request(loop: loop, host: host, port: port, request)
         return Response(
             status: response.status, requestID: response.headers["x-amzn-RequestId"],
             functionError: response.headers["X-Amz-Function-Error"], errorType: response.headers["x-amzn-ErrorType"],
@@ -65,6 +116,26 @@ public enum InvokeClient {
             },
             body: response.body)
     }
+
+    private static func address(of endpoint: String) throws -> (String, Int) {
+        guard endpoint.hasPrefix("http://") else { throw Failure.badEndpoint(endpoint) }
+        let authority = endpoint.dropFirst("http://".count).prefix { $0 != "/" }
+        guard let colon = authority.lastIndex(of: ":"), let port = Int(authority[authority.index(after: colon)...])
+        else { throw Failure.badEndpoint(endpoint) }
+        return (String(authority[..<colon]), port)
+    }
+
+    /// The loop every `InvokeClient` request goes out on, started on first use and kept for the process.
+    private static func sharedLoop() throws -> EventLoop {
+        try clientLoop.withLock { loop in
+            if let loop { return loop }
+            let created = try EventLoop(name: "invoke-client")
+            loop = created
+            return created
+        }
+    }
+
+    private static let clientLoop = Mutex<EventLoop?>(nil)
 }
 
 extension String {

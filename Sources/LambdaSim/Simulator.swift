@@ -189,6 +189,19 @@ public final class Simulator: Sendable {
     /// `http://host:port`, the Invoke API endpoint for SDKs (`endpoint_url`).
     public var endpoint: String { "http://\(host):\(port)" }
 
+    /// Invokes `function` through this simulator's Invoke API, on its own event loop (no thread of its own), with
+    /// `payload`, `type`, `logType` and a client context (a JSON object), and returns what the Invoke API answered.
+    public func invoke(
+        function: String, payload: [UInt8] = [], type: InvocationType = .requestResponse, logType: LogType = .none,
+        clientContext: String? = nil
+    ) async throws -> InvokeClient.Response {
+        let request = InvokeClient.request(
+            function: function, payload: payload, type: type.rawValue, logType: logType.rawValue,
+            clientContext: clientContext)
+        let address = host == "0.0.0.0" ? "127.0.0.1" : host
+        return try await InvokeClient.send(request, loop: loop, host: address, port: port)
+    }
+
     /// The log lines of the events kept so far (the most recent `historyBytes` of events), when started with
     /// `keepHistory`; otherwise none.
     public func logLines() -> [LogLine] { history?.lines ?? [] }

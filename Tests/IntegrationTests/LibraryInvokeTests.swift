@@ -1,0 +1,53 @@
+// The public, typed invoke of the library: `Simulator.invoke` on the simulator's own loop, and `InvokeClient`
+// against an endpoint, as a Swift test would use them (issue 15, item 4).
+
+import Foundation
+import LambdaSim
+import Testing
+
+@Suite("Typed invoke", .serialized)
+struct LibraryInvokeTests {
+    /// A synchronous invoke with the log tail, a function error decoded, `Event` and `DryRun`, and a client context
+    /// that reaches the runtime.
+    @Test(.timeLimit(.minutes(1)))
+    func invokeOnTheSimulatorsLoop() async throws {
+        try await withSimulator([TestFunctions.fixture()]) { sim in
+            let simulator = sim.simulator
+            let ok = try await simulator.invoke(function: "fn", payload: Array(#"{"a":1}"#.utf8), logType: .tail)
+            #expect(ok.status == 200 && ok.text == #"{"a":1}"# && ok.functionError == nil)
+            let id = try #require(ok.requestID)
+            #expect(ok.log?.contains("REPORT RequestId: \(id)") == true, "\(ok.log ?? "")")
+
+            let failed = try await simulator.invoke(function: "fn", payload: Array(#"{"error":"My.Error"}"#.utf8))
+            #expect(failed.status == 200 && failed.functionError == "Unhandled")
+            #expect(failed.functionErrorType == "My.Error" && failed.functionErrorMessage == "fixture error")
+
+            #expect(try await simulator.invoke(function: "fn", payload: Array("{}".utf8), type: .event).status == 202)
+            #expect(try await simulator.invoke(function: "fn", type: .dryRun).status == 204)
+            let missing = try await simulator.invoke(function: "nope")
+            #expect(missing.status == 404 && missing.errorType == "ResourceNotFoundException")
+
+            let headers = try await simulator.invoke(
+                function: "fn", payload: Array(#"{"headers":true}"#.utf8), clientContext: #"{"custom":{"k":"v"}}"#)
+            let seen = try #require(try JSONSerialization.jsonObject(with: Data(headers.body)) as? [String: String])
+            let context = seen.first { $0.key.lowercased() == "lambda-runtime-client-context" }?.value
+            #expect(context?.contains(#""custom""#) == true, "\(seen)")
+        }
+    }
+
+    /// The same API against an endpoint, many calls on the shared client loop.
+    @Test(.timeLimit(.minutes(1)))
+    func invokeAnEndpoint() async throws {
+        try await withSimulator([TestFunctions.fixture()]) { sim in
+            for index in 0..<20 {
+                let response = try await InvokeClient.invoke(
+                    endpoint: sim.simulator.endpoint, function: "fn", payload: Array("{\"i\":\(index)}".utf8),
+                    type: .requestResponse)
+                #expect(response.status == 200 && response.text == "{\"i\":\(index)}")
+            }
+            await #expect(throws: InvokeClient.Failure.self) {
+                _ = try await InvokeClient.invoke(endpoint: "localhost:9000", function: "fn", type: .dryRun)
+            }
+        }
+    }
+}
