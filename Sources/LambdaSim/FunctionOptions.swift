@@ -145,3 +145,15 @@ public struct FunctionOptions: Sendable {
         return spec
     }
 }
+
+extension FunctionOptions {
+    /// The first setting that only serve mode (an account's limits) honours, if this function has one:
+    /// reserved and provisioned concurrency, the idle timeout and the maximum lifetime.
+    var serveOnlySetting: String? {
+        if reservedConcurrency != nil { return "function '\(name)': reservedConcurrency" }
+        if provisionedConcurrency > 0 { return "function '\(name)': provisionedConcurrency" }
+        if idleTimeoutSeconds != nil { return "function '\(name)': idleTimeoutSeconds" }
+        if maxLifetimeSeconds != nil { return "function '\(name)': maxLifetimeSeconds" }
+        return nil
+    }
+}

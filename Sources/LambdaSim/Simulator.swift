@@ -75,6 +75,14 @@ public final class Simulator: Sendable {
         }
     }
 
+    /// A setting that cannot take effect as given.
+    public struct OptionError: Error, CustomStringConvertible {
+        /// What is wrong, naming the function and the setting.
+        public var message: String
+        /// The message.
+        public var description: String { message }
+    }
+
     /// Starts the loop, the sandboxes' pools and the Invoke API on `host:port` (0 for an ephemeral port).
     /// With `account`, invokes beyond the concurrency limits are throttled (429) as Lambda does, provisioned
     /// sandboxes start at once and idle ones are reaped; without it (`run`), invokes queue.
@@ -91,6 +99,9 @@ public final class Simulator: Sendable {
         console: (@Sendable (LogLine) -> Void)? = nil, standardOutput: Bool = false, keepHistory: Bool = false,
         events: SimulatorEventStream? = nil
     ) async throws -> Simulator {
+        if account == nil, let problem = functions.lazy.compactMap(\.serveOnlySetting).first {
+            throw OptionError(message: "\(problem) needs an account (serve mode): pass `account:` to Simulator.start")
+        }
         signal(SIGPIPE, SIG_IGN)
         ProcessGroups.installFatalSignalHandlers()
         // What a simulator killed with SIGKILL left (if its guardian died too), then this one's guardian.

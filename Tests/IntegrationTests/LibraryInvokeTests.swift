@@ -50,4 +50,18 @@ struct LibraryInvokeTests {
             }
         }
     }
+
+    /// A setting only serve mode honours, given without an account, is refused at start rather than ignored.
+    @Test(.timeLimit(.minutes(1)))
+    func serveOnlySettingsNeedAnAccount() async throws {
+        var function = TestFunctions.fixture()
+        function.reservedConcurrency = 2
+        do {
+            let simulator = try await Simulator.start(functions: [function], port: 0)
+            await simulator.stop()
+            Issue.record("started without an account")
+        } catch let error as Simulator.OptionError {
+            #expect(error.message.contains("function 'fn': reservedConcurrency needs an account"), "\(error)")
+        }
+    }
 }
