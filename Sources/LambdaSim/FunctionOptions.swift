@@ -31,7 +31,9 @@ public enum RuntimeAPIAccess: String, Sendable, CaseIterable {
 public struct FunctionOptions: Sendable {
     /// Function name.
     public var name: String
-    /// Runtime argv; the first element is the bootstrap.
+    /// Runtime argv; the first element is the bootstrap. Empty: attach mode — the simulator starts no runtime and
+    /// waits for one you start yourself with `Simulator.attachEnvironment(function:)` (under a debugger, in your
+    /// process); its Runtime API is then open to any local process and it is never frozen.
     public var command: [String]
     /// Working directory and `LAMBDA_TASK_ROOT`.
     public var codeDirectory: String
@@ -140,6 +142,11 @@ public struct FunctionOptions: Sendable {
         spec.logFormat = SimCore.LogFormat(rawValue: logFormat.rawValue) ?? .text
         spec.logLevel = logLevel
         spec.runtimeAPIAccess = SimCore.RuntimeAPIAccess(rawValue: runtimeAPIAccess.rawValue) ?? .sandbox
+        if command.isEmpty {
+            // An attached runtime is no process of the sandbox: nothing to freeze, and it connects from outside.
+            spec.freezeMode = .none
+            spec.runtimeAPIAccess = .any
+        }
         spec.maxStreamedResponseBytes = maxStreamedResponseBytes
         spec.streamingBytesPerSecond = streamingBytesPerSecond
         return spec

@@ -99,6 +99,11 @@ public final class Simulator: Sendable {
         console: (@Sendable (LogLine) -> Void)? = nil, standardOutput: Bool = false, keepHistory: Bool = false,
         events: SimulatorEventStream? = nil
     ) async throws -> Simulator {
+        if let attached = functions.first(where: { $0.command.isEmpty && $0.maxConcurrency != 1 }) {
+            throw OptionError(
+                message: "function '\(attached.name)' has no command (attach mode) and so one sandbox: maxConcurrency 1"
+            )
+        }
         if account == nil, let problem = functions.lazy.compactMap(\.serveOnlySetting).first {
             throw OptionError(message: "\(problem) needs an account (serve mode): pass `account:` to Simulator.start")
         }
@@ -174,9 +179,11 @@ public final class Simulator: Sendable {
             timeScale: account?.timeScale ?? 1)
         policy.onSuccessDestination = function.onSuccessDestination
         policy.onFailureDestination = function.onFailureDestination
+        // Attach mode: one sandbox, there from the start, waiting for its runtime.
+        if function.command.isEmpty { policy.provisionedConcurrency = 1 }
         guard let account else { return policy }
         policy.throttle = true
-        policy.provisionedConcurrency = function.provisionedConcurrency
+        policy.provisionedConcurrency = function.command.isEmpty ? 1 : function.provisionedConcurrency
         policy.idleTimeoutMilliseconds = function.idleTimeoutSeconds.map { UInt64($0 * 1000) }
         policy.maxLifetimeMilliseconds = function.maxLifetimeSeconds.map { UInt64($0 * 1000) }
         policy.scalingRate = account.scalingRate.map { ($0.sandboxes, UInt64($0.periodSeconds * 1000)) }
@@ -232,6 +239,16 @@ public final class Simulator: Sendable {
                         freezeCounts: FreezeSummary(mode: pool.function.freezeMode.rawValue, $0.freezer.statistics))
                 }
             }
+        }
+    }
+
+    /// For a function in attach mode (no command): the environment its runtime should be started with — Lambda's
+    /// variables and the function's, `AWS_LAMBDA_RUNTIME_API` among them — as `KEY=value` strings; nil when the
+    /// function has no sandbox. The simulator waits for that runtime's first `/next`; invokes queue until then.
+    public func attachEnvironment(function: String) async throws -> [String]? {
+        let state = self.state
+        return try await loop.run {
+            state.pools.first { $0.function.name == function }?.sandboxes.first?.runtimeEnvironment
         }
     }
 

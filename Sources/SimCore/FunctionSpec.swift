@@ -37,6 +37,9 @@ package struct FunctionSpec: Sendable, Equatable {
     package var cpuScaling = false
     /// Other names the function answers to on the Invoke API (RIE's literal `function`).
     package var aliases: [String] = []
+    /// True for a function without a command: the simulator starts no runtime and waits for one that the user
+    /// starts (attach mode), pointed at the sandbox's Runtime API.
+    package var isAttached: Bool { command.isEmpty }
     /// Who may connect to the sandbox's Runtime API.
     package var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
     /// Most bytes a streamed response may have (Lambda: 200 MiB); beyond it the invoke fails with

@@ -277,7 +277,9 @@ package final class FunctionPool {
         while provisionedToCreate > 0 && provisioning.count < Self.provisioningWidth && !stopping {
             provisionedToCreate -= 1
             let sandbox = try makeSandbox()
-            sandbox.initializationType = "provisioned-concurrency"
+            // An attached function's one sandbox is created at start so that its address is known; its runtime is
+            // an on-demand one that its user starts.
+            sandbox.initializationType = function.isAttached ? "on-demand" : "provisioned-concurrency"
             provisioned.insert(sandbox.id)
             provisioning.insert(sandbox.id)
             placement.adoptPrewarmed(sandbox.id)

@@ -9,7 +9,7 @@ import SimUV
 /// Starting, watching and stopping the sandbox's processes.
 extension Sandbox {
     /// The runtime's environment for the current init.
-    var runtimeEnvironment: [String] {
+    package var runtimeEnvironment: [String] {
         RuntimeEnvironment.runtime(
             function: function, runtimeAPI: runtimeAPI, logStreamName: logStreamName,
             initializationType: initializationType)
@@ -54,6 +54,13 @@ extension Sandbox {
 
     func spawnRuntime() {
         runtime = nil
+        if function.isAttached {
+            // Attach mode: the user starts the runtime with this environment; init ends at its first /next.
+            publish(
+                .notice("lambda-sim: waiting for a runtime to attach: AWS_LAMBDA_RUNTIME_API=\(runtimeAPI)"),
+                requestID: nil)
+            return
+        }
         var arguments = function.command
         // Managed runtimes start their bootstrap through AWS_LAMBDA_EXEC_WRAPPER when it is set.
         if let wrapper = function.environment.last(where: { $0.0 == "AWS_LAMBDA_EXEC_WRAPPER" })?.1, !wrapper.isEmpty {

@@ -259,7 +259,10 @@ package struct SandboxStateMachine {
                 invokeStartedAt: phase == .invoke ? start : nil))
         extensions = ExtensionRegistry()
         var actions: [Action] = [.launchExtensions]
-        if phase == .initial {
+        if function.isAttached {
+            // An attached runtime starts when its user starts it: init has no limit until it calls the API (its
+            // first /next ends init).
+        } else if phase == .initial {
             actions.append(.startTimer(milliseconds: function.initTimeoutMilliseconds))
         } else if invocation != nil {
             actions.append(.startTimer(milliseconds: function.timeoutMilliseconds))

@@ -116,7 +116,7 @@ struct FunctionFlags: ParsableArguments {
         if resolvedHandler == nil, command.count >= 2 { resolvedHandler = command.last }
         let codeDirectory = codeDir.map(absolutePath) ?? FileManager.default.currentDirectoryPath
         var bootstrap = command
-        if bootstrap[0].contains("/") { bootstrap[0] = absolutePath(bootstrap[0]) }
+        if let first = bootstrap.first, first.contains("/") { bootstrap[0] = absolutePath(first) }
         let customer = environment.map { entry -> (String, String) in
             let eq = entry.firstIndex(of: "=")!
             return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))

@@ -27,10 +27,19 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var function: FunctionFlags
 
+    @Flag(
+        help: """
+            Start no runtime: print the Runtime API address and the environment to start one with (yourself, \
+            under a debugger), and wait for it; invokes queue until it asks for its first event.
+            """)
+    var attach = false
+
     func validate() throws {
-        if function.command.isEmpty {
-            throw ValidationError("missing the runtime command: lambda-sim run [options] -- COMMAND [ARG...]")
+        if function.command.isEmpty && !attach {
+            throw ValidationError(
+                "missing the runtime command: lambda-sim run [options] -- COMMAND [ARG...] (or --attach)")
         }
+        if attach && !function.command.isEmpty { throw ValidationError("--attach takes no runtime command") }
         if !(0...65_535).contains(port) { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
     }
 
@@ -43,6 +52,18 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             Console.error("lambda-sim: cannot start: \(error)")
             throw ExitCode(1)
+        }
+        if attach, let environment = try? await simulator.attachEnvironment(function: options.name) {
+            // What the runtime needs beyond the caller's own environment (which it inherits when started from here).
+            let caller = ProcessInfo.processInfo.environment
+            Console.out("lambda-sim: waiting for a runtime; start it with this environment:")
+            for entry in environment {
+                guard let equals = entry.firstIndex(of: "=") else { continue }
+                let key = String(entry[..<equals])
+                let value = String(entry[entry.index(after: equals)...])
+                if caller[key] == value { continue }
+                Console.out("export \(key)='\(value.replacingOccurrences(of: "'", with: "'\\''"))'")
+            }
         }
         await serveUntilSignal(simulator, banner: "lambda-sim: Invoke API listening on \(simulator.endpoint)")
     }
