@@ -65,3 +65,46 @@ struct LibraryInvokeTests {
         }
     }
 }
+
+/// `withSimulator(functions:)`, the library's scoped simulator, as a user's test would call it.
+@Suite("Scoped simulator", .serialized)
+struct ScopedSimulatorTests {
+    private struct BodyFailed: Error {}
+
+    /// A body that throws still has the simulator stopped: its sandbox's processes (a frozen runtime and the child
+    /// it forked) are gone, and the error reaches the caller.
+    @Test(.timeLimit(.minutes(1)))
+    func aFailingBodyLeavesNothing() async throws {
+        var function = TestFunctions.fixture()
+        function.freeze = .signal
+        let pids = PidBox()
+        await #expect(throws: BodyFailed.self) {
+            try await withSimulator(functions: [function]) { simulator in
+                let response = try await simulator.invoke(function: "fn", payload: Array(#"{"forkSleep":60000}"#.utf8))
+                #expect(response.status == 200)
+                _ = try await eventually { try await simulator.sandboxes().first?.frozen == true }
+                await pids.set(try await simulator.sandboxes().flatMap(\.pids))
+                throw BodyFailed()
+            }
+        }
+        let seen = await pids.value
+        #expect(seen.count >= 2, "runtime and its child: \(seen)")
+        let left = try await ProcProbe.waitUntilGone(seen)
+        #expect(left.isEmpty, "still present: \(left.map(ProcProbe.describe))")
+    }
+
+    /// The body's result is returned.
+    @Test(.timeLimit(.minutes(1)))
+    func returnsTheBodysResult() async throws {
+        let text = try await withSimulator(functions: [TestFunctions.fixture()]) { simulator in
+            try await simulator.invoke(function: "fn", payload: Array(#"{"x":1}"#.utf8)).text
+        }
+        #expect(text == #"{"x":1}"#)
+    }
+}
+
+/// Pids handed out of a closure.
+private actor PidBox {
+    private(set) var value: [Int32] = []
+    func set(_ pids: [Int32]) { value = pids }
+}
