@@ -124,20 +124,13 @@ package enum ProcessGroups {
             _ = table
             guard let path = tablePath.withLock({ $0 }) else { return nil }
             withUnsafeMutablePointer(to: &table.pointee.path) { tuple in
-                tuple.withMemoryRebound(to: CChar.self, capacity: Int(CLIBUV_GUARD_PATH)) { row in
-                    let bytes = Array(path.utf8.prefix(Int(CLIBUV_GUARD_PATH) - 1))
-                    for (offset, byte) in bytes.enumerated() { row[offset] = CChar(bitPattern: byte) }
-                    row[bytes.count] = 0
-                }
+                tuple.withMemoryRebound(to: CChar.self, capacity: Int(CLIBUV_GUARD_PATH)) { copy(path, to: $0) }
             }
             withUnsafeMutablePointer(to: &table.pointee.parents) { tuple in
                 tuple.withMemoryRebound(to: CChar.self, capacity: Int(CLIBUV_GUARD_PARENTS * CLIBUV_GUARD_PATH)) {
                     rows in
                     for (index, parent) in cgroupParents.prefix(Int(CLIBUV_GUARD_PARENTS)).enumerated() {
-                        let row = rows + index * Int(CLIBUV_GUARD_PATH)
-                        let bytes = Array(parent.utf8.prefix(Int(CLIBUV_GUARD_PATH) - 1))
-                        for (offset, byte) in bytes.enumerated() { row[offset] = CChar(bitPattern: byte) }
-                        row[bytes.count] = 0
+                        copy(parent, to: rows + index * Int(CLIBUV_GUARD_PATH))
                     }
                 }
             }
@@ -147,6 +140,13 @@ package enum ProcessGroups {
             guardian = (fd, pid)
             return pid
         }
+    }
+
+    /// Writes `text` as a NUL-terminated string into a row of `CLIBUV_GUARD_PATH` bytes, cut to fit.
+    private static func copy(_ text: String, to row: UnsafeMutablePointer<CChar>) {
+        let bytes = Array(text.utf8.prefix(Int(CLIBUV_GUARD_PATH) - 1))
+        for (offset, byte) in bytes.enumerated() { row[offset] = CChar(bitPattern: byte) }
+        row[bytes.count] = 0
     }
 
     /// Kills what simulators that died left in their table files (entries whose leader still runs with the
