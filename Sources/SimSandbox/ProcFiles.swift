@@ -1,3 +1,4 @@
+import SimUV
 import Synchronization
 
 #if canImport(Glibc)

@@ -218,27 +218,14 @@ package final class LogFiles: HandleOwner {
 
     /// Removes the directories of simulators that no longer run (killed before they could clean up).
     private static func removeAbandoned(in base: String) {
-        guard let directory = opendir(base) else { return }
         var abandoned: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard name.hasPrefix(prefix) else { continue }
+        for name in directoryEntries(base) ?? [] where name.hasPrefix(prefix) {
             let pid = name.dropFirst(prefix.count).prefix { $0 != "-" }
             guard let owner = Int32(pid), owner != getpid(), kill(owner, 0) != 0, errno == ESRCH else { continue }
             abandoned.append("\(base)/\(name)")
         }
-        closedir(directory)
         for path in abandoned {
-            guard let files = opendir(path) else { continue }
-            while let entry = readdir(files) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) {
-                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                if name != "." && name != ".." { unlink("\(path)/\(name)") }
-            }
-            closedir(files)
+            for name in directoryEntries(path) ?? [] { unlink("\(path)/\(name)") }
             rmdir(path)
         }
     }

@@ -156,7 +156,7 @@ package enum ProcessGroups {
     package static func removeStale() -> Int {
         let directory = tableDirectory
         var killed = 0
-        for name in directoryNames(directory) where name.hasPrefix(filePrefix) {
+        for name in directoryEntries(directory) ?? [] where name.hasPrefix(filePrefix) {
             guard let owner = Int32(name.dropFirst(filePrefix.count)), owner != getpid() else { continue }
             let path = directory + "/" + name
             guard let stale = clibuv_guard_map_existing(path) else { continue }
@@ -184,19 +184,6 @@ package enum ProcessGroups {
         let fields = buffer[(close + 2)..<count].split(separator: UInt8(ascii: " "))
         guard fields.count > 19 else { return nil }
         return UInt64(String(decoding: fields[19], as: UTF8.self))
-    }
-
-    private static func directoryNames(_ path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            names.append(name)
-        }
-        return names
     }
 
     /// The handlers that were installed before ours (the Swift runtime's backtracer, say), restored before

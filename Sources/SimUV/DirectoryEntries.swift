@@ -3,7 +3,7 @@
 #endif
 
 /// The names in a directory, without `.` and `..`; nil when it cannot be opened.
-func directoryEntries(_ path: String) -> [String]? {
+package func directoryEntries(_ path: String) -> [String]? {
     guard let dir = opendir(path) else { return nil }
     defer { closedir(dir) }
     var names: [String] = []
