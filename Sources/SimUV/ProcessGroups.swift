@@ -172,18 +172,11 @@ package enum ProcessGroups {
         return killed
     }
 
-    /// The start time of `pid` in clock ticks after boot (field 22 of `/proc/<pid>/stat`), or nil when it is gone.
+    /// The start time of `pid` in clock ticks after boot (field 22 of `/proc/<pid>/stat`, read by the same code the
+    /// guardian uses), or nil when it is gone.
     package static func startTime(of pid: Int32) -> UInt64? {
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0, let close = buffer[0..<count].lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        // Fields after the command: state is field 3, start time field 22.
-        let fields = buffer[(close + 2)..<count].split(separator: UInt8(ascii: " "))
-        guard fields.count > 19 else { return nil }
-        return UInt64(String(decoding: fields[19], as: UTF8.self))
+        let ticks = clibuv_guard_start_time(pid)
+        return ticks == 0 ? nil : ticks
     }
 
     /// The handlers that were installed before ours (the Swift runtime's backtracer, say), restored before
