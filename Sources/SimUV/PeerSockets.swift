@@ -22,9 +22,8 @@ package enum PeerSockets {
     package static func peer(of connection: TCPConnection) -> Lookup {
         connection.loop.assertInLoop()
         let tcp = connection.handleBox.typed(uv_tcp_t.self)
-        guard let local = address(of: tcp, peer: false), let peer = address(of: tcp, peer: true) else {
-            return .notFound
-        }
+        guard let local = SocketAddress.ipv4(of: tcp, peer: false), let peer = SocketAddress.ipv4(of: tcp, peer: true)
+        else { return .notFound }
         var fd = connection.loop.socketDiagnostics
         if fd < 0 {
             fd = clibuv_diag_open()
@@ -57,22 +56,5 @@ package enum PeerSockets {
             if found { return true }
         }
         return false
-    }
-
-    /// An IPv4 socket address of `tcp` (its own, or its peer's) in host byte order.
-    private static func address(of tcp: UnsafeMutablePointer<uv_tcp_t>, peer: Bool) -> (address: UInt32, port: UInt16)?
-    {
-        var name = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutableBytes(of: &name) { raw in
-            let pointer = raw.baseAddress!.assumingMemoryBound(to: sockaddr.self)
-            return peer ? uv_tcp_getpeername(tcp, pointer, &length) : uv_tcp_getsockname(tcp, pointer, &length)
-        }
-        guard rc == 0 else { return nil }
-        return withUnsafeBytes(of: &name) { raw in
-            guard raw.load(as: sockaddr.self).sa_family == sa_family_t(AF_INET) else { return nil }
-            let address = raw.load(as: sockaddr_in.self)
-            return (UInt32(bigEndian: address.sin_addr.s_addr), UInt16(bigEndian: address.sin_port))
-        }
     }
 }

@@ -27,16 +27,22 @@ struct SocketAddress {
     }
 
     /// The local IPv4 address (host byte order) of a connected TCP handle, or nil for IPv6 or on error.
-    static func localIPv4(of tcp: UnsafeMutablePointer<uv_tcp_t>) -> UInt32? {
+    static func localIPv4(of tcp: UnsafeMutablePointer<uv_tcp_t>) -> UInt32? { ipv4(of: tcp, peer: false)?.address }
+
+    /// The IPv4 address and port (host byte order) of a connected TCP handle — its own, or its peer's — or nil for
+    /// IPv6 or on error.
+    static func ipv4(of tcp: UnsafeMutablePointer<uv_tcp_t>, peer: Bool) -> (address: UInt32, port: UInt16)? {
         var name = sockaddr_storage()
         var length = Int32(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutableBytes(of: &name) { raw in
-            uv_tcp_getsockname(tcp, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
+            let pointer = raw.baseAddress!.assumingMemoryBound(to: sockaddr.self)
+            return peer ? uv_tcp_getpeername(tcp, pointer, &length) : uv_tcp_getsockname(tcp, pointer, &length)
         }
         guard rc == 0 else { return nil }
         return withUnsafeBytes(of: &name) { raw in
             guard raw.load(as: sockaddr.self).sa_family == sa_family_t(AF_INET) else { return nil }
-            return UInt32(bigEndian: raw.load(as: sockaddr_in.self).sin_addr.s_addr)
+            let address = raw.load(as: sockaddr_in.self)
+            return (UInt32(bigEndian: address.sin_addr.s_addr), UInt16(bigEndian: address.sin_port))
         }
     }
 
