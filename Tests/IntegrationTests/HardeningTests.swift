@@ -49,9 +49,7 @@ struct HardeningTests {
                 "none", "--", TestPaths.fixtureRuntime,
             ])
         defer { process.signal(SIGKILL) }
-        let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
-        let line = try #require(try await process.waitForLine(prefix: prefix), "\(process.stderr)")
-        let port = try #require(Int(line.dropFirst(prefix.count).prefix { $0.isNumber }))
+        let port = try await process.frontPort()
 
         var stalled: [Int32] = []
         defer { for fd in stalled { close(fd) } }
@@ -89,13 +87,6 @@ struct HardeningTests {
         #expect(String(decoding: buffer.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
     }
 
-    /// The resident memory of `pid` in bytes (`VmRSS`).
-    private func residentBytes(_ pid: Int32) -> Int? {
-        guard let status = ProcProbe.read("/proc/\(pid)/status") else { return nil }
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }.map { $0 * 1024 }
-    }
-
     /// One sandbox whose function logs 200 KB per invoke: after warm-up the simulator's memory stays flat over
     /// 400 more invokes (80 MB of log lines), since nothing keeps events by count (issue 12, finding 5).
     @Test(.timeLimit(.minutes(2)))
@@ -107,9 +98,7 @@ struct HardeningTests {
                 FreezePaths.lambdaSim, "run", "--port", "0", "--freeze", "signal", "--", TestPaths.fixtureRuntime,
             ])
         defer { process.signal(SIGKILL) }
-        let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
-        let line = try #require(try await process.waitForLine(prefix: prefix), "\(process.stderr)")
-        let port = try #require(Int(line.dropFirst(prefix.count).prefix { $0.isNumber }))
+        let port = try await process.frontPort()
         let payload = Array("{\"print\":\"\(String(repeating: "x", count: 200 * 1024))\"}".utf8)
         let request = HTTPRequest(
             method: "POST", target: "/2015-03-31/functions/function/invocations", body: payload)
@@ -121,9 +110,9 @@ struct HardeningTests {
             }
         }
         try await invoke(50)
-        let warm = try #require(residentBytes(process.pid))
+        let warm = try #require(ProcProbe.residentBytes(process.pid))
         try await invoke(400)
-        let after = try #require(residentBytes(process.pid))
+        let after = try #require(ProcProbe.residentBytes(process.pid))
         #expect(after - warm < 32 * 1024 * 1024, "RSS grew from \(warm >> 20) MiB to \(after >> 20) MiB")
     }
 

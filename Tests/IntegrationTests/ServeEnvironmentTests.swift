@@ -15,14 +15,7 @@ struct ServeEnvironmentTests {
         let process = try await BackgroundProcess.start(
             [FreezePaths.lambdaSim, "serve", "--config", path, "--port", "0"],
             environment: TestPaths.environment(adding: extra))
-        let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
-        guard let line = try await process.waitForLine(prefix: prefix),
-            let port = Int(line.dropFirst(prefix.count).prefix { $0.isNumber })
-        else {
-            process.signal(SIGKILL)
-            throw BackgroundProcessError(message: "serve did not start: \(process.stdout) \(process.stderr)")
-        }
-        return (process, port)
+        return (process, try await process.frontPort())
     }
 
     /// The value of `name` in the function's environment, as the fixture reports it (nil when unset).
@@ -87,9 +80,7 @@ struct ServeEnvironmentTests {
             [FreezePaths.lambdaSim, "run", "--port", "0", "--", TestPaths.fixtureRuntime],
             environment: TestPaths.environment(adding: ["CALLER_ONLY": "kept"]))
         defer { process.signal(SIGTERM) }
-        let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
-        let line = try #require(try await process.waitForLine(prefix: prefix), "\(process.stderr)")
-        let port = try #require(Int(line.dropFirst(prefix.count).prefix { $0.isNumber }))
+        let port = try await process.frontPort()
         let response = try await HTTPClient.request(
             loop: ClientLoop.shared, host: "127.0.0.1", port: port,
             HTTPRequest(

@@ -153,7 +153,7 @@ struct StreamingTests {
         let (process, port) = try await BackgroundProcess.lambdaSim(
             freeze: .none, command: [TestPaths.fixtureRuntime])
         defer { process.signal(SIGTERM) }
-        let before = try #require(residentBytes(process.pid))
+        let before = try #require(ProcProbe.residentBytes(process.pid))
         let peak = PeakSampler(pid: process.pid)
         let sampler = Task { await peak.run() }
         let lines = try await boto3(
@@ -190,13 +190,6 @@ struct StreamingTests {
             #expect(failed.stderr.contains("lambda-sim: X.Y: "), "\(failed.stderr)")
         }
     }
-
-    /// The resident memory of `pid` in bytes.
-    private func residentBytes(_ pid: Int32) -> Int? {
-        guard let status = ProcProbe.read("/proc/\(pid)/status") else { return nil }
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }.map { $0 * 1024 }
-    }
 }
 
 /// Samples a process's resident memory every 20 ms and keeps the largest value.
@@ -208,12 +201,7 @@ private actor PeakSampler {
 
     func run() async {
         while !Task.isCancelled {
-            if let status = ProcProbe.read("/proc/\(pid)/status"),
-                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-                let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
-            {
-                peak = max(peak, kib * 1024)
-            }
+            if let bytes = ProcProbe.residentBytes(pid) { peak = max(peak, bytes) }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

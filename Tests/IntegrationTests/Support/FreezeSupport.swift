@@ -70,6 +70,13 @@ enum ProcProbe {
         return String(text.reversed().drop { $0 == "\n" }.reversed())
     }
 
+    /// The resident memory of `pid` in bytes (`VmRSS` of `/proc/<pid>/status`), or nil when it is gone.
+    static func residentBytes(_ pid: Int32) -> Int? {
+        guard let status = read("/proc/\(pid)/status") else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }.map { $0 * 1024 }
+    }
+
     /// The scheduler state letter of `pid`: field 3 of `/proc/<pid>/stat`, the first after the last `)`.
     static func state(_ pid: Int32) -> Character? {
         guard let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
@@ -221,13 +228,20 @@ final class BackgroundProcess: Sendable {
             [FreezePaths.lambdaSim, "run", "--port", "0", "--freeze", freeze.rawValue, "--timeout", "20"] + extra
             + ["--"] + command
         let process = try await start(arguments)
+        return (process, try await process.frontPort())
+    }
+
+    /// Waits for a `lambda-sim run` or `serve` process's banner and returns its Invoke API port; kills it and throws
+    /// when it does not start.
+    func frontPort() async throws -> Int {
         let prefix = "lambda-sim: Invoke API listening on http://127.0.0.1:"
-        guard let line = try await process.waitForLine(prefix: prefix), let port = Int(line.dropFirst(prefix.count))
+        guard let line = try await waitForLine(prefix: prefix),
+            let port = Int(line.dropFirst(prefix.count).prefix(while: \.isNumber))
         else {
-            process.signal(SIGKILL)
-            throw BackgroundProcessError(message: "lambda-sim did not start: \(process.stdout) \(process.stderr)")
+            signal(SIGKILL)
+            throw BackgroundProcessError(message: "lambda-sim did not start: \(stdout) \(stderr)")
         }
-        return (process, port)
+        return port
     }
 }
 
