@@ -3,10 +3,6 @@ import SimConfig
 
 // libFuzzer target: the configuration loader. Any text ends in a configuration or in a ConfigError that names
 // a line and says what is wrong, never in a crash.
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// One input: returns 0 (libFuzzer's convention); a failed precondition is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

@@ -4,10 +4,6 @@ import SimCore
 // libFuzzer target: the event-stream decoder (`lambda-sim invoke --stream` reads InvokeWithResponseStream answers
 // with it). Besides not crashing: the messages must not depend on how the bytes are split, and every decoded
 // message must encode back to the bytes it came from.
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// One input: returns 0 (libFuzzer's convention); a failed precondition is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

@@ -4,10 +4,6 @@ import SimHTTP
 // libFuzzer target: the HTTP request parser. Besides not crashing, the events must not depend on how the bytes
 // are split between reads (the first input byte picks the split size), and a body streamed in parts
 // (`streamsBody`, as the Runtime API reads a streamed response) must add up to the body gathered whole.
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// One input: returns 0 (libFuzzer's convention); a failed precondition is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

@@ -3,10 +3,6 @@ import SimHTTP
 
 // libFuzzer target: the HTTP response parser (the client side, and what the simulator reads from
 // subscribers). Split-independence as for requests; the input's second byte picks HEAD or GET semantics.
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// One input: returns 0 (libFuzzer's convention); a failed precondition is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {

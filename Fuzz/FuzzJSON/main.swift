@@ -3,10 +3,6 @@ import SimCore
 
 // libFuzzer target: the JSON validator and parser. The validator must agree with the parser, and a parsed
 // document must serialise to text that parses back to the same document.
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// One input: returns 0 (libFuzzer's convention); a failed precondition is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
