@@ -147,16 +147,6 @@ struct HardeningTests {
         return (process, guardian, started, port)
     }
 
-    /// Waits up to `timeout` until none of `pids` runs or is stopped (gone, or a zombie waiting for init).
-    private func dead(_ pids: [Int32], timeout: Duration) async throws -> [Int32] {
-        var left = pids
-        _ = try await eventually(timeout: timeout) {
-            left = left.filter { pid in ProcProbe.state(pid).map { $0 != "Z" } ?? false }
-            return left.isEmpty
-        }
-        return left
-    }
-
     /// The cgroup directories named after `pid` (a simulator's), in every hierarchy.
     private func cgroups(of pid: Int32) -> [String] {
         ["freezer", "memory", "pids", "cpu"].map { "/sys/fs/cgroup/\($0)/lambda-sim" }
@@ -178,7 +168,8 @@ struct HardeningTests {
         simulator.signal(SIGKILL)
         let clock = ContinuousClock()
         let start = clock.now
-        let left = try await dead(started + [guardian ?? 0].filter { $0 > 0 }, timeout: .seconds(5))
+        let left = try await ProcProbe.waitUntilGone(
+            started + [guardian ?? 0].filter { $0 > 0 }, timeout: .seconds(5), zombiesAreGone: true)
         let elapsed = clock.now - start
         #expect(left.isEmpty, "left behind: \(left.map(ProcProbe.describe))")
         #expect(elapsed < .milliseconds(1500), "cleaning up took \(elapsed)")
@@ -193,7 +184,7 @@ struct HardeningTests {
         let (simulator, guardian, started, _) = try await simulatorWithChildren(.signal)
         let guardianPID = try #require(guardian)
         kill(guardianPID, SIGKILL)
-        _ = try await dead([guardianPID], timeout: .seconds(5))
+        _ = try await ProcProbe.waitUntilGone([guardianPID], timeout: .seconds(5), zombiesAreGone: true)
         simulator.signal(SIGKILL)
         _ = try await simulator.waitForExit()
         try await Task.sleep(for: .milliseconds(300))
@@ -202,7 +193,7 @@ struct HardeningTests {
 
         let (next, _) = try await BackgroundProcess.lambdaSim(freeze: .signal, command: [TestPaths.fixtureRuntime])
         defer { next.signal(SIGTERM) }
-        let left = try await dead(started, timeout: .seconds(5))
+        let left = try await ProcProbe.waitUntilGone(started, timeout: .seconds(5), zombiesAreGone: true)
         #expect(left.isEmpty, "left behind after a restart: \(left.map(ProcProbe.describe))")
         #expect(!FileManager.default.fileExists(atPath: "/dev/shm/lambda-sim-guard-\(simulator.pid)"))
     }
@@ -255,7 +246,7 @@ struct HardeningTests {
         #expect(kills >= 10, "only \(kills) kills")
         let pids = Array(tally.seen.withLock { $0 })
         #expect(pids.count > 4, "the killer saw only \(pids.count) processes")
-        let left = try await dead(pids, timeout: .seconds(5))
+        let left = try await ProcProbe.waitUntilGone(pids, timeout: .seconds(5), zombiesAreGone: true)
         #expect(left.isEmpty, "left after stop: \(left.map(ProcProbe.describe))")
         #expect(cgroups(of: getpid()).isEmpty, "cgroups left: \(cgroups(of: getpid()))")
     }

@@ -105,12 +105,16 @@ enum ProcProbe {
         return result
     }
 
-    /// Waits up to `timeout` for every pid to be gone (pid 1 may reap orphans slowly); returns those left.
-    static func waitUntilGone(_ pids: [Int32], timeout: Duration = .seconds(20)) async throws -> [Int32] {
+    /// Waits up to `timeout` for every pid to be gone (pid 1 may reap orphans slowly); returns those left. With
+    /// `zombiesAreGone`, an exited process that no one reaped counts as gone (it neither runs nor is stopped; this
+    /// machine's pid 1 never reaps orphans).
+    static func waitUntilGone(
+        _ pids: [Int32], timeout: Duration = .seconds(20), zombiesAreGone: Bool = false
+    ) async throws -> [Int32] {
         var alive = pids
         let deadline = ContinuousClock.now + timeout
         while true {
-            alive = alive.filter { !isGone($0) }
+            alive = alive.filter { !isGone($0) && !(zombiesAreGone && state($0) == "Z") }
             if alive.isEmpty || ContinuousClock.now >= deadline { return alive }
             try await Task.sleep(for: .milliseconds(50))
         }
