@@ -53,6 +53,7 @@ let package = Package(
                 "SimConfig",
                 "SimCore",
                 "SimLoad",
+                "SimUV",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

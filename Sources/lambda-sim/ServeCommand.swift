@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LambdaSim
 import SimConfig
+import SimUV
 
 /// `lambda-sim serve --config FILE [--port N]`: many functions from a YAML file, with Lambda's concurrency
 /// limits, throttling, provisioned concurrency and idle reaping.
@@ -60,8 +61,10 @@ enum ServeConfiguration {
         let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let functions = loaded.functions.map { function -> FunctionOptions in
             var command = function.command
-            if let name = command.first, !name.contains("/"), let found = executable(named: name, on: searchPath) {
-                command[0] = found
+            if let name = command.first, !name.contains("/"),
+                case .found(let path) = ExecutableLookup.resolve(name, environment: ["PATH=\(searchPath)"])
+            {
+                command[0] = path
             }
             var options = FunctionOptions(
                 name: function.name, command: command, codeDirectory: function.codeUri,
@@ -90,14 +93,5 @@ enum ServeConfiguration {
         let account = Simulator.AccountOptions(
             concurrency: loaded.account.concurrency, scalingRate: rate, timeScale: timeScale)
         return (functions, account)
-    }
-
-    /// The first executable file called `name` in the directories of `searchPath`, or nil.
-    private static func executable(named name: String, on searchPath: String) -> String? {
-        for directory in searchPath.split(separator: ":") where !directory.isEmpty {
-            let candidate = "\(directory)/\(name)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
     }
 }
