@@ -17,6 +17,16 @@ static inline int clibuv_gettid(void) { return (int)syscall(SYS_gettid); }
 extern int pipe2(int pipefd[2], int flags);
 
 #include <sys/wait.h>
+#include <sys/socket.h>
+
+/// The pid of the process that connected Unix socket `fd` (SO_PEERCRED, whose struct ucred glibc hides without
+/// _GNU_SOURCE); 0 when unknown.
+static inline int clibuv_unix_peer_pid(int fd) {
+    struct { int pid; unsigned uid; unsigned gid; } credentials = {0, 0, 0};
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, 17 /* SO_PEERCRED */, &credentials, &length) != 0) return 0;
+    return credentials.pid;
+}
 
 /// The pid of a child that has exited and is waiting to be reaped, left unreaped (WNOWAIT); 0 when there is
 /// none, -1 with errno set (ECHILD when the process has no children).
