@@ -89,6 +89,12 @@ public struct FunctionOptions: Sendable {
     /// After its first 6 MiB, a streamed response goes at most this fast (bytes per second), as Lambda shapes
     /// streams at 2 MiB/s; nil (the default here and in `run`) streams at full speed. `serve` defaults to 2 MiB/s.
     public var streamingBytesPerSecond: Int?
+    /// Runs the function on Lambda Managed Instances: each execution environment serves up to this many invokes
+    /// at once (1...1,600, CloudFormation's `PerExecutionEnvironmentMaxConcurrency`; the runtime gets
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`), is initialised before its first invoke and is never frozen (`freeze` does not
+    /// apply). With an account (serve) concurrency counts invokes; without, `maxConcurrency` counts environments.
+    /// Nil (the default): a classic function, one invoke per environment.
+    public var perExecutionEnvironmentMaxConcurrency: Int?
     /// Files that receive invocation records of asynchronous invokes (JSON lines).
     public var onSuccessDestination: String?
     /// The file that receives records of asynchronous invokes that failed for good.
@@ -149,6 +155,10 @@ public struct FunctionOptions: Sendable {
         }
         spec.maxStreamedResponseBytes = maxStreamedResponseBytes
         spec.streamingBytesPerSecond = streamingBytesPerSecond
+        if let slots = perExecutionEnvironmentMaxConcurrency {
+            spec.environmentMaxConcurrency = slots
+            spec.freezeMode = .none
+        }
         return spec
     }
 }

@@ -104,6 +104,13 @@ public final class Simulator: Sendable {
                 message: "function '\(attached.name)' has no command (attach mode) and so one sandbox: maxConcurrency 1"
             )
         }
+        if let function = functions.first(where: {
+            $0.perExecutionEnvironmentMaxConcurrency.map { !(1...1_600).contains($0) } ?? false
+        }) {
+            throw OptionError(
+                message: "function '\(function.name)': perExecutionEnvironmentMaxConcurrency must be between 1 and 1600"
+            )
+        }
         if account == nil, let problem = functions.lazy.compactMap(\.serveOnlySetting).first {
             throw OptionError(message: "\(problem) needs an account (serve mode): pass `account:` to Simulator.start")
         }
@@ -232,7 +239,8 @@ public final class Simulator: Sendable {
                 pool.sandboxes.map {
                     SandboxStatus(
                         id: $0.id, function: pool.function.name, runtimeAPI: $0.runtimeAPI, pids: $0.pids,
-                        invocations: $0.invocationCount, state: $0.stateName,
+                        invocations: $0.invocationCount, state: $0.stateName, inFlight: $0.machine.inFlightCount,
+                        slots: pool.function.slotsPerEnvironment, isManagedInstance: pool.function.isManagedInstance,
                         freezeMode: pool.function.freezeMode.rawValue,
                         frozen: $0.freezer.isFrozen, freezes: LatencySummary($0.freezer.statistics.freezes),
                         thaws: LatencySummary($0.freezer.statistics.thaws),
@@ -337,9 +345,15 @@ public struct SandboxStatus: Sendable, Equatable {
     /// waits in `/next`), `frozen` (ready and frozen), `busy` (running an invoke, or its runtime has not asked for
     /// the next one yet), `resetting` or `shutdown`.
     public var state: String
-    /// Whether an invoke can start in it at once (`ready` or `frozen`).
-    public var isFree: Bool { state == "ready" || state == "frozen" }
-    /// `none`, `signal` or `cgroup`.
+    /// Whether an invoke can start in it at once (`ready` or `frozen`, or a managed instance with a free slot).
+    public var isFree: Bool { state == "ready" || state == "frozen" || (state == "busy" && inFlight < slots) }
+    /// Invokes in flight in it now.
+    public var inFlight: Int
+    /// Invokes it serves at once: 1, or a managed instance's `perExecutionEnvironmentMaxConcurrency`.
+    public var slots: Int
+    /// Whether it is a Lambda Managed Instances environment (many invokes at once, never frozen).
+    public var isManagedInstance: Bool
+    /// `none`, `signal` or `cgroup` (`none` for a managed instance, which is never frozen).
     public var freezeMode: String
     /// Whether its processes are frozen now.
     public var frozen: Bool

@@ -4,6 +4,8 @@ enum ConfigLimits {
     static let memorySize = 128...10_240
     /// `Timeout`, seconds.
     static let timeout = 1...900
+    /// `PerExecutionEnvironmentMaxConcurrency` of a Lambda Managed Instances capacity provider.
+    static let perExecutionEnvironmentMaxConcurrency = 1...1_600
     /// `MaximumRetryAttempts` of asynchronous invocation.
     static let maximumRetryAttempts = 0...2
     /// `MaximumEventAgeInSeconds` of asynchronous invocation.

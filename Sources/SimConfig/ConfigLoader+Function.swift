@@ -6,6 +6,7 @@ extension ConfigLoader {
         "command", "codeUri", "handler", "runtime", "memorySize", "timeout", "environment", "extensionsDir",
         "reservedConcurrency", "provisionedConcurrency", "idleTimeout", "maxLifetime", "freeze", "logFormat",
         "version", "async", "passEnvironment", "runtimeAPIAccess", "streamingBandwidth", "maxStreamedResponseBytes",
+        "perExecutionEnvironmentMaxConcurrency",
     ]
 
     /// One entry of `functions`; also returns the `reservedConcurrency` value, for the account-wide rule.
@@ -67,6 +68,16 @@ extension ConfigLoader {
             guard ConfigLimits.isValidVersion(function.version) else {
                 throw value.error("version must be $LATEST or a version number, got '\(function.version)'")
             }
+        }
+        if let value = fields["perExecutionEnvironmentMaxConcurrency"] {
+            function.perExecutionEnvironmentMaxConcurrency = try value.integer(
+                in: ConfigLimits.perExecutionEnvironmentMaxConcurrency)
+            if let freeze = fields["freeze"], function.freeze != .none {
+                throw freeze.error(
+                    "freeze does not apply to a function with perExecutionEnvironmentMaxConcurrency: managed instances"
+                        + " are never frozen (remove it or set none)")
+            }
+            function.freeze = .none
         }
         function.async = asyncDefaults
         if let value = fields["async"] {

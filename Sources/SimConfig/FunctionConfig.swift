@@ -44,6 +44,9 @@ package struct FunctionConfig: Sendable, Equatable {
     package var maxStreamedResponseBytes = 200 * 1024 * 1024
     /// The version that runs (default `$LATEST`).
     package var version = "$LATEST"
+    /// Lambda Managed Instances: invokes one execution environment serves at once (1...1,600); nil for a classic
+    /// function.
+    package var perExecutionEnvironmentMaxConcurrency: Int?
     /// Asynchronous-invocation settings.
     package var async = AsyncConfig()
 
@@ -79,6 +82,8 @@ package struct FunctionConfig: Sendable, Equatable {
         spec.runtimeAPIAccess = runtimeAPIAccess
         spec.streamingBytesPerSecond = streamingBandwidth
         spec.maxStreamedResponseBytes = maxStreamedResponseBytes
+        spec.environmentMaxConcurrency = perExecutionEnvironmentMaxConcurrency
+        if perExecutionEnvironmentMaxConcurrency != nil { spec.freezeMode = .none }
         return spec
     }
 
@@ -93,6 +98,7 @@ package struct FunctionConfig: Sendable, Equatable {
             && lhs.passEnvironment == rhs.passEnvironment && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
             && lhs.streamingBandwidth == rhs.streamingBandwidth
             && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
+            && lhs.perExecutionEnvironmentMaxConcurrency == rhs.perExecutionEnvironmentMaxConcurrency
     }
 }
 

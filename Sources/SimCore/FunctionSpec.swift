@@ -48,6 +48,14 @@ package struct FunctionSpec: Sendable, Equatable {
     /// The rate a streamed response is held to after its first 6 MiB (a burst), in bytes per second, as
     /// Lambda shapes streams (2 MiB/s); nil streams at full speed.
     package var streamingBytesPerSecond: Int?
+    /// For a function on Lambda Managed Instances, how many invokes one execution environment serves at once
+    /// (`PerExecutionEnvironmentMaxConcurrency`, 1...1,600; the runtime gets it as `AWS_LAMBDA_MAX_CONCURRENCY`);
+    /// nil for a classic function, whose environments serve one invoke at a time.
+    package var environmentMaxConcurrency: Int?
+    /// True for a function on Lambda Managed Instances (see `environmentMaxConcurrency`).
+    package var isManagedInstance: Bool { environmentMaxConcurrency != nil }
+    /// Invokes one environment serves at once: `environmentMaxConcurrency`, or 1 for a classic function.
+    package var slotsPerEnvironment: Int { environmentMaxConcurrency ?? 1 }
 
     package init(name: String, command: [String], codeDirectory: String) {
         self.name = name
@@ -76,5 +84,6 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
             && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
             && lhs.streamingBytesPerSecond == rhs.streamingBytesPerSecond
+            && lhs.environmentMaxConcurrency == rhs.environmentMaxConcurrency
     }
 }

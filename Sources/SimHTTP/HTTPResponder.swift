@@ -62,6 +62,9 @@ package final class HTTPResponder {
     /// True while the connection can still carry the response.
     package var isConnectionOpen: Bool { connection?.isOpen ?? false }
 
+    /// The socket of the connection the request came on, while it is open.
+    package var socket: TCPConnection? { connection?.tcp }
+
     /// Sends `response` whole (in one write) and completes the request. `Connection: close` in
     /// `response.headers` closes the connection afterwards.
     package func send(_ response: HTTPResponse) {

@@ -32,7 +32,8 @@ final class HTTPServerConnection {
     /// Identifier unique within the server, for logs.
     let id: Int
     let loop: EventLoop
-    private let tcp: TCPConnection
+    /// The connection's socket.
+    let tcp: TCPConnection
     private let configuration: HTTPServer.Configuration
     private let handler: (HTTPRequest, HTTPResponder) -> Void
     private let onClosed: (HTTPServerConnection) -> Void

@@ -102,7 +102,11 @@ package final class FunctionPool {
         self.bus = bus
         self.policy = policy
         self.limiter = limiter
-        self.placement = PlacementStateMachine(maxSandboxes: policy.throttle ? Int.max : max(1, maxConcurrency))
+        // With an account (serve), concurrency counts invokes and the limiter bounds them; without, `maxConcurrency`
+        // bounds the sandboxes (a managed instance serves several invokes each).
+        let sandboxLimit = policy.throttle ? Int.max : max(1, maxConcurrency)
+        self.placement = PlacementStateMachine(
+            maxSandboxes: sandboxLimit, slotsPerSandbox: function.environmentMaxConcurrency)
         if let rate = policy.scalingRate {
             scaling = TokenBucket(
                 capacity: rate.sandboxes, periodNanoseconds: rate.periodMilliseconds * 1_000_000,
@@ -117,12 +121,19 @@ package final class FunctionPool {
     package var queuedCount: Int { placement.queuedCount + events.count }
 
     /// True once every provisioned sandbox finished its init.
-    package var isReady: Bool { provisionedReady.count >= policy.provisionedConcurrency }
+    package var isReady: Bool { provisionedReady.count >= provisionedTarget }
+
+    /// Sandboxes kept from the start: the provisioned ones; for a managed-instance function, enough environments
+    /// for the provisioned concurrency and at least one (managed instances start ahead of traffic).
+    var provisionedTarget: Int {
+        guard let slots = function.environmentMaxConcurrency else { return policy.provisionedConcurrency }
+        return max(1, (policy.provisionedConcurrency + slots - 1) / slots)
+    }
 
     /// Starts provisioned sandboxes and the idle reaper.
     package func start() throws {
         loop.assertInLoop()
-        provisionedToCreate = policy.provisionedConcurrency
+        provisionedToCreate = provisionedTarget
         try provisionMore()
         if policy.idleTimeoutMilliseconds != nil || policy.maxLifetimeMilliseconds != nil {
             let timer = Timer(loop: loop)
@@ -157,10 +168,28 @@ package final class FunctionPool {
             switch action {
             case .place(let invocation, let id):
                 guard let sandbox = live[id], sandbox.canAcceptInvoke else {
-                    placement.requeueFront(invocation)
+                    placement.requeueFront(invocation, sandboxID: id)
                     continue
                 }
                 sandbox.invoke(invocation)
+            case .create:
+                // A managed instance: it initialises first, and queued invokes go to it once it is available.
+                do {
+                    let sandbox = try makeSandbox()
+                    placement.created(sandboxID: sandbox.id)
+                    counters.coldStarts += 1
+                    sandbox.prewarm()
+                } catch {
+                    placement.creationFailed()
+                    for invocation in placement.drainQueue() {
+                        finish(
+                            InvokeResult(
+                                requestID: invocation.requestID,
+                                outcome: .platformError(
+                                    errorType: "Sandbox.Failure",
+                                    message: "RequestId: \(invocation.requestID) Error: \(error)")))
+                    }
+                }
             case .createAndPlace(let invocation):
                 if var bucket = scaling {
                     let granted = bucket.take(now: clock.monotonicNanoseconds)
@@ -218,11 +247,23 @@ package final class FunctionPool {
     private func available(_ sandbox: Sandbox) {
         guard !stopping else { return }
         if provisioning.remove(sandbox.id) != nil { try? provisionMore() }
-        if provisioned.contains(sandbox.id) {
+        if provisioned.contains(sandbox.id) || function.isManagedInstance {
             if case .idle = sandbox.machine.state {
                 // A provisioned sandbox that failed is initialised again, after a pause that doubles with each
                 // failure in a row (never at once: a runtime that cannot start would otherwise retry forever on
                 // the same stack).
+                if function.isManagedInstance && !placement.sandboxes.values.contains(where: \.accepting) {
+                    // No managed instance is up: invokes that waited for this one fail rather than wait for the retry.
+                    for invocation in placement.drainQueue() {
+                        let id = invocation.requestID
+                        finish(
+                            InvokeResult(
+                                requestID: id,
+                                outcome: .platformError(
+                                    errorType: "Sandbox.Failure",
+                                    message: "RequestId: \(id) Error: the execution environment failed to initialize")))
+                    }
+                }
                 let failures = provisionedFailures[sandbox.id, default: 0] + 1
                 provisionedFailures[sandbox.id] = failures
                 let delay = min(Self.provisionedRetryMaxMilliseconds, 50 << UInt64(min(failures, 10)))
@@ -235,7 +276,9 @@ package final class FunctionPool {
             provisionedFailures[sandbox.id] = nil
             provisionedReady.insert(sandbox.id)
         }
-        perform(placement.sandboxAvailable(sandbox.id, now: clock.monotonicNanoseconds))
+        perform(
+            placement.sandboxAvailable(
+                sandbox.id, inFlight: sandbox.machine.inFlightCount, now: clock.monotonicNanoseconds))
     }
 
     func finish(_ result: InvokeResult) {
@@ -279,7 +322,9 @@ package final class FunctionPool {
             let sandbox = try makeSandbox()
             // An attached function's one sandbox is created at start so that its address is known; its runtime is
             // an on-demand one that its user starts.
-            sandbox.initializationType = function.isAttached ? "on-demand" : "provisioned-concurrency"
+            if !function.isManagedInstance {
+                sandbox.initializationType = function.isAttached ? "on-demand" : "provisioned-concurrency"
+            }
             provisioned.insert(sandbox.id)
             provisioning.insert(sandbox.id)
             placement.adoptPrewarmed(sandbox.id)

@@ -51,8 +51,10 @@ package struct ExtensionRegistry: Sendable {
     package private(set) var extensions: [Extension] = []
     /// Registration closes when the runtime calls `/next` for the first time.
     package var registrationClosed = false
+    /// In a managed-instance environment extensions may subscribe to SHUTDOWN only.
+    package var managedInstance = false
 
-    package init() {}
+    package init(managedInstance: Bool = false) { self.managedInstance = managedInstance }
 
     /// Records the external extensions about to be launched.
     package mutating func launch(names: [String]) {
@@ -92,6 +94,16 @@ package struct ExtensionRegistry: Sendable {
         case .failure(let error): return .failure(error)
         }
         let isExternal = launched.contains(name)
+        if managedInstance && !events.isEmpty {
+            // Lambda Managed Instances deliver no INVOKE events, and internal extensions subscribe to nothing.
+            if !isExternal {
+                return .failure(
+                    Self.forbidden("Extension.InvalidEventType", "No events allowed for internal extensions"))
+            }
+            if events.contains(.invoke) {
+                return .failure(Self.forbidden("Extension.InvalidEventType", "INVOKE: ErrorInvalidEventType"))
+            }
+        }
         if isExternal, let existing = extensions.first(where: { $0.isExternal && $0.name == name }) {
             // Lambda names the extension's current state (Registered, Ready, Running, ...).
             return .failure(Self.invalidTransition(existing.state, "Registered", id: name))

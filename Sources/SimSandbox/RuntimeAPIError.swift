@@ -22,12 +22,10 @@ package struct RuntimeAPIError: Error, Equatable, Sendable {
     package static let payloadTooLarge = RuntimeAPIError(
         status: 413, errorType: "RequestEntityTooLarge",
         errorMessage: "Exceeded maximum allowed payload size (\(Limits.maxResponseBytes) bytes).")
-    /// 410: a reply carrying the `Lambda-Runtime-Invocation-Id` of an earlier invoke (LMI-RIE's wording).
+    /// 410: a reply for an invoke that already timed out, or carrying a `Lambda-Runtime-Invocation-Id` that is not
+    /// its invoke's (LMI-RIE's wording).
     package static let invokeTimeout = RuntimeAPIError(
         status: 410, errorType: "InvokeTimeout", errorMessage: "Invoke timeout")
-    /// 400: a reply carrying a `Lambda-Runtime-Invocation-Id` that was never handed out.
-    package static let invalidInvocationID = RuntimeAPIError(
-        status: 400, errorType: "InvalidInvokeId", errorMessage: "Invalid invoke id")
     /// 500: the agent failed.
     package static let internalError = RuntimeAPIError(
         status: 500, errorType: "InternalServerError", errorMessage: "Internal Server Error")

@@ -6,13 +6,14 @@ package enum RuntimeEnvironment {
     package static let withheldFromExtensions: Set<String> = [
         "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_XRAY_CONTEXT_MISSING",
         "AWS_XRAY_DAEMON_ADDRESS", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT", "_AWS_XRAY_DAEMON_ADDRESS",
-        "_AWS_XRAY_DAEMON_PORT", "_HANDLER",
+        "_AWS_XRAY_DAEMON_PORT", "_HANDLER", "_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET",
     ]
 
     /// The runtime's environment as ordered `KEY=value` strings: inherited, then customer, then Lambda's own
     /// variables (later entries win, as Lambda's reserved keys override anything else).
     package static func runtime(
-        function: FunctionSpec, runtimeAPI: String, logStreamName: String, initializationType: String
+        function: FunctionSpec, runtimeAPI: String, logStreamName: String, initializationType: String,
+        logSocket: String? = nil
     ) -> [String] {
         var merged = OrderedEnvironment()
         for (key, value) in function.inheritedEnvironment { merged[key] = value }
@@ -41,6 +42,10 @@ package enum RuntimeEnvironment {
         if function.logFormat == .json {
             merged["AWS_LAMBDA_LOG_FORMAT"] = function.logFormat.environmentValue
             merged["AWS_LAMBDA_LOG_LEVEL"] = function.logLevel ?? "INFO"
+        }
+        if let slots = function.environmentMaxConcurrency {
+            merged["AWS_LAMBDA_MAX_CONCURRENCY"] = String(slots)
+            if let logSocket { merged["_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"] = logSocket }
         }
         if let runtime = function.runtime, !runtime.hasPrefix("provided") {
             merged["AWS_EXECUTION_ENV"] = "AWS_Lambda_\(runtime)"

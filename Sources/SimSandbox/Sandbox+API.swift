@@ -14,13 +14,16 @@ extension Sandbox {
                 runtimeWaiters.append(responder)
                 // A runtime gone from the connection leaves no waiter behind.
                 responder.onConnectionClose = { [weak self, weak responder] in
-                    self?.runtimeWaiters.removeAll { $0 === responder }
+                    guard let self, let index = runtimeWaiters.firstIndex(where: { $0 === responder }) else { return }
+                    runtimeWaiters.remove(at: index)
+                    machine.runtimeNextAbandoned()
                 }
                 perform(actions)
             case .invocation(let invocation, let deadline):
                 RuntimeAPIResponses.sendNext(
-                    invocation, deadlineEpochMilliseconds: deadline, invocationID: machine.runningInvocationID,
-                    to: responder)
+                    invocation, deadlineEpochMilliseconds: deadline,
+                    invocationID: machine.invocationID(for: invocation.requestID), to: responder)
+                if function.isManagedInstance { noteWorker(of: responder, running: invocation.requestID) }
                 perform(actions, skipDispatch: true)
             case .accepted, .error:
                 responder.send(RuntimeAPIResponses.reply(reply))

@@ -39,18 +39,39 @@ extension Sandbox {
             }
             return true
         }
+        guard let pid = process(holdingSocket: inode) else {
+            return refuse("it is not from one of the sandbox's processes")
+        }
+        connection.peerProcessID = pid
+        return true
+    }
+
+    /// The sandbox's process that holds socket `inode`: the runtime, an extension, or a descendant (the tree is read
+    /// again when the last reading does not have it).
+    func process(holdingSocket inode: UInt64) -> Int32? {
         var checked = processRoots
-        for pid in checked where PeerSockets.process(pid, holdsSocket: inode) { return true }
+        for pid in checked where PeerSockets.process(pid, holdsSocket: inode) { return pid }
         for pid in processTree.pids where !checked.contains(pid) {
-            if PeerSockets.process(pid, holdsSocket: inode) { return true }
+            if PeerSockets.process(pid, holdsSocket: inode) { return pid }
             checked.append(pid)
         }
         // A process started since the tree was last read.
         _ = processTree.measure(roots: processRoots)
         for pid in processTree.pids where !checked.contains(pid) {
-            if PeerSockets.process(pid, holdsSocket: inode) { return true }
+            if PeerSockets.process(pid, holdsSocket: inode) { return pid }
         }
-        return refuse("it is not from one of the sandbox's processes")
+        return nil
+    }
+
+    /// The sandbox's process on the other end of `connection`, looked up once per connection; nil if none is.
+    func peerProcess(of connection: TCPConnection) -> Int32? {
+        if connection.peerProcessID == 0 {
+            connection.peerProcessID = -1
+            if case .inode(let inode) = PeerSockets.peer(of: connection), let pid = process(holdingSocket: inode) {
+                connection.peerProcessID = pid
+            }
+        }
+        return connection.peerProcessID > 0 ? connection.peerProcessID : nil
     }
 
     /// True when the runtime process has exited (reaped, or a zombie not yet reaped).

@@ -12,7 +12,7 @@ extension Sandbox {
     package var runtimeEnvironment: [String] {
         RuntimeEnvironment.runtime(
             function: function, runtimeAPI: runtimeAPI, logStreamName: logStreamName,
-            initializationType: initializationType)
+            initializationType: initializationType, logSocket: logSocket?.path)
     }
 
     /// Starts every executable file of the extensions directory, sorted by name, each in its own group.
@@ -130,8 +130,11 @@ extension Sandbox {
     }
 
     private func output(_ bytes: UnsafeRawBufferPointer, stderr: Bool, from source: OutputSource) {
-        outputs[source]?.feed(bytes, stderr: stderr) {
-            publish(.output(source, String(decoding: $0, as: UTF8.self)), requestID: nil)
+        outputs[source]?.feed(bytes, stderr: stderr) { line in
+            // Workers of a managed instance share stdout: a line that names an invoke in flight is that invoke's.
+            let requestID =
+                function.isManagedInstance && source == .runtime ? machine.requestID(mentionedIn: line) : nil
+            publish(.output(source, String(decoding: line, as: UTF8.self)), requestID: requestID)
         }
     }
 
@@ -168,7 +171,7 @@ extension Sandbox {
         loop.schedule(afterMilliseconds: 0) { [weak self] in
             self?.loop.schedule(afterMilliseconds: 1) { [weak self] in
                 guard let self else { return }
-                if let stream = activeResponseStream, !stream.isEnded {
+                if activeResponseStreams.values.contains(where: { !$0.isEnded }) {
                     exitAfterStream = exit
                     loop.schedule(afterMilliseconds: 100) { [weak self] in self?.runExitAfterStream() }
                 } else {

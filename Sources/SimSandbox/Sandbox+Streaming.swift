@@ -25,8 +25,8 @@ extension Sandbox {
             responder.send(RuntimeAPIResponses.reply(error))
             return
         }
-        activeResponseStream = stream
-        let sink = machine.runningInvocation?.responseStream
+        activeResponseStreams[requestID] = stream
+        let sink = machine.invocation(for: requestID)?.responseStream
         let contentType = request.headers["Content-Type"]
         let limit = sink == nil ? Limits.maxResponseBytes : function.maxStreamedResponseBytes
         var gathered: [UInt8] = []
@@ -67,7 +67,7 @@ extension Sandbox {
         }
         stream.onEnd = { [weak self] end in
             guard let self else { return }
-            activeResponseStream = nil
+            activeResponseStreams[requestID] = nil
             defer { runExitAfterStream() }
             switch end {
             case .complete(let trailers):
@@ -90,7 +90,7 @@ extension Sandbox {
                 // first; else give it a moment).
                 if exitAfterStream != nil { return }
                 loop.schedule(afterMilliseconds: 100) { [weak self] in
-                    guard let self, machine.runningInvocation?.requestID == requestID else { return }
+                    guard let self, machine.invocation(for: requestID) != nil else { return }
                     let (_, actions) = machine.runtimeResult(
                         requestID: requestID, isError: false,
                         outcome: .platformError(

@@ -51,6 +51,7 @@ package final class Sandbox {
         case .initializing: return "initializing"
         case .ready: return machine.frozen ? "frozen" : "ready"
         case .running: return "busy"
+        case .serving(let s): return s.invokes.isEmpty ? "ready" : "busy"
         case .resetting: return "resetting"
         case .shutDown: return "shutdown"
         }
@@ -67,14 +68,22 @@ package final class Sandbox {
     /// frozen, thawed and killed one by one, and registered with `ProcessGroups` so that they die with the
     /// simulator too.
     var escapedProcesses: [Int32: UInt64] = [:]
-    /// The body of a streamed response being read, while it is.
-    var activeResponseStream: HTTPBodyStream?
+    /// The bodies of streamed responses being read, by request id, while they are.
+    var activeResponseStreams: [String: HTTPBodyStream] = [:]
     /// The runtime's exit, held until the streamed response it was writing has been read to its end (what it wrote
     /// before dying still reaches the invoker).
     var exitAfterStream: (() -> Void)?
     /// Runtime API connections refused because they did not come from the sandbox's processes.
     package internal(set) var refusedConnections = 0
     var timer: Timer?
+    /// Managed instances: each invoke's own timer, by request id, and stopped ones kept for the next invokes.
+    var invokeTimers: [String: Timer] = [:]
+    var spareTimers: [Timer] = []
+    /// Managed instances: the per-worker log socket, the worker streams read from it, and the invoke each worker
+    /// (by pid) took last.
+    var logSocket: UnixSocketServer?
+    var logConnections: [ObjectIdentifier: (UnixSocketConnection, LineSplitter)] = [:]
+    var workerRequests: [Int32: String] = [:]
     /// The timers of a shutdown under way.
     var killTimers: [Timer] = []
     /// The order in which a shutdown stops the processes.
@@ -83,8 +92,8 @@ package final class Sandbox {
     var extensionWaiters: [String: HTTPResponder] = [:]
     /// Line splitters of the runtime's and every extension's output.
     var outputs: [OutputSource: ProcessOutput] = [:]
-    /// The log tail of the invoke in flight, when it asked for one (`X-Amz-Log-Type: Tail`).
-    var tail: LogTail?
+    /// The log tails of the invokes in flight that asked for one (`X-Amz-Log-Type: Tail`), by request id.
+    var tails: [String: LogTail] = [:]
     /// Holds the processes still between invokes.
     package let freezer: Freezer
     /// The sandbox's cgroup in `cgroup` freeze mode.
@@ -126,7 +135,7 @@ package final class Sandbox {
         configuration.bodyStallTimeoutMilliseconds = 24 * 3600 * 1000
         configuration.requestTimeoutMilliseconds = 24 * 3600 * 1000
         // The runtime's and extensions' connections (at most 10 extensions, each with a few).
-        configuration.maxConnections = 128
+        configuration.maxConnections = max(128, 4 * function.slotsPerEnvironment + 64)
         // A streamed response is read as it arrives, and passed on (or gathered) as it is.
         configuration.streamsRequestBody = { method, target, headers in
             method == "POST" && headers[RuntimeAPIResponses.responseModeHeader] == "streaming"
@@ -142,6 +151,10 @@ package final class Sandbox {
             server.acceptFilter = { [weak self] connection in self?.admits(connection) ?? false }
         }
         freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
+        if function.isManagedInstance {
+            initializationType = "lambda-managed-instances"
+            openLogSocket()
+        }
         reportCgroupMessages()
     }
 
@@ -165,7 +178,7 @@ package final class Sandbox {
 
     /// Places an invoke here; only when `canAcceptInvoke`.
     package func invoke(_ invocation: Invocation) {
-        tail = invocation.wantsLogTail ? LogTail(requestID: invocation.requestID) : nil
+        if invocation.wantsLogTail { tails[invocation.requestID] = LogTail(requestID: invocation.requestID) }
         perform(machine.invoke(invocation))
     }
 
@@ -194,6 +207,16 @@ package final class Sandbox {
                     self.perform(self.machine.timerFired())
                 }
             case .cancelTimer: timer?.stop()
+            case .startInvokeTimer(let requestID, let ms):
+                let timer = invokeTimers[requestID] ?? spareTimers.popLast() ?? Timer(loop: loop)
+                invokeTimers[requestID] = timer
+                timer.start(afterMilliseconds: ms) { [weak self] in
+                    guard let self else { return }
+                    self.releaseInvokeTimer(requestID)
+                    self.perform(self.machine.invokeTimerFired(requestID: requestID))
+                }
+            case .cancelInvokeTimer(let requestID):
+                releaseInvokeTimer(requestID)
             case .dispatch(let invocation, let deadline):
                 if !skipDispatch { dispatch(invocation, deadline: deadline) }
             case .extensionEvent(let id, let event):
@@ -206,10 +229,7 @@ package final class Sandbox {
                     postRuntimeExtensionsMs: postExtensions)
             case .complete(let requestID, let outcome):
                 var result = InvokeResult(requestID: requestID, outcome: outcome)
-                if let tail, tail.requestID == requestID {
-                    result.logTail = tail.lines
-                    self.tail = nil
-                }
+                if let tail = tails.removeValue(forKey: requestID) { result.logTail = tail.lines }
                 onResult?(result)
             case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)
             case .available: onAvailable?(self)
@@ -235,8 +255,13 @@ package final class Sandbox {
                 cgroup?.remove()
                 timer?.close()
                 timer = nil
+                for timer in invokeTimers.values { timer.close() }
+                for timer in spareTimers { timer.close() }
+                invokeTimers = [:]
+                spareTimers = []
                 server?.close()
                 server = nil
+                closeLogSocket()
                 publish(.terminated, requestID: nil, toSubscribers: false)
                 onTerminated?(self)
             }
@@ -244,16 +269,28 @@ package final class Sandbox {
     }
 
     private func dispatch(_ invocation: Invocation, deadline: Int64) {
+        let managed = function.isManagedInstance
         while !runtimeWaiters.isEmpty {
             let waiter = runtimeWaiters.removeFirst()
             if waiter.isConnectionOpen && !waiter.isCompleted {
                 RuntimeAPIResponses.sendNext(
-                    invocation, deadlineEpochMilliseconds: deadline, invocationID: machine.runningInvocationID,
-                    to: waiter)
+                    invocation, deadlineEpochMilliseconds: deadline,
+                    invocationID: machine.invocationID(for: invocation.requestID), to: waiter)
+                if managed { noteWorker(of: waiter, running: invocation.requestID) }
                 return
             }
+            if managed { machine.runtimeNextAbandoned() }
         }
-        // No runtime is waiting: its next `/next` re-renders the invoke (state `Running`).
+        // No runtime is waiting: a classic runtime's next `/next` re-renders the invoke (state `Running`); a managed
+        // instance's invoke waits for the next worker's.
+        if managed { machine.dispatchFailed(requestID: invocation.requestID) }
+    }
+
+    /// Stops a managed-instance invoke's timer and keeps it for another invoke.
+    private func releaseInvokeTimer(_ requestID: String) {
+        guard let timer = invokeTimers.removeValue(forKey: requestID) else { return }
+        timer.stop()
+        if spareTimers.count < 64 { spareTimers.append(timer) } else { timer.close() }
     }
 
     // MARK: - Events
@@ -265,7 +302,7 @@ package final class Sandbox {
         let context = EventContext(
             function: function.name, sandboxID: id, requestID: requestID ?? machine.currentRequestID,
             epochMilliseconds: time ?? clock.epochMilliseconds, logFormat: function.logFormat)
-        tail?.append(event, context)
+        if let id = context.requestID, !tails.isEmpty { tails[id]?.append(event, context) }
         if toSubscribers, let platform = event.telemetryEvent {
             telemetry.emit(platform, at: context.epochMilliseconds)
         }

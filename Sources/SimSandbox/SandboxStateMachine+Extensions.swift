@@ -175,6 +175,8 @@ extension SandboxStateMachine {
                 r, errorType: "Extension.Crash",
                 message: "RequestId: \(r.invocation.requestID) Error: extension \(name) exited: \(status)",
                 reason: .failure, timedOut: false)
+        case .serving(let s):
+            return failServing(s, errorType: "Extension.Crash", reason: "extension \(name) exited: \(status)")
         case .idle, .resetting, .shutDown:
             return []
         }

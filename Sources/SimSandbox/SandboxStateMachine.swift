@@ -14,6 +14,10 @@ import SimTelemetry
 ///                     │ timeout, crash ──► resetting ──exit──► idle
 /// any ──shutdown──► resetting(spindown) ──exit──► shutDown
 /// ```
+///
+/// A managed-instance environment (Lambda Managed Instances, `FunctionSpec.environmentMaxConcurrency`) is
+/// initialised ahead of its invokes and then serves up to N of them at once (`serving`, see
+/// `SandboxStateMachine+Managed.swift`): it is never frozen, and one invoke's timeout does not reset it.
 package struct SandboxStateMachine {
     /// Which init this is: the normal one, or one retried inside an invoke ("suppressed init").
     package enum InitPhase: String, Sendable {
@@ -50,6 +54,8 @@ package struct SandboxStateMachine {
         var initError: InvokeOutcome?
         /// False while launched extensions are still registering; the runtime starts after them.
         var runtimeSpawned = false
+        /// Managed instances: `/next` calls held open so far (each a worker ready for an invoke).
+        var idleWorkers = 0
     }
 
     /// An invoke handed to the runtime.
@@ -77,6 +83,8 @@ package struct SandboxStateMachine {
         var startedAtEpoch: Int64 = 0
         /// `Lambda-Runtime-Invocation-Id`: this invoke's nonce, which runtimes echo on `/response` and `/error`.
         var invocationID = Identifiers.uuid()
+        /// False while a managed-instance invoke waits for a worker's `/next`.
+        var dispatched = true
     }
 
     /// Processes being stopped; what happens once they are gone.
@@ -104,6 +112,10 @@ package struct SandboxStateMachine {
         case running(Running)
         /// Killing processes. `--processes gone--> idle | initializing(invoke) | shutDown`.
         case resetting(Resetting)
+        /// A managed-instance environment after init, with invokes in flight or none. `--invoke--> serving` (one
+        /// more, while under N); `--/response|/error|timeout of one invoke--> serving` (one fewer);
+        /// `--runtime or extension exit--> resetting(final)`.
+        case serving(Serving)
         /// Terminal.
         case shutDown
     }
@@ -129,6 +141,9 @@ package struct SandboxStateMachine {
         /// Arm the one timer (init or invoke limit); firing it is `timerFired`.
         case startTimer(milliseconds: UInt64)
         case cancelTimer
+        /// Arm a managed-instance invoke's own timer; firing it is `invokeTimerFired(requestID:)`.
+        case startInvokeTimer(requestID: String, milliseconds: UInt64)
+        case cancelInvokeTimer(requestID: String)
         /// Answer any held `/next` with the invoke.
         case dispatch(Invocation, deadlineEpochMilliseconds: Int64)
         /// Publish an event, attributed to the invoke it belongs to (decided when the event is made, since the
@@ -164,8 +179,9 @@ package struct SandboxStateMachine {
     var nextInitIsSuppressed = false
     /// Moves on at every thaw decision, so a freeze decided before it is dropped (design.md §3.4).
     package private(set) var freezeEpoch: UInt64 = 0
-    /// The nonces of the last invokes handed out, to tell a stale reply (410) from an unknown nonce (400).
-    private var recentInvocationIDs: [String] = []
+    /// Managed instances: request ids of invokes that timed out, so that a late reply gets 410 `InvokeTimeout`
+    /// (once) rather than 400.
+    var timedOutRequestIDs = RecentIDs(capacity: 1_000)
     /// Whether the processes are (asked to be) frozen.
     package private(set) var frozen = false
     /// SHUTDOWN events wait while the runtime is being stopped.
@@ -183,6 +199,7 @@ package struct SandboxStateMachine {
         case .ready: return .ready
         case .running(let r): return r.runtime
         case .resetting(let r): return r.runtime
+        case .serving: return .ready
         case .idle, .shutDown: return .started
         }
     }
@@ -190,8 +207,21 @@ package struct SandboxStateMachine {
     /// True when an invoke may be placed here now.
     package var canAcceptInvoke: Bool {
         switch state {
-        case .idle, .ready: return true
+        case .idle: return !function.isManagedInstance
+        case .ready: return true
+        case .serving(let s): return s.invokes.count < function.slotsPerEnvironment
         default: return false
+        }
+    }
+
+    /// Invokes placed here and not finished: those of a serving managed instance, else 0 or 1.
+    package var inFlightCount: Int {
+        switch state {
+        case .serving(let s): return s.invokes.count
+        case .running: return 1
+        case .initializing(let i): return i.invocation == nil ? 0 : 1
+        case .resetting(let r): return r.retry == nil ? 0 : 1
+        case .idle, .ready, .shutDown: return 0
         }
     }
 
@@ -201,26 +231,45 @@ package struct SandboxStateMachine {
         return nil
     }
 
-    /// The error for a reply whose echoed `Lambda-Runtime-Invocation-Id` is not the running invoke's: 410
-    /// `InvokeTimeout` for the nonce of an earlier invoke (a handler that outlived its invoke's timeout), 400
-    /// `InvalidInvokeId` for one never handed out; nil when it matches or was not echoed (older runtimes).
-    private func invocationIDMismatch(_ echoed: String?, _ r: Running) -> RuntimeReply? {
-        guard let echoed, echoed != r.invocationID else { return nil }
-        return .error(recentInvocationIDs.contains(echoed) ? .invokeTimeout : .invalidInvocationID)
+    /// The `Lambda-Runtime-Invocation-Id` handed out with the invoke `requestID`, while it is in flight.
+    package func invocationID(for requestID: String) -> String? {
+        switch state {
+        case .running(let r) where r.invocation.requestID == requestID: return r.invocationID
+        case .serving(let s): return s.invokes[requestID]?.invocationID
+        default: return nil
+        }
     }
 
-    /// The invoke the runtime is working on, if any.
+    /// The error for a reply whose echoed `Lambda-Runtime-Invocation-Id` is not its invoke's: 410 `InvokeTimeout`,
+    /// as AWS's emulator answers such a cross-wired reply (a handler that outlived its invoke, or one that answers
+    /// for another worker's); nil when it matches or was not echoed (runtimes older than the header).
+    func invocationIDMismatch(_ echoed: String?, _ r: Running) -> RuntimeReply? {
+        guard let echoed, echoed != r.invocationID else { return nil }
+        return .error(.invokeTimeout)
+    }
+
+    /// The invoke the runtime is working on, if any (classic environments).
     package var runningInvocation: Invocation? {
         if case .running(let r) = state { return r.invocation }
         return nil
     }
 
-    /// The request id of the invoke in flight, if any.
+    /// The invoke `requestID` while it is in flight here.
+    package func invocation(for requestID: String) -> Invocation? {
+        switch state {
+        case .running(let r) where r.invocation.requestID == requestID: return r.invocation
+        case .serving(let s): return s.invokes[requestID]?.invocation
+        default: return nil
+        }
+    }
+
+    /// The request id of the invoke in flight, if any (for a managed instance: the only one in flight, if just one).
     package var currentRequestID: String? {
         switch state {
         case .running(let r): return r.invocation.requestID
         case .initializing(let i): return i.invocation?.requestID
         case .resetting(let r): return r.retry?.requestID
+        case .serving(let s) where s.invokes.count == 1: return s.invokes.first?.key
         default: return nil
         }
     }
@@ -242,6 +291,8 @@ package struct SandboxStateMachine {
     /// Places an invoke here; only valid when `canAcceptInvoke`.
     package mutating func invoke(_ invocation: Invocation) -> [Action] {
         switch state {
+        case .serving(var s):
+            return serve(invocation, &s)
         case .idle:
             return beginInit(invocation: invocation, phase: nextInitIsSuppressed ? .invoke : .initial)
         case .ready:
@@ -257,11 +308,14 @@ package struct SandboxStateMachine {
             Initializing(
                 phase: phase, startedAt: start, invocation: invocation,
                 invokeStartedAt: phase == .invoke ? start : nil))
-        extensions = ExtensionRegistry()
+        extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
         var actions: [Action] = [.launchExtensions]
         if function.isAttached {
             // An attached runtime starts when its user starts it: init has no limit until it calls the API (its
             // first /next ends init).
+        } else if function.isManagedInstance {
+            // A managed instance initialises ahead of traffic, within the function's timeout (as AWS's emulator).
+            actions.append(.startTimer(milliseconds: function.timeoutMilliseconds))
         } else if phase == .initial {
             actions.append(.startTimer(milliseconds: function.initTimeoutMilliseconds))
         } else if invocation != nil {
@@ -280,8 +334,6 @@ package struct SandboxStateMachine {
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
             initDurationMs: initDurationMs)
         running.startedAtEpoch = clock.epochMilliseconds - elapsed
-        if recentInvocationIDs.count == 16 { recentInvocationIDs.removeFirst() }
-        recentInvocationIDs.append(running.invocationID)
         var actions: [Action] = [startEvent(invocation)]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
         if extensions.extensions.contains(where: { $0.subscribes(.invoke) }) {
@@ -333,6 +385,11 @@ package struct SandboxStateMachine {
         let initMs = milliseconds(since: i.startedAt)
         let actions: [Action] = initTelemetry(
             phase: i.phase, outcome: .success, durationMs: initMs, requestID: i.invocation?.requestID)
+        if function.isManagedInstance {
+            // Never frozen: a managed instance keeps running between invokes.
+            state = .serving(Serving(idleWorkers: i.idleWorkers))
+            return actions + [.cancelTimer, .available]
+        }
         guard let invocation = i.invocation else {
             state = .ready
             return actions + [.cancelTimer, .available] + freezeActions()
@@ -373,11 +430,20 @@ package struct SandboxStateMachine {
     /// `GET /runtime/invocation/next`.
     package mutating func runtimeNext() -> (RuntimeReply, [Action]) {
         switch state {
+        case .initializing(var i) where function.isManagedInstance && i.runtime == .ready:
+            // Another worker of a managed-instance runtime is ready.
+            guard i.idleWorkers < function.slotsPerEnvironment else { return (.error(.internalError), []) }
+            i.idleWorkers += 1
+            state = .initializing(i)
+            return (.hold, [])
+        case .serving(var s):
+            return serveNext(&s)
         case .initializing(var i):
             guard i.runtime == .started else {
                 return (.error(.invalidTransition(from: i.runtime.rawValue, to: "Ready")), [])
             }
             i.runtime = .ready
+            i.idleWorkers = 1
             extensions.registrationClosed = true
             state = .initializing(i)
             let actions = finishInitIfReady()
@@ -418,6 +484,12 @@ package struct SandboxStateMachine {
         invalidResponseMode: Bool = false, streamedBytes: Int? = nil, sizeLimit: Int = Limits.maxResponseBytes,
         invocationID: String? = nil
     ) -> (RuntimeReply, [Action]) {
+        if case .serving(var s) = state {
+            return serveResult(
+                &s, requestID: requestID, outcome: outcome, tooLargeBytes: tooLargeBytes,
+                invalidResponseMode: invalidResponseMode, streamedBytes: streamedBytes, sizeLimit: sizeLimit,
+                invocationID: invocationID)
+        }
         guard case .running(var r) = state, r.invocation.requestID == requestID else {
             return (.error(.invalidRequestID), [])
         }
@@ -462,6 +534,9 @@ package struct SandboxStateMachine {
     /// body follows): nil when it may, else the error to answer. The result comes with `runtimeResult(…,
     /// streamedBytes:)` once the body ended.
     package mutating func responseStreamStarted(requestID: String, invocationID: String? = nil) -> RuntimeReply? {
+        if case .serving(var s) = state {
+            return serveStreamStarted(&s, requestID: requestID, invocationID: invocationID)
+        }
         guard case .running(var r) = state, r.invocation.requestID == requestID else {
             return .error(.invalidRequestID)
         }
@@ -523,6 +598,8 @@ package struct SandboxStateMachine {
             let id = r.invocation.requestID
             let message = "RequestId: \(id) Error: \(reason)"
             return failInvoke(r, errorType: exitType, message: message, reason: .failure, timedOut: false)
+        case .serving(let s):
+            return failServing(s, errorType: exitType, reason: reason)
         case .resetting(var r):
             r.reason = r.reason == .spindown ? .spindown : r.reason
             state = .resetting(r)
@@ -544,7 +621,7 @@ package struct SandboxStateMachine {
             let start = r.retryStartedAt ?? now
             state = .initializing(
                 Initializing(phase: .invoke, startedAt: now, invocation: retry, invokeStartedAt: start))
-            extensions = ExtensionRegistry()
+            extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
             return [.launchExtensions, .startTimer(milliseconds: function.timeoutMilliseconds)]
         }
         state = .idle
@@ -570,6 +647,12 @@ package struct SandboxStateMachine {
         default:
             return []
         }
+    }
+
+    /// A managed-instance invoke's own timer fired.
+    package mutating func invokeTimerFired(requestID: String) -> [Action] {
+        guard case .serving(var s) = state else { return [] }
+        return timeoutServed(&s, requestID: requestID)
     }
 
     /// Stops the sandbox for good (spindown).
@@ -600,6 +683,14 @@ package struct SandboxStateMachine {
         case .ready:
             state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
             return [.cancelTimer] + stopProcesses(.spindown)
+        case .serving(let s):
+            var actions: [Action] = []
+            for requestID in s.invokes.keys.sorted() {
+                let r = s.invokes[requestID]!
+                actions += endServed(r, outcome: Self.shutdownOutcome(requestID))
+            }
+            state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
+            return actions + stopProcesses(.spindown)
         case .running(let r):
             // The invoke ends here (the runtime may still be in its post-response work): its END and REPORT are
             // printed like any other's, with the outcome it had, or the shutdown's if it had none.
@@ -671,7 +762,7 @@ package struct SandboxStateMachine {
             requestID: invocation.requestID)
     }
 
-    private static func shutdownOutcome(_ requestID: String) -> InvokeOutcome {
+    static func shutdownOutcome(_ requestID: String) -> InvokeOutcome {
         .platformError(
             errorType: "Sandbox.Failure", message: "RequestId: \(requestID) Error: the simulator is shutting down")
     }

@@ -42,6 +42,11 @@ enum StatusAPI {
             ("freeze", .string(spec.freezeMode.rawValue)),
             ("sandboxes", number(sandboxes.count)),
             ("busy", number(sandboxes.filter { $0.stateName == "busy" }.count)),
+            ("inFlight", number(sandboxes.reduce(0) { $0 + $1.machine.inFlightCount })),
+            (
+                "perExecutionEnvironmentMaxConcurrency",
+                spec.environmentMaxConcurrency.map { number($0) } ?? .null
+            ),
             ("queued", number(pool.queuedCount)),
             ("invocations", number(pool.counters.invocations)),
             ("errors", number(pool.counters.errors)),
@@ -73,6 +78,14 @@ enum StatusAPI {
             ("runtimeApi", .string(sandbox.runtimeAPI)),
             ("pids", .array(sandbox.pids.map { number(Int($0)) })),
             ("frozen", .bool(sandbox.freezer.isFrozen)),
+            // A managed instance keeps running between invokes.
+            (
+                "freeze",
+                .string(
+                    pool.function.isManagedInstance ? "never (managed instance)" : pool.function.freezeMode.rawValue)
+            ),
+            ("inFlight", number(sandbox.machine.inFlightCount)),
+            ("slots", number(pool.function.slotsPerEnvironment)),
             ("initType", .string(sandbox.initializationType)),
             ("invocations", number(sandbox.invocationCount)),
             ("coldStartMs", sandbox.coldStartMilliseconds.map { .number(LambdaLog.fixed($0)) } ?? .null),
@@ -107,7 +120,11 @@ enum StatusAPI {
             pools.map { (label($0), String($0.counters.coldStarts)) })
         family(
             "lambda_sim_concurrency", "gauge", "Invokes in flight.",
-            pools.map { pool in (label(pool), String(pool.sandboxes.filter { $0.stateName == "busy" }.count)) })
+            pools.map { pool in (label(pool), String(pool.sandboxes.reduce(0) { $0 + $1.machine.inFlightCount })) })
+        family(
+            "lambda_sim_slots", "gauge",
+            "Invokes the live sandboxes can serve at once (a managed instance serves several).",
+            pools.map { pool in (label(pool), String(pool.sandboxes.count * pool.function.slotsPerEnvironment)) })
         var byState: [(String, String)] = []
         for pool in pools {
             var counts: [String: Int] = [:]

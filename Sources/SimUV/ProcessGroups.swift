@@ -168,8 +168,20 @@ package enum ProcessGroups {
             killed += Int(clibuv_guard_kill_trees(stale, 1))
             killed += Int(clibuv_guard_kill_by_environment(stale, 1))
             unlink(path)
+            removeSockets(of: owner)
         }
         return killed
+    }
+
+    /// The path of a Unix socket that a sandbox of this simulator offers its processes (named after the simulator's
+    /// pid, so that a restart can remove what a killed simulator left).
+    package static func socketPath(sandbox: String) -> String { "/tmp/lambda-sim-\(getpid())-\(sandbox).sock" }
+
+    private static func removeSockets(of owner: Int32) {
+        let prefix = "lambda-sim-\(owner)-"
+        for name in directoryEntries("/tmp") ?? [] where name.hasPrefix(prefix) && name.hasSuffix(".sock") {
+            unlink("/tmp/" + name)
+        }
     }
 
     /// The start time of `pid` in clock ticks after boot (field 22 of `/proc/<pid>/stat`, read by the same code the

@@ -97,6 +97,8 @@ package final class TCPConnection: HandleOwner {
     private var outstandingWrites = 0
     /// For an accepted IPv4 connection, the local address it was made to (host byte order).
     package internal(set) var localIPv4: UInt32?
+    /// The process on the other end, once someone looked it up (0: not yet, -1: not found).
+    package var peerProcessID: Int32 = 0
 
     init(loop: EventLoop) {
         self.loop = loop

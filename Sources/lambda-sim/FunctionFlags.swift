@@ -23,8 +23,9 @@ struct FunctionFlags: ParsableArguments {
     @Option(help: "Directory whose executable files start as external extensions (like /opt/extensions).")
     var extensionsDir: String?
 
-    @Option(help: "How sandboxes are frozen between invokes: none, signal (SIGSTOP/SIGCONT) or cgroup.")
-    var freeze: String = "signal"
+    @Option(
+        help: "How sandboxes are frozen between invokes: none, signal (SIGSTOP/SIGCONT) or cgroup (default signal).")
+    var freeze: String?
 
     @Option(help: "Platform log lines as CloudWatch's text lines or its JSON records: text or json.")
     var logFormat: String = "text"
@@ -37,6 +38,13 @@ struct FunctionFlags: ParsableArguments {
 
     @Option(help: "Sandboxes for this function; further invokes queue in arrival order.")
     var maxConcurrency: Int = 1
+
+    @Option(
+        help: """
+            Run the function on Lambda Managed Instances: each execution environment serves up to N invokes at once \
+            (1-1600; AWS_LAMBDA_MAX_CONCURRENCY=N), starts before the first invoke and is never frozen.
+            """)
+    var perEnvironmentMaxConcurrency: Int?
 
     @Option(
         help: """
@@ -61,8 +69,9 @@ struct FunctionFlags: ParsableArguments {
     /// Whether any flag of a function was given (for `load`, where they need `-- COMMAND`).
     var anyGiven: Bool {
         timeout != nil || memory != nil || handler != nil || !environment.isEmpty || codeDir != nil
-            || extensionsDir != nil || freeze != "signal" || logFormat != "text" || logLevel != nil || cpuScaling
-            || maxConcurrency != 1 || runtimeAPIAccess != "sandbox" || streamBandwidth != nil
+            || extensionsDir != nil || freeze != nil || logFormat != "text" || logLevel != nil || cpuScaling
+            || maxConcurrency != 1 || perEnvironmentMaxConcurrency != nil || runtimeAPIAccess != "sandbox"
+            || streamBandwidth != nil
             || maxStreamedResponseBytes != 200 * 1024 * 1024
     }
 
@@ -76,8 +85,18 @@ struct FunctionFlags: ParsableArguments {
         if LogFormat(rawValue: logFormat) == nil {
             throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
         }
-        if FreezeMode(rawValue: freeze) == nil {
+        if let freeze, FreezeMode(rawValue: freeze) == nil {
             throw ValidationError("--freeze must be none, signal or cgroup, got '\(freeze)'")
+        }
+        if let slots = perEnvironmentMaxConcurrency {
+            guard (1...1_600).contains(slots) else {
+                throw ValidationError("--per-environment-max-concurrency must be between 1 and 1600, got \(slots)")
+            }
+            if let freeze, freeze != "none" {
+                throw ValidationError(
+                    "--freeze \(freeze) does not apply with --per-environment-max-concurrency: managed instances are"
+                        + " never frozen")
+            }
         }
         if let extensionsDir {
             var isDirectory: ObjCBool = false
@@ -129,12 +148,14 @@ struct FunctionFlags: ParsableArguments {
             environment: customer,
             inheritedEnvironment: caller.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
             aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency,
-            extensionsDirectory: extensionsDir.map(absolutePath), freeze: FreezeMode(rawValue: freeze) ?? .signal,
+            extensionsDirectory: extensionsDir.map(absolutePath),
+            freeze: FreezeMode(rawValue: freeze ?? "signal") ?? .signal,
             cpuScaling: cpuScaling, logFormat: LogFormat(rawValue: logFormat) ?? .text, logLevel: logLevel)
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
         options.runtimeAPIAccess = RuntimeAPIAccess(rawValue: runtimeAPIAccess) ?? .sandbox
         options.streamingBytesPerSecond = streamBandwidth
         options.maxStreamedResponseBytes = maxStreamedResponseBytes
+        options.perExecutionEnvironmentMaxConcurrency = perEnvironmentMaxConcurrency
         return options
     }
 }

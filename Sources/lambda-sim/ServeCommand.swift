@@ -87,6 +87,7 @@ enum ServeConfiguration {
             options.maximumEventAgeSeconds = function.async.maximumEventAgeInSeconds
             options.onSuccessDestination = function.async.onSuccess
             options.onFailureDestination = function.async.onFailure
+            options.perExecutionEnvironmentMaxConcurrency = function.perExecutionEnvironmentMaxConcurrency
             return options
         }
         let rate = loaded.scalingRate.map { (sandboxes: $0.sandboxes, periodSeconds: $0.perSeconds) } ?? (1_000, 10)

@@ -50,6 +50,41 @@ import Testing
                 + ConfigLoader.functionKeys.joined(separator: ", ") + ")")
     }
 
+    /// `perExecutionEnvironmentMaxConcurrency` must be 1...1,600, and rules out a freeze mode (a managed instance is
+    /// never frozen); with it a function's freeze is none.
+    @Test func managedInstanceSettings() throws {
+        expectError(
+            """
+            functions:
+              mi:
+                command: [x]
+                perExecutionEnvironmentMaxConcurrency: 1601
+            """, keyPath: "functions.mi.perExecutionEnvironmentMaxConcurrency", line: 4,
+            message: "perExecutionEnvironmentMaxConcurrency must be between 1 and 1600, got 1601")
+        expectError(
+            """
+            functions:
+              mi:
+                command: [x]
+                freeze: cgroup
+                perExecutionEnvironmentMaxConcurrency: 8
+            """, keyPath: "functions.mi.freeze", line: 4,
+            message: "freeze does not apply to a function with perExecutionEnvironmentMaxConcurrency: managed"
+                + " instances are never frozen (remove it or set none)")
+        let config = try parseConfig(
+            """
+            functions:
+              mi:
+                command: [x]
+                perExecutionEnvironmentMaxConcurrency: 8
+              classic:
+                command: [x]
+            """)
+        let managed = try #require(config.functions.first { $0.name == "mi" })
+        #expect(managed.perExecutionEnvironmentMaxConcurrency == 8 && managed.freeze == .none)
+        #expect(config.functions.first { $0.name == "classic" }?.perExecutionEnvironmentMaxConcurrency == nil)
+    }
+
     /// An unknown key in a nested section (async) is rejected too.
     @Test func unknownNestedKey() {
         expectError(

@@ -58,6 +58,44 @@ private func invocation(_ id: String) -> Invocation {
     }
 }
 
+@Suite struct ManagedInstancePlacementTests {
+    /// Managed instances start ahead of their invokes: the first invoke asks for one and waits; once it is available
+    /// the queue fills it up to its N slots, and another starts only when the queue holds more than it will take.
+    @Test func fillsEachEnvironmentBeforeStartingAnother() {
+        var placement = PlacementStateMachine(maxSandboxes: 3, slotsPerSandbox: 2)
+        #expect(placement.invokeArrived(invocation("a")) == [.create])
+        placement.created(sandboxID: "s1")
+        #expect(placement.invokeArrived(invocation("b")).isEmpty)
+        #expect(placement.invokeArrived(invocation("c")) == [.create])
+        placement.created(sandboxID: "s2")
+        #expect(
+            placement.sandboxAvailable("s1", now: 1) == [
+                .place(invocation("a"), sandboxID: "s1"), .place(invocation("b"), sandboxID: "s1"),
+            ])
+        #expect(placement.sandboxAvailable("s2", now: 2) == [.place(invocation("c"), sandboxID: "s2")])
+        #expect(placement.invokeArrived(invocation("d")) == [.place(invocation("d"), sandboxID: "s2")])
+        #expect(placement.invokeArrived(invocation("e")) == [.create])
+        #expect(placement.inFlight == 4)
+        // One invoke of s1 ends: its slot takes the head of the queue.
+        #expect(placement.sandboxAvailable("s1", inFlight: 1, now: 3) == [.place(invocation("e"), sandboxID: "s1")])
+        #expect(placement.invokeArrived(invocation("f")).isEmpty)
+        #expect(placement.queuedCount == 1)
+    }
+
+    /// A managed instance with invokes in flight is neither idle nor retired; with none it is both.
+    @Test func idleOnlyWithNothingInFlight() {
+        var placement = PlacementStateMachine(maxSandboxes: 1, slotsPerSandbox: 4)
+        placement.adoptPrewarmed("s1")
+        #expect(placement.sandboxAvailable("s1", now: 5).isEmpty)
+        #expect(placement.invokeArrived(invocation("a")) == [.place(invocation("a"), sandboxID: "s1")])
+        #expect(placement.idle(before: 100).isEmpty)
+        let busy = placement.retire("s1")
+        #expect(!busy)
+        _ = placement.sandboxAvailable("s1", inFlight: 0, now: 10)
+        #expect(placement.idle(before: 100) == ["s1"])
+    }
+}
+
 @Suite struct ReapingTests {
     /// Sandboxes idle since before the cutoff are offered for reaping, most idle first, and leave placement.
     @Test func idleBeforeCutoff() {
