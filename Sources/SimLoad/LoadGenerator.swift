@@ -57,6 +57,8 @@ package struct LoadProgress: Sendable {
     package var throttled: Int
     package var sandboxes: Int?
     package var busySandboxes: Int?
+    /// Invokes in flight in them (several per managed instance), when known.
+    package var inFlight: Int? = nil
 }
 
 /// Drives a plan against an Invoke API from an event loop of its own: keep-alive connections (opened as needed up
@@ -91,7 +93,7 @@ package final class LoadGenerator: @unchecked Sendable {
     private var housekeeping: Timer?
     private var recentAnswers: [UInt64] = []
     private var request: HTTPRequest
-    private var latestSandboxes: (total: Int, busy: Int)?
+    private var latestSandboxes: (total: Int, busy: Int, inFlight: Int?)?
 
     /// Connections an open model may hold at once; invokes due beyond them wait (their latency grows).
     package static let maxConnections = 4_000
@@ -145,11 +147,11 @@ package final class LoadGenerator: @unchecked Sendable {
     }
 
     /// Records a sample of the function's sandboxes, now.
-    package func sandboxes(total: Int, busy: Int) {
+    package func sandboxes(total: Int, busy: Int, inFlight: Int? = nil) {
         loop.submit { [self] in
-            latestSandboxes = (total, busy)
+            latestSandboxes = (total, busy, inFlight)
             guard startNanoseconds > 0 else { return }
-            recorder.sandboxes(second: currentSecond, total: total, busy: busy)
+            recorder.sandboxes(second: currentSecond, total: total, busy: busy, inFlight: inFlight)
         }
     }
 
@@ -378,6 +380,6 @@ package final class LoadGenerator: @unchecked Sendable {
             plannedRequests: plan.stop.requests, answered: answered, currentRate: Double(recentAnswers.count),
             p50Ms: Double(recorder.all.percentile(0.5)) / 1e6, p99Ms: Double(recorder.all.percentile(0.99)) / 1e6,
             errors: errors, throttled: recorder.count(.throttled), sandboxes: latestSandboxes?.total,
-            busySandboxes: latestSandboxes?.busy)
+            busySandboxes: latestSandboxes?.busy, inFlight: latestSandboxes?.inFlight)
     }
 }

@@ -40,6 +40,8 @@ package struct LoadRecorder: Sendable {
         /// Sandboxes of the function and busy ones, sampled during the second (nil: unknown).
         package var sandboxes: Int?
         package var busySandboxes: Int?
+        /// Invokes in flight in the function's sandboxes (a managed instance runs several), sampled (nil: unknown).
+        package var inFlight: Int?
 
         package init() {}
     }
@@ -112,10 +114,11 @@ package struct LoadRecorder: Sendable {
     }
 
     /// Records a sample of the function's sandboxes in `second`.
-    package mutating func sandboxes(second: Int, total: Int, busy: Int) {
+    package mutating func sandboxes(second: Int, total: Int, busy: Int, inFlight: Int? = nil) {
         let index = slot(second)
         timeline[index].sandboxes = max(timeline[index].sandboxes ?? 0, total)
         timeline[index].busySandboxes = max(timeline[index].busySandboxes ?? 0, busy)
+        if let inFlight { timeline[index].inFlight = max(timeline[index].inFlight ?? 0, inFlight) }
     }
 
     private mutating func classify(_ kind: StartKind, nanoseconds: UInt64, second: Int) {

@@ -64,6 +64,8 @@ package struct TimelineSecond: Equatable, Sendable {
     package var p99Ms: Double?
     package var sandboxes: Int?
     package var busySandboxes: Int?
+    /// Most invokes in flight in the function's sandboxes seen during the second, when the target says.
+    package var inFlight: Int? = nil
 }
 
 /// The outcome of one run, as the summary, the JSON file and the HTML report show it.
@@ -94,6 +96,8 @@ package struct LoadResult: Equatable, Sendable {
     package var warmHistogram: [Int]
     /// The highest number of sandboxes seen.
     package var peakSandboxes: Int?
+    /// The most invokes in flight seen at once in the function's sandboxes (several per managed instance).
+    package var peakInFlight: Int?
     /// Sandboxes the simulator started for invokes during the run (on-demand inits), when it says.
     package var sandboxesStarted: Int?
 
@@ -128,9 +132,10 @@ package struct LoadResult: Equatable, Sendable {
                 coldStarts: entry.coldStarts,
                 p50Ms: entry.latency.count > 0 ? Double(entry.latency.percentile(0.5)) / 1e6 : nil,
                 p99Ms: entry.latency.count > 0 ? Double(entry.latency.percentile(0.99)) / 1e6 : nil,
-                sandboxes: entry.sandboxes, busySandboxes: entry.busySandboxes)
+                sandboxes: entry.sandboxes, busySandboxes: entry.busySandboxes, inFlight: entry.inFlight)
         }
         peakSandboxes = timeline.compactMap(\.sandboxes).max()
+        peakInFlight = timeline.compactMap(\.inFlight).max()
         // Log-spaced edges from 10 µs to the slowest invoke, 4 per factor of 2 (~19 % wide).
         let slowest = max(recorder.all.max, 20_000)
         var edges: [UInt64] = [10_000]
@@ -190,13 +195,14 @@ package struct LoadResult: Equatable, Sendable {
                             ("throttled", number(s.throttled)), ("otherErrors", number(s.otherErrors)),
                             ("coldStarts", number(s.coldStarts)), ("p50Ms", optional(s.p50Ms)),
                             ("p99Ms", optional(s.p99Ms)), ("sandboxes", optional(s.sandboxes)),
-                            ("busySandboxes", optional(s.busySandboxes)),
+                            ("busySandboxes", optional(s.busySandboxes)), ("inFlight", optional(s.inFlight)),
                         ])
                     })
             ),
             ("load", .string(load)),
             ("invocationType", .string(invocationType)),
             ("peakSandboxes", optional(peakSandboxes)),
+            ("peakInFlight", optional(peakInFlight)),
             ("sandboxesStarted", optional(sandboxesStarted)),
             (
                 "latencyHistogram",
@@ -235,6 +241,10 @@ package struct LoadResult: Equatable, Sendable {
         out += row("other errors", "\(otherErrors)\(percent(otherErrors))")
         out += row("cold starts", "\(coldStarts)")
         if let peakSandboxes { out += row("peak sandboxes", "\(peakSandboxes)") }
+        if let peakInFlight, let peakSandboxes, peakInFlight > peakSandboxes {
+            // Only worth a line when sandboxes run several invokes at once (managed instances).
+            out += row("peak in flight", "\(peakInFlight)")
+        }
         out +=
             "  latency (ms)" + pad("p50", 10) + pad("p90", 10) + pad("p99", 10) + pad("max", 10) + pad("count", 10)
             + "\n"

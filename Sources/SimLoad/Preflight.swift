@@ -7,6 +7,8 @@ import SimUV
 package struct FunctionStatus: Sendable, Equatable {
     package var sandboxes: Int
     package var busy: Int
+    /// Invokes in flight in its sandboxes (several per managed instance), when the target says.
+    package var inFlight: Int? = nil
     package var freeze: FreezeFigures?
 }
 
@@ -67,7 +69,7 @@ package enum Preflight {
                 thawP50Us: double(thaws["p50"]), thawP99Us: double(thaws["p99"]), frozen: int(entry["freezes"]) ?? 0,
                 skipped: int(entry["freezesSkipped"]) ?? 0)
         }
-        return FunctionStatus(sandboxes: sandboxes, busy: busy, freeze: freeze)
+        return FunctionStatus(sandboxes: sandboxes, busy: busy, inFlight: int(entry["inFlight"]), freeze: freeze)
     }
 }
 
@@ -84,7 +86,7 @@ extension LoadResult {
 }
 
 extension LoadProgress {
-    /// The live line: `12.0/30s  2,031 invokes  498/s  p50 0.41 ms  p99 2.10 ms  errors 0  throttled 0  sandboxes 3/5`.
+    /// The live line: `12.0/30s  2,031 invokes  498/s  p50 0.41 ms  p99 2.10 ms  errors 0  throttled 0  sandboxes 1 busy/1  in flight 7` (the last part only when sandboxes run several invokes at once).
     package var line: String {
         func ms(_ value: Double) -> String { LambdaLog.fixed(value, decimals: value < 10 ? 2 : 0) }
         var text = LambdaLog.fixed(elapsedSeconds, decimals: 1)
@@ -94,6 +96,7 @@ extension LoadProgress {
         text += " invokes  \(Int(currentRate))/s  p50 \(ms(p50Ms)) ms  p99 \(ms(p99Ms)) ms  errors \(errors)"
         text += "  throttled \(throttled)"
         if let sandboxes { text += "  sandboxes \(busySandboxes ?? 0) busy/\(sandboxes)" }
+        if let inFlight, let busySandboxes, inFlight > busySandboxes { text += "  in flight \(inFlight)" }
         return text
     }
 }

@@ -241,7 +241,9 @@ struct LoadCommand: AsyncParsableCommand {
         let verdicts = Task { await target.forwardVerdicts(to: generator) }
         let sampler = Task {
             while !Task.isCancelled {
-                if let (total, busy) = await target.sampleSandboxes() { generator.sandboxes(total: total, busy: busy) }
+                if let (total, busy, inFlight) = await target.sampleSandboxes() {
+                    generator.sandboxes(total: total, busy: busy, inFlight: inFlight)
+                }
                 try? await Task.sleep(for: .seconds(1))
             }
         }
@@ -348,14 +350,17 @@ struct LoadCommand: AsyncParsableCommand {
         }
 
         /// The function's sandboxes and how many are busy (initialising or running an invoke).
-        func sampleSandboxes() async -> (Int, Int)? {
+        /// The function's sandboxes, how many are busy (initialising or running an invoke), and the invokes in
+        /// flight in them (several in a managed instance).
+        func sampleSandboxes() async -> (Int, Int, Int?)? {
             if let simulator {
                 guard let all = try? await simulator.sandboxes() else { return nil }
                 let mine = all.filter { $0.function == function }
-                return (mine.count, mine.filter { $0.state == "busy" || $0.state == "initializing" }.count)
+                let busy = mine.filter { $0.state == "busy" || $0.state == "initializing" }.count
+                return (mine.count, busy, mine.reduce(0) { $0 + $1.inFlight })
             }
             guard let status = await Preflight.functionStatus(endpoint) else { return nil }
-            return (status.sandboxes, status.busy)
+            return (status.sandboxes, status.busy, status.inFlight)
         }
 
         /// The freeze figures of the run, when the target is lambda-sim.

@@ -56,7 +56,7 @@ import Testing
                 second: index / 50, outcome: outcome, nanoseconds: UInt64(index + 1) * 1_000_000,
                 requestID: String(index), start: index == 0 ? .cold : .warm)
         }
-        recorder.sandboxes(second: 0, total: 3, busy: 2)
+        recorder.sandboxes(second: 0, total: 3, busy: 2, inFlight: 7)
         recorder.settle()
         let plan = LoadPlan(
             model: .rate(50), stop: StopCondition(seconds: 2, requests: nil), payload: [],
@@ -116,9 +116,11 @@ import Testing
         #expect(
             entry.map(\.0) == [
                 "second", "requests", "succeeded", "functionErrors", "throttled", "otherErrors", "coldStarts", "p50Ms",
-                "p99Ms", "sandboxes", "busySandboxes",
+                "p99Ms", "sandboxes", "busySandboxes", "inFlight",
             ])
         #expect(first["sandboxes"] == .number("3") && first["busySandboxes"] == .number("2"))
+        #expect(first["inFlight"] == .number("7"))
+        #expect(document["peakInFlight"] == .number("7"))
     }
 
     /// The report is one self-contained page: its charts are inline SVG, and it refers to nothing outside.
