@@ -43,14 +43,13 @@ let package = Package(
         ),
         .target(
             name: "LambdaSim",
-            dependencies: ["SimCore", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimServer", "SimUV"],
+            dependencies: ["SimConfig", "SimCore", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimServer", "SimUV"],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "lambda-sim",
             dependencies: [
                 "LambdaSim",
-                "SimConfig",
                 "SimCore",
                 "SimLoad",
                 "SimUV",

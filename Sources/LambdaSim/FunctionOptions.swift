@@ -95,6 +95,11 @@ public struct FunctionOptions: Sendable {
     /// apply). With an account (serve) concurrency counts invokes; without, `maxConcurrency` counts environments.
     /// Nil (the default): a classic function, one invoke per environment.
     public var perExecutionEnvironmentMaxConcurrency: Int?
+    /// External extensions that the user starts (with `Simulator.spawn(extension:)`, in a debugger, …) rather than
+    /// the simulator, by the name they register with: init waits for each to register, as for an extension the
+    /// simulator launched from `extensionsDirectory`, and they may subscribe to SHUTDOWN. Their environment is the
+    /// runtime's minus what Lambda withholds from extensions (`attachEnvironment` plus the API address).
+    public var attachedExtensions: [String] = []
     /// Files that receive invocation records of asynchronous invokes (JSON lines).
     public var onSuccessDestination: String?
     /// The file that receives records of asynchronous invokes that failed for good.
@@ -155,6 +160,7 @@ public struct FunctionOptions: Sendable {
         }
         spec.maxStreamedResponseBytes = maxStreamedResponseBytes
         spec.streamingBytesPerSecond = streamingBytesPerSecond
+        spec.attachedExtensions = attachedExtensions
         if let slots = perExecutionEnvironmentMaxConcurrency {
             spec.environmentMaxConcurrency = slots
             spec.freezeMode = .none

@@ -87,6 +87,10 @@ public final class Simulator: Sendable {
     /// With `account`, invokes beyond the concurrency limits are throttled (429) as Lambda does, provisioned
     /// sandboxes start at once and idle ones are reaped; without it (`run`), invokes queue.
     /// - Parameters:
+    ///   - functions: the functions to serve, each with its own pool of sandboxes.
+    ///   - host: the Invoke API's address (127.0.0.1 by default; 0.0.0.0 for every interface).
+    ///   - port: the Invoke API's port; 0 for an ephemeral one (`Simulator.port` says which).
+    ///   - account: the account's limits (serve mode); nil to queue invokes instead of throttling them (run mode).
     ///   - console: receives every log line as it happens (on the loop thread).
     ///   - standardOutput: writes every log line to standard output as `[function sandbox] text`, batched per turn
     ///     of the event loop (what the `lambda-sim` command does).
@@ -242,7 +246,8 @@ public final class Simulator: Sendable {
                         invocations: $0.invocationCount, state: $0.stateName, inFlight: $0.machine.inFlightCount,
                         slots: pool.function.slotsPerEnvironment, isManagedInstance: pool.function.isManagedInstance,
                         freezeMode: pool.function.freezeMode.rawValue,
-                        frozen: $0.freezer.isFrozen, freezes: LatencySummary($0.freezer.statistics.freezes),
+                        frozen: $0.freezer.isFrozen, freezeEpoch: $0.machine.freezeEpoch,
+                        freezes: LatencySummary($0.freezer.statistics.freezes),
                         thaws: LatencySummary($0.freezer.statistics.thaws),
                         freezeCounts: FreezeSummary(mode: pool.function.freezeMode.rawValue, $0.freezer.statistics))
                 }
@@ -257,6 +262,56 @@ public final class Simulator: Sendable {
         let state = self.state
         return try await loop.run {
             state.pools.first { $0.function.name == function }?.sandboxes.first?.runtimeEnvironment
+        }
+    }
+
+    /// For a function in attach mode: starts `arguments` as its runtime, with Lambda's environment for it (the one
+    /// `attachEnvironment` gives) plus `environment` (`KEY=value`), as the Rust crate's `spawn_process` does. The
+    /// process is one of the sandbox's: its output is logged as the runtime's, its exit fails the init or the invoke
+    /// as a crash does (`Runtime.ExitError`), and it is stopped with the simulator. Returns its pid.
+    @discardableResult
+    public func spawn(runtime arguments: [String], function: String, environment: [String] = []) async throws -> Int32 {
+        try await spawnAttached(arguments, function: function, role: .runtime, environment: environment)
+    }
+
+    /// For a function with `attachedExtensions`: starts `arguments` as the external extension `name` (by default
+    /// the executable's file name, which is also the name it must register with), with Lambda's environment for
+    /// extensions plus `environment`. Like a launched extension, init waits for it to register, it may subscribe to
+    /// SHUTDOWN, its exit outside a shutdown fails the init or invoke (`Extension.Crash`), and it is stopped with
+    /// the simulator. Returns its pid.
+    @discardableResult
+    public func spawn(
+        extension arguments: [String], named name: String? = nil, function: String, environment: [String] = []
+    ) async throws -> Int32 {
+        let name = name ?? arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? ""
+        return try await spawnAttached(arguments, function: function, role: .extension(name), environment: environment)
+    }
+
+    private func spawnAttached(
+        _ arguments: [String], function: String, role: Sandbox.AttachedRole, environment: [String]
+    ) async throws -> Int32 {
+        guard !arguments.isEmpty else { throw OptionError(message: "spawn: no command") }
+        let state = self.state
+        return try await loop.run { () throws -> Int32 in
+            guard let pool = state.pools.first(where: { $0.function.name == function }) else {
+                throw OptionError(message: "spawn: no function '\(function)'")
+            }
+            switch role {
+            case .runtime:
+                guard pool.function.isAttached else {
+                    throw OptionError(
+                        message: "spawn: function '\(function)' has a command; only an attached one takes a runtime")
+                }
+            case .extension(let name):
+                guard pool.function.attachedExtensions.contains(name) else {
+                    throw OptionError(
+                        message: "spawn: '\(name)' is not one of function '\(function)''s attachedExtensions")
+                }
+            }
+            guard let sandbox = pool.sandboxes.first else {
+                throw OptionError(message: "spawn: function '\(function)' has no sandbox yet")
+            }
+            return try sandbox.spawnAttached(arguments, as: role, extraEnvironment: environment)
         }
     }
 
@@ -291,19 +346,41 @@ public final class Simulator: Sendable {
     /// Stops accepting invokes, shuts every sandbox down (SIGTERM, SIGKILL after the budget) and ends the loop.
     /// Returns the freeze and thaw figures of the whole run.
     @discardableResult
-    public func stop() async -> [FreezeSummary] {
+    public func stop() async -> [FreezeSummary] { await stop(reason: .spindown).freeze }
+
+    /// Stops accepting invokes and shuts every sandbox down as Lambda shuts an execution environment down for
+    /// `reason`: external extensions subscribed to SHUTDOWN get it with that reason and a deadline (2,000 ms with
+    /// external extensions, 500 ms with only internal ones; with none, the runtime gets 300 ms of SIGTERM for a
+    /// `spindown` and an immediate SIGKILL otherwise), and whatever is still running at the deadline is killed.
+    /// Returns how each process ended, and the freeze figures of the whole run. Queued and in-flight invokes end
+    /// with an error.
+    @discardableResult
+    public func stop(reason: ShutdownReason) async -> ShutdownOutcome {
         let state = self.state
         let loop = self.loop
-        let summary = await withCheckedContinuation { (continuation: CheckedContinuation<[FreezeSummary], Never>) in
+        let sandboxReason = SandboxStateMachine.ShutdownReason(rawValue: reason.rawValue) ?? .spindown
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<ShutdownOutcome, Never>) in
             loop.submit {
                 state.front?.close()
                 state.front = nil
                 var remaining = state.pools.count
-                if remaining == 0 { continuation.resume(returning: []) }
+                if remaining == 0 { continuation.resume(returning: ShutdownOutcome(sandboxes: [], freeze: [])) }
                 for pool in state.pools {
-                    pool.shutdown {
+                    pool.shutdown(reason: sandboxReason) {
                         remaining -= 1
-                        if remaining == 0 { continuation.resume(returning: Self.summarize(state.pools)) }
+                        guard remaining == 0 else { return }
+                        let sandboxes = state.pools.flatMap { pool in
+                            pool.shutdownRecords.map { record in
+                                ShutdownOutcome.Sandbox(
+                                    id: record.sandboxID, function: pool.function.name,
+                                    processes: record.exits.map {
+                                        ShutdownOutcome.Process(
+                                            name: $0.name, status: $0.status, exitedInTime: !$0.killed)
+                                    })
+                            }
+                        }
+                        continuation.resume(
+                            returning: ShutdownOutcome(sandboxes: sandboxes, freeze: Self.summarize(state.pools)))
                     }
                 }
             }
@@ -313,7 +390,47 @@ public final class Simulator: Sendable {
             for stream in state.eventStreams { stream.finish() }
         }
         await loop.shutdown()
-        return summary
+        return outcome
+    }
+
+    /// Why the simulator shuts its execution environments down: the reason extensions receive in their SHUTDOWN
+    /// event.
+    public enum ShutdownReason: String, Sendable {
+        /// The environment is no longer needed (Lambda's scale-in, and the simulator's normal stop).
+        case spindown
+        /// The function timed out.
+        case timeout
+        /// The runtime or an extension failed.
+        case failure
+    }
+
+    /// What a shutdown did: how every process of every sandbox ended.
+    public struct ShutdownOutcome: Sendable, Equatable {
+        /// One process's end.
+        public struct Process: Sendable, Equatable {
+            /// `runtime`, or the external extension's file name.
+            public var name: String
+            /// Its exit status in Go's wording (`exit status 0`, `signal: terminated`, `signal: killed`).
+            public var status: String
+            /// True when it exited on its own (or on SIGTERM) within its time; false when it had to be killed
+            /// (the deadline passed, or it was an extension not subscribed to SHUTDOWN).
+            public var exitedInTime: Bool
+        }
+
+        /// One sandbox's processes.
+        public struct Sandbox: Sendable, Equatable {
+            /// The sandbox's id.
+            public var id: String
+            /// Its function.
+            public var function: String
+            /// Its processes, in the order they ended (a sandbox that never ran one has none).
+            public var processes: [Process]
+        }
+
+        /// Every sandbox that was shut down, in the order each finished.
+        public var sandboxes: [Sandbox]
+        /// The freeze and thaw figures of the whole run.
+        public var freeze: [FreezeSummary]
     }
 
     /// A stream of the events that happen from now on (see `SimulatorEventStream`); it ends once `stop` has
@@ -357,6 +474,9 @@ public struct SandboxStatus: Sendable, Equatable {
     public var freezeMode: String
     /// Whether its processes are frozen now.
     public var frozen: Bool
+    /// The freeze epoch: it moves on at every thaw decision (a freeze decided before the last one is dropped), so
+    /// two readings with the same epoch and `frozen` saw no thaw in between.
+    public var freezeEpoch: UInt64
     /// Freeze latency, request to confirmation.
     public var freezes: LatencySummary
     /// Thaw latency, request to confirmation.

@@ -204,6 +204,26 @@ extension SimulatorEvent {
     }
 }
 
+extension SimulatorEvent {
+    /// The Telemetry API event type this event is delivered as to subscribers (`platform.initStart`,
+    /// `platform.initReport`, `platform.start`, `platform.runtimeDone`, `platform.report`, `platform.extension`,
+    /// `platform.fault`, `function`, `extension`); nil for the simulator's own events (freezes, throttles, …).
+    public var telemetryType: String? {
+        switch kind {
+        case .initStarted: return "platform.initStart"
+        case .initFinished: return "platform.initReport"
+        case .invokeStarted: return "platform.start"
+        case .runtimeDone: return "platform.runtimeDone"
+        case .report: return "platform.report"
+        case .extensionState: return "platform.extension"
+        case .fault: return "platform.fault"
+        case .output(.runtime, _): return "function"
+        case .output(.extension, _): return "extension"
+        default: return nil
+        }
+    }
+}
+
 extension SimulatorEvent.Status {
     init(_ outcome: EventOutcome) {
         switch outcome.status {
@@ -231,8 +251,17 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         var bytes = 0
         var droppedSinceRead = 0
         var dropped = 0
-        var waiter: CheckedContinuation<SimulatorEvent?, Never>?
+        var waiter: CheckedContinuation<Wait, Never>?
+        /// Identifies the waiter, so that a timeout ends only the wait it was armed for.
+        var waiterToken = 0
         var finished = false
+    }
+
+    /// What a wait for the next event ended with.
+    private enum Wait {
+        case event(SimulatorEvent)
+        case end
+        case timedOut
     }
 
     private let state = Mutex(State())
@@ -253,7 +282,7 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
 
     /// Adds an event (on the loop thread).
     func append(_ event: SimulatorEvent) {
-        let waiter = state.withLock { state -> CheckedContinuation<SimulatorEvent?, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Wait, Never>? in
             guard !state.finished else { return nil }
             if let waiter = state.waiter, state.droppedSinceRead == 0 {
                 state.waiter = nil
@@ -271,18 +300,18 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
             compact(&state)
             return nil
         }
-        waiter?.resume(returning: event)
+        waiter?.resume(returning: .event(event))
     }
 
     /// Ends the sequence once the waiting events are read.
     func finish() {
-        let waiter = state.withLock { state -> CheckedContinuation<SimulatorEvent?, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Wait, Never>? in
             state.finished = true
             let waiter = state.waiter
             state.waiter = nil
             return waiter
         }
-        waiter?.resume(returning: nil)
+        waiter?.resume(returning: .end)
     }
 
     private func compact(_ state: inout State) {
@@ -294,8 +323,14 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
 
     /// The next event, waiting for one; nil once the simulator stopped and every event was read.
     func next() async -> SimulatorEvent? {
+        if case .event(let event) = await next(until: nil) { return event }
+        return nil
+    }
+
+    /// The next event, waiting for one until `deadline` (if any).
+    private func next(until deadline: ContinuousClock.Instant?) async -> Wait {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> (SimulatorEvent?, Bool) in
+            let ready = state.withLock { state -> (Wait?, Int) in
                 if state.droppedSinceRead > 0 {
                     let count = state.droppedSinceRead
                     state.droppedSinceRead = 0
@@ -303,20 +338,129 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
                     let marker = SimulatorEvent(
                         function: "lambda-sim", sandboxID: nil, requestID: nil, epochMilliseconds: time,
                         kind: .eventsDropped(count))
-                    return (marker, true)
+                    return (.event(marker), 0)
                 }
                 if state.head < state.queue.count {
                     let event = state.queue[state.head]
                     state.bytes -= event.estimatedBytes
                     state.head += 1
                     compact(&state)
-                    return (event, true)
+                    return (.event(event), 0)
                 }
-                if state.finished { return (nil, true) }
+                if state.finished { return (.end, 0) }
                 state.waiter = continuation
-                return (nil, false)
+                state.waiterToken += 1
+                return (nil, state.waiterToken)
             }
-            if ready.1 { continuation.resume(returning: ready.0) }
+            if let wait = ready.0 {
+                continuation.resume(returning: wait)
+            } else if let deadline {
+                let token = ready.1
+                Task { [self] in
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    expire(token)
+                }
+            }
+        }
+    }
+
+    /// Ends the wait `token` with a timeout, if it is still waiting.
+    private func expire(_ token: Int) {
+        let waiter = state.withLock { state -> CheckedContinuation<Wait, Never>? in
+            guard state.waiterToken == token, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: .timedOut)
+    }
+
+    /// Why a wait on the stream gave up.
+    public enum WaitError: Error, CustomStringConvertible, Equatable {
+        /// Nothing matched within the time allowed.
+        case timedOut(waitingFor: String, after: Duration)
+        /// The simulator stopped before anything matched.
+        case ended(waitingFor: String)
+
+        /// What was awaited, and what happened instead.
+        public var description: String {
+            switch self {
+            case .timedOut(let what, let after): return "no \(what) within \(after)"
+            case .ended(let what): return "the simulator stopped before \(what)"
+            }
+        }
+    }
+
+    /// Reads events until one satisfies `predicate` and returns it; the events before it are read and dropped
+    /// (the stream has one reader). Throws `WaitError` when `timeout` passes first or the simulator stops.
+    /// `description` names what is awaited in the error.
+    public func first(
+        timeout: Duration = .seconds(30), _ description: String = "matching event",
+        where predicate: (SimulatorEvent) throws -> Bool
+    ) async throws -> SimulatorEvent {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            switch await next(until: deadline) {
+            case .event(let event):
+                if try predicate(event) { return event }
+            case .end:
+                throw WaitError.ended(waitingFor: description)
+            case .timedOut:
+                throw WaitError.timedOut(waitingFor: description, after: timeout)
+            }
+        }
+    }
+
+    /// Waits for the invoke `requestID` to complete and returns its REPORT figures (the invoke phase is over: the
+    /// runtime asked for its next event and extensions are done).
+    public func report(for requestID: String, timeout: Duration = .seconds(30)) async throws -> SimulatorEvent.Report {
+        let event = try await first(timeout: timeout, "REPORT of \(requestID)") {
+            guard $0.requestID == requestID, case .report = $0.kind else { return false }
+            return true
+        }
+        guard case .report(let report) = event.kind else { preconditionFailure("matched a report") }
+        return report
+    }
+
+    /// Waits for the next invoke of `function` (any function if nil) to complete and returns its request id and
+    /// REPORT figures.
+    public func nextReport(function: String? = nil, timeout: Duration = .seconds(30)) async throws -> (
+        requestID: String, report: SimulatorEvent.Report
+    ) {
+        let event = try await first(timeout: timeout, "REPORT") {
+            guard function == nil || $0.function == function, $0.requestID != nil, case .report = $0.kind else {
+                return false
+            }
+            return true
+        }
+        guard case .report(let report) = event.kind, let id = event.requestID else { preconditionFailure("a report") }
+        return (id, report)
+    }
+
+    /// Waits until `count` distinct sandboxes (of `function`, or of any function if nil) have begun an init, and
+    /// returns their ids in the order they did.
+    public func sandboxesStarted(
+        _ count: Int, function: String? = nil, timeout: Duration = .seconds(30)
+    ) async throws -> [String] {
+        var seen: [String] = []
+        while seen.count < count {
+            let event = try await first(timeout: timeout, "\(count) sandboxes started (saw \(seen.count))") {
+                guard function == nil || $0.function == function, let id = $0.sandboxID, !seen.contains(id),
+                    case .initStarted = $0.kind
+                else { return false }
+                return true
+            }
+            seen.append(event.sandboxID!)
+        }
+        return seen
+    }
+
+    /// Waits for the next event with the Telemetry API type `type` (`platform.initStart`, `platform.report`,
+    /// `function`, …; see `SimulatorEvent.telemetryType`), of `function` if given.
+    public func telemetry(
+        _ type: String, function: String? = nil, timeout: Duration = .seconds(30)
+    ) async throws -> SimulatorEvent {
+        try await first(timeout: timeout, "\(type) event") {
+            (function == nil || $0.function == function) && $0.telemetryType == type
         }
     }
 

@@ -40,6 +40,9 @@ package struct FunctionSpec: Sendable, Equatable {
     /// True for a function without a command: the simulator starts no runtime and waits for one that the user
     /// starts (attach mode), pointed at the sandbox's Runtime API.
     package var isAttached: Bool { command.isEmpty }
+    /// External extensions the user starts (attach mode): init waits for them to register, as for launched ones,
+    /// and they may subscribe to SHUTDOWN.
+    package var attachedExtensions: [String] = []
     /// Who may connect to the sandbox's Runtime API.
     package var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
     /// Most bytes a streamed response may have (Lambda: 200 MiB); beyond it the invoke fails with
@@ -85,5 +88,6 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
             && lhs.streamingBytesPerSecond == rhs.streamingBytesPerSecond
             && lhs.environmentMaxConcurrency == rhs.environmentMaxConcurrency
+            && lhs.attachedExtensions == rhs.attachedExtensions
     }
 }

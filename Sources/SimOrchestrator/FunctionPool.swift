@@ -303,6 +303,7 @@ package final class FunctionPool {
         provisioning.remove(sandbox.id)
         let wasProvisioned = provisioned.remove(sandbox.id) != nil
         if stopping {
+            shutdownRecords.append((sandbox.id, sandbox.shutdownExits))
             if live.isEmpty {
                 let done = onStopped
                 onStopped = nil
@@ -371,8 +372,14 @@ package final class FunctionPool {
         return total
     }
 
-    /// Shuts every sandbox down; queued invokes fail. `completion` runs once all processes are gone.
-    package func shutdown(completion: @escaping () -> Void) {
+    /// How the processes of each sandbox ended in the final shutdown, by sandbox id, in the order they finished.
+    package private(set) var shutdownRecords: [(sandboxID: String, exits: [ShutdownExit])] = []
+
+    /// Shuts every sandbox down with SHUTDOWN `reason`; queued invokes fail. `completion` runs once all processes
+    /// are gone.
+    package func shutdown(
+        reason: SandboxStateMachine.ShutdownReason = .spindown, completion: @escaping () -> Void
+    ) {
         loop.assertInLoop()
         guard !stopping else { return }
         stopping = true
@@ -387,7 +394,7 @@ package final class FunctionPool {
             return
         }
         onStopped = completion
-        for sandbox in Array(live.values) { sandbox.shutdown() }
+        for sandbox in Array(live.values) { sandbox.shutdown(reason: reason) }
     }
 
     static func stoppedResult(_ requestID: String) -> InvokeResult {

@@ -49,18 +49,60 @@ extension Sandbox {
                 return
             }
         }
-        perform(machine.extensionsLaunched(names: launched))
+        // Extensions the user starts (attach mode) are expected like launched ones.
+        perform(machine.extensionsLaunched(names: launched + function.attachedExtensions))
+    }
+
+    /// What a process started for an attached function plays.
+    package enum AttachedRole: Sendable {
+        /// The runtime.
+        case runtime
+        /// The external extension of this name (one of `attachedExtensions`).
+        case `extension`(String)
+    }
+
+    /// Starts a process for an attached function with Lambda's environment for `role` (plus `extraEnvironment`), as
+    /// one of the sandbox's processes: its output is the sandbox's, its exit fails the init or invoke as a launched
+    /// process's would, and it is stopped with the sandbox. Returns its pid.
+    package func spawnAttached(
+        _ arguments: [String], as role: AttachedRole, extraEnvironment: [String] = []
+    ) throws(UVError) -> Int32 {
+        let environment: [String]
+        switch role {
+        case .runtime: environment = runtimeEnvironment + extraEnvironment
+        case .extension:
+            environment =
+                RuntimeEnvironment.extensionEnvironment(fromRuntime: runtimeEnvironment) + extraEnvironment
+        }
+        let process = try start(
+            ProcessSpec(
+                arguments: arguments, environment: environment, workingDirectory: function.codeDirectory,
+                fileDescriptorLimit: Limits.processFileDescriptors, output: .file))
+        adopt(process)
+        switch role {
+        case .runtime:
+            runtime = process
+            watchOutput(of: process, as: .runtime)
+            process.onExit = { [weak self] status in self?.runtimeExited(status) }
+        case .extension(let name):
+            extensionProcesses[name] = process
+            watchOutput(of: process, as: .extension(name))
+            process.onExit = { [weak self] status in self?.extensionExited(name, status) }
+        }
+        return process.pid
     }
 
     func spawnRuntime() {
-        runtime = nil
         if function.isAttached {
+            // The user's runtime may already run (started with `spawnAttached` before the extensions registered).
+            if runtime != nil { return }
             // Attach mode: the user starts the runtime with this environment; init ends at its first /next.
             publish(
                 .notice("lambda-sim: waiting for a runtime to attach: AWS_LAMBDA_RUNTIME_API=\(runtimeAPI)"),
                 requestID: nil)
             return
         }
+        runtime = nil
         var arguments = function.command
         // Managed runtimes start their bootstrap through AWS_LAMBDA_EXEC_WRAPPER when it is set.
         if let wrapper = function.environment.last(where: { $0.0 == "AWS_LAMBDA_EXEC_WRAPPER" })?.1, !wrapper.isEmpty {
@@ -155,6 +197,8 @@ extension Sandbox {
             oomKills = kills
         }
         if shutdownSequence.isStopping {
+            shutdownExits.append(
+                ShutdownExit(name: "runtime", status: status.description, killed: killedInShutdown.contains("runtime")))
             // During a shutdown, SHUTDOWN goes out once the runtime is gone.
             perform(shutdownSequence.runtimeExited())
             noteExit()
@@ -192,7 +236,12 @@ extension Sandbox {
     private func extensionExited(_ name: String, _ status: ExitStatus) {
         flushOutput(of: .extension(name))
         extensionProcesses[name] = nil
-        if !shutdownSequence.isStopping { perform(machine.extensionExited(name: name, status: status.description)) }
+        if shutdownSequence.isStopping {
+            shutdownExits.append(
+                ShutdownExit(name: name, status: status.description, killed: killedInShutdown.contains(name)))
+        } else {
+            perform(machine.extensionExited(name: name, status: status.description))
+        }
         noteExit()
     }
 
@@ -234,10 +283,15 @@ extension Sandbox {
                     guard let self else { return }
                     self.perform(self.shutdownSequence.telemetryFlushed())
                 }
-            case .signalRuntime(let signal): runtime?.signalGroup(signal)
+            case .signalRuntime(let signal):
+                if signal == SIGKILL { killedInShutdown.insert("runtime") }
+                runtime?.signalGroup(signal)
             case .killExtensions(let names):
+                killedInShutdown.formUnion(names)
                 for name in names { extensionProcesses[name]?.signalGroup(SIGKILL) }
             case .killEverything:
+                killedInShutdown.insert("runtime")
+                killedInShutdown.formUnion(extensionProcesses.keys)
                 runtime?.signalGroup(SIGKILL)
                 for process in extensionProcesses.values { process.signalGroup(SIGKILL) }
             case .startTimer(let kind, let milliseconds):

@@ -88,6 +88,9 @@ package final class Sandbox {
     var killTimers: [Timer] = []
     /// The order in which a shutdown stops the processes.
     var shutdownSequence = ShutdownSequence()
+    /// How each process ended in the shutdowns so far, and the processes a shutdown had to SIGKILL.
+    package internal(set) var shutdownExits: [ShutdownExit] = []
+    var killedInShutdown: Set<String> = []
     var runtimeWaiters: [HTTPResponder] = []
     var extensionWaiters: [String: HTTPResponder] = [:]
     /// Line splitters of the runtime's and every extension's output.
@@ -187,7 +190,9 @@ package final class Sandbox {
 
     /// Shuts the sandbox down (SHUTDOWN to extensions, SIGTERM, SIGKILL at the deadline); `onTerminated`
     /// follows.
-    package func shutdown() { perform(machine.shutdown()) }
+    package func shutdown(reason: SandboxStateMachine.ShutdownReason = .spindown) {
+        perform(machine.shutdown(reason: reason))
+    }
 
     // MARK: - Actions
 

@@ -378,9 +378,12 @@ package struct SandboxStateMachine {
         return actions
     }
 
-    /// Init is over when the runtime and every registered extension have asked for their first event.
+    /// Init is over when the runtime and every extension (every launched one registered: an attached runtime may
+    /// ask before them) have asked for their first event.
     mutating func finishInitIfReady() -> [Action] {
-        guard case .initializing(let i) = state, i.runtime == .ready, extensions.allReady else { return [] }
+        guard case .initializing(let i) = state, i.runtime == .ready, extensions.allLaunchedRegistered,
+            extensions.allReady
+        else { return [] }
         nextInitIsSuppressed = false
         let initMs = milliseconds(since: i.startedAt)
         let actions: [Action] = initTelemetry(
@@ -655,8 +658,9 @@ package struct SandboxStateMachine {
         return timeoutServed(&s, requestID: requestID)
     }
 
-    /// Stops the sandbox for good (spindown).
-    package mutating func shutdown() -> [Action] {
+    /// Stops the sandbox for good; extensions get SHUTDOWN with `reason` (`spindown` when it is reaped or the
+    /// simulator stops).
+    package mutating func shutdown(reason: ShutdownReason = .spindown) -> [Action] {
         switch state {
         case .shutDown:
             return []
@@ -678,19 +682,19 @@ package struct SandboxStateMachine {
                 actions.append(
                     .complete(requestID: invocation.requestID, outcome: Self.shutdownOutcome(invocation.requestID)))
             }
-            state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
-            return actions + stopProcesses(.spindown)
+            state = .resetting(Resetting(reason: reason, retry: nil, final: true))
+            return actions + stopProcesses(reason)
         case .ready:
-            state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
-            return [.cancelTimer] + stopProcesses(.spindown)
+            state = .resetting(Resetting(reason: reason, retry: nil, final: true))
+            return [.cancelTimer] + stopProcesses(reason)
         case .serving(let s):
             var actions: [Action] = []
             for requestID in s.invokes.keys.sorted() {
                 let r = s.invokes[requestID]!
                 actions += endServed(r, outcome: Self.shutdownOutcome(requestID))
             }
-            state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
-            return actions + stopProcesses(.spindown)
+            state = .resetting(Resetting(reason: reason, retry: nil, final: true))
+            return actions + stopProcesses(reason)
         case .running(let r):
             // The invoke ends here (the runtime may still be in its post-response work): its END and REPORT are
             // printed like any other's, with the outcome it had, or the shutdown's if it had none.
@@ -705,8 +709,8 @@ package struct SandboxStateMachine {
                     requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
                     status: status))
             if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
-            state = .resetting(Resetting(reason: .spindown, retry: nil, final: true))
-            return actions + stopProcesses(.spindown)
+            state = .resetting(Resetting(reason: reason, retry: nil, final: true))
+            return actions + stopProcesses(reason)
         }
     }
 

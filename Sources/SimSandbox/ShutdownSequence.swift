@@ -2,6 +2,23 @@
     import Glibc
 #endif
 
+/// How one process of a sandbox ended during a shutdown.
+package struct ShutdownExit: Sendable, Equatable {
+    /// `runtime`, or an external extension's file name.
+    package var name: String
+    /// Its exit status in Go's wording (`exit status 0`, `signal: terminated`, `signal: killed`).
+    package var status: String
+    /// True when the shutdown had to SIGKILL it (its share or the deadline was over, or it was an extension not
+    /// subscribed to SHUTDOWN); false when it exited on its own or on SIGTERM within its time.
+    package var killed: Bool
+
+    package init(name: String, status: String, killed: Bool) {
+        self.name = name
+        self.status = status
+        self.killed = killed
+    }
+}
+
 /// The order in which a sandbox's processes are stopped, as Lambda stops an execution environment: buffered
 /// telemetry is delivered, the runtime gets SIGTERM and a share of the deadline (300 ms when extensions run,
 /// the whole deadline otherwise), then the subscribed external extensions get their SHUTDOWN event and live

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LambdaSim
-import SimConfig
 import SimLoad
 
 #if canImport(Glibc)
@@ -290,13 +289,13 @@ struct LoadCommand: AsyncParsableCommand {
             var functions: [FunctionOptions]
             var account: Simulator.AccountOptions?
             if let path = command.config {
-                let loaded: SimulatorConfig
+                let configuration: SimulatorConfiguration
                 do {
-                    loaded = try ConfigLoader.load(path: path)
+                    configuration = try SimulatorConfiguration.load(file: path)
                 } catch {
                     throw LoadPlanError("\(error)")
                 }
-                let (all, settings) = ServeConfiguration.simulator(for: loaded, timeScale: 1)
+                let (all, settings) = (configuration.functions, configuration.account)
                 guard all.contains(where: { $0.name == name }) else {
                     throw LoadPlanError(
                         "\(path) has no function '\(name)' (it has: \(all.map(\.name).joined(separator: ", ")))")

@@ -1,0 +1,118 @@
+// The test-library API (issue 15): a serve YAML file as the simulator's options, the event stream's waiting helpers,
+// a shutdown with a reason and its outcome, and spawning processes for an attached function.
+
+import Foundation
+import LambdaSim
+import Testing
+
+@Suite("Library API", .serialized)
+struct LibraryAPITests {
+    /// The bundled serve configuration loads as options (every key honoured: limits, provisioned concurrency,
+    /// extensions, environment), and its bash function answers through a scoped simulator; a broken file is an
+    /// error naming the file, line and key.
+    @Test(.timeLimit(.minutes(1)))
+    func serveConfigurationAsOptions() async throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["LAMBDA_SIM_PYTHON"] = TestPaths.python
+        let configuration = try SimulatorConfiguration.load(
+            file: TestPaths.repositoryRoot + "/Config/serve.yaml", environment: environment)
+        #expect(configuration.functions.map(\.name) == ["hello-bash", "hello-python"])
+        #expect(configuration.account.concurrency == 1000 && configuration.port == 9000)
+        let bash = try #require(configuration.functions.first)
+        #expect(bash.reservedConcurrency == 10 && bash.extensionsDirectory?.hasSuffix("Config/extensions") == true)
+        #expect(configuration.functions[1].provisionedConcurrency == 1)
+        #expect(
+            configuration.functions[1].inheritedEnvironment.contains { $0 == ("LAMBDA_SIM_PYTHON", TestPaths.python) })
+
+        try await withSimulator(configuration) { simulator in
+            #expect(simulator.port != 9000)
+            let response = try await simulator.invoke(function: "hello-bash", payload: Array(#"{"name":"yaml"}"#.utf8))
+            #expect(response.status == 200 && response.text.contains("yaml"), "\(response.text)")
+        }
+
+        #expect(throws: SimulatorConfiguration.Error.self) {
+            _ = try SimulatorConfiguration.parse("functions:\n  f:\n    command: [x]\n    memorySize: 64\n")
+        }
+        do {
+            _ = try SimulatorConfiguration.parse(
+                "functions:\n  f:\n    command: [x]\n    memorySize: 64\n", file: "f.yaml")
+        } catch {
+            #expect(error.line == 4 && error.keyPath == "functions.f.memorySize" && error.file == "f.yaml")
+            #expect(error.description.hasPrefix("f.yaml:4: functions.f.memorySize: "))
+        }
+    }
+
+    /// The stream's helpers: N sandboxes started, the next REPORT, a telemetry type, and a wait that gives up with
+    /// the time it waited, or when the simulator stops.
+    @Test(.timeLimit(.minutes(1)))
+    func waitingHelpers() async throws {
+        let events = SimulatorEventStream()
+        let simulator = try await Simulator.start(
+            functions: [TestFunctions.fixture(maxConcurrency: 2)], port: 0, events: events)
+        async let first = simulator.invoke(function: "fn", payload: Array(#"{"sleepMs":300}"#.utf8))
+        async let second = simulator.invoke(function: "fn", payload: Array(#"{"sleepMs":300}"#.utf8))
+        let started = try await events.sandboxesStarted(2, function: "fn")
+        #expect(Set(started).count == 2)
+        let (requestID, report) = try await events.nextReport(function: "fn")
+        #expect(report.durationMilliseconds >= 300 && report.initDurationMilliseconds != nil)
+        #expect([try await first.requestID, try await second.requestID].contains(requestID))
+        let done = try await events.telemetry("platform.report", function: "fn")
+        #expect(done.requestID != requestID && done.telemetryType == "platform.report")
+
+        await #expect(throws: SimulatorEventStream.WaitError.timedOut(waitingFor: "REPORT", after: .milliseconds(200)))
+        {
+            _ = try await events.nextReport(timeout: .milliseconds(200))
+        }
+        await simulator.stop()
+        await #expect(throws: SimulatorEventStream.WaitError.ended(waitingFor: "REPORT")) {
+            _ = try await events.nextReport()
+        }
+    }
+
+    /// `stop(reason: .timeout)`: the runtime gets SIGTERM and its share of the deadline, then the extension gets
+    /// SHUTDOWN with reason `timeout` and exits within the deadline; the outcome says both ended in time.
+    @Test(.timeLimit(.minutes(1)))
+    func shutdownWithAReason() async throws {
+        var function = FunctionOptions(
+            name: "fn", command: [TestPaths.fixtureRuntime], codeDirectory: TestPaths.binDirectory,
+            inheritedEnvironment: TestPaths.inheritedEnvironment,
+            extensionsDirectory: TestPaths.repositoryRoot + "/Config/extensions")
+        function.freeze = .none
+        let logs = LogWatcher()
+        let simulator = try await Simulator.start(functions: [function], port: 0, console: { logs.append($0) })
+        #expect(try await simulator.invoke(function: "fn", payload: Array("{}".utf8)).status == 200)
+        let outcome = await simulator.stop(reason: .timeout)
+        let sandbox = try #require(outcome.sandboxes.first)
+        #expect(sandbox.function == "fn")
+        let byName = Dictionary(uniqueKeysWithValues: sandbox.processes.map { ($0.name, $0) })
+        #expect(byName["invoke-logger"]?.exitedInTime == true, "\(sandbox.processes)")
+        #expect(byName["invoke-logger"]?.status == "exit status 0")
+        #expect(byName["runtime"]?.exitedInTime == true, "\(sandbox.processes)")
+        #expect(logs.texts.contains("SHUTDOWN reason=timeout"), "\(logs.texts)")
+
+        // Without extensions, a reason other than spindown gets no SIGTERM grace: the runtime is killed.
+        let alone = try await Simulator.start(functions: [TestFunctions.fixture()], port: 0)
+        #expect(try await alone.invoke(function: "fn", payload: Array("{}".utf8)).status == 200)
+        let killed = await alone.stop(reason: .failure)
+        let runtime = try #require(killed.sandboxes.first?.processes.first)
+        #expect(runtime.name == "runtime" && !runtime.exitedInTime && runtime.status == "signal: killed", "\(runtime)")
+    }
+
+    /// Spawning: only an attached function takes a runtime, only a named attached extension an extension; a
+    /// spawned runtime that crashes fails the invoke as a launched one would (not a timeout).
+    @Test(.timeLimit(.minutes(1)))
+    func spawnRules() async throws {
+        let attached = FunctionOptions(name: "att", command: [], codeDirectory: "/tmp", timeoutSeconds: 5)
+        try await withSimulator(functions: [attached, TestFunctions.fixture()]) { simulator in
+            await #expect(throws: Simulator.OptionError.self) {
+                try await simulator.spawn(runtime: [TestPaths.fixtureRuntime], function: "fn")
+            }
+            await #expect(throws: Simulator.OptionError.self) {
+                try await simulator.spawn(extension: ["/bin/true"], function: "att")
+            }
+            try await simulator.spawn(runtime: [TestPaths.fixtureRuntime], function: "att")
+            let crashed = try await simulator.invoke(function: "att", payload: Array(#"{"exit":3}"#.utf8))
+            #expect(crashed.functionErrorType == "Runtime.ExitError", "\(crashed.text)")
+        }
+    }
+}
