@@ -30,7 +30,7 @@ only_module_imports CHTTPParser Sources/SimHTTP
 
 if [[ -f .swift-format ]]; then
     echo "test: swift format lint"
-    swift format lint --strict --recursive Sources Tests Package.swift Benchmarks Fuzz
+    swift format lint --strict --recursive Sources Tests Package.swift Benchmarks Fuzz Examples
 fi
 
 echo "test: swift build --build-tests"
@@ -39,3 +39,12 @@ swift build --build-tests
 # (timeouts, SHUTDOWN deadlines) are only meaningful when the two cores are not shared by every test at once.
 echo "test: swift test --no-parallel $*"
 swift test --no-parallel "$@"
+
+# The library as a user's package uses it: Examples/RuntimeTests depends on lambda-sim by path and tests a runtime
+# and an extension through the public API only (its tests are the code of the DocC articles).
+echo "test: swift test --package-path Examples/RuntimeTests"
+LAMBDA_SIM_FIXTURE="$PWD/.build/debug/lambda-sim-fixture" swift test --package-path Examples/RuntimeTests
+
+# The documentation: every public declaration documented, every symbol link resolved.
+echo "test: swift package generate-documentation --target LambdaSim --warnings-as-errors"
+swift package generate-documentation --target LambdaSim --warnings-as-errors
