@@ -38,6 +38,8 @@ public enum InvokeClient {
         public var log: String?
         /// The response payload.
         public var body: [UInt8]
+        /// Every response header (`x-amzn-RequestId`, `X-Amz-Executed-Version`, `X-Amzn-Trace-Id`, …).
+        public var headers: Headers
         /// The payload as text (UTF-8, invalid bytes replaced).
         public var text: String { String(decoding: body, as: UTF8.self) }
         /// For a function error: the `errorType` of its error body, when the body is Lambda's JSON error object.
@@ -51,6 +53,25 @@ public enum InvokeClient {
                 if case .string(let text) = value { return text }
             }
             return nil
+        }
+    }
+
+    /// Response headers in the order they came, looked up by name without regard to case.
+    public struct Headers: Sendable, Sequence {
+        fileprivate let fields: HTTPHeaders
+
+        /// The first value of the header `name`, if it came.
+        public subscript(name: String) -> String? { fields[name] }
+
+        /// Whether the header `name` came.
+        public func contains(_ name: String) -> Bool { fields.contains(name) }
+
+        /// Every value of the header `name`, in order.
+        public func values(_ name: String) -> [String] { fields.values(name) }
+
+        /// An iterator over `(name, value)` pairs.
+        public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
+            fields.map { (name: $0.name, value: $0.value) }.makeIterator()
         }
     }
 
@@ -80,29 +101,35 @@ public enum InvokeClient {
 
     /// Invokes `function` at `endpoint` (`http://host:port`) with `payload`, `type` and `logType`, and a client
     /// context (a JSON object, sent base64 in `X-Amz-Client-Context`).
+    /// `qualifier` is a version or alias (`?Qualifier=`); `headers` are further request headers, sent as they are
+    /// (they replace the ones these settings make: a raw `X-Amz-Invocation-Type` to see how the API answers it).
     public static func invoke(
         endpoint: String, function: String, payload: [UInt8] = [], type: InvocationType = .requestResponse,
-        logType: LogType = .none, clientContext: String? = nil
+        logType: LogType = .none, clientContext: String? = nil, qualifier: String? = nil,
+        headers: [(String, String)] = []
     ) async throws -> Response {
         let (host, port) = try address(of: endpoint)
         return try await send(
             request(
                 function: function, payload: payload, type: type.rawValue, logType: logType.rawValue,
-                clientContext: clientContext),
+                clientContext: clientContext, qualifier: qualifier, extraHeaders: headers),
             loop: sharedLoop(), host: host, port: port)
     }
 
     /// The Invoke API request for these settings.
     static func request(
-        function: String, payload: [UInt8], type: String, logType: String, clientContext: String? = nil
+        function: String, payload: [UInt8], type: String, logType: String, clientContext: String? = nil,
+        qualifier: String? = nil, extraHeaders: [(String, String)] = []
     ) -> HTTPRequest {
         var headers: HTTPHeaders = [
             "Content-Type": "application/json", "X-Amz-Invocation-Type": type, "X-Amz-Log-Type": logType,
         ]
         if let clientContext { headers.add("X-Amz-Client-Context", Base64.encode(Array(clientContext.utf8))) }
+        for (name, value) in extraHeaders { headers[name] = value }
+        let query = qualifier.map { "?Qualifier=\($0.replacingColons)" } ?? ""
         return HTTPRequest(
-            method: "POST", target: "/2015-03-31/functions/\(function.replacingColons)/invocations", headers: headers,
-            body: payload)
+            method: "POST", target: "/2015-03-31/functions/\(function.replacingColons)/invocations\(query)",
+            headers: headers, body: payload)
     }
 
     /// Sends `request` on `loop` and reads the answer into a `Response`.
@@ -114,7 +141,7 @@ public enum InvokeClient {
             log: response.headers["X-Amz-Log-Result"].flatMap(Base64.decode).map {
                 String(decoding: $0, as: UTF8.self)
             },
-            body: response.body)
+            body: response.body, headers: Headers(fields: response.headers))
     }
 
     private static func address(of endpoint: String) throws -> (String, Int) {

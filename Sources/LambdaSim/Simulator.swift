@@ -220,13 +220,14 @@ public final class Simulator: Sendable {
 
     /// Invokes `function` through this simulator's Invoke API, on its own event loop (no thread of its own), with
     /// `payload`, `type`, `logType` and a client context (a JSON object), and returns what the Invoke API answered.
+    /// `qualifier` is a version or alias; `headers` are further request headers, sent as they are.
     public func invoke(
         function: String, payload: [UInt8] = [], type: InvocationType = .requestResponse, logType: LogType = .none,
-        clientContext: String? = nil
+        clientContext: String? = nil, qualifier: String? = nil, headers: [(String, String)] = []
     ) async throws -> InvokeClient.Response {
         let request = InvokeClient.request(
             function: function, payload: payload, type: type.rawValue, logType: logType.rawValue,
-            clientContext: clientContext)
+            clientContext: clientContext, qualifier: qualifier, extraHeaders: headers)
         let address = host == "0.0.0.0" ? "127.0.0.1" : host
         return try await InvokeClient.send(request, loop: loop, host: address, port: port)
     }
