@@ -3,7 +3,6 @@
 
 import Foundation
 import LambdaSim
-import SimHTTP
 import Testing
 
 @Suite("Async invokes", .serialized)
@@ -167,7 +166,7 @@ struct AsyncInvokeTests {
         let account = Simulator.AccountOptions(concurrency: 10, timeScale: 0.001, maxQueuedEventBytes: 3 << 20)
         try await withSimulator([function], account: account) { sim in
             let padding = String(repeating: "p", count: 1_000_000)
-            let event: HTTPHeaders = ["X-Amz-Invocation-Type": "Event"]
+            let event = ["X-Amz-Invocation-Type": "Event"]
             var statuses: [Int] = []
             for _ in 0..<4 {
                 let response = try await sim.invoke(

@@ -1,25 +1,27 @@
 // Several invokes at once: queueing on one sandbox, or spreading over several (lambda-behaviour.md §6.1).
 
-import SimHTTP
+import LambdaSim
 import Testing
 
 @Suite("Concurrent invokes")
 struct ConcurrencyTests {
     /// Sends six invokes at once, each `{"sleepMs":100,"i":N}`, and returns the responses by N.
-    private func sixConcurrentInvokes(_ sim: SimHarness) async throws -> [(payload: String, response: HTTPResponse)] {
-        try await withThrowingTaskGroup(of: (String, HTTPResponse).self) { group in
+    private func sixConcurrentInvokes(_ sim: SimHarness) async throws -> [(
+        payload: String, response: InvokeClient.Response
+    )] {
+        try await withThrowingTaskGroup(of: (String, InvokeClient.Response).self) { group in
             for index in 0..<6 {
                 let payload = #"{"sleepMs":100,"i":\#(index)}"#
                 group.addTask { (payload, try await sim.invoke("fn", payload: payload)) }
             }
-            var results: [(payload: String, response: HTTPResponse)] = []
+            var results: [(payload: String, response: InvokeClient.Response)] = []
             for try await result in group { results.append(result) }
             return results
         }
     }
 
     /// Waits for every response's REPORT line so invocation counts are final.
-    private func waitForReports(_ sim: SimHarness, _ responses: [HTTPResponse]) async throws {
+    private func waitForReports(_ sim: SimHarness, _ responses: [InvokeClient.Response]) async throws {
         for response in responses {
             let id = try #require(response.headers["x-amzn-RequestId"])
             _ = try #require(await sim.logs.report(for: id))

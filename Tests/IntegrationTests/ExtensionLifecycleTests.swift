@@ -3,7 +3,6 @@
 // (lambda-behaviour.md §2.2, §2.5, §5.1).
 
 import Foundation
-import SimHTTP
 import Testing
 
 @Suite("Extension lifecycle")

@@ -2,7 +2,6 @@
 // runtime sees, runtime-reported function errors, and sandbox reuse (lambda-behaviour.md §1.2, §4.2, §6.8).
 
 import Foundation
-import SimHTTP
 import Testing
 
 @Suite("Fixture runtime invokes")
@@ -78,7 +77,7 @@ struct FixtureInvokeTests {
             #expect(headers["lambda-runtime-client-context"] == context)
 
             let qualified = try await sim.invoke(
-                "headers-fn", payload: #"{"headers":true}"#, query: "?Qualifier=$LATEST")
+                "headers-fn", payload: #"{"headers":true}"#, qualifier: "$LATEST")
             #expect(qualified.status == 200)
             let qualifiedHeaders = try stringObject(qualified.body)
             #expect(

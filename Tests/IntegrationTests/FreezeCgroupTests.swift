@@ -5,7 +5,6 @@
 
 import Foundation
 import LambdaSim
-import SimHTTP
 import Testing
 
 @Suite("Freeze: cgroups", .serialized)

@@ -2,7 +2,6 @@
 // function name (lambda-behaviour.md §4.1–§4.3).
 
 import Foundation
-import SimHTTP
 import Testing
 
 @Suite("Invoke API")

@@ -20,13 +20,13 @@ extension TestFunctions {
 
 /// Sends every payload at once and returns the responses in the same order.
 private func invokeAll(
-    _ sim: SimHarness, _ function: String, _ payloads: [String], headers: HTTPHeaders = [:]
-) async throws -> [HTTPResponse] {
-    try await withThrowingTaskGroup(of: (Int, HTTPResponse).self) { group in
+    _ sim: SimHarness, _ function: String, _ payloads: [String], headers: [String: String] = [:]
+) async throws -> [InvokeClient.Response] {
+    try await withThrowingTaskGroup(of: (Int, InvokeClient.Response).self) { group in
         for (index, payload) in payloads.enumerated() {
             group.addTask { (index, try await sim.invoke(function, payload: payload, headers: headers)) }
         }
-        var responses = [HTTPResponse?](repeating: nil, count: payloads.count)
+        var responses = [InvokeClient.Response?](repeating: nil, count: payloads.count)
         for try await (index, response) in group { responses[index] = response }
         return responses.map { $0! }
     }

@@ -4,7 +4,6 @@
 
 import Foundation
 import LambdaSim
-import SimHTTP
 import Testing
 
 @Suite("Memory accounting", .serialized)

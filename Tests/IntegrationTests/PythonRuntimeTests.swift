@@ -2,7 +2,6 @@
 // Fixtures/python/handlers.py.
 
 import Foundation
-import SimHTTP
 import Testing
 
 @Suite("awslambdaric runtime")

@@ -34,7 +34,15 @@ struct ResponseHeaderTests {
 
     /// Checks `Date` is an IMF-fixdate within a few seconds of now.
     private func expectCurrentDate(_ response: HTTPResponse, _ what: String) {
-        let date = response.headers["Date"] ?? ""
+        expectCurrentDate(date: response.headers["Date"], what)
+    }
+
+    private func expectCurrentDate(_ response: InvokeClient.Response, _ what: String) {
+        expectCurrentDate(date: response.headers["Date"], what)
+    }
+
+    private func expectCurrentDate(date header: String?, _ what: String) {
+        let date = header ?? ""
         let seconds = epochSeconds(ofHTTPDate: date)
         #expect(seconds != nil, "\(what): Date '\(date)' is not an IMF-fixdate")
         if let seconds { #expect(abs(seconds - Int(time(nil))) <= 5, "\(what): Date '\(date)'") }

@@ -2,6 +2,7 @@
 // sleeps inside the invoke (lambda-behaviour.md §1.3, §1.4, §1.6).
 
 import Foundation
+import LambdaSim
 import SimHTTP
 import Testing
 
@@ -10,8 +11,8 @@ struct RuntimeResultTests {
     /// Starts a sleeping invoke; `post` sends the runtime's result in its place; returns the invoker's response.
     private func invoke(
         _ post: @escaping (SimHarness, String, String) async throws -> Void
-    ) async throws -> (HTTPResponse, String) {
-        var outcome: (HTTPResponse, String)?
+    ) async throws -> (InvokeClient.Response, String) {
+        var outcome: (InvokeClient.Response, String)?
         try await withSimulator([TestFunctions.fixture(timeoutSeconds: 10).withOpenRuntimeAPI()]) { sim in
             async let slow = sim.invoke("fn", payload: #"{"sleepMs":3000}"#)
             let start = try #require(await sim.logs.first { $0.text.hasPrefix("START RequestId: ") })

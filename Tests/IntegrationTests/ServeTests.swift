@@ -14,18 +14,14 @@ private func withServe(
 }
 
 private func concurrent(_ sim: SimHarness, _ function: String, count: Int, payload: String) async throws
-    -> [HTTPResponse]
+    -> [InvokeClient.Response]
 {
-    try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+    try await withThrowingTaskGroup(of: InvokeClient.Response.self) { group in
         for _ in 0..<count { group.addTask { try await sim.invoke(function, payload: payload) } }
-        var responses: [HTTPResponse] = []
+        var responses: [InvokeClient.Response] = []
         for try await response in group { responses.append(response) }
         return responses
     }
-}
-
-private func jsonObject(_ response: HTTPResponse) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
 }
 
 @Suite("Serve mode", .serialized)

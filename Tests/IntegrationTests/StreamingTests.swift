@@ -3,7 +3,6 @@
 
 import Foundation
 import LambdaSim
-import SimHTTP
 import Testing
 
 @Suite("Response streaming", .serialized)

@@ -1,6 +1,7 @@
 // Independent decoders (Foundation's, not the simulator's) for what the simulator returns.
 
 import Foundation
+import LambdaSim
 import SimHTTP
 import Testing
 
@@ -8,6 +9,15 @@ import Testing
 func text(_ response: HTTPResponse) -> String {
     String(decoding: response.body, as: UTF8.self)
 }
+
+/// An invoke's payload as UTF-8 text.
+func text(_ response: InvokeClient.Response) -> String { response.text }
+
+/// An HTTP response's body as a JSON object.
+func jsonObject(_ response: HTTPResponse) throws -> [String: Any] { try jsonObject(response.body) }
+
+/// An invoke's payload as a JSON object.
+func jsonObject(_ response: InvokeClient.Response) throws -> [String: Any] { try jsonObject(response.body) }
 
 /// A JSON object body; throws when the bytes are not a JSON object.
 func jsonObject(_ bytes: [UInt8]) throws -> [String: Any] {

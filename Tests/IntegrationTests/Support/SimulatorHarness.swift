@@ -11,19 +11,22 @@ struct SimHarness: Sendable {
     let simulator: Simulator
     let logs: LogWatcher
 
-    /// POSTs `payload` to `/2015-03-31/functions/{function}/invocations{query}`.
+    /// Invokes `function` with `payload` through the library's public `Simulator.invoke` (on the simulator's own
+    /// loop); `headers` are sent as they are (a raw `X-Amz-Invocation-Type`, `X-Amz-Log-Type`, …), `qualifier` as
+    /// `?Qualifier=`.
     func invoke(
-        _ function: String, payload: String = "{}", headers: HTTPHeaders = [:], query: String = ""
-    ) async throws -> HTTPResponse {
-        try await invoke(function, body: Array(payload.utf8), headers: headers, query: query)
+        _ function: String, payload: String = "{}", headers: [String: String] = [:], qualifier: String? = nil
+    ) async throws -> InvokeClient.Response {
+        try await invoke(function, body: Array(payload.utf8), headers: headers, qualifier: qualifier)
     }
 
-    /// POSTs raw `body` bytes to the Invoke API.
-    func invoke(_ function: String, body: [UInt8], headers: HTTPHeaders = [:], query: String = "") async throws
-        -> HTTPResponse
-    {
-        let target = "/2015-03-31/functions/\(function)/invocations\(query)"
-        return try await front(HTTPRequest(method: "POST", target: target, headers: headers, body: body))
+    /// Invokes `function` with raw `body` bytes (see `invoke(_:payload:headers:qualifier:)`).
+    func invoke(
+        _ function: String, body: [UInt8], headers: [String: String] = [:], qualifier: String? = nil
+    ) async throws -> InvokeClient.Response {
+        try await simulator.invoke(
+            function: function, payload: body, qualifier: qualifier,
+            headers: headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
     /// Sends any request to the front port.
