@@ -33,6 +33,39 @@ struct StreamingTests {
         TestFunctions.fixture(timeoutSeconds: timeoutSeconds)
     }
 
+    /// Managed instances stream too, several invokes at once in one environment (issue 14): two boto3 callers of a
+    /// bash runtime with two workers each get their own three chunks, progressively, in about one stream's time.
+    @Test(.timeLimit(.minutes(1)))
+    func managedInstanceStreamsAtOnce() async throws {
+        var function = FunctionOptions(
+            name: "mi", command: [TestPaths.fixtures + "/managed/stream-workers"], codeDirectory: "/tmp",
+            timeoutSeconds: 10, inheritedEnvironment: TestPaths.inheritedEnvironment)
+        function.perExecutionEnvironmentMaxConcurrency = 2
+        try await withSimulator([function]) { sim in
+            _ = try await sim.sandboxes(atLeast: 1)
+            async let first = boto3(sim, "mi", "{}")
+            async let second = boto3(sim, "mi", "{}")
+            let streams = [try await first, try await second]
+            var workers: Set<String> = []
+            for lines in streams {
+                let chunks = events(lines, "chunk").compactMap { $0["text"] as? String }
+                #expect(chunks.count == 3, "\(lines)")
+                let ids = Set(chunks.compactMap { $0.split(separator: " ").dropFirst(3).first.map(String.init) })
+                #expect(ids.count == 1, "\(chunks)")
+                for (index, chunk) in chunks.enumerated() { #expect(chunk.hasPrefix("chunk \(index + 1) of ")) }
+                let times = events(lines, "chunk").compactMap { $0["t"] as? Double }
+                #expect(times.count == 3 && times[2] - times[0] > 0.4, "not progressive: \(times)")
+                if let worker = chunks.first?.split(separator: " ").last { workers.insert(String(worker)) }
+                let complete = try #require(events(lines, "complete").first)
+                #expect(complete["ErrorCode"] is NSNull)
+                // One after the other, the second would end after 1.8 s.
+                #expect(try #require(complete["t"] as? Double) < 1.5, "\(lines)")
+            }
+            #expect(workers.count == 2)
+            #expect(try await sim.simulator.sandboxes().count == 1)
+        }
+    }
+
     /// boto3 gets a 200 event stream whose chunks arrive while the function is still writing (250 ms apart),
     /// byte for byte, then one InvokeComplete without an error.
     @Test(.timeLimit(.minutes(1)))
