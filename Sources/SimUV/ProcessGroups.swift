@@ -168,8 +168,8 @@ package enum ProcessGroups {
             killed += Int(clibuv_guard_kill_trees(stale, 1))
             killed += Int(clibuv_guard_kill_by_environment(stale, 1))
             unlink(path)
-            removeSockets(of: owner)
         }
+        removeStaleSockets()
         return killed
     }
 
@@ -177,10 +177,15 @@ package enum ProcessGroups {
     /// pid, so that a restart can remove what a killed simulator left).
     package static func socketPath(sandbox: String) -> String { "/tmp/lambda-sim-\(getpid())-\(sandbox).sock" }
 
-    private static func removeSockets(of owner: Int32) {
-        let prefix = "lambda-sim-\(owner)-"
+    /// Removes the sockets (`socketPath`) of simulators that are gone: their guardian killed their processes and
+    /// removed their table, but it does not touch files.
+    private static func removeStaleSockets() {
+        let prefix = "lambda-sim-"
         for name in directoryEntries("/tmp") ?? [] where name.hasPrefix(prefix) && name.hasSuffix(".sock") {
-            unlink("/tmp/" + name)
+            guard let owner = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), owner != getpid() else {
+                continue
+            }
+            if kill(owner, 0) != 0 && errno == ESRCH { unlink("/tmp/" + name) }
         }
     }
 

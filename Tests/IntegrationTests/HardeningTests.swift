@@ -198,6 +198,42 @@ struct HardeningTests {
         #expect(!FileManager.default.fileExists(atPath: "/dev/shm/lambda-sim-guard-\(simulator.pid)"))
     }
 
+    /// A managed instance's worker processes die with a killed simulator too, and the next simulator removes the
+    /// per-worker log socket the dead one left in /tmp.
+    @Test(.timeLimit(.minutes(1)))
+    func killedManagedInstanceLeavesNothing() async throws {
+        let (simulator, port) = try await BackgroundProcess.lambdaSim(
+            freeze: .none, extra: ["--per-environment-max-concurrency", "3", "--code-dir", TestPaths.pythonFixtures],
+            command: [TestPaths.python, "-m", "awslambdaric", "managed.work"])
+        let response = try await HTTPClient.request(
+            loop: ClientLoop.shared, host: "127.0.0.1", port: port,
+            HTTPRequest(method: "POST", target: "/2015-03-31/functions/function/invocations", body: Array("{}".utf8)))
+        #expect(response.status == 200)
+        var pids: [Int32] = []
+        #expect(
+            try await eventually {
+                let status = try await HTTPClient.request(
+                    loop: ClientLoop.shared, host: "127.0.0.1", port: port,
+                    HTTPRequest(method: "GET", target: "/_sim/sandboxes"))
+                let sandboxes = try #require(try jsonObject(status.body)["sandboxes"] as? [[String: Any]])
+                pids = (sandboxes.first?["pids"] as? [Int])?.map { Int32($0) } ?? []
+                return pids.count == 4
+            })
+        let socket = "/tmp/lambda-sim-\(simulator.pid)-"
+        let sockets = {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/tmp"))?.filter { ("/tmp/" + $0).hasPrefix(socket) }
+                ?? []
+        }
+        #expect(sockets().count == 1)
+        simulator.signal(SIGKILL)
+        let left = try await ProcProbe.waitUntilGone(pids, timeout: .seconds(5), zombiesAreGone: true)
+        #expect(left.isEmpty, "left behind: \(left.map(ProcProbe.describe))")
+
+        let (next, _) = try await BackgroundProcess.lambdaSim(freeze: .none, command: [TestPaths.fixtureRuntime])
+        defer { next.signal(SIGTERM) }
+        #expect(sockets().isEmpty)
+    }
+
     /// Chaos, bounded: 400 invokes from 8 callers against a function with 4 sandboxes (cgroup mode, each runtime
     /// forking a child) while one of their processes is SIGKILLed every 25 ms. Every invoke gets an answer (its own payload, or
     /// the crash reported as a function error), and after a clean stop no process it started and no cgroup is left.
