@@ -181,14 +181,7 @@ package final class FunctionPool {
                     sandbox.prewarm()
                 } catch {
                     placement.creationFailed()
-                    for invocation in placement.drainQueue() {
-                        finish(
-                            InvokeResult(
-                                requestID: invocation.requestID,
-                                outcome: .platformError(
-                                    errorType: "Sandbox.Failure",
-                                    message: "RequestId: \(invocation.requestID) Error: \(error)")))
-                    }
+                    for invocation in placement.drainQueue() { failWithSandboxFailure(invocation, "\(error)") }
                 }
             case .createAndPlace(let invocation):
                 if var bucket = scaling {
@@ -207,15 +200,20 @@ package final class FunctionPool {
                     sandbox.invoke(invocation)
                 } catch {
                     placement.creationFailed()
-                    finish(
-                        InvokeResult(
-                            requestID: invocation.requestID,
-                            outcome: .platformError(
-                                errorType: "Sandbox.Failure",
-                                message: "RequestId: \(invocation.requestID) Error: \(error)")))
+                    failWithSandboxFailure(invocation, "\(error)")
                 }
             }
         }
+    }
+
+    /// Ends `invocation` with a `Sandbox.Failure` that says `reason` (its sandbox could not be created or
+    /// initialised).
+    private func failWithSandboxFailure(_ invocation: Invocation, _ reason: String) {
+        let id = invocation.requestID
+        finish(
+            InvokeResult(
+                requestID: id,
+                outcome: .platformError(errorType: "Sandbox.Failure", message: "RequestId: \(id) Error: \(reason)")))
     }
 
     private func throttleAfterPlacement(_ invocation: Invocation, reason: ConcurrencyLimits.ThrottleReason) {
@@ -255,13 +253,7 @@ package final class FunctionPool {
                 if function.isManagedInstance && !placement.sandboxes.values.contains(where: \.accepting) {
                     // No managed instance is up: invokes that waited for this one fail rather than wait for the retry.
                     for invocation in placement.drainQueue() {
-                        let id = invocation.requestID
-                        finish(
-                            InvokeResult(
-                                requestID: id,
-                                outcome: .platformError(
-                                    errorType: "Sandbox.Failure",
-                                    message: "RequestId: \(id) Error: the execution environment failed to initialize")))
+                        failWithSandboxFailure(invocation, "the execution environment failed to initialize")
                     }
                 }
                 let failures = provisionedFailures[sandbox.id, default: 0] + 1

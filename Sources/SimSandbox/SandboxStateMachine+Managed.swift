@@ -122,28 +122,10 @@ extension SandboxStateMachine {
         case .failure(let error): return (.error(error), [])
         case .success(let found): r = found
         }
-        let reply: RuntimeReply
-        let final: InvokeOutcome
-        if invalidResponseMode {
-            reply = .error(.invalidResponseMode)
-            final = .platformError(
-                errorType: "Runtime.InvalidResponseModeHeader",
-                message: "RequestId: \(requestID) Error: Invalid function response mode")
-        } else if let tooLargeBytes {
-            reply = .error(.payloadTooLarge)
-            final = .platformError(
-                errorType: "Function.ResponseSizeTooLarge",
-                message: Self.responseTooLargeMessage(bytes: tooLargeBytes, limit: sizeLimit))
-        } else {
-            reply = .accepted
-            final = outcome
-        }
-        r.runtime = .responseSent
-        r.outcome = final
-        r.respondedAt = now
-        r.respondedAtEpoch = clock.epochMilliseconds
-        if case .success(let body, _) = final { r.producedBytes = body.count }
-        if let streamedBytes { r.producedBytes = streamedBytes }
+        let (reply, final) = Self.replyAndOutcome(
+            requestID: requestID, outcome: outcome, tooLargeBytes: tooLargeBytes,
+            invalidResponseMode: invalidResponseMode, sizeLimit: sizeLimit)
+        record(final, in: &r, streamedBytes: streamedBytes)
         s.invokes[requestID] = nil
         state = .serving(s)
         return (reply, endServed(r, outcome: final) + [.available])

@@ -502,28 +502,10 @@ package struct SandboxStateMachine {
             let target = isError ? "InvocationErrorResponse" : "InvocationResponse"
             return (.error(.invalidTransition(from: r.runtime.rawValue, to: target)), [])
         }
-        let reply: RuntimeReply
-        let final: InvokeOutcome
-        if invalidResponseMode {
-            reply = .error(.invalidResponseMode)
-            final = .platformError(
-                errorType: "Runtime.InvalidResponseModeHeader",
-                message: "RequestId: \(requestID) Error: Invalid function response mode")
-        } else if let tooLargeBytes {
-            reply = .error(.payloadTooLarge)
-            final = .platformError(
-                errorType: "Function.ResponseSizeTooLarge",
-                message: Self.responseTooLargeMessage(bytes: tooLargeBytes, limit: sizeLimit))
-        } else {
-            reply = .accepted
-            final = outcome
-        }
-        r.runtime = .responseSent
-        r.outcome = final
-        r.respondedAt = now
-        r.respondedAtEpoch = clock.epochMilliseconds
-        if case .success(let body, _) = final { r.producedBytes = body.count }
-        if let streamedBytes { r.producedBytes = streamedBytes }
+        let (reply, final) = Self.replyAndOutcome(
+            requestID: requestID, outcome: outcome, tooLargeBytes: tooLargeBytes,
+            invalidResponseMode: invalidResponseMode, sizeLimit: sizeLimit)
+        record(final, in: &r, streamedBytes: streamedBytes)
         var actions: [Action] = []
         if !r.invocation.wantsLogTail {
             r.delivered = true
@@ -552,6 +534,40 @@ package struct SandboxStateMachine {
         r.streamStartedAtEpoch = clock.epochMilliseconds
         state = .running(r)
         return nil
+    }
+
+    /// What a reply that reached its invoke gets, and the invoke's outcome: the runtime's, or the platform's error
+    /// for an invalid response-mode header (400) or a response over `sizeLimit` (413).
+    static func replyAndOutcome(
+        requestID: String, outcome: InvokeOutcome, tooLargeBytes: Int?, invalidResponseMode: Bool, sizeLimit: Int
+    ) -> (RuntimeReply, InvokeOutcome) {
+        if invalidResponseMode {
+            return (
+                .error(.invalidResponseMode),
+                .platformError(
+                    errorType: "Runtime.InvalidResponseModeHeader",
+                    message: "RequestId: \(requestID) Error: Invalid function response mode")
+            )
+        }
+        if let tooLargeBytes {
+            return (
+                .error(.payloadTooLarge),
+                .platformError(
+                    errorType: "Function.ResponseSizeTooLarge",
+                    message: responseTooLargeMessage(bytes: tooLargeBytes, limit: sizeLimit))
+            )
+        }
+        return (.accepted, outcome)
+    }
+
+    /// Records the runtime's result in its invoke: the outcome, when it came, and the bytes it produced.
+    func record(_ final: InvokeOutcome, in r: inout Running, streamedBytes: Int?) {
+        r.runtime = .responseSent
+        r.outcome = final
+        r.respondedAt = now
+        r.respondedAtEpoch = clock.epochMilliseconds
+        if case .success(let body, _) = final { r.producedBytes = body.count }
+        if let streamedBytes { r.producedBytes = streamedBytes }
     }
 
     /// The invoker's message for a response over the limit.
