@@ -24,7 +24,8 @@ extension SandboxStateMachine {
             ]
         if i.phase == .initial {
             // Lambda resets and retries the init inside the invoke that needs it (suppressed init).
-            nextInitIsSuppressed = i.invocation == nil
+            // A managed instance initialises again ahead of traffic, never inside an invoke.
+            nextInitIsSuppressed = i.invocation == nil && !function.isManagedInstance
             state = .resetting(
                 Resetting(
                     reason: .failure, retry: i.invocation, retryStartedAt: i.invocation != nil ? now : nil,

@@ -214,6 +214,22 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         #expect(machine.requestID(mentionedIn: Array("no id 11111111-2222-3333-4444-555555555555 here".utf8)) == nil)
     }
 
+    /// A failed init is retried ahead of traffic as an init again (phase `init`), not inside an invoke.
+    @Test func failedInitIsRetriedAheadOfTraffic() {
+        var machine = SandboxStateMachine(function: managedFunction(), clock: ManualClock())
+        _ = machine.prewarm()
+        _ = machine.extensionsLaunched(names: [])
+        let failed = machine.runtimeExited("exit status 1", code: 1)
+        #expect(initReports(failed).map(\.phase) == [.initial])
+        #expect(machine.processesGone() == [.available])
+        #expect(!machine.canAcceptInvoke)
+        _ = machine.prewarm()
+        _ = machine.extensionsLaunched(names: [])
+        let (_, ready) = machine.runtimeNext()
+        #expect(initReports(ready).map(\.phase) == [.initial])
+        #expect(machine.canAcceptInvoke)
+    }
+
     /// Extensions of a managed instance may subscribe to SHUTDOWN only.
     @Test func noInvokeEventsForExtensions() {
         var machine = SandboxStateMachine(function: managedFunction(), clock: ManualClock())
