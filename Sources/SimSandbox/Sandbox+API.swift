@@ -133,6 +133,8 @@ extension Sandbox {
             invocationID: request.headers[RuntimeAPIResponses.invocationIDHeader])
         if case .accepted = reply {
             responder.send(RuntimeAPIResponses.accepted)
+            // A managed instance's /error during its streamed response ended the invoke: the rest is dropped.
+            if isError, let stream = activeResponseStreams[requestID] { stream.discard() }
         } else {
             responder.send(RuntimeAPIResponses.reply(reply))
         }

@@ -8,9 +8,10 @@ import SimTelemetry
 ///   worker ready for an invoke (at most N are held: beyond that 500, `Runtime.TooManyIdleRuntimes`).
 /// - An invoke goes to the oldest held `/next`; with none held it waits for the next one (its timeout runs
 ///   meanwhile).
-/// - `/response` and `/error` are routed by request id. A reply for an invoke that already timed out gets 410
-///   `InvokeTimeout` (once; then it is unknown), one for an unknown or finished invoke, or a second one while the
-///   first is being read (`InvokeResponseInProgress`, `ErrorResponseInProgress`, `InvokeResponseWasSent`), 400
+/// - `/response` and `/error` are routed by request id; an `/error` during a streamed response ends the invoke with
+///   that error (the rest of the stream is dropped). A reply for an invoke that already timed out gets 410
+///   `InvokeTimeout` (once; then it is unknown), one for an unknown or finished invoke, or a second `/response`
+///   while the first is being read (`InvokeResponseInProgress`, `InvokeResponseWasSent`), 400
 ///   `InvalidRequestID`: the emulator renders all of these the same way. An echoed `Lambda-Runtime-Invocation-Id`
 ///   that is not the invoke's gets 410 `InvokeTimeout`.
 /// - The invoke ends when its reply has been read: `platform.runtimeDone`, END and REPORT, its result, and its slot
@@ -98,27 +99,27 @@ extension SandboxStateMachine {
 
     /// The invoke `requestID` and the reply error when a reply cannot be taken for it.
     private mutating func servedInvoke(
-        _ s: Serving, requestID: String, invocationID: String?, expecting runtime: RuntimeState
+        _ s: Serving, requestID: String, invocationID: String?, expecting allowed: [RuntimeState]
     ) -> Result<Running, RuntimeAPIError> {
         guard let r = s.invokes[requestID], r.dispatched else {
             return .failure(timedOutRequestIDs.consume(requestID) ? .invokeTimeout : .invalidRequestID)
         }
         if case .error(let error) = invocationIDMismatch(invocationID, r) { return .failure(error) }
         // A second reply while the first is read (InvokeResponseInProgress and its kin) renders as 400.
-        guard r.runtime == runtime else { return .failure(.invalidRequestID) }
+        guard allowed.contains(r.runtime) else { return .failure(.invalidRequestID) }
         return .success(r)
     }
 
-    /// `/response` or `/error` on a serving environment.
+    /// `/response` or `/error` on a serving environment. An `/error` may also come while the invoke's response is
+    /// being streamed (AWS's emulator then ends the stream with the error): it ends the invoke with that error.
     mutating func serveResult(
-        _ s: inout Serving, requestID: String, outcome: InvokeOutcome, tooLargeBytes: Int?,
+        _ s: inout Serving, requestID: String, isError: Bool, outcome: InvokeOutcome, tooLargeBytes: Int?,
         invalidResponseMode: Bool, streamedBytes: Int?, sizeLimit: Int, invocationID: String?
     ) -> (RuntimeReply, [Action]) {
         var r: Running
-        switch servedInvoke(
-            s, requestID: requestID, invocationID: invocationID,
-            expecting: streamedBytes == nil ? .running : .streaming)
-        {
+        let allowed: [RuntimeState] =
+            streamedBytes != nil ? [.streaming] : isError ? [.running, .streaming] : [.running]
+        switch servedInvoke(s, requestID: requestID, invocationID: invocationID, expecting: allowed) {
         case .failure(let error): return (.error(error), [])
         case .success(let found): r = found
         }
@@ -134,7 +135,7 @@ extension SandboxStateMachine {
     /// A worker began streaming its response to `requestID`: nil when it may, else the error to answer.
     mutating func serveStreamStarted(_ s: inout Serving, requestID: String, invocationID: String?) -> RuntimeReply? {
         var r: Running
-        switch servedInvoke(s, requestID: requestID, invocationID: invocationID, expecting: .running) {
+        switch servedInvoke(s, requestID: requestID, invocationID: invocationID, expecting: [.running]) {
         case .failure(let error): return .error(error)
         case .success(let found): r = found
         }

@@ -489,7 +489,7 @@ package struct SandboxStateMachine {
     ) -> (RuntimeReply, [Action]) {
         if case .serving(var s) = state {
             return serveResult(
-                &s, requestID: requestID, outcome: outcome, tooLargeBytes: tooLargeBytes,
+                &s, requestID: requestID, isError: isError, outcome: outcome, tooLargeBytes: tooLargeBytes,
                 invalidResponseMode: invalidResponseMode, streamedBytes: streamedBytes, sizeLimit: sizeLimit,
                 invocationID: invocationID)
         }

@@ -66,6 +66,26 @@ struct StreamingTests {
         }
     }
 
+    /// On a managed instance an `/error` while the invoke's response is streaming is accepted (202) and ends the
+    /// invoke with that error: boto3 gets the chunk written before it, then InvokeComplete with the error.
+    @Test(.timeLimit(.minutes(1)))
+    func managedInstanceErrorWhileStreaming() async throws {
+        var function = FunctionOptions(
+            name: "mi", command: [TestPaths.fixtures + "/managed/stream-workers"], codeDirectory: "/tmp",
+            timeoutSeconds: 10, inheritedEnvironment: TestPaths.inheritedEnvironment)
+        function.perExecutionEnvironmentMaxConcurrency = 2
+        try await withSimulator([function]) { sim in
+            _ = try await sim.sandboxes(atLeast: 1)
+            let lines = try await boto3(sim, "mi", #"{"errorMidway":true}"#)
+            let chunks = events(lines, "chunk").compactMap { $0["text"] as? String }
+            #expect(chunks.count == 1 && chunks.first?.hasPrefix("chunk 1 of ") == true, "\(lines)")
+            let complete = try #require(events(lines, "complete").first)
+            #expect(complete["ErrorCode"] as? String == "Midway.Error", "\(complete)")
+            #expect((complete["ErrorDetails"] as? String)?.contains("gave up midway") == true, "\(complete)")
+            #expect(await sim.logs.first { $0.text == "error midway: 202" } != nil)
+        }
+    }
+
     /// boto3 gets a 200 event stream whose chunks arrive while the function is still writing (250 ms apart),
     /// byte for byte, then one InvokeComplete without an error.
     @Test(.timeLimit(.minutes(1)))

@@ -106,9 +106,9 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         #expect(machine.inFlightCount == 1)
     }
 
-    /// A reply while the same invoke's streamed response is being read is refused with 400 (the emulator's
-    /// InvokeResponseInProgress/ErrorResponseInProgress render as InvalidRequestID); one echoing another invoke's
-    /// Lambda-Runtime-Invocation-Id gets 410.
+    /// A second response while the same invoke's streamed response is being read is refused with 400 (the
+    /// emulator's InvokeResponseInProgress renders as InvalidRequestID); one echoing another invoke's
+    /// Lambda-Runtime-Invocation-Id gets 410; the stream's end is the invoke's result.
     @Test func replyInProgressAndCrossWired() throws {
         let clock = ManualClock()
         var machine = servingMachine(clock)
@@ -119,12 +119,28 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
             machine.runtimeResult(requestID: "a", isError: false, outcome: ok, invocationID: idOfB).0
                 == .error(.invokeTimeout))
         #expect(machine.responseStreamStarted(requestID: "a") == nil)
-        #expect(machine.runtimeResult(requestID: "a", isError: true, outcome: ok).0 == .error(.invalidRequestID))
         #expect(machine.responseStreamStarted(requestID: "a") == .error(.invalidRequestID))
+        #expect(machine.runtimeResult(requestID: "a", isError: false, outcome: ok).0 == .error(.invalidRequestID))
         let (reply, actions) = machine.runtimeResult(
             requestID: "a", isError: false, outcome: ok, streamedBytes: 10)
         #expect(reply == .accepted)
         #expect(completions(actions)["a"] == ok)
+    }
+
+    /// An `/error` while the invoke's response is being streamed ends the invoke with that error (AWS's emulator
+    /// accepts it and ends the stream with error trailers); the stream's own end then finds no invoke.
+    @Test func errorDuringStream() {
+        let clock = ManualClock()
+        var machine = servingMachine(clock)
+        _ = machine.invoke(invocation("a"))
+        #expect(machine.responseStreamStarted(requestID: "a") == nil)
+        let error = InvokeOutcome.functionError(body: [3], contentType: nil, errorType: "Gave.Up")
+        let (reply, actions) = machine.runtimeResult(requestID: "a", isError: true, outcome: error)
+        #expect(reply == .accepted)
+        #expect(completions(actions) == ["a": error])
+        #expect(
+            machine.runtimeResult(requestID: "a", isError: false, outcome: ok, streamedBytes: 5).0
+                == .error(.invalidRequestID))
     }
 
     /// A timeout ends its invoke alone: Sandbox.Timedout, Status: timeout, a free slot, no reset; the late reply
