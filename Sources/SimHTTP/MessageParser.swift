@@ -305,20 +305,31 @@ final class MessageParser {
     private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "!"), UInt8(ascii: "#"),
+            UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"),
+            UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"),
+            UInt8(ascii: "|"), UInt8(ascii: "~"):
             return true
         default:
-            return Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+            return false
         }
     }
 
     /// The origin form of an absolute-form target: `http://host:port/a?b` → `/a?b` (`/` without a path).
     private static func originForm(_ target: [UInt8]) -> [UInt8] {
-        let lower = target.prefix(8).map { $0 | 0x20 }
+        // The origin form (`/path`), what every client but a proxy sends, is taken as it is, without allocating.
+        guard let first = target.first, first != UInt8(ascii: "/") else { return target }
+        func hasScheme(_ scheme: StaticString) -> Bool {
+            guard target.count >= scheme.utf8CodeUnitCount else { return false }
+            for index in 0..<scheme.utf8CodeUnitCount where target[index] | 0x20 != scheme.utf8Start[index] {
+                return false
+            }
+            return true
+        }
         let scheme: Int
-        if lower.starts(with: Array("http://".utf8)) {
+        if hasScheme("http://") {
             scheme = 7
-        } else if lower.starts(with: Array("https://".utf8)) {
+        } else if hasScheme("https://") {
             scheme = 8
         } else {
             return target
