@@ -25,6 +25,12 @@ package final class HTTPResponder {
     package let loop: EventLoop
     /// Fires once if the connection closes before this request was answered (the client gave up).
     package var onConnectionClose: (() -> Void)?
+    /// Told, like `onConnectionClose`, when the connection closes before this request was answered; held weakly.
+    /// For a holder of many requests (a long-poll on every invoke), where a closure per request would cost
+    /// allocations.
+    package weak var closeObserver: (any HTTPResponderCloseObserver)?
+    /// Whether the holder watches the connection (`onConnectionClose` or `closeObserver`).
+    var watchesConnection: Bool { onConnectionClose != nil || closeObserver != nil }
     private weak var connection: HTTPServerConnection?
     private let requestKeepAlive: Bool
     private let isHEAD: Bool
@@ -72,6 +78,7 @@ package final class HTTPResponder {
         guard case .waiting = state else { return }
         state = .completed
         onConnectionClose = nil
+        closeObserver = nil
         let keepAlive = requestKeepAlive && !response.headers.containsToken("close", in: "Connection")
         let bytes = response.serialized(keepAlive: keepAlive, omitBody: isHEAD, announceKeepAlive: isHTTP10)
         connection?.completeResponse(bytes, keepAlive: keepAlive, for: self)
@@ -84,6 +91,7 @@ package final class HTTPResponder {
         guard case .waiting = state else { return }
         state = .completed
         onConnectionClose = nil
+        closeObserver = nil
         let keepAlive = requestKeepAlive
         var writer = FieldWriter(writer: MessageWriter(capacity: 256 + body.count))
         writer.writer.statusLine(status, reason: HTTPResponse.standardReason(status))
@@ -108,6 +116,7 @@ package final class HTTPResponder {
         guard case .waiting = state else { return }
         state = .completed
         onConnectionClose = nil
+        closeObserver = nil
         connection?.completeResponse(prebuilt.keepAliveBytes, keepAlive: true, for: self)
     }
 
@@ -136,6 +145,7 @@ package final class HTTPResponder {
         guard case .streaming(let keepAlive) = state else { return }
         state = .completed
         onConnectionClose = nil
+        closeObserver = nil
         var writer = MessageWriter(capacity: 8 + trailers.estimatedSize)
         if !isHEAD { writer.lastChunk(trailers: trailers) }
         connection?.completeResponse(writer.bytes, keepAlive: keepAlive, for: self)
@@ -146,8 +156,11 @@ package final class HTTPResponder {
         guard !isCompleted else { return }
         state = .completed
         let callback = onConnectionClose
+        let observer = closeObserver
         onConnectionClose = nil
+        closeObserver = nil
         callback?()
+        observer?.responderConnectionClosed(self)
     }
 }
 
@@ -173,4 +186,10 @@ package struct FieldWriter {
 
     /// Adds `name: <decimal>`.
     package mutating func add(_ name: String, decimal value: Int64) { writer.header(name, decimal: value) }
+}
+
+/// Receives the closes of connections whose requests it holds unanswered (see `HTTPResponder.closeObserver`).
+package protocol HTTPResponderCloseObserver: AnyObject {
+    /// `responder`'s connection closed before it was answered.
+    func responderConnectionClosed(_ responder: HTTPResponder)
 }

@@ -156,7 +156,7 @@ final class HTTPServerConnection {
         // A client may shut down its sending side once its request is out (a half-close): it still gets its
         // answers. A held long-poll whose holder watches the connection (`onConnectionClose`) is let go instead,
         // since its client is gone.
-        let waitingForAnswers = !queue.isEmpty || (current != nil && current?.onConnectionClose == nil)
+        let waitingForAnswers = !queue.isEmpty || (current.map { !$0.watchesConnection } ?? false)
         guard waitingForAnswers, parseError == nil else {
             closeNow()
             return

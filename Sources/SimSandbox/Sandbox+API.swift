@@ -2,7 +2,7 @@ import SimCore
 import SimHTTP
 
 /// The sandbox's HTTP surface: Runtime API 2018-06-01 and Extensions API 2020-01-01.
-extension Sandbox {
+extension Sandbox: HTTPResponderCloseObserver {
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let route = RuntimeAPIRoute(method: request.method, path: request.path)
         catchUpOutput(before: route)
@@ -12,12 +12,8 @@ extension Sandbox {
             switch reply {
             case .hold:
                 runtimeWaiters.append(responder)
-                // A runtime gone from the connection leaves no waiter behind.
-                responder.onConnectionClose = { [weak self, weak responder] in
-                    guard let self, let index = runtimeWaiters.firstIndex(where: { $0 === responder }) else { return }
-                    runtimeWaiters.remove(at: index)
-                    machine.runtimeNextAbandoned()
-                }
+                // A runtime gone from the connection leaves no waiter behind (`responderConnectionClosed`).
+                responder.closeObserver = self
                 perform(actions)
             case .invocation(let invocation, let deadline):
                 RuntimeAPIResponses.sendNext(
@@ -95,6 +91,13 @@ extension Sandbox {
         case .methodNotAllowed(let allow):
             responder.send(HTTPResponse(status: 405, headers: ["Allow": allow]))
         }
+    }
+
+    /// A held `/next` whose connection closed: the waiter goes.
+    package func responderConnectionClosed(_ responder: HTTPResponder) {
+        guard let index = runtimeWaiters.firstIndex(where: { $0 === responder }) else { return }
+        runtimeWaiters.remove(at: index)
+        machine.runtimeNextAbandoned()
     }
 
     /// Delivers what the process that sent a request printed before sending it, so that its lines are attributed
