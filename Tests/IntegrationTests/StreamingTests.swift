@@ -29,6 +29,15 @@ struct StreamingTests {
         lines.filter { $0["kind"] as? String == kind }
     }
 
+    /// A managed instance with two workers of `Fixtures/managed/stream-workers` (bash + curl), each streaming.
+    private func streamWorkers() -> FunctionOptions {
+        var function = FunctionOptions(
+            name: "mi", command: [TestPaths.fixtures + "/managed/stream-workers"], codeDirectory: "/tmp",
+            timeoutSeconds: 10, inheritedEnvironment: TestPaths.inheritedEnvironment)
+        function.perExecutionEnvironmentMaxConcurrency = 2
+        return function
+    }
+
     private func streaming(timeoutSeconds: Double = 10) -> FunctionOptions {
         TestFunctions.fixture(timeoutSeconds: timeoutSeconds)
     }
@@ -37,11 +46,7 @@ struct StreamingTests {
     /// bash runtime with two workers each get their own three chunks, progressively, in about one stream's time.
     @Test(.timeLimit(.minutes(1)))
     func managedInstanceStreamsAtOnce() async throws {
-        var function = FunctionOptions(
-            name: "mi", command: [TestPaths.fixtures + "/managed/stream-workers"], codeDirectory: "/tmp",
-            timeoutSeconds: 10, inheritedEnvironment: TestPaths.inheritedEnvironment)
-        function.perExecutionEnvironmentMaxConcurrency = 2
-        try await withSimulator([function]) { sim in
+        try await withSimulator([streamWorkers()]) { sim in
             _ = try await sim.sandboxes(atLeast: 1)
             async let first = boto3(sim, "mi", "{}")
             async let second = boto3(sim, "mi", "{}")
@@ -70,11 +75,7 @@ struct StreamingTests {
     /// invoke with that error: boto3 gets the chunk written before it, then InvokeComplete with the error.
     @Test(.timeLimit(.minutes(1)))
     func managedInstanceErrorWhileStreaming() async throws {
-        var function = FunctionOptions(
-            name: "mi", command: [TestPaths.fixtures + "/managed/stream-workers"], codeDirectory: "/tmp",
-            timeoutSeconds: 10, inheritedEnvironment: TestPaths.inheritedEnvironment)
-        function.perExecutionEnvironmentMaxConcurrency = 2
-        try await withSimulator([function]) { sim in
+        try await withSimulator([streamWorkers()]) { sim in
             _ = try await sim.sandboxes(atLeast: 1)
             let lines = try await boto3(sim, "mi", #"{"errorMidway":true}"#)
             let chunks = events(lines, "chunk").compactMap { $0["text"] as? String }
