@@ -98,6 +98,9 @@ package enum LoadReport {
         add("other errors") { percent($0.otherErrors, $0) }
         add("cold starts") { String($0.coldStarts) }
         add("peak sandboxes") { $0.peakSandboxes.map(String.init) ?? "—" }
+        if runs.contains(where: \.runsSeveralPerSandbox) {
+            add("peak invokes in flight") { $0.peakInFlight.map(String.init) ?? "—" }
+        }
         add("latency ms p50 / p90 / p99 / max") { latency($0.latency) }
         add("warm") { latency($0.warmLatency) }
         add("cold") { latency($0.coldLatency) }
@@ -175,10 +178,14 @@ package enum LoadReport {
     }
 
     private static func sandboxesChart(_ runs: [LoadResult], names: [String]) -> String {
-        let peak = runs.compactMap(\.peakSandboxes).max() ?? 0
+        // Managed instances run several invokes per sandbox: then the invokes in flight are drawn too.
+        let several = runs.contains(where: \.runsSeveralPerSandbox)
+        let peak = runs.compactMap { several ? $0.peakInFlight : $0.peakSandboxes }.max() ?? 0
         var chart = timeChart(
-            "Sandboxes (solid), busy (dashed), cold starts (▲)", yLabel: "sandboxes", runs: runs,
-            yRange: 0...Double(max(peak, 1)))
+            several
+                ? "Sandboxes (solid), busy (dashed), invokes in flight (green), cold starts (▲)"
+                : "Sandboxes (solid), busy (dashed), cold starts (▲)",
+            yLabel: several ? "sandboxes, invokes" : "sandboxes", runs: runs, yRange: 0...Double(max(peak, 1)))
         chart.minimumYStep = 1
         var anySamples = false
         for (index, run) in runs.enumerated() {
@@ -195,6 +202,12 @@ package enum LoadReport {
                         name: prefix + "busy", color: color,
                         points: run.timeline.map { (Double($0.second) + 0.5, $0.busySandboxes.map(Double.init)) },
                         dashed: true))
+                if several {
+                    chart.line(
+                        .init(
+                            name: prefix + "invokes in flight", color: index == 0 ? "#54A24B" : color,
+                            points: run.timeline.map { (Double($0.second) + 0.5, $0.inFlight.map(Double.init)) }))
+                }
             }
             chart.markers(
                 prefix + "cold starts", color: index == 0 ? "#E45756" : color,

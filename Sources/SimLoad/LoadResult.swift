@@ -98,6 +98,12 @@ package struct LoadResult: Equatable, Sendable {
     package var peakSandboxes: Int?
     /// The most invokes in flight seen at once in the function's sandboxes (several per managed instance).
     package var peakInFlight: Int?
+
+    /// Whether sandboxes ran several invokes at once (managed instances): more in flight than sandboxes.
+    package var runsSeveralPerSandbox: Bool {
+        guard let peakInFlight, let peakSandboxes else { return false }
+        return peakInFlight > peakSandboxes
+    }
     /// Sandboxes the simulator started for invokes during the run (on-demand inits), when it says.
     package var sandboxesStarted: Int?
 
@@ -241,7 +247,7 @@ package struct LoadResult: Equatable, Sendable {
         out += row("other errors", "\(otherErrors)\(percent(otherErrors))")
         out += row("cold starts", "\(coldStarts)")
         if let peakSandboxes { out += row("peak sandboxes", "\(peakSandboxes)") }
-        if let peakInFlight, let peakSandboxes, peakInFlight > peakSandboxes {
+        if runsSeveralPerSandbox, let peakInFlight {
             // Only worth a line when sandboxes run several invokes at once (managed instances).
             out += row("peak in flight", "\(peakInFlight)")
         }

@@ -123,6 +123,19 @@ import Testing
         #expect(document["peakInFlight"] == .number("7"))
     }
 
+    /// Sandboxes that ran several invokes at once (managed instances) get the invokes in flight in the summary and
+    /// the sandboxes chart; one invoke per sandbox does not.
+    @Test func inFlightShownForManagedInstances() {
+        let several = result()
+        #expect(several.runsSeveralPerSandbox && several.peakInFlight == 7)
+        let html = LoadReport.html([several], generatedAtEpochMilliseconds: 0)
+        #expect(html.contains("peak invokes in flight") && html.contains("invokes in flight (green)"))
+        var single = several
+        single.peakInFlight = 3
+        #expect(!single.runsSeveralPerSandbox)
+        #expect(!LoadReport.html([single], generatedAtEpochMilliseconds: 0).contains("invokes in flight"))
+    }
+
     /// The report is one self-contained page: its charts are inline SVG, and it refers to nothing outside.
     @Test func selfContainedReport() {
         let html = LoadReport.html([result(), result()], generatedAtEpochMilliseconds: 0)
