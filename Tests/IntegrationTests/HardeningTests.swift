@@ -253,20 +253,32 @@ struct HardeningTests {
                     try? await Task.sleep(for: .milliseconds(25))
                 }
             }
+            /// Its own payload, a crash reported as a function error, or a throttle while sandboxes restart: an
+            /// answer either way.
+            @Sendable func answered(_ payload: String) async -> Int? {
+                guard let response = try? await sim.invoke("fn", payload: payload) else { return nil }
+                let body = String(decoding: response.body, as: UTF8.self)
+                let ok =
+                    (response.status == 200
+                        && (body == payload || response.headers.contains("X-Amz-Function-Error")))
+                    || response.status == 429
+                return ok ? response.status : nil
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
             await withTaskGroup(of: Void.self) { group in
                 for caller in 0..<8 {
                     group.addTask {
                         for index in stride(from: caller, to: 400, by: 8) {
                             let payload = #"{"n":\#(index),"forkSleep":60000,"sleepMs":5}"#
-                            guard let response = try? await sim.invoke("fn", payload: payload) else { continue }
-                            let body = String(decoding: response.body, as: UTF8.self)
-                            // Its own payload, a crash reported as a function error, or a throttle while sandboxes
-                            // restart: an answer either way.
-                            let ok =
-                                (response.status == 200
-                                    && (body == payload || response.headers.contains("X-Amz-Function-Error")))
-                                || response.status == 429
-                            if ok { tally.answered.withLock { $0[index] = response.status } }
+                            if let status = await answered(payload) { tally.answered.withLock { $0[index] = status } }
+                        }
+                        // A fast machine answers the 400 before the killer has had its turns: the load goes on
+                        // (each answer still checked) until it has killed enough.
+                        var extra = 400 + caller
+                        while tally.kills.withLock({ $0 }) < 10 && ContinuousClock.now < deadline {
+                            let payload = #"{"n":\#(extra),"forkSleep":60000,"sleepMs":5}"#
+                            if await answered(payload) == nil { tally.badExtras.withLock { $0 += 1 } }
+                            extra += 8
                         }
                     }
                 }
@@ -279,6 +291,7 @@ struct HardeningTests {
         let answers = tally.answered.withLock { $0.count }
         let kills = tally.kills.withLock { $0 }
         #expect(answers == 400, "\(400 - answers) invokes without a proper answer")
+        #expect(tally.badExtras.withLock { $0 } == 0, "invokes after the first 400 without a proper answer")
         #expect(kills >= 10, "only \(kills) kills")
         let pids = Array(tally.seen.withLock { $0 })
         #expect(pids.count > 4, "the killer saw only \(pids.count) processes")
@@ -296,4 +309,6 @@ private final class ChaosTally: Sendable {
     let answered = Mutex<[Int: Int]>([:])
     /// Processes killed.
     let kills = Mutex(0)
+    /// Invokes beyond the first 400 that got no proper answer.
+    let badExtras = Mutex(0)
 }
