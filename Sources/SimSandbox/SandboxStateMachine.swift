@@ -225,20 +225,18 @@ package struct SandboxStateMachine {
         }
     }
 
-    /// The `Lambda-Runtime-Invocation-Id` of the invoke the runtime is working on, if any.
-    package var runningInvocationID: String? {
-        if case .running(let r) = state { return r.invocationID }
-        return nil
-    }
-
-    /// The `Lambda-Runtime-Invocation-Id` handed out with the invoke `requestID`, while it is in flight.
-    package func invocationID(for requestID: String) -> String? {
+    /// The invoke `requestID` while it is in flight here: the classic invoke in `running`, or one of a serving
+    /// managed instance's.
+    private func running(_ requestID: String) -> Running? {
         switch state {
-        case .running(let r) where r.invocation.requestID == requestID: return r.invocationID
-        case .serving(let s): return s.invokes[requestID]?.invocationID
+        case .running(let r) where r.invocation.requestID == requestID: return r
+        case .serving(let s): return s.invokes[requestID]
         default: return nil
         }
     }
+
+    /// The `Lambda-Runtime-Invocation-Id` handed out with the invoke `requestID`, while it is in flight.
+    package func invocationID(for requestID: String) -> String? { running(requestID)?.invocationID }
 
     /// The error for a reply whose echoed `Lambda-Runtime-Invocation-Id` is not its invoke's: 410 `InvokeTimeout`,
     /// as AWS's emulator answers such a cross-wired reply (a handler that outlived its invoke, or one that answers
@@ -248,20 +246,8 @@ package struct SandboxStateMachine {
         return .error(.invokeTimeout)
     }
 
-    /// The invoke the runtime is working on, if any (classic environments).
-    package var runningInvocation: Invocation? {
-        if case .running(let r) = state { return r.invocation }
-        return nil
-    }
-
     /// The invoke `requestID` while it is in flight here.
-    package func invocation(for requestID: String) -> Invocation? {
-        switch state {
-        case .running(let r) where r.invocation.requestID == requestID: return r.invocation
-        case .serving(let s): return s.invokes[requestID]?.invocation
-        default: return nil
-        }
-    }
+    package func invocation(for requestID: String) -> Invocation? { running(requestID)?.invocation }
 
     /// The request id of the invoke in flight, if any (for a managed instance: the only one in flight, if just one).
     package var currentRequestID: String? {

@@ -128,12 +128,12 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let clock = ManualClock()
         var machine = warmMachine(clock)
         _ = machine.invoke(invocation("req-2"))
-        let second = try #require(machine.runningInvocationID)
+        let second = try #require(machine.invocationID(for: "req-2"))
         _ = machine.runtimeResult(
             requestID: "req-2", isError: false, outcome: .success(body: [], contentType: nil), invocationID: second)
         _ = machine.runtimeNext()
         _ = machine.invoke(invocation("req-3"))
-        let third = try #require(machine.runningInvocationID)
+        let third = try #require(machine.invocationID(for: "req-3"))
         #expect(third != second)
         let ok = InvokeOutcome.success(body: [], contentType: nil)
         #expect(
