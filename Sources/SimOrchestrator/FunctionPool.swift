@@ -117,6 +117,9 @@ package final class FunctionPool {
     /// The function's sandboxes.
     package var sandboxes: [Sandbox] { Array(live.values) }
 
+    /// Invokes in flight in the function's sandboxes (several in a managed instance).
+    package var invokesInFlight: Int { live.values.reduce(0) { $0 + $1.machine.inFlightCount } }
+
     /// Invokes waiting for a free sandbox, and asynchronous ones waiting for a retry.
     package var queuedCount: Int { placement.queuedCount + events.count }
 

@@ -42,7 +42,7 @@ enum StatusAPI {
             ("freeze", .string(spec.freezeMode.rawValue)),
             ("sandboxes", number(sandboxes.count)),
             ("busy", number(sandboxes.filter { $0.stateName == "busy" }.count)),
-            ("inFlight", number(sandboxes.reduce(0) { $0 + $1.machine.inFlightCount })),
+            ("inFlight", number(pool.invokesInFlight)),
             (
                 "perExecutionEnvironmentMaxConcurrency",
                 spec.environmentMaxConcurrency.map { number($0) } ?? .null
@@ -120,7 +120,7 @@ enum StatusAPI {
             pools.map { (label($0), String($0.counters.coldStarts)) })
         family(
             "lambda_sim_concurrency", "gauge", "Invokes in flight.",
-            pools.map { pool in (label(pool), String(pool.sandboxes.reduce(0) { $0 + $1.machine.inFlightCount })) })
+            pools.map { (label($0), String($0.invokesInFlight)) })
         family(
             "lambda_sim_slots", "gauge",
             "Invokes the live sandboxes can serve at once (a managed instance serves several).",
