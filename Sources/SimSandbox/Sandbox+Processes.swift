@@ -271,6 +271,9 @@ extension Sandbox {
             hasExtensions: !machine.extensions.extensions.isEmpty,
             subscribed: alive.filter { subscribed.contains($0) },
             unsubscribed: alive.filter { !subscribed.contains($0) })
+        // Only this shutdown's exits count (a reset before it had its own).
+        shutdownExits = []
+        killedInShutdown = []
         perform(shutdownSequence.begin(processes, deadlineMilliseconds: deadline))
     }
 

@@ -88,7 +88,8 @@ package final class Sandbox {
     var killTimers: [Timer] = []
     /// The order in which a shutdown stops the processes.
     var shutdownSequence = ShutdownSequence()
-    /// How each process ended in the shutdowns so far, and the processes a shutdown had to SIGKILL.
+    /// How each process ended in the last shutdown (a reset's, or the final one), and the processes it had to
+    /// SIGKILL.
     package internal(set) var shutdownExits: [ShutdownExit] = []
     var killedInShutdown: Set<String> = []
     var runtimeWaiters: [HTTPResponder] = []

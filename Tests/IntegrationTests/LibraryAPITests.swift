@@ -98,6 +98,20 @@ struct LibraryAPITests {
         #expect(runtime.name == "runtime" && !runtime.exitedInTime && runtime.status == "signal: killed", "\(runtime)")
     }
 
+    /// The outcome is the final shutdown's alone: a reset before it (here a timeout, whose runtime was killed) is
+    /// neither listed nor counted against the runtime that then stopped in time.
+    @Test(.timeLimit(.minutes(1)))
+    func outcomeOfTheLastShutdownOnly() async throws {
+        let simulator = try await Simulator.start(functions: [TestFunctions.fixture(timeoutSeconds: 1)], port: 0)
+        let timedOut = try await simulator.invoke(function: "fn", payload: Array(#"{"sleepMs":3000}"#.utf8))
+        #expect(timedOut.functionErrorType == "Sandbox.Timedout")
+        #expect(try await simulator.invoke(function: "fn", payload: Array("{}".utf8)).status == 200)
+        let outcome = await simulator.stop(reason: .spindown)
+        let processes = try #require(outcome.sandboxes.first?.processes)
+        #expect(processes.count == 1, "\(processes)")
+        #expect(processes.first?.name == "runtime" && processes.first?.exitedInTime == true, "\(processes)")
+    }
+
     /// Spawning: only an attached function takes a runtime, only a named attached extension an extension; a
     /// spawned runtime that crashes fails the invoke as a launched one would (not a timeout).
     @Test(.timeLimit(.minutes(1)))
