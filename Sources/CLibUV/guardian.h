@@ -5,14 +5,23 @@
  * killed with SIGKILL (which no handler sees) leaves nothing running or stopped.
  *
  * The simulator keeps the process groups (and the single processes that left their group with setsid) it owns in
- * a table in a shared file mapping under /dev/shm. The guardian holds the read end of a pipe whose write end only
- * the simulator holds (close-on-exec, so no runtime inherits it); when the simulator dies, for any reason, the
- * read returns end-of-file and the guardian thaws the simulator's cgroups (their names start with its pid), sends
- * SIGKILL and SIGCONT to every entry, kills what is left in the cgroups and removes them, then exits.
+ * a table in a shared file mapping, `guard` in its private state directory (`StateDirectory`: only its user can
+ * write there, and every file is created O_EXCL|O_NOFOLLOW and checked for owner, type and mode when read back).
+ * The guardian holds the read end of a pipe whose write end only the simulator holds (close-on-exec, so no runtime
+ * inherits it); when the simulator dies, for any reason, the read returns end-of-file and the guardian thaws the
+ * simulator's cgroups (their names start with its pid), kills every entry whose identity it re-verifies, kills
+ * what is left in the cgroups and removes them, removes the simulator's state directory, then exits.
+ *
+ * Identity. A pid or process-group id is signalled only when it is above 1 and its process is re-verified at that
+ * moment: its start time is the one recorded and its environment carries the simulator's own mark
+ * (`_LAMBDA_SIM_INSTANCE=<128 random bits>`, given to every process it starts); or it is a child of a process so
+ * verified, read from /proc at that moment; or it carries the mark itself. A reused pid or a table edited by
+ * someone else can therefore not direct a signal at a process the simulator did not start.
  *
  * Everything the guardian does after fork is a raw system call: the simulator is multi-threaded, so the child may
  * not take a lock (malloc, stdio, opendir) that another thread held at the fork.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -24,11 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLIBUV_GUARD_MAGIC 0x4c534731 /* "LSG1" */
+#define CLIBUV_GUARD_MAGIC 0x4c534732 /* "LSG2" */
 #define CLIBUV_GUARD_CAPACITY 65536
 #define CLIBUV_GUARD_PARENTS 8
 #define CLIBUV_GUARD_PATH 160
-#define CLIBUV_GUARD_PORTS 8
+#define CLIBUV_GUARD_MARK 64
 
 /// One owned process group (`id` > 0, signalled as `-id`) or single process (`id` < 0, signalled as `-id`,
 /// that is, the pid); 0 is a free slot. `start` is the start time (clock ticks after boot) of the group leader or
@@ -46,11 +55,12 @@ typedef struct {
     uint64_t owner_start;
     volatile int32_t high_water;
     int32_t reserved;
-    /// The table file's own path, which the guardian removes when it is done.
+    /// The owner's state directory (holding this table), which the guardian removes when it is done.
     char path[CLIBUV_GUARD_PATH];
-    /// The ports of the owner's Runtime API listeners: a process whose AWS_LAMBDA_RUNTIME_API names one of them
-    /// (`127.x.y.z:port`) was started by one of its sandboxes, even if it left every group and lost its parent.
-    volatile int32_t runtime_api_ports[CLIBUV_GUARD_PORTS];
+    /// The environment entry every process the owner starts carries (`_LAMBDA_SIM_INSTANCE=<hex>`, NUL-terminated):
+    /// a process with it was started by one of the owner's sandboxes, even if it left every group and lost its
+    /// parent.
+    char mark[CLIBUV_GUARD_MARK];
     /// Directories holding the owner's cgroups (`<parent>/<owner pid>-<sandbox id>`), empty strings unused.
     char parents[CLIBUV_GUARD_PARENTS][CLIBUV_GUARD_PATH];
     clibuv_guard_entry entries[CLIBUV_GUARD_CAPACITY];
@@ -61,13 +71,10 @@ static inline clibuv_guard_entry *clibuv_guard_entries(const clibuv_guard_table 
     return (clibuv_guard_entry *)table->entries;
 }
 
-/// The Runtime API ports of `table`.
-static inline volatile int32_t *clibuv_guard_ports(clibuv_guard_table *table) { return table->runtime_api_ports; }
-
-/// Maps the table file `path` (created with size and zeroes; O_EXCL, so a leftover with our pid is replaced by
-/// the caller first). Returns the mapping or NULL with errno set.
+/// Creates the table file `path` (O_EXCL|O_NOFOLLOW, mode 0600: never an existing file or a symlink's target) and
+/// maps it, zeroed. Returns the mapping or NULL with errno set.
 static inline clibuv_guard_table *clibuv_guard_map(const char *path) {
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return NULL;
     if (ftruncate(fd, sizeof(clibuv_guard_table)) != 0) {
         int saved = errno;
@@ -82,18 +89,30 @@ static inline clibuv_guard_table *clibuv_guard_map(const char *path) {
     return map == MAP_FAILED ? NULL : (clibuv_guard_table *)map;
 }
 
-/// Maps an existing table file read-only (a dead simulator's), or NULL.
-static inline const clibuv_guard_table *clibuv_guard_map_existing(const char *path) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+/// Maps an existing table file read-only (a dead simulator's) when it is what this user's simulator would have
+/// written: a regular file (not followed through a symlink) owned by `uid`, mode 0600, of the table's size, with
+/// the table's magic. NULL otherwise (errno EPERM for a file that fails those checks).
+static inline const clibuv_guard_table *clibuv_guard_map_existing(const char *path, uid_t uid) {
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return NULL;
     struct stat info;
-    if (fstat(fd, &info) != 0 || (size_t)info.st_size < sizeof(clibuv_guard_table)) {
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_uid != uid || (info.st_mode & 07777) != 0600 ||
+        (size_t)info.st_size != sizeof(clibuv_guard_table)) {
         close(fd);
+        errno = EPERM;
         return NULL;
     }
     void *map = mmap(NULL, sizeof(clibuv_guard_table), PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
-    return map == MAP_FAILED ? NULL : (const clibuv_guard_table *)map;
+    if (map == MAP_FAILED) return NULL;
+    const clibuv_guard_table *table = (const clibuv_guard_table *)map;
+    if ((uint32_t)table->magic != CLIBUV_GUARD_MAGIC || table->mark[0] == 0 ||
+        memchr(table->mark, 0, CLIBUV_GUARD_MARK) == NULL) {
+        munmap(map, sizeof(clibuv_guard_table));
+        errno = EPERM;
+        return NULL;
+    }
+    return table;
 }
 
 static inline void clibuv_guard_unmap(const clibuv_guard_table *table) {
@@ -300,81 +319,101 @@ static inline void clibuv_guard_add_children(pid_t pid, pid_t *pids, int *count,
 
 #define CLIBUV_GUARD_TREE 8192
 
-/// Kills every entry of `table` and every descendant of its processes, stopping them all first so that none
-/// forks meanwhile and none is orphaned out of reach (children that left the group with setsid while their
-/// parent lived are found through the parent). With `verify`, an entry counts only while its leader still runs
-/// with the recorded start time (a dead simulator's table read later). Async-signal-safe; returns how many
-/// processes and groups it signalled.
-static inline int clibuv_guard_kill_trees(const clibuv_guard_table *table, int verify) {
+/// Whether the environment of `pid` (/proc/<pid>/environ) holds the entry `mark` (`KEY=value`) exactly. Read in
+/// small chunks, so an environment of any size is searched with a fixed buffer. Async-signal-safe.
+static inline int clibuv_guard_environ_has(pid_t pid, const char *mark) {
+    if (pid <= 1 || !mark[0]) return 0;
+    char path[48];
+    clibuv_guard_proc_path(path, sizeof path, pid, "environ");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char chunk[2048];
+    size_t position = 0;
+    int matching = 1, found = 0;
+    ssize_t n;
+    while (!found && (n = read(fd, chunk, sizeof chunk)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            char c = chunk[i];
+            if (c == 0) {
+                if (matching && mark[position] == 0) {
+                    found = 1;
+                    break;
+                }
+                position = 0;
+                matching = 1;
+            } else if (matching && mark[position] == c) {
+                position++;
+            } else {
+                matching = 0;
+            }
+        }
+    }
+    close(fd);
+    return found;
+}
+
+/// Whether `pid` is the process the table recorded: above 1, started at `start` (clock ticks after boot, never 0)
+/// and carrying the table's mark. Async-signal-safe.
+static inline int clibuv_guard_verified(const clibuv_guard_table *table, pid_t pid, uint64_t start) {
+    return pid > 1 && start != 0 && clibuv_guard_start_time(pid) == start && clibuv_guard_environ_has(pid, table->mark);
+}
+
+/// Kills every entry of `table` whose process it re-verifies (`clibuv_guard_verified`) and every descendant of
+/// those processes, stopping them all first so that none forks meanwhile and none is orphaned out of reach
+/// (children that left the group with setsid while their parent lived are found through the parent). A group is
+/// signalled as a group only while its leader is verified; members of a group whose leader is gone carry the mark
+/// and are found by `clibuv_guard_kill_by_environment`. Async-signal-safe; returns how many processes and groups
+/// it signalled.
+static inline int clibuv_guard_kill_trees(const clibuv_guard_table *table) {
     pid_t pids[CLIBUV_GUARD_TREE];
-    int count = 0;
+    int32_t verified[CLIBUV_GUARD_TREE];
+    int count = 0, groups = 0;
     int32_t entries = table->high_water;
     if (entries > CLIBUV_GUARD_CAPACITY) entries = CLIBUV_GUARD_CAPACITY;
+    if (entries < 0) entries = 0;
+    pid_t self = getpid();
     int signalled = 0;
     for (int32_t i = 0; i < entries; i++) {
         int32_t id = table->entries[i].id;
-        if (id == 0) continue;
+        if (id == 0 || id == INT32_MIN) continue;
         pid_t leader = id > 0 ? id : -id;
-        if (verify && clibuv_guard_start_time(leader) != table->entries[i].start) continue;
+        if (leader == self || leader == table->owner || !clibuv_guard_verified(table, leader, table->entries[i].start))
+            continue;
         kill(-id, SIGSTOP);
         if (count < CLIBUV_GUARD_TREE) pids[count++] = leader;
+        if (groups < CLIBUV_GUARD_TREE) verified[groups++] = id;
     }
     /* Breadth first: pids grows as children are found. */
     for (int i = 0; i < count; i++) {
         int before = count;
         clibuv_guard_add_children(pids[i], pids, &count, CLIBUV_GUARD_TREE);
-        for (int j = before; j < count; j++) kill(pids[j], SIGSTOP);
+        for (int j = before; j < count; j++) {
+            if (pids[j] > 1 && pids[j] != self) kill(pids[j], SIGSTOP);
+        }
     }
-    for (int32_t i = 0; i < entries; i++) {
-        int32_t id = table->entries[i].id;
-        if (id == 0) continue;
-        if (verify && clibuv_guard_start_time(id > 0 ? id : -id) != table->entries[i].start) continue;
-        kill(-id, SIGKILL);
-        kill(-id, SIGCONT);
+    for (int i = 0; i < groups; i++) {
+        kill(-verified[i], SIGKILL);
+        kill(-verified[i], SIGCONT);
         signalled++;
     }
     for (int i = 0; i < count; i++) {
+        if (pids[i] <= 1 || pids[i] == self) continue;
         if (kill(pids[i], SIGKILL) == 0) signalled++;
         kill(pids[i], SIGCONT);
     }
     return signalled;
 }
 
-/// True when the NUL-separated environment `text` (`length` bytes) has AWS_LAMBDA_RUNTIME_API set to a loopback
-/// address with one of `table`'s ports.
-static inline int clibuv_guard_names_port(const clibuv_guard_table *table, const char *text, ssize_t length) {
-    static const char key[] = "AWS_LAMBDA_RUNTIME_API=127.";
-    ssize_t start = 0;
-    while (start < length) {
-        ssize_t end = start;
-        while (end < length && text[end]) end++;
-        if (end - start > (ssize_t)(sizeof key - 1) && strncmp(text + start, key, sizeof key - 1) == 0) {
-            ssize_t colon = end - 1;
-            while (colon > start && text[colon] != ':') colon--;
-            int32_t port = 0;
-            for (ssize_t i = colon + 1; i < end && text[i] >= '0' && text[i] <= '9'; i++) port = port * 10 + (text[i] - '0');
-            for (int p = 0; p < CLIBUV_GUARD_PORTS; p++) {
-                if (port > 0 && table->runtime_api_ports[p] == port) return 1;
-            }
-        }
-        start = end + 1;
-    }
-    return 0;
-}
-
-/// SIGKILL and SIGCONT to every process (other than the caller) whose environment names one of `table`'s Runtime
-/// API ports: what the sandboxes started that no group or tree still reaches (it called setsid and its parent
-/// died). With `verify`, only processes that started after the table's owner. Returns how many it signalled.
-static inline int clibuv_guard_kill_by_environment(const clibuv_guard_table *table, int verify) {
-    int any = 0;
-    for (int p = 0; p < CLIBUV_GUARD_PORTS; p++) any |= table->runtime_api_ports[p] != 0;
-    if (!any) return 0;
+/// SIGKILL and SIGCONT to every process (other than the caller and the table's owner) that carries the table's
+/// mark in its environment and started no earlier than the owner: what the sandboxes started that no group or tree
+/// still reaches (it called setsid and its parent died). Returns how many it signalled.
+static inline int clibuv_guard_kill_by_environment(const clibuv_guard_table *table) {
+    if (!table->mark[0] || memchr(table->mark, 0, CLIBUV_GUARD_MARK) == NULL) return 0;
     int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (proc < 0) return 0;
     pid_t self = getpid();
     int signalled = 0;
     char entries[4096];
-    char environment[65536];
     long n;
     while ((n = syscall(SYS_getdents64, proc, entries, sizeof entries)) > 0) {
         for (long offset = 0; offset < n;) {
@@ -383,12 +422,9 @@ static inline int clibuv_guard_kill_by_environment(const clibuv_guard_table *tab
             if (entry->name[0] < '1' || entry->name[0] > '9') continue;
             pid_t pid = 0;
             for (const char *c = entry->name; *c >= '0' && *c <= '9'; c++) pid = pid * 10 + (*c - '0');
-            if (pid == self || pid == table->owner) continue;
-            char path[48];
-            clibuv_guard_proc_path(path, sizeof path, pid, "environ");
-            ssize_t size = clibuv_guard_read_file(path, environment, sizeof environment);
-            if (size <= 0 || !clibuv_guard_names_port(table, environment, size)) continue;
-            if (verify && clibuv_guard_start_time(pid) < table->owner_start) continue;
+            if (pid <= 1 || pid == self || pid == table->owner) continue;
+            if (!clibuv_guard_environ_has(pid, table->mark)) continue;
+            if (clibuv_guard_start_time(pid) < table->owner_start) continue;
             kill(pid, SIGKILL);
             kill(pid, SIGCONT);
             signalled++;
@@ -398,15 +434,48 @@ static inline int clibuv_guard_kill_by_environment(const clibuv_guard_table *tab
     return signalled;
 }
 
-/// SIGKILL then SIGCONT to every entry (a stopped process dies of SIGKILL; SIGCONT wakes what a failed kill
-/// left stopped). Async-signal-safe; for a crashing simulator, whose processes it then leaves to the guardian's
-/// tree walk.
+/// Removes the directory `name` of `parent` and what it holds, `depth` levels deep at most, never following a
+/// symbolic link (each level is opened O_NOFOLLOW relative to its parent, entries are removed with unlinkat; a link
+/// or file where a directory was expected is itself removed). Async-signal-safe; returns 0 when it is gone.
+static inline int clibuv_guard_remove_at(int parent, const char *name, int depth) {
+    int dir = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0 && (errno == ELOOP || errno == ENOTDIR)) return unlinkat(parent, name, 0);
+    if (dir >= 0) {
+        char entries[4096];
+        long n;
+        while ((n = syscall(SYS_getdents64, dir, entries, sizeof entries)) > 0) {
+            for (long offset = 0; offset < n;) {
+                struct clibuv_guard_dirent *entry = (struct clibuv_guard_dirent *)(entries + offset);
+                offset += entry->length;
+                if (entry->name[0] == '.' && (!entry->name[1] || (entry->name[1] == '.' && !entry->name[2]))) continue;
+                if (entry->type == 4 /* DT_DIR */) {
+                    if (depth > 0) clibuv_guard_remove_at(dir, entry->name, depth - 1);
+                } else {
+                    unlinkat(dir, entry->name, 0);
+                }
+            }
+        }
+        close(dir);
+    }
+    return unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+/// `clibuv_guard_remove_at` for an absolute `path`.
+static inline int clibuv_guard_remove_tree(const char *path, int depth) {
+    return clibuv_guard_remove_at(AT_FDCWD, path, depth);
+}
+
+/// SIGKILL then SIGCONT to every entry whose process it re-verifies (`clibuv_guard_verified`). Async-signal-safe;
+/// for a crashing simulator, whose processes it then leaves to the guardian's tree walk.
 static inline void clibuv_guard_kill_entries(const clibuv_guard_table *table) {
     int32_t count = table->high_water;
     if (count > CLIBUV_GUARD_CAPACITY) count = CLIBUV_GUARD_CAPACITY;
+    pid_t self = getpid();
     for (int32_t i = 0; i < count; i++) {
         int32_t id = table->entries[i].id;
-        if (id == 0) continue;
+        if (id == 0 || id == INT32_MIN) continue;
+        pid_t leader = id > 0 ? id : -id;
+        if (leader == self || !clibuv_guard_verified(table, leader, table->entries[i].start)) continue;
         kill(-id, SIGKILL);
         kill(-id, SIGCONT);
     }
@@ -451,8 +520,8 @@ static inline void clibuv_guard_main(clibuv_guard_table *table, int fd) {
         if (n < 0 && errno != EINTR) break;
     }
     // The simulator is gone: thaw and kill its cgroups, kill its groups, then remove the cgroups as they empty.
-    clibuv_guard_kill_trees(table, 0);
-    clibuv_guard_kill_by_environment(table, 0);
+    clibuv_guard_kill_trees(table);
+    clibuv_guard_kill_by_environment(table);
     clibuv_guard_cgroups(table, 0);
     // A cgroup can be removed once its killed members have exited: a few milliseconds. Give up after 2 s.
     for (int attempt = 0; attempt < 200; attempt++) {
@@ -460,7 +529,10 @@ static inline void clibuv_guard_main(clibuv_guard_table *table, int fd) {
         if (clibuv_guard_cgroups(table, 1) == 0) break;
         clibuv_guard_sleep_milliseconds(10);
     }
-    if (table->path[0]) unlink(table->path);
+    // Then the simulator's state directory: its table, its processes' output files, its sockets.
+    if (table->path[0] == '/' && memchr(table->path, 0, CLIBUV_GUARD_PATH) != NULL) {
+        clibuv_guard_remove_tree(table->path, 2);
+    }
     _exit(0);
 }
 

@@ -13,18 +13,23 @@
 /// The calling thread's kernel id (glibc's gettid, which Swift's Glibc module does not export).
 static inline int clibuv_gettid(void) { return (int)syscall(SYS_gettid); }
 
+/// Fills `buffer` with `length` random bytes from the kernel (getrandom); the bytes filled, or -1 with errno set.
+static inline long clibuv_random(void *buffer, size_t length) { return syscall(SYS_getrandom, buffer, length, 0); }
+
 /* A GNU extension that Swift's Glibc module does not export. */
 extern int pipe2(int pipefd[2], int flags);
 
 #include <sys/wait.h>
 #include <sys/socket.h>
 
-/// The pid of the process that connected Unix socket `fd` (SO_PEERCRED, whose struct ucred glibc hides without
-/// _GNU_SOURCE); 0 when unknown.
-static inline int clibuv_unix_peer_pid(int fd) {
-    struct { int pid; unsigned uid; unsigned gid; } credentials = {0, 0, 0};
+/// The pid and uid of the process that connected Unix socket `fd` (SO_PEERCRED, whose struct ucred glibc hides
+/// without _GNU_SOURCE); the pid is 0 and the uid (unsigned)-1 when unknown.
+static inline int clibuv_unix_peer_credentials(int fd, unsigned *uid) {
+    struct { int pid; unsigned uid; unsigned gid; } credentials = {0, (unsigned)-1, (unsigned)-1};
     socklen_t length = sizeof credentials;
+    *uid = (unsigned)-1;
     if (getsockopt(fd, SOL_SOCKET, 17 /* SO_PEERCRED */, &credentials, &length) != 0) return 0;
+    *uid = credentials.uid;
     return credentials.pid;
 }
 

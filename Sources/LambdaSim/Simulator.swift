@@ -120,17 +120,18 @@ public final class Simulator: Sendable {
         }
         signal(SIGPIPE, SIG_IGN)
         ProcessGroups.installFatalSignalHandlers()
-        // What a simulator killed with SIGKILL left (if its guardian died too), then this one's guardian.
+        // What a simulator killed with SIGKILL left (if its guardian died too): its processes, state directory and
+        // cgroups, whatever this one's freeze mode; then this one's guardian.
         ProcessGroups.removeStale()
+        SandboxCgroup.removeStale()
         ProcessGroups.startGuardian(cgroupParents: SandboxCgroup.parentDirectories())
         raiseFileDescriptorLimit()
-        var cgroupMessages: [String] = []
+        var cgroupMessages: [String] = StateDirectory.problem.map { [$0] } ?? []
         if let first = functions.first(where: { $0.freeze == .cgroup }) {
-            SandboxCgroup.removeStale()
             // Fail at start, naming the path, rather than at the first invoke; and say at start what is degraded.
             let probe = try SandboxCgroup(
                 name: "\(getpid())-probe-\(Identifiers.randomHex(8))", memoryMB: 128, cpuScaling: first.cpuScaling)
-            cgroupMessages = probe.takeMessages()
+            cgroupMessages += probe.takeMessages()
             probe.remove()
         }
         let loop = try EventLoop()

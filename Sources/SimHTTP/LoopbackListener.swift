@@ -34,7 +34,6 @@ package final class LoopbackListener {
         self.listener = listener
         port = listener.port
         weakSelf = self
-        ProcessGroups.registerRuntimeAPIPort(port)
     }
 
     /// The listener of `loop`, created on first use. Loop thread only.

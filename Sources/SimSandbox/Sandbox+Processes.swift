@@ -333,7 +333,7 @@ extension Sandbox {
         escapedProcesses.removeAll()
         if let cgroup {
             // Anything that escaped the groups (setsid) but stayed in the cgroup dies too.
-            for pid in cgroup.processes() { _ = kill(pid, SIGKILL) }
+            for pid in cgroup.processes() where pid > 1 { _ = kill(pid, SIGKILL) }
         }
         for waiter in extensionWaiters.values where !waiter.isCompleted {
             waiter.send(RuntimeAPIResponses.reply(.error(.internalError)))

@@ -17,7 +17,10 @@ import SimUV
 extension Sandbox {
     /// Opens the managed-instance log socket (its path goes into the runtime's environment).
     func openLogSocket() {
-        let path = ProcessGroups.socketPath(sandbox: id)
+        guard let path = ProcessGroups.socketPath(sandbox: id) else {
+            publish(.notice("lambda-sim: no per-worker log socket: no private state directory"), requestID: nil)
+            return
+        }
         do {
             logSocket = try UnixSocketServer(loop: loop, path: path) { [weak self] connection in
                 self?.adoptLogConnection(connection)

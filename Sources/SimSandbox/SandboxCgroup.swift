@@ -382,7 +382,7 @@ package final class SandboxCgroup {
                 _ = write("\(dir)/freezer.state", "THAWED")
             }
             let pids = (readFile("\(dir)/cgroup.procs") ?? "").split(separator: "\n").compactMap { Int32($0) }
-            for pid in pids { kill(pid, SIGKILL) }
+            for pid in pids where pid > 1 { kill(pid, SIGKILL) }
         }
         for dir in directories {
             // rmdir fails while a killed process is still exiting; retry briefly.

@@ -133,7 +133,9 @@ package final class ChildProcess {
             outputFile = created.file
         }
         let argv = CStringArray(spec.arguments)
-        let envp = CStringArray(spec.environment)
+        // Every child carries the simulator's mark, by which the guardian (or a later simulator) can tell a process
+        // this simulator started from any other (see `ProcessGroups`).
+        let envp = CStringArray(spec.environment + [ProcessGroups.mark])
         var child: pid_t = 0
         let out = childEnds[0]
         let err = childEnds.count > 1 ? childEnds[1] : out

@@ -14,10 +14,13 @@ import Synchronization
 /// which the loop learns of the exit and of the write. Descriptors for reading are kept open for the most
 /// recently read `maxOpenFiles` files only. Storage is bounded: what was read is freed (a hole punched in the
 /// file, offsets unchanged), and a file more than `maxBacklogBytes` ahead of its reader is skipped forward, the
-/// skipped bytes counted. Directories left by a simulator that died are removed by the next one. Loop-confined.
+/// skipped bytes counted. The directory is `output-<n>` in the process's private `StateDirectory` (under
+/// `/dev/shm` when it is writable), created there with mode 0700, its files with `O_EXCL|O_NOFOLLOW`; what a
+/// simulator that died left is removed with its state directory (by its guardian, or by the next simulator).
+/// Loop-confined.
 package final class LogFiles: HandleOwner {
     let handleBox = HandleBox(type: UV_POLL)
-    /// The directory holding the files (under `/dev/shm` when it is writable).
+    /// The directory holding the files, in the process's private state directory.
     package let directory: String
     private let notify: Int32
     private var entries: [String: LogFile] = [:]
@@ -40,15 +43,20 @@ package final class LogFiles: HandleOwner {
     /// Read descriptors kept open at most.
     static let maxOpenFiles = 256
     /// The prefix of the directories' names.
-    static let prefix = "lambda-sim-output-"
+    static let prefix = "output-"
 
     private init(loop: EventLoop) throws(UVError) {
         self.loop = loop
-        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
-        Self.removeAbandoned(in: base)
         let counter = Self.counter.add(1, ordering: .relaxed).newValue
-        directory = "\(base)/\(Self.prefix)\(getpid())-\(counter)"
-        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
+        guard let state = StateDirectory.instance else {
+            handleBox.discardUnopened()
+            notify = -1
+            directory = ""
+            throw UVError(code: -EACCES, operation: StateDirectory.problem ?? "no private state directory")
+        }
+        directory = "\(state)/\(Self.prefix)\(counter)"
+        // A fresh name in a directory only this user can write: it cannot exist, so EEXIST is an error too.
+        guard mkdir(directory, 0o700) == 0 else {
             handleBox.discardUnopened()
             notify = -1
             throw UVError(code: -errno, operation: "mkdir(\(directory))")
@@ -97,7 +105,7 @@ package final class LogFiles: HandleOwner {
         nextName += 1
         let name = String(nextName)
         let path = "\(directory)/\(name)"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw UVError(code: -errno, operation: "open(\(path))") }
         let file = LogFile(owner: self, name: name, path: path)
         entries[name] = file
@@ -193,7 +201,7 @@ package final class LogFiles: HandleOwner {
     private func readDescriptor(for file: LogFile) -> Int32 {
         if file.readFD >= 0 { return file.readFD }
         if openFiles.count >= Self.maxOpenFiles { closeDescriptor(of: openFiles[0]) }
-        file.readFD = open(file.path, O_RDWR | O_CLOEXEC)
+        file.readFD = open(file.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
         if file.readFD >= 0 { openFiles.append(file) }
         return file.readFD
     }
@@ -214,20 +222,6 @@ package final class LogFiles: HandleOwner {
         file.onDropped = nil
         entries[file.name] = nil
         unlink(file.path)
-    }
-
-    /// Removes the directories of simulators that no longer run (killed before they could clean up).
-    private static func removeAbandoned(in base: String) {
-        var abandoned: [String] = []
-        for name in directoryEntries(base) ?? [] where name.hasPrefix(prefix) {
-            let pid = name.dropFirst(prefix.count).prefix { $0 != "-" }
-            guard let owner = Int32(pid), owner != getpid(), kill(owner, 0) != 0, errno == ESRCH else { continue }
-            abandoned.append("\(base)/\(name)")
-        }
-        for path in abandoned {
-            for name in directoryEntries(path) ?? [] { unlink("\(path)/\(name)") }
-            rmdir(path)
-        }
     }
 }
 

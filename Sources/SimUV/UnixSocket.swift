@@ -13,8 +13,8 @@ package final class UnixSocketServer: HandleOwner {
     /// The socket's path; the file is removed by `close`.
     package let path: String
 
-    /// Binds and listens at `path` (an existing file there is replaced), readable and writable by everyone (the
-    /// processes that connect may run as another user). Must run on the loop thread.
+    /// Binds and listens at `path` (an existing file there is replaced), readable and writable by its owner only:
+    /// the processes that connect run as the simulator's user. Must run on the loop thread.
     package init(loop: EventLoop, path: String, onConnection: @escaping (UnixSocketConnection) -> Void) throws(UVError)
     {
         loop.assertInLoop()
@@ -32,7 +32,7 @@ package final class UnixSocketServer: HandleOwner {
         do throws(UVError) {
             unlink(path)
             try UVError.check(uv_pipe_bind(pipe, path), "uv_pipe_bind(\(path))")
-            chmod(path, 0o666)
+            chmod(path, 0o600)
             let stream = UnsafeMutablePointer<uv_stream_t>(OpaquePointer(pipe))
             try UVError.check(
                 uv_listen(stream, 128) { server, status in
@@ -59,7 +59,9 @@ package final class UnixSocketServer: HandleOwner {
         }
         var fd: uv_os_fd_t = -1
         if uv_fileno(connection.handleBox.handle, &fd) == 0 {
-            connection.peerProcessID = clibuv_unix_peer_pid(fd)
+            var uid: UInt32 = .max
+            connection.peerProcessID = clibuv_unix_peer_credentials(fd, &uid)
+            connection.peerUserID = uid
         }
         onConnection(connection)
     }
@@ -76,6 +78,8 @@ package final class UnixSocketConnection: HandleOwner {
     let handleBox = HandleBox(type: UV_NAMED_PIPE)
     /// The process that connected (0 when the kernel did not say).
     package fileprivate(set) var peerProcessID: Int32 = 0
+    /// The user the connecting process ran as (`UInt32.max` when the kernel did not say).
+    package fileprivate(set) var peerUserID: UInt32 = .max
     /// Receives each chunk read; the buffer is only valid during the call.
     package var onData: ((UnsafeRawBufferPointer) -> Void)?
     /// Called once when the peer closed its side or a read failed.

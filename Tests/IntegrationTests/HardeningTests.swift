@@ -4,6 +4,7 @@
 import Foundation
 import LambdaSim
 import SimHTTP
+import SimUV
 import Synchronization
 import Testing
 
@@ -158,13 +159,17 @@ struct HardeningTests {
 
     /// `kill -9` of the simulator, with a frozen sandbox whose runtime forked a child in its group and one that
     /// called `setsid`: within about a second nothing it started is left running or stopped, in every freeze mode,
-    /// and its cgroups, guardian and table file are gone (issue 12, finding 3).
+    /// and its cgroups, guardian and state directory (table, output files) are gone (issue 12, finding 3; issue 20,
+    /// finding 10).
     @Test(.timeLimit(.minutes(1)), arguments: FreezeMode.allCases)
     func killedSimulatorLeavesNothing(mode: FreezeMode) async throws {
         let (simulator, guardian, started, _) = try await simulatorWithChildren(mode)
         #expect(guardian != nil, "no guardian process")
-        let table = "/dev/shm/lambda-sim-guard-\(simulator.pid)"
+        let state = "\(try #require(StateDirectory.root))/\(simulator.pid)"
+        let table = state + "/guard"
         #expect(FileManager.default.fileExists(atPath: table))
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: state)) ?? []
+        #expect(names.contains { $0.hasPrefix("output-") }, "no output directory in \(state): \(names)")
         simulator.signal(SIGKILL)
         let clock = ContinuousClock()
         let start = clock.now
@@ -174,7 +179,7 @@ struct HardeningTests {
         #expect(left.isEmpty, "left behind: \(left.map(ProcProbe.describe))")
         #expect(elapsed < .milliseconds(1500), "cleaning up took \(elapsed)")
         #expect(try await eventually(timeout: .seconds(3)) { cgroups(of: simulator.pid).isEmpty })
-        #expect(try await eventually(timeout: .seconds(3)) { !FileManager.default.fileExists(atPath: table) })
+        #expect(try await eventually(timeout: .seconds(3)) { !FileManager.default.fileExists(atPath: state) })
     }
 
     /// When the guardian dies with the simulator (`kill -9` of both), what was left stopped is killed by the next
@@ -195,11 +200,11 @@ struct HardeningTests {
         defer { next.signal(SIGTERM) }
         let left = try await ProcProbe.waitUntilGone(started, timeout: .seconds(5), zombiesAreGone: true)
         #expect(left.isEmpty, "left behind after a restart: \(left.map(ProcProbe.describe))")
-        #expect(!FileManager.default.fileExists(atPath: "/dev/shm/lambda-sim-guard-\(simulator.pid)"))
+        #expect(!FileManager.default.fileExists(atPath: "\(try #require(StateDirectory.root))/\(simulator.pid)"))
     }
 
-    /// A managed instance's worker processes die with a killed simulator too, and the next simulator removes the
-    /// per-worker log socket the dead one left in /tmp.
+    /// A managed instance's worker processes die with a killed simulator too, and its guardian removes the per-worker
+    /// log socket with the simulator's state directory.
     @Test(.timeLimit(.minutes(1)))
     func killedManagedInstanceLeavesNothing() async throws {
         let (simulator, port) = try await BackgroundProcess.lambdaSim(
@@ -219,19 +224,15 @@ struct HardeningTests {
                 pids = (sandboxes.first?["pids"] as? [Int])?.map { Int32($0) } ?? []
                 return pids.count == 4
             })
-        let socket = "/tmp/lambda-sim-\(simulator.pid)-"
+        let state = "\(try #require(StateDirectory.root))/\(simulator.pid)"
         let sockets = {
-            (try? FileManager.default.contentsOfDirectory(atPath: "/tmp"))?.filter { ("/tmp/" + $0).hasPrefix(socket) }
-                ?? []
+            ((try? FileManager.default.contentsOfDirectory(atPath: state)) ?? []).filter { $0.hasSuffix(".sock") }
         }
         #expect(sockets().count == 1)
         simulator.signal(SIGKILL)
         let left = try await ProcProbe.waitUntilGone(pids, timeout: .seconds(5), zombiesAreGone: true)
         #expect(left.isEmpty, "left behind: \(left.map(ProcProbe.describe))")
-
-        let (next, _) = try await BackgroundProcess.lambdaSim(freeze: .none, command: [TestPaths.fixtureRuntime])
-        defer { next.signal(SIGTERM) }
-        #expect(sockets().isEmpty)
+        #expect(try await eventually(timeout: .seconds(3)) { !FileManager.default.fileExists(atPath: state) })
     }
 
     /// Chaos, bounded: 400 invokes from 8 callers against a function with 4 sandboxes (cgroup mode, each runtime

@@ -178,28 +178,6 @@ import Testing
         #expect(waitpid(foreign, &code, 0) == foreign)
         #expect((code >> 8) & 0xFF == 3)
     }
-
-    /// The output directory of a simulator that died without cleaning up is removed by the next one.
-    @Test func abandonedDirectoriesAreRemoved() async throws {
-        // A pid that no longer exists: a child that was reaped.
-        var dead: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
-        defer { free(argv[0]) }
-        #expect(posix_spawn(&dead, "/bin/true", nil, nil, argv, environ) == 0)
-        var code: Int32 = 0
-        waitpid(dead, &code, 0)
-        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
-        let abandoned = "\(base)/\(LogFiles.prefix)\(dead)-1"
-        #expect(mkdir(abandoned, 0o700) == 0)
-        let file = open("\(abandoned)/1", O_WRONLY | O_CREAT, 0o600)
-        close(file)
-        _ = try await onLoop { (loop, continuation: CheckedContinuation<Bool, Never>) in
-            let child = try! ChildProcess(
-                loop: loop, spec: ProcessSpec(arguments: ["/bin/true"], environment: [], output: .file))
-            child.onExit = { _ in continuation.resume(returning: true) }
-        }
-        #expect(access(abandoned, F_OK) != 0, "\(abandoned) was not removed")
-    }
 }
 
 /// The names in a directory, without `.` and `..`.
