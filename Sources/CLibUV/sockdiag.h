@@ -19,10 +19,11 @@ static inline int clibuv_diag_open(void) {
 }
 
 /// The inode of the IPv4 TCP socket whose own address is `source:sourcePort` and whose peer is
-/// `destination:destinationPort` (addresses and ports in host byte order): > 0 found, 0 when there is no such
-/// socket, -1 on error (errno set).
+/// `destination:destinationPort` (addresses and ports in host byte order), and in `*uid` the user that created it:
+/// > 0 found, 0 when there is no such socket or no process holds it any more (an orphan or time-wait socket has
+/// inode 0), -1 on error (errno set).
 static inline long long clibuv_diag_tcp_inode(int fd, uint32_t source, uint16_t sourcePort, uint32_t destination,
-                                              uint16_t destinationPort) {
+                                              uint16_t destinationPort, uint32_t *uid) {
     struct {
         struct nlmsghdr header;
         struct inet_diag_req_v2 request;
@@ -73,6 +74,7 @@ static inline long long clibuv_diag_tcp_inode(int fd, uint32_t source, uint16_t 
         return -1;
     }
     struct inet_diag_msg *socketInfo = (struct inet_diag_msg *)NLMSG_DATA(header);
+    *uid = socketInfo->idiag_uid;
     return (long long)socketInfo->idiag_inode;
 }
 #endif

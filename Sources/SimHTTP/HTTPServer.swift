@@ -130,20 +130,44 @@ package final class HTTPServer {
     /// Connections closed because the server was at `maxConnections`: evicted ones and refused new ones.
     package private(set) var connectionsShed = 0
 
+    /// What `acceptFilter` decided about an accepted connection.
+    package enum AcceptDecision: Sendable {
+        /// Serve it now.
+        case serve
+        /// Close it now, unread.
+        case refuse
+        /// The filter keeps it, unread, and later passes it to `serve(_:)` or closes it.
+        case later
+    }
+
     /// Decides, before anything is read, whether an accepted connection is served; a refused one is closed at
     /// once. Nil serves every connection.
-    package var acceptFilter: ((TCPConnection) -> Bool)?
+    package var acceptFilter: ((TCPConnection) -> AcceptDecision)?
 
     /// Connections `acceptFilter` refused.
     package private(set) var connectionsRefused = 0
 
     /// Takes a connection accepted for this server.
     func accepted(_ tcp: TCPConnection) {
-        if let acceptFilter, !acceptFilter(tcp) {
-            connectionsRefused += 1
-            tcp.close()
-            return
+        switch acceptFilter?(tcp) ?? .serve {
+        case .serve:
+            serve(tcp)
+        case .refuse:
+            refuse(tcp)
+        case .later:
+            break
         }
+    }
+
+    /// Closes a connection the filter refused, unread.
+    package func refuse(_ tcp: TCPConnection) {
+        connectionsRefused += 1
+        tcp.close()
+    }
+
+    /// Serves a connection (one the filter kept with `.later` and has now admitted).
+    package func serve(_ tcp: TCPConnection) {
+        guard isListening else { return tcp.close() }
         if connections.count >= configuration.maxConnections {
             connectionsShed += 1
             guard let evicted = oldestEvictableConnection() else {

@@ -189,6 +189,7 @@ extension Sandbox {
         flushOutput(of: .runtime)
         measureMemory()
         runtime = nil
+        runtimeExitedAt = clock.monotonicNanoseconds
         let code: Int32? = if case .exited(let c) = status { c } else { nil }
         var outOfMemory = false
         if let cgroup {

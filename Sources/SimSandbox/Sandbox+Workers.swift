@@ -32,8 +32,12 @@ extension Sandbox {
 
     /// Reads a worker's log stream: its lines are the runtime's, attributed to the invoke the worker runs.
     private func adoptLogConnection(_ connection: UnixSocketConnection) {
-        // Two streams per worker (stdout, stderr), and a few to spare; each buffers at most one line.
-        guard logConnections.count < 2 * function.slotsPerEnvironment + 8 else {
+        // Only the sandbox's own processes may log here (the socket is in a private directory with mode 0600, and
+        // its peer is checked as the Runtime API's are): two streams per worker (stdout, stderr), and a few to
+        // spare; each buffers at most one line.
+        guard connection.peerUserID == geteuid(), ownsProcess(connection.peerProcessID),
+            logConnections.count < 2 * function.slotsPerEnvironment + 8
+        else {
             connection.close()
             return
         }

@@ -75,6 +75,14 @@ package final class Sandbox {
     var exitAfterStream: (() -> Void)?
     /// Runtime API connections refused because they did not come from the sandbox's processes.
     package internal(set) var refusedConnections = 0
+    /// Connections of the simulator's user waiting, unread, for the next walk of the processes' descriptors
+    /// (`Sandbox+Isolation`), the walks' budget, and the timer of the next walk.
+    var pendingPeerChecks: [(connection: TCPConnection, inode: UInt64)] = []
+    var peerScanBudget = PeerScanBudget()
+    var peerCheckTimer: Timer?
+    /// When the last runtime's exit was seen (monotonic nanoseconds), for the moment after it in which connections
+    /// no process holds are still read.
+    var runtimeExitedAt: UInt64?
     var timer: Timer?
     /// Managed instances: each invoke's own timer, by request id, and stopped ones kept for the next invokes.
     var invokeTimers: [String: Timer] = [:]
@@ -152,7 +160,7 @@ package final class Sandbox {
         self.server = server
         self.runtimeAPI = "\(server.host):\(server.port)"
         if function.runtimeAPIAccess == .sandbox {
-            server.acceptFilter = { [weak self] connection in self?.admits(connection) ?? false }
+            server.acceptFilter = { [weak self] connection in self?.admits(connection) ?? .refuse }
         }
         freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
         if function.isManagedInstance {
@@ -265,6 +273,7 @@ package final class Sandbox {
                 for timer in spareTimers { timer.close() }
                 invokeTimers = [:]
                 spareTimers = []
+                dropPendingPeerChecks()
                 server?.close()
                 server = nil
                 closeLogSocket()

@@ -86,6 +86,8 @@ package final class ChildProcess {
     package private(set) var pid: Int32 = 0
     /// Set once the exit callback ran.
     package private(set) var exitStatus: ExitStatus?
+    /// True when the child has exited but the loop has not reaped it yet (one `waitid` with `WNOWAIT`).
+    package var hasExitedUnreaped: Bool { exitStatus == nil && pid > 0 && clibuv_child_exited(pid) != 0 }
     /// Output chunks from the child's stdout (and its stderr with `OutputCapture.file`).
     package var onStdout: ((UnsafeRawBufferPointer) -> Void)?
     /// Output chunks from the child's stderr (with `OutputCapture.pipes`).
@@ -134,8 +136,9 @@ package final class ChildProcess {
         }
         let argv = CStringArray(spec.arguments)
         // Every child carries the simulator's mark, by which the guardian (or a later simulator) can tell a process
-        // this simulator started from any other (see `ProcessGroups`).
-        let envp = CStringArray(spec.environment + [ProcessGroups.mark])
+        // this simulator started from any other (see `ProcessGroups`); a mark inherited from a simulator that
+        // started this one gives way to it.
+        let envp = CStringArray(spec.environment.filter { !$0.hasPrefix(ProcessGroups.markKey) } + [ProcessGroups.mark])
         var child: pid_t = 0
         let out = childEnds[0]
         let err = childEnds.count > 1 ? childEnds[1] : out

@@ -9,9 +9,10 @@ import CLibUV
 package enum PeerSockets {
     /// What a lookup of a connection's peer found.
     package enum Lookup: Equatable, Sendable {
-        /// The inode of the peer's socket.
-        case inode(UInt64)
-        /// No such socket (the peer closed already) or the connection has no IPv4 addresses.
+        /// The inode of the peer's socket and the user that created it.
+        case socket(inode: UInt64, uid: UInt32)
+        /// No such socket, or no process holds it any more (the peer closed already), or the connection has no
+        /// IPv4 addresses.
         case notFound
         /// Socket diagnostics do not work here (`errno`): the kernel lacks them, or they are not permitted.
         case unavailable(Int32)
@@ -31,30 +32,42 @@ package enum PeerSockets {
             connection.loop.socketDiagnostics = fd
         }
         // The peer's socket has the peer's address as its own and ours as its peer.
-        let inode = clibuv_diag_tcp_inode(fd, peer.address, peer.port, local.address, local.port)
-        if inode > 0 { return .inode(UInt64(inode)) }
+        var uid: UInt32 = .max
+        let inode = clibuv_diag_tcp_inode(fd, peer.address, peer.port, local.address, local.port, &uid)
+        if inode > 0 { return .socket(inode: UInt64(inode), uid: uid) }
         return inode == 0 ? .notFound : .unavailable(errno)
     }
 
-    /// True when process `pid` has socket `inode` among its open descriptors.
-    package static func process(_ pid: Int32, holdsSocket inode: UInt64) -> Bool {
-        let directory = "/proc/\(pid)/fd"
-        guard let dir = opendir(directory) else { return false }
-        defer { closedir(dir) }
-        let wanted = Array("socket:[\(inode)]".utf8)
+    /// Which of `pids` holds each of the sockets `inodes` among its open descriptors: one pass over each process's
+    /// descriptors (`/proc/<pid>/fd`), stopping once every socket is placed.
+    package static func holders(of inodes: Set<UInt64>, among pids: [Int32]) -> [UInt64: Int32] {
+        var found: [UInt64: Int32] = [:]
         var target = [UInt8](repeating: 0, count: 64)
-        while let entry = readdir(dir) {
-            let found = withUnsafePointer(to: entry.pointee.d_name) { name -> Bool in
-                name.withMemoryRebound(to: CChar.self, capacity: 256) { name -> Bool in
-                    guard name[0] != 0x2E else { return false }  // "." and ".."
-                    let count = target.withUnsafeMutableBytes { buffer in
-                        readlinkat(dirfd(dir), name, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), 64)
+        let prefix = Array("socket:[".utf8)
+        for pid in pids where found.count < inodes.count {
+            guard let dir = opendir("/proc/\(pid)/fd") else { continue }
+            defer { closedir(dir) }
+            while found.count < inodes.count, let entry = readdir(dir) {
+                let inode = withUnsafePointer(to: entry.pointee.d_name) { name -> UInt64? in
+                    name.withMemoryRebound(to: CChar.self, capacity: 256) { name -> UInt64? in
+                        guard name[0] != 0x2E else { return nil }  // "." and ".."
+                        let count = target.withUnsafeMutableBytes { buffer in
+                            readlinkat(dirfd(dir), name, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), 64)
+                        }
+                        guard count > prefix.count + 1, target[0..<prefix.count].elementsEqual(prefix),
+                            target[count - 1] == UInt8(ascii: "]")
+                        else { return nil }
+                        var value: UInt64 = 0
+                        for byte in target[prefix.count..<(count - 1)] {
+                            guard (0x30...0x39).contains(byte) else { return nil }
+                            value = value &* 10 &+ UInt64(byte - 0x30)
+                        }
+                        return value
                     }
-                    return count == wanted.count && target[0..<count].elementsEqual(wanted)
                 }
+                if let inode, inodes.contains(inode), found[inode] == nil { found[inode] = pid }
             }
-            if found { return true }
         }
-        return false
+        return found
     }
 }

@@ -30,6 +30,9 @@ package enum ProcessGroups {
     /// The table file's name in the state directory.
     static let tableName = "guard"
 
+    /// `_LAMBDA_SIM_INSTANCE=`, the start of `mark`.
+    package static let markKey = "_LAMBDA_SIM_INSTANCE="
+
     /// The environment entry (`_LAMBDA_SIM_INSTANCE=<32 hex digits>`) every process this simulator starts carries:
     /// 128 random bits, so that no other process carries it by chance and no other user can guess it.
     package static let mark: String = {
@@ -47,7 +50,7 @@ package enum ProcessGroups {
         }
         let digits = Array("0123456789abcdef".utf8)
         let hex = bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] }
-        return "_LAMBDA_SIM_INSTANCE=" + String(decoding: hex, as: UTF8.self)
+        return markKey + String(decoding: hex, as: UTF8.self)
     }()
 
     /// The table: a shared mapping of the table file, or private memory when no file could be made.

@@ -52,6 +52,10 @@ struct Fixture {
         if let text = environment("FIXTURE_PRINT_AT_INIT") {
             writeLine(1, text)
         }
+        if let count = environment("FIXTURE_OPEN_FILES").flatMap({ Int($0) }) {
+            // Descriptors held for the process's life: what a runtime with many open files costs a walk of them.
+            for _ in 0..<count where open("/dev/null", O_RDONLY) < 0 { break }
+        }
         if let milliseconds = environment("FIXTURE_INIT_SLEEP_MS").flatMap({ Int($0) }) {
             sleepMilliseconds(milliseconds)
         }
