@@ -57,8 +57,9 @@ package final class FunctionPool {
     var placement: PlacementStateMachine
     var live: [String: Sandbox] = [:]
     var waiting: [String: (PoolAnswer) -> Void] = [:]
-    /// Requests holding a unit of the account's concurrency.
-    var slots: Set<String> = []
+    /// Who holds this function's units of the account's concurrency: invokes not yet placed, and environments
+    /// from an invoke's placement until they are ready for the next one.
+    var units = ConcurrencyUnits()
     /// Asynchronous invokes between attempts, by request id.
     var events: [String: PendingEvent] = [:]
     /// Bytes of the asynchronous events waiting in `events` (see `queuedBytes(of:)`).
@@ -137,6 +138,11 @@ package final class FunctionPool {
     package func start() throws {
         loop.assertInLoop()
         provisionedToCreate = provisionedTarget
+        // Provisioned environments are allocated out of the reservation (or the unreserved pool), busy or not; a
+        // managed instance's invokes are counted one by one instead.
+        if let limiter, !function.isManagedInstance {
+            limiter.limits.allocateProvisioned(function.name, policy.provisionedConcurrency)
+        }
         try provisionMore()
         if policy.idleTimeoutMilliseconds != nil || policy.maxLifetimeMilliseconds != nil {
             let timer = Timer(loop: loop)
@@ -154,13 +160,21 @@ package final class FunctionPool {
         }
         counters.invocations += 1
         if let limiter {
-            if let reason = limiter.limits.acquire(function.name) {
+            // An invoke that goes to an idle provisioned environment uses that environment's allocation.
+            let kind: ConcurrencyLimits.Kind
+            if !function.isManagedInstance, let target = placement.nextSandbox(), provisioned.contains(target),
+                limiter.limits.acquireProvisioned(function.name)
+            {
+                kind = .provisioned
+            } else if let reason = limiter.limits.acquire(function.name) {
                 counters.throttles += 1
                 publishThrottle(reason, requestID: invocation.requestID)
                 answer(.throttled(reason))
                 return
+            } else {
+                kind = .onDemand
             }
-            slots.insert(invocation.requestID)
+            units.admit(invocation.requestID, kind: kind)
         }
         waiting[invocation.requestID] = answer
         perform(placement.invokeArrived(invocation))
@@ -174,6 +188,7 @@ package final class FunctionPool {
                     placement.requeueFront(invocation, sandboxID: id)
                     continue
                 }
+                bindUnit(invocation, to: sandbox)
                 sandbox.invoke(invocation)
             case .create:
                 // A managed instance: it initialises first, and queued invokes go to it once it is available.
@@ -200,6 +215,7 @@ package final class FunctionPool {
                     let sandbox = try makeSandbox()
                     placement.created(sandboxID: sandbox.id)
                     counters.coldStarts += 1
+                    bindUnit(invocation, to: sandbox)
                     sandbox.invoke(invocation)
                 } catch {
                     placement.creationFailed()
@@ -207,6 +223,19 @@ package final class FunctionPool {
                 }
             }
         }
+    }
+
+    /// A classic environment holds its invoke's unit of concurrency until it is ready for the next invoke or gone
+    /// (Lambda counts it busy until then); a managed instance's invokes keep theirs until they finish.
+    private func bindUnit(_ invocation: Invocation, to sandbox: Sandbox) {
+        guard !function.isManagedInstance else { return }
+        units.bind(invocation.requestID, to: sandbox.id)
+    }
+
+    /// Gives back the unit the environment `id` holds, if any: it is ready for the next invoke, or gone.
+    private func releaseUnit(ofEnvironment id: String) {
+        guard let kind = units.environmentFree(id), let limiter else { return }
+        limiter.limits.release(function.name, kind)
     }
 
     /// Ends `invocation` with a `Sandbox.Failure` that says `reason` (its sandbox could not be created or
@@ -246,6 +275,7 @@ package final class FunctionPool {
     }
 
     private func available(_ sandbox: Sandbox) {
+        releaseUnit(ofEnvironment: sandbox.id)
         guard !stopping else { return }
         if provisioning.remove(sandbox.id) != nil { try? provisionMore() }
         if provisioned.contains(sandbox.id) || function.isManagedInstance {
@@ -282,15 +312,18 @@ package final class FunctionPool {
         waiting.removeValue(forKey: result.requestID)?(.result(result))
     }
 
+    /// Gives back the unit the invoke `requestID` holds, if it still holds one (it was never placed, or it ran
+    /// on a managed instance); a classic environment keeps its invoke's unit until it is ready.
     private func releaseSlot(_ requestID: String) {
-        guard slots.remove(requestID) != nil, let limiter else { return }
-        limiter.limits.release(function.name)
+        guard let kind = units.finished(requestID), let limiter else { return }
+        limiter.limits.release(function.name, kind)
     }
 
     private func terminated(_ sandbox: Sandbox) {
         retiredStatistics.merge(sandbox.freezer.statistics)
         retiredInvokeDurations.merge(sandbox.invokeDurations)
         retiredInitDurations.merge(sandbox.initDurations)
+        releaseUnit(ofEnvironment: sandbox.id)
         live[sandbox.id] = nil
         createdAt[sandbox.id] = nil
         provisionedReady.remove(sandbox.id)

@@ -84,6 +84,15 @@ package struct PlacementStateMachine {
         return createForQueue()
     }
 
+    /// The sandbox the next invoke would be placed on now (the most recently used one with a free slot), or nil
+    /// when it would start a sandbox or wait: what `invokeArrived` will do, without doing it.
+    package func nextSandbox() -> String? {
+        spareStack.last { id in
+            guard let slots = sandboxes[id] else { return false }
+            return slots.accepting && slots.inFlight < slotsPerSandbox
+        }
+    }
+
     /// A sandbox started for `createAndPlace` (busy with its invoke) or `create` (initialising) exists now.
     package mutating func created(sandboxID: String) {
         creating -= 1

@@ -1,4 +1,6 @@
-// Several invokes at once: queueing on one sandbox, or spreading over several (lambda-behaviour.md §6.1).
+// Several invokes at once: queueing on one sandbox, or spreading over several; with an account, concurrency
+// counted as Lambda counts it: an environment is busy until it is ready for the next invoke (lambda-behaviour.md
+// §1.8, §6.1).
 
 import LambdaSim
 import Testing
@@ -60,6 +62,113 @@ struct ConcurrencyTests {
             #expect(sandboxes.count == 6)
             #expect(Set(sandboxes.map(\.runtimeAPI)).count == 6)
             #expect(sandboxes.allSatisfy { $0.invocations == 1 })
+        }
+    }
+
+    /// Reserved concurrency 1 and 600 ms of work after the response: until the runtime asks for `/next`, the
+    /// environment still holds the unit, so another invoke gets 429 with Lambda's Reason rather than a second
+    /// environment; once it is ready, the next invoke reuses it warm.
+    @Test(.timeLimit(.minutes(1)))
+    func workAfterTheResponseHoldsTheUnit() async throws {
+        var function = TestFunctions.fixture(name: "one")
+        function.reservedConcurrency = 1
+        try await withSimulator([function], account: .init(concurrency: 10)) { sim in
+            let first = try await sim.invoke("one", payload: #"{"sleepAfterResponseMs":600}"#)
+            #expect(first.status == 200)
+            let second = try await sim.invoke("one", payload: "{}")
+            #expect(second.status == 429)
+            #expect(second.headers["x-amzn-ErrorType"] == "TooManyRequestsException")
+            #expect(try jsonObject(second)["Reason"] as? String == "ReservedFunctionConcurrentInvocationLimitExceeded")
+            let firstID = try #require(first.headers["x-amzn-RequestId"])
+            _ = try #require(await sim.logs.report(for: firstID))
+            let third = try await sim.invoke("one", payload: "{}")
+            #expect(third.status == 200)
+            #expect(try await sim.simulator.sandboxes().count == 1)
+        }
+    }
+
+    /// With reservedConcurrency 3 and a runtime that works 150 ms after each response, 12 callers for 2 s never
+    /// make more than 3 environments; the invokes beyond them get 429 TooManyRequestsException with Reason
+    /// ReservedFunctionConcurrentInvocationLimitExceeded.
+    @Test(.timeLimit(.minutes(1)))
+    func reservationBoundsEnvironmentsUnderLoad() async throws {
+        var function = TestFunctions.fixture(name: "busy")
+        function.reservedConcurrency = 3
+        try await withSimulator([function], account: .init(concurrency: 100)) { sim in
+            let end = ContinuousClock.now + .seconds(2)
+            let responses = try await withThrowingTaskGroup(of: [InvokeClient.Response].self) { group in
+                for _ in 0..<12 {
+                    group.addTask {
+                        var mine: [InvokeClient.Response] = []
+                        while ContinuousClock.now < end {
+                            let response = try await sim.invoke(
+                                "busy", payload: #"{"sleepMs":20,"sleepAfterResponseMs":150}"#)
+                            mine.append(response)
+                            // A throttled caller backs off a little, as SDKs do.
+                            if response.status == 429 { try await Task.sleep(for: .milliseconds(10)) }
+                        }
+                        return mine
+                    }
+                }
+                var all: [InvokeClient.Response] = []
+                for try await mine in group { all += mine }
+                return all
+            }
+            let succeeded = responses.filter { $0.status == 200 }
+            let throttled = responses.filter { $0.status == 429 }
+            #expect(succeeded.count + throttled.count == responses.count)
+            #expect(succeeded.count >= 10)
+            #expect(!throttled.isEmpty)
+            for response in throttled {
+                #expect(response.headers["x-amzn-ErrorType"] == "TooManyRequestsException")
+                #expect(
+                    try jsonObject(response)["Reason"] as? String == "ReservedFunctionConcurrentInvocationLimitExceeded"
+                )
+            }
+            let created = Set(sim.logs.lines.filter { $0.text.hasPrefix("INIT_START ") }.map(\.sandboxID))
+            #expect(created.count == 3, "\(created.count) environments created for a reservation of 3")
+        }
+    }
+
+    /// Provisioned environments are part of the reservation, busy or not: with reservedConcurrency 3 and 2
+    /// provisioned ones still initialising, only one on-demand environment may start (the rest get 429); once
+    /// they are ready, four concurrent invokes run three (two provisioned, one on-demand) and throttle one, and
+    /// the function never has more than 3 environments.
+    @Test(.timeLimit(.minutes(1)))
+    func provisionedEnvironmentsCountAgainstTheReservation() async throws {
+        var function = TestFunctions.fixture(name: "pc", environment: [("FIXTURE_INIT_SLEEP_MS", "800")])
+        function.reservedConcurrency = 3
+        function.provisionedConcurrency = 2
+        try await withSimulator([function], account: .init(concurrency: 10)) { sim in
+            let early = try await concurrentInvokes(sim, "pc", count: 4, payload: "{}")
+            #expect(early.filter { $0.status == 200 }.count == 1)
+            #expect(early.filter { $0.status == 429 }.count == 3)
+            var ready = false
+            for _ in 0..<100 where !ready {
+                ready = try await sim.simulator.isReady()
+                if !ready { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(ready)
+            // Every environment idle again (its runtime asked for `/next`).
+            for _ in 0..<200 where try await sim.simulator.sandboxes().contains(where: { !$0.isFree }) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let warm = try await concurrentInvokes(sim, "pc", count: 4, payload: #"{"sleepMs":400}"#)
+            #expect(warm.filter { $0.status == 200 }.count == 3)
+            #expect(warm.filter { $0.status == 429 }.count == 1)
+            #expect(try await sim.simulator.sandboxes().count == 3)
+        }
+    }
+
+    /// `count` invokes of `function` at once.
+    private func concurrentInvokes(_ sim: SimHarness, _ function: String, count: Int, payload: String) async throws
+        -> [InvokeClient.Response]
+    {
+        try await withThrowingTaskGroup(of: InvokeClient.Response.self) { group in
+            for _ in 0..<count { group.addTask { try await sim.invoke(function, payload: payload) } }
+            var responses: [InvokeClient.Response] = []
+            for try await response in group { responses.append(response) }
+            return responses
         }
     }
 }

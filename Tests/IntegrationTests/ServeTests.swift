@@ -63,8 +63,8 @@ struct ServeTests {
             #expect(try jsonObject(third)["Reason"] as? String == "ConcurrentInvocationLimitExceeded")
             #expect(try await first.status == 200)
             #expect(try await second.status == 200)
-            // A sandbox is free again once its runtime asks for the next invoke; one sent before that would
-            // start another sandbox, as in Lambda.
+            // A sandbox is free again once its runtime asks for the next invoke; until then it still counts
+            // against the limit, so one sent before that would be throttled, as in Lambda.
             for _ in 0..<200 where try await sim.simulator.sandboxes().contains(where: { !$0.isFree }) {
                 try await Task.sleep(for: .milliseconds(5))
             }

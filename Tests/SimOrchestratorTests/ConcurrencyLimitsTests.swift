@@ -45,6 +45,48 @@ import Testing
         #expect(r11 == .reserved)
     }
 
+    /// Provisioned environments are part of the reservation, busy or not: with 2 of a reservation of 3
+    /// provisioned, one on-demand environment may be busy; invokes on the provisioned ones need no more.
+    @Test func provisionedCountAgainstTheReservation() {
+        var limits = ConcurrencyLimits(accountLimit: 10, reservations: ["f": 3])
+        limits.allocateProvisioned("f", 2)
+        #expect(limits.charged("f") == 2)
+        let got1 = limits.acquire("f")
+        #expect(got1 == nil)
+        let got2 = limits.acquire("f")
+        #expect(got2 == .reserved)
+        let got3 = limits.acquireProvisioned("f")
+        #expect(got3)
+        let got4 = limits.acquireProvisioned("f")
+        #expect(got4)
+        let refused = limits.acquireProvisioned("f")
+        #expect(!refused)
+        #expect(limits.totalInUse == 3)
+        #expect(limits.charged("f") == 3)
+        limits.release("f", .provisioned)
+        // A provisioned environment that is not busy still counts: no second on-demand one.
+        let got5 = limits.acquire("f")
+        #expect(got5 == .reserved)
+        limits.release("f", .onDemand)
+        let got6 = limits.acquire("f")
+        #expect(got6 == nil)
+    }
+
+    /// Provisioned environments of a function without a reservation come out of the unreserved pool.
+    @Test func provisionedCountAgainstTheUnreservedPool() {
+        var limits = ConcurrencyLimits(accountLimit: 5, reservations: ["r": 1])
+        limits.allocateProvisioned("p", 3)
+        #expect(limits.unreservedInUse == 3)
+        let got7 = limits.acquire("a")
+        #expect(got7 == nil)
+        let got8 = limits.acquire("p")
+        #expect(got8 == .account)
+        let got9 = limits.acquireProvisioned("p")
+        #expect(got9)
+        #expect(limits.totalInUse == 2)
+        #expect(limits.unreservedInUse == 4)
+    }
+
     /// The scaling-rate bucket allows `capacity` at once and refills continuously, never beyond capacity.
     @Test func tokenBucket() {
         var bucket = TokenBucket(capacity: 2, periodNanoseconds: 10_000_000_000, now: 0)

@@ -36,6 +36,24 @@ private func invocation(_ id: String) -> Invocation {
         #expect(placement.invokeArrived(invocation("d")) == [.place(invocation("d"), sandboxID: "s2")])
     }
 
+    /// A classic sandbox whose invoke has its answer is not free until it reports itself available (its runtime
+    /// asked for `/next`): `nextSandbox` names no sandbox then, and the next invoke would start another; at
+    /// `now` it becomes the sandbox `nextSandbox` names and `invokeArrived` places on.
+    @Test func busyUntilAvailable() {
+        var placement = PlacementStateMachine(maxSandboxes: 3)
+        #expect(placement.nextSandbox() == nil)
+        _ = placement.invokeArrived(invocation("a"))
+        placement.created(sandboxID: "s1")
+        #expect(placement.nextSandbox() == nil)
+        #expect(placement.inFlight == 1)
+        _ = placement.sandboxAvailable("s1", now: 5)
+        #expect(placement.inFlight == 0)
+        #expect(placement.idle(before: 6) == ["s1"])
+        #expect(placement.nextSandbox() == "s1")
+        #expect(placement.invokeArrived(invocation("b")) == [.place(invocation("b"), sandboxID: "s1")])
+        #expect(placement.nextSandbox() == nil)
+    }
+
     /// A sandbox that could not take its invoke puts it back at the head of the queue.
     @Test func requeueKeepsOrder() {
         var placement = PlacementStateMachine(maxSandboxes: 1)
