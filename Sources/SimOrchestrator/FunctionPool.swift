@@ -121,6 +121,10 @@ package final class FunctionPool {
     /// Invokes in flight in the function's sandboxes (several in a managed instance).
     package var invokesInFlight: Int { live.values.reduce(0) { $0 + $1.machine.inFlightCount } }
 
+    /// The function's concurrency as Lambda counts it: environments busy from an invoke's placement until they are
+    /// ready for the next one (invokes in flight for a managed instance); with account limits, the units it holds.
+    package var concurrency: Int { limiter == nil ? placement.inFlight : units.count }
+
     /// Invokes waiting for a free sandbox, and asynchronous ones waiting for a retry.
     package var queuedCount: Int { placement.queuedCount + events.count }
 

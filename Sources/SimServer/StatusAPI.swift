@@ -43,6 +43,7 @@ enum StatusAPI {
             ("sandboxes", number(sandboxes.count)),
             ("busy", number(sandboxes.filter { $0.stateName == "busy" }.count)),
             ("inFlight", number(pool.invokesInFlight)),
+            ("concurrency", number(pool.concurrency)),
             (
                 "perExecutionEnvironmentMaxConcurrency",
                 spec.environmentMaxConcurrency.map { number($0) } ?? .null
@@ -119,8 +120,10 @@ enum StatusAPI {
             "lambda_sim_cold_starts_total", "counter", "Sandboxes started for an invoke.",
             pools.map { (label($0), String($0.counters.coldStarts)) })
         family(
-            "lambda_sim_concurrency", "gauge", "Invokes in flight.",
-            pools.map { (label($0), String($0.invokesInFlight)) })
+            "lambda_sim_concurrency", "gauge",
+            "Concurrency as Lambda counts it: environments busy from an invoke until ready for the next "
+                + "(invokes in flight for a managed instance).",
+            pools.map { (label($0), String($0.concurrency)) })
         family(
             "lambda_sim_slots", "gauge",
             "Invokes the live sandboxes can serve at once (a managed instance serves several).",

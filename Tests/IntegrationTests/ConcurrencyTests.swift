@@ -3,6 +3,7 @@
 // §1.8, §6.1).
 
 import LambdaSim
+import SimHTTP
 import Testing
 
 @Suite("Concurrent invokes")
@@ -66,8 +67,8 @@ struct ConcurrencyTests {
     }
 
     /// Reserved concurrency 1 and 600 ms of work after the response: until the runtime asks for `/next`, the
-    /// environment still holds the unit, so another invoke gets 429 with Lambda's Reason rather than a second
-    /// environment; once it is ready, the next invoke reuses it warm.
+    /// environment still holds the unit (/_sim/functions and /metrics say 1), so another invoke gets 429 with
+    /// Lambda's Reason rather than a second environment; once it is ready, the next invoke reuses it warm.
     @Test(.timeLimit(.minutes(1)))
     func workAfterTheResponseHoldsTheUnit() async throws {
         var function = TestFunctions.fixture(name: "one")
@@ -79,8 +80,12 @@ struct ConcurrencyTests {
             #expect(second.status == 429)
             #expect(second.headers["x-amzn-ErrorType"] == "TooManyRequestsException")
             #expect(try jsonObject(second)["Reason"] as? String == "ReservedFunctionConcurrentInvocationLimitExceeded")
+            #expect(try await concurrency(sim, "one") == 1)
+            let metrics = text(try await sim.front(HTTPRequest(method: "GET", target: "/metrics")))
+            #expect(metrics.contains("lambda_sim_concurrency{function=\"one\"} 1\n"), "\(metrics)")
             let firstID = try #require(first.headers["x-amzn-RequestId"])
             _ = try #require(await sim.logs.report(for: firstID))
+            #expect(try await concurrency(sim, "one") == 0)
             let third = try await sim.invoke("one", payload: "{}")
             #expect(third.status == 200)
             #expect(try await sim.simulator.sandboxes().count == 1)
@@ -150,7 +155,7 @@ struct ConcurrencyTests {
             }
             #expect(ready)
             // Every environment idle again (its runtime asked for `/next`).
-            for _ in 0..<200 where try await sim.simulator.sandboxes().contains(where: { !$0.isFree }) {
+            for _ in 0..<200 where try await concurrency(sim, "pc") > 0 {
                 try await Task.sleep(for: .milliseconds(5))
             }
             let warm = try await concurrentInvokes(sim, "pc", count: 4, payload: #"{"sleepMs":400}"#)
@@ -170,5 +175,12 @@ struct ConcurrencyTests {
             for try await response in group { responses.append(response) }
             return responses
         }
+    }
+
+    /// The function's `concurrency` in /_sim/functions.
+    private func concurrency(_ sim: SimHarness, _ function: String) async throws -> Int {
+        let body = try jsonObject(try await sim.front(HTTPRequest(method: "GET", target: "/_sim/functions")))
+        let entry = try #require((body["functions"] as? [[String: Any]])?.first { $0["name"] as? String == function })
+        return try #require(entry["concurrency"] as? Int)
     }
 }
