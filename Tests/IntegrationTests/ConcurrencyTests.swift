@@ -92,6 +92,32 @@ struct ConcurrencyTests {
         }
     }
 
+    /// Reserved concurrency 1: an environment that crashes mid-invoke, or times out, gives its unit back once
+    /// its reset is over, so the next invoke runs (cold) rather than being throttled for ever.
+    @Test(.timeLimit(.minutes(1)))
+    func resetEnvironmentGivesItsUnitBack() async throws {
+        var function = TestFunctions.fixture(name: "fragile", timeoutSeconds: 1)
+        function.reservedConcurrency = 1
+        try await withSimulator([function], account: .init(concurrency: 10)) { sim in
+            for payload in [#"{"exit":3}"#, #"{"sleepMs":1500}"#] {
+                let failed = try await sim.invoke("fragile", payload: payload)
+                #expect(failed.status == 200)
+                #expect(failed.headers["X-Amz-Function-Error"] == "Unhandled")
+                var next = try await sim.invoke("fragile", payload: "{}")
+                // The reset (SIGTERM, then the processes' exit) may still be under way: 429 until it is over.
+                for _ in 0..<100 where next.status == 429 {
+                    try await Task.sleep(for: .milliseconds(20))
+                    next = try await sim.invoke("fragile", payload: "{}")
+                }
+                #expect(next.status == 200)
+                #expect(!next.headers.contains("X-Amz-Function-Error"))
+                let id = try #require(next.headers["x-amzn-RequestId"])
+                #expect(try #require(await sim.logs.report(for: id)).contains("Init Duration"))
+            }
+            #expect(try await concurrency(sim, "fragile") == 0)
+        }
+    }
+
     /// With reservedConcurrency 3 and a runtime that works 150 ms after each response, 12 callers for 2 s never
     /// make more than 3 environments; the invokes beyond them get 429 TooManyRequestsException with Reason
     /// ReservedFunctionConcurrentInvocationLimitExceeded.
