@@ -107,7 +107,7 @@ package enum StateDirectory {
                 let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
                 if made != nil {
                     let fallback = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    problem = "lambda-sim: not using \(wrong); using \(fallback) instead"
+                    problem = "lambda-sim: \(wrong), so state goes to \(fallback)"
                     root = fallback
                 } else {
                     problem = "lambda-sim: no private state directory: \(wrong)"
