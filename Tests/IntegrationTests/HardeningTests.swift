@@ -203,6 +203,28 @@ struct HardeningTests {
         #expect(!FileManager.default.fileExists(atPath: "\(try #require(StateDirectory.root))/\(simulator.pid)"))
     }
 
+    /// When a cgroup-mode simulator and its guardian are both killed, the next simulator removes the dead one's
+    /// cgroups and state directory even when it does not use cgroups itself (issue 20, finding 10).
+    @Test(.timeLimit(.minutes(1)))
+    func restartInAnyModeRemovesDeadCgroups() async throws {
+        let (simulator, guardian, started, _) = try await simulatorWithChildren(.cgroup)
+        let guardianPID = try #require(guardian)
+        kill(guardianPID, SIGKILL)
+        _ = try await ProcProbe.waitUntilGone([guardianPID], timeout: .seconds(5), zombiesAreGone: true)
+        simulator.signal(SIGKILL)
+        _ = try await simulator.waitForExit()
+        #expect(!cgroups(of: simulator.pid).isEmpty, "the dead simulator left no cgroup to remove")
+        let state = "\(try #require(StateDirectory.root))/\(simulator.pid)"
+        #expect(FileManager.default.fileExists(atPath: state))
+
+        let (next, _) = try await BackgroundProcess.lambdaSim(freeze: .none, command: [TestPaths.fixtureRuntime])
+        defer { next.signal(SIGTERM) }
+        let left = try await ProcProbe.waitUntilGone(started, timeout: .seconds(5), zombiesAreGone: true)
+        #expect(left.isEmpty, "left behind after a restart: \(left.map(ProcProbe.describe))")
+        #expect(try await eventually(timeout: .seconds(3)) { cgroups(of: simulator.pid).isEmpty })
+        #expect(!FileManager.default.fileExists(atPath: state))
+    }
+
     /// A managed instance's worker processes die with a killed simulator too, and its guardian removes the per-worker
     /// log socket with the simulator's state directory.
     @Test(.timeLimit(.minutes(1)))
