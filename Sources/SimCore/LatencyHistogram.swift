@@ -1,6 +1,7 @@
-/// Latency percentiles without keeping samples: log-spaced buckets (about 2 % wide) from 1 ns to ~1,000 s.
+/// Latency percentiles without keeping samples: log-spaced buckets (36 per factor of 2, each 1.94 % wide, as
+/// HDR histograms space theirs) from 1 ns to ~1,000 s.
 package struct LatencyHistogram: Sendable, Equatable {
-    private static let bucketsPerOctave = 32
+    package static let bucketsPerOctave = 36
     private static let octaves = 40
     private var buckets = [UInt32](repeating: 0, count: bucketsPerOctave * octaves)
     /// Number of samples.
@@ -55,7 +56,18 @@ package struct LatencyHistogram: Sendable, Equatable {
         return result
     }
 
-    private static func bucket(for value: UInt64) -> Int {
+    /// The buckets holding samples, in ascending order: each one's index and count.
+    package var occupiedBuckets: [(index: Int, count: Int)] {
+        buckets.enumerated().compactMap { $0.element > 0 ? ($0.offset, Int($0.element)) : nil }
+    }
+
+    /// The values bucket `index` holds, in nanoseconds: from `lower` (inclusive) to `upper` (exclusive).
+    package static func bounds(ofBucket index: Int) -> (lower: Double, upper: Double) {
+        (exp2(Double(index) / Double(bucketsPerOctave)), exp2(Double(index + 1) / Double(bucketsPerOctave)))
+    }
+
+    /// The bucket that holds `value` nanoseconds.
+    package static func bucket(for value: UInt64) -> Int {
         let v = Double(Swift.max(value, 1))
         let index = Int((log2(v) * Double(bucketsPerOctave)).rounded(.down))
         return Swift.min(Swift.max(index, 0), bucketsPerOctave * octaves - 1)

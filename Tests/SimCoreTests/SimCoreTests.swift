@@ -124,6 +124,22 @@ import Testing
         #expect(histogram.max == 5_000_000 && histogram.count == 1001)
         #expect(LatencyHistogram().percentile(0.5) == 0)
     }
+
+    /// Every bucket is at most 2 % wide (HDR-style), and holds the values between its bounds.
+    @Test func bucketsAreAtMostTwoPercentWide() {
+        for index in [300, 500, 700, 1000, 1200] {
+            let (lower, upper) = LatencyHistogram.bounds(ofBucket: index)
+            #expect(upper / lower <= 1.02, "bucket \(index): \(lower)..<\(upper)")
+        }
+        for value: UInt64 in [1_000, 123_456, 40_000_000, 987_654_321] {
+            let (lower, upper) = LatencyHistogram.bounds(ofBucket: LatencyHistogram.bucket(for: value))
+            #expect(Double(value) >= lower * 0.999_999 && Double(value) < upper, "\(value)")
+        }
+        var histogram = LatencyHistogram()
+        for value: UInt64 in [40_000_000, 40_200_000, 41_000_000, 41_000_000] { histogram.record(value) }
+        // 40.0 and 40.2 ms are 0.5 % apart: one bucket; 41 ms is 2.5 % above 40: another.
+        #expect(histogram.occupiedBuckets.map(\.count) == [2, 2])
+    }
 }
 
 @Suite struct HTTPDateTests {
