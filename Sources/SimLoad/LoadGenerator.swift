@@ -80,7 +80,7 @@ package final class LoadGenerator: @unchecked Sendable {
     private var idle: [HTTPClientConnection] = []
     private var openConnections = 0
     /// Open-model invokes due while every allowed connection was busy: their due offsets, in order.
-    private var waiting: [(due: UInt64, second: Int)] = []
+    private var waiting: [UInt64] = []
     private var waitingHead = 0
     /// The start (ns since `startNanoseconds`) of the invoke on each busy connection, for the client timeout.
     private var busy: [ObjectIdentifier: (connection: HTTPClientConnection, started: UInt64)] = [:]
@@ -118,6 +118,8 @@ package final class LoadGenerator: @unchecked Sendable {
             loop.submit { [self] in
                 finished = continuation
                 startNanoseconds = EventLoop.nanoseconds()
+                startEpoch.store(SystemClock().epochMilliseconds, ordering: .releasing)
+                cpuAtStart = Self.threadCPUNanoseconds()
                 let timer = Timer(loop: loop)
                 timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [unowned self] in
                     expireSlowInvokes()
@@ -142,8 +144,31 @@ package final class LoadGenerator: @unchecked Sendable {
     package func verdict(_ kind: StartKind, requestID: String) {
         loop.submit { [self] in
             guard startNanoseconds > 0 else { return }
-            recorder.verdict(kind, requestID: requestID, second: currentSecond)
+            recorder.verdict(kind, requestID: requestID, at: elapsed)
         }
+    }
+
+    /// The wall-clock time of the run's start, in milliseconds since 1970; 0 until the run starts. Readable from
+    /// any thread, to place the simulator's events on the run's timeline.
+    package var startEpochMilliseconds: Int64 { startEpoch.load(ordering: .acquiring) }
+    private let startEpoch = Atomic<Int64>(0)
+
+    /// The CPU time (user + system) the generator's thread used for the run, in seconds; 0 until it ended.
+    package var cpuSeconds: Double { Double(cpuUsed.load(ordering: .acquiring)) / 1e9 }
+    private let cpuUsed = Atomic<UInt64>(0)
+    private var cpuAtStart: UInt64 = 0
+
+    /// The CPU time the calling thread has used, in nanoseconds.
+    private static func threadCPUNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// Shows the function's sandboxes on the progress line (counted elsewhere, e.g. from the simulator's
+    /// events), without recording them.
+    package func showSandboxes(total: Int, busy: Int, inFlight: Int? = nil) {
+        loop.submit { [self] in latestSandboxes = (total, busy, inFlight) }
     }
 
     /// Records a sample of the function's sandboxes, now.
@@ -151,12 +176,12 @@ package final class LoadGenerator: @unchecked Sendable {
         loop.submit { [self] in
             latestSandboxes = (total, busy, inFlight)
             guard startNanoseconds > 0 else { return }
-            recorder.sandboxes(second: currentSecond, total: total, busy: busy, inFlight: inFlight)
+            recorder.sandboxes(at: elapsed, total: total, busy: busy, inFlight: inFlight)
         }
     }
 
-    /// The second of the run it is now.
-    private var currentSecond: Int { Int((EventLoop.nanoseconds() - startNanoseconds) / 1_000_000_000) }
+    /// The time since the start of the run, in nanoseconds.
+    private var elapsed: UInt64 { EventLoop.nanoseconds() - startNanoseconds }
 
     /// The run's wall-clock start, as the loop's monotonic clock.
     package var startTime: UInt64 { startNanoseconds }
@@ -207,22 +232,21 @@ package final class LoadGenerator: @unchecked Sendable {
     }
 
     private func startOpen(due: UInt64) {
-        let second = Int(due / 1_000_000_000)
         started += 1
-        recorder.started(second: second)
+        recorder.started(due: due)
         if let connection = idle.popLast() {
-            send(on: connection, due: due, second: second, closedModel: false)
+            send(on: connection, due: due, closedModel: false)
         } else if openConnections < Self.maxConnections {
             connect { [self] connection in
                 guard let connection else {
-                    finish(due: due, second: second, outcome: .otherError, response: nil)
+                    finish(due: due, outcome: .otherError, response: nil)
                     finishIfDone()
                     return
                 }
-                send(on: connection, due: due, second: second, closedModel: false)
+                send(on: connection, due: due, closedModel: false)
             }
         } else {
-            waiting.append((due, second))
+            waiting.append(due)
         }
     }
 
@@ -239,21 +263,20 @@ package final class LoadGenerator: @unchecked Sendable {
             finishIfDone()
             return
         }
-        let second = Int(now / 1_000_000_000)
         started += 1
-        recorder.started(second: second)
+        recorder.started(due: now)
         if let connection {
-            send(on: connection, due: now, second: second, closedModel: true)
+            send(on: connection, due: now, closedModel: true)
             return
         }
         connect { [self] connection in
             guard let connection else {
-                finish(due: now, second: second, outcome: .otherError, response: nil)
+                finish(due: now, outcome: .otherError, response: nil)
                 // A caller whose connection failed tries again with a new one.
                 startClosed()
                 return
             }
-            send(on: connection, due: now, second: second, closedModel: true)
+            send(on: connection, due: now, closedModel: true)
         }
     }
 
@@ -273,7 +296,7 @@ package final class LoadGenerator: @unchecked Sendable {
         }
     }
 
-    private func send(on connection: HTTPClientConnection, due: UInt64, second: Int, closedModel: Bool) {
+    private func send(on connection: HTTPClientConnection, due: UInt64, closedModel: Bool) {
         busy[ObjectIdentifier(connection)] = (connection, due)
         connection.send(request) { [self] result in
             busy[ObjectIdentifier(connection)] = nil
@@ -282,7 +305,7 @@ package final class LoadGenerator: @unchecked Sendable {
                 response.map {
                     LoadOutcome.classify(status: $0.status, functionError: $0.headers["X-Amz-Function-Error"] != nil)
                 } ?? .otherError
-            finish(due: due, second: second, outcome: outcome, response: response)
+            finish(due: due, outcome: outcome, response: response)
             let reusable = connection.isOpen
             if closedModel {
                 startClosed(on: reusable ? connection : nil)
@@ -294,15 +317,15 @@ package final class LoadGenerator: @unchecked Sendable {
                     waitingHead = 0
                 }
                 if reusable {
-                    send(on: connection, due: next.due, second: next.second, closedModel: false)
+                    send(on: connection, due: next, closedModel: false)
                 } else {
                     connect { [self] fresh in
                         guard let fresh else {
-                            finish(due: next.due, second: next.second, outcome: .otherError, response: nil)
+                            finish(due: next, outcome: .otherError, response: nil)
                             finishIfDone()
                             return
                         }
-                        send(on: fresh, due: next.due, second: next.second, closedModel: false)
+                        send(on: fresh, due: next, closedModel: false)
                     }
                 }
             } else if reusable {
@@ -312,7 +335,7 @@ package final class LoadGenerator: @unchecked Sendable {
         }
     }
 
-    private func finish(due: UInt64, second: Int, outcome: LoadOutcome, response: HTTPResponse?) {
+    private func finish(due: UInt64, outcome: LoadOutcome, response: HTTPResponse?) {
         let now = EventLoop.nanoseconds() - startNanoseconds
         lastAnswerNanoseconds = now
         answered += 1
@@ -323,7 +346,7 @@ package final class LoadGenerator: @unchecked Sendable {
             start = Self.startKind(fromTail: encoded)
         }
         recorder.finished(
-            second: second, outcome: outcome, nanoseconds: now - min(now, due), requestID: requestID, start: start)
+            due: due, outcome: outcome, nanoseconds: now - min(now, due), requestID: requestID, start: start)
     }
 
     /// Cold when the tail's REPORT line has an `Init Duration`; nil when the tail has no REPORT line. Only the end
@@ -364,6 +387,7 @@ package final class LoadGenerator: @unchecked Sendable {
             let continuation = finished
         else { return }
         finished = nil
+        cpuUsed.store(Self.threadCPUNanoseconds() - cpuAtStart, ordering: .releasing)
         if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
         housekeeping?.close()
         housekeeping = nil
@@ -383,3 +407,7 @@ package final class LoadGenerator: @unchecked Sendable {
             busySandboxes: latestSandboxes?.busy, inFlight: latestSandboxes?.inFlight)
     }
 }
+
+#if canImport(Glibc)
+    import Glibc
+#endif

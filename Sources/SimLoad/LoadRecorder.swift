@@ -27,23 +27,56 @@ package enum StartKind: Sendable, Equatable {
     case cold, warm
 }
 
-/// Adds up a run: counts per outcome, latency histograms (all, cold, warm), and a timeline of one entry per
-/// second of the run. Memory: one histogram (~5 KB) per second of the run and one entry per invoke still waiting
-/// for its cold/warm verdict. Not thread-safe; the generator feeds it on its loop.
+/// The width of a run's timeline bins, adapted to the run as it goes: 100 ms while the run is under 10 s, then
+/// 1 s up to 10 minutes, then ten times wider each time the bins would pass 600. Widths grow by a factor of 10,
+/// so a timeline is made coarser by merging each 10 bins into one.
+package enum TimelineBinning {
+    /// The first width: 100 ms.
+    package static let finestNanoseconds: UInt64 = 100_000_000
+
+    /// How many bins of `widthNanoseconds` a timeline may hold before it gets ten times coarser.
+    package static func capacity(widthNanoseconds: UInt64) -> Int {
+        widthNanoseconds <= finestNanoseconds ? 100 : 600
+    }
+
+    /// The width a timeline must have to hold the instant `nanoseconds` after the start, when it is
+    /// `widthNanoseconds` wide now.
+    package static func width(toHold nanoseconds: UInt64, from widthNanoseconds: UInt64) -> UInt64 {
+        var width = widthNanoseconds
+        while nanoseconds / width >= UInt64(capacity(widthNanoseconds: width)) { width *= 10 }
+        return width
+    }
+}
+
+/// Adds up a run: counts per outcome, latency histograms (all, cold, warm), and a timeline of bins whose width
+/// adapts to the run (`TimelineBinning`). Memory: one histogram (~6 KB) per bin, at most 600 bins, and one entry
+/// per invoke still waiting for its cold/warm verdict. Not thread-safe; the generator feeds it on its loop. Times
+/// are nanoseconds since the start of the run.
 package struct LoadRecorder: Sendable {
-    /// One second of the timeline (by the second in which invokes were due to start).
-    package struct Second: Sendable, Equatable {
+    /// One bin of the timeline (invokes are counted in the bin in which they were due to start).
+    package struct Bin: Sendable, Equatable {
         package var requests = 0
         package var outcomes = [0, 0, 0, 0]
         package var coldStarts = 0
         package var latency = LatencyHistogram()
-        /// Sandboxes of the function and busy ones, sampled during the second (nil: unknown).
+        /// The most sandboxes of the function, and busy ones, sampled during the bin (nil: unknown).
         package var sandboxes: Int?
         package var busySandboxes: Int?
         /// Invokes in flight in the function's sandboxes (a managed instance runs several), sampled (nil: unknown).
         package var inFlight: Int?
 
         package init() {}
+
+        /// Adds `other`'s counts and takes the higher of their samples.
+        mutating func merge(_ other: Bin) {
+            requests += other.requests
+            for index in outcomes.indices { outcomes[index] += other.outcomes[index] }
+            coldStarts += other.coldStarts
+            latency.merge(other.latency)
+            sandboxes = maxOptional(sandboxes, other.sandboxes)
+            busySandboxes = maxOptional(busySandboxes, other.busySandboxes)
+            inFlight = maxOptional(inFlight, other.inFlight)
+        }
     }
 
     package private(set) var requests = 0
@@ -52,92 +85,117 @@ package struct LoadRecorder: Sendable {
     package private(set) var all = LatencyHistogram()
     package private(set) var cold = LatencyHistogram()
     package private(set) var warm = LatencyHistogram()
-    package private(set) var timeline: [Second] = []
-    /// Answered invokes (200) waiting for their cold/warm verdict, by request id: their latency and second.
-    private var awaiting: [String: (nanoseconds: UInt64, second: Int)] = [:]
-    /// Verdicts that came before the answer, by request id, with the second they came in.
-    private var early: [String: (kind: StartKind, second: Int)] = [:]
+    package private(set) var timeline: [Bin] = []
+    /// When the last invoke started (was due, in an open model).
+    package private(set) var lastStart: UInt64 = 0
+    /// The width of each bin of `timeline`.
+    package private(set) var binNanoseconds = TimelineBinning.finestNanoseconds
+    /// Answered invokes (200) waiting for their cold/warm verdict, by request id: their latency and due time.
+    private var awaiting: [String: (nanoseconds: UInt64, due: UInt64)] = [:]
+    /// Verdicts that came before the answer, by request id, with the time they came.
+    private var early: [String: (kind: StartKind, at: UInt64)] = [:]
 
     package init() {}
 
     /// The count of `outcome`.
     package func count(_ outcome: LoadOutcome) -> Int { outcomes[outcome.rawValue] }
 
-    /// An invoke was started in `second` of the run.
-    package mutating func started(second: Int) {
+    /// An invoke due at `due` was started.
+    package mutating func started(due: UInt64) {
         requests += 1
-        timeline[slot(second)].requests += 1
+        lastStart = max(lastStart, due)
+        timeline[slot(due)].requests += 1
     }
 
-    /// The invoke started in `second` ended with `outcome` after `nanoseconds` (measured from its scheduled
-    /// start). `requestID` and a known `start` kind classify it cold or warm; with a `requestID` but no kind yet,
-    /// the verdict is awaited (`verdict`).
+    /// The invoke due at `due` ended with `outcome` after `nanoseconds` (measured from its scheduled start).
+    /// `requestID` and a known `start` kind classify it cold or warm; with a `requestID` but no kind yet, the
+    /// verdict is awaited (`verdict`).
     package mutating func finished(
-        second: Int, outcome: LoadOutcome, nanoseconds: UInt64, requestID: String?, start: StartKind?
+        due: UInt64, outcome: LoadOutcome, nanoseconds: UInt64, requestID: String?, start: StartKind?
     ) {
         outcomes[outcome.rawValue] += 1
-        timeline[slot(second)].outcomes[outcome.rawValue] += 1
+        timeline[slot(due)].outcomes[outcome.rawValue] += 1
         guard outcome == .succeeded || outcome == .functionError else { return }
         all.record(nanoseconds)
-        timeline[slot(second)].latency.record(nanoseconds)
+        timeline[slot(due)].latency.record(nanoseconds)
         if let start {
-            classify(start, nanoseconds: nanoseconds, second: second)
+            classify(start, nanoseconds: nanoseconds, at: due)
         } else if let requestID {
             if let verdict = early.removeValue(forKey: requestID) {
-                classify(verdict.kind, nanoseconds: nanoseconds, second: second)
+                classify(verdict.kind, nanoseconds: nanoseconds, at: due)
             } else {
-                awaiting[requestID] = (nanoseconds, second)
+                awaiting[requestID] = (nanoseconds, due)
             }
         }
     }
 
-    /// The simulator said, in `second` of the run, whether `requestID` was a cold start (its REPORT had an init
-    /// duration).
-    package mutating func verdict(_ kind: StartKind, requestID: String, second: Int) {
+    /// The simulator said, at `at`, whether `requestID` was a cold start (its REPORT had an init duration).
+    package mutating func verdict(_ kind: StartKind, requestID: String, at: UInt64) {
         if let pending = awaiting.removeValue(forKey: requestID) {
-            classify(kind, nanoseconds: pending.nanoseconds, second: pending.second)
+            classify(kind, nanoseconds: pending.nanoseconds, at: pending.due)
         } else {
-            early[requestID] = (kind, second)
+            early[requestID] = (kind, at)
         }
     }
 
     /// Ends the run: answered invokes still without a verdict count as warm; cold starts whose invoke got no
-    /// 200 (the client gave up, say) still count as cold starts, in the second they were reported.
+    /// 200 (the client gave up, say) still count as cold starts, in the bin they were reported.
     package mutating func settle() {
-        for (_, pending) in awaiting { classify(.warm, nanoseconds: pending.nanoseconds, second: pending.second) }
+        for (_, pending) in awaiting { classify(.warm, nanoseconds: pending.nanoseconds, at: pending.due) }
         awaiting.removeAll()
         for (_, verdict) in early where verdict.kind == .cold {
             coldStarts += 1
-            timeline[slot(verdict.second)].coldStarts += 1
+            timeline[slot(verdict.at)].coldStarts += 1
         }
         early.removeAll()
     }
 
-    /// Records a sample of the function's sandboxes in `second`.
-    package mutating func sandboxes(second: Int, total: Int, busy: Int, inFlight: Int? = nil) {
-        let index = slot(second)
+    /// Records a sample, taken at `at`, of the function's sandboxes.
+    package mutating func sandboxes(at: UInt64, total: Int, busy: Int, inFlight: Int? = nil) {
+        let index = slot(at)
         timeline[index].sandboxes = max(timeline[index].sandboxes ?? 0, total)
         timeline[index].busySandboxes = max(timeline[index].busySandboxes ?? 0, busy)
         if let inFlight { timeline[index].inFlight = max(timeline[index].inFlight ?? 0, inFlight) }
     }
 
-    private mutating func classify(_ kind: StartKind, nanoseconds: UInt64, second: Int) {
+    /// Makes the timeline's bins `widthNanoseconds` wide (a multiple of 10 of the current width, or the same).
+    package mutating func coarsen(to widthNanoseconds: UInt64) {
+        while binNanoseconds < widthNanoseconds {
+            var merged: [Bin] = []
+            merged.reserveCapacity(timeline.count / 10 + 1)
+            for (index, bin) in timeline.enumerated() {
+                if index % 10 == 0 { merged.append(bin) } else { merged[merged.count - 1].merge(bin) }
+            }
+            timeline = merged
+            binNanoseconds *= 10
+        }
+    }
+
+    private mutating func classify(_ kind: StartKind, nanoseconds: UInt64, at: UInt64) {
         switch kind {
         case .cold:
             coldStarts += 1
-            timeline[slot(second)].coldStarts += 1
+            timeline[slot(at)].coldStarts += 1
             cold.record(nanoseconds)
         case .warm:
             warm.record(nanoseconds)
         }
     }
 
-    /// The timeline index of `second`, growing the timeline to it.
-    private mutating func slot(_ second: Int) -> Int {
-        let index = max(0, second)
+    /// The timeline index of the instant `at`, coarsening the bins and growing the timeline to hold it.
+    private mutating func slot(_ at: UInt64) -> Int {
+        coarsen(to: TimelineBinning.width(toHold: at, from: binNanoseconds))
+        let index = Int(at / binNanoseconds)
         if index >= timeline.count {
-            timeline.append(contentsOf: repeatElement(Second(), count: index + 1 - timeline.count))
+            timeline.append(contentsOf: repeatElement(Bin(), count: index + 1 - timeline.count))
         }
         return index
     }
+}
+
+/// The larger of two optional counts (nil only when both are).
+func maxOptional(_ a: Int?, _ b: Int?) -> Int? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return max(a, b)
 }

@@ -132,12 +132,12 @@ package enum LoadReport {
     ) -> SVGChart {
         var chart = SVGChart(
             title: title, xLabel: "seconds", yLabel: yLabel, xRange: seconds(runs), yRange: yRange, logY: logY)
-        chart.minimumXStep = 1
+        chart.minimumXStep = runs.map(\.binSeconds).min() ?? 1
         return chart
     }
 
     private static func seconds(_ runs: [LoadResult]) -> ClosedRange<Double> {
-        0...Double(max(1, runs.map(\.timeline.count).max() ?? 1))
+        0...max(0.1, runs.map { Double($0.timeline.count) * $0.binSeconds }.max() ?? 1)
     }
 
     private static func latencyChart(_ runs: [LoadResult], names: [String]) -> String {
@@ -150,12 +150,13 @@ package enum LoadReport {
             let prefix = names[index].isEmpty ? "" : names[index] + " "
             chart.line(
                 .init(
-                    name: prefix + "p50", color: color, points: run.timeline.map { (Double($0.second) + 0.5, $0.p50Ms) }
+                    name: prefix + "p50", color: color,
+                    points: run.timeline.map { ($0.startSeconds + run.binSeconds / 2, $0.p50Ms) }
                 ))
             chart.line(
                 .init(
                     name: prefix + "p99", color: color,
-                    points: run.timeline.map { (Double($0.second) + 0.5, $0.p99Ms) },
+                    points: run.timeline.map { ($0.startSeconds + run.binSeconds / 2, $0.p99Ms) },
                     dashed: true))
         }
         return chart.render()
@@ -173,7 +174,7 @@ package enum LoadReport {
                 ("function error", outcomeColors.functionError, run.timeline.map { Double($0.functionErrors) }),
                 ("throttled", outcomeColors.throttled, run.timeline.map { Double($0.throttled) }),
                 ("other error", outcomeColors.other, run.timeline.map { Double($0.otherErrors) }),
-            ], xs: run.timeline.map { Double($0.second) + 0.5 })
+            ], xs: run.timeline.map { $0.startSeconds + run.binSeconds / 2 })
         return chart.render()
     }
 
@@ -196,22 +197,28 @@ package enum LoadReport {
                 chart.line(
                     .init(
                         name: prefix + "sandboxes", color: color,
-                        points: run.timeline.map { (Double($0.second) + 0.5, $0.sandboxes.map(Double.init)) }))
+                        points: run.timeline.map {
+                            ($0.startSeconds + run.binSeconds / 2, $0.sandboxes.map(Double.init))
+                        }))
                 chart.line(
                     .init(
                         name: prefix + "busy", color: color,
-                        points: run.timeline.map { (Double($0.second) + 0.5, $0.busySandboxes.map(Double.init)) },
+                        points: run.timeline.map {
+                            ($0.startSeconds + run.binSeconds / 2, $0.busySandboxes.map(Double.init))
+                        },
                         dashed: true))
                 if several {
                     chart.line(
                         .init(
                             name: prefix + "invokes in flight", color: index == 0 ? "#54A24B" : color,
-                            points: run.timeline.map { (Double($0.second) + 0.5, $0.inFlight.map(Double.init)) }))
+                            points: run.timeline.map {
+                                ($0.startSeconds + run.binSeconds / 2, $0.inFlight.map(Double.init))
+                            }))
                 }
             }
             chart.markers(
                 prefix + "cold starts", color: index == 0 ? "#E45756" : color,
-                at: run.timeline.map { (Double($0.second) + 0.5, $0.coldStarts) })
+                at: run.timeline.map { ($0.startSeconds + run.binSeconds / 2, $0.coldStarts) })
         }
         let note = anySamples ? "" : "<p class=\"note\">The target reported no sandbox counts.</p>\n"
         return chart.render() + note

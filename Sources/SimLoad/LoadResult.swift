@@ -51,9 +51,35 @@ package struct FreezeFigures: Equatable, Sendable {
     }
 }
 
-/// One second of a run's timeline.
+/// The reserved concurrency of the function, or the account's limit when it has none: the ceiling of its
+/// sandboxes, drawn on the report's sandboxes chart.
+package struct ConcurrencyLimit: Equatable, Sendable {
+    /// Concurrent executions.
+    package var value: Int
+    /// `reserved` (the function's reservation), `account` (the account's limit) or `max` (`run`'s
+    /// `--max-concurrency`, beyond which invokes queue).
+    package var kind: String
+
+    /// How the report names it: `reserved concurrency 8`, `account limit 1000`, `--max-concurrency 1`.
+    package var label: String {
+        switch kind {
+        case "reserved": return "reserved concurrency \(value)"
+        case "account": return "account limit \(value)"
+        default: return "--max-concurrency \(value)"
+        }
+    }
+
+    package init(value: Int, kind: String) {
+        self.value = value
+        self.kind = kind
+    }
+}
+
+/// One bin of a run's timeline (`binSeconds` wide: 100 ms for runs under 10 s, 1 s up to 10 minutes, then
+/// coarser).
 package struct TimelineSecond: Equatable, Sendable {
-    package var second: Int
+    /// The bin's start, in seconds since the start of the run.
+    package var startSeconds: Double
     package var requests: Int
     package var succeeded: Int
     package var functionErrors: Int
@@ -66,6 +92,10 @@ package struct TimelineSecond: Equatable, Sendable {
     package var busySandboxes: Int?
     /// Most invokes in flight in the function's sandboxes seen during the second, when the target says.
     package var inFlight: Int? = nil
+    /// Most sandboxes initialising, and frozen, during the bin (counted from the simulator's events; nil for an
+    /// endpoint).
+    package var initializingSandboxes: Int? = nil
+    package var frozenSandboxes: Int? = nil
 }
 
 /// The outcome of one run, as the summary, the JSON file and the HTML report show it.
@@ -90,6 +120,20 @@ package struct LoadResult: Equatable, Sendable {
     package var warmLatency: LatencyFigures
     package var freeze: FreezeFigures?
     package var timeline: [TimelineSecond]
+    /// The width of each timeline bin, in seconds.
+    package var binSeconds: Double
+    /// The function's reservation or the account's limit, when the target is started here.
+    package var concurrencyLimit: ConcurrencyLimit?
+    /// The run's freeze and thaw latencies, from the simulator's events (nil for an endpoint).
+    package var freezeHistogram: LatencyHistogram?
+    package var thawHistogram: LatencyHistogram?
+    /// The latencies of warm and cold invokes, for the report's distributions.
+    package var warmLatencyHistogram: LatencyHistogram
+    package var coldLatencyHistogram: LatencyHistogram
+    /// CPU (user + system) per invoke of the load generator's thread, and of the rest of the lambda-sim process
+    /// (the simulator, when it runs in this process).
+    package var generatorCpuMicrosecondsPerInvoke: Double?
+    package var simulatorCpuMicrosecondsPerInvoke: Double?
     /// Bucket edges (ms) and the cold and warm invokes in each bucket, for the report's histogram.
     package var histogramEdgesMs: [Double]
     package var coldHistogram: [Int]
@@ -108,12 +152,35 @@ package struct LoadResult: Equatable, Sendable {
     package var sandboxesStarted: Int?
 
     package var throughputPerSecond: Double { durationSeconds > 0 ? Double(requests) / durationSeconds : 0 }
+    /// Invokes that succeeded per second of the run.
+    package var succeededPerSecond: Double { durationSeconds > 0 ? Double(succeeded) / durationSeconds : 0 }
+    /// Invokes started per second while the load was offered: up to the last start (its scheduled time in an open
+    /// model), not the last answer.
+    package var offeredPerSecond: Double
 
     /// Builds the result of a finished (settled) recording.
     package init(
         recorder: LoadRecorder, function: String, target: String, plan: LoadPlan, load: String,
-        durationSeconds: Double, freeze: FreezeFigures?, sandboxesStarted: Int? = nil
+        durationSeconds: Double, freeze: FreezeFigures?, sandboxesStarted: Int? = nil,
+        sandboxes tracker: SandboxTracker? = nil, concurrencyLimit: ConcurrencyLimit? = nil,
+        generatorCPUSeconds: Double? = nil, processCPUSeconds: Double? = nil
     ) {
+        let invokes = Double(max(recorder.requests, 1))
+        generatorCpuMicrosecondsPerInvoke = generatorCPUSeconds.map { $0 * 1e6 / invokes }
+        simulatorCpuMicrosecondsPerInvoke = processCPUSeconds.map { ($0 - (generatorCPUSeconds ?? 0)) * 1e6 / invokes }
+        warmLatencyHistogram = recorder.warm
+        coldLatencyHistogram = recorder.cold
+        var recorder = recorder
+        var tracker = tracker
+        let width = max(recorder.binNanoseconds, tracker?.binNanoseconds ?? 0)
+        recorder.coarsen(to: width)
+        tracker?.coarsen(to: width)
+        binSeconds = Double(width) / 1e9
+        let lastStart = Double(recorder.lastStart) / 1e9
+        offeredPerSecond = lastStart > 0 ? Double(recorder.requests) / lastStart : 0
+        self.concurrencyLimit = concurrencyLimit
+        freezeHistogram = tracker?.freezes
+        thawHistogram = tracker?.thaws
         self.sandboxesStarted = sandboxesStarted
         self.function = function
         self.target = target
@@ -131,24 +198,45 @@ package struct LoadResult: Equatable, Sendable {
         coldLatency = LatencyFigures(recorder.cold)
         warmLatency = LatencyFigures(recorder.warm)
         self.freeze = freeze
-        timeline = recorder.timeline.enumerated().map { second, entry in
-            TimelineSecond(
-                second: second, requests: entry.requests, succeeded: entry.outcomes[0],
+        // The bins up to the last answer; the simulator's events after it (its stop) are left out.
+        let binCount = max(recorder.timeline.count, Int((durationSeconds * 1e9).rounded(.up) / Double(width)))
+        timeline = (0..<binCount).map { index in
+            let entry = index < recorder.timeline.count ? recorder.timeline[index] : LoadRecorder.Bin()
+            var bin = TimelineSecond(
+                startSeconds: Double(index) * Double(width) / 1e9, requests: entry.requests,
+                succeeded: entry.outcomes[0],
                 functionErrors: entry.outcomes[1], throttled: entry.outcomes[2], otherErrors: entry.outcomes[3],
                 coldStarts: entry.coldStarts,
                 p50Ms: entry.latency.count > 0 ? Double(entry.latency.percentile(0.5)) / 1e6 : nil,
                 p99Ms: entry.latency.count > 0 ? Double(entry.latency.percentile(0.99)) / 1e6 : nil,
                 sandboxes: entry.sandboxes, busySandboxes: entry.busySandboxes, inFlight: entry.inFlight)
+            if let tracker {
+                // Counted from the simulator's events: exact, the bin's peak of each state. A bin after the last
+                // change held the state of the end.
+                let counts = index < tracker.timeline.count ? tracker.timeline[index] : tracker.current
+                bin.sandboxes = counts.total
+                bin.busySandboxes = counts.busy
+                bin.inFlight = counts.inFlight
+                bin.initializingSandboxes = counts.initializing
+                bin.frozenSandboxes = counts.frozen
+            }
+            return bin
         }
         peakSandboxes = timeline.compactMap(\.sandboxes).max()
         peakInFlight = timeline.compactMap(\.inFlight).max()
-        // Log-spaced edges from 10 µs to the slowest invoke, 4 per factor of 2 (~19 % wide).
-        let slowest = max(recorder.all.max, 20_000)
-        var edges: [UInt64] = [10_000]
-        while edges.last! < slowest { edges.append(UInt64((Double(edges.last!) * 1.189).rounded(.up))) }
-        histogramEdgesMs = edges.map { Double($0) / 1e6 }
-        coldHistogram = recorder.cold.counts(between: edges)
-        warmHistogram = recorder.warm.counts(between: edges)
+        // The histogram's own buckets (1.94 % wide) from the fastest invoke's to the slowest's.
+        let cold = Dictionary(uniqueKeysWithValues: recorder.cold.occupiedBuckets.map { ($0.index, $0.count) })
+        let warm = Dictionary(uniqueKeysWithValues: recorder.warm.occupiedBuckets.map { ($0.index, $0.count) })
+        let used = Array(cold.keys) + Array(warm.keys)
+        if let low = used.min(), let high = used.max() {
+            histogramEdgesMs = (low...(high + 1)).map { LatencyHistogram.bounds(ofBucket: $0).lower / 1e6 }
+            coldHistogram = (low...high).map { cold[$0] ?? 0 }
+            warmHistogram = (low...high).map { warm[$0] ?? 0 }
+        } else {
+            histogramEdgesMs = []
+            coldHistogram = []
+            warmHistogram = []
+        }
     }
 
     /// `--json`: the keys the issue lists, then more.
@@ -196,12 +284,14 @@ package struct LoadResult: Equatable, Sendable {
                 .array(
                     timeline.map { s in
                         .object([
-                            ("second", number(s.second)), ("requests", number(s.requests)),
+                            ("startSeconds", number(s.startSeconds)), ("requests", number(s.requests)),
                             ("succeeded", number(s.succeeded)), ("functionErrors", number(s.functionErrors)),
                             ("throttled", number(s.throttled)), ("otherErrors", number(s.otherErrors)),
                             ("coldStarts", number(s.coldStarts)), ("p50Ms", optional(s.p50Ms)),
                             ("p99Ms", optional(s.p99Ms)), ("sandboxes", optional(s.sandboxes)),
                             ("busySandboxes", optional(s.busySandboxes)), ("inFlight", optional(s.inFlight)),
+                            ("initializingSandboxes", optional(s.initializingSandboxes)),
+                            ("frozenSandboxes", optional(s.frozenSandboxes)),
                         ])
                     })
             ),
@@ -210,6 +300,15 @@ package struct LoadResult: Equatable, Sendable {
             ("peakSandboxes", optional(peakSandboxes)),
             ("peakInFlight", optional(peakInFlight)),
             ("sandboxesStarted", optional(sandboxesStarted)),
+            ("binSeconds", number(binSeconds)),
+            ("succeededPerSecond", number(succeededPerSecond)),
+            ("offeredPerSecond", number(offeredPerSecond)),
+            ("generatorCpuUsPerInvoke", optional(generatorCpuMicrosecondsPerInvoke)),
+            ("simulatorCpuUsPerInvoke", optional(simulatorCpuMicrosecondsPerInvoke)),
+            (
+                "concurrencyLimit",
+                concurrencyLimit.map { .object([("value", number($0.value)), ("kind", .string($0.kind))]) } ?? .null
+            ),
             (
                 "latencyHistogram",
                 .object([

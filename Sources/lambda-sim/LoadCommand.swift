@@ -238,28 +238,41 @@ struct LoadCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let verdicts = Task { await target.forwardVerdicts(to: generator) }
+        // Without the simulator's events (an endpoint), the sandboxes are sampled ten times a second.
         let sampler = Task {
-            while !Task.isCancelled {
+            while !Task.isCancelled && target.events == nil {
                 if let (total, busy, inFlight) = await target.sampleSandboxes() {
                     generator.sandboxes(total: total, busy: busy, inFlight: inFlight)
                 }
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: .milliseconds(100))
             }
         }
         let live = !quiet && isatty(1) == 1
         let printer = live ? ProgressPrinter() : nil
         var progress: (@Sendable (LoadProgress) -> Void)?
         if let printer { progress = { printer.show($0) } }
+        let cpuBefore = Self.processCPUSeconds()
         let duration = await generator.run(progress: progress)
+        let processCPU = Self.processCPUSeconds() - cpuBefore
         printer?.end()
         sampler.cancel()
         let freeze = await target.freezeFigures()
         await target.stop()
-        let started = await verdicts.value
+        let (started, sandboxes) = await verdicts.value
         let recorder = await generator.finishRecording()
         return LoadResult(
             recorder: recorder, function: functionName, target: targetKind.rawValue, plan: plan, load: loadDescription,
-            durationSeconds: duration, freeze: freeze, sandboxesStarted: started)
+            durationSeconds: duration, freeze: freeze, sandboxesStarted: started, sandboxes: sandboxes,
+            concurrencyLimit: target.concurrencyLimit, generatorCPUSeconds: generator.cpuSeconds,
+            processCPUSeconds: target.simulator == nil ? nil : processCPU)
+    }
+
+    /// The user and system CPU time this process has used, in seconds.
+    private static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     /// What `load` drives: an endpoint, or a simulator it started.
@@ -268,14 +281,20 @@ struct LoadCommand: AsyncParsableCommand {
         let simulator: Simulator?
         let events: SimulatorEventStream?
         let function: String
+        /// The function's reservation, or the account's limit (nil for an endpoint).
+        let concurrencyLimit: ConcurrencyLimit?
 
         var needsTail: Bool { simulator == nil }
 
-        private init(endpoint: InvokeEndpoint, simulator: Simulator?, events: SimulatorEventStream?, function: String) {
+        private init(
+            endpoint: InvokeEndpoint, simulator: Simulator?, events: SimulatorEventStream?, function: String,
+            concurrencyLimit: ConcurrencyLimit? = nil
+        ) {
             self.endpoint = endpoint
             self.simulator = simulator
             self.events = events
             self.function = function
+            self.concurrencyLimit = concurrencyLimit
         }
 
         /// Starts (or checks) the target of `command`, with `freeze` overriding the function's mode.
@@ -324,28 +343,58 @@ struct LoadCommand: AsyncParsableCommand {
             for _ in 0..<6_000 where !((try? await simulator.isReady()) ?? true) {
                 try? await Task.sleep(for: .milliseconds(20))
             }
+            // Serve mode throttles at the reservation or the account's limit; run mode queues beyond its maximum.
+            let options = functions.first { $0.name == name }
+            let limit =
+                account == nil
+                ? options.map { ConcurrencyLimit(value: $0.maxConcurrency, kind: "max") }
+                : options?.reservedConcurrency.map { ConcurrencyLimit(value: $0, kind: "reserved") }
+                    ?? account.map { ConcurrencyLimit(value: $0.concurrency, kind: "account") }
             return LoadTarget(
                 endpoint: InvokeEndpoint(host: "127.0.0.1", port: simulator.port, function: name),
-                simulator: simulator, events: events, function: name)
+                simulator: simulator, events: events, function: name, concurrencyLimit: limit)
         }
 
-        /// Tells the generator which invokes were cold starts, as the simulator reports them, until it stops;
-        /// returns how many sandboxes the simulator started for invokes (nil for an endpoint).
-        func forwardVerdicts(to generator: LoadGenerator) async -> Int? {
-            guard let events else { return nil }
+        /// Tells the generator which invokes were cold starts, as the simulator reports them, and counts the
+        /// function's sandboxes by state from their lifecycle events, until the simulator stops; returns how many
+        /// sandboxes the simulator started for invokes and their states over the run (nil for an endpoint).
+        func forwardVerdicts(to generator: LoadGenerator) async -> (Int?, SandboxTracker?) {
+            guard let events else { return (nil, nil) }
             var started = 0
+            var tracker = SandboxTracker()
+            var shown = (counts: SandboxTracker.Counts(), at: Int64(0))
             for await event in events where event.function == function {
+                let change: SandboxTracker.Change?
                 switch event.kind {
                 case .report(let report):
-                    guard let id = event.requestID else { continue }
-                    generator.verdict(report.initDurationMilliseconds != nil ? .cold : .warm, requestID: id)
-                case .initStarted("on-demand", "init"):
-                    started += 1
-                default:
-                    continue
+                    if let id = event.requestID {
+                        generator.verdict(report.initDurationMilliseconds != nil ? .cold : .warm, requestID: id)
+                    }
+                    change = .invokeFinished
+                case .initStarted(let type, let phase):
+                    if type == "on-demand" && phase == "init" { started += 1 }
+                    change = .initStarted
+                case .initFinished: change = .initFinished
+                case .invokeStarted: change = .invokeStarted
+                case .frozen(let latency): change = .frozen(latencyNanoseconds: latency.map { UInt64($0 * 1000) })
+                case .thawed(let latency): change = .thawed(latencyNanoseconds: latency.map { UInt64($0 * 1000) })
+                case .sandboxTerminated: change = .terminated
+                default: change = nil
+                }
+                guard let change, let sandbox = event.sandboxID else { continue }
+                // Events before the run's start (provisioned inits) set the state it starts from.
+                let origin = generator.startEpochMilliseconds
+                let at = origin > 0 ? (event.epochMilliseconds - origin) * 1_000_000 : -1
+                tracker.apply(change, sandbox: sandbox, at: at)
+                // The progress line gets the counts when they change, at most ten times a second.
+                if tracker.current != shown.counts && event.epochMilliseconds - shown.at >= 100 {
+                    shown = (tracker.current, event.epochMilliseconds)
+                    generator.showSandboxes(
+                        total: tracker.current.total, busy: tracker.current.busy + tracker.current.initializing,
+                        inFlight: tracker.current.inFlight)
                 }
             }
-            return started
+            return (started, tracker)
         }
 
         /// The function's sandboxes and how many are busy (initialising or running an invoke).

@@ -98,8 +98,35 @@ struct LoadCommandTests {
             Issue.record("no timeline")
             return
         }
-        #expect(seconds.prefix(2).map { int($0["requests"]) } == [50, 50])
+        // Bins of 100 ms (the run is under 10 s): 5 invokes due in each.
+        #expect(double(json["binSeconds"]) == 0.1)
+        #expect(seconds.prefix(20).map { int($0["requests"]) } == Array(repeating: 5, count: 20))
         #expect(int(json["coldStarts"]) == 2)
+    }
+
+    /// A short run's sandboxes are counted from the simulator's events: the 8 callers' sandboxes appear in the
+    /// first 100 ms bin, the peak is at least the cold starts, and busy ones are counted while invokes run.
+    @Test(.timeLimit(.minutes(2)))
+    func shortRunCountsSandboxes() async throws {
+        let run = try await load([
+            "fn", "--concurrency", "8", "--requests", "400", "--max-concurrency", "8", "--freeze", "none", "--",
+            TestPaths.fixtureRuntime,
+        ])
+        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        let json = try #require(run.json)
+        #expect(double(json["binSeconds"]) == 0.1)
+        let cold = try #require(int(json["coldStarts"]))
+        #expect(cold == 8)
+        #expect((int(json["peakSandboxes"]) ?? 0) >= cold, "\(run.stdout)")
+        guard case .array(let bins) = json["timeline"], let first = bins.first else {
+            Issue.record("no timeline")
+            return
+        }
+        #expect(int(first["sandboxes"]) == 8, "\(first.serialized)")
+        #expect(int(first["initializingSandboxes"]) ?? 0 > 0, "\(first.serialized)")
+        #expect(bins.allSatisfy { (int($0["sandboxes"]) ?? 0) == 8 }, "\(json["timeline"]!.serialized)")
+        #expect(bins.contains { (int($0["busySandboxes"]) ?? 0) > 0 })
+        #expect(run.stdout.contains("peak sandboxes ........ 8"), "\(run.stdout)")
     }
 
     /// `--compare-freeze none,signal` runs the same load once per mode on a fresh simulator and writes

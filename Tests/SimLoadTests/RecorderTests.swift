@@ -9,15 +9,15 @@ import Testing
     /// what is left unclassified at the end is warm, and a cold start without an answer still counts.
     @Test func outcomesAndVerdicts() {
         var recorder = LoadRecorder()
-        for second in [0, 0, 1, 1, 2] { recorder.started(second: second) }
-        recorder.verdict(.cold, requestID: "a", second: 0)
-        recorder.finished(second: 0, outcome: .succeeded, nanoseconds: 50_000_000, requestID: "a", start: nil)
-        recorder.finished(second: 0, outcome: .functionError, nanoseconds: 2_000_000, requestID: "b", start: nil)
-        recorder.verdict(.warm, requestID: "b", second: 1)
-        recorder.finished(second: 1, outcome: .throttled, nanoseconds: 100_000, requestID: nil, start: nil)
-        recorder.finished(second: 1, outcome: .succeeded, nanoseconds: 1_000_000, requestID: "c", start: nil)
-        recorder.finished(second: 2, outcome: .otherError, nanoseconds: 1, requestID: nil, start: nil)
-        recorder.verdict(.cold, requestID: "lost", second: 2)
+        for bin in [0, 0, 1, 1, 2] { recorder.started(due: ms(100 * bin + 5)) }
+        recorder.verdict(.cold, requestID: "a", at: 0)
+        recorder.finished(due: ms(5), outcome: .succeeded, nanoseconds: 50_000_000, requestID: "a", start: nil)
+        recorder.finished(due: ms(5), outcome: .functionError, nanoseconds: 2_000_000, requestID: "b", start: nil)
+        recorder.verdict(.warm, requestID: "b", at: ms(150))
+        recorder.finished(due: ms(105), outcome: .throttled, nanoseconds: 100_000, requestID: nil, start: nil)
+        recorder.finished(due: ms(105), outcome: .succeeded, nanoseconds: 1_000_000, requestID: "c", start: nil)
+        recorder.finished(due: ms(205), outcome: .otherError, nanoseconds: 1, requestID: nil, start: nil)
+        recorder.verdict(.cold, requestID: "lost", at: ms(250))
         recorder.settle()
         #expect(recorder.requests == 5)
         #expect(LoadOutcome.allCases.map { recorder.count($0) } == [2, 1, 1, 1])
@@ -26,6 +26,56 @@ import Testing
         #expect(recorder.timeline.map(\.requests) == [2, 2, 1])
         #expect(recorder.timeline.map(\.coldStarts) == [1, 0, 1])
         #expect(recorder.timeline[1].outcomes == [1, 0, 1, 0])
+        #expect(recorder.binNanoseconds == 100_000_000)
+    }
+
+    /// Timeline bins are 100 ms while the run is under 10 s, then 1 s (each 10 bins merged into one, counts
+    /// added, samples' peaks kept), then 10 s past 10 minutes.
+    @Test func binsAdaptToTheRun() {
+        var recorder = LoadRecorder()
+        recorder.started(due: ms(50))
+        recorder.started(due: ms(950))
+        recorder.sandboxes(at: ms(120), total: 3, busy: 1)
+        recorder.sandboxes(at: ms(640), total: 2, busy: 2)
+        recorder.started(due: ms(9_950))
+        #expect(recorder.binNanoseconds == 100_000_000 && recorder.timeline.count == 100)
+        recorder.started(due: ms(10_000))
+        #expect(recorder.binNanoseconds == 1_000_000_000 && recorder.timeline.count == 11)
+        #expect(recorder.timeline[0].requests == 2 && recorder.timeline[9].requests == 1)
+        #expect(recorder.timeline[0].sandboxes == 3 && recorder.timeline[0].busySandboxes == 2)
+        recorder.started(due: ms(600_000))
+        #expect(recorder.binNanoseconds == 10_000_000_000 && recorder.timeline.count == 61)
+        #expect(recorder.requests == 5 && recorder.timeline.map(\.requests).reduce(0, +) == 5)
+    }
+
+    /// Sandboxes counted from lifecycle events are exact at every instant: each bin holds the peak of each state,
+    /// a bin without events the state it held, and events before the start only set the state it starts from.
+    @Test func sandboxesFromEvents() {
+        var tracker = SandboxTracker()
+        // A provisioned sandbox initialised before the run.
+        tracker.apply(.initStarted, sandbox: "p", at: -5_000_000)
+        tracker.apply(.initFinished, sandbox: "p", at: -1_000_000)
+        // Two cold starts at 10 ms; one sandbox runs 0.45 s, the other is frozen after its invoke.
+        for id in ["a", "b"] { tracker.apply(.initStarted, sandbox: id, at: Int64(ms(10))) }
+        for id in ["a", "b"] { tracker.apply(.initFinished, sandbox: id, at: Int64(ms(40))) }
+        for id in ["a", "b"] { tracker.apply(.invokeStarted, sandbox: id, at: Int64(ms(41))) }
+        tracker.apply(.invokeFinished, sandbox: "b", at: Int64(ms(60)))
+        tracker.apply(.frozen(latencyNanoseconds: 40_000), sandbox: "b", at: Int64(ms(60)))
+        tracker.apply(.invokeFinished, sandbox: "a", at: Int64(ms(490)))
+        tracker.apply(.thawed(latencyNanoseconds: 9_000), sandbox: "b", at: Int64(ms(510)))
+        // A managed instance runs two invokes at once.
+        tracker.apply(.invokeStarted, sandbox: "p", at: Int64(ms(520)))
+        tracker.apply(.invokeStarted, sandbox: "p", at: Int64(ms(530)))
+        tracker.apply(.terminated, sandbox: "a", at: Int64(ms(650)))
+        tracker.extend(to: ms(790))
+        let totals = tracker.timeline.map(\.total)
+        #expect(totals == [3, 3, 3, 3, 3, 3, 3, 2], "\(totals)")
+        #expect(tracker.timeline.map(\.busy) == [2, 1, 1, 1, 1, 1, 1, 1])
+        #expect(tracker.timeline.map(\.initializing) == [2, 0, 0, 0, 0, 0, 0, 0])
+        #expect(tracker.timeline.map(\.frozen) == [1, 1, 1, 1, 1, 1, 0, 0])
+        #expect(tracker.timeline.map(\.inFlight) == [2, 1, 1, 1, 1, 2, 2, 2])
+        #expect(tracker.current == SandboxTracker.Counts(total: 2, initializing: 0, busy: 1, frozen: 0, inFlight: 2))
+        #expect(tracker.freezes.count == 1 && tracker.thaws.count == 1)
     }
 
     @Test func classification() {
@@ -47,24 +97,34 @@ import Testing
         #expect(LoadGenerator.startKind(fromTail: "!!") == nil)
     }
 
-    private func result() -> LoadResult {
+    private func result(mode: String = "signal", limit: ConcurrencyLimit? = nil) -> LoadResult {
         var recorder = LoadRecorder()
         for index in 0..<100 {
-            recorder.started(second: index / 50)
+            recorder.started(due: ms(20 * index))
             let outcome: LoadOutcome = index < 90 ? .succeeded : index < 95 ? .throttled : .otherError
             recorder.finished(
-                second: index / 50, outcome: outcome, nanoseconds: UInt64(index + 1) * 1_000_000,
+                due: ms(20 * index), outcome: outcome, nanoseconds: UInt64(index + 1) * 1_000_000,
                 requestID: String(index), start: index == 0 ? .cold : .warm)
         }
-        recorder.sandboxes(second: 0, total: 3, busy: 2, inFlight: 7)
+        recorder.sandboxes(at: 0, total: 3, busy: 2, inFlight: 7)
         recorder.settle()
         let plan = LoadPlan(
             model: .rate(50), stop: StopCondition(seconds: 2, requests: nil), payload: [],
             invocationType: "RequestResponse")
+        // Three sandboxes from their events: a managed instance running 6 invokes, one running 1, and one whose
+        // freezes and thaws are timed.
+        var tracker = SandboxTracker()
+        for _ in 0..<6 { tracker.apply(.invokeStarted, sandbox: "m", at: 0) }
+        tracker.apply(.invokeStarted, sandbox: "b", at: 0)
+        for index in 0..<89 {
+            tracker.apply(.frozen(latencyNanoseconds: UInt64(30_000 + 500 * index)), sandbox: "s", at: Int64(ms(index)))
+            tracker.apply(.thawed(latencyNanoseconds: UInt64(8_000 + 100 * index)), sandbox: "s", at: Int64(ms(index)))
+        }
         return LoadResult(
             recorder: recorder, function: "fn", target: "command", plan: plan, load: "50/s for 2s", durationSeconds: 2,
             freeze: FreezeFigures(
-                mode: "signal", freezeP50Us: 40, freezeP99Us: 90, thawP50Us: 8, thawP99Us: 20, frozen: 89, skipped: 1))
+                mode: mode, freezeP50Us: 40, freezeP99Us: 90, thawP50Us: 8, thawP99Us: 20, frozen: 89, skipped: 1),
+            sandboxes: tracker, concurrencyLimit: limit, generatorCPUSeconds: 0.002, processCPUSeconds: 0.01)
     }
 
     /// `--fail-on` conditions, with units and percentages.
@@ -112,11 +172,12 @@ import Testing
             Issue.record("no timeline")
             return
         }
-        #expect(seconds.count == 2)
+        #expect(seconds.count == 20)
+        #expect(document["binSeconds"] == .number("0.100"))
         #expect(
             entry.map(\.0) == [
-                "second", "requests", "succeeded", "functionErrors", "throttled", "otherErrors", "coldStarts", "p50Ms",
-                "p99Ms", "sandboxes", "busySandboxes", "inFlight",
+                "startSeconds", "requests", "succeeded", "functionErrors", "throttled", "otherErrors", "coldStarts",
+                "p50Ms", "p99Ms", "sandboxes", "busySandboxes", "inFlight", "initializingSandboxes", "frozenSandboxes",
             ])
         #expect(first["sandboxes"] == .number("3") && first["busySandboxes"] == .number("2"))
         #expect(first["inFlight"] == .number("7"))
@@ -149,6 +210,9 @@ import Testing
         #expect(html.contains("Freeze and thaw latency"))
     }
 }
+
+/// `milliseconds` in nanoseconds.
+private func ms(_ milliseconds: Int) -> UInt64 { UInt64(milliseconds) * 1_000_000 }
 
 extension String {
     fileprivate func components(of needle: String) -> Int {
