@@ -127,6 +127,67 @@ import Testing
             sandboxes: tracker, concurrencyLimit: limit, generatorCPUSeconds: 0.002, processCPUSeconds: 0.01)
     }
 
+    /// The report of one run has cards for the offered and succeeded rates, draws the offered rate against the
+    /// outcomes and the reservation on the sandboxes chart.
+    @Test func reportShowsOfferedRateAndLimit() {
+        let run = result(limit: ConcurrencyLimit(value: 8, kind: "reserved"))
+        // 100 invokes due 20 ms apart (the last at 1.98 s); 90 succeeded over the 2 s run.
+        #expect(abs(run.offeredPerSecond - 100 / 1.98) < 0.01 && run.succeededPerSecond == 45)
+        let html = LoadReport.html([run], generatedAtEpochMilliseconds: 0)
+        #expect(html.contains("<b>51/s</b><span>offered</span>") && html.contains("<b>45/s</b><span>succeeded</span>"))
+        #expect(html.contains(">offered</text>") && html.contains(">succeeded</text>"))
+        #expect(html.contains(">reserved concurrency 8</text>"))
+        #expect(run.generatorCpuMicrosecondsPerInvoke == 20 && run.simulatorCpuMicrosecondsPerInvoke == 80)
+    }
+
+    /// The latency distribution is drawn in buckets at most 2 % wide, and the freeze and thaw latencies of the
+    /// run as distributions.
+    @Test func distributionsAreFine() {
+        let run = result()
+        let edges = run.histogramEdgesMs
+        #expect(edges.count > 100)
+        #expect(zip(edges, edges.dropFirst()).allSatisfy { $1 / $0 <= 1.02 })
+        #expect(run.warmHistogram.reduce(0, +) == 89 && run.coldHistogram.reduce(0, +) == 1)
+        #expect(run.freezeHistogram?.count == 89 && run.thawHistogram?.count == 89)
+        let html = LoadReport.html([run], generatedAtEpochMilliseconds: 0)
+        #expect(html.contains("Freeze latency, request to confirmation") && html.contains(">warm (89)</text>"))
+    }
+
+    /// `--compare-freeze`: a table of differences between the modes comes first, each chart is drawn once with
+    /// every mode in a colour of its own, and every legend fits the chart's width.
+    @Test func comparisonReport() throws {
+        var runs = ["none", "signal", "cgroup"].map { result(mode: $0) }
+        runs[1].latency.p99 = 99
+        let html = LoadReport.html(runs, generatedAtEpochMilliseconds: 0)
+        let differences = try #require(html.firstRange(of: "Differences between freeze modes"))
+        let summary = try #require(html.firstRange(of: "<h2>Summary"))
+        #expect(differences.lowerBound < summary.lowerBound)
+        #expect(html.contains("99.000 <small class=\"worse\">+10 %</small>"))
+        #expect(html.components(of: "class=\"chart-title\">Invokes per second") == 1)
+        #expect(html.components(of: "<svg ") == 7, "rates, latency, sandboxes, warm, cold, freeze, thaw")
+        for series in ["sandboxes", "succeeded", "p50"] {
+            let colors = ["none", "signal", "cgroup"].compactMap { legendColor(of: "\($0) \(series)", in: html) }
+            #expect(colors.count == 3 && Set(colors).count == 3, "\(series): \(colors)")
+        }
+        // Legend entries as the chart lays them out: a swatch and the name, 6.2 units a character.
+        var rest = html[...]
+        while let range = rest.firstRange(of: "class=\"legend\">") {
+            let before = rest[..<range.lowerBound]
+            let x = Double(before[before.index(before.lastIndex(of: "=")!, offsetBy: 2)...].prefix { $0 != "\"" })!
+            let name = rest[range.upperBound...].prefix { $0 != "<" }
+            #expect(x + Double(name.count) * 6.2 <= 880, "legend '\(name)' at \(x) overflows")
+            rest = rest[range.upperBound...]
+        }
+    }
+
+    /// The stroke colour of the legend swatch before the legend entry `name`.
+    private func legendColor(of name: String, in html: String) -> String? {
+        guard let range = html.firstRange(of: "class=\"legend\">\(name)</text>") else { return nil }
+        let before = String(html[..<range.lowerBound].suffix(200))
+        guard let stroke = before.ranges(of: "stroke=\"").last else { return nil }
+        return String(before[stroke.upperBound...].prefix { $0 != "\"" })
+    }
+
     /// `--fail-on` conditions, with units and percentages.
     @Test func failureConditions() throws {
         let run = result()
