@@ -79,7 +79,12 @@ package final class LoadGenerator: @unchecked Sendable {
     private var startNanoseconds: UInt64 = 0
     private var idle: [HTTPClientConnection] = []
     private var openConnections = 0
-    /// Open-model invokes due while every allowed connection was busy: their due offsets, in order.
+    /// Connections opened during the run, and the most invokes started and not yet answered at once.
+    private var connectionsOpened = 0
+    private var peakInFlight = 0
+    /// Connections being opened for waiting invokes.
+    private var connecting = 0
+    /// Open-model invokes due while every connection was busy: their due offsets, in order.
     private var waiting: [UInt64] = []
     private var waitingHead = 0
     /// The start (ns since `startNanoseconds`) of the invoke on each busy connection, for the client timeout.
@@ -191,6 +196,8 @@ package final class LoadGenerator: @unchecked Sendable {
         let recorder = await withCheckedContinuation { (continuation: CheckedContinuation<LoadRecorder, Never>) in
             loop.submit { [self] in
                 self.recorder.settle()
+                self.recorder.connectionsOpened = connectionsOpened
+                self.recorder.peakClientInFlight = peakInFlight
                 continuation.resume(returning: self.recorder)
             }
         }
@@ -231,23 +238,56 @@ package final class LoadGenerator: @unchecked Sendable {
         }
     }
 
+    /// Starts the invoke due at `due`: on an idle connection, or it waits for the first connection to come free
+    /// or be opened, whichever comes first. A connection is opened only while fewer are being opened than invokes
+    /// wait, so the generator never holds more connections than it has invokes in flight.
     private func startOpen(due: UInt64) {
         started += 1
         recorder.started(due: due)
         if let connection = idle.popLast() {
             send(on: connection, due: due, closedModel: false)
-        } else if openConnections < Self.maxConnections {
-            connect { [self] connection in
-                guard let connection else {
-                    finish(due: due, outcome: .otherError, response: nil)
-                    finishIfDone()
-                    return
-                }
-                send(on: connection, due: due, closedModel: false)
-            }
-        } else {
-            waiting.append(due)
+            return
         }
+        waiting.append(due)
+        connectForWaiting()
+    }
+
+    /// Opens a connection for the waiting invokes, unless enough are being opened for them (or the cap is reached).
+    private func connectForWaiting() {
+        guard connecting < waiting.count - waitingHead, openConnections < Self.maxConnections else { return }
+        connecting += 1
+        connect { [self] connection in
+            connecting -= 1
+            if let connection {
+                serveWaiting(on: connection)
+            } else if let due = nextWaiting() {
+                // The connection failed: the oldest waiting invoke ends as an other error.
+                finish(due: due, outcome: .otherError, response: nil)
+                connectForWaiting()
+            }
+            finishIfDone()
+        }
+    }
+
+    /// Sends the oldest waiting invoke on `connection`, or keeps it idle.
+    private func serveWaiting(on connection: HTTPClientConnection) {
+        if let due = nextWaiting() {
+            send(on: connection, due: due, closedModel: false)
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    /// Takes the oldest waiting invoke's due time off the queue.
+    private func nextWaiting() -> UInt64? {
+        guard waitingHead < waiting.count else { return nil }
+        let due = waiting[waitingHead]
+        waitingHead += 1
+        if waitingHead > 1024 && waitingHead * 2 > waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+        return due
     }
 
     // MARK: - Closed model
@@ -284,6 +324,7 @@ package final class LoadGenerator: @unchecked Sendable {
 
     private func connect(_ completion: @escaping (HTTPClientConnection?) -> Void) {
         openConnections += 1
+        connectionsOpened += 1
         HTTPClientConnection.connect(loop: loop, host: endpoint.host, port: endpoint.port) { [self] result in
             switch result {
             case .success(let connection):
@@ -298,6 +339,7 @@ package final class LoadGenerator: @unchecked Sendable {
 
     private func send(on connection: HTTPClientConnection, due: UInt64, closedModel: Bool) {
         busy[ObjectIdentifier(connection)] = (connection, due)
+        peakInFlight = max(peakInFlight, started - answered)
         connection.send(request) { [self] result in
             busy[ObjectIdentifier(connection)] = nil
             let response = try? result.get()
@@ -309,27 +351,10 @@ package final class LoadGenerator: @unchecked Sendable {
             let reusable = connection.isOpen
             if closedModel {
                 startClosed(on: reusable ? connection : nil)
-            } else if waitingHead < waiting.count {
-                let next = waiting[waitingHead]
-                waitingHead += 1
-                if waitingHead > 1024 && waitingHead * 2 > waiting.count {
-                    waiting.removeFirst(waitingHead)
-                    waitingHead = 0
-                }
-                if reusable {
-                    send(on: connection, due: next, closedModel: false)
-                } else {
-                    connect { [self] fresh in
-                        guard let fresh else {
-                            finish(due: next, outcome: .otherError, response: nil)
-                            finishIfDone()
-                            return
-                        }
-                        send(on: fresh, due: next, closedModel: false)
-                    }
-                }
             } else if reusable {
-                idle.append(connection)
+                serveWaiting(on: connection)
+            } else {
+                connectForWaiting()
             }
             finishIfDone()
         }
@@ -383,7 +408,7 @@ package final class LoadGenerator: @unchecked Sendable {
     }
 
     private func finishIfDone() {
-        guard schedulingDone, busy.isEmpty, waitingHead >= waiting.count, answered >= started,
+        guard schedulingDone, busy.isEmpty, waitingHead >= waiting.count, connecting == 0, answered >= started,
             let continuation = finished
         else { return }
         finished = nil

@@ -86,6 +86,10 @@ package struct LoadRecorder: Sendable {
     package private(set) var cold = LatencyHistogram()
     package private(set) var warm = LatencyHistogram()
     package private(set) var timeline: [Bin] = []
+    /// Connections the generator opened, and the most invokes it had started and not yet seen answered at once
+    /// (each needs a connection of its own).
+    package var connectionsOpened = 0
+    package var peakClientInFlight = 0
     /// When the last invoke started (was due, in an open model).
     package private(set) var lastStart: UInt64 = 0
     /// The width of each bin of `timeline`.

@@ -134,6 +134,9 @@ package struct LoadResult: Equatable, Sendable {
     /// (the simulator, when it runs in this process).
     package var generatorCpuMicrosecondsPerInvoke: Double?
     package var simulatorCpuMicrosecondsPerInvoke: Double?
+    /// Connections the generator opened, and the most invokes in flight from its side at once.
+    package var connectionsOpened: Int
+    package var peakClientInFlight: Int
     /// Bucket edges (ms) and the cold and warm invokes in each bucket, for the report's histogram.
     package var histogramEdgesMs: [Double]
     package var coldHistogram: [Int]
@@ -169,6 +172,8 @@ package struct LoadResult: Equatable, Sendable {
         generatorCpuMicrosecondsPerInvoke = generatorCPUSeconds.map { $0 * 1e6 / invokes }
         simulatorCpuMicrosecondsPerInvoke = processCPUSeconds.map { ($0 - (generatorCPUSeconds ?? 0)) * 1e6 / invokes }
         warmLatencyHistogram = recorder.warm
+        connectionsOpened = recorder.connectionsOpened
+        peakClientInFlight = recorder.peakClientInFlight
         coldLatencyHistogram = recorder.cold
         var recorder = recorder
         var tracker = tracker
@@ -305,6 +310,8 @@ package struct LoadResult: Equatable, Sendable {
             ("offeredPerSecond", number(offeredPerSecond)),
             ("generatorCpuUsPerInvoke", optional(generatorCpuMicrosecondsPerInvoke)),
             ("simulatorCpuUsPerInvoke", optional(simulatorCpuMicrosecondsPerInvoke)),
+            ("connectionsOpened", number(connectionsOpened)),
+            ("peakClientInFlight", number(peakClientInFlight)),
             (
                 "concurrencyLimit",
                 concurrencyLimit.map { .object([("value", number($0.value)), ("kind", .string($0.kind))]) } ?? .null

@@ -102,6 +102,9 @@ struct LoadCommandTests {
         #expect(double(json["binSeconds"]) == 0.1)
         #expect(seconds.prefix(20).map { int($0["requests"]) } == Array(repeating: 5, count: 20))
         #expect(int(json["coldStarts"]) == 2)
+        // One connection per invoke in flight at most: queued invokes wait on their own connection.
+        let opened = try #require(int(json["connectionsOpened"]))
+        #expect(opened > 2 && opened <= int(json["peakClientInFlight"]) ?? 0, "\(json.serialized.prefix(600))")
     }
 
     /// A short run's sandboxes are counted from the simulator's events: the 8 callers' sandboxes appear in the
