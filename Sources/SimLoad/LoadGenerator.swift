@@ -158,6 +158,10 @@ package final class LoadGenerator: @unchecked Sendable {
     package var startEpochMilliseconds: Int64 { startEpoch.load(ordering: .acquiring) }
     private let startEpoch = Atomic<Int64>(0)
 
+    /// The wall-clock time of the run's last answer, in milliseconds since 1970; 0 until the run ended.
+    package var endEpochMilliseconds: Int64 { endEpoch.load(ordering: .acquiring) }
+    private let endEpoch = Atomic<Int64>(0)
+
     /// The CPU time (user + system) the generator's thread used for the run, in seconds; 0 until it ended.
     package var cpuSeconds: Double { Double(cpuUsed.load(ordering: .acquiring)) / 1e9 }
     private let cpuUsed = Atomic<UInt64>(0)
@@ -413,6 +417,8 @@ package final class LoadGenerator: @unchecked Sendable {
         else { return }
         finished = nil
         cpuUsed.store(Self.threadCPUNanoseconds() - cpuAtStart, ordering: .releasing)
+        let sinceLastAnswer = Int64((EventLoop.nanoseconds() - startNanoseconds - lastAnswerNanoseconds) / 1_000_000)
+        endEpoch.store(SystemClock().epochMilliseconds - sinceLastAnswer, ordering: .releasing)
         if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
         housekeeping?.close()
         housekeeping = nil

@@ -91,7 +91,10 @@ package struct SandboxTracker: Sendable {
     package init() {}
 
     /// Applies `change` of `sandbox`, which happened `at` nanoseconds after the run's start (negative: before).
-    package mutating func apply(_ change: Change, sandbox: String, at: Int64) {
+    /// Once the run has ended, `runEnd` nanoseconds after its start, later changes (the simulator's stop) count at
+    /// the end, so they add no bins past it.
+    package mutating func apply(_ change: Change, sandbox: String, at: Int64, runEnd: UInt64? = nil) {
+        let at = runEnd.map { min(at, Int64($0)) } ?? at
         let before = sandboxes[sandbox]
         let after: State?
         switch (change, before) {

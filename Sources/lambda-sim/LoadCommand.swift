@@ -383,9 +383,12 @@ struct LoadCommand: AsyncParsableCommand {
                 }
                 guard let change, let sandbox = event.sandboxID else { continue }
                 // Events before the run's start (provisioned inits) set the state it starts from.
+                // Those after its end (the simulator's stop) count at the end.
                 let origin = generator.startEpochMilliseconds
+                let end = generator.endEpochMilliseconds
                 let at = origin > 0 ? (event.epochMilliseconds - origin) * 1_000_000 : -1
-                tracker.apply(change, sandbox: sandbox, at: at)
+                let runEnd = origin > 0 && end >= origin ? UInt64(end - origin) * 1_000_000 : nil
+                tracker.apply(change, sandbox: sandbox, at: at, runEnd: runEnd)
                 // The progress line gets the counts when they change, at most ten times a second.
                 if tracker.current != shown.counts && event.epochMilliseconds - shown.at >= 100 {
                     shown = (tracker.current, event.epochMilliseconds)

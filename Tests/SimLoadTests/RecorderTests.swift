@@ -76,6 +76,12 @@ import Testing
         #expect(tracker.timeline.map(\.inFlight) == [2, 1, 1, 1, 1, 2, 2, 2])
         #expect(tracker.current == SandboxTracker.Counts(total: 2, initializing: 0, busy: 1, frozen: 0, inFlight: 2))
         #expect(tracker.freezes.count == 1 && tracker.thaws.count == 1)
+        // The run ended at 9.95 s; the simulator's stop, later, counts at the end: no bin past it, bins stay 100 ms.
+        let end = ms(9_950)
+        tracker.apply(.terminated, sandbox: "b", at: Int64(ms(10_400)), runEnd: end)
+        tracker.apply(.terminated, sandbox: "p", at: Int64(ms(10_500)), runEnd: end)
+        #expect(tracker.binNanoseconds == 100_000_000 && tracker.timeline.count == 100)
+        #expect(tracker.timeline[99].total == 2 && tracker.current.total == 0)
     }
 
     @Test func classification() {
