@@ -93,7 +93,11 @@ package enum LoadReport {
         out += card(String(run.throttled), "throttled")
         out += card(String(run.functionErrors + run.otherErrors), "errors")
         if let peak = run.peakSandboxes {
-            out += card(String(peak) + (run.concurrencyLimit.map { " / \($0.value)" } ?? ""), "peak sandboxes / limit")
+            if let limit = run.concurrencyLimit {
+                out += card("\(peak) / \(limit.value)", "peak sandboxes / limit")
+            } else {
+                out += card(String(peak), "peak sandboxes")
+            }
         }
         if let freeze = run.freeze, freeze.frozen > 0 {
             out += card(number(freeze.freezeP50Us, 0) + " µs", "freeze p50 (\(freeze.mode))")

@@ -143,6 +143,9 @@ import Testing
         #expect(html.contains("<b>51/s</b><span>offered</span>") && html.contains("<b>45/s</b><span>succeeded</span>"))
         #expect(html.contains(">offered</text>") && html.contains(">succeeded</text>"))
         #expect(html.contains(">reserved concurrency 8</text>"))
+        #expect(html.contains("<b>3 / 8</b><span>peak sandboxes / limit</span>"))
+        let endpoint = LoadReport.html([result()], generatedAtEpochMilliseconds: 0)
+        #expect(endpoint.contains("<b>3</b><span>peak sandboxes</span>") && !endpoint.contains("reserved concurrency"))
         #expect(run.generatorCpuMicrosecondsPerInvoke == 20 && run.simulatorCpuMicrosecondsPerInvoke == 80)
     }
 
