@@ -42,20 +42,6 @@ package struct LatencyHistogram: Sendable, Equatable {
         return max
     }
 
-    /// How many samples fall in each of the ranges between consecutive `edges` (nanoseconds, ascending): a
-    /// coarse distribution for charts. A bucket counts in the range of its upper bound; samples below the first
-    /// edge count in the first range, above the last in the last.
-    package func counts(between edges: [UInt64]) -> [Int] {
-        guard edges.count >= 2 else { return [] }
-        var result = [Int](repeating: 0, count: edges.count - 1)
-        for (index, n) in buckets.enumerated() where n > 0 {
-            let value = Swift.min(max, Self.upperBound(of: index))
-            let range = (edges.lastIndex { $0 <= value } ?? 0)
-            result[Swift.min(range, result.count - 1)] += Int(n)
-        }
-        return result
-    }
-
     /// The buckets holding samples, in ascending order: each one's index and count.
     package var occupiedBuckets: [(index: Int, count: Int)] {
         buckets.enumerated().compactMap { $0.element > 0 ? ($0.offset, Int($0.element)) : nil }
