@@ -281,7 +281,7 @@ struct LoadCommand: AsyncParsableCommand {
         let simulator: Simulator?
         let events: SimulatorEventStream?
         let function: String
-        /// The function's reservation, or the account's limit (nil for an endpoint).
+        /// The function's reservation, the account's limit, or run's --max-concurrency (nil for an endpoint).
         let concurrencyLimit: ConcurrencyLimit?
 
         var needsTail: Bool { simulator == nil }
