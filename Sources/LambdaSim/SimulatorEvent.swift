@@ -255,6 +255,12 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         /// Identifies the waiter, so that a timeout ends only the wait it was armed for.
         var waiterToken = 0
         var finished = false
+        /// Set by a cancelled reader's task when it had no waiter registered yet: its next wait ends at once.
+        var cancelled = false
+        /// Events that `first(where:)` read past without a match, oldest first, kept for the next wait to look
+        /// back on (`lookBackBytes` at most).
+        var seen: [SimulatorEvent] = []
+        var seenBytes = 0
     }
 
     /// What a wait for the next event ended with.
@@ -262,7 +268,11 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         case event(SimulatorEvent)
         case end
         case timedOut
+        case cancelled
     }
+
+    /// The most memory (estimated) the events read past by waits may keep for later waits to look back on.
+    public static let lookBackBytes = 1 << 20
 
     private let state = Mutex(State())
     /// The most memory the waiting events may occupy (estimated).
@@ -321,16 +331,37 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         }
     }
 
-    /// The next event, waiting for one; nil once the simulator stopped and every event was read.
+    /// The next event, waiting for one; nil once the simulator stopped and every event was read, or when the
+    /// reading task is cancelled.
     func next() async -> SimulatorEvent? {
         if case .event(let event) = await next(until: nil) { return event }
         return nil
     }
 
-    /// The next event, waiting for one until `deadline` (if any).
+    /// The next event, waiting for one until `deadline` (if any) or until the task is cancelled.
     private func next(until deadline: ContinuousClock.Instant?) async -> Wait {
+        await withTaskCancellationHandler {
+            await waitForNext(until: deadline)
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Wait, Never>? in
+                guard let waiter = state.waiter else {
+                    state.cancelled = true
+                    return nil
+                }
+                state.waiter = nil
+                return waiter
+            }
+            waiter?.resume(returning: .cancelled)
+        }
+    }
+
+    private func waitForNext(until deadline: ContinuousClock.Instant?) async -> Wait {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> (Wait?, Int) in
+                if state.cancelled {
+                    state.cancelled = false
+                    return (.cancelled, 0)
+                }
                 if state.droppedSinceRead > 0 {
                     let count = state.droppedSinceRead
                     state.droppedSinceRead = 0
@@ -390,23 +421,57 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         }
     }
 
-    /// Reads events until one satisfies `predicate` and returns it; the events before it are read and dropped
-    /// (the stream has one reader). Throws `WaitError` when `timeout` passes first or the simulator stops.
-    /// `description` names what is awaited in the error.
+    /// Returns the first event that satisfies `predicate`: one that an earlier wait read past (the most recent
+    /// `lookBackBytes` of them, oldest first), else the next to arrive. Events read past without a match are kept
+    /// for later waits to look back on, so that waiting for a REPORT and then for the `platform.runtimeDone` before
+    /// it finds both; a matched event is taken (a second wait does not find it again). The stream has one reader:
+    /// waits and iteration share it. Throws `WaitError` when `timeout` passes first or the simulator stops, and
+    /// `CancellationError` as soon as the waiting task is cancelled. `description` names what is awaited in the
+    /// error.
     public func first(
         timeout: Duration = .seconds(30), _ description: String = "matching event",
         where predicate: (SimulatorEvent) throws -> Bool
     ) async throws -> SimulatorEvent {
+        try Task.checkCancellation()
+        if let found = try takeSeen(where: predicate) { return found }
         let deadline = ContinuousClock.now + timeout
         while true {
             switch await next(until: deadline) {
             case .event(let event):
                 if try predicate(event) { return event }
+                keepSeen(event)
             case .end:
                 throw WaitError.ended(waitingFor: description)
             case .timedOut:
                 throw WaitError.timedOut(waitingFor: description, after: timeout)
+            case .cancelled:
+                throw CancellationError()
             }
+        }
+    }
+
+    /// Removes and returns the oldest event read past earlier that satisfies `predicate`.
+    private func takeSeen(where predicate: (SimulatorEvent) throws -> Bool) throws -> SimulatorEvent? {
+        let seen = state.withLock { $0.seen }
+        guard let index = try seen.firstIndex(where: predicate) else { return nil }
+        return state.withLock { state in
+            let event = state.seen.remove(at: index)
+            state.seenBytes -= event.estimatedBytes
+            return event
+        }
+    }
+
+    /// Keeps `event`, read past by a wait, for later waits; the oldest go beyond `lookBackBytes`.
+    private func keepSeen(_ event: SimulatorEvent) {
+        state.withLock { state in
+            state.seen.append(event)
+            state.seenBytes += event.estimatedBytes
+            var drop = 0
+            while state.seenBytes > Self.lookBackBytes, drop < state.seen.count {
+                state.seenBytes -= state.seen[drop].estimatedBytes
+                drop += 1
+            }
+            if drop > 0 { state.seen.removeFirst(drop) }
         }
     }
 

@@ -69,6 +69,50 @@ struct LibraryAPITests {
         }
     }
 
+    /// Cancellation: an invoke cancelled at 0.3 s of a 3 s invoke throws `CancellationError` at once (it returned
+    /// success at 3 s before), and a wait cancelled at 0.3 s throws it at once rather than at its 8 s timeout.
+    @Test(.timeLimit(.minutes(1)))
+    func cancellationEndsInvokesAndWaits() async throws {
+        let events = SimulatorEventStream()
+        try await withSimulator(functions: [TestFunctions.fixture()], events: events) { simulator in
+            let clock = ContinuousClock()
+            var start = clock.now
+            let invoke = Task { try await simulator.invoke(function: "fn", payload: Array(#"{"sleepMs":3000}"#.utf8)) }
+            try await Task.sleep(for: .milliseconds(300))
+            invoke.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await invoke.value }
+            #expect(clock.now - start < .seconds(1), "the cancelled invoke ended after \(clock.now - start)")
+
+            start = clock.now
+            let wait = Task { try await events.nextReport(function: "nothing", timeout: .seconds(8)) }
+            try await Task.sleep(for: .milliseconds(300))
+            wait.cancel()
+            await #expect(throws: CancellationError.self) { _ = try await wait.value }
+            #expect(clock.now - start < .seconds(1), "the cancelled wait ended after \(clock.now - start)")
+            // The simulator still answers.
+            let after = try await simulator.invoke(function: "fn", payload: Array(#"{"a":1}"#.utf8))
+            #expect(after.status == 200)
+        }
+    }
+
+    /// Waits look back: after waiting for an invoke's REPORT, a wait for the `platform.runtimeDone` that came before
+    /// it finds that event at once (it timed out after 30 s before), and a matched event is not found twice.
+    @Test(.timeLimit(.minutes(1)))
+    func waitsLookBackOnEventsReadPast() async throws {
+        let events = SimulatorEventStream()
+        try await withSimulator(functions: [TestFunctions.fixture()], events: events) { simulator in
+            let response = try await simulator.invoke(function: "fn", payload: Array(#"{"a":1}"#.utf8))
+            let requestID = try #require(response.requestID)
+            let report = try await events.report(for: requestID)
+            #expect(report.durationMilliseconds >= 0)
+            let done = try await events.telemetry("platform.runtimeDone", timeout: .seconds(2))
+            #expect(done.requestID == requestID)
+            await #expect(throws: SimulatorEventStream.WaitError.self) {
+                _ = try await events.telemetry("platform.runtimeDone", timeout: .milliseconds(300))
+            }
+        }
+    }
+
     /// `stop(reason: .timeout)`: the runtime gets SIGTERM and its share of the deadline, then the extension gets
     /// SHUTDOWN with reason `timeout` and exits within the deadline; the outcome says both ended in time.
     @Test(.timeLimit(.minutes(1)))
