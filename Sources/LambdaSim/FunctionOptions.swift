@@ -66,7 +66,8 @@ public struct FunctionOptions: Sendable {
     public var freeze: FreezeMode
     /// In `cgroup` mode, a CPU quota proportional to memory (1,769 MB = 1 vCPU).
     public var cpuScaling: Bool
-    /// Platform log lines as text or JSON records.
+    /// Platform log lines as text or JSON records; a function on Managed Instances
+    /// (`perExecutionEnvironmentMaxConcurrency`) always logs JSON, as AWS allows no other format for it.
     public var logFormat: LogFormat
     /// `AWS_LAMBDA_LOG_LEVEL` for runtimes in the JSON format (default `INFO`).
     public var logLevel: String?
@@ -164,6 +165,7 @@ public struct FunctionOptions: Sendable {
         if let slots = perExecutionEnvironmentMaxConcurrency {
             spec.environmentMaxConcurrency = slots
             spec.freezeMode = .none
+            spec.logFormat = .json
         }
         return spec
     }

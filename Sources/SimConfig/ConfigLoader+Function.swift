@@ -78,6 +78,13 @@ extension ConfigLoader {
                         + " are never frozen (remove it or set none)")
             }
             function.freeze = .none
+            if let format = fields["logFormat"], function.logFormat != .json {
+                // AWS sets JSON for a Managed Instances function and refuses to change it to text.
+                throw format.error(
+                    "logFormat must be json for a function with perExecutionEnvironmentMaxConcurrency: managed"
+                        + " instances log only JSON (remove it or set json)")
+            }
+            function.logFormat = .json
         }
         function.async = asyncDefaults
         if let value = fields["async"] {

@@ -33,7 +33,7 @@ package struct FunctionConfig: Sendable, Equatable {
     package var maxLifetime: Double?
     /// How sandboxes are held still between invokes (default `signal`).
     package var freeze: FreezeMode = .signal
-    /// Platform log lines as text or JSON (default text).
+    /// Platform log lines as text or JSON (default text; always JSON on Managed Instances, as AWS allows no other).
     package var logFormat: LogFormat = .text
     /// Who may use a sandbox's Runtime API (default: only its own processes).
     package var runtimeAPIAccess: RuntimeAPIAccess = .sandbox

@@ -27,8 +27,12 @@ struct FunctionFlags: ParsableArguments {
         help: "How sandboxes are frozen between invokes: none, signal (SIGSTOP/SIGCONT) or cgroup (default signal).")
     var freeze: String?
 
-    @Option(help: "Platform log lines as CloudWatch's text lines or its JSON records: text or json.")
-    var logFormat: String = "text"
+    @Option(
+        help: """
+            Platform log lines as CloudWatch's text lines or its JSON records: text or json (default text; json \
+            with --per-environment-max-concurrency, as managed instances log only JSON).
+            """)
+    var logFormat: String?
 
     @Option(help: "AWS_LAMBDA_LOG_LEVEL for runtimes with --log-format json (default INFO).")
     var logLevel: String?
@@ -69,7 +73,7 @@ struct FunctionFlags: ParsableArguments {
     /// Whether any flag of a function was given (for `load`, where they need `-- COMMAND`).
     var anyGiven: Bool {
         timeout != nil || memory != nil || handler != nil || !environment.isEmpty || codeDir != nil
-            || extensionsDir != nil || freeze != nil || logFormat != "text" || logLevel != nil || cpuScaling
+            || extensionsDir != nil || freeze != nil || logFormat != nil || logLevel != nil || cpuScaling
             || maxConcurrency != 1 || perEnvironmentMaxConcurrency != nil || runtimeAPIAccess != "sandbox"
             || streamBandwidth != nil
             || maxStreamedResponseBytes != 200 * 1024 * 1024
@@ -82,7 +86,7 @@ struct FunctionFlags: ParsableArguments {
         if let timeout, !(timeout > 0 && timeout <= 900) {
             throw ValidationError("--timeout must be between 1 and 900 seconds, got \(timeout)")
         }
-        if LogFormat(rawValue: logFormat) == nil {
+        if let logFormat, LogFormat(rawValue: logFormat) == nil {
             throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
         }
         if let freeze, FreezeMode(rawValue: freeze) == nil {
@@ -96,6 +100,11 @@ struct FunctionFlags: ParsableArguments {
                 throw ValidationError(
                     "--freeze \(freeze) does not apply with --per-environment-max-concurrency: managed instances are"
                         + " never frozen")
+            }
+            if let logFormat, logFormat != "json" {
+                throw ValidationError(
+                    "--log-format \(logFormat) does not apply with --per-environment-max-concurrency: managed"
+                        + " instances log only JSON")
             }
         }
         if let extensionsDir {
@@ -150,7 +159,8 @@ struct FunctionFlags: ParsableArguments {
             aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency,
             extensionsDirectory: extensionsDir.map(absolutePath),
             freeze: FreezeMode(rawValue: freeze ?? "signal") ?? .signal,
-            cpuScaling: cpuScaling, logFormat: LogFormat(rawValue: logFormat) ?? .text, logLevel: logLevel)
+            cpuScaling: cpuScaling, logFormat: logFormat.flatMap(LogFormat.init(rawValue:)) ?? .text, logLevel: logLevel
+        )
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
         options.runtimeAPIAccess = RuntimeAPIAccess(rawValue: runtimeAPIAccess) ?? .sandbox
         options.streamingBytesPerSecond = streamBandwidth

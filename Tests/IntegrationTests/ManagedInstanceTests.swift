@@ -56,6 +56,7 @@ struct ManagedInstanceTests {
                 let environment = try #require(body["env"] as? [String: Any])
                 #expect(environment["AWS_LAMBDA_MAX_CONCURRENCY"] as? String == "4")
                 #expect(environment["AWS_LAMBDA_INITIALIZATION_TYPE"] as? String == "lambda-managed-instances")
+                #expect(environment["AWS_LAMBDA_LOG_FORMAT"] as? String == "JSON")
                 #expect(
                     (environment["_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"] as? String)?.hasSuffix(".sock") == true)
             }
@@ -97,7 +98,8 @@ struct ManagedInstanceTests {
             #expect(try jsonObject(responses[2].body)["tag"] as? String == "fine")
             #expect(
                 sim.logs.texts.contains {
-                    $0.hasPrefix("REPORT RequestId: \(slowID)\t") && $0.contains("Status: timeout")
+                    $0.contains(#""type":"platform.report","record":{"requestId":"\#(slowID)""#)
+                        && $0.contains(#""status":"timeout""#)
                 })
 
             // The slow worker wakes up after its invoke timed out, is refused, and asks for the next invoke.
@@ -111,7 +113,8 @@ struct ManagedInstanceTests {
     }
 
     /// Three invokes at once, each asking for its log tail: each tail has its own worker's lines (read from the
-    /// per-worker log socket) and none of the others'.
+    /// per-worker log socket) and none of the others', and its platform lines are JSON records (the only log format
+    /// of a managed instance), not START/END/REPORT text.
     @Test(.timeLimit(.minutes(1)))
     func logsStayWithTheirInvoke() async throws {
         try await withSimulator([TestFunctions.managed(slots: 3)]) { sim in
@@ -123,11 +126,29 @@ struct ManagedInstanceTests {
                 let encoded = try #require(response.headers["X-Amz-Log-Result"])
                 let log = try #require(base64Text(encoded))
                 let id = try #require(response.headers["x-amzn-RequestId"])
-                #expect(log.contains("START RequestId: \(id)"), "\(log)")
+                #expect(
+                    log.contains(#"{"time":"#)
+                        && log.contains(#""type":"platform.start","record":{"requestId":"\#(id)""#), "\(log)")
+                #expect(!log.contains("START RequestId:") && !log.contains("REPORT RequestId:"), "\(log)")
                 #expect(log.contains(" starts \(tag)\n") && log.contains(" ends \(tag)\n"), "\(tag): \(log)")
                 for other in tags where other != tag { #expect(!log.contains(" \(other)\n"), "\(tag): \(log)") }
             }
         }
+    }
+
+    /// `run --per-environment-max-concurrency` refuses `--log-format text` before starting anything, naming both
+    /// flags (AWS allows Managed Instances only JSON).
+    @Test(.timeLimit(.minutes(1)))
+    func textLogFormatIsRefused() async throws {
+        let process = try await BackgroundProcess.start([
+            FreezePaths.lambdaSim, "run", "--port", "0", "--per-environment-max-concurrency", "2", "--log-format",
+            "text", "--", TestPaths.fixtureRuntime,
+        ])
+        #expect(try await process.waitForExit() == .exited(2))
+        #expect(
+            process.stderr.contains(
+                "--log-format text does not apply with --per-environment-max-concurrency: managed instances log only"
+                    + " JSON"), "\(process.stderr)")
     }
 
     /// The Runtime API's managed-instance answers, to a runtime (played by the test) that breaks the rules: N held

@@ -50,8 +50,8 @@ import Testing
                 + ConfigLoader.functionKeys.joined(separator: ", ") + ")")
     }
 
-    /// `perExecutionEnvironmentMaxConcurrency` must be 1...1,600, and rules out a freeze mode (a managed instance is
-    /// never frozen); with it a function's freeze is none.
+    /// `perExecutionEnvironmentMaxConcurrency` must be 1...1,600 and rules out a freeze mode and the text log format;
+    /// with it a function's freeze is none and its log format JSON.
     @Test func managedInstanceSettings() throws {
         expectError(
             """
@@ -71,6 +71,16 @@ import Testing
             """, keyPath: "functions.mi.freeze", line: 4,
             message: "freeze does not apply to a function with perExecutionEnvironmentMaxConcurrency: managed"
                 + " instances are never frozen (remove it or set none)")
+        expectError(
+            """
+            functions:
+              mi:
+                command: [x]
+                logFormat: text
+                perExecutionEnvironmentMaxConcurrency: 8
+            """, keyPath: "functions.mi.logFormat", line: 4,
+            message: "logFormat must be json for a function with perExecutionEnvironmentMaxConcurrency: managed"
+                + " instances log only JSON (remove it or set json)")
         let config = try parseConfig(
             """
             functions:
@@ -82,7 +92,9 @@ import Testing
             """)
         let managed = try #require(config.functions.first { $0.name == "mi" })
         #expect(managed.perExecutionEnvironmentMaxConcurrency == 8 && managed.freeze == .none)
-        #expect(config.functions.first { $0.name == "classic" }?.perExecutionEnvironmentMaxConcurrency == nil)
+        #expect(managed.logFormat == .json)
+        let classic = try #require(config.functions.first { $0.name == "classic" })
+        #expect(classic.perExecutionEnvironmentMaxConcurrency == nil && classic.logFormat == .text)
     }
 
     /// An unknown key in a nested section (async) is rejected too.

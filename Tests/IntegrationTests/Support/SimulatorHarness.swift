@@ -42,13 +42,16 @@ struct SimHarness: Sendable {
             loop: ClientLoop.shared, host: String(parts.dropLast().joined(separator: ":")), port: port, request)
     }
 
-    /// Waits for `count` sandboxes to have started a runtime (their INIT_START lines), then returns the
-    /// simulator's status of every sandbox.
+    /// Waits for `count` sandboxes to have started a runtime (their INIT_START lines, or `platform.initStart`
+    /// records in the JSON log format), then returns the simulator's status of every sandbox.
     func sandboxes(atLeast count: Int) async throws -> [SandboxStatus] {
         var seen: Set<String> = []
         while seen.count < count {
             let known = seen
-            let line = await logs.first { $0.text.hasPrefix("INIT_START ") && !known.contains($0.sandboxID) }
+            let line = await logs.first {
+                ($0.text.hasPrefix("INIT_START ") || $0.text.contains(#""type":"platform.initStart""#))
+                    && !known.contains($0.sandboxID)
+            }
             guard let line else { break }
             seen.insert(line.sandboxID)
         }
