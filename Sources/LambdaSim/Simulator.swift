@@ -45,6 +45,8 @@ public final class Simulator: Sendable {
     private final class LoopState: @unchecked Sendable {
         var pools: [FunctionPool] = []
         var front: InvokeAPIServer?
+        /// Where X-Ray SDKs send their segments, read and discarded.
+        var xraySink: UDPSink?
         let bus = EventBus()
         var standardOutput: StandardOutputSink?
         var eventStreams: [SimulatorEventStream] = []
@@ -165,8 +167,12 @@ public final class Simulator: Sendable {
                 let limiter = accountLimit.map {
                     AccountLimiter(limits: ConcurrencyLimits(accountLimit: $0, reservations: reservations))
                 }
+                let xraySink = try UDPSink(loop: loop)
+                state.xraySink = xraySink
                 state.pools = specs.map { spec, concurrency, policy in
-                    FunctionPool(
+                    var spec = spec
+                    spec.xrayDaemonPort = xraySink.port
+                    return FunctionPool(
                         loop: loop, function: spec, maxConcurrency: concurrency, policy: policy, limiter: limiter,
                         bus: state.bus)
                 }
@@ -365,6 +371,8 @@ public final class Simulator: Sendable {
             loop.submit {
                 state.front?.close()
                 state.front = nil
+                state.xraySink?.close()
+                state.xraySink = nil
                 var remaining = state.pools.count
                 if remaining == 0 { continuation.resume(returning: ShutdownOutcome(sandboxes: [], freeze: [])) }
                 for pool in state.pools {

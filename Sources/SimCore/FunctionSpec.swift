@@ -55,6 +55,9 @@ package struct FunctionSpec: Sendable, Equatable {
     /// (`PerExecutionEnvironmentMaxConcurrency`, 1...1,600; the runtime gets it as `AWS_LAMBDA_MAX_CONCURRENCY`);
     /// nil for a classic function, whose environments serve one invoke at a time.
     package var environmentMaxConcurrency: Int?
+    /// The loopback UDP port where the simulator reads and discards X-Ray segments (`AWS_XRAY_DAEMON_ADDRESS`
+    /// points there); nil gives the runtime no daemon address.
+    package var xrayDaemonPort: Int?
     /// True for a function on Lambda Managed Instances (see `environmentMaxConcurrency`).
     package var isManagedInstance: Bool { environmentMaxConcurrency != nil }
     /// Invokes one environment serves at once: `environmentMaxConcurrency`, or 1 for a classic function.
@@ -88,6 +91,6 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
             && lhs.streamingBytesPerSecond == rhs.streamingBytesPerSecond
             && lhs.environmentMaxConcurrency == rhs.environmentMaxConcurrency
-            && lhs.attachedExtensions == rhs.attachedExtensions
+            && lhs.attachedExtensions == rhs.attachedExtensions && lhs.xrayDaemonPort == rhs.xrayDaemonPort
     }
 }

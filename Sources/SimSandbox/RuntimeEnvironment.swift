@@ -38,6 +38,12 @@ package enum RuntimeEnvironment {
         merged["LAMBDA_TASK_ROOT"] = function.codeDirectory
         merged["LAMBDA_RUNTIME_DIR"] = function.codeDirectory
         merged["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR"
+        if let port = function.xrayDaemonPort {
+            // Lambda's daemon listens on a link-local address; here a loopback socket that discards what it gets.
+            merged["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:\(port)"
+            merged["_AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1"
+            merged["_AWS_XRAY_DAEMON_PORT"] = String(port)
+        }
         if let handler = function.handler { merged["_HANDLER"] = handler }
         if function.logFormat == .json {
             merged["AWS_LAMBDA_LOG_FORMAT"] = function.logFormat.environmentValue

@@ -88,4 +88,64 @@ struct ServeEnvironmentTests {
                 body: Array(#"{"env":"CALLER_ONLY"}"#.utf8)))
         #expect(String(decoding: response.body, as: UTF8.self) == #"{"CALLER_ONLY":"kept"}"#)
     }
+
+    /// The function gets Lambda's X-Ray daemon variables, pointing at a loopback UDP port of the simulator's, and
+    /// datagrams sent there are read and thrown away (the socket's receive queue empties), the simulator unharmed.
+    @Test(.timeLimit(.minutes(1)))
+    func xrayDaemonVariablesPointAtADiscardingSocket() async throws {
+        let config = """
+            functions:
+              traced:
+                command: [\(TestPaths.fixtureRuntime)]
+                codeUri: /tmp
+            """
+        let (process, port) = try await serve(config: config, extra: [:])
+        defer { process.signal(SIGTERM) }
+
+        let address = try #require(try await variable("AWS_XRAY_DAEMON_ADDRESS", function: "traced", port: port))
+        let daemonPort = try #require(Int(address.dropFirst("127.0.0.1:".count)))
+        #expect(address == "127.0.0.1:\(daemonPort)")
+        #expect(try await variable("_AWS_XRAY_DAEMON_ADDRESS", function: "traced", port: port) == "127.0.0.1")
+        #expect(try await variable("_AWS_XRAY_DAEMON_PORT", function: "traced", port: port) == String(daemonPort))
+        #expect(try await variable("AWS_XRAY_CONTEXT_MISSING", function: "traced", port: port) == "LOG_ERROR")
+
+        let segment = Array(#"{"format":"json","version":1}"#.utf8) + [10] + Array(repeating: 120, count: 2_000)
+        for _ in 0..<200 { try sendDatagram(segment, port: daemonPort) }
+        #expect(try udpReceiveQueue(port: daemonPort) != nil, "no UDP socket bound on 127.0.0.1:\(daemonPort)")
+        #expect(try await eventually { try udpReceiveQueue(port: daemonPort) == 0 })
+        #expect(try await variable("AWS_XRAY_DAEMON_ADDRESS", function: "traced", port: port) == address)
+
+        process.signal(SIGTERM)
+        #expect(try await process.waitForExit() != nil)
+    }
+}
+
+/// Sends `bytes` as one UDP datagram to `127.0.0.1:port`.
+private func sendDatagram(_ bytes: [UInt8], port: Int) throws {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = UInt16(port).bigEndian
+    address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    let sent = withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard sent == bytes.count else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+}
+
+/// Bytes waiting in the receive queue of the UDP socket bound on `127.0.0.1:port` (`/proc/net/udp`), or nil when
+/// no such socket exists.
+private func udpReceiveQueue(port: Int) throws -> Int? {
+    let table = try String(contentsOfFile: "/proc/net/udp", encoding: .utf8)
+    let local = String(format: "0100007F:%04X", port)
+    for line in table.split(separator: "\n").dropFirst() {
+        let fields = line.split(separator: " ")
+        guard fields.count > 4, fields[1] == local else { continue }
+        return Int(fields[4].split(separator: ":")[1], radix: 16)
+    }
+    return nil
 }

@@ -92,3 +92,39 @@ final class Box<T>: @unchecked Sendable {
         await loop.shutdown()
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct UDPSinkTests {
+    /// Datagrams sent to the sink's loopback port, an empty one among them, are each read and counted.
+    @Test func discardsAndCountsDatagrams() async throws {
+        let loop = try EventLoop()
+        let sink = Box<UDPSink?>(nil)
+        let port = try await loop.run { () throws -> Int in
+            sink.value = try UDPSink(loop: loop)
+            return sink.value!.port
+        }
+        #expect(port > 0)
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        for size in [0, 1, 1_000, 60_000] {
+            let bytes = [UInt8](repeating: 7, count: size)
+            let sent = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, bytes, size, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            #expect(sent == size)
+        }
+        var discarded = 0
+        for _ in 0..<200 where discarded < 4 {
+            discarded = try await loop.run { sink.value!.discardedDatagrams }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(discarded == 4)
+        try await loop.run { sink.value!.close() }
+        await loop.shutdown()
+    }
+}
