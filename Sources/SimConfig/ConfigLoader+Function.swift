@@ -1,3 +1,4 @@
+import Foundation
 import SimCore
 
 extension ConfigLoader {
@@ -11,7 +12,8 @@ extension ConfigLoader {
 
     /// One entry of `functions`; also returns the `reservedConcurrency` value, for the account-wide rule.
     static func parseFunction(
-        _ entry: ConfigValue, account: AccountConfig, asyncDefaults: AsyncConfig, baseDirectory: String
+        _ entry: ConfigValue, account: AccountConfig, asyncDefaults: AsyncConfig, baseDirectory: String,
+        checksDirectories: Bool = false
     ) throws(ConfigError) -> (FunctionConfig, reservedValue: ConfigValue?) {
         guard ConfigLimits.isValidFunctionName(entry.name) else {
             throw entry.keyError(
@@ -21,6 +23,12 @@ extension ConfigLoader {
         var codeUri = baseDirectory
         if let value = fields["codeUri"] {
             codeUri = ConfigPath.resolve(try value.nonEmptyString(), against: baseDirectory)
+            var isDirectory: ObjCBool = false
+            if checksDirectories,
+                !FileManager.default.fileExists(atPath: codeUri, isDirectory: &isDirectory) || !isDirectory.boolValue
+            {
+                throw value.error("codeUri \(codeUri) is not a directory")
+            }
         }
         let commandValue = try fields.required("command")
         var command = try commandValue.stringList()

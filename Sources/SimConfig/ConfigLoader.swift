@@ -35,7 +35,8 @@ package enum ConfigLoader {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, keyPath: "", line: 0, message: "the configuration file is not UTF-8 text")
         }
-        return try parse(text, file: path, baseDirectory: ConfigPath.directory(of: absolute))
+        return try parse(
+            text, file: path, baseDirectory: ConfigPath.directory(of: absolute), checksDirectories: true)
     }
 
     /// Validates configuration text.
@@ -44,11 +45,13 @@ package enum ConfigLoader {
     ///   - yaml: the YAML document.
     ///   - file: the name errors report.
     ///   - baseDirectory: the directory relative paths resolve against (the config file's directory).
+    ///   - checksDirectories: also require each function's `codeUri` to be an existing directory (what `load`
+    ///     does; text checked on its own may name directories of another machine).
     /// - Returns: the validated configuration.
     /// - Throws: `ConfigError` for the first problem found.
-    package static func parse(_ yaml: String, file: String, baseDirectory: String) throws(ConfigError)
-        -> SimulatorConfig
-    {
+    package static func parse(
+        _ yaml: String, file: String, baseDirectory: String, checksDirectories: Bool = false
+    ) throws(ConfigError) -> SimulatorConfig {
         let base = ConfigPath.resolve(baseDirectory, against: FileManager.default.currentDirectoryPath)
         guard let rootNode = try compose(yaml, file: file) else {
             throw ConfigError(file: file, keyPath: "functions", line: 1, message: "the configuration is empty")
@@ -73,7 +76,8 @@ package enum ConfigLoader {
         var reservations: [(reserved: Int, value: ConfigValue)] = []
         for entry in entries {
             let (function, reservedValue) = try parseFunction(
-                entry, account: account, asyncDefaults: asyncDefaults ?? AsyncConfig(), baseDirectory: base)
+                entry, account: account, asyncDefaults: asyncDefaults ?? AsyncConfig(), baseDirectory: base,
+                checksDirectories: checksDirectories)
             functions.append(function)
             if let reserved = function.reservedConcurrency, let reservedValue {
                 reservations.append((reserved, reservedValue))

@@ -20,6 +20,7 @@ extension Sandbox {
         extensionProcesses = [:]
         outputs = [:]
         processGroups = []
+        if failsOnMissingCodeDirectory() { return }
         let names = function.extensionsDirectory.map(ExtensionDiscovery.executables(in:)) ?? []
         if names.count > ExtensionRegistry.maxExtensions {
             // Lambda launches at most ten and fails the init with Extension.LaunchError.
@@ -103,6 +104,7 @@ extension Sandbox {
             return
         }
         runtime = nil
+        if failsOnMissingCodeDirectory() { return }
         var arguments = function.command
         // Managed runtimes start their bootstrap through AWS_LAMBDA_EXEC_WRAPPER when it is set.
         if let wrapper = function.environment.last(where: { $0.0 == "AWS_LAMBDA_EXEC_WRAPPER" })?.1, !wrapper.isEmpty {
@@ -120,9 +122,15 @@ extension Sandbox {
         } catch {
             let prefix = machine.currentRequestID.map { "RequestId: \($0) " } ?? ""
             switch -error.code {
-            case ENOENT, EACCES:
-                // The bootstrap is missing or cannot be run: Lambda's Runtime.InvalidEntrypoint, in Go's wording.
-                let reason = -error.code == EACCES ? "permission denied" : "no such file or directory"
+            case ENOENT, EACCES, ENOEXEC:
+                // The bootstrap is missing, cannot be run or is no program (a script without `#!`): Lambda's
+                // Runtime.InvalidEntrypoint, in Go's wording.
+                let reason =
+                    switch -error.code {
+                    case EACCES: "permission denied"
+                    case ENOEXEC: "exec format error"
+                    default: "no such file or directory"
+                    }
                 let message = "\(prefix)Error: fork/exec \(arguments.first ?? ""): \(reason)"
                 perform(machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: message))
             default:
@@ -133,6 +141,22 @@ extension Sandbox {
                 perform(machine.spawnFailed(errorType: "Sandbox.Failure", message: message))
             }
         }
+    }
+
+    /// Fails the init with Lambda's `Runtime.InvalidWorkingDir` when the code directory (every process's working
+    /// directory) is not a directory, rather than letting the spawn blame the program; true when it did.
+    private func failsOnMissingCodeDirectory() -> Bool {
+        var info = stat()
+        let directory = function.codeDirectory
+        let exists = stat(directory, &info) == 0
+        if exists, (info.st_mode & S_IFMT) == S_IFDIR { return false }
+        // Go's wording, as Lambda's own errors read: "chdir /var/task: no such file or directory".
+        let cause = exists ? "not a directory" : String(cString: strerror(errno)).lowercased()
+        let prefix = machine.currentRequestID.map { "RequestId: \($0) " } ?? ""
+        perform(
+            machine.spawnFailed(
+                errorType: "Runtime.InvalidWorkingDir", message: "\(prefix)Error: chdir \(directory): \(cause)"))
+        return true
     }
 
     /// Starts a process of the sandbox: in `cgroup` mode a member of the cgroup from its first instruction.

@@ -107,6 +107,11 @@ struct FunctionFlags: ParsableArguments {
                         + " instances log only JSON")
             }
         }
+        if let codeDir {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: codeDir, isDirectory: &isDirectory), isDirectory.boolValue
+            else { throw ValidationError("--code-dir \(codeDir) is not a directory") }
+        }
         if let extensionsDir {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: extensionsDir, isDirectory: &isDirectory),

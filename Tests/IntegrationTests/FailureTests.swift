@@ -113,15 +113,77 @@ struct FailureTests {
         }
     }
 
+    /// An executable script without a `#!` line (exec fails with ENOEXEC) fails the invoke with
+    /// Runtime.InvalidEntrypoint "fork/exec …: exec format error", as Lambda's Go launcher words it.
+    @Test(.timeLimit(.minutes(1)))
+    func scriptWithoutShebang() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bootstrap = directory + "/bootstrap"
+        try "echo no interpreter line\nexit 0\n".write(toFile: bootstrap, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bootstrap)
+        let function = FunctionOptions(
+            name: "fn", command: [bootstrap], codeDirectory: directory,
+            inheritedEnvironment: TestPaths.inheritedEnvironment)
+        try await withSimulator([function]) { sim in
+            let (id, body) = try await expectInitFailure(sim, errorType: "Runtime.InvalidEntrypoint")
+            #expect(body["errorMessage"] == "RequestId: \(id) Error: fork/exec \(bootstrap): exec format error")
+        }
+    }
+
+    /// A code directory that does not exist fails the invoke with Runtime.InvalidWorkingDir naming the directory
+    /// (not the bootstrap, which exists).
+    @Test(.timeLimit(.minutes(1)))
+    func missingCodeDirectory() async throws {
+        let missing = try makeTemporaryDirectory() + "/gone"
+        let function = FunctionOptions(
+            name: "fn", command: [TestPaths.fixtureRuntime], codeDirectory: missing,
+            inheritedEnvironment: TestPaths.inheritedEnvironment)
+        try await withSimulator([function]) { sim in
+            let (id, body) = try await expectInitFailure(sim, errorType: "Runtime.InvalidWorkingDir")
+            #expect(body["errorMessage"] == "RequestId: \(id) Error: chdir \(missing): no such file or directory")
+        }
+    }
+
+    /// `run --code-dir` and serve's `codeUri` naming no directory stop the command before it starts, naming the
+    /// flag or key and the path.
+    @Test(.timeLimit(.minutes(1)))
+    func missingCodeDirectoryIsAUsageError() async throws {
+        let directory = try makeTemporaryDirectory()
+        let run = try await BackgroundProcess.start([
+            FreezePaths.lambdaSim, "run", "--port", "0", "--code-dir", directory + "/gone", "--",
+            TestPaths.fixtureRuntime,
+        ])
+        #expect(try await run.waitForExit() == .exited(2))
+        #expect(run.stderr.contains("--code-dir \(directory)/gone is not a directory"), "\(run.stderr)")
+
+        let config = directory + "/serve.yaml"
+        try "functions:\n  fn:\n    command: [x]\n    codeUri: gone\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let serve = try await BackgroundProcess.start([FreezePaths.lambdaSim, "serve", "--config", config])
+        #expect(try await serve.waitForExit() == .exited(2))
+        #expect(
+            serve.stderr.contains("\(config):4: functions.fn.codeUri: codeUri \(directory)/gone is not a directory"),
+            "\(serve.stderr)")
+    }
+
     private func expectInvalidEntrypoint(_ sim: SimHarness) async throws {
+        _ = try await expectInitFailure(sim, errorType: "Runtime.InvalidEntrypoint")
+    }
+
+    /// Invokes `fn` once, expects it to fail with `errorType` (body and REPORT), and returns its request id and body.
+    private func expectInitFailure(
+        _ sim: SimHarness, errorType: String
+    ) async throws -> (String, [String: String]) {
         let response = try await sim.invoke("fn", payload: "{}")
         let id = try #require(response.headers["x-amzn-RequestId"])
         #expect(response.status == 200)
         #expect(response.headers["X-Amz-Function-Error"] == "Unhandled")
         let body = try stringObject(response.body)
-        #expect(body["errorType"] == "Runtime.InvalidEntrypoint", "\(body)")
+        #expect(body["errorType"] == errorType, "\(body)")
         let report = try #require(await sim.logs.report(for: id))
-        #expect(report.hasSuffix("\tStatus: error\tError Type: Runtime.InvalidEntrypoint\t"), "\(report)")
+        #expect(report.hasSuffix("\tStatus: error\tError Type: \(errorType)\t"), "\(report)")
+        return (id, body)
     }
 
     /// A runtime posting /init/error fails the init (INIT_REPORT Phase: init), the init is retried inside the invoke
