@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "SimLoadTests", dependencies: ["SimCore", "SimLoad"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["LambdaSim", "SimCore", "SimHTTP", "SimUV"],
+            dependencies: ["LambdaSim", "SimCore", "SimHTTP", "SimSandbox", "SimUV"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

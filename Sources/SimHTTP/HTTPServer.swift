@@ -195,6 +195,16 @@ package final class HTTPServer {
         return oldest
     }
 
+    /// True when a connection of this server has bytes (or its end) the loop has not read yet, or a connection
+    /// waits to be accepted (on a shared listener: for any of its servers). One non-blocking `poll(2)`: for the
+    /// rare decision that must not overlook an answer already sent, such as a timeout that fired late.
+    package var hasUnreadInput: Bool {
+        var sockets: [any PendingInput] = connections.values.map(\.tcp)
+        if let listener { sockets.append(listener) }
+        if let shared = loopback?.listener.listeningSocket { sockets.append(shared) }
+        return Readiness.anyReadable(sockets)
+    }
+
     /// Stops listening and closes every connection; outstanding responders get `onConnectionClose`.
     package func close() {
         loop.assertInLoop()

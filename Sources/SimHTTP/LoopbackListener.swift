@@ -67,6 +67,9 @@ package final class LoopbackListener {
         free.append(address)
     }
 
+    /// The shared listening socket, whose backlog may hold connections for any of the servers.
+    var listeningSocket: TCPServer? { listener }
+
     private func route(_ connection: TCPConnection) {
         guard let address = connection.localIPv4, let server = servers[address]?.server else {
             connection.close()

@@ -216,18 +216,24 @@ package final class Sandbox {
             case .startTimer(let ms):
                 let timer = self.timer ?? Timer(loop: loop)
                 self.timer = timer
-                timer.start(afterMilliseconds: ms) { [weak self] in
-                    guard let self else { return }
-                    self.perform(self.machine.timerFired())
+                timer.start(afterMilliseconds: ms) { [weak self, weak timer] in
+                    guard let self, let timer else { return }
+                    self.timerFired(timer) { [weak self] in
+                        guard let self else { return }
+                        self.perform(self.machine.timerFired())
+                    }
                 }
             case .cancelTimer: timer?.stop()
             case .startInvokeTimer(let requestID, let ms):
                 let timer = invokeTimers[requestID] ?? spareTimers.popLast() ?? Timer(loop: loop)
                 invokeTimers[requestID] = timer
-                timer.start(afterMilliseconds: ms) { [weak self] in
-                    guard let self else { return }
-                    self.releaseInvokeTimer(requestID)
-                    self.perform(self.machine.invokeTimerFired(requestID: requestID))
+                timer.start(afterMilliseconds: ms) { [weak self, weak timer] in
+                    guard let self, let timer else { return }
+                    self.timerFired(timer) { [weak self] in
+                        guard let self else { return }
+                        self.releaseInvokeTimer(requestID)
+                        self.perform(self.machine.invokeTimerFired(requestID: requestID))
+                    }
                 }
             case .cancelInvokeTimer(let requestID):
                 releaseInvokeTimer(requestID)
@@ -300,6 +306,22 @@ package final class Sandbox {
         // instance's invoke waits for the next worker's.
         if managed { machine.dispatchFailed(requestID: invocation.requestID) }
     }
+
+    /// Runs `fire` for a timer that expired, unless the Runtime API has input the loop has not read yet: then it
+    /// re-arms `timer` for 1 ms, so that this turn's poll phase reads it first (libuv runs due timers before it
+    /// polls, so a simulator that was stopped or busy past a deadline would otherwise time out an invoke whose
+    /// answer is already in the socket). At most `maxTimerDeferrals` times in a row, so that a runtime that keeps
+    /// sending cannot hold a timeout off; the readiness check is paid only when a timer expires.
+    private func timerFired(_ timer: Timer, deferrals: Int = 0, _ fire: @escaping () -> Void) {
+        guard deferrals < Self.maxTimerDeferrals, server?.hasUnreadInput == true else { return fire() }
+        timer.start(afterMilliseconds: 1) { [weak self, weak timer] in
+            guard let self, let timer else { return }
+            self.timerFired(timer, deferrals: deferrals + 1, fire)
+        }
+    }
+
+    /// Most times in a row an expired timer waits a turn of the loop for unread Runtime API input.
+    static let maxTimerDeferrals = 20
 
     /// Stops a managed-instance invoke's timer and keeps it for another invoke.
     private func releaseInvokeTimer(_ requestID: String) {
