@@ -16,8 +16,11 @@ import CHTTPParser
 ///
 /// Requests are held to RFC 9112 where http_parser is lenient: a version other than 1.x is refused
 /// (`versionNotSupported`, 505), and a header name that is not a token, an obsolete line folding (a field
-/// line starting with a space or tab) or an HTTP/1.1 request without `Host` is malformed (400). An
-/// absolute-form target (`http://host/path`) is turned into its origin form (`/path`).
+/// line starting with a space or tab), an HTTP/1.1 request without `Host` or with two, a line of the header
+/// section, of chunked framing or of the trailers that ends in a bare LF instead of CRLF, and chunk data not
+/// followed by CRLF are malformed (400). For these checks a request's bytes are fed to http_parser in pieces: body
+/// data whole (its length is known), framing up to each line feed. An absolute-form target (`http://host/path`)
+/// is turned into its origin form (`/path`).
 final class MessageParser {
     /// Which side of the protocol the parser reads.
     enum Kind {
@@ -80,6 +83,20 @@ final class MessageParser {
     private var recentFields = RecentStrings(capacity: 16)
     /// Targets vary more (a request id in the path): a small cache of their own keeps the constant ones.
     private var recentTargets = RecentStrings(capacity: 2)
+    /// Where a request's parser stands between bytes, for the line-ending checks.
+    private var framing = Framing.outsideBody
+    /// The last byte fed (a line feed must follow a carriage return, perhaps one of the previous read).
+    private var previousByte: UInt8 = 0
+
+    /// What the next bytes of a request are.
+    private enum Framing {
+        /// The start line, header fields, chunk-size lines or trailers: lines that must end in CRLF.
+        case outsideBody
+        /// Body data of known length (the rest of `content_length`): taken whole, not scanned.
+        case bodyData
+        /// The CRLF that must follow a chunk's data: how many of its two bytes are still due.
+        case chunkDataEnd(remaining: Int)
+    }
 
     /// A parser for `kind` messages with the given limits.
     init(kind: Kind, maxHeaderBytes: Int, maxBodyBytes: Int) {
@@ -104,11 +121,61 @@ final class MessageParser {
         guard !isStopped, let base = bytes.baseAddress, bytes.count > 0 else { return }
         feedStart = UnsafeRawPointer(base)
         feedEnd = base + bytes.count
+        guard kind == .request else {
+            try execute(bytes, into: &output)
+            return
+        }
+        var offset = 0
+        while offset < bytes.count && !isStopped {
+            let end: Int
+            switch framing {
+            case .bodyData:
+                guard parser.pointee.content_length > 0 else {
+                    framing = .outsideBody
+                    continue
+                }
+                end = offset + Int(clamping: min(parser.pointee.content_length, UInt64(bytes.count - offset)))
+            case .chunkDataEnd(let remaining):
+                let expected = remaining == 2 ? UInt8(ascii: "\r") : UInt8(ascii: "\n")
+                guard bytes[offset] == expected else {
+                    throw fail(.malformedMessage(name: "HPE_STRICT", reason: "chunk data not followed by CRLF"))
+                }
+                framing = remaining == 2 ? .chunkDataEnd(remaining: 1) : .outsideBody
+                end = offset + 1
+            case .outsideBody:
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+                guard let found = rest.firstIndex(of: UInt8(ascii: "\n")) else {
+                    end = bytes.count
+                    break
+                }
+                let lineFeed = offset + found
+                let before = lineFeed > offset ? bytes[lineFeed - 1] : previousByte
+                if before != UInt8(ascii: "\r") {
+                    // What came before the bare LF is parsed first: messages it completed still count.
+                    if lineFeed > offset {
+                        try execute(UnsafeRawBufferPointer(rebasing: bytes[offset..<lineFeed]), into: &output)
+                    }
+                    throw fail(.malformedMessage(name: "HPE_LF_EXPECTED", reason: "a line ending in LF without CR"))
+                }
+                end = lineFeed + 1
+            }
+            try execute(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]), into: &output)
+            previousByte = bytes[end - 1]
+            offset = end
+        }
+    }
+
+    /// Runs http_parser over `bytes` (all of them, or the parser stopped) and hands on the events.
+    private func execute(_ bytes: UnsafeRawBufferPointer, into output: inout [MessageEvent]) throws(HTTPError) {
         let parsed = withUnsafePointer(to: Self.settings) { settings in
-            http_parser_execute(parser, settings, base.assumingMemoryBound(to: CChar.self), bytes.count)
+            http_parser_execute(parser, settings, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
         }
         moveEvents(into: &output)
         try checkState(parsed: parsed, expected: bytes.count)
+        // Chunk data that ended here must be followed by CRLF (http_parser, built lenient, takes any two bytes).
+        if case .bodyData = framing, parser.pointee.content_length == 0 {
+            framing = current.isChunked ? .chunkDataEnd(remaining: 2) : .outsideBody
+        }
     }
 
     /// Tells the parser the stream ended: completes a body delimited by the connection's close, or
@@ -164,6 +231,7 @@ final class MessageParser {
 
     fileprivate func messageBegan() -> Int32 {
         inMessage = true
+        framing = .outsideBody
         current = ParsedMessage()
         // One allocation for a typical request's fields instead of growing 1, 2, 4, 8.
         current.headers.reserveCapacity(12)
@@ -222,9 +290,19 @@ final class MessageParser {
                 violation = .malformedMessage(name: "HPE_NO_HOST", reason: "an HTTP/1.1 request without Host")
                 return 1
             }
+            if current.headers.values("Host").count > 1 {
+                violation = .malformedMessage(name: "HPE_MULTIPLE_HOST", reason: "a request with more than one Host")
+                return 1
+            }
         }
         let flags = parser.pointee.flags
         current.isChunked = flags & F_CHUNKED.rawValue != 0
+        // A body of known length follows as data; chunked framing is lines until a chunk's size is read.
+        if kind == .request, !current.isChunked, flags & F_CONTENTLENGTH.rawValue != 0,
+            parser.pointee.content_length > 0
+        {
+            framing = .bodyData
+        }
         if flags & F_CONTENTLENGTH.rawValue != 0 {
             current.body.reserveCapacity(Int(clamping: min(parser.pointee.content_length, UInt64(maxBodyBytes))))
         }
@@ -264,7 +342,14 @@ final class MessageParser {
         return 0
     }
 
+    /// A chunk's size line was read: its data (if any) follows.
+    fileprivate func chunkHeader() -> Int32 {
+        if kind == .request && parser.pointee.content_length > 0 { framing = .bodyData }
+        return 0
+    }
+
     fileprivate func messageComplete() -> Int32 {
+        framing = .outsideBody
         guard violation == nil, commitHeader() else { return 1 }
         let keepAlive = http_should_keep_alive(parser) != 0 && parser.pointee.upgrade == 0
         current.keepAlive = keepAlive
@@ -371,6 +456,7 @@ final class MessageParser {
         settings.on_headers_complete = { owner($0).headersComplete() }
         settings.on_body = { owner($0).bodySpan(span($1, $2)) }
         settings.on_message_complete = { owner($0).messageComplete() }
+        settings.on_chunk_header = { owner($0).chunkHeader() }
         return settings
     }()
 }

@@ -109,6 +109,57 @@ struct RequestParserTests {
         #expect(requests(events).map(\.target) == ["/ok"])
     }
 
+    /// The strict framing RFC 9112 asks of a request: a second `Host`, a header line, chunk-size line, last chunk
+    /// or trailer section ending in a bare LF, and chunk data not followed by CRLF are each malformed, whether the
+    /// bytes come in one read or one at a time; a request completed before the fault is still reported.
+    @Test(arguments: [
+        ("POST / HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\n{}", "HPE_MULTIPLE_HOST"),
+        ("POST / HTTP/1.1\nHost: a\nContent-Length: 2\n\n{}", "HPE_LF_EXPECTED"),
+        ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\n\r\n{}", "HPE_LF_EXPECTED"),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\n{}\r\n0\r\n\r\n", "HPE_LF_EXPECTED"),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\n\r\n", "HPE_LF_EXPECTED"),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\n", "HPE_LF_EXPECTED"),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\n0\r\n\r\n", "HPE_STRICT"),
+        ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XY0\r\n\r\n", "HPE_STRICT"),
+    ])
+    func strictFraming(text: String, name: String) throws {
+        for bytewise in [false, true] {
+            let parser = RequestParser()
+            var events: [RequestParser.Event] = []
+            let bytes = Array(("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n" + text).utf8)
+            #expect {
+                if bytewise {
+                    for byte in bytes { try parser.feed([byte], into: &events) }
+                } else {
+                    try parser.feed(bytes, into: &events)
+                }
+            } throws: { error in
+                guard case HTTPError.malformedMessage(let found, _) = error else { return false }
+                return found == name
+            }
+            #expect(requests(events).map(\.target) == ["/ok"], "bytewise: \(bytewise)")
+        }
+    }
+
+    /// Line feeds inside body data (of a known length, or in a chunk) are data, not line endings.
+    @Test func lineFeedsInBodiesAreData() throws {
+        let text =
+            "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\na\nb\n"
+            + "POST /b HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n\n\n\n\r\n2\r\nx\n\r\n0\r\n\r\n"
+        for bytewise in [false, true] {
+            let parser = RequestParser()
+            var events: [RequestParser.Event] = []
+            if bytewise {
+                for byte in Array(text.utf8) { try parser.feed([byte], into: &events) }
+            } else {
+                try parser.feed(Array(text.utf8), into: &events)
+            }
+            let parsed = requests(events)
+            #expect(parsed.map(\.target) == ["/a", "/b"])
+            #expect(parsed.map { String(decoding: $0.body, as: UTF8.self) } == ["a\nb\n", "\n\n\nx\n"])
+        }
+    }
+
     /// Query parameters are percent-decoded, `+` is a space, the last repeat wins; the path is not decoded.
     @Test(arguments: [
         ("/p%20q?a=1&b=x%20y&c=1+2", "/p%20q", ["a": "1", "b": "x y", "c": "1 2"]),
