@@ -53,6 +53,8 @@ package final class ResponseStreamSink: @unchecked Sendable, Equatable {
     package var onChunk: (([UInt8]) -> Void)?
     /// Whether the receiver has more waiting than it wants; the sender stops until `writable()`.
     package var isBackedUp: () -> Bool = { false }
+    /// Set by the sender: what to do when the receiver has gone (its connection closed).
+    package var onGone: (() -> Void)?
     /// Set by the sender: what to do when the receiver can take more again.
     package var onWritable: (() -> Void)?
     /// True once the first chunk (or an empty stream's start) went out.
@@ -79,6 +81,15 @@ package final class ResponseStreamSink: @unchecked Sendable, Equatable {
 
     /// Called by the receiver when it can take more.
     package func writable() { onWritable?() }
+
+    /// True once the receiver went away.
+    package private(set) var isGone = false
+
+    /// Called by the receiver when it went away before the stream ended.
+    package func gone() {
+        isGone = true
+        onGone?()
+    }
 
     package static func == (lhs: ResponseStreamSink, rhs: ResponseStreamSink) -> Bool { lhs === rhs }
 }

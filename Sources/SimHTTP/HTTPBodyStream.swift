@@ -10,6 +10,9 @@ package final class HTTPBodyStream: @unchecked Sendable, Equatable {
         case complete(trailers: HTTPHeaders)
         /// The connection closed first.
         case aborted
+        /// The body's framing was malformed (a bad chunk size, chunk data without CRLF, a bare LF): nothing more
+        /// is read, and the connection closes once the request is answered.
+        case malformed
     }
 
     /// Bytes waiting for `onData` above which the connection stops reading.

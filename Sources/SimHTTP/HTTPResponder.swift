@@ -71,6 +71,14 @@ package final class HTTPResponder {
     /// The socket of the connection the request came on, while it is open.
     package var socket: TCPConnection? { connection?.tcp }
 
+    /// Closes the connection without an answer (the request's sender is cut off: a body it is still sending is
+    /// not read). Outstanding output is dropped.
+    package func abort() {
+        guard !isCompleted else { return }
+        state = .completed
+        connection?.closeNow()
+    }
+
     /// Sends `response` whole (in one write) and completes the request. `Connection: close` in
     /// `response.headers` closes the connection afterwards.
     package func send(_ response: HTTPResponse) {

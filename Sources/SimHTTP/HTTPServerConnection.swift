@@ -62,6 +62,9 @@ final class HTTPServerConnection {
     private(set) var isClosed = false
     /// The body stream of the request being received, while its body arrives.
     private var receiving: HTTPBodyStream?
+    /// A streamed body ended malformed and its handler was told: its answer closes the connection, and it is the
+    /// only answer (no second 400 for the same request).
+    private var streamFailed = false
 
     init(
         id: Int, tcp: TCPConnection, configuration: HTTPServer.Configuration,
@@ -135,6 +138,12 @@ final class HTTPServerConnection {
             }
         }
         events.removeAll(keepingCapacity: true)
+        // A body being streamed to its handler ends here: the handler answers (and the connection closes then).
+        if parseError != nil, let stream = receiving {
+            receiving = nil
+            streamFailed = current?.bodyStream === stream
+            stream.finish(.malformed)
+        }
         if parser.hasPartialMessage && parseError == nil {
             lastReadAt = loop.nowMilliseconds
             if completed || !wasPartial || partialSince == nil { partialSince = lastReadAt }
@@ -179,7 +188,7 @@ final class HTTPServerConnection {
             handler(request, responder)
         }
         dispatching = false
-        if current == nil && queue.isEmpty && isOpen, let parseError { sendParseError(parseError) }
+        if current == nil && queue.isEmpty && isOpen, let parseError, !streamFailed { sendParseError(parseError) }
         updateReading()
         updateIdleTimer()
     }
@@ -209,7 +218,7 @@ final class HTTPServerConnection {
         current = nil
         // Answered before its body ended: the rest of the body is read and dropped.
         if let stream = responder.bodyStream, !stream.isEnded { stream.discard() }
-        if keepAlive && !(peerFinished && queue.isEmpty) {
+        if keepAlive && !(peerFinished && queue.isEmpty) && !streamFailed {
             if !bytes.isEmpty { write(bytes) }
             dispatchNext()
         } else {

@@ -22,6 +22,10 @@ package struct RuntimeAPIError: Error, Equatable, Sendable {
     package static let payloadTooLarge = RuntimeAPIError(
         status: 413, errorType: "RequestEntityTooLarge",
         errorMessage: "Exceeded maximum allowed payload size (\(Limits.maxResponseBytes) bytes).")
+    /// 400: the body could not be read whole (its chunked framing was malformed, or it was cut short); the invoke
+    /// fails with `Runtime.TruncatedResponse`.
+    package static let truncatedRequest = RuntimeAPIError(
+        status: 400, errorType: "TruncatedHTTPRequest", errorMessage: "HTTP request detected as truncated")
     /// 410: a reply for an invoke that already timed out, or carrying a `Lambda-Runtime-Invocation-Id` that is not
     /// its invoke's (LMI-RIE's wording).
     package static let invokeTimeout = RuntimeAPIError(

@@ -9,9 +9,14 @@ import SimUV
 /// the invoker's connection is backed up, or the stream is ahead of its bandwidth after the first 6 MiB, the
 /// sandbox stops reading the runtime's upload, so a slow reader slows the runtime rather than filling memory. For a
 /// plain Invoke the chunks are gathered up to the 6 MB response limit. The error trailers
-/// (`Lambda-Runtime-Function-Error-Type`, base64 `-Body`) turn the result into a function error; a body beyond
-/// the size limit into `Function.ResponseSizeTooLarge`; an upload cut short into `Runtime.TruncatedResponse`
-/// (unless the runtime's exit or the timeout decides the invoke first).
+/// (`Lambda-Runtime-Function-Error-Type`, base64 `-Body`) turn the result into a function error; an upload cut
+/// short into `Runtime.TruncatedResponse` (unless the runtime's exit or the timeout decides the invoke first).
+/// Two faults end the invoke the moment they are seen, and the runtime's upload with it (answered, then its
+/// connection closed, so nothing more is read): the byte that takes a stream past its limit
+/// (`Function.ResponseSizeTooLarge`, 413 to the runtime) and malformed chunked framing
+/// (`Runtime.TruncatedResponse`, 400 `TruncatedHTTPRequest`). An invoker of `InvokeWithResponseStream` that goes
+/// away mid-stream breaks the copy, which ends the invoke with `Runtime.TruncatedResponse` as AWS's emulator ends a
+/// broken copy, and the runtime's upload is cut off unanswered (nothing more is read or framed).
 extension Sandbox {
     /// Bytes a stream sends at full speed before its bandwidth applies (Lambda: the first 6 MiB).
     static let streamingBurstBytes = 6 * 1024 * 1024
@@ -41,6 +46,40 @@ extension Sandbox {
             stream.resume()
         }
         sink?.onWritable = resumeIfFree
+        /// Ends the invoke with `outcome` (a platform error) now: answers the runtime with `reply` and closes its
+        /// connection, so the rest of its upload is never read.
+        // Set once the invoke's result is decided (the body ended, or `endNow` ended it early).
+        var ended = false
+        /// With `error` nil the connection is closed without an answer.
+        let endNow: (RuntimeAPIError?, InvokeOutcome, Int?) -> Void = {
+            [weak self, weak stream] error, outcome, tooLarge in
+            guard let self, !ended else { return }
+            ended = true
+            activeResponseStreams[requestID] = nil
+            stream?.onData = nil
+            stream?.onEnd = nil
+            sink?.onGone = nil
+            let (reply, actions) = machine.runtimeResult(
+                requestID: requestID, isError: false, outcome: outcome, tooLargeBytes: tooLarge,
+                streamedBytes: received, sizeLimit: limit)
+            if let error {
+                var response = RuntimeAPIResponses.reply(reply == .accepted ? .error(error) : reply)
+                response.headers["Connection"] = "close"
+                responder.send(response)
+            } else {
+                responder.abort()
+            }
+            perform(actions)
+            runExitAfterStream()
+        }
+        sink?.onGone = {
+            endNow(
+                nil,
+                .platformError(
+                    errorType: "Runtime.TruncatedResponse",
+                    message: "RequestId: \(requestID) Error: the invoker went away before the response ended"),
+                nil)
+        }
         stream.onData = { [weak self, weak stream] bytes in
             guard let self, let stream else { return }
             received += bytes.count
@@ -48,6 +87,7 @@ extension Sandbox {
             if received > limit {
                 tooLarge = true
                 gathered = []
+                endNow(.payloadTooLarge, .success(body: [], contentType: contentType), received)
                 return
             }
             guard let sink else {
@@ -69,6 +109,17 @@ extension Sandbox {
             guard let self else { return }
             activeResponseStreams[requestID] = nil
             defer { runExitAfterStream() }
+            if case .malformed = end {
+                endNow(
+                    .truncatedRequest,
+                    .platformError(
+                        errorType: "Runtime.TruncatedResponse",
+                        message: "RequestId: \(requestID) Error: the runtime's streamed response was malformed"),
+                    nil)
+                return
+            }
+            guard !ended else { return }
+            ended = true
             switch end {
             case .complete(let trailers):
                 var outcome = InvokeOutcome.success(body: gathered, contentType: contentType)
@@ -85,6 +136,8 @@ extension Sandbox {
                     responder.send(RuntimeAPIResponses.reply(reply))
                 }
                 perform(actions)
+            case .malformed:
+                break
             case .aborted:
                 // The runtime's exit, if that is what cut the upload, comes with its own error (now, if it came
                 // first; else give it a moment).
@@ -101,6 +154,8 @@ extension Sandbox {
                 }
             }
         }
+        // An invoker that left before the runtime started streaming is gone already.
+        if sink?.isGone == true { sink?.onGone?() }
     }
 }
 

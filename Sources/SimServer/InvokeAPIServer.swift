@@ -238,6 +238,7 @@ package final class InvokeAPIServer {
         sink.onStart = { _ in start() }
         sink.onChunk = { bytes in responder.writeChunk(ResponseStreamEvents.payloadChunk(bytes)) }
         sink.isBackedUp = { [weak responder] in responder?.hasBackedUpOutput ?? false }
+        responder.onConnectionClose = { [weak sink] in sink?.gone() }
         responder.onWritable = { [weak sink] in sink?.writable() }
         pool.submit(
             invocation,

@@ -3,6 +3,8 @@
 
 import Foundation
 import LambdaSim
+import SimHTTP
+import SimUV
 import Testing
 
 @Suite("Response streaming", .serialized)
@@ -198,6 +200,94 @@ struct StreamingTests {
         }
     }
 
+    /// A stream that would go on forever ends the moment it passes its limit: boto3 gets InvokeComplete with
+    /// Function.ResponseSizeTooLarge and Lambda's message within a few seconds (not at the 20 s timeout), no more
+    /// than the limit in chunks, a REPORT is written, and the function answers the next invoke.
+    @Test(.timeLimit(.minutes(1)))
+    func endlessStreamEndsAtTheLimit() async throws {
+        var small = TestFunctions.fixture(name: "small", timeoutSeconds: 20)
+        small.maxStreamedResponseBytes = 100_000
+        try await withSimulator([small]) { sim in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let over = try await boto3(sim, "small", #"{"streamChunks":1000000000,"streamChunkBytes":65536}"#)
+            let elapsed = clock.now - start
+            #expect(elapsed < .seconds(8), "the oversized stream ended after \(elapsed)")
+            let complete = try #require(events(over, "complete").first)
+            #expect(complete["ErrorCode"] as? String == "Function.ResponseSizeTooLarge", "\(complete)")
+            let details = complete["ErrorDetails"] as? String ?? ""
+            #expect(details.contains("exceeded maximum allowed payload size (100000 bytes)"), "\(details)")
+            #expect(events(over, "chunk").reduce(0) { $0 + ($1["bytes"] as? Int ?? 0) } <= 100_000)
+            let report = await sim.logs.first { $0.isPlatform && $0.text.hasPrefix("REPORT RequestId: ") }
+            #expect(report != nil)
+            let next = try await sim.invoke("small", payload: #"{"after":1}"#)
+            #expect(next.status == 200 && text(next) == #"{"after":1}"#, "\(text(next))")
+        }
+    }
+
+    /// A runtime's streamed upload with a bad chunk size, or chunk data not followed by CRLF, is answered at once
+    /// with 400 TruncatedHTTPRequest and its connection closed, and the invoke fails at once with
+    /// Runtime.TruncatedResponse (not at the 10 s timeout).
+    @Test(.timeLimit(.minutes(1)))
+    func malformedUploadFailsAtOnce() async throws {
+        let function = FunctionOptions(name: "att", command: [], codeDirectory: "/tmp", timeoutSeconds: 10)
+        try await withSimulator([function]) { sim in
+            let api = try #require(try await sim.simulator.sandboxes().first?.runtimeAPI)
+            let host = String(api.split(separator: ":")[0])
+            let port = try #require(Int(api.split(separator: ":")[1]))
+            for body in ["zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXY0\r\n\r\n"] {
+                async let invoke = sim.invoke("att", payload: "{}")
+                let next = try await sim.runtimeAPI(
+                    api, HTTPRequest(method: "GET", target: "/2018-06-01/runtime/invocation/next"))
+                let id = try #require(next.headers["Lambda-Runtime-Aws-Request-Id"])
+                let clock = ContinuousClock()
+                let start = clock.now
+                let upload =
+                    "POST /2018-06-01/runtime/invocation/\(id)/response HTTP/1.1\r\nHost: \(api)\r\n"
+                    + "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+                let answer = String(
+                    decoding: try await rawExchange(host: host, port: port, Array(upload.utf8)), as: UTF8.self)
+                #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(answer)")
+                #expect(
+                    answer.hasSuffix(
+                        #"{"errorMessage":"HTTP request detected as truncated","errorType":"TruncatedHTTPRequest"}"#
+                            + "\n"), "\(answer)")
+                let response = try await invoke
+                #expect(clock.now - start < .seconds(3))
+                #expect(response.headers["X-Amz-Function-Error"] == "Unhandled")
+                #expect(
+                    try stringObject(response.body)["errorType"] == "Runtime.TruncatedResponse", "\(text(response))")
+            }
+        }
+    }
+
+    /// An invoker that disconnects mid-stream breaks the copy: the invoke ends at once (REPORT `Status: error`, the
+    /// runtime's upload cut off), long before the 20 s timeout of a stream that would go on forever, rather than the
+    /// simulator reading and framing the rest of the runtime's upload; the next invoke works.
+    @Test(.timeLimit(.minutes(1)))
+    func invokerLeavingEndsTheStream() async throws {
+        let function = TestFunctions.fixture(name: "endless", timeoutSeconds: 20)
+        try await withSimulator([function]) { sim in
+            let payload = #"{"streamChunks":1000000000,"streamChunkBytes":65536}"#
+            let request =
+                "POST /2021-11-15/functions/endless/response-streaming-invocations HTTP/1.1\r\nHost: x\r\n"
+                + "Content-Length: \(payload.utf8.count)\r\n\r\n\(payload)"
+            let clock = ContinuousClock()
+            let start = clock.now
+            // Read until the first chunks arrived, then hang up.
+            try await readThenHangUp(port: sim.simulator.port, Array(request.utf8), atLeast: 200_000)
+            let report = await sim.logs.first(timeout: .seconds(15)) {
+                $0.isPlatform && $0.text.hasPrefix("REPORT RequestId: ")
+            }
+            let line = try #require(report?.text)
+            // The fixture dies of the broken pipe (a runtime whose write fails), so its exit is what REPORT names.
+            #expect(line.contains("\tStatus: error\tError Type: "), "\(line)")
+            #expect(clock.now - start < .seconds(8))
+            let next = try await sim.invoke("endless", payload: #"{"after":1}"#)
+            #expect(next.status == 200 && next.text == #"{"after":1}"#)
+        }
+    }
+
     /// A slow reader slows the runtime instead of filling the simulator: 48 MiB streamed to a reader that sleeps
     /// after every chunk leave the simulator's resident memory within 24 MiB of where it started, and every byte
     /// arrives.
@@ -256,6 +346,40 @@ private actor PeakSampler {
         while !Task.isCancelled {
             if let bytes = ProcProbe.residentBytes(pid) { peak = max(peak, bytes) }
             try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Connects to the Invoke API on `port`, sends `request`, reads until `atLeast` bytes arrived, then closes.
+private func readThenHangUp(port: Int, _ request: [UInt8], atLeast: Int) async throws {
+    final class State: @unchecked Sendable {
+        var received = 0
+        var done = false
+    }
+    let loop = ClientLoop.shared
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        loop.submit {
+            TCPConnection.connect(loop: loop, host: "127.0.0.1", port: port) { result in
+                switch result {
+                case .failure(let error):
+                    continuation.resume(throwing: error)
+                case .success(let connection):
+                    let state = State()
+                    func finish() {
+                        guard !state.done else { return }
+                        state.done = true
+                        connection.close()
+                        continuation.resume()
+                    }
+                    connection.onData = { bytes in
+                        state.received += bytes.count
+                        if state.received >= atLeast { finish() }
+                    }
+                    connection.onReadEnd = { _ in finish() }
+                    connection.startReading()
+                    connection.write(request)
+                }
+            }
         }
     }
 }

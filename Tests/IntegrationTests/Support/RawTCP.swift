@@ -9,13 +9,13 @@ private final class RawExchange: @unchecked Sendable {
     var finished = false
 }
 
-/// Connects to `127.0.0.1:port`, writes `bytes`, and returns everything received until the server
-/// closes the connection.
-func rawExchange(port: Int, _ bytes: [UInt8]) async throws -> [UInt8] {
+/// Connects to `host:port`, writes `bytes`, and returns everything received until the server closes the
+/// connection.
+func rawExchange(host: String = "127.0.0.1", port: Int, _ bytes: [UInt8]) async throws -> [UInt8] {
     let loop = ClientLoop.shared
     return try await withCheckedThrowingContinuation { continuation in
         loop.submit {
-            TCPConnection.connect(loop: loop, host: "127.0.0.1", port: port) { result in
+            TCPConnection.connect(loop: loop, host: host, port: port) { result in
                 switch result {
                 case .failure(let error):
                     continuation.resume(throwing: error)
