@@ -95,4 +95,29 @@ struct LifecycleTests {
             #expect(text(response) == #"{"still":"serving"}"#)
         }
     }
+
+    /// The Invoke API holds requests to RFC 9112: two `Host` headers, a chunked body with bare-LF line endings and
+    /// chunk data without its CRLF each get 400 at once, and nothing is invoked.
+    @Test(.timeLimit(.minutes(1)))
+    func strictFramingOnTheInvokeAPI() async throws {
+        try await withSimulator([TestFunctions.fixture()]) { sim in
+            let head = "POST /2015-03-31/functions/fn/invocations HTTP/1.1\r\nHost: x\r\n"
+            let requests = [
+                head + "Host: y\r\nContent-Length: 2\r\n\r\n{}",
+                head + "Transfer-Encoding: chunked\r\n\r\n2\n{}\n0\n\n",
+                head + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\n",
+                head + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}XY0\r\n\r\n",
+            ]
+            let clock = ContinuousClock()
+            for request in requests {
+                let start = clock.now
+                let reply = try await rawExchange(
+                    port: sim.simulator.port, Array(request.utf8), timeoutMilliseconds: 3_000)
+                let statusLine = String(decoding: reply, as: UTF8.self).split(separator: "\r\n").first ?? ""
+                #expect(statusLine.hasPrefix("HTTP/1.1 400"), "\(request.debugDescription): \(statusLine)")
+                #expect(clock.now - start < .seconds(2))
+            }
+            #expect(!sim.logs.texts.contains { $0.hasPrefix("START RequestId:") })
+        }
+    }
 }

@@ -10,8 +10,10 @@ private final class RawExchange: @unchecked Sendable {
 }
 
 /// Connects to `host:port`, writes `bytes`, and returns everything received until the server closes the
-/// connection.
-func rawExchange(host: String = "127.0.0.1", port: Int, _ bytes: [UInt8]) async throws -> [UInt8] {
+/// connection, or what arrived within `timeoutMilliseconds` if it does not.
+func rawExchange(
+    host: String = "127.0.0.1", port: Int, _ bytes: [UInt8], timeoutMilliseconds: UInt64 = 15_000
+) async throws -> [UInt8] {
     let loop = ClientLoop.shared
     return try await withCheckedThrowingContinuation { continuation in
         loop.submit {
@@ -23,13 +25,15 @@ func rawExchange(host: String = "127.0.0.1", port: Int, _ bytes: [UInt8]) async 
                     let exchange = RawExchange()
                     exchange.connection = connection
                     connection.onData = { exchange.received.append(contentsOf: $0) }
-                    connection.onReadEnd = { _ in
+                    let finish = {
                         guard !exchange.finished else { return }
                         exchange.finished = true
                         exchange.connection?.close()
                         exchange.connection = nil
                         continuation.resume(returning: exchange.received)
                     }
+                    connection.onReadEnd = { _ in finish() }
+                    loop.schedule(afterMilliseconds: timeoutMilliseconds) { finish() }
                     connection.startReading()
                     connection.write(bytes)
                 }
