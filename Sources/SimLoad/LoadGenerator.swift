@@ -97,10 +97,26 @@ package final class LoadGenerator: @unchecked Sendable {
 
     /// Connections an open model may hold at once; invokes due beyond them wait (their latency grows).
     package static let maxConnections = 4_000
+    /// Invokes due while every connection is busy that may wait (16 bytes each: 1 MiB); beyond them the schedule
+    /// pauses until one is sent, and resumes with the invokes due meanwhile, whose latency still counts from
+    /// their due time.
+    package static let maxBacklog = 65_536
+    /// Whether the schedule paused on a full backlog.
+    private var paused = false
+    /// This generator's limits (the statics above unless a test says otherwise).
+    private let connectionLimit: Int
+    private let backlogLimit: Int
+    /// The most invokes that waited for a connection at once.
+    package private(set) var peakBacklog = 0
 
     /// A generator for `plan` against `endpoint`; with `askTail` every invoke asks for its log tail
     /// (`X-Amz-Log-Type: Tail`), whose REPORT line tells a cold start from a warm one.
-    package init(plan: LoadPlan, endpoint: InvokeEndpoint, askTail: Bool) throws(UVError) {
+    package init(
+        plan: LoadPlan, endpoint: InvokeEndpoint, askTail: Bool, maxConnections: Int = maxConnections,
+        maxBacklog: Int = maxBacklog
+    ) throws(UVError) {
+        connectionLimit = maxConnections
+        backlogLimit = maxBacklog
         self.plan = plan
         self.endpoint = endpoint
         self.askTail = askTail
@@ -180,8 +196,12 @@ package final class LoadGenerator: @unchecked Sendable {
         fineTimerToken = nil
         let now = EventLoop.nanoseconds() - startNanoseconds
         while let due = nextDue {
+            if idle.isEmpty && openConnections >= connectionLimit && waiting.count - waitingHead >= backlogLimit {
+                paused = true
+                return
+            }
             let dueNanoseconds = UInt64(due * 1_000_000_000)
-            if let limit = plan.maximumSeconds, due >= limit {
+            if due >= plan.timeLimitSeconds {
                 nextDue = nil
                 break
             }
@@ -212,7 +232,7 @@ package final class LoadGenerator: @unchecked Sendable {
         recorder.started(second: second)
         if let connection = idle.popLast() {
             send(on: connection, due: due, second: second, closedModel: false)
-        } else if openConnections < Self.maxConnections {
+        } else if openConnections < connectionLimit {
             connect { [self] connection in
                 guard let connection else {
                     finish(due: due, second: second, outcome: .otherError, response: nil)
@@ -223,6 +243,7 @@ package final class LoadGenerator: @unchecked Sendable {
             }
         } else {
             waiting.append((due, second))
+            peakBacklog = max(peakBacklog, waiting.count - waitingHead)
         }
     }
 
@@ -231,7 +252,7 @@ package final class LoadGenerator: @unchecked Sendable {
     /// One caller's next invoke, unless the run is over.
     private func startClosed(on connection: HTTPClientConnection? = nil) {
         let now = EventLoop.nanoseconds() - startNanoseconds
-        let overTime = plan.maximumSeconds.map { Double(now) / 1e9 >= $0 } ?? false
+        let overTime = Double(now) / 1e9 >= plan.timeLimitSeconds
         let overCount = plan.stop.requests.map { started >= $0 } ?? false
         guard !overTime && !overCount else {
             if let connection { idle.append(connection) }
@@ -292,6 +313,11 @@ package final class LoadGenerator: @unchecked Sendable {
                 if waitingHead > 1024 && waitingHead * 2 > waiting.count {
                     waiting.removeFirst(waitingHead)
                     waitingHead = 0
+                }
+                // A schedule paused on a full backlog resumes once the backlog has room again.
+                if paused {
+                    paused = false
+                    loop.submit { [unowned self] in tick() }
                 }
                 if reusable {
                     send(on: connection, due: next.due, second: next.second, closedModel: false)

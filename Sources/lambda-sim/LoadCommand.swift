@@ -34,19 +34,20 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "A serve configuration (YAML) to start in this process.")
     var config: String?
 
-    @Option(help: "Open model: invokes started per second.")
+    // Numbers parse unconditionally, so `--rate -5` reaches validation instead of reading as an option.
+    @Option(parsing: .unconditional, help: "Open model: invokes started per second (at most 40,000).")
     var rate: Double?
 
     @Option(help: "Open model with ramps: DURATION:RATE stages, e.g. \"5s:50,20s:500,5s:0\".")
     var stages: String?
 
-    @Option(help: "Closed model: callers, each invoking again as soon as it has its answer.")
+    @Option(parsing: .unconditional, help: "Closed model: callers, each invoking again as soon as it has its answer.")
     var concurrency: Int?
 
-    @Option(help: "Stop starting invokes after this long (e.g. 30, 30s, 2m).")
+    @Option(parsing: .unconditional, help: "Stop starting invokes after this long (e.g. 30, 30s, 2m; at most 1h).")
     var duration: String?
 
-    @Option(help: "Stop after starting this many invokes.")
+    @Option(parsing: .unconditional, help: "Stop after starting this many invokes.")
     var requests: Int?
 
     @Option(help: "The JSON payload of every invoke (default {}).")

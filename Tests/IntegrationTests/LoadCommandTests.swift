@@ -162,8 +162,8 @@ struct LoadCommandTests {
         }
     }
 
-    /// Bad arguments and unreachable targets end with one line naming the problem and exit status 2, and no
-    /// result file.
+    /// Bad arguments, numbers out of range and unreachable targets end with one line naming the problem and exit
+    /// status 2, and no result file.
     @Test(.timeLimit(.minutes(1)))
     func badArguments() async throws {
         let cases: [([String], String)] = [
@@ -175,6 +175,9 @@ struct LoadCommandTests {
             (["nope", "--config", "DIR/load.yaml", "--rate", "5", "--duration", "1"], "has no function 'nope'"),
             (["fn", "--rate", "5", "--duration", "1", "--payload", "{", "--", "/bin/true"], "not JSON"),
             (["fn", "--rate", "5", "--duration", "1", "--fail-on", "speed>1", "--", "/bin/true"], "unknown metric"),
+            (["fn", "--rate", "-5", "--duration", "1", "--", "/bin/true"], "--rate must be a positive number"),
+            (["fn", "--rate", "1e12", "--duration", "1", "--", "/bin/true"], "the most the generator can schedule"),
+            (["fn", "--stages", "99999999999h:1", "--", "/bin/true"], "longer than 1 h"),
         ]
         for (arguments, message) in cases {
             let run = try await load(arguments, files: ["load.yaml": config(reserved: 1)])
