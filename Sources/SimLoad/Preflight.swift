@@ -2,6 +2,10 @@ import SimCore
 import SimHTTP
 import SimUV
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What `lambda-sim serve` says of one function at `/_sim/functions`: used by `load --endpoint` to sample
 /// sandboxes and read the freeze cost. Other Invoke API servers have no such endpoint.
 package struct FunctionStatus: Sendable, Equatable {
@@ -98,5 +102,32 @@ extension LoadProgress {
         if let sandboxes { text += "  sandboxes \(busySandboxes ?? 0) busy/\(sandboxes)" }
         if let inFlight, let busySandboxes, inFlight > busySandboxes { text += "  in flight \(inFlight)" }
         return text
+    }
+}
+
+extension Preflight {
+    /// Why the runtime `command` of a function cannot be started, or nil when it can: its executable must be an
+    /// executable regular file (a name without a slash is looked up in `searchPath`, as `execvp` does), and its
+    /// `codeDirectory` a directory.
+    package static func commandProblem(_ command: [String], codeDirectory: String, searchPath: String?) -> String? {
+        guard let executable = command.first, !executable.isEmpty else { return "the function has no command" }
+        var info = stat()
+        guard stat(codeDirectory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            return "the code directory \(codeDirectory) does not exist"
+        }
+        func runnable(_ path: String) -> Bool {
+            var info = stat()
+            return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && access(path, X_OK) == 0
+                && info.st_mode & 0o111 != 0
+        }
+        if executable.contains("/") {
+            let path = executable.hasPrefix("/") ? executable : codeDirectory + "/" + executable
+            if runnable(path) { return nil }
+            return access(path, F_OK) == 0
+                ? "the command \(executable) is not an executable file" : "the command \(executable) does not exist"
+        }
+        let directories = (searchPath ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
+        if directories.contains(where: { runnable(($0.isEmpty ? "." : String($0)) + "/" + executable) }) { return nil }
+        return "the command \(executable) is not found in PATH"
     }
 }

@@ -71,7 +71,8 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Exit 1 when a condition holds, e.g. \"p99>500ms,errors>1%,throttled>0\".")
     var failOn: String?
 
-    @Option(help: "An invoke without an answer after this many seconds counts as an other error.")
+    @Option(
+        parsing: .unconditional, help: "An invoke without an answer after this many seconds counts as an other error.")
     var clientTimeout: Double = 120
 
     @Flag(help: "Print only the summary (no live progress line).")
@@ -181,6 +182,18 @@ struct LoadCommand: AsyncParsableCommand {
             Console.error("lambda-sim load: \(error)")
             throw ExitCode(2)
         }
+        // A reader of an output that goes away ends a write with EPIPE, not the process.
+        signal(SIGPIPE, SIG_IGN)
+        // Outputs are checked (and their temporary files created) before any load.
+        let jsonFile: OutputFile?
+        let reportFile: OutputFile?
+        do {
+            jsonFile = try json.map { try OutputFile($0, option: "--json") }
+            reportFile = try report.map { try OutputFile($0, option: "--report") }
+        } catch let error as LoadPlanError {
+            Console.error("lambda-sim load: \(error)")
+            throw ExitCode(2)
+        }
         var results: [LoadResult] = []
         for mode in try freezeModes() {
             if let mode, !quiet, compareFreeze != nil { Console.out("lambda-sim load: freeze \(mode)") }
@@ -195,25 +208,20 @@ struct LoadCommand: AsyncParsableCommand {
             results.append(result)
             Console.out(result.summary)
         }
-        if let json {
-            let value: JSONDocument =
-                results.count == 1 ? .single(results[0]) : .runs(results)
-            do {
-                try value.text.write(toFile: json, atomically: true, encoding: .utf8)
-            } catch {
-                Console.error("lambda-sim load: cannot write \(json): \(error.localizedDescription)")
-                throw ExitCode(2)
+        do {
+            if let jsonFile {
+                let value: JSONDocument = results.count == 1 ? .single(results[0]) : .runs(results)
+                try jsonFile.write(value.text)
+                try jsonFile.commit()
             }
-        }
-        if let report {
-            let html = LoadReport.html(
-                results, generatedAtEpochMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
-            do {
-                try html.write(toFile: report, atomically: true, encoding: .utf8)
-            } catch {
-                Console.error("lambda-sim load: cannot write \(report): \(error.localizedDescription)")
-                throw ExitCode(2)
+            if let reportFile {
+                try reportFile.write(
+                    LoadReport.html(results, generatedAtEpochMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
+                try reportFile.commit()
             }
+        } catch {
+            Console.error("lambda-sim load: \(error)")
+            throw ExitCode(2)
         }
         var failed: [String] = []
         for (index, result) in results.enumerated() {
@@ -309,6 +317,13 @@ struct LoadCommand: AsyncParsableCommand {
                 } catch {
                     throw LoadPlanError("\(error)")
                 }
+            }
+            if let target = functions.first(where: { $0.name == name }),
+                let problem = Preflight.commandProblem(
+                    target.command, codeDirectory: target.codeDirectory,
+                    searchPath: ProcessInfo.processInfo.environment["PATH"])
+            {
+                throw LoadPlanError("cannot start '\(name)': \(problem)")
             }
             if let freeze, let mode = FreezeMode(rawValue: freeze) {
                 for index in functions.indices where functions[index].name == name { functions[index].freeze = mode }

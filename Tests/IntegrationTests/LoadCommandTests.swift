@@ -162,8 +162,9 @@ struct LoadCommandTests {
         }
     }
 
-    /// Bad arguments, numbers out of range and unreachable targets end with one line naming the problem and exit
-    /// status 2, and no result file.
+    /// Bad arguments, numbers out of range, a command that cannot start, an output that cannot be written and
+    /// unreachable targets end with one line naming the problem and exit status 2, before any load, and no result
+    /// file.
     @Test(.timeLimit(.minutes(1)))
     func badArguments() async throws {
         let cases: [([String], String)] = [
@@ -178,6 +179,11 @@ struct LoadCommandTests {
             (["fn", "--rate", "-5", "--duration", "1", "--", "/bin/true"], "--rate must be a positive number"),
             (["fn", "--rate", "1e12", "--duration", "1", "--", "/bin/true"], "the most the generator can schedule"),
             (["fn", "--stages", "99999999999h:1", "--", "/bin/true"], "longer than 1 h"),
+            (["fn", "--concurrency", "1", "--requests", "5", "--", "/nonexistent"], "/nonexistent does not exist"),
+            (
+                ["fn", "--concurrency", "1", "--requests", "5", "--report", "/nonexistent/r.html", "--", "/bin/true"],
+                "--report /nonexistent/r.html: cannot write"
+            ),
         ]
         for (arguments, message) in cases {
             let run = try await load(arguments, files: ["load.yaml": config(reserved: 1)])
