@@ -108,6 +108,14 @@ package final class LoadGenerator: @unchecked Sendable {
     private let backlogLimit: Int
     /// The most invokes that waited for a connection at once.
     package private(set) var peakBacklog = 0
+    /// Whether `interrupt` stopped the schedule, and whether its drain is over (what is left is abandoned).
+    private var interrupted = false
+    private var draining: Timer?
+    private var abandoning = false
+    /// Invokes abandoned at the end of an interrupt's drain (counted as other errors).
+    private var abandoned = 0
+    /// An interrupt that came before `run` started: its drain, applied as the run starts.
+    private var pendingInterrupt: Double?
 
     /// A generator for `plan` against `endpoint`; with `askTail` every invoke asks for its log tail
     /// (`X-Amz-Log-Type: Tail`), whose REPORT line tells a cold start from a warm one.
@@ -142,6 +150,12 @@ package final class LoadGenerator: @unchecked Sendable {
                     if let progress { progress(snapshot()) }
                 }
                 housekeeping = timer
+                if let drain = pendingInterrupt {
+                    // Interrupted before it began: nothing is started.
+                    schedulingDone = true
+                    interrupt(drainSeconds: drain)
+                    return
+                }
                 switch plan.model {
                 case .concurrency(let callers):
                     for _ in 0..<callers { startClosed() }
@@ -254,7 +268,7 @@ package final class LoadGenerator: @unchecked Sendable {
         let now = EventLoop.nanoseconds() - startNanoseconds
         let overTime = Double(now) / 1e9 >= plan.timeLimitSeconds
         let overCount = plan.stop.requests.map { started >= $0 } ?? false
-        guard !overTime && !overCount else {
+        guard !overTime && !overCount && !interrupted else {
             if let connection { idle.append(connection) }
             schedulingDone = true
             finishIfDone()
@@ -295,6 +309,14 @@ package final class LoadGenerator: @unchecked Sendable {
     }
 
     private func send(on connection: HTTPClientConnection, due: UInt64, second: Int, closedModel: Bool) {
+        if abandoning {
+            // Connected after the drain ended: the invoke is given up unsent.
+            abandoned += 1
+            connection.close()
+            finish(due: due, second: second, outcome: .otherError, response: nil)
+            finishIfDone()
+            return
+        }
         busy[ObjectIdentifier(connection)] = (connection, due)
         connection.send(request) { [self] result in
             busy[ObjectIdentifier(connection)] = nil
@@ -385,11 +407,67 @@ package final class LoadGenerator: @unchecked Sendable {
         for (_, entry) in busy where now > entry.started && now - entry.started > limit { entry.connection.close() }
     }
 
+    // MARK: - Interrupts
+
+    /// Stops starting invokes (the first SIGINT or SIGTERM): invokes already due are still sent, and those without
+    /// an answer `drainSeconds` later are abandoned (their connections closed) and count as other errors. Returns at
+    /// once; `run` returns when the drain is over. Safe from any thread.
+    package func interrupt(drainSeconds: Double) {
+        loop.submit { [self] in
+            guard finished != nil else {
+                if startNanoseconds == 0 { pendingInterrupt = min(pendingInterrupt ?? drainSeconds, drainSeconds) }
+                return
+            }
+            guard !interrupted else {
+                if drainSeconds <= 0 { abandon() }
+                return
+            }
+            interrupted = true
+            nextDue = nil
+            paused = false
+            if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
+            fineTimerToken = nil
+            schedulingDone = true
+            if drainSeconds <= 0 {
+                abandon()
+            } else {
+                draining = loop.schedule(afterMilliseconds: UInt64(drainSeconds * 1000)) { [unowned self] in abandon() }
+            }
+            finishIfDone()
+        }
+    }
+
+    /// How many invokes the interrupt's drain abandoned (after `run` returned).
+    package func abandonedCount() async -> Int {
+        await withCheckedContinuation { continuation in
+            loop.submit { [self] in continuation.resume(returning: abandoned) }
+        }
+    }
+
+    /// Ends the drain: invokes still waiting for a connection end unsent, those in flight are cut off.
+    private func abandon() {
+        guard finished != nil, !abandoning else { return }
+        abandoning = true
+        while waitingHead < waiting.count {
+            let next = waiting[waitingHead]
+            waitingHead += 1
+            abandoned += 1
+            finish(due: next.due, second: next.second, outcome: .otherError, response: nil)
+        }
+        waiting.removeAll()
+        waitingHead = 0
+        abandoned += busy.count
+        for (_, entry) in busy { entry.connection.close() }
+        finishIfDone()
+    }
+
     private func finishIfDone() {
         guard schedulingDone, busy.isEmpty, waitingHead >= waiting.count, answered >= started,
             let continuation = finished
         else { return }
         finished = nil
+        draining?.close()
+        draining = nil
         if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
         housekeeping?.close()
         housekeeping = nil

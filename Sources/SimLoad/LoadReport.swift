@@ -42,6 +42,11 @@ package enum LoadReport {
             "<div class=\"sub\">target: \(escape(first.target)) · \(escape(first.model)) model, \(escape(first.load)) · "
             + "\(escape(first.invocationType))\(escape(modes)) · generated "
             + "\(CivilTime(epochMilliseconds: epochMilliseconds).iso8601)</div>\n"
+        if runs.contains(where: \.interrupted) {
+            page +=
+                "<div class=\"sub\"><b>Interrupted</b>: a signal stopped the run early; the figures cover what ran "
+                + "until then.</div>\n"
+        }
         page += cards(runs, names: names)
         page += "<h2>Summary</h2>\n" + summaryTable(runs, names: names)
         page += "<h2>Latency over time</h2>\n" + latencyChart(runs, names: names)

@@ -106,6 +106,10 @@ package struct LoadResult: Equatable, Sendable {
     }
     /// Sandboxes the simulator started for invokes during the run (on-demand inits), when it says.
     package var sandboxesStarted: Int?
+    /// Whether a signal stopped the run early (its figures cover what ran until then), and the invokes that were
+    /// still in flight or waiting when its drain ended (counted as other errors).
+    package var interrupted = false
+    package var abandoned = 0
 
     package var throughputPerSecond: Double { durationSeconds > 0 ? Double(requests) / durationSeconds : 0 }
 
@@ -210,6 +214,8 @@ package struct LoadResult: Equatable, Sendable {
             ("peakSandboxes", optional(peakSandboxes)),
             ("peakInFlight", optional(peakInFlight)),
             ("sandboxesStarted", optional(sandboxesStarted)),
+            ("interrupted", .bool(interrupted)),
+            ("abandoned", number(abandoned)),
             (
                 "latencyHistogram",
                 .object([
@@ -237,6 +243,9 @@ package struct LoadResult: Equatable, Sendable {
                 + pad(String(f.count), 10) + "\n"
         }
         var out = "lambda-sim load: \(function) (\(target)), \(load), \(invocationType)\n"
+        if interrupted {
+            out += "  interrupted: no invoke started after the signal; \(abandoned) abandoned at the end of the drain\n"
+        }
         out += row(
             "requests",
             "\(requests)  \(LambdaLog.fixed(throughputPerSecond, decimals: 1))/s over "

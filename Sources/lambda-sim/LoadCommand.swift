@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LambdaSim
 import SimLoad
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -75,6 +76,13 @@ struct LoadCommand: AsyncParsableCommand {
         parsing: .unconditional, help: "An invoke without an answer after this many seconds counts as an other error.")
     var clientTimeout: Double = 120
 
+    @Option(
+        parsing: .unconditional,
+        help:
+            "After a first SIGINT or SIGTERM, wait this many seconds for invokes in flight (default 5); a second aborts."
+    )
+    var drain: Double = 5
+
     @Flag(help: "Print only the summary (no live progress line).")
     var quiet = false
 
@@ -105,6 +113,9 @@ struct LoadCommand: AsyncParsableCommand {
         if models > 1 { throw ValidationError("give only one of --rate, --stages and --concurrency") }
         if payload != nil && payloadFile != nil {
             throw ValidationError("give only one of --payload and --payload-file")
+        }
+        guard drain >= 0, drain <= LoadPlan.longestClientTimeoutSeconds else {
+            throw ValidationError("--drain must be between 0 and 3600 seconds, not \(drain)")
         }
         if compareFreeze != nil && endpoint != nil {
             throw ValidationError(
@@ -194,19 +205,49 @@ struct LoadCommand: AsyncParsableCommand {
             Console.error("lambda-sim load: \(error)")
             throw ExitCode(2)
         }
+        // The first SIGINT/SIGTERM stops the schedule and drains; a second cuts everything off.
+        let interrupts: Interrupts
+        do {
+            interrupts = try Interrupts()
+        } catch {
+            Console.error("lambda-sim load: cannot watch signals: \(error)")
+            throw ExitCode(1)
+        }
+        let running = RunningGenerator()
+        let drain = self.drain
+        interrupts.onSignal { signal, count in
+            if count == 1 {
+                Console.error(
+                    "\nlambda-sim load: interrupted, waiting up to \(drain) s for "
+                        + "invokes in flight (again to abort)")
+                running.generator?.interrupt(drainSeconds: drain)
+            } else {
+                running.generator?.interrupt(drainSeconds: 0)
+            }
+        }
         var results: [LoadResult] = []
-        for mode in try freezeModes() {
+        for mode in try freezeModes() where interrupts.count == 0 {
             if let mode, !quiet, compareFreeze != nil { Console.out("lambda-sim load: freeze \(mode)") }
             let target: LoadTarget
             do {
-                target = try await LoadTarget.start(command: self, freeze: mode)
+                target = try await LoadTarget.start(command: self, freeze: mode, interrupts: interrupts)
             } catch let error as LoadPlanError {
                 Console.error("lambda-sim load: \(error)")
                 throw ExitCode(2)
             }
-            let result = try await runOnce(plan: plan, target: target)
+            var result = try await runOnce(plan: plan, target: target, running: running, interrupts: interrupts)
+            if interrupts.count >= 2 { break }
+            result.interrupted = interrupts.count > 0
             results.append(result)
             Console.out(result.summary)
+        }
+        let signalled = interrupts.count > 0 ? ExitCode(128 + interrupts.firstSignal) : nil
+        if interrupts.count >= 2 || results.isEmpty, let signalled {
+            // Aborted (or interrupted before any load): nothing is reported, nothing written.
+            jsonFile?.discard()
+            reportFile?.discard()
+            Console.error("lambda-sim load: aborted")
+            throw signalled
         }
         do {
             if let jsonFile {
@@ -230,6 +271,7 @@ struct LoadCommand: AsyncParsableCommand {
                 failed.append(condition.text + run)
             }
         }
+        if let signalled { throw signalled }
         if !failed.isEmpty {
             Console.error("lambda-sim load: failed: " + failed.joined(separator: ", "))
             throw ExitCode(1)
@@ -237,7 +279,9 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     /// One run against a started target; stops the target afterwards.
-    private func runOnce(plan: LoadPlan, target: LoadTarget) async throws -> LoadResult {
+    private func runOnce(
+        plan: LoadPlan, target: LoadTarget, running: RunningGenerator, interrupts: Interrupts
+    ) async throws -> LoadResult {
         let generator: LoadGenerator
         do {
             generator = try LoadGenerator(plan: plan, endpoint: target.endpoint, askTail: target.needsTail)
@@ -255,6 +299,9 @@ struct LoadCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        running.generator = generator
+        defer { running.generator = nil }
+        if interrupts.count > 0 { generator.interrupt(drainSeconds: interrupts.count > 1 ? 0 : drain) }
         let live = !quiet && isatty(1) == 1
         let printer = live ? ProgressPrinter() : nil
         var progress: (@Sendable (LoadProgress) -> Void)?
@@ -265,10 +312,13 @@ struct LoadCommand: AsyncParsableCommand {
         let freeze = await target.freezeFigures()
         await target.stop()
         let started = await verdicts.value
+        let abandoned = await generator.abandonedCount()
         let recorder = await generator.finishRecording()
-        return LoadResult(
+        var result = LoadResult(
             recorder: recorder, function: functionName, target: targetKind.rawValue, plan: plan, load: loadDescription,
             durationSeconds: duration, freeze: freeze, sandboxesStarted: started)
+        result.abandoned = abandoned
+        return result
     }
 
     /// What `load` drives: an endpoint, or a simulator it started.
@@ -288,7 +338,7 @@ struct LoadCommand: AsyncParsableCommand {
         }
 
         /// Starts (or checks) the target of `command`, with `freeze` overriding the function's mode.
-        static func start(command: LoadCommand, freeze: String?) async throws -> LoadTarget {
+        static func start(command: LoadCommand, freeze: String?, interrupts: Interrupts) async throws -> LoadTarget {
             let name = command.functionName
             if let url = command.endpoint {
                 let endpoint = try InvokeEndpoint.parse(url: url, function: name)
@@ -337,7 +387,8 @@ struct LoadCommand: AsyncParsableCommand {
                 throw LoadPlanError("cannot start the simulator: \(error)")
             }
             // Provisioned sandboxes initialise first, as they would before traffic reaches Lambda.
-            for _ in 0..<6_000 where !((try? await simulator.isReady()) ?? true) {
+            for _ in 0..<6_000 where interrupts.count == 0 {
+                if (try? await simulator.isReady()) ?? true { break }
                 try? await Task.sleep(for: .milliseconds(20))
             }
             return LoadTarget(
@@ -393,6 +444,16 @@ struct LoadCommand: AsyncParsableCommand {
         func stop() async {
             await simulator?.stop()
         }
+    }
+}
+
+/// The generator of the run in progress, for the signal handler.
+private final class RunningGenerator: Sendable {
+    private let current = Mutex<LoadGenerator?>(nil)
+
+    var generator: LoadGenerator? {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
     }
 }
 

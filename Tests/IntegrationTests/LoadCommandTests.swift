@@ -193,3 +193,165 @@ struct LoadCommandTests {
         }
     }
 }
+
+/// `lambda-sim load` interrupted by signals, as Ctrl-C or a CI runner's SIGTERM interrupts it.
+@Suite("lambda-sim load interrupts", .serialized)
+struct LoadInterruptTests {
+    /// A started `lambda-sim load` process, its output and exit collected on the client loop.
+    private final class RunningLoad: @unchecked Sendable {
+        // SAFETY: every field is touched on the client loop only.
+        var process: ChildProcess?
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var exit: CheckedContinuation<SimUV.ExitStatus, Never>?
+        var status: SimUV.ExitStatus?
+    }
+
+    /// Starts `lambda-sim load ARGUMENTS` with the function's code directory in a fresh directory, and waits until
+    /// a runtime runs there (the load has begun).
+    private func start(_ arguments: [String]) async throws -> (RunningLoad, directory: String) {
+        let directory = try makeTemporaryDirectory()
+        let running = RunningLoad()
+        let loop = ClientLoop.shared
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            loop.submit {
+                do {
+                    let spec = ProcessSpec(
+                        arguments: [TestPaths.binDirectory + "/lambda-sim", "load"]
+                            + arguments.map { $0.replacingOccurrences(of: "DIR", with: directory) }
+                            + ["--code-dir", directory, "--", TestPaths.fixtureRuntime],
+                        environment: TestPaths.environment(), workingDirectory: directory)
+                    let process = try ChildProcess(loop: loop, spec: spec)
+                    running.process = process
+                    process.onStdout = { running.stdout.append(contentsOf: $0) }
+                    process.onStderr = { running.stderr.append(contentsOf: $0) }
+                    process.onExit = { status in
+                        loop.schedule(afterMilliseconds: 0) {
+                            loop.schedule(afterMilliseconds: 1) {
+                                running.process?.closePipes()
+                                running.status = status
+                                running.exit?.resume(returning: status)
+                                running.exit = nil
+                            }
+                        }
+                    }
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while runtimes(in: directory).isEmpty && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(!runtimes(in: directory).isEmpty, "no runtime started")
+        return (running, directory)
+    }
+
+    private func signal(_ running: RunningLoad, _ number: Int32) async {
+        await withCheckedContinuation { continuation in
+            ClientLoop.shared.submit {
+                running.process?.signal(number)
+                continuation.resume()
+            }
+        }
+    }
+
+    private func wait(_ running: RunningLoad) async -> (SimUV.ExitStatus, stdout: String, stderr: String) {
+        let status = await withCheckedContinuation { continuation in
+            ClientLoop.shared.submit {
+                if let status = running.status {
+                    continuation.resume(returning: status)
+                } else {
+                    running.exit = continuation
+                }
+            }
+        }
+        return (
+            status, String(decoding: running.stdout, as: UTF8.self), String(decoding: running.stderr, as: UTF8.self)
+        )
+    }
+
+    /// The fixture runtimes whose working directory is `directory` (the function's code directory).
+    private func runtimes(in directory: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/cwd")) == directory
+                && (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.hasPrefix("lambda-sim-fix")
+                    == true
+        }
+    }
+
+    private func int(_ value: JSONValue?) -> Int? {
+        if case .number(let text)? = value { return Int(text) }
+        return nil
+    }
+
+    private func json(_ path: String) -> JSONValue? {
+        FileManager.default.contents(atPath: path).flatMap { try? JSON.parse(Array($0)) }
+    }
+
+    /// The first SIGINT stops starting invokes, waits for those in flight, then prints the summary and writes the
+    /// JSON marked interrupted, with every invoke started answered; the exit status is 130 and no runtime is left.
+    @Test(.timeLimit(.minutes(1)))
+    func firstSignalDrainsAndReports() async throws {
+        let (running, directory) = try await start([
+            "fn", "--rate", "50", "--duration", "30", "--payload", #"{"sleepMs":300}"#, "--max-concurrency", "100",
+            "--freeze", "none", "--quiet", "--json", "DIR/result.json", "--report", "DIR/report.html",
+        ])
+        try await Task.sleep(for: .milliseconds(500))
+        let signalled = ContinuousClock.now
+        await signal(running, SIGINT)
+        let (status, stdout, stderr) = await wait(running)
+        #expect(ContinuousClock.now - signalled < .seconds(5), "the drain waits only for invokes in flight")
+        #expect(status == SimUV.ExitStatus.exited(130), "\(stderr)")
+        #expect(stdout.contains("interrupted: no invoke started after the signal; 0 abandoned"), "\(stdout)")
+        let result = try #require(json(directory + "/result.json"), "\(stdout) \(stderr)")
+        #expect(result["interrupted"] == .bool(true))
+        let requests = try #require(int(result["requests"]))
+        #expect(requests > 0 && requests < 500, "\(requests) requests")
+        #expect(int(result["succeeded"]) == requests, "\(result.serialized)")
+        let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
+        #expect(html.contains("<b>Interrupted</b>"))
+        #expect(runtimes(in: directory).isEmpty)
+    }
+
+    /// When the drain ends first, the invokes still in flight are abandoned: counted as other errors and as
+    /// `abandoned`, and cut off at once.
+    @Test(.timeLimit(.minutes(1)))
+    func drainEndsWithAbandonedInvokes() async throws {
+        let (running, directory) = try await start([
+            "fn", "--concurrency", "4", "--duration", "30", "--payload", #"{"sleepMs":20000}"#, "--max-concurrency",
+            "4", "--freeze", "none", "--quiet", "--drain", "0.5", "--json", "DIR/result.json",
+        ])
+        await signal(running, SIGTERM)
+        let (status, stdout, stderr) = await wait(running)
+        #expect(status == SimUV.ExitStatus.exited(143), "\(stderr)")
+        let result = try #require(json(directory + "/result.json"), "\(stdout) \(stderr)")
+        #expect(result["interrupted"] == .bool(true))
+        #expect(int(result["abandoned"]) == 4 && int(result["otherErrors"]) == 4, "\(result.serialized)")
+        #expect(int(result["requests"]) == 4)
+        #expect(runtimes(in: directory).isEmpty)
+    }
+
+    /// A second signal aborts at once: no summary, no result file, exit 130, and no runtime left running.
+    @Test(.timeLimit(.minutes(1)))
+    func secondSignalAborts() async throws {
+        let (running, directory) = try await start([
+            "fn", "--concurrency", "4", "--duration", "30", "--payload", #"{"sleepMs":20000}"#, "--max-concurrency",
+            "4", "--freeze", "signal", "--quiet", "--drain", "60", "--json", "DIR/result.json",
+        ])
+        await signal(running, SIGINT)
+        try await Task.sleep(for: .milliseconds(200))
+        let signalled = ContinuousClock.now
+        await signal(running, SIGINT)
+        let (status, stdout, stderr) = await wait(running)
+        #expect(ContinuousClock.now - signalled < .seconds(5))
+        #expect(status == SimUV.ExitStatus.exited(130), "\(stderr)")
+        #expect(stderr.contains("aborted") && !stdout.contains("requests"), "\(stdout) \(stderr)")
+        #expect(json(directory + "/result.json") == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+        #expect(runtimes(in: directory).isEmpty)
+    }
+}
