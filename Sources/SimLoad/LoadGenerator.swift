@@ -116,6 +116,9 @@ package final class LoadGenerator: @unchecked Sendable {
     private var abandoned = 0
     /// An interrupt that came before `run` started: its drain, applied as the run starts.
     private var pendingInterrupt: Double?
+    /// The client-timeout timer and the deadline it is armed for.
+    private var deadlineTimer: Timer?
+    private var armedDeadline: UInt64?
 
     /// A generator for `plan` against `endpoint`; with `askTail` every invoke asks for its log tail
     /// (`X-Amz-Log-Type: Tail`), whose REPORT line tells a cold start from a warm one.
@@ -144,7 +147,6 @@ package final class LoadGenerator: @unchecked Sendable {
                 startNanoseconds = EventLoop.nanoseconds()
                 let timer = Timer(loop: loop)
                 timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [unowned self] in
-                    expireSlowInvokes()
                     let now = EventLoop.nanoseconds() - startNanoseconds
                     recentAnswers.removeAll { $0 + 1_000_000_000 < now }
                     if let progress { progress(snapshot()) }
@@ -318,6 +320,7 @@ package final class LoadGenerator: @unchecked Sendable {
             return
         }
         busy[ObjectIdentifier(connection)] = (connection, due)
+        armDeadline(due + clientTimeoutNanoseconds)
         connection.send(request) { [self] result in
             busy[ObjectIdentifier(connection)] = nil
             let response = try? result.get()
@@ -400,11 +403,28 @@ package final class LoadGenerator: @unchecked Sendable {
         return nil
     }
 
-    /// Closes the connections of invokes older than the client timeout (they end as other errors).
+    private var clientTimeoutNanoseconds: UInt64 { UInt64(plan.clientTimeoutSeconds * 1e9) }
+
+    /// Arms the client-timeout timer for `deadline` (ns since the start) unless it fires earlier already: one timer
+    /// for the earliest deadline of the invokes in flight, so a timeout fires within a millisecond of it.
+    private func armDeadline(_ deadline: UInt64) {
+        if let armed = armedDeadline, armed <= deadline { return }
+        armedDeadline = deadline
+        let now = EventLoop.nanoseconds() - startNanoseconds
+        let wait = deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0
+        if deadlineTimer == nil { deadlineTimer = Timer(loop: loop) }
+        deadlineTimer?.start(afterMilliseconds: wait) { [unowned self] in
+            armedDeadline = nil
+            expireSlowInvokes()
+            if let oldest = busy.values.lazy.map(\.started).min() { armDeadline(oldest + clientTimeoutNanoseconds) }
+        }
+    }
+
+    /// Closes the connections of invokes that reached the client timeout (they end as other errors).
     private func expireSlowInvokes() {
         let now = EventLoop.nanoseconds() - startNanoseconds
-        let limit = UInt64(plan.clientTimeoutSeconds * 1e9)
-        for (_, entry) in busy where now > entry.started && now - entry.started > limit { entry.connection.close() }
+        let limit = clientTimeoutNanoseconds
+        for (_, entry) in busy where now >= entry.started && now - entry.started >= limit { entry.connection.close() }
     }
 
     // MARK: - Interrupts
@@ -468,6 +488,8 @@ package final class LoadGenerator: @unchecked Sendable {
         finished = nil
         draining?.close()
         draining = nil
+        deadlineTimer?.close()
+        deadlineTimer = nil
         if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
         housekeeping?.close()
         housekeeping = nil

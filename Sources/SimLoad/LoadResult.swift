@@ -7,14 +7,19 @@ package struct LatencyFigures: Equatable, Sendable {
     package var p99: Double
     package var max: Double
     package var count: Int
+    package var p95 = 0.0
+    /// The mean (0 without samples).
+    package var average = 0.0
 
     package init(_ histogram: LatencyHistogram) {
         func ms(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1_000_000 }
         p50 = ms(histogram.percentile(0.5))
         p90 = ms(histogram.percentile(0.9))
+        p95 = ms(histogram.percentile(0.95))
         p99 = ms(histogram.percentile(0.99))
         max = ms(histogram.max)
         count = histogram.count
+        average = histogram.count > 0 ? ms(histogram.total) / Double(histogram.count) : 0
     }
 
     package init(p50: Double, p90: Double, p99: Double, max: Double, count: Int) {
@@ -164,7 +169,7 @@ package struct LoadResult: Equatable, Sendable {
         func figures(_ f: LatencyFigures) -> JSONValue {
             .object([
                 ("p50", number(f.p50)), ("p90", number(f.p90)), ("p99", number(f.p99)), ("max", number(f.max)),
-                ("count", number(f.count)),
+                ("count", number(f.count)), ("p95", number(f.p95)), ("avg", number(f.average)),
             ])
         }
         // Percentiles are null when nothing was frozen (mode none, or no invoke ended).

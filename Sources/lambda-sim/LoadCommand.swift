@@ -239,7 +239,7 @@ struct LoadCommand: AsyncParsableCommand {
             if interrupts.count >= 2 { break }
             result.interrupted = interrupts.count > 0
             results.append(result)
-            Console.out(result.summary)
+            Console.out(result.summary + Self.thresholdLines(conditions, result))
         }
         let signalled = interrupts.count > 0 ? ExitCode(128 + interrupts.firstSignal) : nil
         if interrupts.count >= 2 || results.isEmpty, let signalled {
@@ -266,9 +266,11 @@ struct LoadCommand: AsyncParsableCommand {
         }
         var failed: [String] = []
         for (index, result) in results.enumerated() {
-            for condition in conditions where condition.holds(for: result) {
+            for condition in conditions {
+                let verdict = condition.evaluate(result)
+                guard verdict.fails else { continue }
                 let run = results.count > 1 ? " (freeze \(result.freeze?.mode ?? String(index)))" : ""
-                failed.append(condition.text + run)
+                failed.append(condition.text + (verdict.measured == nil ? " (no data)" : "") + run)
             }
         }
         if let signalled { throw signalled }
@@ -276,6 +278,12 @@ struct LoadCommand: AsyncParsableCommand {
             Console.error("lambda-sim load: failed: " + failed.joined(separator: ", "))
             throw ExitCode(1)
         }
+    }
+
+    /// The summary's last lines: one per `--fail-on` condition, ✓ or ✗, the measured value and the limit.
+    private static func thresholdLines(_ conditions: [FailureCondition], _ result: LoadResult) -> String {
+        guard !conditions.isEmpty else { return "" }
+        return "  thresholds\n" + conditions.map { $0.line(for: result) + "\n" }.joined()
     }
 
     /// One run against a started target; stops the target afterwards.

@@ -142,6 +142,27 @@ struct LoadCommandTests {
         #expect(passed.status == SimUV.ExitStatus.exited(0), "\(passed.stderr)")
     }
 
+    /// A run whose every invoke timed out fails its latency thresholds with "no data" (it passed them before);
+    /// the summary ends with one ✓/✗ line per condition; client timeouts fire within a few ms of their deadline
+    /// (ten 50 ms timeouts took 2.5 s when they were checked every 250 ms).
+    @Test(.timeLimit(.minutes(1)))
+    func thresholdsWithoutDataFail() async throws {
+        let run = try await load([
+            "fn", "--concurrency", "1", "--requests", "10", "--client-timeout", "0.05", "--payload",
+            #"{"sleepMs":300}"#,
+            "--max-concurrency", "10", "--freeze", "none", "--fail-on", "p99>100ms,throttled>0", "--",
+            TestPaths.fixtureRuntime,
+        ])
+        #expect(run.status == SimUV.ExitStatus.exited(1), "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("✗ p99>100ms") && run.stdout.contains("no data (no invoke answered 200)"))
+        #expect(run.stdout.contains("✓ throttled>0") && run.stdout.contains("throttled 0, limit 0"), "\(run.stdout)")
+        #expect(run.stderr.contains("failed: p99>100ms (no data)"), "\(run.stderr)")
+        let json = try #require(run.json)
+        #expect(int(json["otherErrors"]) == 10)
+        let duration = try #require(double(json["durationSeconds"]))
+        #expect(duration < 1.2, "10 timeouts of 50 ms took \(duration) s")
+    }
+
     /// AWS's Python runtime client under an endpoint target: the load tool drives a running simulator, learns
     /// cold starts from the log tail and reads the freeze figures from the status API.
     @Test(.timeLimit(.minutes(2)))
