@@ -216,7 +216,8 @@ package struct LoadResult: Equatable, Sendable {
             ),
             ("load", .string(load)),
             ("invocationType", .string(invocationType)),
-            ("peakSandboxes", optional(peakSandboxes)),
+            // Never null: at least the sandboxes the run saw start, when nothing sampled them.
+            ("peakSandboxes", number(max(peakSandboxes ?? 0, coldStarts, sandboxesStarted ?? 0))),
             ("peakInFlight", optional(peakInFlight)),
             ("sandboxesStarted", optional(sandboxesStarted)),
             ("interrupted", .bool(interrupted)),

@@ -4,7 +4,8 @@
 
 /// A result file (`--json`, `--report`, `--out`), checked before any load and written without harm to the system.
 ///
-/// - `-` is standard output.
+/// - `-` is standard output; a path that is or links to `/dev/stdout`, `/dev/fd/N` or `/proc/self/fd/N` is that
+///   descriptor of this process, written where it stands (after the summary, when both go to one file).
 /// - A target that exists and is not a regular file (a FIFO, a terminal, `/dev/stdout`) is written in place, never
 ///   renamed over; it must be writable now.
 /// - A regular file, or one that does not exist yet, is replaced atomically: a temporary file (`O_EXCL`, in the
@@ -16,6 +17,8 @@ package final class OutputFile {
     private enum Kind {
         /// File descriptor 1.
         case standardOutput
+        /// Another descriptor of this process (`/dev/fd/N`).
+        case descriptor
         /// The existing non-regular file at this path, opened for writing when first written.
         case inPlace(String)
         /// A temporary file in the target's directory, renamed over `target` on commit.
@@ -45,6 +48,14 @@ package final class OutputFile {
             return
         }
         guard !path.isEmpty else { throw LoadPlanError("\(option): an empty path") }
+        if let number = Self.descriptorNamed(by: path) {
+            guard fcntl(number, F_GETFD) >= 0 else {
+                throw LoadPlanError("\(option) \(path): descriptor \(number) is not open")
+            }
+            kind = number == 1 ? .standardOutput : .descriptor
+            descriptor = number
+            return
+        }
         var target = path
         var info = stat()
         if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
@@ -109,7 +120,7 @@ package final class OutputFile {
         guard !done else { return }
         done = true
         switch kind {
-        case .standardOutput:
+        case .standardOutput, .descriptor:
             return
         case .inPlace:
             if descriptor >= 0 { close(descriptor) }
@@ -130,11 +141,41 @@ package final class OutputFile {
     package func discard() {
         guard !done else { return }
         done = true
-        if case .standardOutput = kind { return }
+        switch kind {
+        case .standardOutput, .descriptor: return
+        case .inPlace, .replace: break
+        }
         if descriptor >= 0 { close(descriptor) }
         descriptor = -1
         if case .replace(_, let temporary) = kind { unlink(temporary) }
     }
 
     private static func errorText() -> String { String(cString: strerror(errno)) }
+
+    /// The descriptor `path` names, following up to 8 symlinks: `/dev/stdout` (1), `/dev/stderr` (2), `/dev/fd/N`,
+    /// `/proc/self/fd/N`; nil for any other path.
+    static func descriptorNamed(by path: String) -> Int32? {
+        var current = path
+        for _ in 0..<8 {
+            switch current {
+            case "/dev/stdout": return 1
+            case "/dev/stderr": return 2
+            default: break
+            }
+            for prefix in ["/dev/fd/", "/proc/self/fd/"] where current.hasPrefix(prefix) {
+                if let number = Int32(current.dropFirst(prefix.count)) { return number }
+            }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(current, &buffer, buffer.count - 1)
+            guard length > 0 else { return nil }
+            let link = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if link.hasPrefix("/") {
+                current = link
+            } else {
+                let directory = current.lastIndex(of: "/").map { String(current[...$0]) } ?? ""
+                current = directory + link
+            }
+        }
+        return nil
+    }
 }

@@ -227,7 +227,7 @@ struct LoadCommand: AsyncParsableCommand {
         }
         var results: [LoadResult] = []
         for mode in try freezeModes() where interrupts.count == 0 {
-            if let mode, !quiet, compareFreeze != nil { Console.out("lambda-sim load: freeze \(mode)") }
+            if let mode, !quiet, compareFreeze != nil { human("lambda-sim load: freeze \(mode)\n") }
             let target: LoadTarget
             do {
                 target = try await LoadTarget.start(command: self, freeze: mode, interrupts: interrupts)
@@ -239,7 +239,7 @@ struct LoadCommand: AsyncParsableCommand {
             if interrupts.count >= 2 { break }
             result.interrupted = interrupts.count > 0
             results.append(result)
-            Console.out(result.summary + Self.thresholdLines(conditions, result))
+            human(result.summary + Self.thresholdLines(conditions, result) + "\n")
         }
         let signalled = interrupts.count > 0 ? ExitCode(128 + interrupts.firstSignal) : nil
         if interrupts.count >= 2 || results.isEmpty, let signalled {
@@ -280,6 +280,12 @@ struct LoadCommand: AsyncParsableCommand {
         }
     }
 
+    /// Where the human output goes: standard output, or standard error when `--json -` takes standard output.
+    private var humanDescriptor: Int32 { json == "-" ? 2 : 1 }
+
+    /// Prints `text` for a human (the summary, the progress line).
+    private func human(_ text: String) { writeAll(humanDescriptor, text) }
+
     /// The summary's last lines: one per `--fail-on` condition, ✓ or ✗, the measured value and the limit.
     private static func thresholdLines(_ conditions: [FailureCondition], _ result: LoadResult) -> String {
         guard !conditions.isEmpty else { return "" }
@@ -310,8 +316,8 @@ struct LoadCommand: AsyncParsableCommand {
         running.generator = generator
         defer { running.generator = nil }
         if interrupts.count > 0 { generator.interrupt(drainSeconds: interrupts.count > 1 ? 0 : drain) }
-        let live = !quiet && isatty(1) == 1
-        let printer = live ? ProgressPrinter() : nil
+        let live = !quiet && isatty(humanDescriptor) == 1
+        let printer = live ? ProgressPrinter(descriptor: humanDescriptor) : nil
         var progress: (@Sendable (LoadProgress) -> Void)?
         if let printer { progress = { printer.show($0) } }
         let duration = await generator.run(progress: progress)
@@ -467,12 +473,30 @@ private final class RunningGenerator: Sendable {
 
 /// The live progress line, rewritten in place on the terminal.
 private final class ProgressPrinter: Sendable {
+    let descriptor: Int32
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
     func show(_ progress: LoadProgress) {
-        Console.raw("\r\u{1B}[K" + progress.line)
+        writeAll(descriptor, "\r\u{1B}[K" + progress.line)
     }
 
     func end() {
-        Console.raw("\r\u{1B}[K")
+        writeAll(descriptor, "\r\u{1B}[K")
+    }
+}
+
+/// Writes all of `text` to `descriptor` (gives up on an error: the reader went away).
+private func writeAll(_ descriptor: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
     }
 }
 

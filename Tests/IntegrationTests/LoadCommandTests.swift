@@ -163,6 +163,31 @@ struct LoadCommandTests {
         #expect(duration < 1.2, "10 timeouts of 50 ms took \(duration) s")
     }
 
+    /// `--json -` writes the JSON (and nothing else) to standard output and the summary to standard error, and
+    /// creates no file named `-`; a target that is not a regular file (a symlink to this process's standard
+    /// output, as /dev/stdout is) is written in place and stays a symlink. Every result says `interrupted` and
+    /// `peakSandboxes`.
+    @Test(.timeLimit(.minutes(1)))
+    func jsonToStandardOutput() async throws {
+        let directory = try makeTemporaryDirectory()
+        let base = [Self.lambdaSim, "load", "fn", "--concurrency", "1", "--requests", "5", "--quiet"]
+        let toDash = try await runProcess(
+            base + ["--json", "-", "--", TestPaths.fixtureRuntime], workingDirectory: directory)
+        #expect(toDash.status == SimUV.ExitStatus.exited(0), "\(toDash.stderr)")
+        let document = try JSON.parse(Array(toDash.stdout.utf8))
+        #expect(int(document["requests"]) == 5 && document["interrupted"] == .bool(false))
+        #expect(int(document["peakSandboxes"]) == 1, "\(toDash.stdout)")
+        #expect(toDash.stderr.contains("requests ....") && !toDash.stdout.contains("requests ...."))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/-"))
+        let link = directory + "/stdout"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/proc/self/fd/1")
+        let toLink = try await runProcess(
+            base + ["--json", link, "--", TestPaths.fixtureRuntime], workingDirectory: directory)
+        #expect(toLink.status == SimUV.ExitStatus.exited(0), "\(toLink.stderr)")
+        #expect(toLink.stdout.contains("requests ....") && toLink.stdout.contains(#""requests":5"#))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "/proc/self/fd/1")
+    }
+
     /// AWS's Python runtime client under an endpoint target: the load tool drives a running simulator, learns
     /// cold starts from the log tail and reads the freeze figures from the status API.
     @Test(.timeLimit(.minutes(2)))

@@ -50,6 +50,18 @@ import Testing
             try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["link.json", "result.json"])
     }
 
+    /// `/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N` and links to them name this process's descriptors.
+    @Test func descriptorPaths() throws {
+        #expect(OutputFile.descriptorNamed(by: "/dev/stdout") == 1)
+        #expect(OutputFile.descriptorNamed(by: "/dev/fd/3") == 3)
+        #expect(OutputFile.descriptorNamed(by: "/proc/self/fd/2") == 2)
+        let directory = try makeDirectory()
+        try FileManager.default.createSymbolicLink(atPath: directory + "/out", withDestinationPath: "/dev/stdout")
+        #expect(OutputFile.descriptorNamed(by: directory + "/out") == 1)
+        #expect(OutputFile.descriptorNamed(by: directory + "/result.json") == nil)
+        #expect(try OutputFile("/dev/stdout", option: "--json").isStandardOutput)
+    }
+
     /// A target that exists and is not a regular file (a FIFO here) is written in place, never renamed over.
     @Test func fifosAreWrittenInPlace() async throws {
         let directory = try makeDirectory()
