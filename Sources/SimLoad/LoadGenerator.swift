@@ -42,6 +42,21 @@ package struct InvokeEndpoint: Sendable, Equatable {
     }
 }
 
+/// How one invoke went, as the generator saw it (times in nanoseconds since the run's start).
+package struct InvokeAnswer: Sendable, Equatable {
+    /// When it was due (open model) or started (closed model); its latency counts from here.
+    package var scheduledNanoseconds: UInt64
+    /// When its request was sent; nil when it never was (no connection, abandoned).
+    package var sentNanoseconds: UInt64?
+    package var endNanoseconds: UInt64
+    /// The HTTP status; nil without an answer.
+    package var status: Int?
+    package var outcome: LoadOutcome
+    package var requestID: String?
+    /// Cold or warm, when the answer's log tail said.
+    package var start: StartKind?
+}
+
 /// A moment of a run, for the live progress line.
 package struct LoadProgress: Sendable {
     package var elapsedSeconds: Double
@@ -94,6 +109,9 @@ package final class LoadGenerator: @unchecked Sendable {
     private var recentAnswers: [UInt64] = []
     private var request: HTTPRequest
     private var latestSandboxes: (total: Int, busy: Int, inFlight: Int?)?
+
+    /// Called on the generator's loop with every invoke as it ends (`--out`); set before `run`.
+    package var onAnswer: ((InvokeAnswer) -> Void)?
 
     /// Connections an open model may hold at once; invokes due beyond them wait (their latency grows).
     package static let maxConnections = 4_000
@@ -321,6 +339,7 @@ package final class LoadGenerator: @unchecked Sendable {
         }
         busy[ObjectIdentifier(connection)] = (connection, due)
         armDeadline(due + clientTimeoutNanoseconds)
+        let sent = EventLoop.nanoseconds() - startNanoseconds
         connection.send(request) { [self] result in
             busy[ObjectIdentifier(connection)] = nil
             let response = try? result.get()
@@ -328,7 +347,7 @@ package final class LoadGenerator: @unchecked Sendable {
                 response.map {
                     LoadOutcome.classify(status: $0.status, functionError: $0.headers["X-Amz-Function-Error"] != nil)
                 } ?? .otherError
-            finish(due: due, second: second, outcome: outcome, response: response)
+            finish(due: due, second: second, outcome: outcome, response: response, sent: sent)
             let reusable = connection.isOpen
             if closedModel {
                 startClosed(on: reusable ? connection : nil)
@@ -363,7 +382,9 @@ package final class LoadGenerator: @unchecked Sendable {
         }
     }
 
-    private func finish(due: UInt64, second: Int, outcome: LoadOutcome, response: HTTPResponse?) {
+    private func finish(
+        due: UInt64, second: Int, outcome: LoadOutcome, response: HTTPResponse?, sent: UInt64? = nil
+    ) {
         let now = EventLoop.nanoseconds() - startNanoseconds
         lastAnswerNanoseconds = now
         answered += 1
@@ -375,6 +396,10 @@ package final class LoadGenerator: @unchecked Sendable {
         }
         recorder.finished(
             second: second, outcome: outcome, nanoseconds: now - min(now, due), requestID: requestID, start: start)
+        onAnswer?(
+            InvokeAnswer(
+                scheduledNanoseconds: due, sentNanoseconds: sent, endNanoseconds: now, status: response?.status,
+                outcome: outcome, requestID: requestID, start: start))
     }
 
     /// Cold when the tail's REPORT line has an `Init Duration`; nil when the tail has no REPORT line. Only the end

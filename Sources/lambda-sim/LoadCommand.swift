@@ -66,6 +66,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Write the result as JSON to this file.")
     var json: String?
 
+    @Option(help: "Write one JSON line per invoke to this file (scheduled, start, end, status, outcome, cold, ...).")
+    var out: String?
+
     @Option(help: "Write a self-contained HTML report to this file.")
     var report: String?
 
@@ -198,9 +201,13 @@ struct LoadCommand: AsyncParsableCommand {
         // Outputs are checked (and their temporary files created) before any load.
         let jsonFile: OutputFile?
         let reportFile: OutputFile?
+        let invokeLog: InvokeLog?
         do {
             jsonFile = try json.map { try OutputFile($0, option: "--json") }
             reportFile = try report.map { try OutputFile($0, option: "--report") }
+            invokeLog = try out.map {
+                InvokeLog(output: try OutputFile($0, option: "--out"), awaitsVerdicts: endpoint == nil)
+            }
         } catch let error as LoadPlanError {
             Console.error("lambda-sim load: \(error)")
             throw ExitCode(2)
@@ -235,7 +242,8 @@ struct LoadCommand: AsyncParsableCommand {
                 Console.error("lambda-sim load: \(error)")
                 throw ExitCode(2)
             }
-            var result = try await runOnce(plan: plan, target: target, running: running, interrupts: interrupts)
+            var result = try await runOnce(
+                plan: plan, target: target, running: running, interrupts: interrupts, log: invokeLog)
             if interrupts.count >= 2 { break }
             result.interrupted = interrupts.count > 0
             results.append(result)
@@ -246,10 +254,12 @@ struct LoadCommand: AsyncParsableCommand {
             // Aborted (or interrupted before any load): nothing is reported, nothing written.
             jsonFile?.discard()
             reportFile?.discard()
+            invokeLog?.discard()
             Console.error("lambda-sim load: aborted")
             throw signalled
         }
         do {
+            try invokeLog?.commit()
             if let jsonFile {
                 let value: JSONDocument = results.count == 1 ? .single(results[0]) : .runs(results)
                 try jsonFile.write(value.text)
@@ -294,7 +304,7 @@ struct LoadCommand: AsyncParsableCommand {
 
     /// One run against a started target; stops the target afterwards.
     private func runOnce(
-        plan: LoadPlan, target: LoadTarget, running: RunningGenerator, interrupts: Interrupts
+        plan: LoadPlan, target: LoadTarget, running: RunningGenerator, interrupts: Interrupts, log: InvokeLog?
     ) async throws -> LoadResult {
         let generator: LoadGenerator
         do {
@@ -304,7 +314,8 @@ struct LoadCommand: AsyncParsableCommand {
             Console.error("lambda-sim load: cannot start the load generator: \(error)")
             throw ExitCode(1)
         }
-        let verdicts = Task { await target.forwardVerdicts(to: generator) }
+        if let log { generator.onAnswer = { log.answered($0) } }
+        let verdicts = Task { await target.forwardVerdicts(to: generator, log: log) }
         let sampler = Task {
             while !Task.isCancelled {
                 if let (total, busy, inFlight) = await target.sampleSandboxes() {
@@ -412,14 +423,16 @@ struct LoadCommand: AsyncParsableCommand {
 
         /// Tells the generator which invokes were cold starts, as the simulator reports them, until it stops;
         /// returns how many sandboxes the simulator started for invokes (nil for an endpoint).
-        func forwardVerdicts(to generator: LoadGenerator) async -> Int? {
+        func forwardVerdicts(to generator: LoadGenerator, log: InvokeLog?) async -> Int? {
             guard let events else { return nil }
             var started = 0
             for await event in events where event.function == function {
                 switch event.kind {
                 case .report(let report):
                     guard let id = event.requestID else { continue }
-                    generator.verdict(report.initDurationMilliseconds != nil ? .cold : .warm, requestID: id)
+                    let kind: StartKind = report.initDurationMilliseconds != nil ? .cold : .warm
+                    generator.verdict(kind, requestID: id)
+                    log?.verdict(kind, requestID: id, sandbox: event.sandboxID)
                 case .initStarted("on-demand", "init"):
                     started += 1
                 default:

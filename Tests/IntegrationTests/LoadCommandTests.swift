@@ -188,6 +188,33 @@ struct LoadCommandTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "/proc/self/fd/1")
     }
 
+    /// `--out` writes one JSON line per invoke, which agree with the JSON result: every invoke once, its times in
+    /// order, its latency from its scheduled start, and the simulator's cold/warm verdict and sandbox id.
+    @Test(.timeLimit(.minutes(1)))
+    func invokeLines() async throws {
+        let run = try await load([
+            "fn", "--concurrency", "2", "--requests", "20", "--max-concurrency", "2", "--out", "DIR/invokes.ndjson",
+            "--", TestPaths.fixtureRuntime,
+        ])
+        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        let json = try #require(run.json)
+        let text = try String(contentsOfFile: run.directory + "/invokes.ndjson", encoding: .utf8)
+        let lines = try text.split(separator: "\n").map { try JSON.parse(Array($0.utf8)) }
+        #expect(lines.count == 20)
+        #expect(lines.allSatisfy { int($0["status"]) == 200 && $0["outcome"]?.stringValue == "succeeded" })
+        #expect(lines.filter { $0["cold"] == .bool(true) }.count == int(json["coldStarts"]))
+        #expect(Set(lines.compactMap { $0["sandbox"]?.stringValue }).count == 2, "\(text)")
+        #expect(Set(lines.compactMap { $0["requestId"]?.stringValue }).count == 20)
+        for line in lines {
+            let (scheduled, start, end) = try (
+                #require(double(line["scheduledMs"])), #require(double(line["startMs"])),
+                #require(double(line["endMs"]))
+            )
+            #expect(scheduled <= start && start <= end)
+            #expect(abs(try #require(double(line["latencyMs"])) - (end - scheduled)) < 0.01)
+        }
+    }
+
     /// AWS's Python runtime client under an endpoint target: the load tool drives a running simulator, learns
     /// cold starts from the log tail and reads the freeze figures from the status API.
     @Test(.timeLimit(.minutes(2)))
