@@ -8,6 +8,9 @@ import SimCore
 /// `function_errors`, `other_errors`, `throttled`, `cold_starts` and `succeeded`, whose value is a number or a
 /// percentage of the requests (`1%`). Operators: `>`, `>=`, `<`, `<=`. A condition over no samples (a latency
 /// when no invoke was answered 200, a percentage of no requests) has no data, and fails the run.
+///
+/// A signed percentage makes the condition relative to a baseline run (`--baseline`): `p99>+10%` holds when p99
+/// grew by more than 10 %, `throughput<-5%` when throughput fell by more than 5 %.
 package struct FailureCondition: Equatable, Sendable, CustomStringConvertible {
     /// How the measured value is compared with the limit.
     package enum Comparison: String, Sendable, CaseIterable {
@@ -34,6 +37,8 @@ package struct FailureCondition: Equatable, Sendable, CustomStringConvertible {
     /// Milliseconds for latencies, a count or a fraction of requests (`unit`), invokes per second for throughput.
     package var value: Double
     package var unit: Unit
+    /// Whether `value` is a signed fraction of change against a baseline run.
+    package var isRelative = false
     package let text: String
 
     /// Whether the value is a percentage of the requests.
@@ -72,6 +77,17 @@ package struct FailureCondition: Equatable, Sendable, CustomStringConvertible {
             }
             var unit = Unit.count
             var factor = 1.0
+            if let sign = valueText.first, sign == "+" || sign == "-", valueText.hasSuffix("%") {
+                let magnitude = Double(valueText.dropFirst().dropLast())
+                guard let magnitude, magnitude >= 0, magnitude.isFinite else {
+                    throw LoadPlanError("--fail-on: '\(raw)' does not end in a signed percentage (e.g. +10%)")
+                }
+                var condition = FailureCondition(
+                    metric: metric, comparison: comparison, value: (sign == "-" ? -magnitude : magnitude) / 100,
+                    unit: isLatency ? .milliseconds : metric == "throughput" ? .perSecond : .count, text: text)
+                condition.isRelative = true
+                return condition
+            }
             if isLatency {
                 unit = .milliseconds
                 for (suffix, f) in [("us", 0.001), ("µs", 0.001), ("ms", 1.0), ("s", 1000.0)]
@@ -108,9 +124,16 @@ package struct FailureCondition: Equatable, Sendable, CustomStringConvertible {
     /// Whether the condition holds for `result` (so the run fails); a condition with no data holds.
     package func holds(for result: LoadResult) -> Bool { evaluate(result).fails }
 
-    /// Measures the condition on `result`.
-    package func evaluate(_ result: LoadResult) -> Verdict {
-        guard let measured = measure(result) else { return Verdict(measured: nil, fails: true) }
+    /// Measures the condition on `result`; a relative condition measures the change from `baseline` (a `--json`
+    /// document), and has no data without one.
+    package func evaluate(_ result: LoadResult, baseline: JSONValue? = nil) -> Verdict {
+        let current = Self.measure(metric, in: result.json, asFraction: isPercent)
+        var measured = current
+        if isRelative {
+            let before = baseline.flatMap { Self.measure(metric, in: $0, asFraction: false) }
+            if let current, let before, before > 0 { measured = (current - before) / before } else { measured = nil }
+        }
+        guard let measured else { return Verdict(measured: nil, fails: true) }
         let holds: Bool
         switch comparison {
         case .greater: holds = measured > value
@@ -123,16 +146,32 @@ package struct FailureCondition: Equatable, Sendable, CustomStringConvertible {
 
     /// The summary's line for this condition: `✓ p99>500ms ....... p99 42.100 ms, limit 500 ms` (✓ passed, ✗
     /// failed), or `✗ p99>100ms ....... no data (no invoke answered 200)`.
-    package func line(for result: LoadResult) -> String {
-        let verdict = evaluate(result)
+    package func line(for result: LoadResult, baseline: JSONValue? = nil) -> String {
+        let verdict = evaluate(result, baseline: baseline)
         let dots = String(repeating: ".", count: max(2, 22 - text.count))
-        var line = "    \(verdict.fails ? "✗" : "✓") \(text) \(dots) "
+        let line = "    \(verdict.fails ? "✗" : "✓") \(text) \(dots) "
         guard let measured = verdict.measured else {
-            let why = unit == .milliseconds ? "no invoke answered 200" : "no requests"
+            let why =
+                isRelative && baseline == nil
+                ? "no baseline"
+                : isRelative
+                    ? "no value in both runs"
+                    : unit == .milliseconds
+                        ? "no invoke answered 200" : "no requests"
             return line + "no data (\(why))"
         }
-        line += "\(metric) \(format(measured)), limit \(format(value))"
-        return line
+        if isRelative {
+            let current = Self.measure(metric, in: result.json, asFraction: false) ?? 0
+            let before = baseline.flatMap { Self.measure(metric, in: $0, asFraction: false) } ?? 0
+            return line + "\(metric) \(format(current)) vs \(format(before)): \(Self.signed(measured)), "
+                + "limit \(Self.signed(value))"
+        }
+        return line + "\(metric) \(format(measured)), limit \(format(value))"
+    }
+
+    /// A change as a signed percentage: `+15.50 %`.
+    package static func signed(_ fraction: Double) -> String {
+        (fraction >= 0 ? "+" : "") + LambdaLog.fixed(fraction * 100, decimals: 2) + " %"
     }
 
     /// `value` in the condition's unit, for the summary.
@@ -145,36 +184,42 @@ package struct FailureCondition: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The metric's value in `result`, or nil when it has no samples.
-    private func measure(_ result: LoadResult) -> Double? {
-        func latency(_ figures: LatencyFigures, _ name: String) -> Double? {
-            guard figures.count > 0 else { return nil }
-            switch name {
-            case "p50": return figures.p50
-            case "p90": return figures.p90
-            case "p95": return figures.p95
-            case "p99": return figures.p99
-            case "avg": return figures.average
-            default: return figures.max
-            }
+    /// The value of `metric` in a `--json` document, or nil when it has no samples (or the document lacks it);
+    /// counts as a fraction of the requests with `asFraction`.
+    package static func measure(_ metric: String, in document: JSONValue, asFraction: Bool) -> Double? {
+        func number(_ value: JSONValue?) -> Double? {
+            if case .number(let text)? = value { return Double(text) }
+            return nil
         }
-        func count(_ n: Int) -> Double? {
-            guard isPercent else { return Double(n) }
-            return result.requests > 0 ? Double(n) / Double(result.requests) : nil
+        func latency(_ key: String, _ name: String) -> Double? {
+            guard let figures = document[key], let count = number(figures["count"]), count > 0 else { return nil }
+            return number(figures[name])
+        }
+        let requests = number(document["requests"])
+        func count(_ keys: [String]) -> Double? {
+            let values = keys.map { number(document[$0]) }
+            guard values.allSatisfy({ $0 != nil }) else { return nil }
+            let total = values.reduce(0) { $0 + ($1 ?? 0) }
+            guard asFraction else { return total }
+            guard let requests, requests > 0 else { return nil }
+            return total / requests
         }
         switch metric {
-        case "errors": return count(result.functionErrors + result.otherErrors)
-        case "function_errors": return count(result.functionErrors)
-        case "other_errors": return count(result.otherErrors)
-        case "throttled": return count(result.throttled)
-        case "cold_starts": return count(result.coldStarts)
-        case "succeeded": return count(result.succeeded)
+        case "errors": return count(["functionErrors", "otherErrors"])
+        case "function_errors": return count(["functionErrors"])
+        case "other_errors": return count(["otherErrors"])
+        case "throttled": return count(["throttled"])
+        case "cold_starts": return count(["coldStarts"])
+        case "succeeded": return count(["succeeded"])
         case "throughput":
-            return result.durationSeconds > 0 ? Double(result.succeeded) / result.durationSeconds : nil
+            guard let succeeded = number(document["succeeded"]), let seconds = number(document["durationSeconds"]),
+                seconds > 0
+            else { return nil }
+            return succeeded / seconds
         default:
-            if metric.hasPrefix("cold_") { return latency(result.coldLatency, String(metric.dropFirst(5))) }
-            if metric.hasPrefix("warm_") { return latency(result.warmLatency, String(metric.dropFirst(5))) }
-            return latency(result.latency, metric)
+            if metric.hasPrefix("cold_") { return latency("coldLatencyMs", String(metric.dropFirst(5))) }
+            if metric.hasPrefix("warm_") { return latency("warmLatencyMs", String(metric.dropFirst(5))) }
+            return latency("latencyMs", metric)
         }
     }
 }

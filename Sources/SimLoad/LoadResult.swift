@@ -115,6 +115,8 @@ package struct LoadResult: Equatable, Sendable {
     /// still in flight or waiting when its drain ended (counted as other errors).
     package var interrupted = false
     package var abandoned = 0
+    /// The differences to a `--baseline` run, as the JSON's `baseline` object (nil: no baseline).
+    package var baseline: JSONValue?
 
     package var throughputPerSecond: Double { durationSeconds > 0 ? Double(requests) / durationSeconds : 0 }
 
@@ -184,7 +186,7 @@ package struct LoadResult: Equatable, Sendable {
                     ("skipped", number($0.skipped)),
                 ])
             } ?? .null
-        return .object([
+        var members: [(String, JSONValue)] = [
             ("function", .string(function)),
             ("target", .string(target)),
             ("model", .string(model)),
@@ -230,7 +232,9 @@ package struct LoadResult: Equatable, Sendable {
                     ("warm", .array(warmHistogram.map { number($0) })),
                 ])
             ),
-        ])
+        ]
+        if let baseline { members.append(("baseline", baseline)) }
+        return .object(members)
     }
 
     /// The summary table printed at the end, in the spirit of k6 and hey.

@@ -4,6 +4,8 @@ import LambdaSim
 import SimLoad
 import Synchronization
 
+import enum SimCore.JSONValue
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -69,6 +71,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Write one JSON line per invoke to this file (scheduled, start, end, status, outcome, cold, ...).")
     var out: String?
 
+    @Option(help: "An earlier run's --json result: print and report the differences; --fail-on \"p99>+10%\" uses it.")
+    var baseline: String?
+
     @Option(help: "Write a self-contained HTML report to this file.")
     var report: String?
 
@@ -127,7 +132,10 @@ struct LoadCommand: AsyncParsableCommand {
         do {
             _ = try plan()
             _ = try freezeModes()
-            _ = try failOn.map(FailureCondition.parseList)
+            let conditions = try failOn.map(FailureCondition.parseList) ?? []
+            if baseline == nil, let relative = conditions.first(where: \.isRelative) {
+                throw LoadPlanError("--fail-on \(relative.text) compares with an earlier run: give --baseline FILE")
+            }
         } catch let error as LoadPlanError {
             throw ValidationError(error.description)
         }
@@ -189,9 +197,11 @@ struct LoadCommand: AsyncParsableCommand {
     func run() async throws {
         let plan: LoadPlan
         let conditions: [FailureCondition]
+        let previous: Baseline?
         do {
             plan = try self.plan()
             conditions = try failOn.map(FailureCondition.parseList) ?? []
+            previous = try baseline.map { try Baseline(path: $0) }
         } catch let error as LoadPlanError {
             Console.error("lambda-sim load: \(error)")
             throw ExitCode(2)
@@ -233,7 +243,8 @@ struct LoadCommand: AsyncParsableCommand {
             }
         }
         var results: [LoadResult] = []
-        for mode in try freezeModes() where interrupts.count == 0 {
+        let modes = try freezeModes()
+        for mode in modes where interrupts.count == 0 {
             if let mode, !quiet, compareFreeze != nil { human("lambda-sim load: freeze \(mode)\n") }
             let target: LoadTarget
             do {
@@ -246,8 +257,15 @@ struct LoadCommand: AsyncParsableCommand {
                 plan: plan, target: target, running: running, interrupts: interrupts, log: invokeLog)
             if interrupts.count >= 2 { break }
             result.interrupted = interrupts.count > 0
+            let earlier = previous?.document(forRun: results.count, of: modes.count)
+            var comparison = ""
+            if let previous, let earlier {
+                let differences = Baseline.differences(result, to: earlier)
+                result.baseline = previous.json(differences)
+                comparison = previous.text(differences)
+            }
             results.append(result)
-            human(result.summary + Self.thresholdLines(conditions, result) + "\n")
+            human(result.summary + comparison + Self.thresholdLines(conditions, result, baseline: earlier) + "\n")
         }
         let signalled = interrupts.count > 0 ? ExitCode(128 + interrupts.firstSignal) : nil
         if interrupts.count >= 2 || results.isEmpty, let signalled {
@@ -277,7 +295,8 @@ struct LoadCommand: AsyncParsableCommand {
         var failed: [String] = []
         for (index, result) in results.enumerated() {
             for condition in conditions {
-                let verdict = condition.evaluate(result)
+                let verdict = condition.evaluate(
+                    result, baseline: previous?.document(forRun: index, of: results.count))
                 guard verdict.fails else { continue }
                 let run = results.count > 1 ? " (freeze \(result.freeze?.mode ?? String(index)))" : ""
                 failed.append(condition.text + (verdict.measured == nil ? " (no data)" : "") + run)
@@ -297,9 +316,11 @@ struct LoadCommand: AsyncParsableCommand {
     private func human(_ text: String) { writeAll(humanDescriptor, text) }
 
     /// The summary's last lines: one per `--fail-on` condition, ✓ or ✗, the measured value and the limit.
-    private static func thresholdLines(_ conditions: [FailureCondition], _ result: LoadResult) -> String {
+    private static func thresholdLines(
+        _ conditions: [FailureCondition], _ result: LoadResult, baseline: JSONValue?
+    ) -> String {
         guard !conditions.isEmpty else { return "" }
-        return "  thresholds\n" + conditions.map { $0.line(for: result) + "\n" }.joined()
+        return "  thresholds\n" + conditions.map { $0.line(for: result, baseline: baseline) + "\n" }.joined()
     }
 
     /// One run against a started target; stops the target afterwards.

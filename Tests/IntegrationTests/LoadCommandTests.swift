@@ -215,6 +215,39 @@ struct LoadCommandTests {
         }
     }
 
+    /// `--baseline` prints and reports the differences to an earlier run, and relative conditions fail a run that
+    /// regressed: 30 ms invokes against a baseline of instant ones grew p99 by far more than 10 %.
+    @Test(.timeLimit(.minutes(1)))
+    func baselineComparison() async throws {
+        let fast = try await load(["fn", "--concurrency", "1", "--requests", "20", "--", TestPaths.fixtureRuntime])
+        #expect(fast.status == SimUV.ExitStatus.exited(0), "\(fast.stderr)")
+        let baseline = fast.directory + "/result.json"
+        let slow = try await load([
+            "fn", "--concurrency", "1", "--requests", "20", "--payload", #"{"sleepMs":30}"#, "--baseline", baseline,
+            "--fail-on", "p99>+10%,throughput<-99%", "--", TestPaths.fixtureRuntime,
+        ])
+        #expect(slow.status == SimUV.ExitStatus.exited(1), "\(slow.stderr)")
+        #expect(slow.stdout.contains("against the baseline \(baseline)"), "\(slow.stdout)")
+        #expect(slow.stdout.contains("✗ p99>+10%") && slow.stdout.contains("✓ throughput<-99%"), "\(slow.stdout)")
+        let json = try #require(slow.json)
+        #expect(json["baseline"]?["file"]?.stringValue == baseline)
+        let change = try #require(double(json["baseline"]?["differences"]?["p99"]?["change"]))
+        #expect(change > 0.1, "\(json["baseline"]?.serialized ?? "")")
+        let p99 = try #require(double(json["latencyMs"]?["p99"]))
+        #expect(double(json["baseline"]?["differences"]?["p99"]?["current"]) == p99)
+        // A relative condition without a baseline, and a baseline that is not a result, are refused first.
+        let without = try await load([
+            "fn", "--concurrency", "1", "--requests", "2", "--fail-on", "p99>+10%", "--", TestPaths.fixtureRuntime,
+        ])
+        #expect(without.status == SimUV.ExitStatus.exited(2) && without.stderr.contains("give --baseline FILE"))
+        let notJSON = try await load([
+            "fn", "--concurrency", "1", "--requests", "2", "--baseline", "/etc/hostname", "--",
+            TestPaths.fixtureRuntime,
+        ])
+        #expect(notJSON.status == SimUV.ExitStatus.exited(2) && notJSON.stderr.contains("--baseline /etc/hostname"))
+        #expect(notJSON.json == nil)
+    }
+
     /// AWS's Python runtime client under an endpoint target: the load tool drives a running simulator, learns
     /// cold starts from the log tail and reads the freeze figures from the status API.
     @Test(.timeLimit(.minutes(2)))
