@@ -74,6 +74,9 @@ package struct LoadProgress: Sendable {
     package var busySandboxes: Int?
     /// Invokes in flight in them (several per managed instance), when known.
     package var inFlight: Int? = nil
+    /// p50 and p99 of the invokes answered in the last `RecentLatency.windowSeconds` (nil: none answered).
+    package var recentP50Ms: Double? = nil
+    package var recentP99Ms: Double? = nil
 }
 
 /// Drives a plan against an Invoke API from an event loop of its own: keep-alive connections (opened as needed up
@@ -107,6 +110,7 @@ package final class LoadGenerator: @unchecked Sendable {
     private var fineTimerToken: Int?
     private var housekeeping: Timer?
     private var recentAnswers: [UInt64] = []
+    private var recentLatency = RecentLatency()
     private var request: HTTPRequest
     private var latestSandboxes: (total: Int, busy: Int, inFlight: Int?)?
 
@@ -396,6 +400,7 @@ package final class LoadGenerator: @unchecked Sendable {
         }
         recorder.finished(
             second: second, outcome: outcome, nanoseconds: now - min(now, due), requestID: requestID, start: start)
+        if outcome == .succeeded || outcome == .functionError { recentLatency.record(now - min(now, due), at: now) }
         onAnswer?(
             InvokeAnswer(
                 scheduledNanoseconds: due, sentNanoseconds: sent, endNanoseconds: now, status: response?.status,
@@ -526,11 +531,17 @@ package final class LoadGenerator: @unchecked Sendable {
     private func snapshot() -> LoadProgress {
         let now = EventLoop.nanoseconds() - startNanoseconds
         let errors = recorder.count(.functionError) + recorder.count(.otherError)
-        return LoadProgress(
+        let recent = recentLatency.window(at: now)
+        var progress = LoadProgress(
             elapsedSeconds: Double(now) / 1e9, plannedSeconds: plan.maximumSeconds, started: started,
             plannedRequests: plan.stop.requests, answered: answered, currentRate: Double(recentAnswers.count),
             p50Ms: Double(recorder.all.percentile(0.5)) / 1e6, p99Ms: Double(recorder.all.percentile(0.99)) / 1e6,
             errors: errors, throttled: recorder.count(.throttled), sandboxes: latestSandboxes?.total,
             busySandboxes: latestSandboxes?.busy, inFlight: latestSandboxes?.inFlight)
+        if recent.count > 0 {
+            progress.recentP50Ms = Double(recent.percentile(0.5)) / 1e6
+            progress.recentP99Ms = Double(recent.percentile(0.99)) / 1e6
+        }
+        return progress
     }
 }

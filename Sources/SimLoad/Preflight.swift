@@ -90,14 +90,22 @@ extension LoadResult {
 }
 
 extension LoadProgress {
-    /// The live line: `12.0/30s  2,031 invokes  498/s  p50 0.41 ms  p99 2.10 ms  errors 0  throttled 0  sandboxes 1 busy/1  in flight 7` (the last part only when sandboxes run several invokes at once).
+    /// The live line: `12.0/30s  2031 invokes  498/s  last 5s p50 0.41 p99 2.10 ms  run p50 0.40 p99 1.90 ms
+    /// errors 0  throttled 0  sandboxes 1 busy/1  in flight 7`: percentiles of the last seconds (— when nothing
+    /// was answered in them) next to the run's, and in flight only when sandboxes run several invokes at once.
     package var line: String {
         func ms(_ value: Double) -> String { LambdaLog.fixed(value, decimals: value < 10 ? 2 : 0) }
         var text = LambdaLog.fixed(elapsedSeconds, decimals: 1)
         if let plannedSeconds { text += "/" + LambdaLog.fixed(plannedSeconds, decimals: 0) + "s" } else { text += "s" }
         text += "  \(started)"
         if let plannedRequests { text += "/\(plannedRequests)" }
-        text += " invokes  \(Int(currentRate))/s  p50 \(ms(p50Ms)) ms  p99 \(ms(p99Ms)) ms  errors \(errors)"
+        text += " invokes  \(Int(currentRate))/s  last \(Int(RecentLatency.windowSeconds))s "
+        if let recentP50Ms, let recentP99Ms {
+            text += "p50 \(ms(recentP50Ms)) p99 \(ms(recentP99Ms)) ms"
+        } else {
+            text += "—"
+        }
+        text += "  run p50 \(ms(p50Ms)) p99 \(ms(p99Ms)) ms  errors \(errors)"
         text += "  throttled \(throttled)"
         if let sandboxes { text += "  sandboxes \(busySandboxes ?? 0) busy/\(sandboxes)" }
         if let inFlight, let busySandboxes, inFlight > busySandboxes { text += "  in flight \(inFlight)" }
