@@ -117,6 +117,8 @@ package struct LoadResult: Equatable, Sendable {
     package var abandoned = 0
     /// The differences to a `--baseline` run, as the JSON's `baseline` object (nil: no baseline).
     package var baseline: JSONValue?
+    /// What became of the `Event` invokes (nil for `RequestResponse`).
+    package var events: EventCounts?
 
     package var throughputPerSecond: Double { durationSeconds > 0 ? Double(requests) / durationSeconds : 0 }
 
@@ -233,6 +235,7 @@ package struct LoadResult: Equatable, Sendable {
                 ])
             ),
         ]
+        if let events { members.append(("events", events.json)) }
         if let baseline { members.append(("baseline", baseline)) }
         return .object(members)
     }
@@ -265,6 +268,7 @@ package struct LoadResult: Equatable, Sendable {
         out += row("throttled", "\(throttled)\(percent(throttled))")
         out += row("other errors", "\(otherErrors)\(percent(otherErrors))")
         out += row("cold starts", "\(coldStarts)")
+        if let events { out += events.summary }
         if let peakSandboxes { out += row("peak sandboxes", "\(peakSandboxes)") }
         if runsSeveralPerSandbox, let peakInFlight {
             // Only worth a line when sandboxes run several invokes at once (managed instances).

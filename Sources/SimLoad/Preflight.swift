@@ -14,6 +14,12 @@ package struct FunctionStatus: Sendable, Equatable {
     /// Invokes in flight in its sandboxes (several per managed instance), when the target says.
     package var inFlight: Int? = nil
     package var freeze: FreezeFigures?
+    /// Invokes waiting for a sandbox and events between attempts, and the counters since the simulator started:
+    /// invokes received (every attempt of an event), function errors, throttles (nil when the target does not say).
+    package var queued: Int? = nil
+    package var invocations: Int? = nil
+    package var errors: Int? = nil
+    package var throttles: Int? = nil
 }
 
 /// Checks an endpoint before a run, and reads lambda-sim's status endpoint during one.
@@ -73,7 +79,10 @@ package enum Preflight {
                 thawP50Us: double(thaws["p50"]), thawP99Us: double(thaws["p99"]), frozen: int(entry["freezes"]) ?? 0,
                 skipped: int(entry["freezesSkipped"]) ?? 0)
         }
-        return FunctionStatus(sandboxes: sandboxes, busy: busy, inFlight: int(entry["inFlight"]), freeze: freeze)
+        return FunctionStatus(
+            sandboxes: sandboxes, busy: busy, inFlight: int(entry["inFlight"]), freeze: freeze,
+            queued: int(entry["queued"]), invocations: int(entry["invocations"]), errors: int(entry["errors"]),
+            throttles: int(entry["throttles"]))
     }
 }
 

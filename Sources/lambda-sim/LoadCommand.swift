@@ -335,8 +335,15 @@ struct LoadCommand: AsyncParsableCommand {
             Console.error("lambda-sim load: cannot start the load generator: \(error)")
             throw ExitCode(1)
         }
-        if let log { generator.onAnswer = { log.answered($0) } }
-        let verdicts = Task { await target.forwardVerdicts(to: generator, log: log) }
+        let tally = plan.invocationType == "Event" ? EventTally() : nil
+        let before = tally != nil && target.simulator == nil ? await Preflight.functionStatus(target.endpoint) : nil
+        if log != nil || tally != nil {
+            generator.onAnswer = { answer in
+                log?.answered(answer)
+                if answer.status == 202 { tally?.accepted() }
+            }
+        }
+        let verdicts = Task { await target.forwardVerdicts(to: generator, log: log, tally: tally) }
         let sampler = Task {
             while !Task.isCancelled {
                 if let (total, busy, inFlight) = await target.sampleSandboxes() {
@@ -354,6 +361,10 @@ struct LoadCommand: AsyncParsableCommand {
         if let printer { progress = { printer.show($0) } }
         let duration = await generator.run(progress: progress)
         printer?.end()
+        var events: EventCounts?
+        if let tally {
+            events = await drainEvents(tally, target: target, before: before, interrupts: interrupts)
+        }
         sampler.cancel()
         let freeze = await target.freezeFigures()
         await target.stop()
@@ -364,7 +375,39 @@ struct LoadCommand: AsyncParsableCommand {
             recorder: recorder, function: functionName, target: targetKind.rawValue, plan: plan, load: loadDescription,
             durationSeconds: duration, freeze: freeze, sandboxesStarted: started)
         result.abandoned = abandoned
+        result.events = events ?? tally?.counts
         return result
+    }
+
+    /// Waits, up to `--drain`, for the run's `Event` invokes to finish before the simulator stops: with a simulator
+    /// of its own until every accepted event ran or expired (the tally then has the counts, taken after the stop);
+    /// against an endpoint until its queue is back to where it was, and returns counts from the status API's
+    /// snapshots before and after (nil when the endpoint has none).
+    private func drainEvents(
+        _ tally: EventTally, target: LoadTarget, before: FunctionStatus?, interrupts: Interrupts
+    ) async -> EventCounts? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(drain * 1000))
+        if target.simulator != nil {
+            while !tally.settled && ContinuousClock.now < deadline && interrupts.count < 2 {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return nil
+        }
+        guard let before, let queuedBefore = before.queued else { return nil }
+        var after = await Preflight.functionStatus(target.endpoint)
+        while let queued = after?.queued, queued > queuedBefore, ContinuousClock.now < deadline, interrupts.count < 2 {
+            try? await Task.sleep(for: .milliseconds(20))
+            after = await Preflight.functionStatus(target.endpoint)
+        }
+        var counts = EventCounts(accepted: tally.counts.accepted)
+        func delta(_ path: KeyPath<FunctionStatus, Int?>) -> Int? {
+            guard let now = after?[keyPath: path], let then = before[keyPath: path] else { return nil }
+            return max(0, now - then)
+        }
+        counts.queued = delta(\.queued).map { min($0, counts.accepted) }
+        counts.functionErrors = delta(\.errors)
+        counts.throttles = delta(\.throttles)
+        return counts
     }
 
     /// What `load` drives: an endpoint, or a simulator it started.
@@ -444,18 +487,23 @@ struct LoadCommand: AsyncParsableCommand {
 
         /// Tells the generator which invokes were cold starts, as the simulator reports them, until it stops;
         /// returns how many sandboxes the simulator started for invokes (nil for an endpoint).
-        func forwardVerdicts(to generator: LoadGenerator, log: InvokeLog?) async -> Int? {
+        func forwardVerdicts(to generator: LoadGenerator, log: InvokeLog?, tally: EventTally?) async -> Int? {
             guard let events else { return nil }
             var started = 0
             for await event in events where event.function == function {
                 switch event.kind {
                 case .report(let report):
                     guard let id = event.requestID else { continue }
+                    if report.status != .success { tally?.functionError() }
                     let kind: StartKind = report.initDurationMilliseconds != nil ? .cold : .warm
                     generator.verdict(kind, requestID: id)
                     log?.verdict(kind, requestID: id, sandbox: event.sandboxID)
                 case .initStarted("on-demand", "init"):
                     started += 1
+                case .asyncResult(let condition, let attempts):
+                    tally?.finished(condition: condition, attempts: attempts)
+                case .throttled:
+                    tally?.throttled()
                 default:
                     continue
                 }

@@ -248,6 +248,50 @@ struct LoadCommandTests {
         #expect(notJSON.json == nil)
     }
 
+    /// `Event` invokes are accounted as accepted = ran + still queued + dropped: with time to drain, all 200 ran
+    /// before the simulator stopped (most were dropped silently before); with a short drain the rest are reported
+    /// as still queued, not as successes.
+    @Test(.timeLimit(.minutes(1)))
+    func eventModeAccounting() async throws {
+        func events(_ drain: String) async throws -> (accepted: Int, ran: Int, queued: Int, dropped: Int) {
+            let run = try await load([
+                "fn", "--rate", "200", "--duration", "1", "--invocation-type", "Event", "--payload",
+                #"{"sleepMs":20}"#, "--max-concurrency", "2", "--freeze", "none", "--drain", drain, "--",
+                TestPaths.fixtureRuntime,
+            ])
+            #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+            #expect(run.stdout.contains("events ......"), "\(run.stdout)")
+            let events = try #require(run.json?["events"])
+            return try (
+                #require(int(events["accepted"])), #require(int(events["ran"])), #require(int(events["queued"])),
+                #require(int(events["dropped"]))
+            )
+        }
+        let drained = try await events("30")
+        #expect(drained.accepted == 200 && drained.ran == 200 && drained.queued == 0 && drained.dropped == 0)
+        let cut = try await events("0.2")
+        #expect(cut.accepted == 200 && cut.queued > 0, "\(cut)")
+        #expect(cut.ran + cut.queued + cut.dropped == cut.accepted, "\(cut)")
+    }
+
+    /// Against an endpoint, `Event` counts come from the status API before and after the run: the queue is
+    /// waited for, and the simulator's function errors and throttles are this run's, not its whole life's.
+    @Test(.timeLimit(.minutes(1)))
+    func eventModeAgainstEndpoint() async throws {
+        try await withSimulator([TestFunctions.fixture(maxConcurrency: 2)]) { sim in
+            let url = "http://127.0.0.1:\(sim.simulator.port)"
+            _ = try await load(["fn", "--endpoint", url, "--concurrency", "1", "--requests", "5"])
+            let run = try await load([
+                "fn", "--endpoint", url, "--rate", "100", "--duration", "1", "--invocation-type", "Event", "--payload",
+                #"{"sleepMs":20}"#, "--drain", "30",
+            ])
+            #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+            let events = try #require(run.json?["events"])
+            #expect(int(events["accepted"]) == 100 && int(events["queued"]) == 0, "\(events.serialized)")
+            #expect(int(events["functionErrors"]) == 0 && int(events["throttles"]) == 0)
+        }
+    }
+
     /// AWS's Python runtime client under an endpoint target: the load tool drives a running simulator, learns
     /// cold starts from the log tail and reads the freeze figures from the status API.
     @Test(.timeLimit(.minutes(2)))
