@@ -41,6 +41,13 @@ package struct FreezeFigures: Equatable, Sendable {
     /// Freezes carried out, and those skipped because the next invoke was already waiting.
     package var frozen: Int
     package var skipped: Int
+    /// Confirmed freezes and thaws, the samples behind the percentiles (nil: as many as `frozen`); a percentile
+    /// over none is null in the JSON and "—" in the summary.
+    package var freezeSamples: Int?
+    package var thawSamples: Int?
+    /// Freezes and thaws carried out but never confirmed (no latency recorded).
+    package var unconfirmed = 0
+    package var thawsUnconfirmed = 0
 
     package init(
         mode: String, freezeP50Us: Double, freezeP99Us: Double, thawP50Us: Double, thawP99Us: Double, frozen: Int,
@@ -176,16 +183,18 @@ package struct LoadResult: Equatable, Sendable {
                 ("count", number(f.count)), ("p95", number(f.p95)), ("avg", number(f.average)),
             ])
         }
-        // Percentiles are null when nothing was frozen (mode none, or no invoke ended).
+        // Percentiles are null without samples (mode none, no invoke ended, or no freeze confirmed).
         let freezeValue: JSONValue =
             freeze.map {
-                let frozen = $0.frozen > 0
+                let frozen = ($0.freezeSamples ?? $0.frozen) > 0
+                let thawed = ($0.thawSamples ?? $0.frozen) > 0
                 return .object([
                     ("mode", .string($0.mode)), ("freezeP50Us", frozen ? number($0.freezeP50Us) : .null),
                     ("freezeP99Us", frozen ? number($0.freezeP99Us) : .null),
-                    ("thawP50Us", frozen ? number($0.thawP50Us) : .null),
-                    ("thawP99Us", frozen ? number($0.thawP99Us) : .null), ("frozen", number($0.frozen)),
-                    ("skipped", number($0.skipped)),
+                    ("thawP50Us", thawed ? number($0.thawP50Us) : .null),
+                    ("thawP99Us", thawed ? number($0.thawP99Us) : .null), ("frozen", number($0.frozen)),
+                    ("skipped", number($0.skipped)), ("unconfirmed", number($0.unconfirmed)),
+                    ("thawsUnconfirmed", number($0.thawsUnconfirmed)),
                 ])
             } ?? .null
         var members: [(String, JSONValue)] = [
@@ -283,15 +292,21 @@ package struct LoadResult: Equatable, Sendable {
         if let freeze, freeze.frozen == 0 {
             out += row("freeze (\(freeze.mode))", "no freezes")
         } else if let freeze {
+            func micros(_ value: Double, samples: Int) -> String {
+                samples > 0 ? LambdaLog.fixed(value, decimals: 1) + " µs" : "—"
+            }
+            let freezes = freeze.freezeSamples ?? freeze.frozen
+            let thaws = freeze.thawSamples ?? freeze.frozen
+            let unconfirmed = freeze.unconfirmed > 0 ? "\(freeze.unconfirmed) unconfirmed, " : ""
             out += row(
                 "freeze (\(freeze.mode))",
-                "p50 " + LambdaLog.fixed(freeze.freezeP50Us, decimals: 1) + " µs  p99 "
-                    + LambdaLog.fixed(freeze.freezeP99Us, decimals: 1) + " µs  (\(freeze.frozen) freezes, "
-                    + "\(freeze.skipped) skipped)")
+                "p50 \(micros(freeze.freezeP50Us, samples: freezes))  p99 \(micros(freeze.freezeP99Us, samples: freezes))"
+                    + "  (\(freeze.frozen) freezes, \(unconfirmed)\(freeze.skipped) skipped)")
+            let thawsUnconfirmed = freeze.thawsUnconfirmed > 0 ? "  (\(freeze.thawsUnconfirmed) unconfirmed)" : ""
             out += row(
                 "thaw (\(freeze.mode))",
-                "p50 " + LambdaLog.fixed(freeze.thawP50Us, decimals: 1) + " µs  p99 "
-                    + LambdaLog.fixed(freeze.thawP99Us, decimals: 1) + " µs")
+                "p50 \(micros(freeze.thawP50Us, samples: thaws))  p99 \(micros(freeze.thawP99Us, samples: thaws))"
+                    + thawsUnconfirmed)
         }
         return out
     }

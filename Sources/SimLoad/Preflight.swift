@@ -20,6 +20,33 @@ package struct FunctionStatus: Sendable, Equatable {
     package var invocations: Int? = nil
     package var errors: Int? = nil
     package var throttles: Int? = nil
+    /// The freeze and thaw latency histograms since the simulator started, when the target publishes their buckets.
+    package var freezeHistogram: LatencyHistogram? = nil
+    package var thawHistogram: LatencyHistogram? = nil
+
+    /// The freeze figures of what happened between `earlier`, a snapshot taken before a run, and this one: the
+    /// counts' differences, and percentiles of the latency histograms' difference. Nil without freeze figures; the
+    /// whole life's figures when either snapshot lacks the histograms.
+    package func freezeFigures(since earlier: FunctionStatus?) -> FreezeFigures? {
+        guard var figures = freeze else { return nil }
+        guard let earlier, let before = earlier.freeze, let freezes = freezeHistogram, let thaws = thawHistogram,
+            let freezesBefore = earlier.freezeHistogram, let thawsBefore = earlier.thawHistogram
+        else { return figures }
+        let freezeDelta = freezes.subtracting(freezesBefore)
+        let thawDelta = thaws.subtracting(thawsBefore)
+        func us(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1000 }
+        figures.frozen = max(0, figures.frozen - before.frozen)
+        figures.skipped = max(0, figures.skipped - before.skipped)
+        figures.unconfirmed = max(0, figures.unconfirmed - before.unconfirmed)
+        figures.thawsUnconfirmed = max(0, figures.thawsUnconfirmed - before.thawsUnconfirmed)
+        figures.freezeSamples = freezeDelta.count
+        figures.thawSamples = thawDelta.count
+        figures.freezeP50Us = us(freezeDelta.percentile(0.5))
+        figures.freezeP99Us = us(freezeDelta.percentile(0.99))
+        figures.thawP50Us = us(thawDelta.percentile(0.5))
+        figures.thawP99Us = us(thawDelta.percentile(0.99))
+        return figures
+    }
 }
 
 /// Checks an endpoint before a run, and reads lambda-sim's status endpoint during one.
@@ -78,11 +105,29 @@ package enum Preflight {
                 mode: mode, freezeP50Us: double(freezes["p50"]), freezeP99Us: double(freezes["p99"]),
                 thawP50Us: double(thaws["p50"]), thawP99Us: double(thaws["p99"]), frozen: int(entry["freezes"]) ?? 0,
                 skipped: int(entry["freezesSkipped"]) ?? 0)
+            freeze?.freezeSamples = int(freezes["count"])
+            freeze?.thawSamples = int(thaws["count"])
+            freeze?.unconfirmed = int(entry["freezesUnconfirmed"]) ?? 0
+            freeze?.thawsUnconfirmed = int(entry["thawsUnconfirmed"]) ?? 0
+        }
+        func histogram(_ value: JSONValue?) -> LatencyHistogram? {
+            guard let value, case .array(let pairs)? = value["buckets"], let total = int(value["totalNs"]),
+                let max = int(value["maxNs"])
+            else { return nil }
+            let buckets = pairs.compactMap { pair -> (index: Int, count: Int)? in
+                guard case .array(let items) = pair, items.count == 2, let index = int(items[0]),
+                    let count = int(items[1])
+                else { return nil }
+                return (index, count)
+            }
+            return LatencyHistogram(
+                buckets: buckets, total: UInt64(Swift.max(0, total)), max: UInt64(Swift.max(0, max)))
         }
         return FunctionStatus(
             sandboxes: sandboxes, busy: busy, inFlight: int(entry["inFlight"]), freeze: freeze,
             queued: int(entry["queued"]), invocations: int(entry["invocations"]), errors: int(entry["errors"]),
-            throttles: int(entry["throttles"]))
+            throttles: int(entry["throttles"]), freezeHistogram: histogram(entry["freezeLatencyUs"]),
+            thawHistogram: histogram(entry["thawLatencyUs"]))
     }
 }
 

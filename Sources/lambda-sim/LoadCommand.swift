@@ -336,7 +336,8 @@ struct LoadCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let tally = plan.invocationType == "Event" ? EventTally() : nil
-        let before = tally != nil && target.simulator == nil ? await Preflight.functionStatus(target.endpoint) : nil
+        // Against an endpoint, the figures of this run are the status API's differences from before it.
+        let before = target.simulator == nil ? await Preflight.functionStatus(target.endpoint) : nil
         if log != nil || tally != nil {
             generator.onAnswer = { answer in
                 log?.answered(answer)
@@ -366,7 +367,7 @@ struct LoadCommand: AsyncParsableCommand {
             events = await drainEvents(tally, target: target, before: before, interrupts: interrupts)
         }
         sampler.cancel()
-        let freeze = await target.freezeFigures()
+        let freeze = await target.freezeFigures(since: before)
         await target.stop()
         let started = await verdicts.value
         let abandoned = await generator.abandonedCount()
@@ -525,16 +526,22 @@ struct LoadCommand: AsyncParsableCommand {
             return (status.sandboxes, status.busy, status.inFlight)
         }
 
-        /// The freeze figures of the run, when the target is lambda-sim.
-        func freezeFigures() async -> FreezeFigures? {
+        /// The freeze figures of the run, when the target is lambda-sim: a simulator of its own started with the
+        /// run; an endpoint's are the differences from `before`, its status when the run began.
+        func freezeFigures(since before: FunctionStatus?) async -> FreezeFigures? {
             if let simulator {
                 guard let summary = try? await simulator.freezeSummary(function: function) else { return nil }
-                return FreezeFigures(
+                var figures = FreezeFigures(
                     mode: summary.mode, freezeP50Us: summary.freezes.p50Microseconds,
                     freezeP99Us: summary.freezes.p99Microseconds, thawP50Us: summary.thaws.p50Microseconds,
                     thawP99Us: summary.thaws.p99Microseconds, frozen: summary.frozen, skipped: summary.skipped)
+                figures.freezeSamples = summary.freezes.count
+                figures.thawSamples = summary.thaws.count
+                figures.unconfirmed = summary.freezesUnconfirmed
+                figures.thawsUnconfirmed = summary.thawsUnconfirmed
+                return figures
             }
-            return await Preflight.functionStatus(endpoint)?.freeze
+            return await Preflight.functionStatus(endpoint)?.freezeFigures(since: before)
         }
 
         func stop() async {

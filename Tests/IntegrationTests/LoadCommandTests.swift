@@ -292,6 +292,23 @@ struct LoadCommandTests {
         }
     }
 
+    /// Against an endpoint, the freeze figures are this run's: a second run of 10 invokes reports its own ~10
+    /// freezes, not the simulator's whole life (the issue saw 3,376 freezes for 1,877 invokes), and the status API
+    /// publishes the unconfirmed ones.
+    @Test(.timeLimit(.minutes(1)))
+    func endpointFreezeFiguresOfTheRun() async throws {
+        try await withSimulator([TestFunctions.freezeFixture(freeze: .signal)]) { sim in
+            let url = "http://127.0.0.1:\(sim.simulator.port)"
+            let first = try await load(["fn", "--endpoint", url, "--concurrency", "1", "--requests", "40"])
+            #expect(first.status == SimUV.ExitStatus.exited(0), "\(first.stderr)")
+            let run = try await load(["fn", "--endpoint", url, "--concurrency", "1", "--requests", "10"])
+            let freeze = try #require(run.json?["freeze"])
+            let frozen = try #require(int(freeze["frozen"]))
+            #expect(frozen >= 8 && frozen <= 11, "\(freeze.serialized)")
+            #expect(double(freeze["freezeP50Us"]) != nil && int(freeze["unconfirmed"]) != nil)
+        }
+    }
+
     /// AWS's Python runtime client under an endpoint target: the load tool drives a running simulator, learns
     /// cold starts from the log tail and reads the freeze figures from the status API.
     @Test(.timeLimit(.minutes(2)))
