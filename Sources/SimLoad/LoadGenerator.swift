@@ -268,6 +268,7 @@ package final class LoadGenerator: @unchecked Sendable {
         let second = Int(due / 1_000_000_000)
         started += 1
         recorder.started(second: second)
+        if expiredBeforeSending(due: due, second: second) { return }
         if let connection = idle.popLast() {
             send(on: connection, due: due, second: second, closedModel: false)
         } else if openConnections < connectionLimit {
@@ -341,6 +342,10 @@ package final class LoadGenerator: @unchecked Sendable {
             finishIfDone()
             return
         }
+        if expiredBeforeSending(due: due, second: second) {
+            released(connection, reusable: true, closedModel: closedModel)
+            return
+        }
         busy[ObjectIdentifier(connection)] = (connection, due)
         armDeadline(due + clientTimeoutNanoseconds)
         let sent = EventLoop.nanoseconds() - startNanoseconds
@@ -352,37 +357,57 @@ package final class LoadGenerator: @unchecked Sendable {
                     LoadOutcome.classify(status: $0.status, functionError: $0.headers["X-Amz-Function-Error"] != nil)
                 } ?? .otherError
             finish(due: due, second: second, outcome: outcome, response: response, sent: sent)
-            let reusable = connection.isOpen
-            if closedModel {
-                startClosed(on: reusable ? connection : nil)
-            } else if waitingHead < waiting.count {
-                let next = waiting[waitingHead]
-                waitingHead += 1
-                if waitingHead > 1024 && waitingHead * 2 > waiting.count {
-                    waiting.removeFirst(waitingHead)
-                    waitingHead = 0
-                }
-                // A schedule paused on a full backlog resumes once the backlog has room again.
-                if paused {
-                    paused = false
-                    loop.submit { [unowned self] in tick() }
-                }
-                if reusable {
-                    send(on: connection, due: next.due, second: next.second, closedModel: false)
-                } else {
-                    connect { [self] fresh in
-                        guard let fresh else {
-                            finish(due: next.due, second: next.second, outcome: .otherError, response: nil)
-                            finishIfDone()
-                            return
-                        }
-                        send(on: fresh, due: next.due, second: next.second, closedModel: false)
-                    }
-                }
-            } else if reusable {
-                idle.append(connection)
+            released(connection, reusable: connection.isOpen, closedModel: closedModel)
+        }
+    }
+
+    /// Whether an invoke due at `due` is already past its client timeout (it waited that long for a connection):
+    /// then it ends as an other error unsent, as it would have a moment after being sent.
+    private func expiredBeforeSending(due: UInt64, second: Int) -> Bool {
+        let now = EventLoop.nanoseconds() - startNanoseconds
+        guard now >= due, now - due >= clientTimeoutNanoseconds else { return false }
+        finish(due: due, second: second, outcome: .otherError, response: nil)
+        return true
+    }
+
+    /// `connection` is free again: the closed model's caller goes on, an open model sends the next invoke of the
+    /// backlog (skipping those already past their timeout), or the connection waits for the next due one.
+    private func released(_ connection: HTTPClientConnection, reusable: Bool, closedModel: Bool) {
+        defer { finishIfDone() }
+        if closedModel {
+            startClosed(on: reusable ? connection : nil)
+            return
+        }
+        var next: (due: UInt64, second: Int)?
+        while next == nil && waitingHead < waiting.count {
+            let candidate = waiting[waitingHead]
+            waitingHead += 1
+            if !expiredBeforeSending(due: candidate.due, second: candidate.second) { next = candidate }
+        }
+        if waitingHead > 1024 && waitingHead * 2 > waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+        // A schedule paused on a full backlog resumes once the backlog has room again.
+        if paused && waiting.count - waitingHead < backlogLimit {
+            paused = false
+            loop.submit { [unowned self] in tick() }
+        }
+        guard let next else {
+            if reusable { idle.append(connection) }
+            return
+        }
+        if reusable {
+            send(on: connection, due: next.due, second: next.second, closedModel: false)
+            return
+        }
+        connect { [self] fresh in
+            guard let fresh else {
+                finish(due: next.due, second: next.second, outcome: .otherError, response: nil)
+                finishIfDone()
+                return
             }
-            finishIfDone()
+            send(on: fresh, due: next.due, second: next.second, closedModel: false)
         }
     }
 
@@ -450,11 +475,13 @@ package final class LoadGenerator: @unchecked Sendable {
         }
     }
 
-    /// Closes the connections of invokes that reached the client timeout (they end as other errors).
+    /// Closes the connections of invokes that reach the client timeout within the next millisecond (they end as
+    /// other errors): one pass over the invokes in flight (at most `maxConnections`) per millisecond at most.
     private func expireSlowInvokes() {
-        let now = EventLoop.nanoseconds() - startNanoseconds
+        let soon = EventLoop.nanoseconds() - startNanoseconds + 1_000_000
         let limit = clientTimeoutNanoseconds
-        for (_, entry) in busy where now >= entry.started && now - entry.started >= limit { entry.connection.close() }
+        let expired = busy.values.filter { soon >= $0.started && soon - $0.started >= limit }
+        for entry in expired { entry.connection.close() }
     }
 
     // MARK: - Interrupts
