@@ -122,6 +122,9 @@ struct LoadCommand: AsyncParsableCommand {
         if payload != nil && payloadFile != nil {
             throw ValidationError("give only one of --payload and --payload-file")
         }
+        if [json, report, out].filter({ $0 == "-" }).count > 1 {
+            throw ValidationError("only one of --json, --report and --out can be - (standard output)")
+        }
         guard drain >= 0, drain <= LoadPlan.longestClientTimeoutSeconds else {
             throw ValidationError("--drain must be between 0 and 3600 seconds, not \(drain)")
         }

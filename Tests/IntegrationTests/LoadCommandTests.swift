@@ -346,6 +346,10 @@ struct LoadCommandTests {
             (["fn", "--rate", "-5", "--duration", "1", "--", "/bin/true"], "--rate must be a positive number"),
             (["fn", "--rate", "1e12", "--duration", "1", "--", "/bin/true"], "the most the generator can schedule"),
             (["fn", "--stages", "99999999999h:1", "--", "/bin/true"], "longer than 1 h"),
+            (
+                ["fn", "--rate", "5", "--duration", "1", "--out", "-", "--report", "-", "--", "/bin/true"],
+                "only one of"
+            ),
             (["fn", "--concurrency", "1", "--requests", "5", "--", "/nonexistent"], "/nonexistent does not exist"),
             (
                 ["fn", "--concurrency", "1", "--requests", "5", "--report", "/nonexistent/r.html", "--", "/bin/true"],
