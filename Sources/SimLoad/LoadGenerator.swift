@@ -138,6 +138,9 @@ package final class LoadGenerator: @unchecked Sendable {
     private var abandoned = 0
     /// An interrupt that came before `run` started: its drain, applied as the run starts.
     private var pendingInterrupt: Double?
+    /// Connects in progress for invokes (their due time, second and model), by token, for the client timeout.
+    private var connecting: [Int: (due: UInt64, second: Int, closedModel: Bool)] = [:]
+    private var nextConnectToken = 0
     /// The client-timeout timer and the deadline it is armed for.
     private var deadlineTimer: Timer?
     private var armedDeadline: UInt64?
@@ -272,14 +275,7 @@ package final class LoadGenerator: @unchecked Sendable {
         if let connection = idle.popLast() {
             send(on: connection, due: due, second: second, closedModel: false)
         } else if openConnections < connectionLimit {
-            connect { [self] connection in
-                guard let connection else {
-                    finish(due: due, second: second, outcome: .otherError, response: nil)
-                    finishIfDone()
-                    return
-                }
-                send(on: connection, due: due, second: second, closedModel: false)
-            }
+            connectAndSend(due: due, second: second, closedModel: false)
         } else {
             waiting.append((due, second))
             peakBacklog = max(peakBacklog, waiting.count - waitingHead)
@@ -306,15 +302,7 @@ package final class LoadGenerator: @unchecked Sendable {
             send(on: connection, due: now, second: second, closedModel: true)
             return
         }
-        connect { [self] connection in
-            guard let connection else {
-                finish(due: now, second: second, outcome: .otherError, response: nil)
-                // A caller whose connection failed tries again with a new one.
-                startClosed()
-                return
-            }
-            send(on: connection, due: now, second: second, closedModel: true)
-        }
+        connectAndSend(due: now, second: second, closedModel: true)
     }
 
     // MARK: - Invokes
@@ -401,13 +389,36 @@ package final class LoadGenerator: @unchecked Sendable {
             send(on: connection, due: next.due, second: next.second, closedModel: false)
             return
         }
-        connect { [self] fresh in
-            guard let fresh else {
-                finish(due: next.due, second: next.second, outcome: .otherError, response: nil)
-                finishIfDone()
+        connectAndSend(due: next.due, second: next.second, closedModel: false)
+    }
+
+    /// Opens a connection for the invoke due at `due` and sends it on it. A connect that outlasts the invoke's
+    /// client timeout ends the invoke then, as an other error (a closed model's caller goes on); the connection,
+    /// if it comes later, serves the open model's next invoke or is closed.
+    private func connectAndSend(due: UInt64, second: Int, closedModel: Bool) {
+        let token = nextConnectToken
+        nextConnectToken += 1
+        connecting[token] = (due, second, closedModel)
+        armDeadline(due + clientTimeoutNanoseconds)
+        connect { [self] connection in
+            guard connecting.removeValue(forKey: token) != nil else {
+                // The invoke timed out while connecting.
+                if let connection {
+                    if closedModel || finished == nil {
+                        connection.close()
+                    } else {
+                        released(connection, reusable: true, closedModel: false)
+                    }
+                }
                 return
             }
-            send(on: fresh, due: next.due, second: next.second, closedModel: false)
+            guard let connection else {
+                finish(due: due, second: second, outcome: .otherError, response: nil)
+                // A caller whose connection failed tries again with a new one.
+                if closedModel { startClosed() } else { finishIfDone() }
+                return
+            }
+            send(on: connection, due: due, second: second, closedModel: closedModel)
         }
     }
 
@@ -471,7 +482,9 @@ package final class LoadGenerator: @unchecked Sendable {
         deadlineTimer?.start(afterMilliseconds: wait) { [unowned self] in
             armedDeadline = nil
             expireSlowInvokes()
-            if let oldest = busy.values.lazy.map(\.started).min() { armDeadline(oldest + clientTimeoutNanoseconds) }
+            let oldest = [busy.values.lazy.map(\.started).min(), connecting.values.lazy.map(\.due).min()]
+                .compactMap { $0 }.min()
+            if let oldest { armDeadline(oldest + clientTimeoutNanoseconds) }
         }
     }
 
@@ -482,6 +495,13 @@ package final class LoadGenerator: @unchecked Sendable {
         let limit = clientTimeoutNanoseconds
         let expired = busy.values.filter { soon >= $0.started && soon - $0.started >= limit }
         for entry in expired { entry.connection.close() }
+        let stuck = connecting.filter { soon >= $0.value.due && soon - $0.value.due >= limit }
+        for (token, entry) in stuck {
+            connecting[token] = nil
+            finish(due: entry.due, second: entry.second, outcome: .otherError, response: nil)
+            if entry.closedModel { startClosed() }
+        }
+        if !stuck.isEmpty { finishIfDone() }
     }
 
     // MARK: - Interrupts
