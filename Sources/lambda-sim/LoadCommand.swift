@@ -299,7 +299,7 @@ struct LoadCommand: AsyncParsableCommand {
         for (index, result) in results.enumerated() {
             for condition in conditions {
                 let verdict = condition.evaluate(
-                    result, baseline: previous?.document(forRun: index, of: results.count))
+                    result, baseline: previous?.document(forRun: index, of: modes.count))
                 guard verdict.fails else { continue }
                 let run = results.count > 1 ? " (freeze \(result.freeze?.mode ?? String(index)))" : ""
                 failed.append(condition.text + (verdict.measured == nil ? " (no data)" : "") + run)
@@ -312,8 +312,9 @@ struct LoadCommand: AsyncParsableCommand {
         }
     }
 
-    /// Where the human output goes: standard output, or standard error when `--json -` takes standard output.
-    private var humanDescriptor: Int32 { json == "-" ? 2 : 1 }
+    /// Where the human output goes: standard output, or standard error when an output (`--json -`, `--out -`,
+    /// `--report -`) takes standard output.
+    private var humanDescriptor: Int32 { [json, report, out].contains("-") ? 2 : 1 }
 
     /// Prints `text` for a human (the summary, the progress line).
     private func human(_ text: String) { writeAll(humanDescriptor, text) }

@@ -179,6 +179,10 @@ struct LoadCommandTests {
         #expect(int(document["peakSandboxes"]) == 1, "\(toDash.stdout)")
         #expect(toDash.stderr.contains("requests ....") && !toDash.stdout.contains("requests ...."))
         #expect(!FileManager.default.fileExists(atPath: directory + "/-"))
+        let linesToDash = try await runProcess(
+            base + ["--out", "-", "--", TestPaths.fixtureRuntime], workingDirectory: directory)
+        #expect(linesToDash.stdout.split(separator: "\n").count == 5, "\(linesToDash.stdout)")
+        #expect(linesToDash.stderr.contains("requests ...."))
         let link = directory + "/stdout"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/proc/self/fd/1")
         let toLink = try await runProcess(
