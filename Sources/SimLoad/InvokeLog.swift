@@ -4,7 +4,7 @@ import Synchronization
 /// `--out FILE`: one JSON line per invoke, in the order they end:
 /// `{"scheduledMs","startMs","endMs","status","outcome","cold","sandbox","latencyMs","requestId"}` (times in
 /// milliseconds since the run's start; `startMs` null when the request was never sent, `status` null without an
-/// answer, `cold` and `sandbox` null when unknown).
+/// answer, `cold` and `sandbox` null when unknown), and `freeze` with `--compare-freeze`.
 ///
 /// With a simulator it started, whether an invoke was cold and its sandbox come from the simulator's REPORT
 /// events, which may arrive before or after the answer: an answered invoke waits for its REPORT (`verdict`) and
@@ -27,6 +27,7 @@ package final class InvokeLog: Sendable {
         var waitingAnswers: [String: InvokeAnswer] = [:]
         var waitingVerdicts: [String: Verdict] = [:]
         var failure: LoadPlanError?
+        var freeze: String?
     }
 
     private let awaitsVerdicts: Bool
@@ -36,6 +37,19 @@ package final class InvokeLog: Sendable {
     package init(output: sending OutputFile, awaitsVerdicts: Bool) {
         self.awaitsVerdicts = awaitsVerdicts
         state = Mutex(State(output: output))
+    }
+
+    /// The runs that follow are of this freeze mode (`--compare-freeze`): their lines say so in `freeze`. What
+    /// still waits for a verdict from the run before is written first.
+    package func startRun(freeze: String?) {
+        state.withLock { state in
+            for (_, answer) in state.waitingAnswers.sorted(by: { $0.value.endNanoseconds < $1.value.endNanoseconds }) {
+                write(answer, verdict: nil, into: &state)
+            }
+            state.waitingAnswers.removeAll()
+            state.waitingVerdicts.removeAll()
+            state.freeze = freeze
+        }
     }
 
     /// An invoke ended.
@@ -109,7 +123,7 @@ package final class InvokeLog: Sendable {
         case .throttled: outcome = "throttled"
         case .otherError: outcome = "otherError"
         }
-        let line: JSONValue = .object([
+        var members: [(String, JSONValue)] = [
             ("scheduledMs", ms(answer.scheduledNanoseconds)),
             ("startMs", answer.sentNanoseconds.map(ms) ?? .null),
             ("endMs", ms(answer.endNanoseconds)),
@@ -119,8 +133,9 @@ package final class InvokeLog: Sendable {
             ("sandbox", verdict?.sandbox.map { .string($0) } ?? .null),
             ("latencyMs", ms(answer.endNanoseconds - min(answer.endNanoseconds, answer.scheduledNanoseconds))),
             ("requestId", answer.requestID.map { .string($0) } ?? .null),
-        ])
-        state.buffer += Array(line.serialized.utf8)
+        ]
+        if let freeze = state.freeze { members.append(("freeze", .string(freeze))) }
+        state.buffer += Array(JSONValue.object(members).serialized.utf8)
         state.buffer.append(UInt8(ascii: "\n"))
         if state.buffer.count >= Self.blockBytes { drain(&state) }
     }

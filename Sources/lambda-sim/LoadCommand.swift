@@ -256,6 +256,7 @@ struct LoadCommand: AsyncParsableCommand {
                 Console.error("lambda-sim load: \(error)")
                 throw ExitCode(2)
             }
+            if compareFreeze != nil { invokeLog?.startRun(freeze: mode) }
             var result = try await runOnce(
                 plan: plan, target: target, running: running, interrupts: interrupts, log: invokeLog)
             if interrupts.count >= 2 { break }

@@ -103,12 +103,13 @@ struct LoadCommandTests {
     }
 
     /// `--compare-freeze none,signal` runs the same load once per mode on a fresh simulator and writes
-    /// `{"runs": [...]}` in that order, with each run's freeze figures; the report overlays them.
+    /// `{"runs": [...]}` in that order, with each run's freeze figures; the report overlays them; `--out` lines
+    /// say their run's mode.
     @Test(.timeLimit(.minutes(2)))
     func compareFreeze() async throws {
         let run = try await load([
             "fn", "--compare-freeze", "none,signal", "--rate", "100", "--duration", "1", "--report", "DIR/report.html",
-            "--", TestPaths.fixtureRuntime,
+            "--out", "DIR/invokes.ndjson", "--", TestPaths.fixtureRuntime,
         ])
         #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
         guard case .array(let runs) = try #require(run.json)["runs"] else {
@@ -122,6 +123,12 @@ struct LoadCommandTests {
         #expect(runs.allSatisfy { int($0["requests"]) == 100 })
         let html = try String(contentsOfFile: run.directory + "/report.html", encoding: .utf8)
         #expect(html.contains("<svg") && html.contains("freeze signal") && !html.contains("<script"))
+        // --out says which run each invoke belongs to.
+        let lines = try String(contentsOfFile: run.directory + "/invokes.ndjson", encoding: .utf8)
+            .split(separator: "\n").map { try JSON.parse(Array($0.utf8)) }
+        #expect(
+            lines.map { $0["freeze"]?.stringValue ?? "" } == Array(repeating: "none", count: 100)
+                + Array(repeating: "signal", count: 100))
     }
 
     /// `--fail-on` turns a crossed threshold into exit status 1 and names it; one that holds not exits 0.
