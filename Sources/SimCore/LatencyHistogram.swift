@@ -42,7 +42,8 @@ package struct LatencyHistogram: Sendable, Equatable {
         return max
     }
 
-    /// The buckets holding samples, in ascending order: each one's index and count.
+    /// The buckets holding samples, in ascending order: each one's index and count (what a status endpoint
+    /// publishes so that a client can subtract two snapshots of one histogram, `subtracting`).
     package var occupiedBuckets: [(index: Int, count: Int)] {
         buckets.enumerated().compactMap { $0.element > 0 ? ($0.offset, Int($0.element)) : nil }
     }
@@ -50,6 +51,30 @@ package struct LatencyHistogram: Sendable, Equatable {
     /// The values bucket `index` holds, in nanoseconds: from `lower` (inclusive) to `upper` (exclusive).
     package static func bounds(ofBucket index: Int) -> (lower: Double, upper: Double) {
         (exp2(Double(index) / Double(bucketsPerOctave)), exp2(Double(index + 1) / Double(bucketsPerOctave)))
+    }
+
+    /// A histogram from published buckets (indexes out of range are ignored), its sum and maximum.
+    package init(buckets published: [(index: Int, count: Int)], total: UInt64, max: UInt64) {
+        for (index, n) in published where buckets.indices.contains(index) && n > 0 {
+            buckets[index] &+= UInt32(truncatingIfNeeded: n)
+            count += n
+        }
+        self.total = total
+        self.max = max
+    }
+
+    /// The samples of this histogram that `earlier`, an earlier snapshot of the same one, did not have. The
+    /// maximum is the upper bound of the highest bucket left (never above this one's).
+    package func subtracting(_ earlier: LatencyHistogram) -> LatencyHistogram {
+        var result = LatencyHistogram()
+        for index in buckets.indices {
+            let n = buckets[index] >= earlier.buckets[index] ? buckets[index] - earlier.buckets[index] : 0
+            result.buckets[index] = n
+            result.count += Int(n)
+            if n > 0 { result.max = Swift.min(max, Self.upperBound(of: index)) }
+        }
+        result.total = total >= earlier.total ? total - earlier.total : 0
+        return result
     }
 
     /// The bucket that holds `value` nanoseconds.

@@ -42,6 +42,21 @@ package struct InvokeEndpoint: Sendable, Equatable {
     }
 }
 
+/// How one invoke went, as the generator saw it (times in nanoseconds since the run's start).
+package struct InvokeAnswer: Sendable, Equatable {
+    /// When it was due (open model) or started (closed model); its latency counts from here.
+    package var scheduledNanoseconds: UInt64
+    /// When its request was sent; nil when it never was (no connection, abandoned).
+    package var sentNanoseconds: UInt64?
+    package var endNanoseconds: UInt64
+    /// The HTTP status; nil without an answer.
+    package var status: Int?
+    package var outcome: LoadOutcome
+    package var requestID: String?
+    /// Cold or warm, when the answer's log tail said.
+    package var start: StartKind?
+}
+
 /// A moment of a run, for the live progress line.
 package struct LoadProgress: Sendable {
     package var elapsedSeconds: Double
@@ -59,6 +74,9 @@ package struct LoadProgress: Sendable {
     package var busySandboxes: Int?
     /// Invokes in flight in them (several per managed instance), when known.
     package var inFlight: Int? = nil
+    /// p50 and p99 of the invokes answered in the last `RecentLatency.windowSeconds` (nil: none answered).
+    package var recentP50Ms: Double? = nil
+    package var recentP99Ms: Double? = nil
 }
 
 /// Drives a plan against an Invoke API from an event loop of its own: keep-alive connections (opened as needed up
@@ -82,8 +100,8 @@ package final class LoadGenerator: @unchecked Sendable {
     /// Connections opened during the run, and the most invokes started and not yet answered at once.
     private var connectionsOpened = 0
     private var peakInFlight = 0
-    /// Connections being opened for waiting invokes.
-    private var connecting = 0
+    /// Connections being opened for waiting open-model invokes.
+    private var openingForWaiting = 0
     /// Open-model invokes due while every connection was busy: their due offsets, in order.
     private var waiting: [UInt64] = []
     private var waitingHead = 0
@@ -97,15 +115,49 @@ package final class LoadGenerator: @unchecked Sendable {
     private var fineTimerToken: Int?
     private var housekeeping: Timer?
     private var recentAnswers: [UInt64] = []
+    private var recentLatency = RecentLatency()
     private var request: HTTPRequest
     private var latestSandboxes: (total: Int, busy: Int, inFlight: Int?)?
 
+    /// Called on the generator's loop with every invoke as it ends (`--out`); set before `run`.
+    package var onAnswer: ((InvokeAnswer) -> Void)?
+
     /// Connections an open model may hold at once; invokes due beyond them wait (their latency grows).
     package static let maxConnections = 4_000
+    /// Invokes due while every connection is busy that may wait (16 bytes each: 1 MiB); beyond them the schedule
+    /// pauses until one is sent, and resumes with the invokes due meanwhile, whose latency still counts from
+    /// their due time.
+    package static let maxBacklog = 65_536
+    /// Whether the schedule paused on a full backlog.
+    private var paused = false
+    /// This generator's limits (the statics above unless a test says otherwise).
+    private let connectionLimit: Int
+    private let backlogLimit: Int
+    /// The most invokes that waited for a connection at once.
+    package private(set) var peakBacklog = 0
+    /// Whether `interrupt` stopped the schedule, and whether its drain is over (what is left is abandoned).
+    private var interrupted = false
+    private var draining: Timer?
+    private var abandoning = false
+    /// Invokes abandoned at the end of an interrupt's drain (counted as other errors).
+    private var abandoned = 0
+    /// An interrupt that came before `run` started: its drain, applied as the run starts.
+    private var pendingInterrupt: Double?
+    /// Connects in progress for closed-model callers (their invoke's due time), by token, for the client timeout.
+    private var connecting: [Int: (due: UInt64, closedModel: Bool)] = [:]
+    private var nextConnectToken = 0
+    /// The client-timeout timer and the deadline it is armed for.
+    private var deadlineTimer: Timer?
+    private var armedDeadline: UInt64?
 
     /// A generator for `plan` against `endpoint`; with `askTail` every invoke asks for its log tail
     /// (`X-Amz-Log-Type: Tail`), whose REPORT line tells a cold start from a warm one.
-    package init(plan: LoadPlan, endpoint: InvokeEndpoint, askTail: Bool) throws(UVError) {
+    package init(
+        plan: LoadPlan, endpoint: InvokeEndpoint, askTail: Bool, maxConnections: Int = maxConnections,
+        maxBacklog: Int = maxBacklog
+    ) throws(UVError) {
+        connectionLimit = maxConnections
+        backlogLimit = maxBacklog
         self.plan = plan
         self.endpoint = endpoint
         self.askTail = askTail
@@ -127,12 +179,17 @@ package final class LoadGenerator: @unchecked Sendable {
                 cpuAtStart = Self.threadCPUNanoseconds()
                 let timer = Timer(loop: loop)
                 timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [unowned self] in
-                    expireSlowInvokes()
                     let now = EventLoop.nanoseconds() - startNanoseconds
                     recentAnswers.removeAll { $0 + 1_000_000_000 < now }
                     if let progress { progress(snapshot()) }
                 }
                 housekeeping = timer
+                if let drain = pendingInterrupt {
+                    // Interrupted before it began: nothing is started.
+                    schedulingDone = true
+                    interrupt(drainSeconds: drain)
+                    return
+                }
                 switch plan.model {
                 case .concurrency(let callers):
                     for _ in 0..<callers { startClosed() }
@@ -199,9 +256,9 @@ package final class LoadGenerator: @unchecked Sendable {
     package func finishRecording() async -> LoadRecorder {
         let recorder = await withCheckedContinuation { (continuation: CheckedContinuation<LoadRecorder, Never>) in
             loop.submit { [self] in
-                self.recorder.settle()
                 self.recorder.connectionsOpened = connectionsOpened
                 self.recorder.peakClientInFlight = peakInFlight
+                self.recorder.settle()
                 continuation.resume(returning: self.recorder)
             }
         }
@@ -216,8 +273,12 @@ package final class LoadGenerator: @unchecked Sendable {
         fineTimerToken = nil
         let now = EventLoop.nanoseconds() - startNanoseconds
         while let due = nextDue {
+            if idle.isEmpty && openConnections >= connectionLimit && waiting.count - waitingHead >= backlogLimit {
+                paused = true
+                return
+            }
             let dueNanoseconds = UInt64(due * 1_000_000_000)
-            if let limit = plan.maximumSeconds, due >= limit {
+            if due >= plan.timeLimitSeconds {
                 nextDue = nil
                 break
             }
@@ -248,50 +309,54 @@ package final class LoadGenerator: @unchecked Sendable {
     private func startOpen(due: UInt64) {
         started += 1
         recorder.started(due: due)
+        if expiredBeforeSending(due: due) { return }
         if let connection = idle.popLast() {
             send(on: connection, due: due, closedModel: false)
             return
         }
         waiting.append(due)
+        peakBacklog = max(peakBacklog, waiting.count - waitingHead)
+        armDeadline(due + clientTimeoutNanoseconds)
         connectForWaiting()
     }
 
     /// Opens a connection for the waiting invokes, unless enough are being opened for them (or the cap is reached).
+    /// A connection that comes after the run ended is closed.
     private func connectForWaiting() {
-        guard connecting < waiting.count - waitingHead, openConnections < Self.maxConnections else { return }
-        connecting += 1
+        guard !abandoning, openingForWaiting < waiting.count - waitingHead, openConnections < connectionLimit else {
+            return
+        }
+        openingForWaiting += 1
         connect { [self] connection in
-            connecting -= 1
+            openingForWaiting -= 1
+            guard finished != nil else {
+                connection?.close()
+                return
+            }
             if let connection {
-                serveWaiting(on: connection)
+                released(connection, reusable: true, closedModel: false)
             } else if let due = nextWaiting() {
                 // The connection failed: the oldest waiting invoke ends as an other error.
                 finish(due: due, outcome: .otherError, response: nil)
                 connectForWaiting()
+                finishIfDone()
             }
-            finishIfDone()
         }
     }
 
-    /// Sends the oldest waiting invoke on `connection`, or keeps it idle.
-    private func serveWaiting(on connection: HTTPClientConnection) {
-        if let due = nextWaiting() {
-            send(on: connection, due: due, closedModel: false)
-        } else {
-            idle.append(connection)
-        }
-    }
-
-    /// Takes the oldest waiting invoke's due time off the queue.
+    /// Takes the oldest waiting invoke off the queue, ending those already past their client timeout on the way.
     private func nextWaiting() -> UInt64? {
-        guard waitingHead < waiting.count else { return nil }
-        let due = waiting[waitingHead]
-        waitingHead += 1
+        var next: UInt64?
+        while next == nil && waitingHead < waiting.count {
+            let candidate = waiting[waitingHead]
+            waitingHead += 1
+            if !expiredBeforeSending(due: candidate) { next = candidate }
+        }
         if waitingHead > 1024 && waitingHead * 2 > waiting.count {
             waiting.removeFirst(waitingHead)
             waitingHead = 0
         }
-        return due
+        return next
     }
 
     // MARK: - Closed model
@@ -299,9 +364,9 @@ package final class LoadGenerator: @unchecked Sendable {
     /// One caller's next invoke, unless the run is over.
     private func startClosed(on connection: HTTPClientConnection? = nil) {
         let now = EventLoop.nanoseconds() - startNanoseconds
-        let overTime = plan.maximumSeconds.map { Double(now) / 1e9 >= $0 } ?? false
+        let overTime = Double(now) / 1e9 >= plan.timeLimitSeconds
         let overCount = plan.stop.requests.map { started >= $0 } ?? false
-        guard !overTime && !overCount else {
+        guard !overTime && !overCount && !interrupted else {
             if let connection { idle.append(connection) }
             schedulingDone = true
             finishIfDone()
@@ -313,15 +378,7 @@ package final class LoadGenerator: @unchecked Sendable {
             send(on: connection, due: now, closedModel: true)
             return
         }
-        connect { [self] connection in
-            guard let connection else {
-                finish(due: now, outcome: .otherError, response: nil)
-                // A caller whose connection failed tries again with a new one.
-                startClosed()
-                return
-            }
-            send(on: connection, due: now, closedModel: true)
-        }
+        connectAndSend(due: now, closedModel: true)
     }
 
     // MARK: - Invokes
@@ -342,8 +399,22 @@ package final class LoadGenerator: @unchecked Sendable {
     }
 
     private func send(on connection: HTTPClientConnection, due: UInt64, closedModel: Bool) {
+        if abandoning {
+            // Connected after the drain ended: the invoke is given up unsent.
+            abandoned += 1
+            connection.close()
+            finish(due: due, outcome: .otherError, response: nil)
+            finishIfDone()
+            return
+        }
+        if expiredBeforeSending(due: due) {
+            released(connection, reusable: true, closedModel: closedModel)
+            return
+        }
         busy[ObjectIdentifier(connection)] = (connection, due)
         peakInFlight = max(peakInFlight, started - answered)
+        armDeadline(due + clientTimeoutNanoseconds)
+        let sent = EventLoop.nanoseconds() - startNanoseconds
         connection.send(request) { [self] result in
             busy[ObjectIdentifier(connection)] = nil
             let response = try? result.get()
@@ -351,20 +422,78 @@ package final class LoadGenerator: @unchecked Sendable {
                 response.map {
                     LoadOutcome.classify(status: $0.status, functionError: $0.headers["X-Amz-Function-Error"] != nil)
                 } ?? .otherError
-            finish(due: due, outcome: outcome, response: response)
-            let reusable = connection.isOpen
-            if closedModel {
-                startClosed(on: reusable ? connection : nil)
-            } else if reusable {
-                serveWaiting(on: connection)
-            } else {
-                connectForWaiting()
-            }
-            finishIfDone()
+            finish(due: due, outcome: outcome, response: response, sent: sent)
+            released(connection, reusable: connection.isOpen, closedModel: closedModel)
         }
     }
 
-    private func finish(due: UInt64, outcome: LoadOutcome, response: HTTPResponse?) {
+    /// Whether an invoke due at `due` is already past its client timeout (it waited that long for a connection):
+    /// then it ends as an other error unsent, as it would have a moment after being sent.
+    private func expiredBeforeSending(due: UInt64) -> Bool {
+        let now = EventLoop.nanoseconds() - startNanoseconds
+        guard now >= due, now - due >= clientTimeoutNanoseconds else { return false }
+        finish(due: due, outcome: .otherError, response: nil)
+        return true
+    }
+
+    /// `connection` is free again: the closed model's caller goes on; in an open model it sends the oldest waiting
+    /// invoke (skipping those already past their timeout) or waits for the next due one, and a connection that
+    /// closed is replaced if invokes wait.
+    private func released(_ connection: HTTPClientConnection, reusable: Bool, closedModel: Bool) {
+        defer { finishIfDone() }
+        if closedModel {
+            startClosed(on: reusable ? connection : nil)
+            return
+        }
+        defer {
+            // A schedule paused on a full backlog resumes once the backlog has room again.
+            if paused && waiting.count - waitingHead < backlogLimit {
+                paused = false
+                loop.submit { [unowned self] in tick() }
+            }
+        }
+        guard reusable else {
+            connectForWaiting()
+            return
+        }
+        if let due = nextWaiting() {
+            send(on: connection, due: due, closedModel: false)
+        } else {
+            idle.append(connection)
+        }
+    }
+
+    /// Opens a connection for the invoke due at `due` and sends it on it. A connect that outlasts the invoke's
+    /// client timeout ends the invoke then, as an other error (a closed model's caller goes on); the connection,
+    /// if it comes later, serves the open model's next invoke or is closed.
+    private func connectAndSend(due: UInt64, closedModel: Bool) {
+        let token = nextConnectToken
+        nextConnectToken += 1
+        connecting[token] = (due, closedModel)
+        armDeadline(due + clientTimeoutNanoseconds)
+        connect { [self] connection in
+            guard connecting.removeValue(forKey: token) != nil else {
+                // The invoke timed out while connecting.
+                if let connection {
+                    if closedModel || finished == nil {
+                        connection.close()
+                    } else {
+                        released(connection, reusable: true, closedModel: false)
+                    }
+                }
+                return
+            }
+            guard let connection else {
+                finish(due: due, outcome: .otherError, response: nil)
+                // A caller whose connection failed tries again with a new one.
+                if closedModel { startClosed() } else { finishIfDone() }
+                return
+            }
+            send(on: connection, due: due, closedModel: closedModel)
+        }
+    }
+
+    private func finish(due: UInt64, outcome: LoadOutcome, response: HTTPResponse?, sent: UInt64? = nil) {
         let now = EventLoop.nanoseconds() - startNanoseconds
         lastAnswerNanoseconds = now
         answered += 1
@@ -376,6 +505,11 @@ package final class LoadGenerator: @unchecked Sendable {
         }
         recorder.finished(
             due: due, outcome: outcome, nanoseconds: now - min(now, due), requestID: requestID, start: start)
+        if outcome == .succeeded || outcome == .functionError { recentLatency.record(now - min(now, due), at: now) }
+        onAnswer?(
+            InvokeAnswer(
+                scheduledNanoseconds: due, sentNanoseconds: sent, endNanoseconds: now, status: response?.status,
+                outcome: outcome, requestID: requestID, start: start))
     }
 
     /// Cold when the tail's REPORT line has an `Init Duration`; nil when the tail has no REPORT line. Only the end
@@ -404,21 +538,117 @@ package final class LoadGenerator: @unchecked Sendable {
         return nil
     }
 
-    /// Closes the connections of invokes older than the client timeout (they end as other errors).
-    private func expireSlowInvokes() {
+    private var clientTimeoutNanoseconds: UInt64 { UInt64(plan.clientTimeoutSeconds * 1e9) }
+
+    /// Arms the client-timeout timer for `deadline` (ns since the start) unless it fires earlier already: one timer
+    /// for the earliest deadline of the invokes in flight, so a timeout fires within a millisecond of it.
+    private func armDeadline(_ deadline: UInt64) {
+        if let armed = armedDeadline, armed <= deadline { return }
+        armedDeadline = deadline
         let now = EventLoop.nanoseconds() - startNanoseconds
-        let limit = UInt64(plan.clientTimeoutSeconds * 1e9)
-        for (_, entry) in busy where now > entry.started && now - entry.started > limit { entry.connection.close() }
+        let wait = deadline > now ? (deadline - now + 999_999) / 1_000_000 : 0
+        if deadlineTimer == nil { deadlineTimer = Timer(loop: loop) }
+        deadlineTimer?.start(afterMilliseconds: wait) { [unowned self] in
+            armedDeadline = nil
+            expireSlowInvokes()
+            let oldestWaiting = waitingHead < waiting.count ? waiting[waitingHead] : nil
+            let oldest = [
+                busy.values.lazy.map(\.started).min(), connecting.values.lazy.map(\.due).min(), oldestWaiting,
+            ]
+            .compactMap { $0 }.min()
+            if let oldest { armDeadline(oldest + clientTimeoutNanoseconds) }
+        }
+    }
+
+    /// Closes the connections of invokes that reach the client timeout within the next millisecond (they end as
+    /// other errors): one pass over the invokes in flight (at most `maxConnections`) per millisecond at most.
+    private func expireSlowInvokes() {
+        let soon = EventLoop.nanoseconds() - startNanoseconds + 1_000_000
+        let limit = clientTimeoutNanoseconds
+        let expired = busy.values.filter { soon >= $0.started && soon - $0.started >= limit }
+        for entry in expired { entry.connection.close() }
+        let stuck = connecting.filter { soon >= $0.value.due && soon - $0.value.due >= limit }
+        for (token, entry) in stuck {
+            connecting[token] = nil
+            finish(due: entry.due, outcome: .otherError, response: nil)
+            if entry.closedModel { startClosed() }
+        }
+        // Open-model invokes still waiting for a connection, oldest first.
+        var expiredWaiting = false
+        while waitingHead < waiting.count, soon >= waiting[waitingHead], soon - waiting[waitingHead] >= limit {
+            finish(due: waiting[waitingHead], outcome: .otherError, response: nil)
+            waitingHead += 1
+            expiredWaiting = true
+        }
+        if !stuck.isEmpty || expiredWaiting { finishIfDone() }
+    }
+
+    // MARK: - Interrupts
+
+    /// Stops starting invokes (the first SIGINT or SIGTERM): invokes already due are still sent, and those without
+    /// an answer `drainSeconds` later are abandoned (their connections closed) and count as other errors. Returns at
+    /// once; `run` returns when the drain is over. Safe from any thread.
+    package func interrupt(drainSeconds: Double) {
+        loop.submit { [self] in
+            guard finished != nil else {
+                if startNanoseconds == 0 { pendingInterrupt = min(pendingInterrupt ?? drainSeconds, drainSeconds) }
+                return
+            }
+            guard !interrupted else {
+                if drainSeconds <= 0 { abandon() }
+                return
+            }
+            interrupted = true
+            nextDue = nil
+            paused = false
+            if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
+            fineTimerToken = nil
+            schedulingDone = true
+            if drainSeconds <= 0 {
+                abandon()
+            } else {
+                draining = loop.schedule(afterMilliseconds: UInt64(drainSeconds * 1000)) { [unowned self] in abandon() }
+            }
+            finishIfDone()
+        }
+    }
+
+    /// How many invokes the interrupt's drain abandoned (after `run` returned).
+    package func abandonedCount() async -> Int {
+        await withCheckedContinuation { continuation in
+            loop.submit { [self] in continuation.resume(returning: abandoned) }
+        }
+    }
+
+    /// Ends the drain: invokes still waiting for a connection end unsent, those in flight are cut off.
+    private func abandon() {
+        guard finished != nil, !abandoning else { return }
+        abandoning = true
+        while waitingHead < waiting.count {
+            let due = waiting[waitingHead]
+            waitingHead += 1
+            abandoned += 1
+            finish(due: due, outcome: .otherError, response: nil)
+        }
+        waiting.removeAll()
+        waitingHead = 0
+        abandoned += busy.count
+        for (_, entry) in busy { entry.connection.close() }
+        finishIfDone()
     }
 
     private func finishIfDone() {
-        guard schedulingDone, busy.isEmpty, waitingHead >= waiting.count, connecting == 0, answered >= started,
+        guard schedulingDone, busy.isEmpty, waitingHead >= waiting.count, answered >= started,
             let continuation = finished
         else { return }
         finished = nil
         cpuUsed.store(Self.threadCPUNanoseconds() - cpuAtStart, ordering: .releasing)
         let sinceLastAnswer = Int64((EventLoop.nanoseconds() - startNanoseconds - lastAnswerNanoseconds) / 1_000_000)
         endEpoch.store(SystemClock().epochMilliseconds - sinceLastAnswer, ordering: .releasing)
+        draining?.close()
+        draining = nil
+        deadlineTimer?.close()
+        deadlineTimer = nil
         if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
         housekeeping?.close()
         housekeeping = nil
@@ -430,12 +660,18 @@ package final class LoadGenerator: @unchecked Sendable {
     private func snapshot() -> LoadProgress {
         let now = EventLoop.nanoseconds() - startNanoseconds
         let errors = recorder.count(.functionError) + recorder.count(.otherError)
-        return LoadProgress(
+        let recent = recentLatency.window(at: now)
+        var progress = LoadProgress(
             elapsedSeconds: Double(now) / 1e9, plannedSeconds: plan.maximumSeconds, started: started,
             plannedRequests: plan.stop.requests, answered: answered, currentRate: Double(recentAnswers.count),
             p50Ms: Double(recorder.all.percentile(0.5)) / 1e6, p99Ms: Double(recorder.all.percentile(0.99)) / 1e6,
             errors: errors, throttled: recorder.count(.throttled), sandboxes: latestSandboxes?.total,
             busySandboxes: latestSandboxes?.busy, inFlight: latestSandboxes?.inFlight)
+        if recent.count > 0 {
+            progress.recentP50Ms = Double(recent.percentile(0.5)) / 1e6
+            progress.recentP99Ms = Double(recent.percentile(0.99)) / 1e6
+        }
+        return progress
     }
 }
 

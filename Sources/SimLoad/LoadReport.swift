@@ -51,6 +51,11 @@ package enum LoadReport {
             + "\(escape(first.invocationType))\(escape(modes)) · timeline bins of "
             + "\(number(first.binSeconds, first.binSeconds < 1 ? 1 : 0)) s · generated "
             + "\(CivilTime(epochMilliseconds: epochMilliseconds).iso8601)</div>\n"
+        if runs.contains(where: \.interrupted) {
+            page +=
+                "<div class=\"sub\"><b>Interrupted</b>: a signal stopped the run early; the figures cover what ran "
+                + "until then.</div>\n"
+        }
         if comparing {
             page += "<h2>Differences between freeze modes</h2>\n" + differencesTable(runs, names: names)
         } else {

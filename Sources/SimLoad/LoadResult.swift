@@ -7,14 +7,19 @@ package struct LatencyFigures: Equatable, Sendable {
     package var p99: Double
     package var max: Double
     package var count: Int
+    package var p95 = 0.0
+    /// The mean (0 without samples).
+    package var average = 0.0
 
     package init(_ histogram: LatencyHistogram) {
         func ms(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1_000_000 }
         p50 = ms(histogram.percentile(0.5))
         p90 = ms(histogram.percentile(0.9))
+        p95 = ms(histogram.percentile(0.95))
         p99 = ms(histogram.percentile(0.99))
         max = ms(histogram.max)
         count = histogram.count
+        average = histogram.count > 0 ? ms(histogram.total) / Double(histogram.count) : 0
     }
 
     package init(p50: Double, p90: Double, p99: Double, max: Double, count: Int) {
@@ -36,6 +41,13 @@ package struct FreezeFigures: Equatable, Sendable {
     /// Freezes carried out, and those skipped because the next invoke was already waiting.
     package var frozen: Int
     package var skipped: Int
+    /// Confirmed freezes and thaws, the samples behind the percentiles (nil: as many as `frozen`); a percentile
+    /// over none is null in the JSON and "—" in the summary.
+    package var freezeSamples: Int?
+    package var thawSamples: Int?
+    /// Freezes and thaws carried out but never confirmed (no latency recorded).
+    package var unconfirmed = 0
+    package var thawsUnconfirmed = 0
 
     package init(
         mode: String, freezeP50Us: Double, freezeP99Us: Double, thawP50Us: Double, thawP99Us: Double, frozen: Int,
@@ -153,6 +165,14 @@ package struct LoadResult: Equatable, Sendable {
     }
     /// Sandboxes the simulator started for invokes during the run (on-demand inits), when it says.
     package var sandboxesStarted: Int?
+    /// Whether a signal stopped the run early (its figures cover what ran until then), and the invokes that were
+    /// still in flight or waiting when its drain ended (counted as other errors).
+    package var interrupted = false
+    package var abandoned = 0
+    /// The differences to a `--baseline` run, as the JSON's `baseline` object (nil: no baseline).
+    package var baseline: JSONValue?
+    /// What became of the `Event` invokes (nil for `RequestResponse`).
+    package var events: EventCounts?
 
     package var throughputPerSecond: Double { durationSeconds > 0 ? Double(requests) / durationSeconds : 0 }
     /// Invokes that succeeded per second of the run.
@@ -253,22 +273,24 @@ package struct LoadResult: Equatable, Sendable {
         func figures(_ f: LatencyFigures) -> JSONValue {
             .object([
                 ("p50", number(f.p50)), ("p90", number(f.p90)), ("p99", number(f.p99)), ("max", number(f.max)),
-                ("count", number(f.count)),
+                ("count", number(f.count)), ("p95", number(f.p95)), ("avg", number(f.average)),
             ])
         }
-        // Percentiles are null when nothing was frozen (mode none, or no invoke ended).
+        // Percentiles are null without samples (mode none, no invoke ended, or no freeze confirmed).
         let freezeValue: JSONValue =
             freeze.map {
-                let frozen = $0.frozen > 0
+                let frozen = ($0.freezeSamples ?? $0.frozen) > 0
+                let thawed = ($0.thawSamples ?? $0.frozen) > 0
                 return .object([
                     ("mode", .string($0.mode)), ("freezeP50Us", frozen ? number($0.freezeP50Us) : .null),
                     ("freezeP99Us", frozen ? number($0.freezeP99Us) : .null),
-                    ("thawP50Us", frozen ? number($0.thawP50Us) : .null),
-                    ("thawP99Us", frozen ? number($0.thawP99Us) : .null), ("frozen", number($0.frozen)),
-                    ("skipped", number($0.skipped)),
+                    ("thawP50Us", thawed ? number($0.thawP50Us) : .null),
+                    ("thawP99Us", thawed ? number($0.thawP99Us) : .null), ("frozen", number($0.frozen)),
+                    ("skipped", number($0.skipped)), ("unconfirmed", number($0.unconfirmed)),
+                    ("thawsUnconfirmed", number($0.thawsUnconfirmed)),
                 ])
             } ?? .null
-        return .object([
+        var members: [(String, JSONValue)] = [
             ("function", .string(function)),
             ("target", .string(target)),
             ("model", .string(model)),
@@ -302,7 +324,8 @@ package struct LoadResult: Equatable, Sendable {
             ),
             ("load", .string(load)),
             ("invocationType", .string(invocationType)),
-            ("peakSandboxes", optional(peakSandboxes)),
+            // Never null: at least the sandboxes the run saw start, when nothing sampled them.
+            ("peakSandboxes", number(max(peakSandboxes ?? 0, coldStarts, sandboxesStarted ?? 0))),
             ("peakInFlight", optional(peakInFlight)),
             ("sandboxesStarted", optional(sandboxesStarted)),
             ("binSeconds", number(binSeconds)),
@@ -316,6 +339,8 @@ package struct LoadResult: Equatable, Sendable {
                 "concurrencyLimit",
                 concurrencyLimit.map { .object([("value", number($0.value)), ("kind", .string($0.kind))]) } ?? .null
             ),
+            ("interrupted", .bool(interrupted)),
+            ("abandoned", number(abandoned)),
             (
                 "latencyHistogram",
                 .object([
@@ -324,7 +349,10 @@ package struct LoadResult: Equatable, Sendable {
                     ("warm", .array(warmHistogram.map { number($0) })),
                 ])
             ),
-        ])
+        ]
+        if let events { members.append(("events", events.json)) }
+        if let baseline { members.append(("baseline", baseline)) }
+        return .object(members)
     }
 
     /// The summary table printed at the end, in the spirit of k6 and hey.
@@ -343,6 +371,9 @@ package struct LoadResult: Equatable, Sendable {
                 + pad(String(f.count), 10) + "\n"
         }
         var out = "lambda-sim load: \(function) (\(target)), \(load), \(invocationType)\n"
+        if interrupted {
+            out += "  interrupted: no invoke started after the signal; \(abandoned) abandoned at the end of the drain\n"
+        }
         out += row(
             "requests",
             "\(requests)  \(LambdaLog.fixed(throughputPerSecond, decimals: 1))/s over "
@@ -352,6 +383,7 @@ package struct LoadResult: Equatable, Sendable {
         out += row("throttled", "\(throttled)\(percent(throttled))")
         out += row("other errors", "\(otherErrors)\(percent(otherErrors))")
         out += row("cold starts", "\(coldStarts)")
+        if let events { out += events.summary }
         if let peakSandboxes { out += row("peak sandboxes", "\(peakSandboxes)") }
         if runsSeveralPerSandbox, let peakInFlight {
             // Only worth a line when sandboxes run several invokes at once (managed instances).
@@ -366,15 +398,21 @@ package struct LoadResult: Equatable, Sendable {
         if let freeze, freeze.frozen == 0 {
             out += row("freeze (\(freeze.mode))", "no freezes")
         } else if let freeze {
+            func micros(_ value: Double, samples: Int) -> String {
+                samples > 0 ? LambdaLog.fixed(value, decimals: 1) + " µs" : "—"
+            }
+            let freezes = freeze.freezeSamples ?? freeze.frozen
+            let thaws = freeze.thawSamples ?? freeze.frozen
+            let unconfirmed = freeze.unconfirmed > 0 ? "\(freeze.unconfirmed) unconfirmed, " : ""
             out += row(
                 "freeze (\(freeze.mode))",
-                "p50 " + LambdaLog.fixed(freeze.freezeP50Us, decimals: 1) + " µs  p99 "
-                    + LambdaLog.fixed(freeze.freezeP99Us, decimals: 1) + " µs  (\(freeze.frozen) freezes, "
-                    + "\(freeze.skipped) skipped)")
+                "p50 \(micros(freeze.freezeP50Us, samples: freezes))  p99 \(micros(freeze.freezeP99Us, samples: freezes))"
+                    + "  (\(freeze.frozen) freezes, \(unconfirmed)\(freeze.skipped) skipped)")
+            let thawsUnconfirmed = freeze.thawsUnconfirmed > 0 ? "  (\(freeze.thawsUnconfirmed) unconfirmed)" : ""
             out += row(
                 "thaw (\(freeze.mode))",
-                "p50 " + LambdaLog.fixed(freeze.thawP50Us, decimals: 1) + " µs  p99 "
-                    + LambdaLog.fixed(freeze.thawP99Us, decimals: 1) + " µs")
+                "p50 \(micros(freeze.thawP50Us, samples: thaws))  p99 \(micros(freeze.thawP99Us, samples: thaws))"
+                    + thawsUnconfirmed)
         }
         return out
     }

@@ -57,10 +57,14 @@ enum StatusAPI {
             ("thawLatencyUs", latency(pool.freezeStatistics.thaws)),
             ("freezes", number(pool.freezeStatistics.frozen)),
             ("freezesSkipped", number(pool.freezeStatistics.skipped)),
+            ("freezesUnconfirmed", number(pool.freezeStatistics.freezesUnconfirmed)),
+            ("thawsUnconfirmed", number(pool.freezeStatistics.thawsUnconfirmed)),
         ])
     }
 
-    /// `{"count","p50","p99","max"}` of a latency histogram, in microseconds.
+    /// `{"count","p50","p99","max"}` of a latency histogram, in microseconds, then its `totalNs`, `maxNs` and
+    /// non-empty `buckets` (`[[index, count], ...]`), so that a client can subtract two snapshots and have the
+    /// percentiles of what happened in between (`lambda-sim load --endpoint`).
     private static func latency(_ histogram: LatencyHistogram) -> JSONValue {
         func micros(_ nanoseconds: UInt64) -> JSONValue {
             .number(LambdaLog.fixed(Double(nanoseconds) / 1000, decimals: 1))
@@ -68,6 +72,8 @@ enum StatusAPI {
         return .object([
             ("count", number(histogram.count)), ("p50", micros(histogram.percentile(0.5))),
             ("p99", micros(histogram.percentile(0.99))), ("max", micros(histogram.max)),
+            ("totalNs", .number(String(histogram.total))), ("maxNs", .number(String(histogram.max))),
+            ("buckets", .array(histogram.occupiedBuckets.map { .array([number($0.index), number($0.count)]) })),
         ])
     }
 

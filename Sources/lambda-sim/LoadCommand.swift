@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import LambdaSim
 import SimLoad
+import Synchronization
+
+import enum SimCore.JSONValue
 
 #if canImport(Glibc)
     import Glibc
@@ -34,19 +37,20 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "A serve configuration (YAML) to start in this process.")
     var config: String?
 
-    @Option(help: "Open model: invokes started per second.")
+    // Numbers parse unconditionally, so `--rate -5` reaches validation instead of reading as an option.
+    @Option(parsing: .unconditional, help: "Open model: invokes started per second (at most 40,000).")
     var rate: Double?
 
     @Option(help: "Open model with ramps: DURATION:RATE stages, e.g. \"5s:50,20s:500,5s:0\".")
     var stages: String?
 
-    @Option(help: "Closed model: callers, each invoking again as soon as it has its answer.")
+    @Option(parsing: .unconditional, help: "Closed model: callers, each invoking again as soon as it has its answer.")
     var concurrency: Int?
 
-    @Option(help: "Stop starting invokes after this long (e.g. 30, 30s, 2m).")
+    @Option(parsing: .unconditional, help: "Stop starting invokes after this long (e.g. 30, 30s, 2m; at most 1h).")
     var duration: String?
 
-    @Option(help: "Stop after starting this many invokes.")
+    @Option(parsing: .unconditional, help: "Stop after starting this many invokes.")
     var requests: Int?
 
     @Option(help: "The JSON payload of every invoke (default {}).")
@@ -64,14 +68,28 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Write the result as JSON to this file.")
     var json: String?
 
+    @Option(help: "Write one JSON line per invoke to this file (scheduled, start, end, status, outcome, cold, ...).")
+    var out: String?
+
+    @Option(help: "An earlier run's --json result: print and report the differences; --fail-on \"p99>+10%\" uses it.")
+    var baseline: String?
+
     @Option(help: "Write a self-contained HTML report to this file.")
     var report: String?
 
     @Option(help: "Exit 1 when a condition holds, e.g. \"p99>500ms,errors>1%,throttled>0\".")
     var failOn: String?
 
-    @Option(help: "An invoke without an answer after this many seconds counts as an other error.")
+    @Option(
+        parsing: .unconditional, help: "An invoke without an answer after this many seconds counts as an other error.")
     var clientTimeout: Double = 120
+
+    @Option(
+        parsing: .unconditional,
+        help:
+            "After a first SIGINT or SIGTERM, wait this many seconds for invokes in flight (default 5); a second aborts."
+    )
+    var drain: Double = 5
 
     @Flag(help: "Print only the summary (no live progress line).")
     var quiet = false
@@ -104,6 +122,12 @@ struct LoadCommand: AsyncParsableCommand {
         if payload != nil && payloadFile != nil {
             throw ValidationError("give only one of --payload and --payload-file")
         }
+        if [json, report, out].filter({ $0 == "-" }).count > 1 {
+            throw ValidationError("only one of --json, --report and --out can be - (standard output)")
+        }
+        guard drain >= 0, drain <= LoadPlan.longestClientTimeoutSeconds else {
+            throw ValidationError("--drain must be between 0 and 3600 seconds, not \(drain)")
+        }
         if compareFreeze != nil && endpoint != nil {
             throw ValidationError(
                 "--compare-freeze starts a fresh simulator per mode: use it with --config or -- COMMAND")
@@ -111,7 +135,10 @@ struct LoadCommand: AsyncParsableCommand {
         do {
             _ = try plan()
             _ = try freezeModes()
-            _ = try failOn.map(FailureCondition.parseList)
+            let conditions = try failOn.map(FailureCondition.parseList) ?? []
+            if baseline == nil, let relative = conditions.first(where: \.isRelative) {
+                throw LoadPlanError("--fail-on \(relative.text) compares with an earlier run: give --baseline FILE")
+            }
         } catch let error as LoadPlanError {
             throw ValidationError(error.description)
         }
@@ -173,62 +200,138 @@ struct LoadCommand: AsyncParsableCommand {
     func run() async throws {
         let plan: LoadPlan
         let conditions: [FailureCondition]
+        let previous: Baseline?
         do {
             plan = try self.plan()
             conditions = try failOn.map(FailureCondition.parseList) ?? []
+            previous = try baseline.map { try Baseline(path: $0) }
         } catch let error as LoadPlanError {
             Console.error("lambda-sim load: \(error)")
             throw ExitCode(2)
         }
+        // A reader of an output that goes away ends a write with EPIPE, not the process.
+        signal(SIGPIPE, SIG_IGN)
+        // Outputs are checked (and their temporary files created) before any load.
+        let jsonFile: OutputFile?
+        let reportFile: OutputFile?
+        let invokeLog: InvokeLog?
+        do {
+            jsonFile = try json.map { try OutputFile($0, option: "--json") }
+            reportFile = try report.map { try OutputFile($0, option: "--report") }
+            invokeLog = try out.map {
+                InvokeLog(output: try OutputFile($0, option: "--out"), awaitsVerdicts: endpoint == nil)
+            }
+        } catch let error as LoadPlanError {
+            Console.error("lambda-sim load: \(error)")
+            throw ExitCode(2)
+        }
+        // The first SIGINT/SIGTERM stops the schedule and drains; a second cuts everything off.
+        let interrupts: Interrupts
+        do {
+            interrupts = try Interrupts()
+        } catch {
+            Console.error("lambda-sim load: cannot watch signals: \(error)")
+            throw ExitCode(1)
+        }
+        let running = RunningGenerator()
+        let drain = self.drain
+        interrupts.onSignal { signal, count in
+            if count == 1 {
+                Console.error(
+                    "\nlambda-sim load: interrupted, waiting up to \(drain) s for "
+                        + "invokes in flight (again to abort)")
+                running.generator?.interrupt(drainSeconds: drain)
+            } else {
+                running.generator?.interrupt(drainSeconds: 0)
+            }
+        }
         var results: [LoadResult] = []
-        for mode in try freezeModes() {
-            if let mode, !quiet, compareFreeze != nil { Console.out("lambda-sim load: freeze \(mode)") }
+        let modes = try freezeModes()
+        for mode in modes where interrupts.count == 0 {
+            if let mode, !quiet, compareFreeze != nil { human("lambda-sim load: freeze \(mode)\n") }
             let target: LoadTarget
             do {
-                target = try await LoadTarget.start(command: self, freeze: mode)
+                target = try await LoadTarget.start(command: self, freeze: mode, interrupts: interrupts)
             } catch let error as LoadPlanError {
                 Console.error("lambda-sim load: \(error)")
                 throw ExitCode(2)
             }
-            let result = try await runOnce(plan: plan, target: target)
+            if compareFreeze != nil { invokeLog?.startRun(freeze: mode) }
+            var result = try await runOnce(
+                plan: plan, target: target, running: running, interrupts: interrupts, log: invokeLog)
+            if interrupts.count >= 2 { break }
+            result.interrupted = interrupts.count > 0
+            let earlier = previous?.document(forRun: results.count, of: modes.count)
+            var comparison = ""
+            if let previous, let earlier {
+                let differences = Baseline.differences(result, to: earlier)
+                result.baseline = previous.json(differences)
+                comparison = previous.text(differences)
+            }
             results.append(result)
-            Console.out(result.summary)
+            human(result.summary + comparison + Self.thresholdLines(conditions, result, baseline: earlier) + "\n")
         }
-        if let json {
-            let value: JSONDocument =
-                results.count == 1 ? .single(results[0]) : .runs(results)
-            do {
-                try value.text.write(toFile: json, atomically: true, encoding: .utf8)
-            } catch {
-                Console.error("lambda-sim load: cannot write \(json): \(error.localizedDescription)")
-                throw ExitCode(2)
-            }
+        let signalled = interrupts.count > 0 ? ExitCode(128 + interrupts.firstSignal) : nil
+        if interrupts.count >= 2 || results.isEmpty, let signalled {
+            // Aborted (or interrupted before any load): nothing is reported, nothing written.
+            jsonFile?.discard()
+            reportFile?.discard()
+            invokeLog?.discard()
+            Console.error("lambda-sim load: aborted")
+            throw signalled
         }
-        if let report {
-            let html = LoadReport.html(
-                results, generatedAtEpochMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
-            do {
-                try html.write(toFile: report, atomically: true, encoding: .utf8)
-            } catch {
-                Console.error("lambda-sim load: cannot write \(report): \(error.localizedDescription)")
-                throw ExitCode(2)
+        do {
+            try invokeLog?.commit()
+            if let jsonFile {
+                let value: JSONDocument = results.count == 1 ? .single(results[0]) : .runs(results)
+                try jsonFile.write(value.text)
+                try jsonFile.commit()
             }
+            if let reportFile {
+                try reportFile.write(
+                    LoadReport.html(results, generatedAtEpochMilliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
+                try reportFile.commit()
+            }
+        } catch {
+            Console.error("lambda-sim load: \(error)")
+            throw ExitCode(2)
         }
         var failed: [String] = []
         for (index, result) in results.enumerated() {
-            for condition in conditions where condition.holds(for: result) {
+            for condition in conditions {
+                let verdict = condition.evaluate(
+                    result, baseline: previous?.document(forRun: index, of: modes.count))
+                guard verdict.fails else { continue }
                 let run = results.count > 1 ? " (freeze \(result.freeze?.mode ?? String(index)))" : ""
-                failed.append(condition.text + run)
+                failed.append(condition.text + (verdict.measured == nil ? " (no data)" : "") + run)
             }
         }
+        if let signalled { throw signalled }
         if !failed.isEmpty {
             Console.error("lambda-sim load: failed: " + failed.joined(separator: ", "))
             throw ExitCode(1)
         }
     }
 
+    /// Where the human output goes: standard output, or standard error when an output (`--json -`, `--out -`,
+    /// `--report -`) takes standard output.
+    private var humanDescriptor: Int32 { [json, report, out].contains("-") ? 2 : 1 }
+
+    /// Prints `text` for a human (the summary, the progress line).
+    private func human(_ text: String) { writeAll(humanDescriptor, text) }
+
+    /// The summary's last lines: one per `--fail-on` condition, ✓ or ✗, the measured value and the limit.
+    private static func thresholdLines(
+        _ conditions: [FailureCondition], _ result: LoadResult, baseline: JSONValue?
+    ) -> String {
+        guard !conditions.isEmpty else { return "" }
+        return "  thresholds\n" + conditions.map { $0.line(for: result, baseline: baseline) + "\n" }.joined()
+    }
+
     /// One run against a started target; stops the target afterwards.
-    private func runOnce(plan: LoadPlan, target: LoadTarget) async throws -> LoadResult {
+    private func runOnce(
+        plan: LoadPlan, target: LoadTarget, running: RunningGenerator, interrupts: Interrupts, log: InvokeLog?
+    ) async throws -> LoadResult {
         let generator: LoadGenerator
         do {
             generator = try LoadGenerator(plan: plan, endpoint: target.endpoint, askTail: target.needsTail)
@@ -237,7 +340,16 @@ struct LoadCommand: AsyncParsableCommand {
             Console.error("lambda-sim load: cannot start the load generator: \(error)")
             throw ExitCode(1)
         }
-        let verdicts = Task { await target.forwardVerdicts(to: generator) }
+        let tally = plan.invocationType == "Event" ? EventTally() : nil
+        // Against an endpoint, the figures of this run are the status API's differences from before it.
+        let before = target.simulator == nil ? await Preflight.functionStatus(target.endpoint) : nil
+        if log != nil || tally != nil {
+            generator.onAnswer = { answer in
+                log?.answered(answer)
+                if answer.status == 202 { tally?.accepted() }
+            }
+        }
+        let verdicts = Task { await target.forwardVerdicts(to: generator, log: log, tally: tally) }
         // Without the simulator's events (an endpoint), the sandboxes are sampled ten times a second.
         let sampler = Task {
             while !Task.isCancelled && target.events == nil {
@@ -247,24 +359,35 @@ struct LoadCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
-        let live = !quiet && isatty(1) == 1
-        let printer = live ? ProgressPrinter() : nil
+        running.generator = generator
+        defer { running.generator = nil }
+        if interrupts.count > 0 { generator.interrupt(drainSeconds: interrupts.count > 1 ? 0 : drain) }
+        let live = !quiet && isatty(humanDescriptor) == 1
+        let printer = live ? ProgressPrinter(descriptor: humanDescriptor) : nil
         var progress: (@Sendable (LoadProgress) -> Void)?
         if let printer { progress = { printer.show($0) } }
         let cpuBefore = Self.processCPUSeconds()
         let duration = await generator.run(progress: progress)
         let processCPU = Self.processCPUSeconds() - cpuBefore
         printer?.end()
+        var events: EventCounts?
+        if let tally {
+            events = await drainEvents(tally, target: target, before: before, interrupts: interrupts)
+        }
         sampler.cancel()
-        let freeze = await target.freezeFigures()
+        let freeze = await target.freezeFigures(since: before)
         await target.stop()
         let (started, sandboxes) = await verdicts.value
+        let abandoned = await generator.abandonedCount()
         let recorder = await generator.finishRecording()
-        return LoadResult(
+        var result = LoadResult(
             recorder: recorder, function: functionName, target: targetKind.rawValue, plan: plan, load: loadDescription,
             durationSeconds: duration, freeze: freeze, sandboxesStarted: started, sandboxes: sandboxes,
             concurrencyLimit: target.concurrencyLimit, generatorCPUSeconds: generator.cpuSeconds,
             processCPUSeconds: target.simulator == nil ? nil : processCPU)
+        result.abandoned = abandoned
+        result.events = events ?? tally?.counts
+        return result
     }
 
     /// The user and system CPU time this process has used, in seconds.
@@ -273,6 +396,37 @@ struct LoadCommand: AsyncParsableCommand {
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Waits, up to `--drain`, for the run's `Event` invokes to finish before the simulator stops: with a simulator
+    /// of its own until every accepted event ran or expired (the tally then has the counts, taken after the stop);
+    /// against an endpoint until its queue is back to where it was, and returns counts from the status API's
+    /// snapshots before and after (nil when the endpoint has none).
+    private func drainEvents(
+        _ tally: EventTally, target: LoadTarget, before: FunctionStatus?, interrupts: Interrupts
+    ) async -> EventCounts? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(drain * 1000))
+        if target.simulator != nil {
+            while !tally.settled && ContinuousClock.now < deadline && interrupts.count < 2 {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return nil
+        }
+        guard let before, let queuedBefore = before.queued else { return nil }
+        var after = await Preflight.functionStatus(target.endpoint)
+        while let queued = after?.queued, queued > queuedBefore, ContinuousClock.now < deadline, interrupts.count < 2 {
+            try? await Task.sleep(for: .milliseconds(20))
+            after = await Preflight.functionStatus(target.endpoint)
+        }
+        var counts = EventCounts(accepted: tally.counts.accepted)
+        func delta(_ path: KeyPath<FunctionStatus, Int?>) -> Int? {
+            guard let now = after?[keyPath: path], let then = before[keyPath: path] else { return nil }
+            return max(0, now - then)
+        }
+        counts.queued = delta(\.queued).map { min($0, counts.accepted) }
+        counts.functionErrors = delta(\.errors)
+        counts.throttles = delta(\.throttles)
+        return counts
     }
 
     /// What `load` drives: an endpoint, or a simulator it started.
@@ -298,7 +452,7 @@ struct LoadCommand: AsyncParsableCommand {
         }
 
         /// Starts (or checks) the target of `command`, with `freeze` overriding the function's mode.
-        static func start(command: LoadCommand, freeze: String?) async throws -> LoadTarget {
+        static func start(command: LoadCommand, freeze: String?, interrupts: Interrupts) async throws -> LoadTarget {
             let name = command.functionName
             if let url = command.endpoint {
                 let endpoint = try InvokeEndpoint.parse(url: url, function: name)
@@ -328,6 +482,13 @@ struct LoadCommand: AsyncParsableCommand {
                     throw LoadPlanError("\(error)")
                 }
             }
+            if let target = functions.first(where: { $0.name == name }),
+                let problem = Preflight.commandProblem(
+                    target.command, codeDirectory: target.codeDirectory,
+                    searchPath: ProcessInfo.processInfo.environment["PATH"])
+            {
+                throw LoadPlanError("cannot start '\(name)': \(problem)")
+            }
             if let freeze, let mode = FreezeMode(rawValue: freeze) {
                 for index in functions.indices where functions[index].name == name { functions[index].freeze = mode }
             }
@@ -340,7 +501,8 @@ struct LoadCommand: AsyncParsableCommand {
                 throw LoadPlanError("cannot start the simulator: \(error)")
             }
             // Provisioned sandboxes initialise first, as they would before traffic reaches Lambda.
-            for _ in 0..<6_000 where !((try? await simulator.isReady()) ?? true) {
+            for _ in 0..<6_000 where interrupts.count == 0 {
+                if (try? await simulator.isReady()) ?? true { break }
                 try? await Task.sleep(for: .milliseconds(20))
             }
             // Serve mode throttles at the reservation or the account's limit; run mode queues beyond its maximum.
@@ -355,10 +517,13 @@ struct LoadCommand: AsyncParsableCommand {
                 simulator: simulator, events: events, function: name, concurrencyLimit: limit)
         }
 
-        /// Tells the generator which invokes were cold starts, as the simulator reports them, and counts the
-        /// function's sandboxes by state from their lifecycle events, until the simulator stops; returns how many
-        /// sandboxes the simulator started for invokes and their states over the run (nil for an endpoint).
-        func forwardVerdicts(to generator: LoadGenerator) async -> (Int?, SandboxTracker?) {
+        /// Tells the generator which invokes were cold starts, as the simulator reports them, feeds the invoke log
+        /// and the Event tally, and counts the function's sandboxes by state from their lifecycle events, until the
+        /// simulator stops; returns how many sandboxes the simulator started for invokes and their states over the
+        /// run (nil for an endpoint).
+        func forwardVerdicts(
+            to generator: LoadGenerator, log: InvokeLog?, tally: EventTally?
+        ) async -> (Int?, SandboxTracker?) {
             guard let events else { return (nil, nil) }
             var started = 0
             var tracker = SandboxTracker()
@@ -368,7 +533,10 @@ struct LoadCommand: AsyncParsableCommand {
                 switch event.kind {
                 case .report(let report):
                     if let id = event.requestID {
-                        generator.verdict(report.initDurationMilliseconds != nil ? .cold : .warm, requestID: id)
+                        if report.status != .success { tally?.functionError() }
+                        let kind: StartKind = report.initDurationMilliseconds != nil ? .cold : .warm
+                        generator.verdict(kind, requestID: id)
+                        log?.verdict(kind, requestID: id, sandbox: event.sandboxID)
                     }
                     change = .invokeFinished
                 case .initStarted(let type, let phase):
@@ -379,6 +547,12 @@ struct LoadCommand: AsyncParsableCommand {
                 case .frozen(let latency): change = .frozen(latencyNanoseconds: latency.map { UInt64($0 * 1000) })
                 case .thawed(let latency): change = .thawed(latencyNanoseconds: latency.map { UInt64($0 * 1000) })
                 case .sandboxTerminated: change = .terminated
+                case .asyncResult(let condition, let attempts):
+                    tally?.finished(condition: condition, attempts: attempts)
+                    change = nil
+                case .throttled:
+                    tally?.throttled()
+                    change = nil
                 default: change = nil
                 }
                 guard let change, let sandbox = event.sandboxID else { continue }
@@ -414,16 +588,22 @@ struct LoadCommand: AsyncParsableCommand {
             return (status.sandboxes, status.busy, status.inFlight)
         }
 
-        /// The freeze figures of the run, when the target is lambda-sim.
-        func freezeFigures() async -> FreezeFigures? {
+        /// The freeze figures of the run, when the target is lambda-sim: a simulator of its own started with the
+        /// run; an endpoint's are the differences from `before`, its status when the run began.
+        func freezeFigures(since before: FunctionStatus?) async -> FreezeFigures? {
             if let simulator {
                 guard let summary = try? await simulator.freezeSummary(function: function) else { return nil }
-                return FreezeFigures(
+                var figures = FreezeFigures(
                     mode: summary.mode, freezeP50Us: summary.freezes.p50Microseconds,
                     freezeP99Us: summary.freezes.p99Microseconds, thawP50Us: summary.thaws.p50Microseconds,
                     thawP99Us: summary.thaws.p99Microseconds, frozen: summary.frozen, skipped: summary.skipped)
+                figures.freezeSamples = summary.freezes.count
+                figures.thawSamples = summary.thaws.count
+                figures.unconfirmed = summary.freezesUnconfirmed
+                figures.thawsUnconfirmed = summary.thawsUnconfirmed
+                return figures
             }
-            return await Preflight.functionStatus(endpoint)?.freeze
+            return await Preflight.functionStatus(endpoint)?.freezeFigures(since: before)
         }
 
         func stop() async {
@@ -432,14 +612,42 @@ struct LoadCommand: AsyncParsableCommand {
     }
 }
 
+/// The generator of the run in progress, for the signal handler.
+private final class RunningGenerator: Sendable {
+    private let current = Mutex<LoadGenerator?>(nil)
+
+    var generator: LoadGenerator? {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
+    }
+}
+
 /// The live progress line, rewritten in place on the terminal.
 private final class ProgressPrinter: Sendable {
+    let descriptor: Int32
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
     func show(_ progress: LoadProgress) {
-        Console.raw("\r\u{1B}[K" + progress.line)
+        writeAll(descriptor, "\r\u{1B}[K" + progress.line)
     }
 
     func end() {
-        Console.raw("\r\u{1B}[K")
+        writeAll(descriptor, "\r\u{1B}[K")
+    }
+}
+
+/// Writes all of `text` to `descriptor` (gives up on an error: the reader went away).
+private func writeAll(_ descriptor: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
     }
 }
 
