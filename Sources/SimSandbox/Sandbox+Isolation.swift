@@ -40,9 +40,27 @@ extension Sandbox {
         case .notFound:
             // No process holds the other end any more. The sandbox's runtime that has just died (a zombie not yet
             // reaped, or reaped a moment ago) leaves such connections: what it sent before dying (a streamed
-            // response's last chunks) is still read. Otherwise there is nothing to serve.
+            // response's last chunks) is still read. A runtime caught between closing its descriptors and becoming
+            // a zombie looks alive: its connection waits, unread, for its exit (or is refused after
+            // `ownerlessWaitMilliseconds`). Otherwise there is nothing to serve.
             if runtimeDiedJustNow { return .serve }
-            return refuse("its other end could not be found")
+            guard let runtime, runtime.exitStatus == nil, pendingOwnerless.count < Self.ownerlessWaitingLimit else {
+                return refuse("its other end could not be found")
+            }
+            pendingOwnerless.append(connection)
+            if ownerlessTimer == nil {
+                ownerlessTimer = loop.schedule(afterMilliseconds: Self.ownerlessWaitMilliseconds) { [weak self] in
+                    guard let self else { return }
+                    ownerlessTimer = nil
+                    let refused = pendingOwnerless
+                    pendingOwnerless.removeAll()
+                    for connection in refused {
+                        _ = refuse("its other end could not be found")
+                        server?.refuse(connection) ?? connection.close()
+                    }
+                }
+            }
+            return .later
         case .unavailable(let code):
             // Without socket diagnostics there is no way to tell; serve, and say once that isolation is off.
             if Self.diagnosticsUnavailableReported.exchange(true, ordering: .relaxed) == false {
@@ -106,7 +124,27 @@ extension Sandbox {
         peerCheckTimer = nil
         for (connection, _) in pendingPeerChecks { connection.close() }
         pendingPeerChecks.removeAll()
+        ownerlessTimer?.close()
+        ownerlessTimer = nil
+        for connection in pendingOwnerless { connection.close() }
+        pendingOwnerless.removeAll()
     }
+
+    /// The runtime has exited: the connections no process held that waited for that are its own, and are served.
+    func admitOwnerlessAfterExit() {
+        ownerlessTimer?.close()
+        ownerlessTimer = nil
+        let admitted = pendingOwnerless
+        pendingOwnerless.removeAll()
+        for connection in admitted {
+            if let server { server.serve(connection) } else { connection.close() }
+        }
+    }
+
+    /// How long a connection no process holds waits for a running runtime's exit: 100 ms.
+    static let ownerlessWaitMilliseconds: UInt64 = 100
+    /// How many such connections may wait at once; more are refused at once.
+    static let ownerlessWaitingLimit = 16
 
     /// The sandbox's process that holds socket `inode`: the runtime, an extension, or a descendant (the tree is read
     /// again when the last reading does not have it).

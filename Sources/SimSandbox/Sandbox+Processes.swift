@@ -214,6 +214,7 @@ extension Sandbox {
         measureMemory()
         runtime = nil
         runtimeExitedAt = clock.monotonicNanoseconds
+        admitOwnerlessAfterExit()
         let code: Int32? = if case .exited(let c) = status { c } else { nil }
         var outOfMemory = false
         if let cgroup {

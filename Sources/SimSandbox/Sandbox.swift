@@ -80,6 +80,9 @@ package final class Sandbox {
     var pendingPeerChecks: [(connection: TCPConnection, inode: UInt64)] = []
     var peerScanBudget = PeerScanBudget()
     var peerCheckTimer: Timer?
+    /// Connections no process holds, waiting for the running runtime's exit (`Sandbox+Isolation`).
+    var pendingOwnerless: [TCPConnection] = []
+    var ownerlessTimer: Timer?
     /// When the last runtime's exit was seen (monotonic nanoseconds), for the moment after it in which connections
     /// no process holds are still read.
     var runtimeExitedAt: UInt64?
