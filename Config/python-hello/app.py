@@ -20,3 +20,17 @@ def work(event, context):
     milliseconds = event.get("ms", 40) if isinstance(event, dict) else 40
     time.sleep(milliseconds / 1000)
     return {"waitedMs": milliseconds, "requestId": context.aws_request_id}
+
+
+def http(event, context):
+    """Answers an API Gateway or Function URL event with a proxy response naming the route and path."""
+    import json
+
+    context_http = event.get("requestContext", {}).get("http", {})
+    path = event.get("rawPath") or event.get("path")
+    method = context_http.get("method") or event.get("httpMethod")
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"route": event.get("routeKey") or event.get("resource"), "method": method, "path": path}),
+    }

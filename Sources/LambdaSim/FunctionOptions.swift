@@ -58,6 +58,9 @@ public struct FunctionOptions: Sendable {
     public var inheritedEnvironment: [(String, String)]
     /// Extra names the function answers to on the Invoke API.
     public var aliases: [String]
+    /// Aliases (qualifiers other than `$LATEST` and `version`) that invoke this function as `name:alias`, e.g. a
+    /// template's `AutoPublishAlias`.
+    public var versionAliases: [String] = []
     /// Most sandboxes this function runs at once; further invokes queue.
     public var maxConcurrency: Int
     /// Directory whose executable files start as external extensions (like `/opt/extensions`).
@@ -148,6 +151,7 @@ public struct FunctionOptions: Sendable {
         spec.environment = environment
         spec.inheritedEnvironment = inheritedEnvironment
         spec.aliases = aliases
+        spec.versionAliases = versionAliases
         spec.extensionsDirectory = extensionsDirectory
         spec.freezeMode = SimCore.FreezeMode(rawValue: freeze.rawValue) ?? .signal
         spec.cpuScaling = cpuScaling

@@ -37,6 +37,8 @@ package struct FunctionSpec: Sendable, Equatable {
     package var cpuScaling = false
     /// Other names the function answers to on the Invoke API (RIE's literal `function`).
     package var aliases: [String] = []
+    /// Qualifiers besides `$LATEST` and `version` that invoke this function (a template's `AutoPublishAlias`).
+    package var versionAliases: [String] = []
     /// True for a function without a command: the simulator starts no runtime and waits for one that the user
     /// starts (attach mode), pointed at the sandbox's Runtime API.
     package var isAttached: Bool { command.isEmpty }
@@ -87,6 +89,7 @@ package struct FunctionSpec: Sendable, Equatable {
             && lhs.cpuScaling == rhs.cpuScaling && lhs.logFormat == rhs.logFormat
             && lhs.logLevel == rhs.logLevel && lhs.region == rhs.region
             && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
+            && lhs.versionAliases == rhs.versionAliases
             && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
             && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
             && lhs.streamingBytesPerSecond == rhs.streamingBytesPerSecond

@@ -119,7 +119,9 @@ package final class InvokeAPIServer {
         }
         let function = pool.function
         let invokedARN = qualifier.map { "\(pool.functionARN):\($0)" } ?? pool.functionARN
-        if let qualifier, qualifier != "$LATEST", qualifier != function.version {
+        if let qualifier, qualifier != "$LATEST", qualifier != function.version,
+            !function.versionAliases.contains(qualifier)
+        {
             throw .notFound(arn: invokedARN)
         }
         if (reference.region.map { $0 != function.region } ?? false)

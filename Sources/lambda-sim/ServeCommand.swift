@@ -15,7 +15,21 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @Option(help: "The YAML configuration file.")
-    var config: String
+    var config: String?
+
+    @Option(help: "A SAM / CloudFormation template (template.yaml) instead of --config.")
+    var template: String?
+
+    @Option(
+        parsing: .upToNextOption,
+        help: "Template parameter values KEY=VALUE (with --template; several after one flag, or the flag repeated).")
+    var parameterOverrides: [String] = []
+
+    @Option(help: "A JSON file of function environment variables in SAM's format (with --template).")
+    var envVars: String?
+
+    @Option(help: "The Python interpreter for python3.x runtimes (default: LAMBDA_SIM_PYTHON, else python3).")
+    var python: String?
 
     @Option(help: "Front port, overriding server.port (0 for an ephemeral one).")
     var port: Int?
@@ -23,10 +37,34 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Multiply asynchronous retry delays by this (e.g. 0.001 turns Lambda's minutes into ms).")
     var timeScale: Double = 1
 
+    func validate() throws {
+        guard (config == nil) != (template == nil) else {
+            throw ValidationError("give exactly one of --config FILE and --template FILE")
+        }
+        if template == nil && (!parameterOverrides.isEmpty || envVars != nil || python != nil) {
+            throw ValidationError("--parameter-overrides, --env-vars and --python go with --template")
+        }
+        for entry in parameterOverrides where !(entry.firstIndex(of: "=").map { $0 != entry.startIndex } ?? false) {
+            throw ValidationError("--parameter-overrides expects KEY=VALUE, got '\(entry)'")
+        }
+    }
+
     func run() async throws {
         let configuration: SimulatorConfiguration
         do {
-            configuration = try SimulatorConfiguration.load(file: config, timeScale: timeScale)
+            if let template {
+                let overrides = parameterOverrides.map { entry -> (String, String) in
+                    let eq = entry.firstIndex(of: "=")!
+                    return (String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
+                }
+                let loaded = try TemplateConfiguration.load(
+                    file: template, parameterOverrides: overrides, environmentFile: envVars, python: python,
+                    timeScale: timeScale)
+                for warning in loaded.warnings { Console.error("lambda-sim: warning: \(warning)") }
+                configuration = loaded.configuration
+            } else {
+                configuration = try SimulatorConfiguration.load(file: config ?? "", timeScale: timeScale)
+            }
         } catch {
             Console.error("lambda-sim: \(error)")
             throw ExitCode(2)

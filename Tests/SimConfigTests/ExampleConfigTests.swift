@@ -19,8 +19,19 @@ import Testing
     @Test func everyExampleLoads() throws {
         let files = try Self.exampleFiles()
         #expect(files.contains("Config/serve.yaml") && files.contains("Config/throttle.yaml"))
-        for file in files {
+        for file in files where !file.hasSuffix("/template.yaml") {
             #expect(throws: Never.self, "\(file)") { try ConfigLoader.load(path: Self.repositoryRoot + "/" + file) }
+        }
+    }
+
+    /// Every SAM template under Config/ (`template.yaml`) loads as a template.
+    @Test func everyExampleTemplateLoads() throws {
+        let files = try Self.exampleFiles().filter { $0.hasSuffix("/template.yaml") }
+        #expect(files == ["Config/sam/template.yaml"])
+        for file in files {
+            let template = try TemplateLoader.load(path: Self.repositoryRoot + "/" + file, options: TemplateOptions())
+            #expect(template.simulator.functions.map(\.name) == ["HelloPython", "hello-bash"])
+            #expect(template.warnings.isEmpty)
         }
     }
 
