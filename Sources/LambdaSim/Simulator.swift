@@ -50,6 +50,8 @@ public final class Simulator: Sendable {
         let bus = EventBus()
         var standardOutput: StandardOutputSink?
         var eventStreams: [SimulatorEventStream] = []
+        /// Closers of further front servers (the HTTP front end), run when the simulator stops.
+        var closers: [() -> Void] = []
     }
 
     /// Account-wide settings of `serve`: concurrency limits and throttling instead of queueing.
@@ -206,6 +208,20 @@ public final class Simulator: Sendable {
         policy.maxLifetimeMilliseconds = function.maxLifetimeSeconds.map { UInt64($0 * 1000) }
         policy.scalingRate = account.scalingRate.map { ($0.sandboxes, UInt64($0.periodSeconds * 1000)) }
         return policy
+    }
+
+    /// Runs `body` on the loop with the function pools and keeps the closer it returns for `stop`: how a further
+    /// front server (the HTTP front end) is attached. Returns what `body` returns.
+    func attachFront(
+        _ body: @escaping @Sendable (EventLoop, [FunctionPool]) throws -> (port: Int, close: () -> Void)
+    ) async throws -> Int {
+        let state = self.state
+        let loop = self.loop
+        return try await loop.run { () throws -> Int in
+            let (port, close) = try body(loop, state.pools)
+            state.closers.append(close)
+            return port
+        }
     }
 
     /// True once every provisioned sandbox has initialised (what `/_sim/health` reports).
@@ -373,6 +389,8 @@ public final class Simulator: Sendable {
                 state.front = nil
                 state.xraySink?.close()
                 state.xraySink = nil
+                for close in state.closers { close() }
+                state.closers = []
                 var remaining = state.pools.count
                 if remaining == 0 { continuation.resume(returning: ShutdownOutcome(sandboxes: [], freeze: [])) }
                 for pool in state.pools {

@@ -192,8 +192,8 @@ extension TemplateReader {
         runtime: String?, runtimeValue: ConfigValue?, handler: String?, codeUri: String, override: ConfigValue?,
         at entry: ConfigValue
     ) throws(ConfigError) -> [String] {
-        if let override {
-            var command = try override.stringList()
+        if let override, let resolved = try intrinsics.resolve(override) {
+            var command = try resolved.stringList()
             guard let first = command.first else { throw override.error("Command must not be empty") }
             if ConfigPath.isRelativeFilePath(first) { command[0] = ConfigPath.resolve(first, against: codeUri) }
             return command

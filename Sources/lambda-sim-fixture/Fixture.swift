@@ -100,8 +100,13 @@ struct Fixture {
     }
 
     /// Runs the payload-selected behaviours in a fixed order: output, fork, sleep, exit/signal, answer.
+    /// `FIXTURE_DEFAULTS` (a JSON object) supplies behaviours the payload does not name, for events the test does
+    /// not write itself (an API Gateway event).
     func handle(_ invocation: Invocation) throws {
-        let members = scanTopLevelMembers(invocation.payload)
+        var members = scanTopLevelMembers(invocation.payload)
+        if let defaults = environment("FIXTURE_DEFAULTS") {
+            members.merge(scanTopLevelMembers(Array(defaults.utf8))) { own, _ in own }
+        }
         func integer(_ key: String) -> Int? {
             if case .int(let value)? = members[key] { return value }
             return nil

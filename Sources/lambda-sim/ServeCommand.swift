@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A JSON file of function environment variables in SAM's format (with --template).")
     var envVars: String?
 
+    @Option(help: "Port of the HTTP front end of --template (API routes, Function URLs); 0 for an ephemeral one.")
+    var httpPort: Int = 3000
+
     @Option(help: "The Python interpreter for python3.x runtimes (default: LAMBDA_SIM_PYTHON, else python3).")
     var python: String?
 
@@ -51,6 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration: SimulatorConfiguration
+        var http: HTTPFrontEndOptions?
         do {
             if let template {
                 let overrides = parameterOverrides.map { entry -> (String, String) in
@@ -62,6 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
                     timeScale: timeScale)
                 for warning in loaded.warnings { Console.error("lambda-sim: warning: \(warning)") }
                 configuration = loaded.configuration
+                http = loaded.http
             } else {
                 configuration = try SimulatorConfiguration.load(file: config ?? "", timeScale: timeScale)
             }
@@ -78,7 +83,21 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let names = functions.map(\.name).joined(separator: ", ")
-        await serveUntilSignal(
-            simulator, banner: "lambda-sim: Invoke API listening on \(simulator.endpoint) (functions: \(names))")
+        var banner = "lambda-sim: Invoke API listening on \(simulator.endpoint) (functions: \(names))"
+        if let http, !http.routes.isEmpty || !http.functionURLs.isEmpty {
+            do {
+                let bound = try await simulator.startHTTPFrontEnd(http, host: configuration.host, port: httpPort)
+                let routes =
+                    http.routes.map { "\($0.method) \($0.path) -> \($0.function)" }
+                    + http.functionURLs.map { "/lambda-url/\($0.function)/ -> \($0.function)" }
+                banner +=
+                    "\nlambda-sim: HTTP front end on http://\(configuration.host):\(bound) (\(routes.joined(separator: ", ")))"
+            } catch {
+                await simulator.stop()
+                Console.error("lambda-sim: cannot start the HTTP front end: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        await serveUntilSignal(simulator, banner: banner)
     }
 }
