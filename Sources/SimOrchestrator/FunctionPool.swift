@@ -56,6 +56,8 @@ package final class FunctionPool {
     let limiter: AccountLimiter?
     var placement: PlacementStateMachine
     var live: [String: Sandbox] = [:]
+    /// Sandboxes created at or before this instant run code that has since changed (`reload`).
+    var reloadCutoff: UInt64?
     var waiting: [String: (PoolAnswer) -> Void] = [:]
     /// Who holds this function's units of the account's concurrency: invokes not yet placed, and environments
     /// from an invoke's placement until they are ready for the next one.
@@ -308,6 +310,7 @@ package final class FunctionPool {
         perform(
             placement.sandboxAvailable(
                 sandbox.id, inFlight: sandbox.machine.inFlightCount, now: clock.monotonicNanoseconds))
+        retireIfStale(sandbox)
     }
 
     func finish(_ result: InvokeResult) {

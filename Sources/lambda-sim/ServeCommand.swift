@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port of the HTTP front end of --template (API routes, Function URLs); 0 for an ephemeral one.")
     var httpPort: Int = 3000
 
+    @Flag(help: "Hot reload: when a function's code directory changes, its sandboxes are replaced (idle ones now).")
+    var watch = false
+
     @Option(help: "The Python interpreter for python3.x runtimes (default: LAMBDA_SIM_PYTHON, else python3).")
     var python: String?
 
@@ -95,6 +98,17 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 await simulator.stop()
                 Console.error("lambda-sim: cannot start the HTTP front end: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        if watch {
+            do {
+                try await simulator.watch(functions.map { ($0.name, $0.codeDirectory) }) { function in
+                    Console.error("lambda-sim: \(function): code changed; new invokes start new sandboxes")
+                }
+            } catch {
+                await simulator.stop()
+                Console.error("lambda-sim: cannot watch the code directories: \(error)")
                 throw ExitCode(1)
             }
         }
