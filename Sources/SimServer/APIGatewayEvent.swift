@@ -66,10 +66,10 @@ package struct FrontEndRequest: Sendable {
     }
 
     /// The body as the event's `body` and `isBase64Encoded`; nil body when there is none.
-    var eventBody: (JSONValue, Bool) {
-        if body.isEmpty { return (.null, false) }
-        if isBinaryBody { return (.string(Base64.encode(body)), true) }
-        return (.string(String(decoding: body, as: UTF8.self)), false)
+    var eventBody: (String?, Bool) {
+        if body.isEmpty { return (nil, false) }
+        if isBinaryBody { return (Base64.encode(body), true) }
+        return (String(decoding: body, as: UTF8.self), false)
     }
 
     /// `12/Mar/2020:19:03:58 +0000`, API Gateway's request time.
@@ -105,12 +105,15 @@ package enum APIGatewayEvent {
         package var stage: String
         /// The account id.
         package var accountID: String
+        /// `domainPrefix`: the first label of `domainName`.
+        package var domainPrefix: String
 
         package init(apiID: String, domainName: String, stage: String, accountID: String) {
             self.apiID = apiID
             self.domainName = domainName
             self.stage = stage
             self.accountID = accountID
+            domainPrefix = domainName.split(separator: ".").first.map(String.init) ?? apiID
         }
     }
 
@@ -120,17 +123,18 @@ package enum APIGatewayEvent {
     package static func version2(
         _ request: FrontEndRequest, routeKey: String, pathParameters: [(String, String)], context: Context
     ) -> [UInt8] {
-        var members: [(String, JSONValue)] = [
-            ("version", .string("2.0")), ("routeKey", .string(routeKey)), ("rawPath", .string(request.rawPath)),
-            ("rawQueryString", .string(request.rawQueryString)),
-        ]
-        var cookies: [JSONValue] = []
+        var json = JSONWriter(capacity: 1024 + request.body.count * 4 / 3)
+        json.beginObject()
+        json.member("version", "2.0")
+        json.member("routeKey", routeKey)
+        json.member("rawPath", request.rawPath)
+        json.member("rawQueryString", request.rawQueryString)
+        var cookies: [String] = []
         var headers: [(String, String)] = []
         for (name, value) in request.headers {
             let lower = name.lowercased()
             if lower == "cookie" {
-                cookies += value.split(separator: ";").map { .string(String($0).trimmingSpaces) }
-                    .filter { $0 != .string("") }
+                cookies += value.split(separator: ";").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
                 continue
             }
             if let index = headers.firstIndex(where: { $0.0 == lower }) {
@@ -139,35 +143,53 @@ package enum APIGatewayEvent {
                 headers.append((lower, value))
             }
         }
-        if !cookies.isEmpty { members.append(("cookies", .array(cookies))) }
-        members.append(("headers", .object(headers.map { ($0.0, .string($0.1)) })))
-        let query = joined(request.queryParameters)
-        if !query.isEmpty { members.append(("queryStringParameters", .object(query.map { ($0.0, .string($0.1)) }))) }
-        let prefix = context.domainName.split(separator: ".").first.map(String.init) ?? context.apiID
-        let http: [(String, JSONValue)] = [
-            ("method", .string(request.method)), ("path", .string(request.rawPath)),
-            ("protocol", .string(request.httpProtocol)), ("sourceIp", .string(request.sourceIP)),
-            ("userAgent", .string(request.header("user-agent") ?? "")),
-        ]
-        members.append(
-            (
-                "requestContext",
-                .object([
-                    ("accountId", .string(context.accountID)), ("apiId", .string(context.apiID)),
-                    ("domainName", .string(context.domainName)), ("domainPrefix", .string(prefix)),
-                    ("http", .object(http)), ("requestId", .string(request.requestID)),
-                    ("routeKey", .string(routeKey)), ("stage", .string(context.stage)),
-                    ("time", .string(request.requestTime)),
-                    ("timeEpoch", .number(String(request.epochMilliseconds))),
-                ])
-            ))
-        let (body, base64) = request.eventBody
-        if body != .null { members.append(("body", body)) }
-        if !pathParameters.isEmpty {
-            members.append(("pathParameters", .object(pathParameters.map { ($0.0, .string(decoded($0.1))) })))
+        if !cookies.isEmpty {
+            json.key("cookies")
+            json.beginArray()
+            for cookie in cookies {
+                json.element()
+                json.string(cookie)
+            }
+            json.endArray()
         }
-        members.append(("isBase64Encoded", .bool(base64)))
-        return Array(JSONValue.object(members).serialized.utf8)
+        json.key("headers")
+        object(headers, into: &json)
+        let query = joined(request.queryParameters)
+        if !query.isEmpty {
+            json.key("queryStringParameters")
+            object(query, into: &json)
+        }
+        json.key("requestContext")
+        json.beginObject()
+        json.member("accountId", context.accountID)
+        json.member("apiId", context.apiID)
+        json.member("domainName", context.domainName)
+        json.member("domainPrefix", context.domainPrefix)
+        json.key("http")
+        json.beginObject()
+        json.member("method", request.method)
+        json.member("path", request.rawPath)
+        json.member("protocol", request.httpProtocol)
+        json.member("sourceIp", request.sourceIP)
+        json.member("userAgent", request.header("user-agent") ?? "")
+        json.endObject()
+        json.member("requestId", request.requestID)
+        json.member("routeKey", routeKey)
+        json.member("stage", context.stage)
+        json.member("time", request.requestTime)
+        json.key("timeEpoch")
+        json.literal(String(request.epochMilliseconds))
+        json.endObject()
+        let (body, base64) = request.eventBody
+        if let body { json.member("body", body) }
+        if !pathParameters.isEmpty {
+            json.key("pathParameters")
+            object(pathParameters.map { ($0.0, decoded($0.1)) }, into: &json)
+        }
+        json.key("isBase64Encoded")
+        json.literal(base64 ? "true" : "false")
+        json.endObject()
+        return json.bytes
     }
 
     /// Payload format 1.0: `resource`, `path`, `httpMethod`, `headers` and `multiValueHeaders` (names as sent),
@@ -177,80 +199,109 @@ package enum APIGatewayEvent {
         _ request: FrontEndRequest, resource: String, pathParameters: [(String, String)], context: Context,
         isRESTAPI: Bool
     ) -> [UInt8] {
-        var members: [(String, JSONValue)] = []
-        if !isRESTAPI { members.append(("version", .string("1.0"))) }
-        members += [
-            ("resource", .string(resource)), ("path", .string(request.rawPath)),
-            ("httpMethod", .string(request.method)),
-        ]
-        var single: [(String, String)] = []
-        var multi: [(String, [String])] = []
-        for (name, value) in request.headers {
-            if let index = single.firstIndex(where: { $0.0.lowercased() == name.lowercased() }) {
-                single[index].1 = value
-                multi[index].1.append(value)
-            } else {
-                single.append((name, value))
-                multi.append((name, [value]))
-            }
-        }
-        members.append(("headers", .object(single.map { ($0.0, .string($0.1)) })))
-        members.append(("multiValueHeaders", .object(multi.map { ($0.0, .array($0.1.map(JSONValue.string))) })))
-        let query = request.queryParameters
+        var json = JSONWriter(capacity: 2048 + request.body.count * 4 / 3)
+        json.beginObject()
+        if !isRESTAPI { json.member("version", "1.0") }
+        json.member("resource", resource)
+        json.member("path", request.rawPath)
+        json.member("httpMethod", request.method)
+        json.key("headers")
+        let headers = grouped(request.headers) { $0.lowercased() }
+        object(headers.map { ($0.0, $0.1.last ?? "") }, into: &json)
+        json.key("multiValueHeaders")
+        lists(headers, into: &json)
+        let query = grouped(request.queryParameters) { $0 }
         if query.isEmpty {
-            members += [("queryStringParameters", .null), ("multiValueQueryStringParameters", .null)]
+            json.member("queryStringParameters", orNull: nil)
+            json.member("multiValueQueryStringParameters", orNull: nil)
         } else {
-            var lastValues: [(String, String)] = []
-            var allValues: [(String, [String])] = []
-            for (key, value) in query {
-                if let index = lastValues.firstIndex(where: { $0.0 == key }) {
-                    lastValues[index].1 = value
-                    allValues[index].1.append(value)
-                } else {
-                    lastValues.append((key, value))
-                    allValues.append((key, [value]))
-                }
-            }
-            members.append(("queryStringParameters", .object(lastValues.map { ($0.0, .string($0.1)) })))
-            members.append(
-                (
-                    "multiValueQueryStringParameters",
-                    .object(allValues.map { ($0.0, .array($0.1.map(JSONValue.string))) })
-                ))
+            json.key("queryStringParameters")
+            object(query.map { ($0.0, $0.1.last ?? "") }, into: &json)
+            json.key("multiValueQueryStringParameters")
+            lists(query, into: &json)
         }
-        let identity: [(String, JSONValue)] = [
-            ("accessKey", .null), ("accountId", .null), ("caller", .null), ("cognitoAuthenticationProvider", .null),
-            ("cognitoAuthenticationType", .null), ("cognitoIdentityId", .null), ("cognitoIdentityPoolId", .null),
-            ("principalOrgId", .null), ("sourceIp", .string(request.sourceIP)), ("user", .null),
-            ("userAgent", .string(request.header("user-agent") ?? "")), ("userArn", .null),
-        ]
-        let prefix = context.domainName.split(separator: ".").first.map(String.init) ?? context.apiID
-        let contextPath = isRESTAPI ? "/\(context.stage)\(request.rawPath)" : request.rawPath
-        members.append(
-            (
-                "requestContext",
-                .object([
-                    ("accountId", .string(context.accountID)), ("apiId", .string(context.apiID)),
-                    ("domainName", .string(context.domainName)), ("domainPrefix", .string(prefix)),
-                    ("extendedRequestId", .string(request.requestID)), ("httpMethod", .string(request.method)),
-                    ("identity", .object(identity)), ("path", .string(contextPath)),
-                    ("protocol", .string(request.httpProtocol)), ("requestId", .string(request.requestID)),
-                    ("requestTime", .string(request.requestTime)),
-                    ("requestTimeEpoch", .number(String(request.epochMilliseconds))),
-                    ("resourceId", isRESTAPI ? .string(String(context.apiID.prefix(6))) : .null),
-                    ("resourcePath", .string(resource)), ("stage", .string(context.stage)),
-                ])
-            ))
-        members.append(
-            (
-                "pathParameters",
-                pathParameters.isEmpty ? .null : .object(pathParameters.map { ($0.0, .string(decoded($0.1))) })
-            ))
-        members.append(("stageVariables", .null))
+        json.key("requestContext")
+        json.beginObject()
+        json.member("accountId", context.accountID)
+        json.member("apiId", context.apiID)
+        json.member("domainName", context.domainName)
+        json.member("domainPrefix", context.domainPrefix)
+        json.member("extendedRequestId", request.requestID)
+        json.member("httpMethod", request.method)
+        json.key("identity")
+        json.beginObject()
+        for key in [
+            "accessKey", "accountId", "caller", "cognitoAuthenticationProvider", "cognitoAuthenticationType",
+            "cognitoIdentityId", "cognitoIdentityPoolId", "principalOrgId",
+        ] {
+            json.member(key, orNull: nil)
+        }
+        json.member("sourceIp", request.sourceIP)
+        json.member("user", orNull: nil)
+        json.member("userAgent", request.header("user-agent") ?? "")
+        json.member("userArn", orNull: nil)
+        json.endObject()
+        json.member("path", isRESTAPI ? "/\(context.stage)\(request.rawPath)" : request.rawPath)
+        json.member("protocol", request.httpProtocol)
+        json.member("requestId", request.requestID)
+        json.member("requestTime", request.requestTime)
+        json.key("requestTimeEpoch")
+        json.literal(String(request.epochMilliseconds))
+        json.member("resourceId", orNull: isRESTAPI ? String(context.apiID.prefix(6)) : nil)
+        json.member("resourcePath", resource)
+        json.member("stage", context.stage)
+        json.endObject()
+        json.key("pathParameters")
+        if pathParameters.isEmpty {
+            json.literal("null")
+        } else {
+            object(pathParameters.map { ($0.0, decoded($0.1)) }, into: &json)
+        }
+        json.member("stageVariables", orNull: nil)
         let (body, base64) = request.eventBody
-        members.append(("body", body))
-        members.append(("isBase64Encoded", .bool(base64)))
-        return Array(JSONValue.object(members).serialized.utf8)
+        json.member("body", orNull: body)
+        json.key("isBase64Encoded")
+        json.literal(base64 ? "true" : "false")
+        json.endObject()
+        return json.bytes
+    }
+
+    /// An object of string members.
+    private static func object(_ pairs: [(String, String)], into json: inout JSONWriter) {
+        json.beginObject()
+        for (key, value) in pairs { json.member(key, value) }
+        json.endObject()
+    }
+
+    /// An object of string-list members.
+    private static func lists(_ pairs: [(String, [String])], into json: inout JSONWriter) {
+        json.beginObject()
+        for (key, values) in pairs {
+            json.key(key)
+            json.beginArray()
+            for value in values {
+                json.element()
+                json.string(value)
+            }
+            json.endArray()
+        }
+        json.endObject()
+    }
+
+    /// Values grouped by key (compared through `normalize`), keys as first seen, in first-seen order.
+    private static func grouped(_ pairs: [(String, String)], by normalize: (String) -> String) -> [(String, [String])] {
+        var result: [(String, [String])] = []
+        var index: [String: Int] = [:]
+        for (key, value) in pairs {
+            let normal = normalize(key)
+            if let at = index[normal] {
+                result[at].1.append(value)
+            } else {
+                index[normal] = result.count
+                result.append((key, [value]))
+            }
+        }
+        return result
     }
 
     /// Repeated keys joined with commas, in first-seen order (2.0's query strings).

@@ -66,6 +66,13 @@ package enum APIGatewayResponse {
 
     /// The response `payload` stands for, or nil when it is not one the front accepts.
     static func map(payload: [UInt8], front: Front, requestID: String) -> HTTPResponse? {
+        if !front.isVersion1 && !mayHaveStatusCode(payload) {
+            // Payload format 2.0 without a statusCode member: the JSON is the body; validating it is enough.
+            guard JSON.isValid(payload) else { return nil }
+            return HTTPResponse(
+                status: 200, headers: ["Content-Type": "application/json", "x-amzn-RequestId": requestID],
+                body: payload)
+        }
         guard let value = try? JSON.parse(payload) else { return nil }
         guard case .object = value, let statusValue = value["statusCode"] else {
             if front.isVersion1 { return nil }
@@ -99,6 +106,26 @@ package enum APIGatewayResponse {
             }
         }
         return HTTPResponse(status: status, headers: headers, body: body)
+    }
+
+    /// Whether `payload` could have a `statusCode` member: it spells `"statusCode"`, or has a `\u` escape (a key
+    /// could spell it that way).
+    static func mayHaveStatusCode(_ payload: [UInt8]) -> Bool {
+        let needle = Array(#""statusCode""#.utf8)
+        var index = 0
+        while index < payload.count {
+            let byte = payload[index]
+            if byte == UInt8(ascii: "\\"), index + 1 < payload.count, payload[index + 1] == UInt8(ascii: "u") {
+                return true
+            }
+            if byte == needle[0], index + needle.count <= payload.count,
+                payload[index..<index + needle.count].elementsEqual(needle)
+            {
+                return true
+            }
+            index += 1
+        }
+        return false
     }
 
     /// A status code given as a number or numeric text.

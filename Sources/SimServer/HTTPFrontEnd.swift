@@ -71,10 +71,7 @@ package final class HTTPFrontEnd {
                 return responder.send(APIGatewayResponse.notFound(requestID: requestID))
             }
             frontRequest.rawPath = path
-            let urlID = Self.urlID(function)
-            let context = APIGatewayEvent.Context(
-                apiID: urlID, domainName: "\(urlID).lambda-url.\(pool.function.region).on.aws", stage: "$default",
-                accountID: pool.function.accountID)
+            let context = self.context(for: pool, api: nil)
             let event = APIGatewayEvent.version2(
                 frontRequest, routeKey: "$default", pathParameters: [], context: context)
             return invoke(
@@ -83,10 +80,7 @@ package final class HTTPFrontEnd {
         guard let match = routes.match(method: request.method, path: rawPath), let pool = pools[match.route.function]
         else { return responder.send(APIGatewayResponse.notFound(requestID: requestID)) }
         let route = match.route
-        let apiID = Self.urlID(route.api == .rest ? "rest-api" : "http-api")
-        let context = APIGatewayEvent.Context(
-            apiID: apiID, domainName: "\(apiID).execute-api.\(pool.function.region).amazonaws.com",
-            stage: route.api == .rest ? "Prod" : "$default", accountID: pool.function.accountID)
+        let context = self.context(for: pool, api: route.api)
         let front: APIGatewayResponse.Front
         let event: [UInt8]
         if route.payloadFormatVersion == "2.0" {
@@ -153,6 +147,30 @@ package final class HTTPFrontEnd {
                 case .throttled: responder.send(APIGatewayResponse.throttled(front, requestID: requestID))
                 }
             })
+    }
+
+    /// Request contexts by function and API (`nil`: the function's URL), made once.
+    private var contexts: [String: APIGatewayEvent.Context] = [:]
+
+    /// Where a request to `pool`'s function through `api` (nil: its Function URL) came in.
+    private func context(for pool: FunctionPool, api: HTTPRouteTable.Route.API?) -> APIGatewayEvent.Context {
+        let key = "\(pool.function.name) \(api.map { "\($0)" } ?? "url")"
+        if let known = contexts[key] { return known }
+        let context: APIGatewayEvent.Context
+        switch api {
+        case nil:
+            let urlID = Self.urlID(pool.function.name)
+            context = APIGatewayEvent.Context(
+                apiID: urlID, domainName: "\(urlID).lambda-url.\(pool.function.region).on.aws", stage: "$default",
+                accountID: pool.function.accountID)
+        case .some(let api):
+            let apiID = Self.urlID(api == .rest ? "rest-api" : "http-api")
+            context = APIGatewayEvent.Context(
+                apiID: apiID, domainName: "\(apiID).execute-api.\(pool.function.region).amazonaws.com",
+                stage: api == .rest ? "Prod" : "$default", accountID: pool.function.accountID)
+        }
+        contexts[key] = context
+        return context
     }
 
     /// The path and query of a request target.

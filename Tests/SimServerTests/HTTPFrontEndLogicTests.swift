@@ -80,3 +80,39 @@ private func route(_ method: String, _ path: String, _ function: String = "f") -
         #expect(StreamRelay.prelude(Array("nope".utf8)) == nil)
     }
 }
+
+@Suite struct JSONWriterTests {
+    /// Strings are escaped so that the result parses back to the same text, control bytes included.
+    @Test func escaping() throws {
+        let text = "a\"b\\c\nd\te\u{01}é🙂"
+        var json = JSONWriter(capacity: 64)
+        json.beginObject()
+        json.member("k", text)
+        json.member("n", orNull: nil)
+        json.key("list")
+        json.beginArray()
+        json.element()
+        json.string("x")
+        json.element()
+        json.literal("1")
+        json.endArray()
+        json.endObject()
+        let value = try JSON.parse(json.bytes)
+        #expect(value["k"] == .string(text))
+        #expect(value["n"] == .null)
+        #expect(value["list"] == .array([.string("x"), .number("1")]))
+    }
+}
+
+@Suite struct APIGatewayResponseFastPathTests {
+    /// A statusCode key spelled with a \u escape is still found; a body merely without one is 200 as it is.
+    @Test func escapedStatusCodeKey() {
+        let escaped = APIGatewayResponse.map(
+            payload: Array(#"{"status\u0043ode":201,"body":"x"}"#.utf8), front: .httpAPI, requestID: "r")
+        #expect(escaped?.status == 201 && escaped?.body == Array("x".utf8))
+        #expect(
+            APIGatewayResponse.map(payload: Array(#"{"a":"statusCode"}"#.utf8), front: .httpAPI, requestID: "r")?.status
+                == 200)
+        #expect(APIGatewayResponse.map(payload: Array(#"{"a":1"#.utf8), front: .httpAPI, requestID: "r") == nil)
+    }
+}
