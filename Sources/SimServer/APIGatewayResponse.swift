@@ -24,6 +24,12 @@ package enum APIGatewayResponse {
         error(404, #"{"message":"Not Found"}"#, requestID: requestID)
     }
 
+    /// The answer to a request whose body is larger than an invoke may carry: 413
+    /// `{"message":"Request Entity Too Large"}`.
+    package static func tooLarge(requestID: String) -> HTTPResponse {
+        error(413, #"{"message":"Request Entity Too Large"}"#, requestID: requestID)
+    }
+
     /// The answer when the function failed, timed out or answered in a shape the front cannot use: REST APIs
     /// 502 `{"message": "Internal server error"}`, HTTP APIs 500 and Function URLs 502
     /// `{"message":"Internal Server Error"}`.

@@ -60,6 +60,10 @@ package final class HTTPFrontEnd {
 
     private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let requestID = Identifiers.uuid()
+        if request.bodyTooLarge {
+            // More than an invoke may carry: refused before any function runs.
+            return responder.send(APIGatewayResponse.tooLarge(requestID: requestID))
+        }
         let (rawPath, rawQuery) = Self.split(request.target)
         var frontRequest = FrontEndRequest(
             method: request.method, rawPath: rawPath, rawQueryString: rawQuery,

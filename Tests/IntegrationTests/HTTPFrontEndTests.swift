@@ -191,7 +191,8 @@ struct HTTPFrontEndTests {
     }
 
     /// A Function URL (by path and by Host header) gives a 2.0 event with routeKey `$default` and the path after
-    /// the function; a binary body arrives base64-encoded.
+    /// the function; a binary body arrives base64-encoded; a function without a URL is 404 and a body larger than
+    /// an invoke may carry is 413.
     @Test(.timeLimit(.minutes(1)))
     func functionURLEvents() async throws {
         try await withFrontEnd { _, base in
@@ -213,6 +214,14 @@ struct HTTPFrontEndTests {
             #expect(binary.stdout == "True AP8B\n", "\(binary.stderr)")
             let unknown = try await curl(["\(base)/lambda-url/Bare/"])
             #expect(unknown.status == 404)
+            let big = NSTemporaryDirectory() + "lambda-sim-big-\(getpid())"
+            try Data(count: 7 * 1024 * 1024).write(to: URL(fileURLWithPath: big))
+            defer { try? FileManager.default.removeItem(atPath: big) }
+            let tooLarge = try await curl([
+                "-H", "Expect:", "-H", "Content-Type: application/octet-stream", "--data-binary", "@\(big)",
+                "\(base)/lambda-url/EchoEvent/",
+            ])
+            #expect(tooLarge.status == 413 && tooLarge.body == #"{"message":"Request Entity Too Large"}"#)
         }
     }
 
