@@ -37,6 +37,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "A serve configuration (YAML) to start in this process.")
     var config: String?
 
+    @Option(help: "A SAM template to start in this process, like --config (python3.x under LAMBDA_SIM_PYTHON).")
+    var template: String?
+
     // Numbers parse unconditionally, so `--rate -5` reaches validation instead of reading as an option.
     @Option(parsing: .unconditional, help: "Open model: invokes started per second (at most 40,000).")
     var rate: Double?
@@ -103,16 +106,19 @@ struct LoadCommand: AsyncParsableCommand {
 
     private var targetKind: TargetKind {
         if endpoint != nil { return .endpoint }
-        if config != nil { return .config }
+        if config != nil || template != nil { return .config }
         return .command
     }
 
     func validate() throws {
-        let targets = [endpoint != nil, config != nil, !function.command.isEmpty].filter { $0 }.count
+        let targets = [endpoint != nil, config != nil, template != nil, !function.command.isEmpty].filter { $0 }
+            .count
         if targets == 0 {
             throw ValidationError("say what to load: --endpoint URL, --config FILE or -- COMMAND [ARG...]")
         }
-        if targets > 1 { throw ValidationError("give only one of --endpoint, --config and -- COMMAND") }
+        if targets > 1 {
+            throw ValidationError("give only one of --endpoint, --config, --template and -- COMMAND")
+        }
         if function.anyGiven && function.command.isEmpty {
             throw ValidationError("function flags (--freeze, --memory, …) apply only with -- COMMAND")
         }
@@ -461,10 +467,12 @@ struct LoadCommand: AsyncParsableCommand {
             }
             var functions: [FunctionOptions]
             var account: Simulator.AccountOptions?
-            if let path = command.config {
+            if let path = command.config ?? command.template {
                 let configuration: SimulatorConfiguration
                 do {
-                    configuration = try SimulatorConfiguration.load(file: path)
+                    configuration =
+                        try command.template == nil
+                        ? SimulatorConfiguration.load(file: path) : TemplateConfiguration.load(file: path).configuration
                 } catch {
                     throw LoadPlanError("\(error)")
                 }

@@ -54,6 +54,24 @@ struct TemplateServeTests {
         }
     }
 
+    /// `lambda-sim load --template` starts the template's functions and drives one by logical id, counting its
+    /// cold starts from the simulator's events.
+    @Test(.timeLimit(.minutes(1)))
+    func loadCommandDrivesATemplateFunction() async throws {
+        let json = NSTemporaryDirectory() + "lambda-sim-template-load-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let result = try await runProcess([
+            TestPaths.binDirectory + "/lambda-sim", "load", "--json", json, "--quiet", "EchoFunction", "--template",
+            samTemplate, "--concurrency", "2", "--requests", "20",
+        ])
+        #expect(result.status == .exited(0), "\(result.stderr)")
+        let data = try #require(FileManager.default.contents(atPath: json), "\(result.stdout) \(result.stderr)")
+        let document = try jsonObject(Array(data))
+        #expect(document["requests"] as? Int == 20 && document["succeeded"] as? Int == 20)
+        let cold = try #require(document["coldStarts"] as? Int)
+        #expect(cold >= 1 && cold == document["sandboxesStarted"] as? Int)
+    }
+
     /// `serve --template` with a template error exits 2 and prints FILE:LINE: PATH: message.
     @Test(.timeLimit(.minutes(1)))
     func cliReportsTemplateErrors() async throws {
