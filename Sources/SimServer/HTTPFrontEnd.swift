@@ -35,7 +35,7 @@ package final class HTTPFrontEnd {
         self.routes = HTTPRouteTable(routes)
         self.functionURLs = functionURLs
         self.clock = clock
-        // Clients reach a loopback listener from the same host; the address it reports is the one they use.
+        // When the peer's address cannot be read (IPv6): the listening address, or loopback for a wildcard.
         sourceIP = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
         for pool in pools {
             self.pools[pool.function.name] = pool
@@ -67,7 +67,8 @@ package final class HTTPFrontEnd {
         let (rawPath, rawQuery) = Self.split(request.target)
         var frontRequest = FrontEndRequest(
             method: request.method, rawPath: rawPath, rawQueryString: rawQuery,
-            headers: request.headers.map { ($0.name, $0.value) }, body: request.body, sourceIP: sourceIP,
+            headers: request.headers.map { ($0.name, $0.value) }, body: request.body,
+            sourceIP: responder.socket?.peerIPv4Text ?? sourceIP,
             httpProtocol: "HTTP/\(request.versionMajor).\(request.versionMinor)", requestID: requestID,
             epochMilliseconds: clock.epochMilliseconds)
         if let (function, path) = functionURLTarget(request, rawPath: rawPath) {

@@ -89,6 +89,19 @@ struct HTTPFrontEndTests {
         }
     }
 
+    /// `sourceIp` is the client's address: curl bound to 127.0.0.3 is reported as such (2.0 and 1.0).
+    @Test(.timeLimit(.minutes(1)))
+    func sourceIPIsThePeer() async throws {
+        try await withFrontEnd { _, base in
+            let version2 = try await curl(["--interface", "127.0.0.3", "\(base)/items/1"])
+            let http = try #require((try jsonObject(version2.body)["requestContext"] as? [String: Any])?["http"])
+            #expect((http as? [String: String])?["sourceIp"] == "127.0.0.3")
+            let version1 = try await curl(["--interface", "127.0.0.3", "\(base)/rest/1"])
+            let context = try #require(try jsonObject(version1.body)["requestContext"] as? [String: Any])
+            #expect((context["identity"] as? [String: Any])?["sourceIp"] as? String == "127.0.0.3")
+        }
+    }
+
     /// A greedy `{proxy+}` route captures the rest of the path, for any method; a path no route matches is 404
     /// `{"message":"Not Found"}`.
     @Test(.timeLimit(.minutes(1)))
