@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Plays a hostile local user against a simulator run as root (issue 20): inside a private mount and pid namespace
-# (`unshare -m -p -f --mount-proc`, started by SecurityTests), with /dev/shm and /tmp fresh tmpfs mounts, it plants
+# (`unshare -m -p -f --mount-proc`, started by SecurityTests), with /dev/shm and /mnt fresh tmpfs mounts, it plants
 # files as `nobody`, starts `lambda-sim run` as root, uses it, stops it, and prints what happened as
 # `RESULT key=value` lines for the test to check. Nothing outside the namespace is touched: its processes die
 # with it, its mounts vanish with it, and a signal to -1 reaches only the namespace.
@@ -11,8 +11,9 @@
 set -u
 scenario=$1
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-cd /tmp
+# /mnt (not /tmp, where the repository and its binaries may live) holds the scenario's own files.
+mkdir -p /mnt && mount -t tmpfs -o mode=1777 tmpfs /mnt
+cd /mnt
 
 as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
 result() { echo "RESULT $1=$2"; }
@@ -24,15 +25,15 @@ dead_pid() { /bin/true & wait $!; echo $!; }
 
 # start_sim [run options…]: starts the simulator with the fixture runtime, sets SIMPID and PORT.
 start_sim() {
-    "$SIM" run --port 0 --timeout 30 "$@" -- "$FIXTURE" > /tmp/sim.log 2>&1 &
+    "$SIM" run --port 0 --timeout 30 "$@" -- "$FIXTURE" > /mnt/sim.log 2>&1 &
     SIMPID=$!
     PORT=
     for _ in $(seq 200); do
-        PORT=$(sed -nE 's#.*listening on http://127\.0\.0\.1:([0-9]+).*#\1#p' /tmp/sim.log 2>/dev/null | head -1)
+        PORT=$(sed -nE 's#.*listening on http://127\.0\.0\.1:([0-9]+).*#\1#p' /mnt/sim.log 2>/dev/null | head -1)
         [[ -n $PORT ]] && return 0
         sleep 0.05
     done
-    echo "simulator did not start:"; cat /tmp/sim.log
+    echo "simulator did not start:"; cat /mnt/sim.log
     exit 1
 }
 # The simulator's runtime: its child running the fixture (not its guardian, a fork of the simulator).
@@ -64,7 +65,7 @@ table)
     AWS_LAMBDA_RUNTIME_API=127.0.0.1:4711 setsid sleep 600 & named=$!
     sleep 600 & bystander=$!
     sleep 0.2
-    echo precious > /tmp/precious; chmod 600 /tmp/precious
+    echo precious > /mnt/precious; chmod 600 /mnt/precious
     dead=$(dead_pid)
     "$PY" - "$dead" "$victim" "$(start_time "$victim")" "$(start_time 1)" <<'EOF'
 import struct, sys
@@ -74,20 +75,20 @@ entries = struct.pack("<iiQ", victim, 0, start) + struct.pack("<iiQ", 1, 0, init
 # The layout before issue 20 ("LSG1"): ports where the mark is now.
 old = struct.pack("<iiQii", 0x4c534731, dead, 0, 2, 0) + b"\0" * 160 + struct.pack("<8i", 4711, 0, 0, 0, 0, 0, 0, 0)
 old += b"\0" * (8 * 160) + entries
-open("/tmp/forged-old", "wb").write(old.ljust(1496 + 65536 * 16, b"\0"))
+open("/mnt/forged-old", "wb").write(old.ljust(1496 + 65536 * 16, b"\0"))
 new = struct.pack("<iiQii", 0x4c534732, dead, 0, 2, 0) + b"\0" * 160 + b"_LAMBDA_SIM_INSTANCE=x".ljust(64, b"\0")
 new += b"\0" * (8 * 160) + entries
-open("/tmp/forged-new", "wb").write(new.ljust(1528 + 65536 * 16, b"\0"))
+open("/mnt/forged-new", "wb").write(new.ljust(1528 + 65536 * 16, b"\0"))
 EOF
-    chmod 644 /tmp/forged-old /tmp/forged-new
+    chmod 644 /mnt/forged-old /mnt/forged-new
     as_nobody bash -c '
-        cp /tmp/forged-old /dev/shm/lambda-sim-guard-'"$dead"'
+        cp /mnt/forged-old /dev/shm/lambda-sim-guard-'"$dead"'
         mkdir -m 777 /dev/shm/lambda-sim-0 && mkdir -m 777 /dev/shm/lambda-sim-0/'"$dead"'
-        cp /tmp/forged-new /dev/shm/lambda-sim-0/'"$dead"'/guard'
+        cp /mnt/forged-new /dev/shm/lambda-sim-0/'"$dead"'/guard'
     plant 'for my $p ($first..$last) {
-        symlink("/tmp/precious", "/dev/shm/lambda-sim-guard-$p");
+        symlink("/mnt/precious", "/dev/shm/lambda-sim-guard-$p");
         mkdir("/dev/shm/lambda-sim-0/$p"); chmod(0777, "/dev/shm/lambda-sim-0/$p");
-        symlink("/tmp/precious", "/dev/shm/lambda-sim-0/$p/guard");
+        symlink("/mnt/precious", "/dev/shm/lambda-sim-0/$p/guard");
     }'
     start_sim --freeze none
     result invoke "$(invoke '{"a":1}')"
@@ -96,61 +97,61 @@ EOF
     result victim "$(state "$victim")"
     result named "$(state "$named")"
     result bystander "$(state "$bystander")"
-    result precious "$(cat /tmp/precious)"
-    result notice "$(grep -c 'lambda-sim-0 is owned by uid 65534, not 0, so state goes to /dev/shm/lambda-sim-0\.' /tmp/sim.log)"
+    result precious "$(cat /mnt/precious)"
+    result notice "$(grep -c 'lambda-sim-0 is owned by uid 65534, not 0, so state goes to /dev/shm/lambda-sim-0\.' /mnt/sim.log)"
     ;;
 output)
     # Finding 2: pre-created output directories whose first file links to a root file.
-    echo SECRET > /tmp/secret; chmod 600 /tmp/secret
+    echo SECRET > /mnt/secret; chmod 600 /mnt/secret
     as_nobody mkdir -m 777 /dev/shm/lambda-sim-0
     plant 'for my $p ($first..$last) {
         for my $d ("/dev/shm/lambda-sim-output-$p-1", "/dev/shm/lambda-sim-0/$p", "/dev/shm/lambda-sim-0/$p/output-1") {
             mkdir($d); chmod(0777, $d);
         }
-        symlink("/tmp/secret", "/dev/shm/lambda-sim-output-$p-1/1");
-        symlink("/tmp/secret", "/dev/shm/lambda-sim-0/$p/output-1/1");
+        symlink("/mnt/secret", "/dev/shm/lambda-sim-output-$p-1/1");
+        symlink("/mnt/secret", "/dev/shm/lambda-sim-0/$p/output-1/1");
     }'
     start_sim --freeze none
     result invoke "$(invoke '{"print":"PWNED"}')"
     stop_sim
-    result secret "$(cat /tmp/secret)"
-    result printed "$(grep -c PWNED /tmp/sim.log)"
+    result secret "$(cat /mnt/secret)"
+    result printed "$(grep -c PWNED /mnt/sim.log)"
     ;;
 cleanup)
     # Finding 3: links named like a dead simulator's output or state directory point at a root directory.
-    mkdir /tmp/victimdir && for f in a b c; do echo "$f" > "/tmp/victimdir/$f"; done
+    mkdir /mnt/victimdir && for f in a b c; do echo "$f" > "/mnt/victimdir/$f"; done
     as_nobody bash -c '
-        ln -s /tmp/victimdir /dev/shm/lambda-sim-output-99998-1
-        mkdir -m 777 /dev/shm/lambda-sim-0 && ln -s /tmp/victimdir /dev/shm/lambda-sim-0/99998
-        ln -s /tmp/victimdir /dev/shm/lambda-sim-0.abcdef'
+        ln -s /mnt/victimdir /dev/shm/lambda-sim-output-99998-1
+        mkdir -m 777 /dev/shm/lambda-sim-0 && ln -s /mnt/victimdir /dev/shm/lambda-sim-0/99998
+        ln -s /mnt/victimdir /dev/shm/lambda-sim-0.abcdef'
     start_sim --freeze none
     result invoke "$(invoke '{"a":1}')"
     stop_sim
     start_sim --freeze none
     result invoke2 "$(invoke '{"a":2}')"
     stop_sim
-    result files "$(ls /tmp/victimdir | tr '\n' ',')"
+    result files "$(ls /mnt/victimdir | tr '\n' ',')"
     ;;
 init)
     # Finding 6: during init (an extension still registering, no runtime yet) a process sends a complete
     # registration and closes at once, so that no process holds its end when the simulator accepts it.
-    mkdir -p /tmp/ext
-    cat > /tmp/ext/slow <<'EOF'
+    mkdir -p /mnt/ext
+    cat > /mnt/ext/slow <<'EOF'
 #!/bin/bash
-echo "$AWS_LAMBDA_RUNTIME_API" > /tmp/api
+echo "$AWS_LAMBDA_RUNTIME_API" > /mnt/api
 sleep 1.5
 id=$(curl -s -D - -o /dev/null -XPOST "http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension/register" \
     -H 'Lambda-Extension-Name: slow' -d '{"events":["SHUTDOWN"]}' | tr -d '\r' | sed -n 's/^Lambda-Extension-Identifier: //Ip')
 while curl -s -o /dev/null "http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension/event/next" \
     -H "Lambda-Extension-Identifier: $id"; do :; done
 EOF
-    chmod 755 /tmp/ext/slow
-    start_sim --freeze none --extensions-dir /tmp/ext
+    chmod 755 /mnt/ext/slow
+    start_sim --freeze none --extensions-dir /mnt/ext
     # The first invoke starts the sandbox's init: the extension, then (once it registered) the runtime.
-    invoke '{"a":1}' > /tmp/invoke.out &
+    invoke '{"a":1}' > /mnt/invoke.out &
     invoker=$!
-    for _ in $(seq 200); do [[ -s /tmp/api ]] && break; sleep 0.02; done
-    api=$(cat /tmp/api)
+    for _ in $(seq 200); do [[ -s /mnt/api ]] && break; sleep 0.02; done
+    api=$(cat /mnt/api)
     request="POST /2020-01-01/extension/register HTTP/1.1\r\nHost: $api\r\nLambda-Extension-Name: evil\r\n"
     request+="Content-Length: 21\r\n\r\n{\"events\":[\"INVOKE\"]}"
     host=${api%:*}; port=${api##*:}
@@ -161,10 +162,10 @@ EOF
     bash -c "exec 3<>/dev/tcp/$host/$port && printf '$request' >&3 && exec 3>&-"
     kill -CONT "$SIMPID"
     wait "$invoker"
-    result invoke "$(cat /tmp/invoke.out)"
+    result invoke "$(cat /mnt/invoke.out)"
     stop_sim
-    result evil "$(grep -c 'Name: evil' /tmp/sim.log)"
-    result refused "$(grep -c 'refused a Runtime API connection' /tmp/sim.log)"
+    result evil "$(grep -c 'Name: evil' /mnt/sim.log)"
+    result refused "$(grep -c 'refused a Runtime API connection' /mnt/sim.log)"
     ;;
 logsocket)
     # Finding 7: the managed-instance log socket, reached by another user and by a process outside the sandbox.
@@ -179,7 +180,7 @@ logsocket)
     curl -s -m 2 --unix-socket "$socket" -A OUTSIDERLINE http://x/ > /dev/null 2>&1
     result invoke "$(invoke '{"a":1}')"
     stop_sim
-    result lines "$(grep -cE 'NOBODYLINE|OUTSIDERLINE' /tmp/sim.log)"
+    result lines "$(grep -cE 'NOBODYLINE|OUTSIDERLINE' /mnt/sim.log)"
     ;;
 flood)
     # Finding 5: another user's connections to one sandbox's Runtime API, each held open until the simulator has
@@ -244,7 +245,7 @@ flood)
     result quiet_max_ms "$quiet_max"
     result flooded "$busy"
     result flooded_max_ms "$busy_max"
-    result refused "$(grep -c 'refused a Runtime API connection' /tmp/sim.log)"
+    result refused "$(grep -c 'refused a Runtime API connection' /mnt/sim.log)"
     ;;
 *)
     echo "unknown scenario $scenario"; exit 2 ;;
