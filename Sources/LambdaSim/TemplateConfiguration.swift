@@ -24,6 +24,7 @@ public struct TemplateConfiguration: Sendable {
     /// Reads the template at `path`.
     ///
     /// - Parameters:
+    ///   - path: the template file (YAML or JSON); `CodeUri` and layer paths are relative to its directory.
     ///   - parameterOverrides: `K=V` values for `Parameters`, winning over `Default`.
     ///   - environmentFile: a `--env-vars` JSON file in SAM's format, if any.
     ///   - python: the interpreter for `python3.x` runtimes; default `LAMBDA_SIM_PYTHON`, else `python3`, looked
