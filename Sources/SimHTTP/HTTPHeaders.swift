@@ -75,6 +75,13 @@ package struct HTTPHeaders: Sequence, Equatable, Sendable, ExpressibleByDictiona
         fields.removeAll { Self.namesEqual($0.name, name) }
     }
 
+    /// How many fields are named `name` (without building the list of their values).
+    package func count(of name: String) -> Int {
+        var count = 0
+        for field in fields where Self.namesEqual(field.name, name) { count += 1 }
+        return count
+    }
+
     /// True when at least one field is named `name`.
     package func contains(_ name: String) -> Bool {
         fields.contains { Self.namesEqual($0.name, name) }

@@ -290,7 +290,7 @@ final class MessageParser {
                 violation = .malformedMessage(name: "HPE_NO_HOST", reason: "an HTTP/1.1 request without Host")
                 return 1
             }
-            if current.headers.values("Host").count > 1 {
+            if current.headers.count(of: "Host") > 1 {
                 violation = .malformedMessage(name: "HPE_MULTIPLE_HOST", reason: "a request with more than one Host")
                 return 1
             }
