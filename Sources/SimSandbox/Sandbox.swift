@@ -219,8 +219,10 @@ package final class Sandbox {
             case .startTimer(let ms):
                 let timer = self.timer ?? Timer(loop: loop)
                 self.timer = timer
-                timer.start(afterMilliseconds: ms) { [weak self, weak timer] in
-                    guard let self, let timer else { return }
+                // The closure reaches the timer through the sandbox: one weak capture, as cheap to arm per invoke
+                // as a closure can be.
+                timer.start(afterMilliseconds: ms) { [weak self] in
+                    guard let self, let timer = self.timer else { return }
                     self.timerFired(timer) { [weak self] in
                         guard let self else { return }
                         self.perform(self.machine.timerFired())
@@ -230,8 +232,8 @@ package final class Sandbox {
             case .startInvokeTimer(let requestID, let ms):
                 let timer = invokeTimers[requestID] ?? spareTimers.popLast() ?? Timer(loop: loop)
                 invokeTimers[requestID] = timer
-                timer.start(afterMilliseconds: ms) { [weak self, weak timer] in
-                    guard let self, let timer else { return }
+                timer.start(afterMilliseconds: ms) { [weak self] in
+                    guard let self, let timer = self.invokeTimers[requestID] else { return }
                     self.timerFired(timer) { [weak self] in
                         guard let self else { return }
                         self.releaseInvokeTimer(requestID)
