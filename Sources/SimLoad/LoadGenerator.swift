@@ -42,6 +42,74 @@ package struct InvokeEndpoint: Sendable, Equatable {
     }
 }
 
+/// An HTTP request driven instead of the Invoke API (`load --url`): a route or Function URL of the simulator's HTTP
+/// front end, or any HTTP server. Its answers are classified by HTTP status (`LoadOutcome.classifyHTTP`).
+package struct HTTPLoadTarget: Sendable {
+    /// Where the server listens.
+    package var host: String
+    package var port: Int
+    /// The request's method, origin-form target (path and query), header fields and body.
+    package var method: String
+    package var target: String
+    package var headers: [(String, String)]
+    package var body: [UInt8]
+
+    package init(
+        host: String, port: Int, method: String, target: String, headers: [(String, String)], body: [UInt8]
+    ) {
+        self.host = host
+        self.port = port
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.body = body
+    }
+
+    /// Splits `url`: `http://host[:port]/path?query` gives all three, `/path?query` only the target (to be sent to
+    /// the simulator's own front end).
+    package static func parse(url: String) throws(LoadPlanError) -> (host: String?, port: Int?, target: String) {
+        if url.hasPrefix("/") { return (nil, nil, url) }
+        guard url.hasPrefix("http://") else {
+            throw LoadPlanError("--url: '\(url)' is neither an http:// URL nor a path starting with /")
+        }
+        let rest = url.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        let target = rest.dropFirst(authority.count)
+        var host = String(authority)
+        var port = 80
+        if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            guard let parsed = Int(authority[authority.index(after: colon)...]), (1...65_535).contains(parsed) else {
+                throw LoadPlanError("--url: '\(url)' has no valid port")
+            }
+            port = parsed
+        }
+        guard !host.isEmpty else { throw LoadPlanError("--url: '\(url)' has no host") }
+        let path = target.isEmpty ? "/" : target.hasPrefix("?") ? "/" + target : String(target)
+        return (host, port, path)
+    }
+
+    /// Parses a `--header` value, `Name: value`.
+    package static func header(_ text: String) throws(LoadPlanError) -> (String, String) {
+        guard let colon = text.firstIndex(of: ":"), colon > text.startIndex else {
+            throw LoadPlanError("--header: '\(text)' is not Name: value")
+        }
+        let name = String(text[..<colon]).trimmingSpaces
+        let value = String(text[text.index(after: colon)...]).trimmingSpaces
+        guard !name.isEmpty, !name.contains(" ") else { throw LoadPlanError("--header: '\(text)' has no field name") }
+        return (name, value)
+    }
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        var text = Substring(self)
+        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
+        while text.last == " " || text.last == "\t" { text = text.dropLast() }
+        return String(text)
+    }
+}
+
 /// How one invoke went, as the generator saw it (times in nanoseconds since the run's start).
 package struct InvokeAnswer: Sendable, Equatable {
     /// When it was due (open model) or started (closed model); its latency counts from here.
@@ -117,6 +185,8 @@ package final class LoadGenerator: @unchecked Sendable {
     private var recentAnswers: [UInt64] = []
     private var recentLatency = RecentLatency()
     private var request: HTTPRequest
+    /// The HTTP request driven instead of an invoke (`load --url`), if any.
+    private let http: HTTPLoadTarget?
     private var latestSandboxes: (total: Int, busy: Int, inFlight: Int?)?
 
     /// Called on the generator's loop with every invoke as it ends (`--out`); set before `run`.
@@ -153,8 +223,8 @@ package final class LoadGenerator: @unchecked Sendable {
     /// A generator for `plan` against `endpoint`; with `askTail` every invoke asks for its log tail
     /// (`X-Amz-Log-Type: Tail`), whose REPORT line tells a cold start from a warm one.
     package init(
-        plan: LoadPlan, endpoint: InvokeEndpoint, askTail: Bool, maxConnections: Int = maxConnections,
-        maxBacklog: Int = maxBacklog
+        plan: LoadPlan, endpoint: InvokeEndpoint, askTail: Bool, http: HTTPLoadTarget? = nil,
+        maxConnections: Int = maxConnections, maxBacklog: Int = maxBacklog
     ) throws(UVError) {
         connectionLimit = maxConnections
         backlogLimit = maxBacklog
@@ -166,6 +236,11 @@ package final class LoadGenerator: @unchecked Sendable {
         if plan.invocationType == "Event" { headers["X-Amz-Invocation-Type"] = "Event" }
         if askTail && plan.invocationType != "Event" { headers["X-Amz-Log-Type"] = "Tail" }
         request = HTTPRequest(method: "POST", target: endpoint.path, headers: headers, body: plan.payload)
+        self.http = http
+        if let http {
+            request = HTTPRequest(
+                method: http.method, target: http.target, headers: HTTPHeaders(http.headers), body: http.body)
+        }
     }
 
     /// Runs the plan; `progress` gets a snapshot four times a second (on the generator's thread). Returns the
@@ -386,7 +461,8 @@ package final class LoadGenerator: @unchecked Sendable {
     private func connect(_ completion: @escaping (HTTPClientConnection?) -> Void) {
         openConnections += 1
         connectionsOpened += 1
-        HTTPClientConnection.connect(loop: loop, host: endpoint.host, port: endpoint.port) { [self] result in
+        let address = http.map { ($0.host, $0.port) } ?? (endpoint.host, endpoint.port)
+        HTTPClientConnection.connect(loop: loop, host: address.0, port: address.1) { [self] result in
             switch result {
             case .success(let connection):
                 connection.onClose = { [unowned self] in openConnections -= 1 }
@@ -420,7 +496,10 @@ package final class LoadGenerator: @unchecked Sendable {
             let response = try? result.get()
             let outcome =
                 response.map {
-                    LoadOutcome.classify(status: $0.status, functionError: $0.headers["X-Amz-Function-Error"] != nil)
+                    http == nil
+                        ? LoadOutcome.classify(
+                            status: $0.status, functionError: $0.headers["X-Amz-Function-Error"] != nil)
+                        : LoadOutcome.classifyHTTP(status: $0.status)
                 } ?? .otherError
             finish(due: due, outcome: outcome, response: response, sent: sent)
             released(connection, reusable: connection.isOpen, closedModel: closedModel)

@@ -11,6 +11,19 @@ package enum LoadOutcome: Int, CaseIterable, Sendable {
     /// Anything else: another status, a connection failure, no answer within the client timeout.
     case otherError
 
+    /// The outcome of an HTTP request to a route or Function URL (`load --url`), where only the status speaks:
+    /// 429 throttled (a Function URL's throttle); 500, 502 and 504, what API Gateway and Function URLs answer for a
+    /// function that failed, timed out or was throttled behind an API, function errors; another 5xx an other error;
+    /// anything else (the function's own 2xx, 3xx or 4xx) succeeded.
+    package static func classifyHTTP(status: Int) -> LoadOutcome {
+        switch status {
+        case 429: return .throttled
+        case 500, 502, 504: return .functionError
+        case 500...599: return .otherError
+        default: return .succeeded
+        }
+    }
+
     /// Classifies an answer by its status and whether it carried `X-Amz-Function-Error`.
     package static func classify(status: Int, functionError: Bool) -> LoadOutcome {
         switch status {

@@ -40,6 +40,21 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "A SAM template to start in this process, like --config (python3.x under LAMBDA_SIM_PYTHON).")
     var template: String?
 
+    @Option(
+        help: """
+            Drive this HTTP URL instead of the Invoke API: a route or Function URL of --template's HTTP front end             (a path such as /lambda-url/fn/, or http://127.0.0.1:PORT/… to start the front end on PORT), or any             HTTP server on its own.
+            """)
+    var url: String?
+
+    @Option(help: "With --url: the request's method (default GET, or POST with --body).")
+    var method: String?
+
+    @Option(help: "With --url: a request header, Name: value (repeatable).")
+    var header: [String] = []
+
+    @Option(help: "With --url: the request's body.")
+    var body: String?
+
     // Numbers parse unconditionally, so `--rate -5` reaches validation instead of reading as an option.
     @Option(parsing: .unconditional, help: "Open model: invokes started per second (at most 40,000).")
     var rate: Double?
@@ -105,14 +120,36 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     private var targetKind: TargetKind {
-        if endpoint != nil { return .endpoint }
+        if endpoint != nil || (url != nil && template == nil) { return .endpoint }
         if config != nil || template != nil { return .config }
         return .command
     }
 
     func validate() throws {
-        let targets = [endpoint != nil, config != nil, template != nil, !function.command.isEmpty].filter { $0 }
-            .count
+        if url == nil && (method != nil || !header.isEmpty || body != nil) {
+            throw ValidationError("--method, --header and --body go with --url")
+        }
+        if url != nil && (endpoint != nil || config != nil || !function.command.isEmpty) {
+            throw ValidationError("--url drives a route of --template's HTTP front end or a server of its own")
+        }
+        if url != nil && (invocationType != "RequestResponse" || payload != nil || payloadFile != nil) {
+            throw ValidationError(
+                "with --url the request is --method, --header and --body (no payload or invocation type)")
+        }
+        if let url {
+            do {
+                _ = try HTTPLoadTarget.parse(url: url)
+                for text in header { _ = try HTTPLoadTarget.header(text) }
+            } catch {
+                throw ValidationError(error.description)
+            }
+            if template == nil && url.hasPrefix("/") {
+                throw ValidationError("--url \(url): a path needs --template (whose front end serves it)")
+            }
+        }
+        let targets = [
+            endpoint != nil, config != nil, template != nil, !function.command.isEmpty, url != nil && template == nil,
+        ].filter { $0 }.count
         if targets == 0 {
             throw ValidationError("say what to load: --endpoint URL, --config FILE or -- COMMAND [ARG...]")
         }
@@ -340,7 +377,8 @@ struct LoadCommand: AsyncParsableCommand {
     ) async throws -> LoadResult {
         let generator: LoadGenerator
         do {
-            generator = try LoadGenerator(plan: plan, endpoint: target.endpoint, askTail: target.needsTail)
+            generator = try LoadGenerator(
+                plan: plan, endpoint: target.endpoint, askTail: target.needsTail, http: target.http)
         } catch {
             await target.stop()
             Console.error("lambda-sim load: cannot start the load generator: \(error)")
@@ -443,23 +481,49 @@ struct LoadCommand: AsyncParsableCommand {
         let function: String
         /// The function's reservation, the account's limit, or run's --max-concurrency (nil for an endpoint).
         let concurrencyLimit: ConcurrencyLimit?
+        /// The HTTP request driven instead of invokes (`--url`).
+        let http: HTTPLoadTarget?
 
-        var needsTail: Bool { simulator == nil }
+        var needsTail: Bool { simulator == nil && http == nil }
 
         private init(
             endpoint: InvokeEndpoint, simulator: Simulator?, events: SimulatorEventStream?, function: String,
-            concurrencyLimit: ConcurrencyLimit? = nil
+            concurrencyLimit: ConcurrencyLimit? = nil, http: HTTPLoadTarget? = nil
         ) {
             self.endpoint = endpoint
             self.simulator = simulator
             self.events = events
             self.function = function
             self.concurrencyLimit = concurrencyLimit
+            self.http = http
+        }
+
+        /// The request `--url` describes, sent to `host:port` unless the URL names its own.
+        static func httpTarget(of command: LoadCommand, host: String?, port: Int?) throws(LoadPlanError)
+            -> HTTPLoadTarget?
+        {
+            guard let url = command.url else { return nil }
+            let parsed = try HTTPLoadTarget.parse(url: url)
+            var headers: [(String, String)] = []
+            for text in command.header { headers.append(try HTTPLoadTarget.header(text)) }
+            let body = command.body.map { Array($0.utf8) } ?? []
+            return HTTPLoadTarget(
+                host: host ?? parsed.host ?? "127.0.0.1", port: port ?? parsed.port ?? 80,
+                method: command.method ?? (command.body == nil ? "GET" : "POST"), target: parsed.target,
+                headers: headers, body: body)
         }
 
         /// Starts (or checks) the target of `command`, with `freeze` overriding the function's mode.
         static func start(command: LoadCommand, freeze: String?, interrupts: Interrupts) async throws -> LoadTarget {
             let name = command.functionName
+            if command.url != nil && command.template == nil,
+                let http = try httpTarget(of: command, host: nil, port: nil)
+            {
+                // An HTTP server on its own: no simulator's events, no status API.
+                return LoadTarget(
+                    endpoint: InvokeEndpoint(host: http.host, port: http.port, function: name), simulator: nil,
+                    events: nil, function: name, http: http)
+            }
             if let url = command.endpoint {
                 let endpoint = try InvokeEndpoint.parse(url: url, function: name)
                 try await Preflight.check(endpoint, url: url)
@@ -467,12 +531,17 @@ struct LoadCommand: AsyncParsableCommand {
             }
             var functions: [FunctionOptions]
             var account: Simulator.AccountOptions?
+            var frontEnd: HTTPFrontEndOptions?
             if let path = command.config ?? command.template {
                 let configuration: SimulatorConfiguration
                 do {
-                    configuration =
-                        try command.template == nil
-                        ? SimulatorConfiguration.load(file: path) : TemplateConfiguration.load(file: path).configuration
+                    if command.template == nil {
+                        configuration = try SimulatorConfiguration.load(file: path)
+                    } else {
+                        let template = try TemplateConfiguration.load(file: path)
+                        configuration = template.configuration
+                        frontEnd = template.http
+                    }
                 } catch {
                     throw LoadPlanError("\(error)")
                 }
@@ -520,9 +589,21 @@ struct LoadCommand: AsyncParsableCommand {
                 ? options.map { ConcurrencyLimit(value: $0.maxConcurrency, kind: "max") }
                 : options?.reservedConcurrency.map { ConcurrencyLimit(value: $0, kind: "reserved") }
                     ?? account.map { ConcurrencyLimit(value: $0.concurrency, kind: "account") }
+            // `--url`: the template's routes and Function URLs, on the URL's port or one of the system's choosing.
+            var http: HTTPLoadTarget?
+            if let frontEnd, let url = command.url {
+                let port = (try? HTTPLoadTarget.parse(url: url))?.port ?? 0
+                do {
+                    let bound = try await simulator.startHTTPFrontEnd(frontEnd, host: "127.0.0.1", port: port)
+                    http = try httpTarget(of: command, host: "127.0.0.1", port: bound)
+                } catch {
+                    await simulator.stop()
+                    throw LoadPlanError("cannot start the HTTP front end: \(error)")
+                }
+            }
             return LoadTarget(
                 endpoint: InvokeEndpoint(host: "127.0.0.1", port: simulator.port, function: name),
-                simulator: simulator, events: events, function: name, concurrencyLimit: limit)
+                simulator: simulator, events: events, function: name, concurrencyLimit: limit, http: http)
         }
 
         /// Tells the generator which invokes were cold starts, as the simulator reports them, feeds the invoke log

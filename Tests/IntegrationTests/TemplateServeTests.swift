@@ -72,6 +72,26 @@ struct TemplateServeTests {
         #expect(cold >= 1 && cold == document["sandboxesStarted"] as? Int)
     }
 
+    /// `lambda-sim load --template … --url PATH` drives an HTTP API route of the template's front end (issue 24):
+    /// the bundled example's Python function behind `GET /hello/{name}` answers every request, and its cold starts
+    /// are counted from the simulator's events (the request ids the front end returns match its REPORTs).
+    @Test(.timeLimit(.minutes(1)))
+    func loadCommandDrivesARoute() async throws {
+        let json = NSTemporaryDirectory() + "lambda-sim-template-url-\(getpid()).json"
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let result = try await runProcess([
+            TestPaths.binDirectory + "/lambda-sim", "load", "--json", json, "--quiet", "HelloPython", "--template",
+            TestPaths.repositoryRoot + "/Config/sam/template.yaml", "--url", "/hello/load", "--concurrency", "2",
+            "--requests", "20",
+        ])
+        #expect(result.status == .exited(0), "\(result.stderr)")
+        let data = try #require(FileManager.default.contents(atPath: json), "\(result.stdout) \(result.stderr)")
+        let document = try jsonObject(Array(data))
+        #expect(document["requests"] as? Int == 20 && document["succeeded"] as? Int == 20, "\(document)")
+        let cold = try #require(document["coldStarts"] as? Int)
+        #expect(cold >= 1 && cold == document["sandboxesStarted"] as? Int)
+    }
+
     /// `serve --template` with a template error exits 2 and prints FILE:LINE: PATH: message.
     @Test(.timeLimit(.minutes(1)))
     func cliReportsTemplateErrors() async throws {
