@@ -171,7 +171,7 @@ struct ConcurrencyTests {
         function.reservedConcurrency = 3
         function.provisionedConcurrency = 2
         try await withSimulator([function], account: .init(concurrency: 10)) { sim in
-            let early = try await concurrentInvokes(sim, "pc", count: 4, payload: "{}")
+            let early = try await sim.invokeAtOnce("pc", count: 4, payload: "{}")
             #expect(early.filter { $0.status == 200 }.count == 1)
             #expect(early.filter { $0.status == 429 }.count == 3)
             var ready = false
@@ -184,22 +184,10 @@ struct ConcurrencyTests {
             for _ in 0..<200 where try await concurrency(sim, "pc") > 0 {
                 try await Task.sleep(for: .milliseconds(5))
             }
-            let warm = try await concurrentInvokes(sim, "pc", count: 4, payload: #"{"sleepMs":400}"#)
+            let warm = try await sim.invokeAtOnce("pc", count: 4, payload: #"{"sleepMs":400}"#)
             #expect(warm.filter { $0.status == 200 }.count == 3)
             #expect(warm.filter { $0.status == 429 }.count == 1)
             #expect(try await sim.simulator.sandboxes().count == 3)
-        }
-    }
-
-    /// `count` invokes of `function` at once.
-    private func concurrentInvokes(_ sim: SimHarness, _ function: String, count: Int, payload: String) async throws
-        -> [InvokeClient.Response]
-    {
-        try await withThrowingTaskGroup(of: InvokeClient.Response.self) { group in
-            for _ in 0..<count { group.addTask { try await sim.invoke(function, payload: payload) } }
-            var responses: [InvokeClient.Response] = []
-            for try await response in group { responses.append(response) }
-            return responses
         }
     }
 

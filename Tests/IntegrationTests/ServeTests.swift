@@ -13,17 +13,6 @@ private func withServe(
     try await withSimulator(functions, account: account, body)
 }
 
-private func concurrent(_ sim: SimHarness, _ function: String, count: Int, payload: String) async throws
-    -> [InvokeClient.Response]
-{
-    try await withThrowingTaskGroup(of: InvokeClient.Response.self) { group in
-        for _ in 0..<count { group.addTask { try await sim.invoke(function, payload: payload) } }
-        var responses: [InvokeClient.Response] = []
-        for try await response in group { responses.append(response) }
-        return responses
-    }
-}
-
 @Suite("Serve mode", .serialized)
 struct ServeTests {
     /// Reserved concurrency 2: of four concurrent invokes exactly two run and two get 429
@@ -33,7 +22,7 @@ struct ServeTests {
         var function = TestFunctions.fixture(name: "capped")
         function.reservedConcurrency = 2
         try await withServe([function], account: .init(concurrency: 10)) { sim in
-            let responses = try await concurrent(sim, "capped", count: 4, payload: #"{"sleepMs":800}"#)
+            let responses = try await sim.invokeAtOnce("capped", count: 4, payload: #"{"sleepMs":800}"#)
             let ok = responses.filter { $0.status == 200 }
             let throttled = responses.filter { $0.status == 429 }
             #expect(ok.count == 2)
@@ -231,7 +220,7 @@ struct ServeTests {
     func scalingRateThrottlesColdStarts() async throws {
         let function = TestFunctions.fixture(name: "burst")
         try await withSimulator([function], account: .init(concurrency: 10, scalingRate: (2, 10))) { sim in
-            let responses = try await concurrent(sim, "burst", count: 3, payload: #"{"sleepMs":600}"#)
+            let responses = try await sim.invokeAtOnce("burst", count: 3, payload: #"{"sleepMs":600}"#)
             #expect(responses.filter { $0.status == 200 }.count == 2)
             let throttled = try #require(responses.first { $0.status == 429 })
             #expect(try jsonObject(throttled)["Reason"] as? String == "FunctionInvocationRateLimitExceeded")

@@ -29,6 +29,16 @@ struct SimHarness: Sendable {
             headers: headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
+    /// `count` invokes of `function` with `payload` at once; their responses in the order they came.
+    func invokeAtOnce(_ function: String, count: Int, payload: String) async throws -> [InvokeClient.Response] {
+        try await withThrowingTaskGroup(of: InvokeClient.Response.self) { group in
+            for _ in 0..<count { group.addTask { try await invoke(function, payload: payload) } }
+            var responses: [InvokeClient.Response] = []
+            for try await response in group { responses.append(response) }
+            return responses
+        }
+    }
+
     /// Sends any request to the front port.
     func front(_ request: HTTPRequest) async throws -> HTTPResponse {
         try await HTTPClient.request(loop: ClientLoop.shared, host: "127.0.0.1", port: simulator.port, request)
