@@ -62,9 +62,7 @@ package enum ProcessGroups {
             tablePath.withLock { $0 = directory }
             copy(directory, to: &table.pointee.path, capacity: Int(CLIBUV_GUARD_PATH))
         } else {
-            table = UnsafeMutablePointer<clibuv_guard_table>.allocate(capacity: 1)
-            UnsafeMutableRawPointer(table).initializeMemory(
-                as: UInt8.self, repeating: 0, count: MemoryLayout<clibuv_guard_table>.size)
+            table = privateTable()
         }
         table.pointee.magic = Int32(bitPattern: UInt32(CLIBUV_GUARD_MAGIC))
         table.pointee.owner = getpid()
@@ -193,7 +191,7 @@ package enum ProcessGroups {
     static func killLeftovers(of directory: String) -> Int {
         guard let stale = clibuv_guard_map_existing(directory + "/" + tableName, geteuid()) else { return 0 }
         defer { clibuv_guard_unmap(stale) }
-        return Int(clibuv_guard_kill_trees(stale)) + Int(clibuv_guard_kill_by_environment(stale))
+        return killRecorded(stale)
     }
 
     /// This process's table file, created on first use; nil when there is none (no private state directory).
@@ -215,10 +213,8 @@ package enum ProcessGroups {
     /// do to a dead simulator's table, with the same identity checks. Returns how many processes and groups were
     /// signalled. The table lives in private memory: this is the rule the guardian follows, callable by tests.
     package static func signalAsStaleTable(entries: [(id: Int32, start: UInt64)], owner: Int32, mark: String) -> Int {
-        let table = UnsafeMutablePointer<clibuv_guard_table>.allocate(capacity: 1)
+        let table = privateTable()
         defer { table.deallocate() }
-        UnsafeMutableRawPointer(table).initializeMemory(
-            as: UInt8.self, repeating: 0, count: MemoryLayout<clibuv_guard_table>.size)
         table.pointee.magic = Int32(bitPattern: UInt32(CLIBUV_GUARD_MAGIC))
         table.pointee.owner = owner
         copy(mark, to: &table.pointee.mark, capacity: Int(CLIBUV_GUARD_MARK))
@@ -229,7 +225,21 @@ package enum ProcessGroups {
         }
         table.pointee.high_water = Int32(min(entries.count, capacity))
         clibuv_guard_kill_entries(table)
-        return Int(clibuv_guard_kill_trees(table)) + Int(clibuv_guard_kill_by_environment(table))
+        return killRecorded(table)
+    }
+
+    /// Kills what `table` records, as the guardian does: its re-verified entries with their descendants, and every
+    /// process carrying its mark. Returns how many processes and groups were signalled.
+    private static func killRecorded(_ table: UnsafePointer<clibuv_guard_table>) -> Int {
+        Int(clibuv_guard_kill_trees(table)) + Int(clibuv_guard_kill_by_environment(table))
+    }
+
+    /// A zeroed table in private memory (the caller deallocates it, or keeps it for the process's life).
+    private static func privateTable() -> UnsafeMutablePointer<clibuv_guard_table> {
+        let table = UnsafeMutablePointer<clibuv_guard_table>.allocate(capacity: 1)
+        UnsafeMutableRawPointer(table).initializeMemory(
+            as: UInt8.self, repeating: 0, count: MemoryLayout<clibuv_guard_table>.size)
+        return table
     }
 
     private enum Leftover {
@@ -253,7 +263,7 @@ package enum ProcessGroups {
         if ownerAlive && (stale.pointee.owner_start == 0 || startTime(of: owner) == stale.pointee.owner_start) {
             return .running
         }
-        return .dead(signalled: Int(clibuv_guard_kill_trees(stale)) + Int(clibuv_guard_kill_by_environment(stale)))
+        return .dead(signalled: killRecorded(stale))
     }
 
     /// The path of a Unix socket that sandbox `sandbox` of this simulator offers its processes, in the private state
