@@ -159,12 +159,7 @@ package enum APIGatewayEvent {
             json.key("queryStringParameters")
             object(query, into: &json)
         }
-        json.key("requestContext")
-        json.beginObject()
-        json.member("accountId", context.accountID)
-        json.member("apiId", context.apiID)
-        json.member("domainName", context.domainName)
-        json.member("domainPrefix", context.domainPrefix)
+        beginRequestContext(context, into: &json)
         json.key("http")
         json.beginObject()
         json.member("method", request.method)
@@ -220,12 +215,7 @@ package enum APIGatewayEvent {
             json.key("multiValueQueryStringParameters")
             lists(query, into: &json)
         }
-        json.key("requestContext")
-        json.beginObject()
-        json.member("accountId", context.accountID)
-        json.member("apiId", context.apiID)
-        json.member("domainName", context.domainName)
-        json.member("domainPrefix", context.domainPrefix)
+        beginRequestContext(context, into: &json)
         json.member("extendedRequestId", request.requestID)
         json.member("httpMethod", request.method)
         json.key("identity")
@@ -264,6 +254,17 @@ package enum APIGatewayEvent {
         json.literal(base64 ? "true" : "false")
         json.endObject()
         return json.bytes
+    }
+
+    /// Opens `requestContext` with the members both payload formats start it with: the account, the API and its
+    /// domain.
+    private static func beginRequestContext(_ context: Context, into json: inout JSONWriter) {
+        json.key("requestContext")
+        json.beginObject()
+        json.member("accountId", context.accountID)
+        json.member("apiId", context.apiID)
+        json.member("domainName", context.domainName)
+        json.member("domainPrefix", context.domainPrefix)
     }
 
     /// An object of string members.
