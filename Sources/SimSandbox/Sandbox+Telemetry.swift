@@ -56,7 +56,7 @@ extension Sandbox {
         }
         invokeDurations.record(UInt64(max(0, durationMs) * 1_000_000))
         lastUsedEpochMilliseconds = clock.epochMilliseconds
-        measureMemory()
+        if case .success = status { measureMemoryIfDue(durationMs: durationMs) } else { measureMemory() }
         let outcome: EventOutcome
         switch status {
         case .success: outcome = .success

@@ -33,6 +33,9 @@ package final class Sandbox {
     package internal(set) var maxMemoryKiB = 0
     /// The processes found by the last memory measurement.
     let processTree = ProcessTree()
+    /// When memory is read at invokes' ends, and the timer of a catch-up reading.
+    var memoryReadings = MemoryReadings()
+    var memoryTimer: Timer?
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
     package var initializationType = "on-demand"
     /// Init duration of the last cold start, in milliseconds.
@@ -261,7 +264,7 @@ package final class Sandbox {
             case .freeze(let epoch):
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
-                    // The members were read by this turn's measurement (at REPORT or at the end of init).
+                    // The members of the last memory reading (at most 50 ms old, see `MemoryReadings`).
                     freezer.freeze(
                         groups: processGroups, singles: Array(escapedProcesses.keys), members: processTree.pids,
                         directChildren: processRoots)
@@ -280,6 +283,8 @@ package final class Sandbox {
                 cgroup?.remove()
                 timer?.close()
                 timer = nil
+                memoryTimer?.close()
+                memoryTimer = nil
                 for timer in invokeTimers.values { timer.close() }
                 for timer in spareTimers { timer.close() }
                 invokeTimers = [:]
@@ -355,12 +360,36 @@ package final class Sandbox {
     /// the cgroup's own peak, which catches children that came and went between two readings, while the RSS
     /// counts file pages (the runtime's binary and libraries) that the page cache charged to another cgroup.
     func measureMemory() {
+        memoryReadings.read(at: clock.monotonicNanoseconds)
+        memoryTimer?.stop()
         if let cgroup, let peak = cgroup.peakMemoryBytes() {
             maxMemoryKiB = max(maxMemoryKiB, peak / 1024)
         }
         reportCgroupMessages()
         maxMemoryKiB = max(maxMemoryKiB, processTree.measure(roots: processRoots))
         noteEscapedProcesses()
+    }
+
+    /// Reads memory at the end of an invoke that lasted `durationMs`, or arms the one catch-up reading
+    /// `MemoryReadings` decides on.
+    func measureMemoryIfDue(durationMs: Double) {
+        switch memoryReadings.invokeEnded(durationMs: durationMs, at: clock.monotonicNanoseconds) {
+        case .read:
+            measureMemory()
+        case .skip:
+            break
+        case .armCatchUp(let nanoseconds):
+            let timer = memoryTimer ?? Timer(loop: loop)
+            memoryTimer = timer
+            timer.start(afterMilliseconds: (nanoseconds + 999_999) / 1_000_000) { [weak self] in
+                guard let self else { return }
+                if self.processRoots.isEmpty {
+                    self.memoryReadings.read(at: self.clock.monotonicNanoseconds)
+                } else {
+                    self.measureMemory()
+                }
+            }
+        }
     }
 
     /// Records the processes of the last measurement that are in none of the sandbox's groups, and forgets
