@@ -229,7 +229,8 @@ private struct JSONParser {
             }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                // Validating only: no value, so no boxed payload to allocate.
+                return building ? .object(members) : .null
             }
             throw fail("expected ',' or '}'")
         }
@@ -257,7 +258,7 @@ private struct JSONParser {
             }
             if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return .array(items)
+                return building ? .array(items) : .null
             }
             throw fail("expected ',' or ']'")
         }

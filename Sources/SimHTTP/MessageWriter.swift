@@ -31,10 +31,13 @@ struct MessageWriter {
     mutating func header(_ name: String, _ value: String) {
         append(name)
         append(": ")
-        if value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
-            append(String(decoding: value.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 }, as: UTF8.self))
-        } else {
-            append(value)
+        var value = value
+        value.withUTF8 { utf8 in
+            if utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+                for byte in utf8 { bytes.append(byte == 0x0D || byte == 0x0A ? 0x20 : byte) }
+            } else {
+                bytes.append(contentsOf: utf8)
+            }
         }
         crlf()
     }

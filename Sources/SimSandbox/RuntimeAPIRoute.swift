@@ -29,68 +29,63 @@ package enum RuntimeAPIRoute: Equatable, Sendable {
 
     /// Decodes `method` and `path` (the query already removed).
     package init(method: String, path: String) {
+        var path = path
+        self = path.withUTF8 { Self.route(method: method, path: Slice(base: $0, bounds: $0.indices)) }
+    }
+
+    /// Matched on the bytes, without splitting or copying: this runs three times per invoke.
+    private static func route(method: String, path: Slice<UnsafeBufferPointer<UInt8>>) -> RuntimeAPIRoute {
         func only(_ allowed: String, _ route: RuntimeAPIRoute) -> RuntimeAPIRoute {
             method == allowed ? route : .methodNotAllowed(allow: allowed)
         }
-        switch path {
-        case "/2020-01-01/extension/register":
-            self = only("POST", .extensionRegister)
-            return
-        case "/2020-01-01/extension/event/next":
-            self = only("GET", .extensionNext)
-            return
-        case "/2020-01-01/extension/init/error":
-            self = only("POST", .extensionInitError)
-            return
-        case "/2020-01-01/extension/exit/error":
-            self = only("POST", .extensionExitError)
-            return
-        case "/2022-07-01/telemetry", "/2022-07-01/telemetry/":
-            self = only("PUT", .telemetrySubscribe)
-            return
-        case "/2020-08-15/logs", "/2020-08-15/logs/":
-            self = only("PUT", .logsSubscribe)
-            return
-        default:
-            break
-        }
-        // Matched on the bytes, without splitting: this runs three times per invoke.
-        var rest = Substring(path).utf8
-        guard Self.consume("/2018-06-01/", from: &rest) else {
-            self = .notFound
-            return
-        }
-        if rest.elementsEqual("ping".utf8) {
-            self = only("GET", .ping)
-        } else if rest.elementsEqual("runtime/invocation/next".utf8) {
-            self = only("GET", .next)
-        } else if rest.elementsEqual("runtime/init/error".utf8) {
-            self = only("POST", .initError)
-        } else if Self.consume("runtime/invocation/", from: &rest), let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
-            let id = rest[..<slash]
-            let action = rest[rest.index(after: slash)...]
-            if action.elementsEqual("response".utf8) {
-                self = only("POST", .response(requestID: String(Substring(id))))
-            } else if action.elementsEqual("error".utf8) {
-                self = only("POST", .error(requestID: String(Substring(id))))
-            } else {
-                self = .notFound
+        var rest = path
+        if consume("/2018-06-01/", from: &rest) {
+            if matches(rest, "runtime/invocation/next") { return only("GET", .next) }
+            if consume("runtime/invocation/", from: &rest), let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
+                let id = String(decoding: rest[..<slash], as: UTF8.self)
+                let action = rest[(slash + 1)...]
+                if matches(action, "response") { return only("POST", .response(requestID: id)) }
+                if matches(action, "error") { return only("POST", .error(requestID: id)) }
+                return .notFound
             }
-        } else {
-            self = .notFound
+            if matches(rest, "ping") { return only("GET", .ping) }
+            if matches(rest, "runtime/init/error") { return only("POST", .initError) }
+            return .notFound
         }
+        if consume("/2020-01-01/extension/", from: &rest) {
+            if matches(rest, "register") { return only("POST", .extensionRegister) }
+            if matches(rest, "event/next") { return only("GET", .extensionNext) }
+            if matches(rest, "init/error") { return only("POST", .extensionInitError) }
+            if matches(rest, "exit/error") { return only("POST", .extensionExitError) }
+            return .notFound
+        }
+        if matches(path, "/2022-07-01/telemetry") || matches(path, "/2022-07-01/telemetry/") {
+            return only("PUT", .telemetrySubscribe)
+        }
+        if matches(path, "/2020-08-15/logs") || matches(path, "/2020-08-15/logs/") {
+            return only("PUT", .logsSubscribe)
+        }
+        return .notFound
+    }
+
+    /// Whether `bytes` are exactly `literal`.
+    private static func matches(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount && hasPrefix(bytes, literal)
+    }
+
+    /// Whether `bytes` begin with `literal`.
+    private static func hasPrefix(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        let start = bytes.startIndex
+        for offset in 0..<count where bytes[start + offset] != literal.utf8Start[offset] { return false }
+        return true
     }
 
     /// Removes `prefix` from the front of `bytes`; false (and `bytes` unchanged) when it is not there.
-    private static func consume(_ prefix: StaticString, from bytes: inout Substring.UTF8View) -> Bool {
-        let count = prefix.utf8CodeUnitCount
-        guard bytes.count >= count else { return false }
-        var index = bytes.startIndex
-        for offset in 0..<count {
-            guard bytes[index] == prefix.utf8Start[offset] else { return false }
-            index = bytes.index(after: index)
-        }
-        bytes = bytes[index...]
+    private static func consume(_ prefix: StaticString, from bytes: inout Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        guard hasPrefix(bytes, prefix) else { return false }
+        bytes = bytes.dropFirst(prefix.utf8CodeUnitCount)
         return true
     }
 }

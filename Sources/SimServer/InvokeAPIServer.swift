@@ -42,6 +42,9 @@ package final class InvokeAPIServer {
 
     /// Every pool once, in no particular order.
     private var distinctPools: [FunctionPool] = []
+    /// The function segment of the last invoke and what it names: a client invoking one function over and over
+    /// has its name decoded and parsed once.
+    private var lastReference: (encodedName: String, reference: FunctionReference)?
     /// Bytes of asynchronous events that may wait at once (`Limits.maxQueuedEventBytes` unless configured).
     package var queuedEventLimitBytes = Limits.maxQueuedEventBytes
 
@@ -84,15 +87,21 @@ package final class InvokeAPIServer {
     /// `/2021-11-15/functions/{name}/response-streaming-invocations` (InvokeWithResponseStream, `streaming`), still
     /// percent-encoded.
     static func functionSegment(_ path: String) -> (name: String, streaming: Bool)? {
-        for (prefix, suffix, streaming) in [
-            ("/2015-03-31/functions/", "/invocations", false),
-            ("/2021-11-15/functions/", "/response-streaming-invocations", true),
-        ] {
-            guard path.hasPrefix(prefix), path.hasSuffix(suffix), path.count > prefix.count + suffix.count else {
-                continue
-            }
-            let name = path.dropFirst(prefix.count).dropLast(suffix.count)
-            return name.contains("/") ? nil : (String(name), streaming)
+        func segment(_ prefix: StaticString, _ suffix: StaticString) -> String? {
+            let utf8 = path.utf8
+            let prefixCount = prefix.utf8CodeUnitCount
+            let suffixCount = suffix.utf8CodeUnitCount
+            guard utf8.count > prefixCount + suffixCount,
+                utf8.starts(with: UnsafeBufferPointer(start: prefix.utf8Start, count: prefixCount)),
+                utf8.reversed().starts(
+                    with: UnsafeBufferPointer(start: suffix.utf8Start, count: suffixCount).reversed())
+            else { return nil }
+            let name = utf8.dropFirst(prefixCount).dropLast(suffixCount)
+            return name.contains(UInt8(ascii: "/")) ? "" : String(Substring(name))
+        }
+        if let name = segment("/2015-03-31/functions/", "/invocations") { return name.isEmpty ? nil : (name, false) }
+        if let name = segment("/2021-11-15/functions/", "/response-streaming-invocations") {
+            return name.isEmpty ? nil : (name, true)
         }
         return nil
     }
@@ -100,11 +109,18 @@ package final class InvokeAPIServer {
     private func invoke(
         _ request: HTTPRequest, _ responder: HTTPResponder, requestID: String, encodedName: String, streaming: Bool
     ) throws(InvokeAPIError) {
-        let decoded = PercentDecoding.decode(encodedName) ?? encodedName
-        guard let reference = FunctionReference(decoded) else {
-            throw .invalidParameter(
-                "1 validation error detected: Value '\(decoded)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
-            )
+        let reference: FunctionReference
+        if let last = lastReference, last.encodedName == encodedName {
+            reference = last.reference
+        } else {
+            let decoded = PercentDecoding.decode(encodedName) ?? encodedName
+            guard let parsed = FunctionReference(decoded) else {
+                throw .invalidParameter(
+                    "1 validation error detected: Value '\(decoded)' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+                )
+            }
+            reference = parsed
+            lastReference = (encodedName, parsed)
         }
         let queryQualifier = request.query["Qualifier"].flatMap { $0.isEmpty ? nil : $0 }
         if let a = reference.qualifier, let b = queryQualifier, a != b {
@@ -133,10 +149,10 @@ package final class InvokeAPIServer {
         }
 
         let type = request.headers["X-Amz-Invocation-Type"] ?? "RequestResponse"
-        let types = streaming ? ["RequestResponse", "DryRun"] : ["Event", "RequestResponse", "DryRun"]
-        guard types.contains(type) else {
+        guard type == "RequestResponse" || type == "DryRun" || (type == "Event" && !streaming) else {
+            let types = streaming ? "RequestResponse, DryRun" : "Event, RequestResponse, DryRun"
             throw .invalidParameter(
-                "1 validation error detected: Value '\(type)' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [\(types.joined(separator: ", "))]"
+                "1 validation error detected: Value '\(type)' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [\(types)]"
             )
         }
         let logType = request.headers["X-Amz-Log-Type"] ?? "None"
