@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// How a sandbox's processes are held still between invokes.
 public enum FreezeMode: String, Sendable, CaseIterable {
@@ -153,11 +154,11 @@ public struct FunctionOptions: Sendable {
         spec.aliases = aliases
         spec.versionAliases = versionAliases
         spec.extensionsDirectory = extensionsDirectory
-        spec.freezeMode = SimCore.FreezeMode(rawValue: freeze.rawValue) ?? .signal
+        spec.freezeMode = SimDomain.FreezeMode(rawValue: freeze.rawValue) ?? .signal
         spec.cpuScaling = cpuScaling
-        spec.logFormat = SimCore.LogFormat(rawValue: logFormat.rawValue) ?? .text
+        spec.logFormat = SimDomain.LogFormat(rawValue: logFormat.rawValue) ?? .text
         spec.logLevel = logLevel
-        spec.runtimeAPIAccess = SimCore.RuntimeAPIAccess(rawValue: runtimeAPIAccess.rawValue) ?? .sandbox
+        spec.runtimeAPIAccess = SimDomain.RuntimeAPIAccess(rawValue: runtimeAPIAccess.rawValue) ?? .sandbox
         if command.isEmpty {
             // An attached runtime is no process of the sandbox: nothing to freeze, and it connects from outside.
             spec.freezeMode = .none

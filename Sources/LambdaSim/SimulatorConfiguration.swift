@@ -1,5 +1,6 @@
 import Foundation
 import SimConfig
+import SimDomain
 import SimUV
 
 /// A `serve` configuration file (YAML: `account`, `server`, `functions`, `asyncDefaults`; see `Config/serve.yaml`)

@@ -1,5 +1,6 @@
 import Foundation
 import SimCore
+import SimDomain
 
 extension ConfigLoader {
     /// Keys of one function.

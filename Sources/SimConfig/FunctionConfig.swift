@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// One entry of the `functions` mapping, validated against Lambda's limits, with absolute paths.
 package struct FunctionConfig: Sendable, Equatable {

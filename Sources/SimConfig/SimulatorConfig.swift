@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// A validated `serve --config` file: the account, the front server and the functions to host.
 ///

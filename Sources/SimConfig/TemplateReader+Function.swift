@@ -1,5 +1,6 @@
 import Foundation
 import SimCore
+import SimDomain
 import Yams
 
 extension TemplateReader {

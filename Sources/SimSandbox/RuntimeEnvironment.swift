@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// Builds the environment Lambda gives a runtime process (lambda-behaviour.md §5).
 package enum RuntimeEnvironment {

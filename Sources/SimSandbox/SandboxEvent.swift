@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimTelemetry
 
 /// One thing that happened in a sandbox, as data: never a rendered string or JSON.

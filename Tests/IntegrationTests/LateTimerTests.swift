@@ -4,6 +4,7 @@
 
 import Foundation
 import SimCore
+import SimDomain
 import SimSandbox
 import SimUV
 import Testing
