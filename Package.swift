@@ -32,7 +32,8 @@ let package = Package(
         .target(
             name: "SimConfig", dependencies: ["SimCore", "SimDomain", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
-        .target(name: "SimTelemetry", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
+        .target(
+            name: "SimTelemetry", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimUV"], swiftSettings: strict),
         .target(name: "SimLoad", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
         .target(
             name: "SimSandbox", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimTelemetry", "SimUV"],
@@ -75,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "SimConfigTests", dependencies: ["SimConfig", "SimCore", "SimDomain"], swiftSettings: strict),
         .testTarget(
-            name: "SimTelemetryTests", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"],
+            name: "SimTelemetryTests", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimTelemetry", "SimUV"],
             swiftSettings: strict),
         .testTarget(
             name: "SimSandboxTests", dependencies: ["SimCore", "SimDomain", "SimSandbox", "SimUV"],

@@ -5,7 +5,8 @@
 // arrives as a value (monotonic nanoseconds, epoch milliseconds) or through SimCore's `SimClock`, and ids arrive
 // from the caller, so every rule here is tested with a manual clock and no processes (Tests/SimDomainTests).
 //
-// Holds: the function specification and the closed-set enums it uses (`FunctionSpec`, `FreezeMode`, `LogFormat`,
-// `RuntimeAPIAccess`), placement (`PlacementStateMachine`), Lambda's concurrency accounting (`ConcurrencyLimits`,
+// Holds: the function specification and the closed-set enums it uses (`FunctionSpec`, `EnvironmentVariables`,
+// `FreezeMode`, `LogFormat`, `RuntimeAPIAccess`, `InitializationType`; the enums the library shows are public),
+// placement (`PlacementStateMachine`), Lambda's concurrency accounting (`ConcurrencyLimits`,
 // `ConcurrencyUnits`, `TokenBucket`) and the retry policy of asynchronous invokes (`AsyncRetryPolicy`). The
 // performers that act on their decisions live in SimOrchestrator and SimSandbox.

@@ -360,7 +360,7 @@ package final class FunctionPool {
             // An attached function's one sandbox is created at start so that its address is known; its runtime is
             // an on-demand one that its user starts.
             if !function.isManagedInstance {
-                sandbox.initializationType = function.isAttached ? "on-demand" : "provisioned-concurrency"
+                sandbox.initializationType = function.isAttached ? .onDemand : .provisionedConcurrency
             }
             provisioned.insert(sandbox.id)
             provisioning.insert(sandbox.id)

@@ -35,7 +35,7 @@ package final class Sandbox {
     /// The processes found by the last memory measurement.
     let processTree = ProcessTree()
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
-    package var initializationType = "on-demand"
+    package var initializationType = InitializationType.onDemand
     /// Init duration of the last cold start, in milliseconds.
     package internal(set) var coldStartMilliseconds: Double?
     /// When the last invoke ended (epoch ms).
@@ -168,7 +168,7 @@ package final class Sandbox {
         }
         freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
         if function.isManagedInstance {
-            initializationType = "lambda-managed-instances"
+            initializationType = .lambdaManagedInstances
             openLogSocket()
         }
         reportCgroupMessages()

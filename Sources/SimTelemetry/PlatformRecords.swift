@@ -1,13 +1,5 @@
 import SimCore
 
-/// How the execution environment was initialised (`initializationType`).
-package enum InitializationType: String, Sendable {
-    case onDemand = "on-demand"
-    case provisionedConcurrency = "provisioned-concurrency"
-    case snapStart = "snap-start"
-    case lambdaManagedInstances = "lambda-managed-instances"
-}
-
 /// Which init this is (`phase`): the normal one, or one retried inside an invoke (suppressed init).
 package enum InitPhase: String, Sendable {
     case initial = "init"
