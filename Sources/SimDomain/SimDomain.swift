@@ -7,6 +7,7 @@
 //
 // Holds: the function specification and the closed-set enums it uses (`FunctionSpec`, `EnvironmentVariables`,
 // `FreezeMode`, `LogFormat`, `RuntimeAPIAccess`, `InitializationType`; the enums the library shows are public),
-// placement (`PlacementStateMachine`), Lambda's concurrency accounting (`ConcurrencyLimits`,
-// `ConcurrencyUnits`, `TokenBucket`) and the retry policy of asynchronous invokes (`AsyncRetryPolicy`). The
-// performers that act on their decisions live in SimOrchestrator and SimSandbox.
+// the pool (`PoolStateMachine`: provisioning, retries, reaping, limits), placement (`PlacementStateMachine`),
+// Lambda's concurrency accounting (`ConcurrencyLimits`, `ConcurrencyUnits`, `TokenBucket`) and the retry policy
+// of asynchronous invokes (`AsyncRetryPolicy`). The performers that act on their decisions live in
+// SimOrchestrator and SimSandbox.
