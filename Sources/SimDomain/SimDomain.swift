@@ -9,5 +9,6 @@
 // `FreezeMode`, `LogFormat`, `RuntimeAPIAccess`, `InitializationType`; the enums the library shows are public),
 // the pool (`PoolStateMachine`: provisioning, retries, reaping, limits), placement (`PlacementStateMachine`),
 // Lambda's concurrency accounting (`ConcurrencyLimits`, `ConcurrencyUnits`, `TokenBucket`) and the retry policy
-// of asynchronous invokes (`AsyncRetryPolicy`). The performers that act on their decisions live in
-// SimOrchestrator and SimSandbox.
+// of asynchronous invokes (`AsyncRetryPolicy`); and the one event vocabulary (`SandboxEvent` with `PlatformEvent`
+// and their records) with its bus (`EventBus`, `EventContext`, `SandboxEventSink`), which the sinks render. The
+// performers that act on their decisions live in SimOrchestrator and SimSandbox.

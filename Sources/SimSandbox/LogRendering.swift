@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimTelemetry
 
 /// How events read in the function's log, as CloudWatch shows it: the lines the console prints and an invoke's

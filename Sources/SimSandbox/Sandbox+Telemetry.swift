@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimHTTP
 import SimTelemetry
 
@@ -9,7 +10,7 @@ extension Sandbox {
     func startInitTelemetry() {
         // A new init means new extension processes: old subscriptions end with their extensions.
         telemetry.removeSubscribers()
-        let phase: SimTelemetry.InitPhase
+        let phase: SimDomain.InitPhase
         if case .initializing(let i) = machine.state, i.phase == .invoke { phase = .invoke } else { phase = .initial }
         let runtimeName = function.runtime ?? "provided:custom"
         let start = PlatformEvent.InitStart(

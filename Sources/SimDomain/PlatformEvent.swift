@@ -1,5 +1,3 @@
-import SimDomain
-
 /// One thing the sandbox reports, independent of how each API renders it.
 ///
 /// The sandbox emits one `PlatformEvent`; the hub renders it per subscriber (`rendered(as:…)`): Telemetry

@@ -1,6 +1,4 @@
 import SimCore
-import SimDomain
-import SimTelemetry
 
 /// One thing that happened in a sandbox, as data: never a rendered string or JSON.
 ///
