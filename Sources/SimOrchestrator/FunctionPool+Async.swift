@@ -94,7 +94,7 @@ extension FunctionPool {
         // Lambda counts the times the function ran, not the throttled attempts (lambda-behaviour.md §4.6).
         let executions = event.attempts - event.throttles
         bus.publish(
-            .asyncResult(condition: condition.rawValue, attempts: executions),
+            .asyncResult(condition: condition, attempts: executions),
             EventContext(
                 function: function.name, sandboxID: "-", requestID: id, epochMilliseconds: clock.epochMilliseconds,
                 logFormat: function.logFormat))

@@ -225,7 +225,7 @@ package final class FunctionPool {
     private func publishThrottle(_ reason: ConcurrencyLimits.ThrottleReason, requestID: String) {
         guard !bus.isEmpty else { return }
         bus.publish(
-            .throttled(reason: reason.rawValue),
+            .throttled(reason: reason),
             EventContext(
                 function: function.name, sandboxID: "-", requestID: requestID,
                 epochMilliseconds: clock.epochMilliseconds, logFormat: function.logFormat))

@@ -44,7 +44,7 @@ extension PlatformEvent {
             return [TelemetryRecords.telemetrySubscription(name: name, types: types, at: time)]
         case .fault: return []
         case .functionLog(let line): return [TelemetryRecords.function(line, json: jsonFunctionLogs, at: time)]
-        case .extensionLog(let line): return [TelemetryRecords.extensionLine(line, at: time)]
+        case .extensionLog(_, let line): return [TelemetryRecords.extensionLine(line, at: time)]
         }
     }
 
@@ -66,7 +66,7 @@ extension PlatformEvent {
             return [LogsRecords.logsSubscription(name: name, types: types, at: time)]
         case .fault(let text): return [LogsRecords.fault(text, at: time)]
         case .functionLog(let line): return [LogsRecords.function(line, at: time)]
-        case .extensionLog(let line): return [LogsRecords.extensionLine(line, at: time)]
+        case .extensionLog(_, let line): return [LogsRecords.extensionLine(line, at: time)]
         }
     }
 }
@@ -84,7 +84,7 @@ extension PlatformEvent {
     /// Roughly how many bytes the event takes once rendered, to bound what is kept for replay.
     var approximateSize: Int {
         switch self {
-        case .functionLog(let text), .extensionLog(let text), .fault(let text): return text.utf8.count + 80
+        case .functionLog(let text), .extensionLog(_, let text), .fault(let text): return text.utf8.count + 80
         default: return 400
         }
     }
