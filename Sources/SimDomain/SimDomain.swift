@@ -8,7 +8,7 @@
 // Holds: the function specification and the closed-set enums it uses (`FunctionSpec`, `EnvironmentVariables`,
 // `FreezeMode`, `LogFormat`, `RuntimeAPIAccess`, `InitializationType`; the enums the library shows are public),
 // the pool (`PoolStateMachine`: provisioning, retries, reaping, limits), placement (`PlacementStateMachine`),
-// Lambda's concurrency accounting (`ConcurrencyLimits`, `ConcurrencyUnits`, `TokenBucket`) and the retry policy
-// of asynchronous invokes (`AsyncRetryPolicy`); and the one event vocabulary (`SandboxEvent` with `PlatformEvent`
-// and their records) with its bus (`EventBus`, `EventContext`, `SandboxEventSink`), which the sinks render. The
-// performers that act on their decisions live in SimOrchestrator and SimSandbox.
+// Lambda's concurrency accounting (`ConcurrencyLimits`, `ConcurrencyUnits`, `TokenBucket`), asynchronous invokes
+// (`AsyncRetryPolicy`, `AsyncInvokeStateMachine`), and the one event vocabulary (`SandboxEvent` with
+// `PlatformEvent` and their records) with its bus (`EventBus`, `EventContext`, `SandboxEventSink`), which the
+// sinks render. The performers that act on their decisions live in SimOrchestrator and SimSandbox.

@@ -62,10 +62,10 @@ package final class FunctionPool {
     var machine: PoolStateMachine
     var live: [String: Sandbox] = [:]
     var waiting: [String: (PoolAnswer) -> Void] = [:]
-    /// Asynchronous invokes between attempts, by request id.
-    var events: [String: PendingEvent] = [:]
-    /// Bytes of the asynchronous events waiting in `events` (see `queuedBytes(of:)`).
-    package internal(set) var pendingEventBytes = 0
+    /// What happens to asynchronous invokes between their attempts.
+    var asyncEvents: AsyncInvokeStateMachine
+    /// Timers of asynchronous invokes waiting for their next attempt, by request id.
+    var retryTimers: [String: Timer] = [:]
     /// How many provisioned sandboxes initialise at once.
     package static let provisioningWidth = max(16, 8 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     var reaper: Timer?
@@ -98,6 +98,7 @@ package final class FunctionPool {
         settings.maxLifetimeMilliseconds = policy.maxLifetimeMilliseconds
         settings.scalingRate = policy.scalingRate
         machine = PoolStateMachine(settings: settings, now: clock.monotonicNanoseconds)
+        asyncEvents = AsyncInvokeStateMachine(policy: policy.asyncRetry)
     }
 
     /// The function's sandboxes.
@@ -111,7 +112,7 @@ package final class FunctionPool {
     package var concurrency: Int { machine.concurrency }
 
     /// Invokes waiting for a free sandbox, and asynchronous ones waiting for a retry.
-    package var queuedCount: Int { machine.placement.queuedCount + events.count }
+    package var queuedCount: Int { machine.placement.queuedCount + asyncEvents.count }
 
     /// True once every provisioned sandbox finished its init.
     package var isReady: Bool { machine.isReady }
