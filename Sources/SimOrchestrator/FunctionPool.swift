@@ -105,7 +105,7 @@ package final class FunctionPool {
     package var sandboxes: [Sandbox] { Array(live.values) }
 
     /// Invokes in flight in the function's sandboxes (several in a managed instance).
-    package var invokesInFlight: Int { live.values.reduce(0) { $0 + $1.machine.inFlightCount } }
+    package var invokesInFlight: Int { live.values.reduce(0) { $0 + $1.invokesInFlight } }
 
     /// The function's concurrency as Lambda counts it: environments busy from an invoke's placement until they are
     /// ready for the next one (invokes in flight for a managed instance); with account limits, the units it holds.

@@ -7,4 +7,7 @@ extension Sandbox {
         if case .idle = machine.state { return .uninitialized }
         return .ready(inFlight: machine.inFlightCount)
     }
+
+    /// Invokes placed here and not finished (several in a managed instance), for the pool's figures.
+    package var invokesInFlight: Int { machine.inFlightCount }
 }
