@@ -3,6 +3,6 @@ extension FunctionPool {
     /// invokes are done, and later invokes cold-start sandboxes that load the new code. Provisioned sandboxes are
     /// replaced the same way.
     package func reload() {
-        performAll(machine.reload(now: clock.monotonicNanoseconds))
+        perform(machine.reload(now: clock.monotonicNanoseconds))
     }
 }

@@ -75,6 +75,8 @@ package final class FunctionPool {
     var retiredInvokeDurations = LatencyHistogram()
     var retiredInitDurations = LatencyHistogram()
     var onStopped: (() -> Void)?
+    /// Why the first provisioned sandbox that could not be created failed, for `start` to throw.
+    var provisioningError: (any Error)?
 
     package init(
         loop: EventLoop, function: FunctionSpec, maxConcurrency: Int, policy: PoolPolicy = PoolPolicy(),
@@ -129,7 +131,8 @@ package final class FunctionPool {
     /// Starts provisioned sandboxes and the idle reaper.
     package func start() throws {
         loop.assertInLoop()
-        try perform(machine.start(limits: &account.limits))
+        perform(machine.start(limits: &account.limits))
+        if let error = provisioningError { throw error }
         if policy.idleTimeoutMilliseconds != nil || policy.maxLifetimeMilliseconds != nil {
             let timer = Timer(loop: loop)
             timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [weak self] in self?.reap() }
@@ -141,11 +144,12 @@ package final class FunctionPool {
     package func submit(_ invocation: Invocation, answer: @escaping (PoolAnswer) -> Void) {
         loop.assertInLoop()
         waiting[invocation.requestID] = answer
-        performAll(machine.invokeArrived(invocation, now: clock.monotonicNanoseconds, limits: &account.limits))
+        perform(machine.invokeArrived(invocation, now: clock.monotonicNanoseconds, limits: &account.limits))
     }
 
-    /// Performs `actions`; a provisioned sandbox that cannot be created ends them with its error.
-    func perform(_ actions: [PoolStateMachine.Action]) throws {
+    /// Performs `actions`, every one of them: a provisioned sandbox that cannot be created is not retried (its
+    /// replacement is asked for when another one goes), and the first such error is kept for `start`.
+    func perform(_ actions: [PoolStateMachine.Action]) {
         for action in actions {
             switch action {
             case .place(let invocation, let id):
@@ -162,7 +166,7 @@ package final class FunctionPool {
                     machine.created(sandboxID: sandbox.id, invocation: nil, now: clock.monotonicNanoseconds)
                     sandbox.prewarm()
                 } catch {
-                    try perform(machine.creationFailed(invocation: nil, error: "\(error)"))
+                    perform(machine.creationFailed(invocation: nil, error: "\(error)"))
                 }
             case .createAndPlace(let invocation):
                 do {
@@ -170,7 +174,7 @@ package final class FunctionPool {
                     machine.created(sandboxID: sandbox.id, invocation: invocation, now: clock.monotonicNanoseconds)
                     sandbox.invoke(invocation)
                 } catch {
-                    try perform(machine.creationFailed(invocation: invocation, error: "\(error)"))
+                    perform(machine.creationFailed(invocation: invocation, error: "\(error)"))
                 }
             case .createProvisioned(let initializationType):
                 let sandbox: Sandbox
@@ -178,7 +182,8 @@ package final class FunctionPool {
                     sandbox = try makeSandbox()
                 } catch {
                     machine.provisionedCreationFailed()
-                    throw error
+                    provisioningError = provisioningError ?? error
+                    continue
                 }
                 if let initializationType { sandbox.initializationType = initializationType }
                 machine.provisionedCreated(sandboxID: sandbox.id, now: clock.monotonicNanoseconds)
@@ -188,7 +193,7 @@ package final class FunctionPool {
             case .scheduleRetry(let id, let delay):
                 loop.schedule(afterMilliseconds: delay) { [weak self] in
                     guard let self else { return }
-                    self.performAll(self.machine.retryTimerFired(sandboxID: id))
+                    self.perform(self.machine.retryTimerFired(sandboxID: id))
                 }
             case .shutdown(let id):
                 live[id]?.shutdown()
@@ -202,12 +207,6 @@ package final class FunctionPool {
                     .result(Self.failureResult(invocation.requestID, .simulatorStopping)))
             }
         }
-    }
-
-    /// Performs `actions` where no provisioned sandbox is asked for at start: a provisioned sandbox that cannot be
-    /// created later is not retried (its replacement is asked for when another one goes).
-    func performAll(_ actions: [PoolStateMachine.Action]) {
-        try? perform(actions)
     }
 
     /// The `Sandbox.Failure` result an invoke gets for `failure`.
@@ -242,7 +241,7 @@ package final class FunctionPool {
     }
 
     private func available(_ sandbox: Sandbox) {
-        performAll(
+        perform(
             machine.sandboxAvailable(
                 sandbox.id, sandbox.availability, now: clock.monotonicNanoseconds, limits: &account.limits))
     }
@@ -268,12 +267,12 @@ package final class FunctionPool {
             }
             return
         }
-        performAll(actions)
+        perform(actions)
     }
 
     /// Shuts down idle sandboxes past the idle timeout or the maximum lifetime (never provisioned ones).
     private func reap() {
-        performAll(machine.reapTimerFired(now: clock.monotonicNanoseconds))
+        perform(machine.reapTimerFired(now: clock.monotonicNanoseconds))
     }
 
     /// Invoke durations (REPORT's Duration) of every sandbox this function had, in ns.
@@ -311,7 +310,7 @@ package final class FunctionPool {
         reaper?.close()
         reaper = nil
         stopEvents()
-        performAll(failures)
+        perform(failures)
         if live.isEmpty {
             completion()
             return
