@@ -29,26 +29,33 @@ let package = Package(
         .target(name: "SimUV", dependencies: ["CLibUV"], swiftSettings: strict),
         .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser"], swiftSettings: strict),
         .target(name: "SimCore", swiftSettings: strict),
+        // The pure domain: what the simulator decides, as values and state machines. It may import SimCore and the
+        // standard library only (scripts/test.sh checks it), so no socket, process, clock or random source.
+        .target(name: "SimDomain", dependencies: ["SimCore"], swiftSettings: strict),
         .target(
-            name: "SimConfig", dependencies: ["SimCore", .product(name: "Yams", package: "Yams")],
+            name: "SimConfig", dependencies: ["SimCore", "SimDomain", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
-        .target(name: "SimTelemetry", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
+        .target(
+            name: "SimTelemetry", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimUV"], swiftSettings: strict),
         .target(name: "SimLoad", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
         .target(
-            name: "SimSandbox", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"], swiftSettings: strict),
+            name: "SimSandbox", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimTelemetry", "SimUV"],
+            swiftSettings: strict),
         .target(
             name: "SimOrchestrator",
-            dependencies: ["SimCore", "SimSandbox", "SimUV"],
+            dependencies: ["SimCore", "SimDomain", "SimSandbox", "SimUV"],
             swiftSettings: strict
         ),
         .target(
             name: "SimServer",
-            dependencies: ["SimCore", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimUV"],
+            dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimUV"],
             swiftSettings: strict
         ),
         .target(
             name: "LambdaSim",
-            dependencies: ["SimConfig", "SimCore", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimServer", "SimUV"],
+            dependencies: [
+                "SimConfig", "SimCore", "SimDomain", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimServer", "SimUV",
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -56,6 +63,7 @@ let package = Package(
             dependencies: [
                 "LambdaSim",
                 "SimCore",
+                "SimDomain",
                 "SimLoad",
                 "SimUV",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -68,18 +76,20 @@ let package = Package(
         .testTarget(name: "SimUVTests", dependencies: ["SimUV"], swiftSettings: strict),
         .testTarget(name: "SimHTTPTests", dependencies: ["SimHTTP", "SimUV"], swiftSettings: strict),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"], swiftSettings: strict),
-        .testTarget(name: "SimConfigTests", dependencies: ["SimConfig", "SimCore"], swiftSettings: strict),
         .testTarget(
-            name: "SimTelemetryTests", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"],
+            name: "SimConfigTests", dependencies: ["SimConfig", "SimCore", "SimDomain"], swiftSettings: strict),
+        .testTarget(
+            name: "SimTelemetryTests", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimTelemetry", "SimUV"],
             swiftSettings: strict),
-        .testTarget(name: "SimSandboxTests", dependencies: ["SimCore", "SimSandbox", "SimUV"], swiftSettings: strict),
         .testTarget(
-            name: "SimOrchestratorTests", dependencies: ["SimCore", "SimOrchestrator"], swiftSettings: strict),
+            name: "SimSandboxTests", dependencies: ["SimCore", "SimDomain", "SimSandbox", "SimUV"],
+            swiftSettings: strict),
+        .testTarget(name: "SimDomainTests", dependencies: ["SimCore", "SimDomain"], swiftSettings: strict),
         .testTarget(name: "SimServerTests", dependencies: ["SimCore", "SimServer"], swiftSettings: strict),
         .testTarget(name: "SimLoadTests", dependencies: ["SimCore", "SimLoad"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["LambdaSim", "SimCore", "SimHTTP", "SimSandbox", "SimUV"],
+            dependencies: ["LambdaSim", "SimCore", "SimDomain", "SimHTTP", "SimSandbox", "SimUV"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
@@ -97,7 +107,7 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: strict),
         .target(name: "CHeapUsage", path: "Benchmarks/CHeapUsage"),
         .executableTarget(
-            name: "FreezeBenchmarks", dependencies: benchmark + ["SimCore", "SimSandbox", "SimUV"],
+            name: "FreezeBenchmarks", dependencies: benchmark + ["SimCore", "SimDomain", "SimSandbox", "SimUV"],
             path: "Benchmarks/FreezeBenchmarks", plugins: plugin),
         .executableTarget(
             name: "InvokeBenchmarks",

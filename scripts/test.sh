@@ -28,6 +28,16 @@ only_module_imports() {
 only_module_imports CLibUV Sources/SimUV
 only_module_imports CHTTPParser Sources/SimHTTP
 
+# The domain stays pure: Sources/SimDomain may import SimCore and the standard library (Swift) only.
+domain_imports="$(grep -rhoE --include='*.swift' '^[[:space:]]*(@[[:alnum:]_]+[[:space:]]+)*import[[:space:]]+([a-z]+[[:space:]]+)?[[:alnum:]_.]+' \
+    Sources/SimDomain | awk '{print $NF}' | sort -u | grep -vxE 'SimCore|Swift' || true)"
+if [[ -n "$domain_imports" ]]; then
+    echo "test: Sources/SimDomain may import only SimCore and the standard library, but imports:" >&2
+    echo "$domain_imports" >&2
+    exit 1
+fi
+echo "test: Sources/SimDomain imports only SimCore and the standard library"
+
 if [[ -f .swift-format ]]; then
     echo "test: swift format lint"
     swift format lint --strict --recursive Sources Tests Package.swift Benchmarks Fuzz Examples

@@ -1,5 +1,6 @@
 import Benchmark
 import SimCore
+import SimDomain
 import SimSandbox
 import SimUV
 

@@ -1,31 +1,14 @@
 import SimCore
+import SimDomain
 
-/// How a sandbox's processes are held still between invokes.
-public enum FreezeMode: String, Sendable, CaseIterable {
-    /// Never frozen.
-    case none
-    /// SIGSTOP / SIGCONT to every process group of the sandbox (the default).
-    case signal
-    /// The cgroup freezer, with a memory limit of MemorySize and a pids limit of 1,024.
-    case cgroup
-}
+/// How a sandbox's processes are held still between invokes: `none`, `signal` (the default) or `cgroup`.
+public typealias FreezeMode = SimDomain.FreezeMode
 
-/// How platform log lines are written.
-public enum LogFormat: String, Sendable, CaseIterable {
-    /// CloudWatch's tab-separated text lines (`START`, `END`, `REPORT`, ...).
-    case text
-    /// `platform.*` JSON records; runtimes get `AWS_LAMBDA_LOG_FORMAT=JSON`.
-    case json
-}
+/// How platform log lines are written: `text` (CloudWatch's lines) or `json` (`platform.*` records).
+public typealias LogFormat = SimDomain.LogFormat
 
-/// Who may use a sandbox's Runtime API (and its Extensions and Telemetry APIs).
-public enum RuntimeAPIAccess: String, Sendable, CaseIterable {
-    /// Only the sandbox's own processes, as in Lambda (the default): a connection from any other process is
-    /// closed before anything is read, so another function's runtime cannot take over an invoke.
-    case sandbox
-    /// Any local process: for a runtime started by hand, under a debugger, or a test that calls the API itself.
-    case any
-}
+/// Who may use a sandbox's Runtime API: `sandbox` (only its own processes, the default) or `any` local process.
+public typealias RuntimeAPIAccess = SimDomain.RuntimeAPIAccess
 
 /// A function to simulate: its runtime command and Lambda configuration.
 public struct FunctionOptions: Sendable {
@@ -148,16 +131,16 @@ public struct FunctionOptions: Sendable {
         spec.version = version
         spec.region = region
         spec.accountID = accountID
-        spec.environment = environment
-        spec.inheritedEnvironment = inheritedEnvironment
+        spec.environment = EnvironmentVariables(environment)
+        spec.inheritedEnvironment = EnvironmentVariables(inheritedEnvironment)
         spec.aliases = aliases
         spec.versionAliases = versionAliases
         spec.extensionsDirectory = extensionsDirectory
-        spec.freezeMode = SimCore.FreezeMode(rawValue: freeze.rawValue) ?? .signal
+        spec.freezeMode = freeze
         spec.cpuScaling = cpuScaling
-        spec.logFormat = SimCore.LogFormat(rawValue: logFormat.rawValue) ?? .text
+        spec.logFormat = logFormat
         spec.logLevel = logLevel
-        spec.runtimeAPIAccess = SimCore.RuntimeAPIAccess(rawValue: runtimeAPIAccess.rawValue) ?? .sandbox
+        spec.runtimeAPIAccess = runtimeAPIAccess
         if command.isEmpty {
             // An attached runtime is no process of the sandbox: nothing to freeze, and it connects from outside.
             spec.freezeMode = .none

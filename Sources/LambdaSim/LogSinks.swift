@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimSandbox
 import SimTelemetry
 import SimUV
@@ -169,7 +170,7 @@ extension SandboxEvent {
         switch self {
         case .output(_, let text), .notice(let text): return text.utf8.count
         case .invokeError(let type, let message): return type.utf8.count + message.utf8.count
-        case .platform(.functionLog(let text)), .platform(.extensionLog(let text)), .platform(.fault(let text)):
+        case .platform(.functionLog(let text)), .platform(.extensionLog(_, let text)), .platform(.fault(let text)):
             return text.utf8.count
         default: return 256
         }

@@ -1,5 +1,6 @@
 import Foundation
 import SimConfig
+import SimDomain
 import SimUV
 
 /// A `serve` configuration file (YAML: `account`, `server`, `functions`, `asyncDefaults`; see `Config/serve.yaml`)
@@ -89,12 +90,12 @@ public struct SimulatorConfiguration: Sendable {
                 name: function.name, command: command, codeDirectory: function.codeUri,
                 handler: function.handler, runtime: function.runtime, memorySizeMB: function.memorySize,
                 timeoutSeconds: Double(function.timeout), version: function.version, region: loaded.account.region,
-                accountID: loaded.account.id, environment: function.environment,
+                accountID: loaded.account.id, environment: function.environment.pairs,
                 inheritedEnvironment: function.passedEnvironment(from: caller),
                 extensionsDirectory: function.extensionsDir,
-                freeze: FreezeMode(rawValue: function.freeze.rawValue) ?? .signal,
-                logFormat: LogFormat(rawValue: function.logFormat.rawValue) ?? .text)
-            options.runtimeAPIAccess = RuntimeAPIAccess(rawValue: function.runtimeAPIAccess.rawValue) ?? .sandbox
+                freeze: function.freeze,
+                logFormat: function.logFormat)
+            options.runtimeAPIAccess = function.runtimeAPIAccess
             options.streamingBytesPerSecond = function.streamingBandwidth
             options.maxStreamedResponseBytes = function.maxStreamedResponseBytes
             options.reservedConcurrency = function.reservedConcurrency

@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimSandbox
 import SimTelemetry
 import Synchronization
@@ -168,8 +169,8 @@ extension SimulatorEvent {
                 kind = .fault(line)
             case .functionLog(let line):
                 kind = .output(source: .runtime, line: line)
-            case .extensionLog(let line):
-                kind = .output(source: .extension(""), line: line)
+            case .extensionLog(let name, let line):
+                kind = .output(source: .extension(name), line: line)
             }
         case .output(.runtime, let line): kind = .output(source: .runtime, line: line)
         case .output(.extension(let name), let line): kind = .output(source: .extension(name), line: line)
@@ -181,9 +182,10 @@ extension SimulatorEvent {
         case .freeze(.thawed(let nanoseconds)):
             kind = .thawed(latencyMicroseconds: nanoseconds.map { Double($0) / 1000 })
         case .freeze(.skipped): kind = .freezeSkipped
-        case .asyncResult(let condition, let attempts): kind = .asyncResult(condition: condition, attempts: attempts)
+        case .asyncResult(let condition, let attempts):
+            kind = .asyncResult(condition: condition.rawValue, attempts: attempts)
         case .notice(let text): kind = .notice(text)
-        case .throttled(let reason): kind = .throttled(reason: reason)
+        case .throttled(let reason): kind = .throttled(reason: reason.rawValue)
         case .terminated: kind = .sandboxTerminated
         }
         self.init(

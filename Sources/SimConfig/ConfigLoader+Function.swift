@@ -1,5 +1,6 @@
 import Foundation
 import SimCore
+import SimDomain
 
 extension ConfigLoader {
     /// Keys of one function.
@@ -40,7 +41,9 @@ extension ConfigLoader {
         if let value = fields["runtime"] { function.runtime = try value.string() }
         if let value = fields["memorySize"] { function.memorySize = try value.integer(in: ConfigLimits.memorySize) }
         if let value = fields["timeout"] { function.timeout = try value.integer(in: ConfigLimits.timeout) }
-        if let value = fields["environment"] { function.environment = try parseEnvironment(value) }
+        if let value = fields["environment"] {
+            function.environment = EnvironmentVariables(try parseEnvironment(value))
+        }
         if let value = fields["passEnvironment"] { function.passEnvironment = try parsePassEnvironment(value) }
         if let value = fields["extensionsDir"] {
             function.extensionsDir = ConfigPath.resolve(try value.nonEmptyString(), against: baseDirectory)

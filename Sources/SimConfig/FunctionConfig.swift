@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// One entry of the `functions` mapping, validated against Lambda's limits, with absolute paths.
 package struct FunctionConfig: Sendable, Equatable {
@@ -17,7 +18,7 @@ package struct FunctionConfig: Sendable, Equatable {
     /// Timeout in seconds (1...900; default 3).
     package var timeout = 3
     /// Customer environment variables in file order.
-    package var environment: [(String, String)] = []
+    package var environment: EnvironmentVariables = []
     /// Absolute directory of external extensions (Lambda's `/opt/extensions`), if any.
     package var extensionsDir: String?
     /// The simulator's own variables the function also sees: names, or prefixes ending in `*`. Nothing else
@@ -63,42 +64,6 @@ package struct FunctionConfig: Sendable, Equatable {
         self.name = name
         self.command = command
         self.codeUri = codeUri
-    }
-
-    /// The spec a sandbox runs for this function in `account`.
-    package func spec(account: AccountConfig) -> FunctionSpec {
-        var spec = FunctionSpec(name: name, command: command, codeDirectory: codeUri)
-        spec.version = version
-        spec.handler = handler
-        spec.runtime = runtime
-        spec.memorySizeMB = memorySize
-        spec.timeoutSeconds = Double(timeout)
-        spec.environment = environment
-        spec.region = account.region
-        spec.accountID = account.id
-        spec.extensionsDirectory = extensionsDir
-        spec.logFormat = logFormat
-        spec.freezeMode = freeze
-        spec.runtimeAPIAccess = runtimeAPIAccess
-        spec.streamingBytesPerSecond = streamingBandwidth
-        spec.maxStreamedResponseBytes = maxStreamedResponseBytes
-        spec.environmentMaxConcurrency = perExecutionEnvironmentMaxConcurrency
-        if perExecutionEnvironmentMaxConcurrency != nil { spec.freezeMode = .none }
-        return spec
-    }
-
-    package static func == (lhs: FunctionConfig, rhs: FunctionConfig) -> Bool {
-        lhs.name == rhs.name && lhs.command == rhs.command && lhs.codeUri == rhs.codeUri
-            && lhs.handler == rhs.handler && lhs.runtime == rhs.runtime && lhs.memorySize == rhs.memorySize
-            && lhs.timeout == rhs.timeout && lhs.environment.elementsEqual(rhs.environment, by: ==)
-            && lhs.extensionsDir == rhs.extensionsDir && lhs.reservedConcurrency == rhs.reservedConcurrency
-            && lhs.provisionedConcurrency == rhs.provisionedConcurrency && lhs.idleTimeout == rhs.idleTimeout
-            && lhs.maxLifetime == rhs.maxLifetime && lhs.freeze == rhs.freeze && lhs.logFormat == rhs.logFormat
-            && lhs.version == rhs.version && lhs.async == rhs.async
-            && lhs.passEnvironment == rhs.passEnvironment && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
-            && lhs.streamingBandwidth == rhs.streamingBandwidth
-            && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
-            && lhs.perExecutionEnvironmentMaxConcurrency == rhs.perExecutionEnvironmentMaxConcurrency
     }
 }
 

@@ -31,9 +31,6 @@ package struct SimulatorConfig: Sendable, Equatable {
     package func function(named name: String) -> FunctionConfig? {
         functions.first { $0.name == name }
     }
-
-    /// Every function as the `FunctionSpec` a sandbox runs, with the account's region and id filled in.
-    package var functionSpecs: [FunctionSpec] { functions.map { $0.spec(account: account) } }
 }
 
 /// The `account` section: who the simulated functions belong to and how much they may run at once.

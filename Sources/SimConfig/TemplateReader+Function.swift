@@ -1,5 +1,6 @@
 import Foundation
 import SimCore
+import SimDomain
 import Yams
 
 extension TemplateReader {
@@ -143,7 +144,7 @@ extension TemplateReader {
         if let value = values["MemorySize"] { function.memorySize = try value.integer(in: ConfigLimits.memorySize) }
         if let value = values["Timeout"] { function.timeout = try value.integer(in: ConfigLimits.timeout) }
         if let value = values["Environment"] {
-            function.environment = try environment(value, logicalID: entry.name, name: name)
+            function.environment = EnvironmentVariables(try environment(value, logicalID: entry.name, name: name))
         }
         let reservedValue = values["ReservedConcurrentExecutions"]
         if let reservedValue {

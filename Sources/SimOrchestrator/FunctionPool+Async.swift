@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimSandbox
 import SimUV
 
@@ -6,102 +7,72 @@ import SimUV
     import Glibc
 #endif
 
-/// An asynchronous invoke between attempts.
-struct PendingEvent {
-    var invocation: Invocation
-    var receivedAt: UInt64
-    var attempts = 0
-    var functionErrors = 0
-    var throttles = 0
-    var timer: Timer?
-}
-
-/// Asynchronous (`Event`) invokes: attempts, Lambda's retries, and invocation records for destinations.
-/// Every accepted event ends in exactly one record or log line: success, retries exhausted, too old, or
-/// the simulator stopping.
+/// Asynchronous (`Event`) invokes: the performer of `AsyncInvokeStateMachine`, which decides attempts, Lambda's
+/// retries and when an event is over; this extension submits the attempts, arms the retry timers, publishes the
+/// results and writes the invocation records for destinations. Every accepted event ends in exactly one record or
+/// log line: success, retries exhausted, too old, or the simulator stopping.
 extension FunctionPool {
     /// What one waiting event counts against `Limits.maxQueuedEventBytes`: its payload and a fixed allowance for
     /// its ids, headers and timer.
-    package static func queuedBytes(of invocation: Invocation) -> Int { invocation.payload.count + 1024 }
+    package static func queuedBytes(of invocation: Invocation) -> Int {
+        AsyncInvokeStateMachine.queuedBytes(of: invocation)
+    }
+
+    /// Bytes of the asynchronous events waiting between attempts (see `queuedBytes(of:)`).
+    package var pendingEventBytes: Int { asyncEvents.pendingBytes }
 
     /// Accepts an `Event` invoke (already answered 202) and runs it until it succeeds or gives up.
     package func submitEvent(_ invocation: Invocation) {
         loop.assertInLoop()
-        guard !stopping else {
-            record(.simulatorStopped, event: PendingEvent(invocation: invocation, receivedAt: 0), result: nil)
-            return
-        }
-        events[invocation.requestID] = PendingEvent(invocation: invocation, receivedAt: clock.monotonicNanoseconds)
-        pendingEventBytes += Self.queuedBytes(of: invocation)
-        attempt(invocation.requestID)
+        perform(asyncEvents.accepted(invocation, now: clock.monotonicNanoseconds))
     }
 
-    private func attempt(_ id: String) {
-        guard !stopping, var event = events[id] else { return }
-        event.attempts += 1
-        event.timer = nil
-        events[id] = event
-        submit(event.invocation, answer: { [weak self] answer in self?.attemptEnded(id, answer) })
+    private func perform(_ actions: [AsyncInvokeStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .attempt(let invocation):
+                let id = invocation.requestID
+                submit(invocation, answer: { [weak self] answer in self?.attemptEnded(id, answer) })
+            case .scheduleRetry(let id, let delay):
+                retryTimers[id] = loop.schedule(afterMilliseconds: delay) { [weak self] in
+                    guard let self else { return }
+                    self.retryTimers[id] = nil
+                    self.perform(self.asyncEvents.retryTimerFired(requestID: id))
+                }
+            case .record(let record):
+                self.record(record)
+            }
+        }
     }
 
     private func attemptEnded(_ id: String, _ answer: PoolAnswer) {
-        guard !stopping, var event = events[id] else { return }
-        let outcome: AsyncRetryPolicy.AttemptOutcome
-        var result: InvokeResult?
+        let result: AsyncInvokeStateMachine.AttemptResult
         switch answer {
-        case .result(let invokeResult):
-            result = invokeResult
-            if invokeResult.outcome.isError {
-                outcome = .functionError
-                event.functionErrors += 1
-            } else {
-                outcome = .success
-            }
-        case .throttled:
-            outcome = .throttled
-            event.throttles += 1
+        case .result(let invokeResult): result = .ran(invokeResult)
+        case .throttled: result = .throttled
         }
-        // Ages are compared in Lambda's time: the scale shrinks delays, so it stretches measured time back.
-        let elapsed = Double(clock.monotonicNanoseconds &- event.receivedAt) / 1_000_000
-        let age = UInt64(elapsed / max(policy.asyncRetry.timeScale, 1e-9))
-        let decision = policy.asyncRetry.decide(
-            outcome: outcome, functionErrors: event.functionErrors, throttles: event.throttles, ageMilliseconds: age)
-        switch decision {
-        case .done(let condition):
-            events[id] = nil
-            pendingEventBytes -= Self.queuedBytes(of: event.invocation)
-            record(condition, event: event, result: result)
-        case .retry(let delay):
-            event.timer = loop.schedule(afterMilliseconds: delay) { [weak self] in self?.attempt(id) }
-            events[id] = event
-        }
+        perform(asyncEvents.attemptEnded(requestID: id, result, now: clock.monotonicNanoseconds))
     }
 
     /// At shutdown every waiting event is recorded as stopped, so none is lost silently.
     func stopEvents() {
-        for (_, event) in events {
-            event.timer?.close()
-            record(.simulatorStopped, event: event, result: nil)
-        }
-        events.removeAll()
-        pendingEventBytes = 0
+        for timer in retryTimers.values { timer.close() }
+        retryTimers.removeAll()
+        perform(asyncEvents.shutdown())
     }
 
-    /// Writes the invocation record to the destination (JSON lines) and logs the outcome.
-    private func record(_ condition: AsyncRetryPolicy.Condition, event: PendingEvent, result: InvokeResult?) {
-        let id = event.invocation.requestID
-        // Lambda counts the times the function ran, not the throttled attempts (lambda-behaviour.md §4.6).
-        let executions = event.attempts - event.throttles
+    /// Publishes the event's result and writes its invocation record to the destination (JSON lines).
+    private func record(_ record: AsyncInvokeStateMachine.Record) {
         bus.publish(
-            .asyncResult(condition: condition.rawValue, attempts: executions),
+            .asyncResult(condition: record.condition, attempts: record.attempts),
             EventContext(
-                function: function.name, sandboxID: "-", requestID: id, epochMilliseconds: clock.epochMilliseconds,
-                logFormat: function.logFormat))
-        let destination = condition == .success ? policy.onSuccessDestination : policy.onFailureDestination
+                function: function.name, sandboxID: "-", requestID: record.invocation.requestID,
+                epochMilliseconds: clock.epochMilliseconds, logFormat: function.logFormat))
+        let destination = record.condition == .success ? policy.onSuccessDestination : policy.onFailureDestination
         guard let destination else { return }
         let line = AsyncRecord.json(
-            condition: condition, invocation: event.invocation, attempts: executions, result: result,
-            function: function, epochMilliseconds: clock.epochMilliseconds)
+            condition: record.condition, invocation: record.invocation, attempts: record.attempts,
+            result: record.result, function: function, epochMilliseconds: clock.epochMilliseconds)
         AsyncRecord.append(line + "\n", to: destination)
     }
 }

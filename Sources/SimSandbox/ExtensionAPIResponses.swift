@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimHTTP
 
 /// Renders Extensions API responses.

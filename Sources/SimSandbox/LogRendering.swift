@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimTelemetry
 
 /// How events read in the function's log, as CloudWatch shows it: the lines the console prints and an invoke's
@@ -54,7 +55,7 @@ package enum LogRendering {
         case .extensionExitError(let name, let errorType):
             text("EXTENSION\tName: \(name)\tState: ExitError\tError Type: \(errorType)")
         case .asyncResult(let condition, let attempts):
-            text("ASYNC RequestId: \(context.requestID ?? "")\tCondition: \(condition)\tAttempts: \(attempts)")
+            text("ASYNC RequestId: \(context.requestID ?? "")\tCondition: \(condition.rawValue)\tAttempts: \(attempts)")
         case .notice(let notice):
             text(notice)
         case .freeze, .throttled, .terminated:

@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// The log of one invoke that asked for it (`X-Amz-Log-Type: Tail`), as CloudWatch lines: its last 4 KB become
 /// `X-Amz-Log-Result`. Keeps at most twice that, so a chatty invoke costs no more.

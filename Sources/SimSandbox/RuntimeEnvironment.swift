@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// Builds the environment Lambda gives a runtime process (lambda-behaviour.md §5).
 package enum RuntimeEnvironment {
@@ -12,7 +13,7 @@ package enum RuntimeEnvironment {
     /// The runtime's environment as ordered `KEY=value` strings: inherited, then customer, then Lambda's own
     /// variables (later entries win, as Lambda's reserved keys override anything else).
     package static func runtime(
-        function: FunctionSpec, runtimeAPI: String, logStreamName: String, initializationType: String,
+        function: FunctionSpec, runtimeAPI: String, logStreamName: String, initializationType: InitializationType,
         logSocket: String? = nil
     ) -> [String] {
         var merged = OrderedEnvironment()
@@ -29,7 +30,7 @@ package enum RuntimeEnvironment {
         merged["AWS_LAMBDA_FUNCTION_NAME"] = function.name
         merged["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = String(function.memorySizeMB)
         merged["AWS_LAMBDA_FUNCTION_VERSION"] = function.version
-        merged["AWS_LAMBDA_INITIALIZATION_TYPE"] = initializationType
+        merged["AWS_LAMBDA_INITIALIZATION_TYPE"] = initializationType.rawValue
         merged["AWS_LAMBDA_LOG_GROUP_NAME"] = function.logGroupName
         merged["AWS_LAMBDA_LOG_STREAM_NAME"] = logStreamName
         merged["AWS_REGION"] = function.region

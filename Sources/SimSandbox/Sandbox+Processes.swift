@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimHTTP
 import SimUV
 
@@ -107,7 +108,7 @@ extension Sandbox {
         if failsOnMissingCodeDirectory() { return }
         var arguments = function.command
         // Managed runtimes start their bootstrap through AWS_LAMBDA_EXEC_WRAPPER when it is set.
-        if let wrapper = function.environment.last(where: { $0.0 == "AWS_LAMBDA_EXEC_WRAPPER" })?.1, !wrapper.isEmpty {
+        if let wrapper = function.environment["AWS_LAMBDA_EXEC_WRAPPER"], !wrapper.isEmpty {
             arguments.insert(wrapper, at: 0)
         }
         let spec = ProcessSpec(

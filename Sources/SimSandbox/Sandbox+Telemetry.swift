@@ -1,24 +1,20 @@
 import SimCore
+import SimDomain
 import SimHTTP
 import SimTelemetry
 
 /// The sandbox's side of the Telemetry and Logs APIs: what only it knows (init type, memory, the log
 /// stream) is added to the machine's events, and subscriptions are answered.
 extension Sandbox {
-    /// The init type telemetry reports.
-    var telemetryInitializationType: InitializationType {
-        InitializationType(rawValue: initializationType) ?? .onDemand
-    }
-
     /// `platform.initStart` (INIT_START), at the start of every init (also a retried one inside an invoke).
     func startInitTelemetry() {
         // A new init means new extension processes: old subscriptions end with their extensions.
         telemetry.removeSubscribers()
-        let phase: SimTelemetry.InitPhase
+        let phase: SimDomain.InitPhase
         if case .initializing(let i) = machine.state, i.phase == .invoke { phase = .invoke } else { phase = .initial }
         let runtimeName = function.runtime ?? "provided:custom"
         let start = PlatformEvent.InitStart(
-            initializationType: telemetryInitializationType, phase: phase,
+            initializationType: initializationType, phase: phase,
             runtimeVersion: "\(runtimeName).lambda-sim",
             runtimeVersionARN: "arn:aws:lambda:\(function.region)::runtime:lambda-sim",
             functionName: function.name, functionVersion: function.version, instanceID: logStreamName,
@@ -30,10 +26,10 @@ extension Sandbox {
     func publishFromMachine(_ event: SandboxEvent, requestID: String?) {
         switch event {
         case .platform(.initRuntimeDone(var data)):
-            data.initializationType = telemetryInitializationType
+            data.initializationType = initializationType
             publish(.platform(.initRuntimeDone(data)), requestID: requestID)
         case .platform(.initReport(var data)):
-            data.initializationType = telemetryInitializationType
+            data.initializationType = initializationType
             // A first reading of memory (and of the members a freeze confirms), so a crash in the first invoke
             // still reports what init used.
             if data.outcome.status == .success { measureMemory() }

@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimHTTP
 import SimTelemetry
 import SimUV
@@ -37,7 +38,7 @@ package final class Sandbox {
     var memoryReadings = MemoryReadings()
     var memoryTimer: Timer?
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
-    package var initializationType = "on-demand"
+    package var initializationType = InitializationType.onDemand
     /// Init duration of the last cold start, in milliseconds.
     package internal(set) var coldStartMilliseconds: Double?
     /// When the last invoke ended (epoch ms).
@@ -170,7 +171,7 @@ package final class Sandbox {
         }
         freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
         if function.isManagedInstance {
-            initializationType = "lambda-managed-instances"
+            initializationType = .lambdaManagedInstances
             openLogSocket()
         }
         reportCgroupMessages()

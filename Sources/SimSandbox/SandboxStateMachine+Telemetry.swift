@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimTelemetry
 
 // MARK: - Telemetry
@@ -7,7 +8,7 @@ extension SandboxStateMachine {
     /// `platform.initRuntimeDone`, one `platform.extension` per extension, then `platform.initReport`.
     /// The events are the invoke's (`requestID`) when the init runs inside one.
     func initTelemetry(phase: InitPhase, outcome: EventOutcome, durationMs: Double, requestID: String?) -> [Action] {
-        let telemetryPhase: SimTelemetry.InitPhase = phase == .initial ? .initial : .invoke
+        let telemetryPhase: SimDomain.InitPhase = phase == .initial ? .initial : .invoke
         var actions: [Action] = [
             .publish(.platform(.initRuntimeDone(.init(phase: telemetryPhase, outcome: outcome))), requestID: requestID)
         ]

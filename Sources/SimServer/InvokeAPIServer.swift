@@ -1,5 +1,6 @@
 import Glibc
 import SimCore
+import SimDomain
 import SimHTTP
 import SimOrchestrator
 import SimSandbox

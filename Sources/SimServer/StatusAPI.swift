@@ -93,7 +93,7 @@ enum StatusAPI {
             ),
             ("inFlight", number(sandbox.machine.inFlightCount)),
             ("slots", number(pool.function.slotsPerEnvironment)),
-            ("initType", .string(sandbox.initializationType)),
+            ("initType", .string(sandbox.initializationType.rawValue)),
             ("invocations", number(sandbox.invocationCount)),
             ("coldStartMs", sandbox.coldStartMilliseconds.map { .number(LambdaLog.fixed($0)) } ?? .null),
             (

@@ -1,3 +1,5 @@
+import SimDomain
+
 /// Builders for the Logs API (2020-08-15, 2021-03-18) events. Their records are leaner than the
 /// Telemetry API's: `platform.start`/`platform.end` carry only `requestId`, `platform.report` has no
 /// status, and `platform.fault` is a plain string.

@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimUV
 
 /// One extension's subscription on the loop: runs its `SubscriberBuffer`'s actions with a real timer and a

@@ -1,13 +1,9 @@
 import SimCore
+import SimDomain
 import SimHTTP
 
-/// The two subscription APIs: their paths, schema versions and error catalogue.
-package enum SubscriptionAPI: String, Sendable, CaseIterable {
-    /// `PUT /2022-07-01/telemetry`.
-    case telemetry
-    /// `PUT /2020-08-15/logs` (superseded, still served).
-    case logs
-
+/// The two subscription APIs' paths, schema versions and error catalogue.
+extension SubscriptionAPI {
     /// The Logs API schema version that adds `platform.runtimeDone`.
     package static let logsRuntimeDoneSchemaVersion = "2021-03-18"
 

@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// A validated subscribe request (`PUT /2022-07-01/telemetry` or `PUT /2020-08-15/logs`).
 ///

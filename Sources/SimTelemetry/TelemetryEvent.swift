@@ -1,14 +1,5 @@
 import SimCore
-
-/// The `types` filter of a subscription: which stream an event belongs to.
-package enum TelemetryCategory: String, Sendable, CaseIterable {
-    /// Events the platform generates (`platform.*`).
-    case platform
-    /// Lines the function's runtime wrote to stdout/stderr.
-    case function
-    /// Lines an extension wrote to stdout/stderr.
-    case `extension`
-}
+import SimDomain
 
 /// One event as a subscriber receives it: `{"time": "<ISO-8601 ms UTC>", "type": "…", "record": …}`.
 package struct TelemetryEvent: Equatable, Sendable {

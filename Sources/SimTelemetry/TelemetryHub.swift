@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimUV
 
 /// The Telemetry API and Logs API of one sandbox: subscriptions, routing, replay of the Init phase, freeze

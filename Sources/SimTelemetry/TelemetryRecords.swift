@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// Builders for every Telemetry API (2022-07-01 … 2025-01-29) event: exact field names, JSON types and
 /// member order of Lambda's records. Durations are numbers with at most three decimals; counts, bytes and

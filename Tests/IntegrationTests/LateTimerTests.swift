@@ -4,6 +4,7 @@
 
 import Foundation
 import SimCore
+import SimDomain
 import SimSandbox
 import SimUV
 import Testing
@@ -18,7 +19,7 @@ struct LateTimerTests {
         var spec = FunctionSpec(name: "late", command: [TestPaths.fixtureRuntime], codeDirectory: "/tmp")
         spec.timeoutSeconds = 1
         spec.freezeMode = .none
-        spec.inheritedEnvironment = TestPaths.inheritedEnvironment
+        spec.inheritedEnvironment = EnvironmentVariables(TestPaths.inheritedEnvironment)
         let function = spec
         let payload = Array(#"{"sleepMs":600}"#.utf8)
         let sandbox = LoopBox<Sandbox?>(nil)

@@ -1,6 +1,7 @@
 // Reading a state machine's actions in tests: the typed events it publishes and the rest.
 
 import SimCore
+import SimDomain
 import SimTelemetry
 
 @testable import SimSandbox

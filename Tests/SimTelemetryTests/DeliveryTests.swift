@@ -13,7 +13,7 @@ struct DeliveryTests {
         let fixture = try await HubFixture()
         let listener = try await HTTPListener.start(loop: fixture.loop)
         #expect(try await fixture.subscribe(.telemetry, "ext", httpBody(port: listener.port)) == .ok)
-        try await fixture.emit(lines("first", 0..<50) + [.extensionLog("not wanted")])
+        try await fixture.emit(lines("first", 0..<50) + [.extensionLog(name: "ext", line: "not wanted")])
         #expect(await fixture.loop.wait { listener.functionLines.count == 50 })
         try await fixture.emit(lines("second", 0..<50))
         #expect(await fixture.loop.wait { listener.functionLines.count == 100 })

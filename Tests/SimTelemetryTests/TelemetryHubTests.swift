@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimUV
 import Testing
 
@@ -58,7 +59,7 @@ struct TelemetryHubTests {
         let fixture = try await HubFixture()
         let early = try await HTTPListener.start(loop: fixture.loop)
         let late = try await HTTPListener.start(loop: fixture.loop)
-        try await fixture.emit([initStart, .functionLog("init line"), .extensionLog("ext line")])
+        try await fixture.emit([initStart, .functionLog("init line"), .extensionLog(name: "ext", line: "ext line")])
         #expect(try await fixture.subscribe(.telemetry, "early", httpBody(port: early.port)) == .ok)
         try await fixture.emit([initReport])
         #expect(try await fixture.subscribe(.telemetry, "late", httpBody(port: late.port)) == .ok)

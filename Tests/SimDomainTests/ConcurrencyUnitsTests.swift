@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SimOrchestrator
+@testable import SimDomain
 
 @Suite struct ConcurrencyUnitsTests {
     /// An environment keeps its invoke's unit after the invoke's answer, so the next invoke at the reservation is

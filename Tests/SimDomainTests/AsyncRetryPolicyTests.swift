@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SimOrchestrator
+@testable import SimDomain
 
 @Suite struct AsyncRetryPolicyTests {
     /// Function errors are retried twice, after 1 and 2 minutes, then exhausted.

@@ -1,13 +1,3 @@
-import SimCore
-
-/// How the execution environment was initialised (`initializationType`).
-package enum InitializationType: String, Sendable {
-    case onDemand = "on-demand"
-    case provisionedConcurrency = "provisioned-concurrency"
-    case snapStart = "snap-start"
-    case lambdaManagedInstances = "lambda-managed-instances"
-}
-
 /// Which init this is (`phase`): the normal one, or one retried inside an invoke (suppressed init).
 package enum InitPhase: String, Sendable {
     case initial = "init"
@@ -40,13 +30,6 @@ package struct EventOutcome: Equatable, Sendable {
     package static func timeout(_ type: String? = "Sandbox.Timedout") -> EventOutcome {
         EventOutcome(status: .timeout, errorType: type)
     }
-
-    /// `status` and `errorType?` as record members.
-    var members: [(String, JSONValue)] {
-        var members: [(String, JSONValue)] = [("status", .string(status.rawValue))]
-        if let errorType { members.append(("errorType", .string(errorType))) }
-        return members
-    }
 }
 
 /// The `tracing` object: `{"spanId"?: …, "type": "X-Amzn-Trace-Id", "value": "Root=…"}`.
@@ -59,14 +42,6 @@ package struct TraceContext: Equatable, Sendable {
         self.value = value
         self.spanID = spanID
         self.type = type
-    }
-
-    var json: JSONValue {
-        var members: [(String, JSONValue)] = []
-        if let spanID { members.append(("spanId", .string(spanID))) }
-        members.append(("type", .string(type)))
-        members.append(("value", .string(value)))
-        return .object(members)
     }
 }
 
@@ -83,43 +58,10 @@ package struct Span: Equatable, Sendable {
         self.durationMs = durationMs
     }
 
-    var json: JSONValue {
-        .object([
-            ("name", .string(name)),
-            ("start", .string(CivilTime(epochMilliseconds: startEpochMilliseconds).iso8601)),
-            ("durationMs", TelemetryNumber.milliseconds(durationMs)),
-        ])
-    }
-
     /// The three spans of `platform.runtimeDone`, in Lambda's order.
     package static func runtimeDone(
         responseLatency: Span, responseDuration: Span, runtimeOverhead: Span
     ) -> [Span] {
         [responseLatency, responseDuration, runtimeOverhead]
     }
-}
-
-/// Builds a record object member by member, skipping absent optionals.
-struct RecordBuilder {
-    private(set) var members: [(String, JSONValue)] = []
-
-    mutating func add(_ key: String, _ value: JSONValue) { members.append((key, value)) }
-    mutating func add(_ key: String, _ value: String) { members.append((key, .string(value))) }
-    mutating func add(_ key: String, optional value: String?) {
-        if let value { members.append((key, .string(value))) }
-    }
-    mutating func add(_ key: String, integer value: Int) { members.append((key, TelemetryNumber.integer(value))) }
-    mutating func add(_ key: String, milliseconds value: Double) {
-        members.append((key, TelemetryNumber.milliseconds(value)))
-    }
-    mutating func add(_ outcome: EventOutcome) { members.append(contentsOf: outcome.members) }
-    mutating func add(tracing: TraceContext?) {
-        if let tracing { members.append(("tracing", tracing.json)) }
-    }
-    mutating func add(spans: [Span]) {
-        if !spans.isEmpty { members.append(("spans", .array(spans.map(\.json)))) }
-    }
-    mutating func add(_ key: String, strings: [String]) { members.append((key, .array(strings.map { .string($0) }))) }
-
-    var object: JSONValue { .object(members) }
 }

@@ -1,5 +1,4 @@
 import SimCore
-import SimTelemetry
 
 /// One thing that happened in a sandbox, as data: never a rendered string or JSON.
 ///
@@ -21,12 +20,12 @@ package enum SandboxEvent: Sendable, Equatable {
     /// The sandbox's processes were frozen or thawed, or a due freeze was skipped.
     case freeze(FreezeTransition)
     /// An asynchronous invoke ended (`Condition` of its invocation record, attempts made).
-    case asyncResult(condition: String, attempts: Int)
+    case asyncResult(condition: AsyncRetryPolicy.Condition, attempts: Int)
     /// A diagnostic of the simulator's own, e.g. a cgroup limit it could not apply.
     case notice(String)
     /// An invoke of the function was refused for want of concurrency (429 `TooManyRequestsException`), with
     /// Lambda's `Reason`, e.g. `ReservedFunctionConcurrentInvocationLimitExceeded`.
-    case throttled(reason: String)
+    case throttled(reason: ConcurrencyLimits.ThrottleReason)
     /// The sandbox shut down for good; its processes are gone.
     case terminated
 }
@@ -37,7 +36,7 @@ extension SandboxEvent {
         switch self {
         case .platform(let event): return event
         case .output(.runtime, let line): return .functionLog(line)
-        case .output(.extension, let line): return .extensionLog(line)
+        case .output(.extension(let name), let line): return .extensionLog(name: name, line: line)
         default: return nil
         }
     }

@@ -19,9 +19,9 @@ package struct FunctionSpec: Sendable, Equatable {
     /// Limit for an on-demand init phase, in milliseconds (Lambda: 10 s).
     package var initTimeoutMilliseconds: UInt64 = 10_000
     /// Customer environment variables, in the order they were given.
-    package var environment: [(String, String)] = []
+    package var environment: EnvironmentVariables = []
     /// Environment inherited from the simulator's caller (RIE passes its whole environment through).
-    package var inheritedEnvironment: [(String, String)] = []
+    package var inheritedEnvironment: EnvironmentVariables = []
     /// Region and account used in ARNs and `AWS_REGION`.
     package var region: String = "us-east-1"
     package var accountID: String = "123456789012"
@@ -79,21 +79,4 @@ package struct FunctionSpec: Sendable, Equatable {
 
     /// The timeout in milliseconds.
     package var timeoutMilliseconds: UInt64 { UInt64((timeoutSeconds * 1000).rounded()) }
-
-    package static func == (lhs: FunctionSpec, rhs: FunctionSpec) -> Bool {
-        lhs.name == rhs.name && lhs.version == rhs.version && lhs.command == rhs.command
-            && lhs.codeDirectory == rhs.codeDirectory && lhs.handler == rhs.handler && lhs.runtime == rhs.runtime
-            && lhs.memorySizeMB == rhs.memorySizeMB && lhs.timeoutSeconds == rhs.timeoutSeconds
-            && lhs.environment.map { "\($0)=\($1)" } == rhs.environment.map { "\($0)=\($1)" }
-            && lhs.extensionsDirectory == rhs.extensionsDirectory && lhs.freezeMode == rhs.freezeMode
-            && lhs.cpuScaling == rhs.cpuScaling && lhs.logFormat == rhs.logFormat
-            && lhs.logLevel == rhs.logLevel && lhs.region == rhs.region
-            && lhs.accountID == rhs.accountID && lhs.aliases == rhs.aliases
-            && lhs.versionAliases == rhs.versionAliases
-            && lhs.runtimeAPIAccess == rhs.runtimeAPIAccess
-            && lhs.maxStreamedResponseBytes == rhs.maxStreamedResponseBytes
-            && lhs.streamingBytesPerSecond == rhs.streamingBytesPerSecond
-            && lhs.environmentMaxConcurrency == rhs.environmentMaxConcurrency
-            && lhs.attachedExtensions == rhs.attachedExtensions && lhs.xrayDaemonPort == rhs.xrayDaemonPort
-    }
 }

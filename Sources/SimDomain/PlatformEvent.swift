@@ -25,8 +25,9 @@ package enum PlatformEvent: Equatable, Sendable {
     case fault(String)
     /// One line the runtime wrote (no trailing newline): `function`.
     case functionLog(String)
-    /// One line an extension wrote (no trailing newline): `extension`.
-    case extensionLog(String)
+    /// One line the extension `name` (its file name) wrote (no trailing newline): `extension`. The record
+    /// carries only the line; the name stays with the event for the sinks that show it.
+    case extensionLog(name: String, line: String)
 }
 
 extension PlatformEvent {

@@ -28,14 +28,9 @@ package struct PlacementStateMachine {
         var stacked = false
     }
 
-    package enum Action: Equatable, Sendable {
-        /// Give the invoke to this existing sandbox.
-        case place(Invocation, sandboxID: String)
-        /// Start a new sandbox and give it the invoke (classic).
-        case createAndPlace(Invocation)
-        /// Start a new managed-instance sandbox; queued invokes go to it once it is available.
-        case create
-    }
+    /// What placement asks for: `place`, `createAndPlace` or `create` — the pool's own actions, so that the pool
+    /// machine hands placement's decisions on without copying them.
+    package typealias Action = PoolStateMachine.Action
 
     package private(set) var sandboxes: [String: SandboxSlots] = [:]
     /// Sandboxes with a free slot, in the order they got it: the last is the most recently used, so placing an

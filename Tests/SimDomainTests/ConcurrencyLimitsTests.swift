@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SimOrchestrator
+@testable import SimDomain
 
 @Suite struct ConcurrencyLimitsTests {
     /// A reserved function gets exactly its reservation, then ReservedFunctionConcurrentInvocationLimitExceeded.

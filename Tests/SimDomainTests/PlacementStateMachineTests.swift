@@ -1,7 +1,7 @@
 import SimCore
 import Testing
 
-@testable import SimOrchestrator
+@testable import SimDomain
 
 private func invocation(_ id: String) -> Invocation {
     Invocation(requestID: id, payload: [], invokedFunctionARN: "arn", traceID: "t")

@@ -1,0 +1,14 @@
+// SimDomain: what the simulator decides, as pure values and state machines.
+//
+// May import: SimCore and the Swift standard library — nothing else (scripts/test.sh fails the build otherwise).
+// May not: open sockets or files, start or signal processes, read a clock, draw random numbers or mint ids. Time
+// arrives as a value (monotonic nanoseconds, epoch milliseconds) or through SimCore's `SimClock`, and ids arrive
+// from the caller, so every rule here is tested with a manual clock and no processes (Tests/SimDomainTests).
+//
+// Holds: the function specification and the closed-set enums it uses (`FunctionSpec`, `EnvironmentVariables`,
+// `FreezeMode`, `LogFormat`, `RuntimeAPIAccess`, `InitializationType`; the enums the library shows are public),
+// the pool (`PoolStateMachine`: provisioning, retries, reaping, limits), placement (`PlacementStateMachine`),
+// Lambda's concurrency accounting (`ConcurrencyLimits`, `ConcurrencyUnits`, `TokenBucket`), asynchronous invokes
+// (`AsyncRetryPolicy`, `AsyncInvokeStateMachine`), and the one event vocabulary (`SandboxEvent` with
+// `PlatformEvent` and their records) with its bus (`EventBus`, `EventContext`, `SandboxEventSink`), which the
+// sinks render. The performers that act on their decisions live in SimOrchestrator and SimSandbox.
