@@ -6,6 +6,9 @@ let strict: [SwiftSetting] = [
     .treatAllWarnings(as: .error)
 ]
 
+/// swift-collections' `Deque`, for the targets that keep first-in first-out queues.
+let deque: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
+
 let package = Package(
     name: "lambda-sim",
     platforms: [.macOS(.v15)],
@@ -17,6 +20,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // `Deque`, the ring buffer behind every first-in first-out queue.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // `swift package generate-documentation --target LambdaSim` (the DocC catalog in Sources/LambdaSim).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -24,15 +29,16 @@ let package = Package(
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .target(name: "SimUV", dependencies: ["CLibUV"], swiftSettings: strict),
-        .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser"], swiftSettings: strict),
+        .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser", deque], swiftSettings: strict),
         .target(name: "SimCore", swiftSettings: strict),
         .target(
             name: "SimConfig", dependencies: ["SimCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
-        .target(name: "SimTelemetry", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
-        .target(name: "SimLoad", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
+        .target(name: "SimTelemetry", dependencies: ["SimCore", "SimHTTP", "SimUV", deque], swiftSettings: strict),
+        .target(name: "SimLoad", dependencies: ["SimCore", "SimHTTP", "SimUV", deque], swiftSettings: strict),
         .target(
-            name: "SimSandbox", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV"], swiftSettings: strict),
+            name: "SimSandbox", dependencies: ["SimCore", "SimHTTP", "SimTelemetry", "SimUV", deque],
+            swiftSettings: strict),
         .target(
             name: "SimOrchestrator",
             dependencies: ["SimCore", "SimSandbox", "SimUV"],
@@ -45,7 +51,9 @@ let package = Package(
         ),
         .target(
             name: "LambdaSim",
-            dependencies: ["SimConfig", "SimCore", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimServer", "SimUV"],
+            dependencies: [
+                "SimConfig", "SimCore", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimServer", "SimUV", deque,
+            ],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -1,3 +1,4 @@
+import DequeModule
 import SimCore
 import SimSandbox
 import SimTelemetry
@@ -107,8 +108,7 @@ final class EventHistory: SandboxEventSink, Sendable {
     }
 
     private struct Storage {
-        var entries: [Entry] = []
-        var head = 0
+        var entries = Deque<Entry>()
         var bytes = 0
     }
 
@@ -122,18 +122,13 @@ final class EventHistory: SandboxEventSink, Sendable {
         storage.withLock { storage in
             storage.entries.append(Entry(event: event, context: context, bytes: size))
             storage.bytes += size
-            while storage.bytes > capacityBytes, storage.head < storage.entries.count {
-                storage.bytes -= storage.entries[storage.head].bytes
-                storage.head += 1
-            }
-            if storage.head > 1024 && storage.head * 2 > storage.entries.count {
-                storage.entries.removeFirst(storage.head)
-                storage.head = 0
+            while storage.bytes > capacityBytes, let oldest = storage.entries.popFirst() {
+                storage.bytes -= oldest.bytes
             }
         }
     }
 
-    private var entries: ArraySlice<Entry> { storage.withLock { $0.entries[$0.head...] } }
+    private var entries: Deque<Entry> { storage.withLock { $0.entries } }
 
     /// Every log line the kept events wrote, oldest first.
     var lines: [Simulator.LogLine] {

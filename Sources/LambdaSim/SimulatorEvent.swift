@@ -1,3 +1,4 @@
+import DequeModule
 import SimCore
 import SimSandbox
 import SimTelemetry
@@ -246,8 +247,7 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
     public typealias Element = SimulatorEvent
 
     private struct State {
-        var queue: [SimulatorEvent] = []
-        var head = 0
+        var queue = Deque<SimulatorEvent>()
         var bytes = 0
         var droppedSinceRead = 0
         var dropped = 0
@@ -259,7 +259,7 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         var cancelled = false
         /// Events that `first(where:)` read past without a match, oldest first, kept for the next wait to look
         /// back on (`lookBackBytes` at most).
-        var seen: [SimulatorEvent] = []
+        var seen = Deque<SimulatorEvent>()
         var seenBytes = 0
     }
 
@@ -301,13 +301,11 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
             let size = event.estimatedBytes
             state.queue.append(event)
             state.bytes += size
-            while state.bytes > capacityBytes, state.head < state.queue.count - 1 {
-                state.bytes -= state.queue[state.head].estimatedBytes
-                state.head += 1
+            while state.bytes > capacityBytes, state.queue.count > 1 {
+                state.bytes -= state.queue.removeFirst().estimatedBytes
                 state.dropped += 1
                 state.droppedSinceRead += 1
             }
-            compact(&state)
             return nil
         }
         waiter?.resume(returning: .event(event))
@@ -322,13 +320,6 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
             return waiter
         }
         waiter?.resume(returning: .end)
-    }
-
-    private func compact(_ state: inout State) {
-        if state.head > 1024 && state.head * 2 > state.queue.count {
-            state.queue.removeFirst(state.head)
-            state.head = 0
-        }
     }
 
     /// The next event, waiting for one; nil once the simulator stopped and every event was read, or when the
@@ -365,17 +356,14 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
                 if state.droppedSinceRead > 0 {
                     let count = state.droppedSinceRead
                     state.droppedSinceRead = 0
-                    let time = state.head < state.queue.count ? state.queue[state.head].epochMilliseconds : 0
+                    let time = state.queue.first?.epochMilliseconds ?? 0
                     let marker = SimulatorEvent(
                         function: "lambda-sim", sandboxID: nil, requestID: nil, epochMilliseconds: time,
                         kind: .eventsDropped(count))
                     return (.event(marker), 0)
                 }
-                if state.head < state.queue.count {
-                    let event = state.queue[state.head]
+                if let event = state.queue.popFirst() {
                     state.bytes -= event.estimatedBytes
-                    state.head += 1
-                    compact(&state)
                     return (.event(event), 0)
                 }
                 if state.finished { return (.end, 0) }
@@ -466,12 +454,9 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         state.withLock { state in
             state.seen.append(event)
             state.seenBytes += event.estimatedBytes
-            var drop = 0
-            while state.seenBytes > Self.lookBackBytes, drop < state.seen.count {
-                state.seenBytes -= state.seen[drop].estimatedBytes
-                drop += 1
+            while state.seenBytes > Self.lookBackBytes, let oldest = state.seen.popFirst() {
+                state.seenBytes -= oldest.estimatedBytes
             }
-            if drop > 0 { state.seen.removeFirst(drop) }
         }
     }
 
