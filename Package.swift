@@ -41,7 +41,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "SimOrchestrator",
-            dependencies: ["SimCore", "SimSandbox", "SimUV"],
+            dependencies: ["SimCore", "SimSandbox", "SimUV", deque],
             swiftSettings: strict
         ),
         .target(
