@@ -139,8 +139,8 @@ final class EventHistory: SandboxEventSink, Sendable {
 
     /// The kept events that have a Telemetry API record (or, failing that, a Logs API one), rendered as JSON
     /// objects and keyed by sandbox id.
-    var telemetryBySandbox: [String: [String]] {
-        var result: [String: [String]] = [:]
+    var telemetryBySandbox: [String: [TelemetryRecord]] {
+        var result: [String: [TelemetryRecord]] = [:]
         for entry in entries {
             guard let platform = entry.event.telemetryEvent else { continue }
             let time = entry.context.epochMilliseconds
@@ -150,8 +150,12 @@ final class EventHistory: SandboxEventSink, Sendable {
             if rendered.isEmpty {
                 rendered = platform.rendered(as: .logs(schemaVersion: "2021-03-18"), epochMilliseconds: time)
             }
-            result[entry.context.sandboxID, default: []] += rendered.map {
-                String(decoding: $0.serialized, as: UTF8.self)
+            for event in rendered {
+                // Every type the renderer produces is a case of `TelemetryEventType` (the vocabulary test checks).
+                guard let type = TelemetryEventType(rawValue: event.type) else { continue }
+                result[entry.context.sandboxID, default: []].append(
+                    TelemetryRecord(
+                        type: type, time: event.time, json: String(decoding: event.serialized, as: UTF8.self)))
             }
         }
         return result

@@ -247,10 +247,10 @@ public final class Simulator: Sendable {
         return try await state.spawnAttached(arguments, function: function, role: role, environment: environment)
     }
 
-    /// The Telemetry API events of the events kept so far (see `keepHistory`), as JSON objects
-    /// `{"time","type","record"}` (the Logs API's shape for events the Telemetry API does not have), keyed by
-    /// sandbox id.
-    public func telemetryEvents() async throws -> [String: [String]] { history?.telemetryBySandbox ?? [:] }
+    /// The Telemetry API events of the events kept so far (see `keepHistory`), oldest first, keyed by sandbox id:
+    /// each with its type, time and JSON object `{"time","type","record"}` (the Logs API's shape for events the
+    /// Telemetry API does not have).
+    public func telemetryEvents() async throws -> [String: [TelemetryRecord]] { history?.telemetryBySandbox ?? [:] }
 
     /// Freeze and thaw latency per freeze mode, over every sandbox so far (live or gone).
     public func freezeSummary() async throws -> [FreezeSummary] {
@@ -299,8 +299,9 @@ public final class Simulator: Sendable {
         public struct Process: Sendable, Equatable {
             /// `runtime`, or the external extension's file name.
             public var name: String
-            /// Its exit status in Go's wording (`exit status 0`, `signal: terminated`, `signal: killed`).
-            public var status: String
+            /// How it ended: its exit code, or the signal that killed it (`.signaled(SIGKILL)` when it had to be
+            /// killed). Its `description` is Lambda's wording (`exit status 0`, `signal: killed`).
+            public var status: Simulator.ExitStatus
             /// True when it exited on its own (or on SIGTERM) within its time; false when it had to be killed
             /// (the deadline passed, or it was an extension not subscribed to SHUTDOWN).
             public var exitedInTime: Bool
@@ -343,20 +344,18 @@ public struct SandboxStatus: Sendable, Equatable {
     public var pids: [Int32]
     /// Invokes it has run.
     public var invocations: Int
-    /// What it is doing, as `/_sim/sandboxes` says: `idle` (no processes), `initializing`, `ready` (its runtime
-    /// waits in `/next`), `frozen` (ready and frozen), `busy` (running an invoke, or its runtime has not asked for
-    /// the next one yet), `resetting` or `shutdown`.
-    public var state: String
+    /// What it is doing, as `/_sim/sandboxes` says.
+    public var state: SandboxState
     /// Whether an invoke can start in it at once (`ready` or `frozen`, or a managed instance with a free slot).
-    public var isFree: Bool { state == "ready" || state == "frozen" || (state == "busy" && inFlight < slots) }
+    public var isFree: Bool { state == .ready || state == .frozen || (state == .busy && inFlight < slots) }
     /// Invokes in flight in it now.
     public var inFlight: Int
     /// Invokes it serves at once: 1, or a managed instance's `perExecutionEnvironmentMaxConcurrency`.
     public var slots: Int
     /// Whether it is a Lambda Managed Instances environment (many invokes at once, never frozen).
     public var isManagedInstance: Bool
-    /// `none`, `signal` or `cgroup` (`none` for a managed instance, which is never frozen).
-    public var freezeMode: String
+    /// How it is frozen between invokes (`none` for a managed instance, which is never frozen).
+    public var freezeMode: FreezeMode
     /// Whether its processes are frozen now.
     public var frozen: Bool
     /// The freeze epoch: it moves on at every thaw decision (a freeze decided before the last one is dropped), so
@@ -397,8 +396,8 @@ public struct LatencySummary: Sendable, Equatable, CustomStringConvertible {
 
 /// Freezes and thaws of every sandbox using one freeze mode: how many happened, and their latency.
 public struct FreezeSummary: Sendable, Equatable, CustomStringConvertible {
-    /// `none`, `signal` or `cgroup`.
-    public var mode: String
+    /// The freeze mode of the sandboxes counted.
+    public var mode: FreezeMode
     /// Latency of confirmed freezes (request to every process stopped, or the freezer `FROZEN`).
     public var freezes: LatencySummary
     /// Latency of confirmed thaws.
@@ -415,7 +414,7 @@ public struct FreezeSummary: Sendable, Equatable, CustomStringConvertible {
     /// Thaws frozen again before their confirmation, so without a latency.
     public var thawsUnconfirmed: Int
 
-    init(mode: String, _ statistics: FreezeStatistics) {
+    init(mode: FreezeMode, _ statistics: FreezeStatistics) {
         self.mode = mode
         freezes = LatencySummary(statistics.freezes)
         thaws = LatencySummary(statistics.thaws)

@@ -33,9 +33,9 @@ public struct SimulatorEvent: Sendable, Equatable {
 
     /// What happened.
     public enum Kind: Sendable, Equatable {
-        /// An init began (`platform.initStart`): `initializationType` is `on-demand`,
-        /// `provisioned-concurrency`, …; `phase` is `init`, or `invoke` for an init retried inside an invoke.
-        case initStarted(initializationType: String, phase: String)
+        /// An init began (`platform.initStart`): how it was started, and whether it is the sandbox's init or one
+        /// retried inside an invoke.
+        case initStarted(initializationType: InitializationType, phase: InitPhase)
         /// The init phase ended, extensions included (`platform.initReport`).
         case initFinished(durationMilliseconds: Double, status: Status, errorType: String?)
         /// An invoke was handed to the runtime (`platform.start`).
@@ -141,7 +141,8 @@ extension SimulatorEvent {
         case .platform(let platform):
             switch platform {
             case .initStart(let data):
-                kind = .initStarted(initializationType: data.initializationType.rawValue, phase: data.phase.rawValue)
+                kind = .initStarted(
+                    initializationType: InitializationType(data.initializationType), phase: InitPhase(data.phase))
             case .initRuntimeDone, .subscription:
                 return nil
             case .initReport(let data):
@@ -206,20 +207,20 @@ extension SimulatorEvent {
 }
 
 extension SimulatorEvent {
-    /// The Telemetry API event type this event is delivered as to subscribers (`platform.initStart`,
-    /// `platform.initReport`, `platform.start`, `platform.runtimeDone`, `platform.report`, `platform.extension`,
-    /// `platform.fault`, `function`, `extension`); nil for the simulator's own events (freezes, throttles, …).
-    public var telemetryType: String? {
+    /// The Telemetry API event type this event is delivered as to subscribers (`initStart`, `initReport`,
+    /// `start`, `runtimeDone`, `report`, `extension`, `fault`, `function`, `extensionOutput`); nil for the
+    /// simulator's own events (freezes, throttles, …).
+    public var telemetryType: TelemetryEventType? {
         switch kind {
-        case .initStarted: return "platform.initStart"
-        case .initFinished: return "platform.initReport"
-        case .invokeStarted: return "platform.start"
-        case .runtimeDone: return "platform.runtimeDone"
-        case .report: return "platform.report"
-        case .extensionState: return "platform.extension"
-        case .fault: return "platform.fault"
-        case .output(.runtime, _): return "function"
-        case .output(.extension, _): return "extension"
+        case .initStarted: return .initStart
+        case .initFinished: return .initReport
+        case .invokeStarted: return .start
+        case .runtimeDone: return .runtimeDone
+        case .report: return .report
+        case .extensionState: return .extension
+        case .fault: return .fault
+        case .output(.runtime, _): return .function
+        case .output(.extension, _): return .extensionOutput
         default: return nil
         }
     }
@@ -504,12 +505,12 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         return seen
     }
 
-    /// Waits for the next event with the Telemetry API type `type` (`platform.initStart`, `platform.report`,
-    /// `function`, …; see `SimulatorEvent.telemetryType`), of `function` if given.
+    /// Waits for the next event with the Telemetry API type `type` (`.initStart`, `.report`, `.function`, …; see
+    /// `SimulatorEvent.telemetryType`), of `function` if given.
     public func telemetry(
-        _ type: String, function: String? = nil, timeout: Duration = .seconds(30)
+        _ type: TelemetryEventType, function: String? = nil, timeout: Duration = .seconds(30)
     ) async throws -> SimulatorEvent {
-        try await first(timeout: timeout, "\(type) event") {
+        try await first(timeout: timeout, "\(type.rawValue) event") {
             (function == nil || $0.function == function) && $0.telemetryType == type
         }
     }

@@ -135,7 +135,7 @@ actor SimulatorLoop {
 
     /// The freeze and thaw figures of `function`'s sandboxes (nil for an unknown function).
     func freezeSummary(function: String) -> FreezeSummary? {
-        pool(function).map { FreezeSummary(mode: $0.function.freezeMode.rawValue, $0.freezeStatistics) }
+        pool(function).map { FreezeSummary(mode: FreezeMode($0.function.freezeMode), $0.freezeStatistics) }
     }
 
     /// Closes the front servers and shuts every pool down for `reason`; returns how each process ended.
@@ -163,7 +163,11 @@ actor SimulatorLoop {
                 Simulator.ShutdownOutcome.Sandbox(
                     id: record.sandboxID, function: pool.function.name,
                     processes: record.exits.map {
-                        Simulator.ShutdownOutcome.Process(name: $0.name, status: $0.status, exitedInTime: !$0.killed)
+                        Simulator.ShutdownOutcome.Process(
+                            // The wording is SimUV's rendering of a status, which `goWording` inverts for every
+                            // signal number (1...64), so the fallback is never taken.
+                            name: $0.name, status: Simulator.ExitStatus(goWording: $0.status) ?? .exited(code: -1),
+                            exitedInTime: !$0.killed)
                     })
             }
         }
@@ -180,10 +184,10 @@ actor SimulatorLoop {
 extension SandboxStatus {
     /// The status of `sandbox`, one of `pool`'s.
     init(_ sandbox: Sandbox, pool: FunctionPool) {
-        let mode = pool.function.freezeMode.rawValue
+        let mode = FreezeMode(pool.function.freezeMode)
         self.init(
             id: sandbox.id, function: pool.function.name, runtimeAPI: sandbox.runtimeAPI, pids: sandbox.pids,
-            invocations: sandbox.invocationCount, state: sandbox.stateName, inFlight: sandbox.machine.inFlightCount,
+            invocations: sandbox.invocationCount, state: SandboxState(sandbox), inFlight: sandbox.machine.inFlightCount,
             slots: pool.function.slotsPerEnvironment, isManagedInstance: pool.function.isManagedInstance,
             freezeMode: mode, frozen: sandbox.freezer.isFrozen, freezeEpoch: sandbox.machine.freezeEpoch,
             freezes: LatencySummary(sandbox.freezer.statistics.freezes),
@@ -195,10 +199,20 @@ extension SandboxStatus {
 extension FreezeSummary {
     /// The figures of `pools`, merged per freeze mode, in the modes' order.
     static func byMode(_ pools: [FunctionPool]) -> [FreezeSummary] {
-        var byMode: [String: FreezeStatistics] = [:]
+        var byMode: [FreezeMode: FreezeStatistics] = [:]
         for pool in pools {
-            byMode[pool.function.freezeMode.rawValue, default: FreezeStatistics()].merge(pool.freezeStatistics)
+            byMode[FreezeMode(pool.function.freezeMode), default: FreezeStatistics()].merge(pool.freezeStatistics)
         }
-        return byMode.sorted { $0.key < $1.key }.map { FreezeSummary(mode: $0.key, $0.value) }
+        return byMode.sorted { $0.key.rawValue < $1.key.rawValue }.map { FreezeSummary(mode: $0.key, $0.value) }
+    }
+}
+
+extension SandboxState {
+    /// What `sandbox` is doing, by the name `/_sim/sandboxes` gives it (one source for both).
+    init(_ sandbox: Sandbox) {
+        guard let state = SandboxState(rawValue: sandbox.stateName) else {
+            preconditionFailure("sandbox state '\(sandbox.stateName)' has no SandboxState case")
+        }
+        self = state
     }
 }

@@ -20,7 +20,7 @@ struct AttachTests {
 
             async let early = sim.invoke("fn", payload: #"{"early":true}"#)
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try await sim.simulator.sandboxes().map(\.state) == ["initializing"])
+            #expect(try await sim.simulator.sandboxes().map(\.state) == [.initializing])
 
             let runtime = try await BackgroundProcess.start([TestPaths.fixtureRuntime], environment: environment)
             defer { runtime.signal(SIGKILL) }
@@ -28,7 +28,7 @@ struct AttachTests {
             #expect(text(try await sim.invoke("fn", payload: #"{"late":1}"#)) == #"{"late":1}"#)
             let sandbox = try #require(try await sim.simulator.sandboxes().first)
             #expect("AWS_LAMBDA_RUNTIME_API=\(sandbox.runtimeAPI)" == api)
-            #expect(sandbox.freezeMode == "none")
+            #expect(sandbox.freezeMode == .none)
             // The second invoke's REPORT comes when the runtime asks for the next one, just after its answer.
             #expect(try await eventually { try await sim.simulator.sandboxes().first?.invocations == 2 })
         }

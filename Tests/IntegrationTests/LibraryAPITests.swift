@@ -56,8 +56,8 @@ struct LibraryAPITests {
         let (requestID, report) = try await events.nextReport(function: "fn")
         #expect(report.durationMilliseconds >= 300 && report.initDurationMilliseconds != nil)
         #expect([try await first.requestID, try await second.requestID].contains(requestID))
-        let done = try await events.telemetry("platform.report", function: "fn")
-        #expect(done.requestID != requestID && done.telemetryType == "platform.report")
+        let done = try await events.telemetry(.report, function: "fn")
+        #expect(done.requestID != requestID && done.telemetryType == .report)
 
         await #expect(throws: SimulatorEventStream.WaitError.timedOut(waitingFor: "REPORT", after: .milliseconds(200)))
         {
@@ -105,10 +105,10 @@ struct LibraryAPITests {
             let requestID = try #require(response.requestID)
             let report = try await events.report(for: requestID)
             #expect(report.durationMilliseconds >= 0)
-            let done = try await events.telemetry("platform.runtimeDone", timeout: .seconds(2))
+            let done = try await events.telemetry(.runtimeDone, timeout: .seconds(2))
             #expect(done.requestID == requestID)
             await #expect(throws: SimulatorEventStream.WaitError.self) {
-                _ = try await events.telemetry("platform.runtimeDone", timeout: .milliseconds(300))
+                _ = try await events.telemetry(.runtimeDone, timeout: .milliseconds(300))
             }
         }
     }
@@ -130,7 +130,7 @@ struct LibraryAPITests {
         #expect(sandbox.function == "fn")
         let byName = Dictionary(uniqueKeysWithValues: sandbox.processes.map { ($0.name, $0) })
         #expect(byName["invoke-logger"]?.exitedInTime == true, "\(sandbox.processes)")
-        #expect(byName["invoke-logger"]?.status == "exit status 0")
+        #expect(byName["invoke-logger"]?.status == .exited(code: 0))
         #expect(byName["runtime"]?.exitedInTime == true, "\(sandbox.processes)")
         #expect(logs.texts.contains("SHUTDOWN reason=timeout"), "\(logs.texts)")
 
@@ -139,7 +139,9 @@ struct LibraryAPITests {
         #expect(try await alone.invoke(function: "fn", payload: Array("{}".utf8)).status == 200)
         let killed = await alone.stop(reason: .failure)
         let runtime = try #require(killed.sandboxes.first?.processes.first)
-        #expect(runtime.name == "runtime" && !runtime.exitedInTime && runtime.status == "signal: killed", "\(runtime)")
+        #expect(
+            runtime.name == "runtime" && !runtime.exitedInTime && runtime.status == .signaled(SIGKILL)
+                && runtime.status.description == "signal: killed", "\(runtime)")
     }
 
     /// The outcome is the final shutdown's alone: a reset before it (here a timeout, whose runtime was killed) is

@@ -67,7 +67,7 @@ struct ManagedInstanceTests {
             #expect(sandboxes.count == 1)
             let sandbox = try #require(sandboxes.first)
             #expect(sandbox.isManagedInstance && sandbox.slots == 4 && sandbox.inFlight == 0)
-            #expect(sandbox.freezeMode == "none" && !sandbox.frozen && sandbox.freezeCounts.frozen == 0)
+            #expect(sandbox.freezeMode == .none && !sandbox.frozen && sandbox.freezeCounts.frozen == 0)
             #expect(pids.isSubset(of: Set(sandbox.pids.map(Int.init))))
             #expect(sandbox.invocations == 4)
         }

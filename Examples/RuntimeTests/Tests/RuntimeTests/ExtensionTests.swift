@@ -17,7 +17,7 @@ import Testing
                 extension: [Paths.python, Paths.fixtures + "/telemetry-logger"], named: "telemetry-logger",
                 function: "observed")
             try await simulator.spawn(runtime: [Paths.fixture], function: "observed")
-            let ready = try await events.telemetry("platform.extension")
+            let ready = try await events.telemetry(.extension)
             #expect(
                 ready.kind
                     == .extensionState(name: "telemetry-logger", state: "Ready", events: ["SHUTDOWN"], errorType: nil))
