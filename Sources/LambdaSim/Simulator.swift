@@ -212,18 +212,29 @@ public final class Simulator: Sendable {
     public func sandboxes() async throws -> [SandboxStatus] { await state.sandboxes() }
 
     /// For a function in attach mode (no command): the environment its runtime should be started with — Lambda's
-    /// variables and the function's, `AWS_LAMBDA_RUNTIME_API` among them — as `KEY=value` strings; nil when the
-    /// function has no sandbox. The simulator waits for that runtime's first `/next`; invokes queue until then.
-    public func attachEnvironment(function: String) async throws -> [String]? {
-        await state.runtimeEnvironment(function: function)
+    /// variables and the function's, `AWS_LAMBDA_RUNTIME_API` among them — by name; nil when the function has no
+    /// sandbox. The simulator waits for that runtime's first `/next`; invokes queue until then.
+    public func attachEnvironment(function: String) async throws -> [String: String]? {
+        guard let entries = await state.runtimeEnvironment(function: function) else { return nil }
+        var environment: [String: String] = [:]
+        for entry in entries {
+            guard let equals = entry.firstIndex(of: "=") else { continue }
+            // As getenv reads it: the first of two entries with one name wins.
+            let name = String(entry[..<equals])
+            if environment[name] == nil { environment[name] = String(entry[entry.index(after: equals)...]) }
+        }
+        return environment
     }
 
     /// For a function in attach mode: starts `arguments` as its runtime, with Lambda's environment for it (the one
     /// `attachEnvironment` gives) plus `environment` (`KEY=value`), as the Rust crate's `spawn_process` does. The
     /// process is one of the sandbox's: its output is logged as the runtime's, its exit fails the init or the invoke
-    /// as a crash does (`Runtime.ExitError`), and it is stopped with the simulator. Returns its pid.
+    /// as a crash does (`Runtime.ExitError`), and it is stopped with the simulator. Returns a handle on it (its pid,
+    /// a wait for its exit, a way to signal it).
     @discardableResult
-    public func spawn(runtime arguments: [String], function: String, environment: [String] = []) async throws -> Int32 {
+    public func spawn(
+        runtime arguments: [String], function: String, environment: [String: String] = [:]
+    ) async throws -> SpawnedProcess {
         try await spawnAttached(arguments, function: function, role: .runtime, environment: environment)
     }
 
@@ -231,20 +242,22 @@ public final class Simulator: Sendable {
     /// the executable's file name, which is also the name it must register with), with Lambda's environment for
     /// extensions plus `environment`. Like a launched extension, init waits for it to register, it may subscribe to
     /// SHUTDOWN, its exit outside a shutdown fails the init or invoke (`Extension.Crash`), and it is stopped with
-    /// the simulator. Returns its pid.
+    /// the simulator. Returns a handle on it.
     @discardableResult
     public func spawn(
-        extension arguments: [String], named name: String? = nil, function: String, environment: [String] = []
-    ) async throws -> Int32 {
+        extension arguments: [String], named name: String? = nil, function: String,
+        environment: [String: String] = [:]
+    ) async throws -> SpawnedProcess {
         let name = name ?? arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? ""
         return try await spawnAttached(arguments, function: function, role: .extension(name), environment: environment)
     }
 
     private func spawnAttached(
-        _ arguments: [String], function: String, role: Sandbox.AttachedRole, environment: [String]
-    ) async throws -> Int32 {
+        _ arguments: [String], function: String, role: Sandbox.AttachedRole, environment: [String: String]
+    ) async throws -> SpawnedProcess {
         guard !arguments.isEmpty else { throw OptionError(message: "spawn: no command") }
-        return try await state.spawnAttached(arguments, function: function, role: role, environment: environment)
+        let entries = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return try await state.spawnAttached(arguments, function: function, role: role, environment: entries)
     }
 
     /// The Telemetry API events of the events kept so far (see `keepHistory`), oldest first, keyed by sandbox id:

@@ -105,10 +105,13 @@ actor SimulatorLoop {
     /// The environment of `function`'s attached runtime, as `KEY=value` strings.
     func runtimeEnvironment(function: String) -> [String]? { pool(function)?.sandboxes.first?.runtimeEnvironment }
 
-    /// Starts `arguments` in `function`'s sandbox as `role`; returns its pid.
+    /// Runs `body` on the loop thread.
+    func run<T: Sendable>(_ body: @Sendable () -> T) -> T { body() }
+
+    /// Starts `arguments` in `function`'s sandbox as `role`; returns a handle on it.
     func spawnAttached(
         _ arguments: [String], function: String, role: Sandbox.AttachedRole, environment: [String]
-    ) throws -> Int32 {
+    ) throws -> SpawnedProcess {
         guard let pool = pool(function) else {
             throw Simulator.OptionError(message: "spawn: no function '\(function)'")
         }
@@ -127,7 +130,8 @@ actor SimulatorLoop {
         guard let sandbox = pool.sandboxes.first else {
             throw Simulator.OptionError(message: "spawn: function '\(function)' has no sandbox yet")
         }
-        return try sandbox.spawnAttached(arguments, as: role, extraEnvironment: environment)
+        let pid = try sandbox.spawnAttached(arguments, as: role, extraEnvironment: environment)
+        return SpawnedProcess(pid: pid, simulator: self)
     }
 
     /// Freeze and thaw figures per freeze mode over every pool.

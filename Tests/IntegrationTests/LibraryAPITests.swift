@@ -175,4 +175,30 @@ struct LibraryAPITests {
             #expect(crashed.functionErrorType == "Runtime.ExitError", "\(crashed.text)")
         }
     }
+
+    /// A spawned process's handle: its pid is the sandbox's runtime, the environment given by name reaches it,
+    /// `signal` reaches it (SIGKILL ends it, and the invoke in flight fails as a crash), `waitForExit` returns once
+    /// it is gone, and a signal after that sends nothing.
+    @Test(.timeLimit(.minutes(1)))
+    func spawnedProcessHandle() async throws {
+        let attached = FunctionOptions(name: "att", command: [], codeDirectory: "/tmp", timeoutSeconds: 10)
+        try await withSimulator(functions: [attached]) { simulator in
+            let environment = try #require(try await simulator.attachEnvironment(function: "att"))
+            #expect(environment["AWS_LAMBDA_FUNCTION_NAME"] == "att" && environment["AWS_LAMBDA_RUNTIME_API"] != nil)
+            let runtime = try await simulator.spawn(
+                runtime: [TestPaths.fixtureRuntime], function: "att", environment: ["GREETING": "hello"])
+            #expect(runtime.isRunning)
+            let answer = try await simulator.invoke(function: "att", payload: #"{"env":"GREETING"}"#)
+            #expect(answer.text.contains("hello"), "\(answer.text)")
+            #expect(try await simulator.sandboxes().first?.pids.contains(runtime.pid) == true)
+
+            let slow = Task { try await simulator.invoke(function: "att", payload: #"{"sleepMs":5000}"#) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await runtime.signal(SIGKILL))
+            try await runtime.waitForExit(timeout: .seconds(5))
+            #expect(!runtime.isRunning)
+            #expect(try await slow.value.functionErrorType == "Runtime.ExitError")
+            #expect(await runtime.signal(SIGTERM) == false)
+        }
+    }
 }

@@ -161,7 +161,7 @@ struct ManagedInstanceTests {
         function.perExecutionEnvironmentMaxConcurrency = 2
         try await withSimulator([function]) { sim in
             let environment = try #require(try await sim.simulator.attachEnvironment(function: "mi"))
-            #expect(environment.contains("AWS_LAMBDA_MAX_CONCURRENCY=2"))
+            #expect(environment["AWS_LAMBDA_MAX_CONCURRENCY"] == "2")
             let api = try #require(try await sim.simulator.sandboxes().first?.runtimeAPI)
             let next = HTTPRequest(method: "GET", target: "/2018-06-01/runtime/invocation/next")
             async let first = sim.runtimeAPI(api, next)
