@@ -113,6 +113,55 @@ struct LibraryAPITests {
         }
     }
 
+    /// The look-back is bounded: after waits read past more than `lookBackBytes` of events (six 200 KB output
+    /// lines), the oldest event read past (the first invoke's `platform.runtimeDone`) is forgotten while the latest
+    /// is still found.
+    @Test(.timeLimit(.minutes(1)))
+    func lookBackIsBounded() async throws {
+        let events = SimulatorEventStream()
+        try await withSimulator(functions: [TestFunctions.fixture()], events: events) { simulator in
+            let first = try #require(try await simulator.invoke(function: "fn", payload: #"{"a":1}"#).requestID)
+            let line = String(repeating: "x", count: 200_000)
+            var last = ""
+            for _ in 0..<6 {
+                last = try #require(
+                    try await simulator.invoke(function: "fn", payload: #"{"print":"\#(line)"}"#).requestID)
+            }
+            _ = try await events.report(for: last)
+            func runtimeDone(_ id: String) -> (SimulatorEvent) -> Bool {
+                { event in
+                    guard event.requestID == id, case .runtimeDone = event.kind else { return false }
+                    return true
+                }
+            }
+            _ = try await events.first(timeout: .seconds(1), "latest runtimeDone", where: runtimeDone(last))
+            await #expect(throws: SimulatorEventStream.WaitError.self) {
+                _ = try await events.first(timeout: .milliseconds(300), "first runtimeDone", where: runtimeDone(first))
+            }
+        }
+    }
+
+    /// Iterating a stream ends (the loop finishes) as soon as the iterating task is cancelled, not when the simulator
+    /// stops.
+    @Test(.timeLimit(.minutes(1)))
+    func cancellationEndsIteration() async throws {
+        let events = SimulatorEventStream()
+        try await withSimulator(functions: [TestFunctions.fixture()], events: events) { simulator in
+            _ = try await simulator.invoke(function: "fn", payload: #"{"a":1}"#)
+            let reader = Task {
+                var count = 0
+                for await _ in events { count += 1 }
+                return count
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let clock = ContinuousClock()
+            let start = clock.now
+            reader.cancel()
+            let count = await reader.value
+            #expect(count > 0 && clock.now - start < .seconds(1), "\(count) events, ended after \(clock.now - start)")
+        }
+    }
+
     /// `stop(reason: .timeout)`: the runtime gets SIGTERM and its share of the deadline, then the extension gets
     /// SHUTDOWN with reason `timeout` and exits within the deadline; the outcome says both ended in time.
     @Test(.timeLimit(.minutes(1)))
