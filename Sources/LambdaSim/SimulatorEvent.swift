@@ -52,8 +52,9 @@ public struct SimulatorEvent: Sendable, Equatable {
         case timedOut(seconds: Double)
         /// A platform fault line, e.g. `RequestId: … Process exited before completing request`.
         case fault(String)
-        /// An extension's state at the end of init (`platform.extension`), e.g. `Ready` with its events.
-        case extensionState(name: String, state: String, events: [String], errorType: String?)
+        /// An extension's state at the end of init (`platform.extension`), e.g. `.ready` with the events it
+        /// subscribed to.
+        case extensionState(name: String, state: ExtensionState, events: [ExtensionEvent], errorType: String?)
         /// An extension reported `/extension/exit/error`.
         case extensionExitError(name: String, errorType: String)
         /// The sandbox's processes were frozen; the latency from the request to its confirmation, in
@@ -63,11 +64,11 @@ public struct SimulatorEvent: Sendable, Equatable {
         case thawed(latencyMicroseconds: Double?)
         /// A freeze was due but the next invoke had already arrived, so the processes kept running.
         case freezeSkipped
-        /// An asynchronous invoke ended: its `Condition` (`Success`, `RetriesExhausted`, `EventAgeExceeded`)
-        /// and the attempts made.
-        case asyncResult(condition: String, attempts: Int)
+        /// An asynchronous invoke ended: its condition (`.success`, `.retriesExhausted`, `.eventAgeExceeded`, or
+        /// the simulator's `.simulatorStopped`) and the attempts made.
+        case asyncResult(condition: AsyncCondition, attempts: Int)
         /// An invoke was refused for want of concurrency (429), with Lambda's `Reason`.
-        case throttled(reason: String)
+        case throttled(reason: ThrottleReason)
         /// The sandbox shut down for good.
         case sandboxTerminated
         /// A diagnostic of the simulator's own.
@@ -165,7 +166,8 @@ extension SimulatorEvent {
                         postRuntimeExtensionsMilliseconds: data.postRuntimeExtensionsMs))
             case .extensionState(let data):
                 kind = .extensionState(
-                    name: data.name, state: data.state, events: data.events, errorType: data.errorType)
+                    name: data.name, state: ExtensionState(data.state), events: data.events.map(ExtensionEvent.init),
+                    errorType: data.errorType)
             case .fault(let line):
                 kind = .fault(line)
             case .functionLog(let line):
@@ -183,9 +185,10 @@ extension SimulatorEvent {
         case .freeze(.thawed(let nanoseconds)):
             kind = .thawed(latencyMicroseconds: nanoseconds.map { Double($0) / 1000 })
         case .freeze(.skipped): kind = .freezeSkipped
-        case .asyncResult(let condition, let attempts): kind = .asyncResult(condition: condition, attempts: attempts)
+        case .asyncResult(let condition, let attempts):
+            kind = .asyncResult(condition: AsyncCondition(condition), attempts: attempts)
         case .notice(let text): kind = .notice(text)
-        case .throttled(let reason): kind = .throttled(reason: reason)
+        case .throttled(let reason): kind = .throttled(reason: ThrottleReason(reason))
         case .terminated: kind = .sandboxTerminated
         }
         self.init(

@@ -1,4 +1,6 @@
 import SimCore
+import SimOrchestrator
+import SimSandbox
 import SimTelemetry
 import SimUV
 
@@ -157,6 +159,93 @@ extension SimUV.ExitStatus {
         switch status {
         case .exited(let code): self = .exited(code)
         case .signaled(let number): self = .signaled(number)
+        }
+    }
+}
+
+extension SimulatorEvent {
+    /// How an asynchronous invoke ended (the `condition` of its destination record).
+    public enum AsyncCondition: String, Sendable, CaseIterable {
+        /// The function succeeded.
+        case success = "Success"
+        /// Every retry failed.
+        case retriesExhausted = "RetriesExhausted"
+        /// The event grew older than its maximum age before it could run.
+        case eventAgeExceeded = "EventAgeExceeded"
+        /// lambda-sim's own: the simulator stopped before the event could finish.
+        case simulatorStopped = "SimulatorStopped"
+
+        init(_ condition: String) {
+            switch AsyncRetryPolicy.Condition(rawValue: condition) {
+            case .success: self = .success
+            case .retriesExhausted: self = .retriesExhausted
+            case .eventAgeExceeded: self = .eventAgeExceeded
+            case .simulatorStopped: self = .simulatorStopped
+            case nil: preconditionFailure("asynchronous condition '\(condition)' is not an AsyncRetryPolicy.Condition")
+            }
+        }
+    }
+
+    /// Why an invoke was throttled (429): Lambda's `Reason`.
+    public enum ThrottleReason: String, Sendable, CaseIterable {
+        /// The account's concurrency is used up.
+        case account = "ConcurrentInvocationLimitExceeded"
+        /// The function's reserved concurrency is used up.
+        case reserved = "ReservedFunctionConcurrentInvocationLimitExceeded"
+        /// The function may not scale out faster (new sandboxes per period).
+        case scalingRate = "FunctionInvocationRateLimitExceeded"
+
+        init(_ reason: String) {
+            switch ConcurrencyLimits.ThrottleReason(rawValue: reason) {
+            case .account: self = .account
+            case .reserved: self = .reserved
+            case .scalingRate: self = .scalingRate
+            case nil: preconditionFailure("throttle reason '\(reason)' is not a ConcurrencyLimits.ThrottleReason")
+            }
+        }
+    }
+
+    /// An extension's state, by Lambda's names (`platform.extension`'s `state`).
+    public enum ExtensionState: String, Sendable, CaseIterable {
+        /// Registered, its init not finished.
+        case registered = "Registered"
+        /// Its init finished: it waits for events.
+        case ready = "Ready"
+        /// Handling an event.
+        case running = "Running"
+        /// It reported an init error.
+        case initError = "InitError"
+        /// It reported an exit error.
+        case exitError = "ExitError"
+        /// It exited.
+        case exited = "Exited"
+
+        init(_ state: String) {
+            switch ExtensionRegistry.State(rawValue: state) {
+            case .registered: self = .registered
+            case .ready: self = .ready
+            case .running: self = .running
+            case .initError: self = .initError
+            case .exitError: self = .exitError
+            case .exited: self = .exited
+            case nil: preconditionFailure("extension state '\(state)' is not an ExtensionRegistry.State")
+            }
+        }
+    }
+
+    /// An event an extension subscribes to when it registers.
+    public enum ExtensionEvent: String, Sendable, CaseIterable {
+        /// Each invoke.
+        case invoke = "INVOKE"
+        /// The environment's shutdown.
+        case shutdown = "SHUTDOWN"
+
+        init(_ event: String) {
+            switch ExtensionRegistry.EventType(rawValue: event) {
+            case .invoke: self = .invoke
+            case .shutdown: self = .shutdown
+            case nil: preconditionFailure("extension event '\(event)' is not an ExtensionRegistry.EventType")
+            }
         }
     }
 }

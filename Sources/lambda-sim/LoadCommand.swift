@@ -637,7 +637,7 @@ struct LoadCommand: AsyncParsableCommand {
                 case .thawed(let latency): change = .thawed(latencyNanoseconds: latency.map { UInt64($0 * 1000) })
                 case .sandboxTerminated: change = .terminated
                 case .asyncResult(let condition, let attempts):
-                    tally?.finished(condition: condition, attempts: attempts)
+                    tally?.finished(condition: condition.rawValue, attempts: attempts)
                     change = nil
                 case .throttled:
                     tally?.throttled()

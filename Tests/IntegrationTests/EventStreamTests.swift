@@ -92,7 +92,7 @@ struct EventStreamTests {
             #expect(response.status == 429)
         }
         let throttles = all.filter {
-            $0.kind == .throttled(reason: "ReservedFunctionConcurrentInvocationLimitExceeded")
+            $0.kind == .throttled(reason: .reserved)
         }
         #expect(throttles.count == 1, "\(all)")
         #expect(throttles.first?.sandboxID == nil && throttles.first?.requestID != nil)

@@ -162,6 +162,29 @@ struct LibraryAPITests {
         }
     }
 
+    /// The closed sets of events are enums: an asynchronous invoke ends as `.asyncResult(condition: .success,
+    /// attempts: 1)`, and a failing one, with no retries, as `.retriesExhausted`.
+    @Test(.timeLimit(.minutes(1)))
+    func asynchronousResultsAreTyped() async throws {
+        var function = TestFunctions.fixture()
+        function.maximumRetryAttempts = 0
+        let events = SimulatorEventStream()
+        try await withSimulator(functions: [function], events: events) { simulator in
+            let accepted = try await simulator.invoke(function: "fn", payload: #"{"a":1}"#, type: .event)
+            let failed = try await simulator.invoke(function: "fn", payload: #"{"error":"My.Error"}"#, type: .event)
+            for (response, condition) in [
+                (accepted, SimulatorEvent.AsyncCondition.success), (failed, .retriesExhausted),
+            ] {
+                let id = try #require(response.requestID)
+                let result = try await events.first("asyncResult of \(id)") {
+                    guard $0.requestID == id, case .asyncResult = $0.kind else { return false }
+                    return true
+                }
+                #expect(result.kind == .asyncResult(condition: condition, attempts: 1))
+            }
+        }
+    }
+
     /// `stop(reason: .timeout)`: the runtime gets SIGTERM and its share of the deadline, then the extension gets
     /// SHUTDOWN with reason `timeout` and exits within the deadline; the outcome says both ended in time.
     @Test(.timeLimit(.minutes(1)))

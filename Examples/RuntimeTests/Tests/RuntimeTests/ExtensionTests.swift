@@ -20,7 +20,7 @@ import Testing
             let ready = try await events.telemetry(.extension)
             #expect(
                 ready.kind
-                    == .extensionState(name: "telemetry-logger", state: "Ready", events: ["SHUTDOWN"], errorType: nil))
+                    == .extensionState(name: "telemetry-logger", state: .ready, events: [.shutdown], errorType: nil))
 
             let response = try await simulator.invoke(function: "observed", payload: Array("{}".utf8))
             let requestID = try #require(response.requestID)
