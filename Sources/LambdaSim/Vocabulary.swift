@@ -139,7 +139,7 @@ extension Simulator {
         public var description: String { SimUV.ExitStatus(self).description }
 
         /// The status Go's wording `text` names (`exit status 0`, `signal: terminated`); nil for other text.
-        init?(goWording text: String) {
+        package init?(goWording text: String) {
             if text.hasPrefix("exit status "), let code = Int32(text.dropFirst("exit status ".count)) {
                 self = .exited(code: code)
                 return
