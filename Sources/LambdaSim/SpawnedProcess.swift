@@ -32,6 +32,9 @@ public struct SpawnedProcess: Sendable, Hashable {
     /// Sends `signal` (`SIGTERM`, `SIGSTOP`, …) to it; returns false when it has already exited (and sends nothing).
     @discardableResult
     public func signal(_ signal: Int32) async -> Bool {
+        // Exited (which every process of a stopped simulator has): nothing to send, and no hop to a loop that may
+        // have ended.
+        guard isRunning else { return false }
         let pid = pid
         let startTime = startTime
         return await simulator.run {

@@ -288,4 +288,18 @@ struct LibraryAPITests {
             #expect(await runtime.signal(SIGTERM) == false)
         }
     }
+
+    /// A handle outlives its simulator: once `stop` has ended the process, the handle says so and a signal sends
+    /// nothing (and returns at once rather than waiting on the stopped loop).
+    @Test(.timeLimit(.minutes(1)))
+    func spawnedProcessAfterStop() async throws {
+        let attached = FunctionOptions(name: "att", command: [], codeDirectory: "/tmp", timeoutSeconds: 10)
+        let runtime = try await withSimulator(functions: [attached]) { simulator in
+            let runtime = try await simulator.spawn(runtime: [TestPaths.fixtureRuntime], function: "att")
+            #expect(try await simulator.invoke(function: "att", payload: #"{"a":1}"#).status == 200)
+            return runtime
+        }
+        try await runtime.waitForExit(timeout: .seconds(5))
+        #expect(await runtime.signal(SIGTERM) == false)
+    }
 }
