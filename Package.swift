@@ -9,6 +9,9 @@ let strict: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+/// swift-collections' `Deque`, for the targets that keep first-in first-out queues.
+let deque: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
+
 let package = Package(
     name: "lambda-sim",
     platforms: [.macOS(.v15)],
@@ -20,6 +23,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // `Deque`, the ring buffer behind every first-in first-out queue.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // `swift package generate-documentation --target LambdaSim` (the DocC catalog in Sources/LambdaSim).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -27,23 +32,24 @@ let package = Package(
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .target(name: "SimUV", dependencies: ["CLibUV"], swiftSettings: strict),
-        .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser"], swiftSettings: strict),
+        .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser", deque], swiftSettings: strict),
         .target(name: "SimCore", swiftSettings: strict),
-        // The pure domain: what the simulator decides, as values and state machines. It may import SimCore and the
-        // standard library only (scripts/test.sh checks it), so no socket, process, clock or random source.
-        .target(name: "SimDomain", dependencies: ["SimCore"], swiftSettings: strict),
+        // The pure domain: what the simulator decides, as values and state machines. It may import SimCore, the
+        // standard library and DequeModule only (scripts/test.sh checks it): no socket, process, clock or random source.
+        .target(name: "SimDomain", dependencies: ["SimCore", deque], swiftSettings: strict),
         .target(
             name: "SimConfig", dependencies: ["SimCore", "SimDomain", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         .target(
-            name: "SimTelemetry", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimUV"], swiftSettings: strict),
-        .target(name: "SimLoad", dependencies: ["SimCore", "SimHTTP", "SimUV"], swiftSettings: strict),
+            name: "SimTelemetry", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimUV", deque],
+            swiftSettings: strict),
+        .target(name: "SimLoad", dependencies: ["SimCore", "SimHTTP", "SimUV", deque], swiftSettings: strict),
         .target(
-            name: "SimSandbox", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimTelemetry", "SimUV"],
+            name: "SimSandbox", dependencies: ["SimCore", "SimDomain", "SimHTTP", "SimTelemetry", "SimUV", deque],
             swiftSettings: strict),
         .target(
             name: "SimOrchestrator",
-            dependencies: ["SimCore", "SimDomain", "SimSandbox", "SimUV"],
+            dependencies: ["SimCore", "SimDomain", "SimSandbox", "SimUV", deque],
             swiftSettings: strict
         ),
         .target(
@@ -55,6 +61,7 @@ let package = Package(
             name: "LambdaSim",
             dependencies: [
                 "SimConfig", "SimCore", "SimDomain", "SimHTTP", "SimOrchestrator", "SimSandbox", "SimServer", "SimUV",
+                deque,
             ],
             swiftSettings: strict
         ),

@@ -88,17 +88,6 @@ public enum InvokeClient {
         }
     }
 
-    /// Invokes `function` at `endpoint` (`http://host:port`) with `payload`.
-    public static func invoke(
-        endpoint: String, function: String, payload: [UInt8], invocationType: String = "RequestResponse",
-        tail: Bool = false
-    ) async throws -> Response {
-        let (host, port) = try address(of: endpoint)
-        return try await send(
-            request(function: function, payload: payload, type: invocationType, logType: tail ? "Tail" : "None"),
-            loop: sharedLoop(), host: host, port: port)
-    }
-
     /// Invokes `function` at `endpoint` (`http://host:port`) with `payload`, `type` and `logType`, and a client
     /// context (a JSON object, sent base64 in `X-Amz-Client-Context`).
     /// `qualifier` is a version or alias (`?Qualifier=`); `headers` are further request headers, sent as they are

@@ -1,3 +1,4 @@
+import DequeModule
 import SimCore
 import SimDomain
 import SimSandbox
@@ -108,8 +109,7 @@ final class EventHistory: SandboxEventSink, Sendable {
     }
 
     private struct Storage {
-        var entries: [Entry] = []
-        var head = 0
+        var entries = Deque<Entry>()
         var bytes = 0
     }
 
@@ -123,18 +123,13 @@ final class EventHistory: SandboxEventSink, Sendable {
         storage.withLock { storage in
             storage.entries.append(Entry(event: event, context: context, bytes: size))
             storage.bytes += size
-            while storage.bytes > capacityBytes, storage.head < storage.entries.count {
-                storage.bytes -= storage.entries[storage.head].bytes
-                storage.head += 1
-            }
-            if storage.head > 1024 && storage.head * 2 > storage.entries.count {
-                storage.entries.removeFirst(storage.head)
-                storage.head = 0
+            while storage.bytes > capacityBytes, let oldest = storage.entries.popFirst() {
+                storage.bytes -= oldest.bytes
             }
         }
     }
 
-    private var entries: ArraySlice<Entry> { storage.withLock { $0.entries[$0.head...] } }
+    private var entries: Deque<Entry> { storage.withLock { $0.entries } }
 
     /// Every log line the kept events wrote, oldest first.
     var lines: [Simulator.LogLine] {
@@ -145,8 +140,8 @@ final class EventHistory: SandboxEventSink, Sendable {
 
     /// The kept events that have a Telemetry API record (or, failing that, a Logs API one), rendered as JSON
     /// objects and keyed by sandbox id.
-    var telemetryBySandbox: [String: [String]] {
-        var result: [String: [String]] = [:]
+    var telemetryBySandbox: [String: [TelemetryRecord]] {
+        var result: [String: [TelemetryRecord]] = [:]
         for entry in entries {
             guard let platform = entry.event.telemetryEvent else { continue }
             let time = entry.context.epochMilliseconds
@@ -156,8 +151,12 @@ final class EventHistory: SandboxEventSink, Sendable {
             if rendered.isEmpty {
                 rendered = platform.rendered(as: .logs(schemaVersion: "2021-03-18"), epochMilliseconds: time)
             }
-            result[entry.context.sandboxID, default: []] += rendered.map {
-                String(decoding: $0.serialized, as: UTF8.self)
+            for event in rendered {
+                // Every type the renderer produces is a case of `TelemetryEventType` (the vocabulary test checks).
+                guard let type = TelemetryEventType(rawValue: event.type) else { continue }
+                result[entry.context.sandboxID, default: []].append(
+                    TelemetryRecord(
+                        type: type, time: event.time, json: String(decoding: event.serialized, as: UTF8.self)))
             }
         }
         return result

@@ -32,7 +32,8 @@ public final class Simulator: Sendable {
     }
 
     private let loop: EventLoop
-    private let state: LoopState
+    /// Everything that lives on the loop thread, reached through the actor the loop runs.
+    private let state: SimulatorLoop
     private let history: EventHistory?
     /// The front port's host.
     public let host: String
@@ -41,19 +42,6 @@ public final class Simulator: Sendable {
 
     /// The most bytes of recent events kept for `logLines` and `telemetryEvents` when `keepHistory` is on.
     public static let historyBytes = 8 * 1024 * 1024
-
-    /// Loop-confined parts, reached only from the loop thread.
-    private final class LoopState: @unchecked Sendable {
-        var pools: [FunctionPool] = []
-        var front: InvokeAPIServer?
-        /// Where X-Ray SDKs send their segments, read and discarded.
-        var xraySink: UDPSink?
-        let bus = EventBus()
-        var standardOutput: StandardOutputSink?
-        var eventStreams: [SimulatorEventStream] = []
-        /// Closers of further front servers (the HTTP front end), run when the simulator stops.
-        var closers: [() -> Void] = []
-    }
 
     /// Account-wide settings of `serve`: concurrency limits and throttling instead of queueing.
     public struct AccountOptions: Sendable {
@@ -140,51 +128,19 @@ public final class Simulator: Sendable {
             probe.remove()
         }
         let loop = try EventLoop()
-        let state = LoopState()
+        let state = SimulatorLoop(loop: loop)
         let history = keepHistory ? EventHistory(capacityBytes: historyBytes) : nil
-        let notices = cgroupMessages
-        let specs = functions.map { ($0.spec, $0.maxConcurrency, Self.policy(for: $0, account: account)) }
-        let reservations = Dictionary(
-            functions.compactMap { f in f.reservedConcurrency.map { (f.name, $0) } }, uniquingKeysWith: { a, _ in a })
-        let accountLimit = account?.concurrency
+        let setup = SimulatorLoop.Setup(
+            functions: functions.map { ($0.spec, $0.maxConcurrency, Self.policy(for: $0, account: account)) },
+            reservations: Dictionary(
+                functions.compactMap { f in f.reservedConcurrency.map { (f.name, $0) } },
+                uniquingKeysWith: { a, _ in a }
+            ),
+            accountLimit: account?.concurrency, maxQueuedEventBytes: account?.maxQueuedEventBytes, history: history,
+            events: events, console: console, standardOutput: standardOutput, notices: cgroupMessages, host: host,
+            port: port)
         do {
-            let boundPort = try await loop.run { () throws -> Int in
-                if let history { state.bus.add(history) }
-                if let events {
-                    state.eventStreams.append(events)
-                    state.bus.add(EventStreamSink(events))
-                }
-                if let console { state.bus.add(LogLineSink(console)) }
-                if standardOutput {
-                    let sink = StandardOutputSink(loop: loop)
-                    state.standardOutput = sink
-                    state.bus.add(sink)
-                }
-                for message in notices {
-                    state.bus.publish(
-                        .notice(message),
-                        EventContext(
-                            function: "lambda-sim", sandboxID: "-", requestID: nil,
-                            epochMilliseconds: SystemClock().epochMilliseconds, logFormat: .text))
-                }
-                let limiter = accountLimit.map {
-                    AccountLimiter(limits: ConcurrencyLimits(accountLimit: $0, reservations: reservations))
-                }
-                let xraySink = try UDPSink(loop: loop)
-                state.xraySink = xraySink
-                state.pools = specs.map { spec, concurrency, policy in
-                    var spec = spec
-                    spec.xrayDaemonPort = xraySink.port
-                    return FunctionPool(
-                        loop: loop, function: spec, maxConcurrency: concurrency, policy: policy, limiter: limiter,
-                        bus: state.bus)
-                }
-                for pool in state.pools { try pool.start() }
-                let front = try InvokeAPIServer(loop: loop, host: host, port: port, pools: state.pools)
-                if let account { front.queuedEventLimitBytes = account.maxQueuedEventBytes }
-                state.front = front
-                return front.port
-            }
+            let boundPort = try await state.start(setup)
             return Simulator(loop: loop, state: state, history: history, host: host, port: boundPort)
         } catch {
             await loop.shutdown()
@@ -214,24 +170,17 @@ public final class Simulator: Sendable {
     /// Runs `body` on the loop with the function pools and keeps the closer it returns for `stop`: how a further
     /// front server (the HTTP front end) is attached. Returns what `body` returns.
     func attachFront(
-        _ body: @escaping @Sendable (EventLoop, [FunctionPool]) throws -> (port: Int, close: () -> Void)
+        _ body: @Sendable (EventLoop, [FunctionPool]) throws -> (port: Int, close: () -> Void)
     ) async throws -> Int {
-        let state = self.state
-        let loop = self.loop
-        return try await loop.run { () throws -> Int in
-            let (port, close) = try body(loop, state.pools)
-            state.closers.append(close)
-            return port
-        }
+        try await state.attachFront(body)
     }
 
     /// True once every provisioned sandbox has initialised (what `/_sim/health` reports).
     public func isReady() async throws -> Bool {
-        let state = self.state
-        return try await loop.run { state.pools.allSatisfy(\.isReady) }
+        await state.isReady
     }
 
-    private init(loop: EventLoop, state: LoopState, history: EventHistory?, host: String, port: Int) {
+    private init(loop: EventLoop, state: SimulatorLoop, history: EventHistory?, host: String, port: Int) {
         self.loop = loop
         self.state = state
         self.history = history
@@ -261,41 +210,32 @@ public final class Simulator: Sendable {
     public func logLines() -> [LogLine] { history?.lines ?? [] }
 
     /// Status of every sandbox: id, function, Runtime API address, pids and invocation count.
-    public func sandboxes() async throws -> [SandboxStatus] {
-        let state = self.state
-        return try await loop.run {
-            state.pools.flatMap { pool in
-                pool.sandboxes.map {
-                    SandboxStatus(
-                        id: $0.id, function: pool.function.name, runtimeAPI: $0.runtimeAPI, pids: $0.pids,
-                        invocations: $0.invocationCount, state: $0.stateName, inFlight: $0.machine.inFlightCount,
-                        slots: pool.function.slotsPerEnvironment, isManagedInstance: pool.function.isManagedInstance,
-                        freezeMode: pool.function.freezeMode.rawValue,
-                        frozen: $0.freezer.isFrozen, freezeEpoch: $0.machine.freezeEpoch,
-                        freezes: LatencySummary($0.freezer.statistics.freezes),
-                        thaws: LatencySummary($0.freezer.statistics.thaws),
-                        freezeCounts: FreezeSummary(mode: pool.function.freezeMode.rawValue, $0.freezer.statistics))
-                }
-            }
-        }
-    }
+    public func sandboxes() async throws -> [SandboxStatus] { await state.sandboxes() }
 
     /// For a function in attach mode (no command): the environment its runtime should be started with — Lambda's
-    /// variables and the function's, `AWS_LAMBDA_RUNTIME_API` among them — as `KEY=value` strings; nil when the
-    /// function has no sandbox. The simulator waits for that runtime's first `/next`; invokes queue until then.
-    public func attachEnvironment(function: String) async throws -> [String]? {
-        let state = self.state
-        return try await loop.run {
-            state.pools.first { $0.function.name == function }?.sandboxes.first?.runtimeEnvironment
+    /// variables and the function's, `AWS_LAMBDA_RUNTIME_API` among them — by name; nil when the function has no
+    /// sandbox. The simulator waits for that runtime's first `/next`; invokes queue until then.
+    public func attachEnvironment(function: String) async throws -> [String: String]? {
+        guard let entries = await state.runtimeEnvironment(function: function) else { return nil }
+        var environment: [String: String] = [:]
+        for entry in entries {
+            guard let equals = entry.firstIndex(of: "=") else { continue }
+            // As getenv reads it: the first of two entries with one name wins.
+            let name = String(entry[..<equals])
+            if environment[name] == nil { environment[name] = String(entry[entry.index(after: equals)...]) }
         }
+        return environment
     }
 
     /// For a function in attach mode: starts `arguments` as its runtime, with Lambda's environment for it (the one
     /// `attachEnvironment` gives) plus `environment` (`KEY=value`), as the Rust crate's `spawn_process` does. The
     /// process is one of the sandbox's: its output is logged as the runtime's, its exit fails the init or the invoke
-    /// as a crash does (`Runtime.ExitError`), and it is stopped with the simulator. Returns its pid.
+    /// as a crash does (`Runtime.ExitError`), and it is stopped with the simulator. Returns a handle on it (its pid,
+    /// a wait for its exit, a way to signal it).
     @discardableResult
-    public func spawn(runtime arguments: [String], function: String, environment: [String] = []) async throws -> Int32 {
+    public func spawn(
+        runtime arguments: [String], function: String, environment: [String: String] = [:]
+    ) async throws -> SpawnedProcess {
         try await spawnAttached(arguments, function: function, role: .runtime, environment: environment)
     }
 
@@ -303,69 +243,37 @@ public final class Simulator: Sendable {
     /// the executable's file name, which is also the name it must register with), with Lambda's environment for
     /// extensions plus `environment`. Like a launched extension, init waits for it to register, it may subscribe to
     /// SHUTDOWN, its exit outside a shutdown fails the init or invoke (`Extension.Crash`), and it is stopped with
-    /// the simulator. Returns its pid.
+    /// the simulator. Returns a handle on it.
     @discardableResult
     public func spawn(
-        extension arguments: [String], named name: String? = nil, function: String, environment: [String] = []
-    ) async throws -> Int32 {
+        extension arguments: [String], named name: String? = nil, function: String,
+        environment: [String: String] = [:]
+    ) async throws -> SpawnedProcess {
         let name = name ?? arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? ""
         return try await spawnAttached(arguments, function: function, role: .extension(name), environment: environment)
     }
 
     private func spawnAttached(
-        _ arguments: [String], function: String, role: Sandbox.AttachedRole, environment: [String]
-    ) async throws -> Int32 {
+        _ arguments: [String], function: String, role: Sandbox.AttachedRole, environment: [String: String]
+    ) async throws -> SpawnedProcess {
         guard !arguments.isEmpty else { throw OptionError(message: "spawn: no command") }
-        let state = self.state
-        return try await loop.run { () throws -> Int32 in
-            guard let pool = state.pools.first(where: { $0.function.name == function }) else {
-                throw OptionError(message: "spawn: no function '\(function)'")
-            }
-            switch role {
-            case .runtime:
-                guard pool.function.isAttached else {
-                    throw OptionError(
-                        message: "spawn: function '\(function)' has a command; only an attached one takes a runtime")
-                }
-            case .extension(let name):
-                guard pool.function.attachedExtensions.contains(name) else {
-                    throw OptionError(
-                        message: "spawn: '\(name)' is not one of function '\(function)''s attachedExtensions")
-                }
-            }
-            guard let sandbox = pool.sandboxes.first else {
-                throw OptionError(message: "spawn: function '\(function)' has no sandbox yet")
-            }
-            return try sandbox.spawnAttached(arguments, as: role, extraEnvironment: environment)
-        }
+        let entries = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return try await state.spawnAttached(arguments, function: function, role: role, environment: entries)
     }
 
-    /// The Telemetry API events of the events kept so far (see `keepHistory`), as JSON objects
-    /// `{"time","type","record"}` (the Logs API's shape for events the Telemetry API does not have), keyed by
-    /// sandbox id.
-    public func telemetryEvents() async throws -> [String: [String]] { history?.telemetryBySandbox ?? [:] }
+    /// The Telemetry API events of the events kept so far (see `keepHistory`), oldest first, keyed by sandbox id:
+    /// each with its type, time and JSON object `{"time","type","record"}` (the Logs API's shape for events the
+    /// Telemetry API does not have).
+    public func telemetryEvents() async throws -> [String: [TelemetryRecord]] { history?.telemetryBySandbox ?? [:] }
 
     /// Freeze and thaw latency per freeze mode, over every sandbox so far (live or gone).
     public func freezeSummary() async throws -> [FreezeSummary] {
-        let state = self.state
-        return try await loop.run { Self.summarize(state.pools) }
+        await state.freezeSummary()
     }
 
     /// The freeze and thaw figures of one function's sandboxes so far (nil for an unknown function).
     public func freezeSummary(function: String) async throws -> FreezeSummary? {
-        let state = self.state
-        return try await loop.run {
-            guard let pool = state.pools.first(where: { $0.function.name == function }) else { return nil }
-            return FreezeSummary(mode: pool.function.freezeMode.rawValue, pool.freezeStatistics)
-        }
-    }
-
-    private static func summarize(_ pools: [FunctionPool]) -> [FreezeSummary] {
-        var byMode: [String: FreezeStatistics] = [:]
-        for pool in pools {
-            byMode[pool.function.freezeMode.rawValue, default: FreezeStatistics()].merge(pool.freezeStatistics)
-        }
-        return byMode.sorted { $0.key < $1.key }.map { FreezeSummary(mode: $0.key, $0.value) }
+        await state.freezeSummary(function: function)
     }
 
     /// Stops accepting invokes, shuts every sandbox down (SIGTERM, SIGKILL after the budget) and ends the loop.
@@ -381,43 +289,9 @@ public final class Simulator: Sendable {
     /// with an error.
     @discardableResult
     public func stop(reason: ShutdownReason) async -> ShutdownOutcome {
-        let state = self.state
-        let loop = self.loop
         let sandboxReason = SandboxStateMachine.ShutdownReason(rawValue: reason.rawValue) ?? .spindown
-        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<ShutdownOutcome, Never>) in
-            loop.submit {
-                state.front?.close()
-                state.front = nil
-                state.xraySink?.close()
-                state.xraySink = nil
-                for close in state.closers { close() }
-                state.closers = []
-                var remaining = state.pools.count
-                if remaining == 0 { continuation.resume(returning: ShutdownOutcome(sandboxes: [], freeze: [])) }
-                for pool in state.pools {
-                    pool.shutdown(reason: sandboxReason) {
-                        remaining -= 1
-                        guard remaining == 0 else { return }
-                        let sandboxes = state.pools.flatMap { pool in
-                            pool.shutdownRecords.map { record in
-                                ShutdownOutcome.Sandbox(
-                                    id: record.sandboxID, function: pool.function.name,
-                                    processes: record.exits.map {
-                                        ShutdownOutcome.Process(
-                                            name: $0.name, status: $0.status, exitedInTime: !$0.killed)
-                                    })
-                            }
-                        }
-                        continuation.resume(
-                            returning: ShutdownOutcome(sandboxes: sandboxes, freeze: Self.summarize(state.pools)))
-                    }
-                }
-            }
-        }
-        try? await loop.run {
-            state.standardOutput?.close()
-            for stream in state.eventStreams { stream.finish() }
-        }
+        let outcome = await state.shutdown(reason: sandboxReason)
+        await state.finish()
         await loop.shutdown()
         return outcome
     }
@@ -439,8 +313,9 @@ public final class Simulator: Sendable {
         public struct Process: Sendable, Equatable {
             /// `runtime`, or the external extension's file name.
             public var name: String
-            /// Its exit status in Go's wording (`exit status 0`, `signal: terminated`, `signal: killed`).
-            public var status: String
+            /// How it ended: its exit code, or the signal that killed it (`.signaled(SIGKILL)` when it had to be
+            /// killed). Its `description` is Lambda's wording (`exit status 0`, `signal: killed`).
+            public var status: Simulator.ExitStatus
             /// True when it exited on its own (or on SIGTERM) within its time; false when it had to be killed
             /// (the deadline passed, or it was an extension not subscribed to SHUTDOWN).
             public var exitedInTime: Bool
@@ -466,11 +341,7 @@ public final class Simulator: Sendable {
     /// finished.
     public func events(capacityBytes: Int = 8 << 20, includeOutput: Bool = true) async throws -> SimulatorEventStream {
         let stream = SimulatorEventStream(capacityBytes: capacityBytes, includeOutput: includeOutput)
-        let state = self.state
-        try await loop.run {
-            state.eventStreams.append(stream)
-            state.bus.add(EventStreamSink(stream))
-        }
+        await state.addStream(stream)
         return stream
     }
 }
@@ -487,20 +358,18 @@ public struct SandboxStatus: Sendable, Equatable {
     public var pids: [Int32]
     /// Invokes it has run.
     public var invocations: Int
-    /// What it is doing, as `/_sim/sandboxes` says: `idle` (no processes), `initializing`, `ready` (its runtime
-    /// waits in `/next`), `frozen` (ready and frozen), `busy` (running an invoke, or its runtime has not asked for
-    /// the next one yet), `resetting` or `shutdown`.
-    public var state: String
+    /// What it is doing, as `/_sim/sandboxes` says.
+    public var state: SandboxState
     /// Whether an invoke can start in it at once (`ready` or `frozen`, or a managed instance with a free slot).
-    public var isFree: Bool { state == "ready" || state == "frozen" || (state == "busy" && inFlight < slots) }
+    public var isFree: Bool { state == .ready || state == .frozen || (state == .busy && inFlight < slots) }
     /// Invokes in flight in it now.
     public var inFlight: Int
     /// Invokes it serves at once: 1, or a managed instance's `perExecutionEnvironmentMaxConcurrency`.
     public var slots: Int
     /// Whether it is a Lambda Managed Instances environment (many invokes at once, never frozen).
     public var isManagedInstance: Bool
-    /// `none`, `signal` or `cgroup` (`none` for a managed instance, which is never frozen).
-    public var freezeMode: String
+    /// How it is frozen between invokes (`none` for a managed instance, which is never frozen).
+    public var freezeMode: FreezeMode
     /// Whether its processes are frozen now.
     public var frozen: Bool
     /// The freeze epoch: it moves on at every thaw decision (a freeze decided before the last one is dropped), so
@@ -541,8 +410,8 @@ public struct LatencySummary: Sendable, Equatable, CustomStringConvertible {
 
 /// Freezes and thaws of every sandbox using one freeze mode: how many happened, and their latency.
 public struct FreezeSummary: Sendable, Equatable, CustomStringConvertible {
-    /// `none`, `signal` or `cgroup`.
-    public var mode: String
+    /// The freeze mode of the sandboxes counted.
+    public var mode: FreezeMode
     /// Latency of confirmed freezes (request to every process stopped, or the freezer `FROZEN`).
     public var freezes: LatencySummary
     /// Latency of confirmed thaws.
@@ -559,7 +428,7 @@ public struct FreezeSummary: Sendable, Equatable, CustomStringConvertible {
     /// Thaws frozen again before their confirmation, so without a latency.
     public var thawsUnconfirmed: Int
 
-    init(mode: String, _ statistics: FreezeStatistics) {
+    init(mode: FreezeMode, _ statistics: FreezeStatistics) {
         self.mode = mode
         freezes = LatencySummary(statistics.freezes)
         thaws = LatencySummary(statistics.thaws)

@@ -1,3 +1,4 @@
+import DequeModule
 import SimCore
 import SimDomain
 import SimSandbox
@@ -33,9 +34,9 @@ public struct SimulatorEvent: Sendable, Equatable {
 
     /// What happened.
     public enum Kind: Sendable, Equatable {
-        /// An init began (`platform.initStart`): `initializationType` is `on-demand`,
-        /// `provisioned-concurrency`, …; `phase` is `init`, or `invoke` for an init retried inside an invoke.
-        case initStarted(initializationType: String, phase: String)
+        /// An init began (`platform.initStart`): how it was started, and whether it is the sandbox's init or one
+        /// retried inside an invoke.
+        case initStarted(initializationType: InitializationType, phase: InitPhase)
         /// The init phase ended, extensions included (`platform.initReport`).
         case initFinished(durationMilliseconds: Double, status: Status, errorType: String?)
         /// An invoke was handed to the runtime (`platform.start`).
@@ -52,8 +53,9 @@ public struct SimulatorEvent: Sendable, Equatable {
         case timedOut(seconds: Double)
         /// A platform fault line, e.g. `RequestId: … Process exited before completing request`.
         case fault(String)
-        /// An extension's state at the end of init (`platform.extension`), e.g. `Ready` with its events.
-        case extensionState(name: String, state: String, events: [String], errorType: String?)
+        /// An extension's state at the end of init (`platform.extension`), e.g. `.ready` with the events it
+        /// subscribed to.
+        case extensionState(name: String, state: ExtensionState, events: [ExtensionEvent], errorType: String?)
         /// An extension reported `/extension/exit/error`.
         case extensionExitError(name: String, errorType: String)
         /// The sandbox's processes were frozen; the latency from the request to its confirmation, in
@@ -63,11 +65,11 @@ public struct SimulatorEvent: Sendable, Equatable {
         case thawed(latencyMicroseconds: Double?)
         /// A freeze was due but the next invoke had already arrived, so the processes kept running.
         case freezeSkipped
-        /// An asynchronous invoke ended: its `Condition` (`Success`, `RetriesExhausted`, `EventAgeExceeded`)
-        /// and the attempts made.
-        case asyncResult(condition: String, attempts: Int)
+        /// An asynchronous invoke ended: its condition (`.success`, `.retriesExhausted`, `.eventAgeExceeded`, or
+        /// the simulator's `.simulatorStopped`) and the attempts made.
+        case asyncResult(condition: AsyncCondition, attempts: Int)
         /// An invoke was refused for want of concurrency (429), with Lambda's `Reason`.
-        case throttled(reason: String)
+        case throttled(reason: ThrottleReason)
         /// The sandbox shut down for good.
         case sandboxTerminated
         /// A diagnostic of the simulator's own.
@@ -141,7 +143,8 @@ extension SimulatorEvent {
         case .platform(let platform):
             switch platform {
             case .initStart(let data):
-                kind = .initStarted(initializationType: data.initializationType.rawValue, phase: data.phase.rawValue)
+                kind = .initStarted(
+                    initializationType: InitializationType(data.initializationType), phase: InitPhase(data.phase))
             case .initRuntimeDone, .subscription:
                 return nil
             case .initReport(let data):
@@ -164,7 +167,8 @@ extension SimulatorEvent {
                         postRuntimeExtensionsMilliseconds: data.postRuntimeExtensionsMs))
             case .extensionState(let data):
                 kind = .extensionState(
-                    name: data.name, state: data.state, events: data.events, errorType: data.errorType)
+                    name: data.name, state: ExtensionState(data.state), events: data.events.map(ExtensionEvent.init),
+                    errorType: data.errorType)
             case .fault(let line):
                 kind = .fault(line)
             case .functionLog(let line):
@@ -183,9 +187,9 @@ extension SimulatorEvent {
             kind = .thawed(latencyMicroseconds: nanoseconds.map { Double($0) / 1000 })
         case .freeze(.skipped): kind = .freezeSkipped
         case .asyncResult(let condition, let attempts):
-            kind = .asyncResult(condition: condition.rawValue, attempts: attempts)
+            kind = .asyncResult(condition: AsyncCondition(condition), attempts: attempts)
         case .notice(let text): kind = .notice(text)
-        case .throttled(let reason): kind = .throttled(reason: reason.rawValue)
+        case .throttled(let reason): kind = .throttled(reason: ThrottleReason(reason))
         case .terminated: kind = .sandboxTerminated
         }
         self.init(
@@ -207,20 +211,20 @@ extension SimulatorEvent {
 }
 
 extension SimulatorEvent {
-    /// The Telemetry API event type this event is delivered as to subscribers (`platform.initStart`,
-    /// `platform.initReport`, `platform.start`, `platform.runtimeDone`, `platform.report`, `platform.extension`,
-    /// `platform.fault`, `function`, `extension`); nil for the simulator's own events (freezes, throttles, …).
-    public var telemetryType: String? {
+    /// The Telemetry API event type this event is delivered as to subscribers (`initStart`, `initReport`,
+    /// `start`, `runtimeDone`, `report`, `extension`, `fault`, `function`, `extensionOutput`); nil for the
+    /// simulator's own events (freezes, throttles, …).
+    public var telemetryType: TelemetryEventType? {
         switch kind {
-        case .initStarted: return "platform.initStart"
-        case .initFinished: return "platform.initReport"
-        case .invokeStarted: return "platform.start"
-        case .runtimeDone: return "platform.runtimeDone"
-        case .report: return "platform.report"
-        case .extensionState: return "platform.extension"
-        case .fault: return "platform.fault"
-        case .output(.runtime, _): return "function"
-        case .output(.extension, _): return "extension"
+        case .initStarted: return .initStart
+        case .initFinished: return .initReport
+        case .invokeStarted: return .start
+        case .runtimeDone: return .runtimeDone
+        case .report: return .report
+        case .extensionState: return .extension
+        case .fault: return .fault
+        case .output(.runtime, _): return .function
+        case .output(.extension, _): return .extensionOutput
         default: return nil
         }
     }
@@ -248,8 +252,7 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
     public typealias Element = SimulatorEvent
 
     private struct State {
-        var queue: [SimulatorEvent] = []
-        var head = 0
+        var queue = Deque<SimulatorEvent>()
         var bytes = 0
         var droppedSinceRead = 0
         var dropped = 0
@@ -261,7 +264,7 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         var cancelled = false
         /// Events that `first(where:)` read past without a match, oldest first, kept for the next wait to look
         /// back on (`lookBackBytes` at most).
-        var seen: [SimulatorEvent] = []
+        var seen = Deque<SimulatorEvent>()
         var seenBytes = 0
     }
 
@@ -303,13 +306,11 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
             let size = event.estimatedBytes
             state.queue.append(event)
             state.bytes += size
-            while state.bytes > capacityBytes, state.head < state.queue.count - 1 {
-                state.bytes -= state.queue[state.head].estimatedBytes
-                state.head += 1
+            while state.bytes > capacityBytes, state.queue.count > 1 {
+                state.bytes -= state.queue.removeFirst().estimatedBytes
                 state.dropped += 1
                 state.droppedSinceRead += 1
             }
-            compact(&state)
             return nil
         }
         waiter?.resume(returning: .event(event))
@@ -324,13 +325,6 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
             return waiter
         }
         waiter?.resume(returning: .end)
-    }
-
-    private func compact(_ state: inout State) {
-        if state.head > 1024 && state.head * 2 > state.queue.count {
-            state.queue.removeFirst(state.head)
-            state.head = 0
-        }
     }
 
     /// The next event, waiting for one; nil once the simulator stopped and every event was read, or when the
@@ -367,17 +361,14 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
                 if state.droppedSinceRead > 0 {
                     let count = state.droppedSinceRead
                     state.droppedSinceRead = 0
-                    let time = state.head < state.queue.count ? state.queue[state.head].epochMilliseconds : 0
+                    let time = state.queue.first?.epochMilliseconds ?? 0
                     let marker = SimulatorEvent(
                         function: "lambda-sim", sandboxID: nil, requestID: nil, epochMilliseconds: time,
                         kind: .eventsDropped(count))
                     return (.event(marker), 0)
                 }
-                if state.head < state.queue.count {
-                    let event = state.queue[state.head]
+                if let event = state.queue.popFirst() {
                     state.bytes -= event.estimatedBytes
-                    state.head += 1
-                    compact(&state)
                     return (.event(event), 0)
                 }
                 if state.finished { return (.end, 0) }
@@ -468,12 +459,9 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         state.withLock { state in
             state.seen.append(event)
             state.seenBytes += event.estimatedBytes
-            var drop = 0
-            while state.seenBytes > Self.lookBackBytes, drop < state.seen.count {
-                state.seenBytes -= state.seen[drop].estimatedBytes
-                drop += 1
+            while state.seenBytes > Self.lookBackBytes, let oldest = state.seen.popFirst() {
+                state.seenBytes -= oldest.estimatedBytes
             }
-            if drop > 0 { state.seen.removeFirst(drop) }
         }
     }
 
@@ -521,12 +509,12 @@ public final class SimulatorEventStream: AsyncSequence, Sendable {
         return seen
     }
 
-    /// Waits for the next event with the Telemetry API type `type` (`platform.initStart`, `platform.report`,
-    /// `function`, …; see `SimulatorEvent.telemetryType`), of `function` if given.
+    /// Waits for the next event with the Telemetry API type `type` (`.initStart`, `.report`, `.function`, …; see
+    /// `SimulatorEvent.telemetryType`), of `function` if given.
     public func telemetry(
-        _ type: String, function: String? = nil, timeout: Duration = .seconds(30)
+        _ type: TelemetryEventType, function: String? = nil, timeout: Duration = .seconds(30)
     ) async throws -> SimulatorEvent {
-        try await first(timeout: timeout, "\(type) event") {
+        try await first(timeout: timeout, "\(type.rawValue) event") {
             (function == nil || $0.function == function) && $0.telemetryType == type
         }
     }

@@ -1,3 +1,4 @@
+import DequeModule
 import SimCore
 
 /// Where each invoke of one function goes, as pure logic: the most recently used sandbox with a free slot, else
@@ -36,8 +37,7 @@ package struct PlacementStateMachine {
     /// Sandboxes with a free slot, in the order they got it: the last is the most recently used, so placing an
     /// invoke does not scan every sandbox. Entries that no longer have a free slot are skipped lazily.
     private var spareStack: [String] = []
-    package private(set) var queue: [Invocation] = []
-    private var queueHead = 0
+    package private(set) var queue = Deque<Invocation>()
     /// Most sandboxes this function may run at once.
     package let maxSandboxes: Int
     /// Invokes one sandbox serves at once.
@@ -57,7 +57,7 @@ package struct PlacementStateMachine {
     }
 
     /// Invokes waiting for a sandbox.
-    package var queuedCount: Int { queue.count - queueHead }
+    package var queuedCount: Int { queue.count }
 
     /// Invokes in flight over all sandboxes.
     package var inFlight: Int { sandboxes.values.reduce(0) { $0 + $1.inFlight } }
@@ -138,12 +138,7 @@ package struct PlacementStateMachine {
             slots.accepting = false
             sandboxes[sandboxID] = slots
         }
-        if queueHead > 0 {
-            queueHead -= 1
-            queue[queueHead] = invocation
-        } else {
-            queue.insert(invocation, at: 0)
-        }
+        queue.prepend(invocation)
     }
 
     /// Sandboxes with nothing in flight since before `cutoff` (monotonic ns), most idle first.
@@ -169,9 +164,8 @@ package struct PlacementStateMachine {
 
     /// Removes and returns every queued invoke (at shutdown).
     package mutating func drainQueue() -> [Invocation] {
-        let rest = Array(queue[queueHead...])
+        let rest = Array(queue)
         queue.removeAll()
-        queueHead = 0
         return rest
     }
 
@@ -191,16 +185,7 @@ package struct PlacementStateMachine {
         return [.create]
     }
 
-    private mutating func dequeue() -> Invocation? {
-        guard queueHead < queue.count else { return nil }
-        let next = queue[queueHead]
-        queueHead += 1
-        if queueHead > 64 && queueHead * 2 > queue.count {
-            queue.removeFirst(queueHead)
-            queueHead = 0
-        }
-        return next
-    }
+    private mutating func dequeue() -> Invocation? { queue.popFirst() }
 
     private mutating func mostRecentlyUsedWithSpareSlot() -> String? {
         while let id = spareStack.last {

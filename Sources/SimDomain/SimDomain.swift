@@ -1,6 +1,7 @@
 // SimDomain: what the simulator decides, as pure values and state machines.
 //
-// May import: SimCore and the Swift standard library — nothing else (scripts/test.sh fails the build otherwise).
+// May import: SimCore, the Swift standard library and swift-collections' DequeModule (a value type, no I/O) —
+// nothing else (scripts/test.sh fails the build otherwise).
 // May not: open sockets or files, start or signal processes, read a clock, draw random numbers or mint ids. Time
 // arrives as a value (monotonic nanoseconds, epoch milliseconds) or through SimCore's `SimClock`, and ids arrive
 // from the caller, so every rule here is tested with a manual clock and no processes (Tests/SimDomainTests).

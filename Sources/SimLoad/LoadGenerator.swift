@@ -1,3 +1,4 @@
+import DequeModule
 import SimCore
 import SimHTTP
 import SimUV
@@ -171,8 +172,7 @@ package final class LoadGenerator: @unchecked Sendable {
     /// Connections being opened for waiting open-model invokes.
     private var openingForWaiting = 0
     /// Open-model invokes due while every connection was busy: their due offsets, in order.
-    private var waiting: [UInt64] = []
-    private var waitingHead = 0
+    private var waiting = Deque<UInt64>()
     /// The start (ns since `startNanoseconds`) of the invoke on each busy connection, for the client timeout.
     private var busy: [ObjectIdentifier: (connection: HTTPClientConnection, started: UInt64)] = [:]
     private var started = 0
@@ -348,7 +348,7 @@ package final class LoadGenerator: @unchecked Sendable {
         fineTimerToken = nil
         let now = EventLoop.nanoseconds() - startNanoseconds
         while let due = nextDue {
-            if idle.isEmpty && openConnections >= connectionLimit && waiting.count - waitingHead >= backlogLimit {
+            if idle.isEmpty && openConnections >= connectionLimit && waiting.count >= backlogLimit {
                 paused = true
                 return
             }
@@ -390,7 +390,7 @@ package final class LoadGenerator: @unchecked Sendable {
             return
         }
         waiting.append(due)
-        peakBacklog = max(peakBacklog, waiting.count - waitingHead)
+        peakBacklog = max(peakBacklog, waiting.count)
         armDeadline(due + clientTimeoutNanoseconds)
         connectForWaiting()
     }
@@ -398,7 +398,7 @@ package final class LoadGenerator: @unchecked Sendable {
     /// Opens a connection for the waiting invokes, unless enough are being opened for them (or the cap is reached).
     /// A connection that comes after the run ended is closed.
     private func connectForWaiting() {
-        guard !abandoning, openingForWaiting < waiting.count - waitingHead, openConnections < connectionLimit else {
+        guard !abandoning, openingForWaiting < waiting.count, openConnections < connectionLimit else {
             return
         }
         openingForWaiting += 1
@@ -422,14 +422,8 @@ package final class LoadGenerator: @unchecked Sendable {
     /// Takes the oldest waiting invoke off the queue, ending those already past their client timeout on the way.
     private func nextWaiting() -> UInt64? {
         var next: UInt64?
-        while next == nil && waitingHead < waiting.count {
-            let candidate = waiting[waitingHead]
-            waitingHead += 1
+        while next == nil, let candidate = waiting.popFirst() {
             if !expiredBeforeSending(due: candidate) { next = candidate }
-        }
-        if waitingHead > 1024 && waitingHead * 2 > waiting.count {
-            waiting.removeFirst(waitingHead)
-            waitingHead = 0
         }
         return next
     }
@@ -526,7 +520,7 @@ package final class LoadGenerator: @unchecked Sendable {
         }
         defer {
             // A schedule paused on a full backlog resumes once the backlog has room again.
-            if paused && waiting.count - waitingHead < backlogLimit {
+            if paused && waiting.count < backlogLimit {
                 paused = false
                 loop.submit { [unowned self] in tick() }
             }
@@ -630,7 +624,7 @@ package final class LoadGenerator: @unchecked Sendable {
         deadlineTimer?.start(afterMilliseconds: wait) { [unowned self] in
             armedDeadline = nil
             expireSlowInvokes()
-            let oldestWaiting = waitingHead < waiting.count ? waiting[waitingHead] : nil
+            let oldestWaiting = waiting.first
             let oldest = [
                 busy.values.lazy.map(\.started).min(), connecting.values.lazy.map(\.due).min(), oldestWaiting,
             ]
@@ -654,9 +648,9 @@ package final class LoadGenerator: @unchecked Sendable {
         }
         // Open-model invokes still waiting for a connection, oldest first.
         var expiredWaiting = false
-        while waitingHead < waiting.count, soon >= waiting[waitingHead], soon - waiting[waitingHead] >= limit {
-            finish(due: waiting[waitingHead], outcome: .otherError, response: nil)
-            waitingHead += 1
+        while let oldest = waiting.first, soon >= oldest, soon - oldest >= limit {
+            finish(due: oldest, outcome: .otherError, response: nil)
+            waiting.removeFirst()
             expiredWaiting = true
         }
         if !stuck.isEmpty || expiredWaiting { finishIfDone() }
@@ -703,21 +697,17 @@ package final class LoadGenerator: @unchecked Sendable {
     private func abandon() {
         guard finished != nil, !abandoning else { return }
         abandoning = true
-        while waitingHead < waiting.count {
-            let due = waiting[waitingHead]
-            waitingHead += 1
+        while let due = waiting.popFirst() {
             abandoned += 1
             finish(due: due, outcome: .otherError, response: nil)
         }
-        waiting.removeAll()
-        waitingHead = 0
         abandoned += busy.count
         for (_, entry) in busy { entry.connection.close() }
         finishIfDone()
     }
 
     private func finishIfDone() {
-        guard schedulingDone, busy.isEmpty, waitingHead >= waiting.count, answered >= started,
+        guard schedulingDone, busy.isEmpty, waiting.isEmpty, answered >= started,
             let continuation = finished
         else { return }
         finished = nil

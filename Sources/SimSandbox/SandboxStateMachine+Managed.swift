@@ -1,3 +1,4 @@
+import DequeModule
 import SimCore
 import SimTelemetry
 
@@ -207,8 +208,7 @@ extension SandboxStateMachine {
 /// The most recent `capacity` distinct ids, each found at most once (`consume` forgets it).
 struct RecentIDs: Sendable {
     let capacity: Int
-    private var order: [String] = []
-    private var head = 0
+    private var order = Deque<String>()
     private var members: Set<String> = []
 
     init(capacity: Int) { self.capacity = capacity }
@@ -217,13 +217,8 @@ struct RecentIDs: Sendable {
     mutating func insert(_ id: String) {
         guard members.insert(id).inserted else { return }
         order.append(id)
-        while members.count > capacity, head < order.count {
-            members.remove(order[head])
-            head += 1
-        }
-        if head > 256 && head * 2 > order.count {
-            order.removeFirst(head)
-            head = 0
+        while members.count > capacity, let oldest = order.popFirst() {
+            members.remove(oldest)
         }
     }
 

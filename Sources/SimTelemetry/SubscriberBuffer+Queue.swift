@@ -1,9 +1,11 @@
+import DequeModule
+
 extension SubscriberBuffer {
     /// Drop counts waiting in the queue to be reported, as `(records, bytes)`.
     package var pendingDrops: (records: Int, bytes: Int) {
         var records = 0
         var bytes = 0
-        for case .dropped(let r, let b, _) in queue.elements {
+        for case .dropped(let r, let b, _) in queue {
             records += r
             bytes += b
         }
@@ -94,7 +96,7 @@ extension SubscriberBuffer {
                     entry = .dropped(records: r + records, bytes: b + bytes, since: since)
                 }
             }
-            if atFront { queue.updateFirst(merge) } else { queue.updateLast(merge) }
+            merge(&queue[atFront ? queue.startIndex : queue.endIndex - 1])
         } else if atFront {
             // Not later than what it precedes, so the head's timeout still covers the events behind it.
             queue.prepend(.dropped(records: records, bytes: bytes, since: min(now, queue.first?.arrivedAt ?? now)))

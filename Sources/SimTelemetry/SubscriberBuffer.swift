@@ -1,3 +1,4 @@
+import DequeModule
 import SimCore
 
 /// One subscriber's queue and delivery pacing, as pure logic: events go in, batches come out.
@@ -123,7 +124,7 @@ package struct SubscriberBuffer {
     package let policy: Policy
     let clock: any SimClock
     var state = State.idle
-    var queue = FIFO<Entry>()
+    var queue = Deque<Entry>()
     /// Events (not drop markers) queued, and their bytes.
     package internal(set) var queuedEvents = 0
     package internal(set) var queuedBytes = 0

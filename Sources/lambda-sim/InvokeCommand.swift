@@ -61,8 +61,10 @@ struct InvokeCommand: AsyncParsableCommand {
         }
         let response: InvokeClient.Response
         do {
+            // The option's text goes out as it is, so the API's answer to an unknown type can be seen.
             response = try await InvokeClient.invoke(
-                endpoint: endpoint, function: name, payload: body, invocationType: invocationType, tail: tail)
+                endpoint: endpoint, function: name, payload: body, logType: tail ? .tail : .none,
+                headers: [("X-Amz-Invocation-Type", invocationType)])
         } catch {
             Console.error("lambda-sim: invoke failed: \(error)")
             throw ExitCode(1)

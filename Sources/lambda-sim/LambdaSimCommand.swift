@@ -45,7 +45,7 @@ func serveUntilSignal(_ simulator: Simulator, banner: String) async {
     let signal = await simulator.waitForSignal()
     Console.out("lambda-sim: received signal \(signal), shutting down")
     let summary = await simulator.stop()
-    for mode in summary where mode.mode != "none" {
+    for mode in summary where mode.mode != .none {
         Console.out("lambda-sim: freezes (\(mode.mode)): \(mode)")
         let unconfirmed = mode.freezesUnconfirmed > 0 ? " (\(mode.freezesUnconfirmed) thawed before confirmed)" : ""
         Console.out("lambda-sim: freeze latency (\(mode.mode)): \(mode.freezes)\(unconfirmed)")

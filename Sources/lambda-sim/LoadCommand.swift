@@ -629,7 +629,7 @@ struct LoadCommand: AsyncParsableCommand {
                     }
                     change = .invokeFinished
                 case .initStarted(let type, let phase):
-                    if type == "on-demand" && phase == "init" { started += 1 }
+                    if type == .onDemand && phase == .initial { started += 1 }
                     change = .initStarted
                 case .initFinished: change = .initFinished
                 case .invokeStarted: change = .invokeStarted
@@ -637,7 +637,7 @@ struct LoadCommand: AsyncParsableCommand {
                 case .thawed(let latency): change = .thawed(latencyNanoseconds: latency.map { UInt64($0 * 1000) })
                 case .sandboxTerminated: change = .terminated
                 case .asyncResult(let condition, let attempts):
-                    tally?.finished(condition: condition, attempts: attempts)
+                    tally?.finished(condition: condition.rawValue, attempts: attempts)
                     change = nil
                 case .throttled:
                     tally?.throttled()
@@ -670,7 +670,7 @@ struct LoadCommand: AsyncParsableCommand {
             if let simulator {
                 guard let all = try? await simulator.sandboxes() else { return nil }
                 let mine = all.filter { $0.function == function }
-                let busy = mine.filter { $0.state == "busy" || $0.state == "initializing" }.count
+                let busy = mine.filter { $0.state == .busy || $0.state == .initializing }.count
                 return (mine.count, busy, mine.reduce(0) { $0 + $1.inFlight })
             }
             guard let status = await Preflight.functionStatus(endpoint) else { return nil }
@@ -683,7 +683,7 @@ struct LoadCommand: AsyncParsableCommand {
             if let simulator {
                 guard let summary = try? await simulator.freezeSummary(function: function) else { return nil }
                 var figures = FreezeFigures(
-                    mode: summary.mode, freezeP50Us: summary.freezes.p50Microseconds,
+                    mode: summary.mode.rawValue, freezeP50Us: summary.freezes.p50Microseconds,
                     freezeP99Us: summary.freezes.p99Microseconds, thawP50Us: summary.thaws.p50Microseconds,
                     thawP99Us: summary.thaws.p99Microseconds, frozen: summary.frozen, skipped: summary.skipped)
                 figures.freezeSamples = summary.freezes.count

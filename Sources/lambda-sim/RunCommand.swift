@@ -57,10 +57,7 @@ struct RunCommand: AsyncParsableCommand {
             // What the runtime needs beyond the caller's own environment (which it inherits when started from here).
             let caller = ProcessInfo.processInfo.environment
             Console.out("lambda-sim: waiting for a runtime; start it with this environment:")
-            for entry in environment {
-                guard let equals = entry.firstIndex(of: "=") else { continue }
-                let key = String(entry[..<equals])
-                let value = String(entry[entry.index(after: equals)...])
+            for (key, value) in environment.sorted(by: { $0.key < $1.key }) {
                 if caller[key] == value { continue }
                 Console.out("export \(key)='\(value.replacingOccurrences(of: "'", with: "'\\''"))'")
             }

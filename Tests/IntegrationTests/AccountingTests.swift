@@ -86,7 +86,7 @@ struct AccountingTests {
             throw error
         }
         let summary = await simulator.stop()
-        let signal = try #require(summary.first { $0.mode == "signal" }, "\(summary)")
+        let signal = try #require(summary.first { $0.mode == .signal }, "\(summary)")
         #expect(signal.frozen + signal.skipped == invokes, "\(signal)")
         #expect(signal.skipped > 0, "four callers and one sandbox: some invokes found the next one waiting")
         #expect(signal.thawed == signal.frozen, "\(signal)")

@@ -15,20 +15,21 @@ struct AttachTests {
             name: "fn", command: [], codeDirectory: TestPaths.binDirectory, timeoutSeconds: 10)
         try await withSimulator([function]) { sim in
             let environment = try #require(try await sim.simulator.attachEnvironment(function: "fn"))
-            let api = try #require(environment.first { $0.hasPrefix("AWS_LAMBDA_RUNTIME_API=") })
-            #expect(environment.contains("AWS_LAMBDA_FUNCTION_NAME=fn"))
+            let api = try #require(environment["AWS_LAMBDA_RUNTIME_API"])
+            #expect(environment["AWS_LAMBDA_FUNCTION_NAME"] == "fn")
 
             async let early = sim.invoke("fn", payload: #"{"early":true}"#)
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try await sim.simulator.sandboxes().map(\.state) == ["initializing"])
+            #expect(try await sim.simulator.sandboxes().map(\.state) == [.initializing])
 
-            let runtime = try await BackgroundProcess.start([TestPaths.fixtureRuntime], environment: environment)
+            let runtime = try await BackgroundProcess.start(
+                [TestPaths.fixtureRuntime], environment: environment.map { "\($0.key)=\($0.value)" })
             defer { runtime.signal(SIGKILL) }
             #expect(text(try await early) == #"{"early":true}"#)
             #expect(text(try await sim.invoke("fn", payload: #"{"late":1}"#)) == #"{"late":1}"#)
             let sandbox = try #require(try await sim.simulator.sandboxes().first)
-            #expect("AWS_LAMBDA_RUNTIME_API=\(sandbox.runtimeAPI)" == api)
-            #expect(sandbox.freezeMode == "none")
+            #expect(sandbox.runtimeAPI == api)
+            #expect(sandbox.freezeMode == .none)
             // The second invoke's REPORT comes when the runtime asks for the next one, just after its answer.
             #expect(try await eventually { try await sim.simulator.sandboxes().first?.invocations == 2 })
         }

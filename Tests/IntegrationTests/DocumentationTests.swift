@@ -53,7 +53,9 @@ struct DocumentationTests {
     static func squeezed(_ code: String) -> String { code.filter { !$0.isWhitespace } }
 
     /// Each article's code is a region of the example tests, as they are now.
-    @Test(arguments: ["TestingARuntime.md", "TestingAnExtension.md"])
+    @Test(arguments: [
+        "TestingARuntime.md", "TestingAnExtension.md", "WaitingForEvents.md", "Cancellation.md", "EventVocabulary.md",
+    ])
     func articleCodeIsTested(article: String) throws {
         let path = Self.repository + "/Sources/LambdaSim/LambdaSim.docc/" + article
         let blocks = Self.swiftBlocks(try String(contentsOfFile: path, encoding: .utf8))

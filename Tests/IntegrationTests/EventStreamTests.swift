@@ -46,7 +46,7 @@ struct EventStreamTests {
             Issue.record("unexpected events: \(kinds)")
             return
         }
-        #expect(kinds[0] == .initStarted(initializationType: "on-demand", phase: "init"))
+        #expect(kinds[0] == .initStarted(initializationType: .onDemand, phase: .initial))
         guard case .initFinished(_, .success, nil) = kinds[1] else { return #expect(Bool(false), "\(kinds[1])") }
         for (round, id) in ids.enumerated() {
             let base = 2 + round * 4
@@ -92,7 +92,7 @@ struct EventStreamTests {
             #expect(response.status == 429)
         }
         let throttles = all.filter {
-            $0.kind == .throttled(reason: "ReservedFunctionConcurrentInvocationLimitExceeded")
+            $0.kind == .throttled(reason: .reserved)
         }
         #expect(throttles.count == 1, "\(all)")
         #expect(throttles.first?.sandboxID == nil && throttles.first?.requestID != nil)

@@ -125,10 +125,10 @@ struct FreezeProcessTests {
                 return (sandbox?.freezes.count ?? 0) >= invokes - 1 && (sandbox?.thaws.count ?? 0) >= invokes - 1
             }
             #expect(counted, "\(String(describing: sandbox))")
-            #expect(sandbox?.freezeMode == "signal")
+            #expect(sandbox?.freezeMode == .signal)
             #expect((sandbox?.freezes.p50Microseconds ?? 0) > 0 && (sandbox?.thaws.p50Microseconds ?? 0) > 0)
             let summary = try await simulator.freezeSummary()
-            let signal = try #require(summary.first { $0.mode == "signal" }, "\(summary)")
+            let signal = try #require(summary.first { $0.mode == .signal }, "\(summary)")
             #expect(signal.freezes.count >= invokes - 1 && signal.thaws.count >= invokes - 1, "\(signal)")
             #expect(signal.freezes.p50Microseconds > 0 && signal.thaws.p50Microseconds > 0, "\(signal)")
         } catch {
@@ -136,7 +136,7 @@ struct FreezeProcessTests {
             throw error
         }
         let final = await simulator.stop()
-        let signal = try #require(final.first { $0.mode == "signal" }, "\(final)")
+        let signal = try #require(final.first { $0.mode == .signal }, "\(final)")
         #expect(signal.freezes.count >= invokes - 1 && signal.thaws.count >= invokes - 1, "\(signal)")
         #expect(signal.freezes.p50Microseconds > 0 && signal.thaws.p50Microseconds > 0, "\(signal)")
     }

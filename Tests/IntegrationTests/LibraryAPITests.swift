@@ -56,8 +56,8 @@ struct LibraryAPITests {
         let (requestID, report) = try await events.nextReport(function: "fn")
         #expect(report.durationMilliseconds >= 300 && report.initDurationMilliseconds != nil)
         #expect([try await first.requestID, try await second.requestID].contains(requestID))
-        let done = try await events.telemetry("platform.report", function: "fn")
-        #expect(done.requestID != requestID && done.telemetryType == "platform.report")
+        let done = try await events.telemetry(.report, function: "fn")
+        #expect(done.requestID != requestID && done.telemetryType == .report)
 
         await #expect(throws: SimulatorEventStream.WaitError.timedOut(waitingFor: "REPORT", after: .milliseconds(200)))
         {
@@ -105,12 +105,99 @@ struct LibraryAPITests {
             let requestID = try #require(response.requestID)
             let report = try await events.report(for: requestID)
             #expect(report.durationMilliseconds >= 0)
-            let done = try await events.telemetry("platform.runtimeDone", timeout: .seconds(2))
+            let done = try await events.telemetry(.runtimeDone, timeout: .seconds(2))
             #expect(done.requestID == requestID)
             await #expect(throws: SimulatorEventStream.WaitError.self) {
-                _ = try await events.telemetry("platform.runtimeDone", timeout: .milliseconds(300))
+                _ = try await events.telemetry(.runtimeDone, timeout: .milliseconds(300))
             }
         }
+    }
+
+    /// The look-back is bounded: after waits read past more than `lookBackBytes` of events (six 200 KB output
+    /// lines), the oldest event read past (the first invoke's `platform.runtimeDone`) is forgotten while the latest
+    /// is still found.
+    @Test(.timeLimit(.minutes(1)))
+    func lookBackIsBounded() async throws {
+        let events = SimulatorEventStream()
+        try await withSimulator(functions: [TestFunctions.fixture()], events: events) { simulator in
+            let first = try #require(try await simulator.invoke(function: "fn", payload: #"{"a":1}"#).requestID)
+            let line = String(repeating: "x", count: 200_000)
+            var last = ""
+            for _ in 0..<6 {
+                last = try #require(
+                    try await simulator.invoke(function: "fn", payload: #"{"print":"\#(line)"}"#).requestID)
+            }
+            _ = try await events.report(for: last)
+            func runtimeDone(_ id: String) -> (SimulatorEvent) -> Bool {
+                { event in
+                    guard event.requestID == id, case .runtimeDone = event.kind else { return false }
+                    return true
+                }
+            }
+            _ = try await events.first(timeout: .seconds(1), "latest runtimeDone", where: runtimeDone(last))
+            await #expect(throws: SimulatorEventStream.WaitError.self) {
+                _ = try await events.first(timeout: .milliseconds(300), "first runtimeDone", where: runtimeDone(first))
+            }
+        }
+    }
+
+    /// Iterating a stream ends (the loop finishes) as soon as the iterating task is cancelled, not when the simulator
+    /// stops.
+    @Test(.timeLimit(.minutes(1)))
+    func cancellationEndsIteration() async throws {
+        let events = SimulatorEventStream()
+        try await withSimulator(functions: [TestFunctions.fixture()], events: events) { simulator in
+            _ = try await simulator.invoke(function: "fn", payload: #"{"a":1}"#)
+            let reader = Task {
+                var count = 0
+                for await _ in events { count += 1 }
+                return count
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let clock = ContinuousClock()
+            let start = clock.now
+            reader.cancel()
+            let count = await reader.value
+            #expect(count > 0 && clock.now - start < .seconds(1), "\(count) events, ended after \(clock.now - start)")
+        }
+    }
+
+    /// The closed sets of events are enums: an asynchronous invoke ends as `.asyncResult(condition: .success,
+    /// attempts: 1)`, and a failing one, with no retries, as `.retriesExhausted`.
+    @Test(.timeLimit(.minutes(1)))
+    func asynchronousResultsAreTyped() async throws {
+        var function = TestFunctions.fixture()
+        function.maximumRetryAttempts = 0
+        let events = SimulatorEventStream()
+        try await withSimulator(functions: [function], events: events) { simulator in
+            let accepted = try await simulator.invoke(function: "fn", payload: #"{"a":1}"#, type: .event)
+            let failed = try await simulator.invoke(function: "fn", payload: #"{"error":"My.Error"}"#, type: .event)
+            for (response, condition) in [
+                (accepted, SimulatorEvent.AsyncCondition.success), (failed, .retriesExhausted),
+            ] {
+                let id = try #require(response.requestID)
+                let result = try await events.first("asyncResult of \(id)") {
+                    guard $0.requestID == id, case .asyncResult = $0.kind else { return false }
+                    return true
+                }
+                #expect(result.kind == .asyncResult(condition: condition, attempts: 1))
+            }
+        }
+    }
+
+    /// An exit status read back from Lambda's wording is the one that was rendered, for every exit code and every
+    /// signal number (so a shutdown outcome never reports a status other than the process's).
+    @Test func exitStatusWordingRoundTrips() {
+        for code in Int32(0)...255 {
+            let status = Simulator.ExitStatus.exited(code: code)
+            #expect(Simulator.ExitStatus(goWording: status.description) == status)
+        }
+        for number in Int32(1)...64 {
+            let status = Simulator.ExitStatus.signaled(number)
+            #expect(Simulator.ExitStatus(goWording: status.description) == status, "\(status.description)")
+        }
+        #expect(Simulator.ExitStatus.signaled(SIGKILL).description == "signal: killed")
+        #expect(Simulator.ExitStatus(goWording: "signal: no such thing") == nil)
     }
 
     /// `stop(reason: .timeout)`: the runtime gets SIGTERM and its share of the deadline, then the extension gets
@@ -130,7 +217,7 @@ struct LibraryAPITests {
         #expect(sandbox.function == "fn")
         let byName = Dictionary(uniqueKeysWithValues: sandbox.processes.map { ($0.name, $0) })
         #expect(byName["invoke-logger"]?.exitedInTime == true, "\(sandbox.processes)")
-        #expect(byName["invoke-logger"]?.status == "exit status 0")
+        #expect(byName["invoke-logger"]?.status == .exited(code: 0))
         #expect(byName["runtime"]?.exitedInTime == true, "\(sandbox.processes)")
         #expect(logs.texts.contains("SHUTDOWN reason=timeout"), "\(logs.texts)")
 
@@ -139,7 +226,9 @@ struct LibraryAPITests {
         #expect(try await alone.invoke(function: "fn", payload: Array("{}".utf8)).status == 200)
         let killed = await alone.stop(reason: .failure)
         let runtime = try #require(killed.sandboxes.first?.processes.first)
-        #expect(runtime.name == "runtime" && !runtime.exitedInTime && runtime.status == "signal: killed", "\(runtime)")
+        #expect(
+            runtime.name == "runtime" && !runtime.exitedInTime && runtime.status == .signaled(SIGKILL)
+                && runtime.status.description == "signal: killed", "\(runtime)")
     }
 
     /// The outcome is the final shutdown's alone: a reset before it (here a timeout, whose runtime was killed) is
@@ -172,5 +261,45 @@ struct LibraryAPITests {
             let crashed = try await simulator.invoke(function: "att", payload: Array(#"{"exit":3}"#.utf8))
             #expect(crashed.functionErrorType == "Runtime.ExitError", "\(crashed.text)")
         }
+    }
+
+    /// A spawned process's handle: its pid is the sandbox's runtime, the environment given by name reaches it,
+    /// `signal` reaches it (SIGKILL ends it, and the invoke in flight fails as a crash), `waitForExit` returns once
+    /// it is gone, and a signal after that sends nothing.
+    @Test(.timeLimit(.minutes(1)))
+    func spawnedProcessHandle() async throws {
+        let attached = FunctionOptions(name: "att", command: [], codeDirectory: "/tmp", timeoutSeconds: 10)
+        try await withSimulator(functions: [attached]) { simulator in
+            let environment = try #require(try await simulator.attachEnvironment(function: "att"))
+            #expect(environment["AWS_LAMBDA_FUNCTION_NAME"] == "att" && environment["AWS_LAMBDA_RUNTIME_API"] != nil)
+            let runtime = try await simulator.spawn(
+                runtime: [TestPaths.fixtureRuntime], function: "att", environment: ["GREETING": "hello"])
+            #expect(runtime.isRunning)
+            let answer = try await simulator.invoke(function: "att", payload: #"{"env":"GREETING"}"#)
+            #expect(answer.text.contains("hello"), "\(answer.text)")
+            #expect(try await simulator.sandboxes().first?.pids.contains(runtime.pid) == true)
+
+            let slow = Task { try await simulator.invoke(function: "att", payload: #"{"sleepMs":5000}"#) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await runtime.signal(SIGKILL))
+            try await runtime.waitForExit(timeout: .seconds(5))
+            #expect(!runtime.isRunning)
+            #expect(try await slow.value.functionErrorType == "Runtime.ExitError")
+            #expect(await runtime.signal(SIGTERM) == false)
+        }
+    }
+
+    /// A handle outlives its simulator: once `stop` has ended the process, the handle says so and a signal sends
+    /// nothing (and returns at once rather than waiting on the stopped loop).
+    @Test(.timeLimit(.minutes(1)))
+    func spawnedProcessAfterStop() async throws {
+        let attached = FunctionOptions(name: "att", command: [], codeDirectory: "/tmp", timeoutSeconds: 10)
+        let runtime = try await withSimulator(functions: [attached]) { simulator in
+            let runtime = try await simulator.spawn(runtime: [TestPaths.fixtureRuntime], function: "att")
+            #expect(try await simulator.invoke(function: "att", payload: #"{"a":1}"#).status == 200)
+            return runtime
+        }
+        try await runtime.waitForExit(timeout: .seconds(5))
+        #expect(await runtime.signal(SIGTERM) == false)
     }
 }

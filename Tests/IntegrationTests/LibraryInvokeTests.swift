@@ -64,6 +64,48 @@ struct LibraryInvokeTests {
             #expect(error.message.contains("function 'fn': reservedConcurrency needs an account"), "\(error)")
         }
     }
+
+    /// Payloads as text, bytes or any `Encodable` (`json:`, sent as JSON), and results decoded as a `Decodable`: the fixture
+    /// echoes its payload, so each comes back as it went; a function error, a throttle-like status or an unknown
+    /// function throws `InvokeError` with the answer instead of decoding it.
+    @Test(.timeLimit(.minutes(1)))
+    func typedPayloadsAndResults() async throws {
+        struct Order: Codable, Equatable {
+            var id: Int
+            var item: String
+        }
+        try await withSimulator([TestFunctions.fixture()]) { sim in
+            let simulator = sim.simulator
+            let text = try await simulator.invoke(function: "fn", payload: #"{"a":1}"#)
+            #expect(text.status == 200 && text.text == #"{"a":1}"#)
+            let encoded = try await simulator.invoke(function: "fn", json: Order(id: 7, item: "tea"))
+            #expect(try encoded.decode(Order.self) == Order(id: 7, item: "tea"), "\(encoded.text)")
+            let decoded = try await simulator.invoke(
+                function: "fn", json: Order(id: 8, item: "cake"), returning: Order.self)
+            #expect(decoded == Order(id: 8, item: "cake"))
+            let fromBytes = try await simulator.invoke(
+                function: "fn", payload: Array(#"{"id":9,"item":"jam"}"#.utf8), returning: Order.self)
+            #expect(fromBytes == Order(id: 9, item: "jam"))
+
+            await #expect {
+                _ = try await simulator.invoke(
+                    function: "fn", payload: Array(#"{"error":"My.Error"}"#.utf8), returning: Order.self)
+            } throws: { error in
+                guard let error = error as? InvokeClient.InvokeError else { return false }
+                return error.response.functionErrorType == "My.Error"
+                    && error.description == "function error (Unhandled) My.Error: fixture error"
+            }
+            await #expect {
+                _ = try await simulator.invoke(function: "nope", returning: Order.self)
+            } throws: { error in
+                (error as? InvokeClient.InvokeError)?.description == "status 404 (ResourceNotFoundException)"
+            }
+            await #expect(throws: DecodingError.self) {
+                _ = try await simulator.invoke(
+                    function: "fn", payload: #"{"other":1}"#.utf8.map { $0 }, returning: Order.self)
+            }
+        }
+    }
 }
 
 /// `withSimulator(functions:)`, the library's scoped simulator, as a user's test would call it.

@@ -67,7 +67,7 @@ struct ManagedInstanceTests {
             #expect(sandboxes.count == 1)
             let sandbox = try #require(sandboxes.first)
             #expect(sandbox.isManagedInstance && sandbox.slots == 4 && sandbox.inFlight == 0)
-            #expect(sandbox.freezeMode == "none" && !sandbox.frozen && sandbox.freezeCounts.frozen == 0)
+            #expect(sandbox.freezeMode == .none && !sandbox.frozen && sandbox.freezeCounts.frozen == 0)
             #expect(pids.isSubset(of: Set(sandbox.pids.map(Int.init))))
             #expect(sandbox.invocations == 4)
         }
@@ -161,7 +161,7 @@ struct ManagedInstanceTests {
         function.perExecutionEnvironmentMaxConcurrency = 2
         try await withSimulator([function]) { sim in
             let environment = try #require(try await sim.simulator.attachEnvironment(function: "mi"))
-            #expect(environment.contains("AWS_LAMBDA_MAX_CONCURRENCY=2"))
+            #expect(environment["AWS_LAMBDA_MAX_CONCURRENCY"] == "2")
             let api = try #require(try await sim.simulator.sandboxes().first?.runtimeAPI)
             let next = HTTPRequest(method: "GET", target: "/2018-06-01/runtime/invocation/next")
             async let first = sim.runtimeAPI(api, next)

@@ -15,13 +15,15 @@ import Testing
         #expect(event?.sandboxID == nil && event?.requestID == "r1")
     }
 
-    /// Throttles and asynchronous results, typed inside, show Lambda's words in the public event.
-    @Test func poolEventsShowLambdasWords() {
+    /// Throttles and asynchronous results, typed inside, stay typed in the public event, with Lambda's words as
+    /// their raw values.
+    @Test func poolEventsKeepTheirTypes() {
         #expect(
-            SimulatorEvent(.throttled(reason: .scalingRate), context)?.kind
-                == .throttled(reason: "FunctionInvocationRateLimitExceeded"))
+            SimulatorEvent(.throttled(reason: .scalingRate), context)?.kind == .throttled(reason: .scalingRate))
+        #expect(SimulatorEvent.ThrottleReason.scalingRate.rawValue == "FunctionInvocationRateLimitExceeded")
         #expect(
             SimulatorEvent(.asyncResult(condition: .retriesExhausted, attempts: 3), context)?.kind
-                == .asyncResult(condition: "RetriesExhausted", attempts: 3))
+                == .asyncResult(condition: .retriesExhausted, attempts: 3))
+        #expect(SimulatorEvent.AsyncCondition.retriesExhausted.rawValue == "RetriesExhausted")
     }
 }

@@ -21,7 +21,7 @@ struct TelemetryAPITests {
         var requestID = ""
         var logStream = ""
         var producedBytes = 0
-        var captured: [String] = []
+        var captured: [TelemetryRecord] = []
 
         try await withExtensionSimulator([function], folders: [folder]) { sim in
             let response = try await sim.invoke("tel-py", payload: #"{"a":1}"#)
@@ -71,7 +71,7 @@ struct TelemetryAPITests {
         try Self.checkInvokeEvents(events, requestID: requestID, producedBytes: producedBytes)
 
         // The subscriber got the very events the simulator captured, in the same order.
-        let capturedEvents = try captured.map { try jsonObject($0) }
+        let capturedEvents = try captured.map { try jsonObject($0.json) }
         #expect(events.count >= capturedEvents.count)
         for (received, expected) in zip(events, capturedEvents) {
             #expect(NSDictionary(dictionary: received.fields).isEqual(to: expected), "\(received.fields) ≠ \(expected)")

@@ -17,7 +17,7 @@ struct TelemetryCaptureTests {
         function.logFormat = .json
         let structured = #"{"level":"INFO","message":"structured"}"#
         var ids: [String] = []
-        var captured: [String] = []
+        var captured: [TelemetryRecord] = []
         var lines: [Simulator.LogLine] = []
 
         try await withSimulator([function]) { sim in
@@ -59,7 +59,7 @@ struct TelemetryCaptureTests {
 
         #expect(lines.contains { !$0.isPlatform && $0.text == structured && $0.requestID == ids.last })
         let line = try #require(
-            try captured.map { ReceivedEvent(fields: try jsonObject($0)) }.first { $0.type == "function" })
+            try captured.map { ReceivedEvent(fields: try jsonObject($0.json)) }.first { $0.type == "function" })
         #expect(line.record["level"] as? String == "INFO" && line.record["message"] as? String == "structured")
     }
 
@@ -81,9 +81,11 @@ struct TelemetryCaptureTests {
             let all = try await sim.simulator.telemetryEvents()
             let sandboxes = try await sim.simulator.sandboxes()
             #expect(Set(all.keys) == Set(sandboxes.map(\.id)) && all.count == 1)
-            let raw = try #require(all.values.first)
+            let records = try #require(all.values.first)
+            let raw = records.map(\.json)
             for text in raw { #expect(text.hasPrefix(#"{"time":""#), "\(text)") }
             let events = try raw.map { ReceivedEvent(fields: try jsonObject($0)) }
+            #expect(records.map(\.type.rawValue) == events.map(\.type) && records.map(\.time) == events.map(\.time))
             let invoke = ["platform.start", "function", "platform.runtimeDone", "platform.report"]
             #expect(
                 events.map(\.type) == ["platform.initStart", "platform.initRuntimeDone", "platform.initReport"]

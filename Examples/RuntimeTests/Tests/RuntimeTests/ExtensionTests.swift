@@ -17,10 +17,10 @@ import Testing
                 extension: [Paths.python, Paths.fixtures + "/telemetry-logger"], named: "telemetry-logger",
                 function: "observed")
             try await simulator.spawn(runtime: [Paths.fixture], function: "observed")
-            let ready = try await events.telemetry("platform.extension")
+            let ready = try await events.telemetry(.extension)
             #expect(
                 ready.kind
-                    == .extensionState(name: "telemetry-logger", state: "Ready", events: ["SHUTDOWN"], errorType: nil))
+                    == .extensionState(name: "telemetry-logger", state: .ready, events: [.shutdown], errorType: nil))
 
             let response = try await simulator.invoke(function: "observed", payload: Array("{}".utf8))
             let requestID = try #require(response.requestID)

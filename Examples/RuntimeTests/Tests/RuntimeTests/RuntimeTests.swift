@@ -33,12 +33,12 @@ import Testing
         try await withSimulator(functions: [function]) { simulator in
             async let early = simulator.invoke(function: "mine", payload: Array(#"{"early":true}"#.utf8))
             let environment = try #require(try await simulator.attachEnvironment(function: "mine"))
-            #expect(environment.contains { $0.hasPrefix("AWS_LAMBDA_RUNTIME_API=") })
+            #expect(environment["AWS_LAMBDA_RUNTIME_API"] != nil)
 
-            let pid = try await simulator.spawn(runtime: [Paths.fixture], function: "mine")
+            let runtime = try await simulator.spawn(runtime: [Paths.fixture], function: "mine")
             #expect(try await early.text == #"{"early":true}"#)
             let sandbox = try #require(try await simulator.sandboxes().first)
-            #expect(sandbox.pids.contains(pid))
+            #expect(sandbox.pids.contains(runtime.pid))
         }
         // article-end
     }
