@@ -35,6 +35,8 @@ public final class Simulator: Sendable {
     /// Everything that lives on the loop thread, reached through the actor the loop runs.
     private let state: SimulatorLoop
     private let history: EventHistory?
+    /// Where `stop` stands: a second call waits for the first and returns its outcome.
+    private let stopping = Mutex(StopState.running)
     /// The front port's host.
     public let host: String
     /// The front port.
@@ -172,12 +174,12 @@ public final class Simulator: Sendable {
     func attachFront(
         _ body: @Sendable (EventLoop, [FunctionPool]) throws -> (port: Int, close: () -> Void)
     ) async throws -> Int {
-        try await state.attachFront(body)
+        try await state.gate.pass("attach a front server") { try await state.attachFront(body) }
     }
 
     /// True once every provisioned sandbox has initialised (what `/_sim/health` reports).
     public func isReady() async throws -> Bool {
-        await state.isReady
+        try await state.gate.pass("isReady") { await state.isReady }
     }
 
     private init(loop: EventLoop, state: SimulatorLoop, history: EventHistory?, host: String, port: Int) {
@@ -202,7 +204,9 @@ public final class Simulator: Sendable {
             function: function, payload: payload, type: type.rawValue, logType: logType.rawValue,
             clientContext: clientContext, qualifier: qualifier, extraHeaders: headers)
         let address = host == "0.0.0.0" ? "127.0.0.1" : host
-        return try await InvokeClient.send(request, loop: loop, host: address, port: port)
+        return try await state.gate.pass("invoke") {
+            try await InvokeClient.send(request, loop: loop, host: address, port: port)
+        }
     }
 
     /// The log lines of the events kept so far (the most recent `historyBytes` of events), when started with
@@ -210,13 +214,18 @@ public final class Simulator: Sendable {
     public func logLines() -> [LogLine] { history?.lines ?? [] }
 
     /// Status of every sandbox: id, function, Runtime API address, pids and invocation count.
-    public func sandboxes() async throws -> [SandboxStatus] { await state.sandboxes() }
+    public func sandboxes() async throws -> [SandboxStatus] {
+        try await state.gate.pass("sandboxes") { await state.sandboxes() }
+    }
 
     /// For a function in attach mode (no command): the environment its runtime should be started with — Lambda's
     /// variables and the function's, `AWS_LAMBDA_RUNTIME_API` among them — by name; nil when the function has no
     /// sandbox. The simulator waits for that runtime's first `/next`; invokes queue until then.
     public func attachEnvironment(function: String) async throws -> [String: String]? {
-        guard let entries = await state.runtimeEnvironment(function: function) else { return nil }
+        guard
+            let entries = try await state.gate.pass(
+                "attachEnvironment", { await state.runtimeEnvironment(function: function) })
+        else { return nil }
         var environment: [String: String] = [:]
         for entry in entries {
             guard let equals = entry.firstIndex(of: "=") else { continue }
@@ -258,7 +267,9 @@ public final class Simulator: Sendable {
     ) async throws -> SpawnedProcess {
         guard !arguments.isEmpty else { throw OptionError(message: "spawn: no command") }
         let entries = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        return try await state.spawnAttached(arguments, function: function, role: role, environment: entries)
+        return try await state.gate.pass("spawn") {
+            try await state.spawnAttached(arguments, function: function, role: role, environment: entries)
+        }
     }
 
     /// The Telemetry API events of the events kept so far (see `keepHistory`), oldest first, keyed by sandbox id:
@@ -268,12 +279,12 @@ public final class Simulator: Sendable {
 
     /// Freeze and thaw latency per freeze mode, over every sandbox so far (live or gone).
     public func freezeSummary() async throws -> [FreezeSummary] {
-        await state.freezeSummary()
+        try await state.gate.pass("freezeSummary") { await state.freezeSummary() }
     }
 
     /// The freeze and thaw figures of one function's sandboxes so far (nil for an unknown function).
     public func freezeSummary(function: String) async throws -> FreezeSummary? {
-        await state.freezeSummary(function: function)
+        try await state.gate.pass("freezeSummary") { await state.freezeSummary(function: function) }
     }
 
     /// Stops accepting invokes, shuts every sandbox down (SIGTERM, SIGKILL after the budget) and ends the loop.
@@ -286,14 +297,48 @@ public final class Simulator: Sendable {
     /// external extensions, 500 ms with only internal ones; with none, the runtime gets 300 ms of SIGTERM for a
     /// `spindown` and an immediate SIGKILL otherwise), and whatever is still running at the deadline is killed.
     /// Returns how each process ended, and the freeze figures of the whole run. Queued and in-flight invokes end
-    /// with an error.
+    /// with an error. Once it has returned, every other method that needs the loop throws `StoppedError` at once
+    /// (`waitForSignal` waiting meanwhile too); a second `stop` waits for the first and returns its outcome.
     @discardableResult
     public func stop(reason: ShutdownReason) async -> ShutdownOutcome {
+        let first = await withCheckedContinuation { (continuation: CheckedContinuation<ShutdownOutcome?, Never>) in
+            let answer = stopping.withLock { state -> ShutdownOutcome?? in
+                switch state {
+                case .running:
+                    state = .stopping(waiters: [])
+                    return .some(nil)
+                case .stopping(var waiters):
+                    waiters.append(continuation)
+                    state = .stopping(waiters: waiters)
+                    return nil
+                case .stopped(let outcome):
+                    return .some(outcome)
+                }
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+        if let first { return first }
         let sandboxReason = SandboxStateMachine.ShutdownReason(rawValue: reason.rawValue) ?? .spindown
         let outcome = await state.shutdown(reason: sandboxReason)
+        // Nothing may be queued to the loop once it has ended: close the door and let the calls inside finish.
+        await state.gate.close()
         await state.finish()
         await loop.shutdown()
+        let waiters = stopping.withLock { state -> [CheckedContinuation<ShutdownOutcome?, Never>] in
+            defer { state = .stopped(outcome) }
+            if case .stopping(let waiters) = state { return waiters }
+            return []
+        }
+        for waiter in waiters { waiter.resume(returning: outcome) }
         return outcome
+    }
+
+    /// Where `stop` stands.
+    private enum StopState {
+        case running
+        /// The first `stop` is under way; later ones wait here.
+        case stopping(waiters: [CheckedContinuation<ShutdownOutcome?, Never>])
+        case stopped(ShutdownOutcome)
     }
 
     /// Why the simulator shuts its execution environments down: the reason extensions receive in their SHUTDOWN
@@ -341,7 +386,7 @@ public final class Simulator: Sendable {
     /// finished.
     public func events(capacityBytes: Int = 8 << 20, includeOutput: Bool = true) async throws -> SimulatorEventStream {
         let stream = SimulatorEventStream(capacityBytes: capacityBytes, includeOutput: includeOutput)
-        await state.addStream(stream)
+        try await state.gate.pass("events") { await state.addStream(stream) }
         return stream
     }
 }
@@ -476,27 +521,76 @@ extension Simulator {
     /// rest start as those finish, so that thousands of provisioned sandboxes come up at a steady rate.
     public static var provisioningWidth: Int { FunctionPool.provisioningWidth }
 
-    /// Waits until the process receives one of `signals` (SIGINT and SIGTERM by default) and returns it.
-    public func waitForSignal(_ signals: [Int32] = [SIGINT, SIGTERM]) async -> Int32 {
+    /// Waits until the process receives one of `signals` (SIGINT and SIGTERM by default) and returns it. Throws
+    /// `StoppedError` when the simulator has stopped, or stops while it waits.
+    public func waitForSignal(_ signals: [Int32] = [SIGINT, SIGTERM]) async throws -> Int32 {
         let loop = self.loop
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            loop.submit {
-                var watchers: [SignalWatcher] = []
-                var resumed = false
-                for number in signals {
-                    if let watcher = try? SignalWatcher(
-                        loop: loop, signal: number,
-                        { received in
-                            guard !resumed else { return }
-                            resumed = true
-                            for watcher in watchers { watcher.close() }
-                            continuation.resume(returning: received)
-                        })
-                    {
-                        watchers.append(watcher)
+        let gate = state.gate
+        let wait = SignalWait()
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            wait.begin(continuation)
+            do {
+                let id = try gate.register(
+                    "waitForSignal", onClose: { wait.end(.failure(StoppedError(operation: "waitForSignal"))) }
+                ) {
+                    loop.submit {
+                        var watchers: [SignalWatcher] = []
+                        for number in signals {
+                            if let watcher = try? SignalWatcher(
+                                loop: loop, signal: number,
+                                { received in
+                                    for watcher in watchers { watcher.close() }
+                                    watchers = []
+                                    wait.end(.success(received))
+                                })
+                            {
+                                watchers.append(watcher)
+                            }
+                        }
                     }
                 }
+                wait.onEnd { gate.cancel(id) }
+            } catch {
+                wait.end(.failure(error))
             }
         }
     }
+}
+
+/// One `waitForSignal`: its continuation, resumed once by whichever comes first, a signal or the simulator's stop.
+private final class SignalWait: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Int32, any Error>?
+        var ended = false
+        var onEnd: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    func begin(_ continuation: CheckedContinuation<Int32, any Error>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    /// Runs `action` when the wait ends (at once if it has).
+    func onEnd(_ action: @escaping @Sendable () -> Void) {
+        let ended = state.withLock { state -> Bool in
+            if !state.ended { state.onEnd = action }
+            return state.ended
+        }
+        if ended { action() }
+    }
+
+    /// Resumes the continuation with `result`, unless it was resumed before.
+    func end(_ result: Result<Int32, any Error>) {
+        let (continuation, action) = state.withLock { state in
+            defer {
+                state.continuation = nil
+                state.onEnd = nil
+                state.ended = true
+            }
+            return (state.continuation, state.onEnd)
+        }
+        continuation?.resume(with: result)
+        action?()
+    }
+
 }

@@ -11,6 +11,8 @@ import SimUV
 actor SimulatorLoop {
     /// The loop whose thread runs this actor.
     nonisolated let loop: EventLoop
+    /// What every call from outside passes before it hops onto the loop (see `LoopGate`).
+    nonisolated let gate = LoopGate()
     private var pools: [FunctionPool] = []
     private var front: InvokeAPIServer?
     /// Where X-Ray SDKs send their segments, read and discarded.

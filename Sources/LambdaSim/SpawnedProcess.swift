@@ -37,13 +37,18 @@ public struct SpawnedProcess: Sendable, Hashable {
         guard isRunning else { return false }
         let pid = pid
         let startTime = startTime
-        return await simulator.run {
-            // On the loop thread, which alone reaps the sandbox's children: a process seen here with its start
-            // time is this one (alive or a zombie) until the loop reaps it, so the pid cannot be reused meanwhile.
-            guard let stat = Self.stat(of: pid), stat.startTime == startTime, stat.state != "Z", stat.state != "X"
-            else { return false }
-            return kill(pid, signal) == 0
+        let simulator = simulator
+        // A stopped simulator's loop takes no more work (its processes have all exited anyway).
+        let sent = try? await simulator.gate.pass("signal") {
+            await simulator.run {
+                // On the loop thread, which alone reaps the sandbox's children: a process seen here with its start
+                // time is this one (alive or a zombie) until the loop reaps it, so the pid cannot be reused meanwhile.
+                guard let stat = Self.stat(of: pid), stat.startTime == startTime, stat.state != "Z", stat.state != "X"
+                else { return false }
+                return kill(pid, signal) == 0
+            }
         }
+        return sent ?? false
     }
 
     /// Waits until it has exited, looking every `pollInterval`. Throws `SimulatorEventStream.WaitError.timedOut`

@@ -42,8 +42,10 @@ struct LambdaSimCommand: AsyncParsableCommand {
 /// Runs a started simulator until SIGINT or SIGTERM, then stops it and prints the freeze summary.
 func serveUntilSignal(_ simulator: Simulator, banner: String) async {
     Console.out(banner)
-    let signal = await simulator.waitForSignal()
-    Console.out("lambda-sim: received signal \(signal), shutting down")
+    // Only this function stops the simulator, so the wait ends with a signal.
+    if let signal = try? await simulator.waitForSignal() {
+        Console.out("lambda-sim: received signal \(signal), shutting down")
+    }
     let summary = await simulator.stop()
     for mode in summary where mode.mode != .none {
         Console.out("lambda-sim: freezes (\(mode.mode)): \(mode)")

@@ -302,4 +302,35 @@ struct LibraryAPITests {
         try await runtime.waitForExit(timeout: .seconds(5))
         #expect(await runtime.signal(SIGTERM) == false)
     }
+
+    /// Every call that needs the loop, made after `stop`, throws `StoppedError` at once instead of waiting on the
+    /// ended loop; a signal wait under way ends with it too, and a second `stop` returns the first one's outcome.
+    @Test(.timeLimit(.minutes(1)))
+    func callsAfterStopThrow() async throws {
+        let function = FunctionOptions(name: "echo", command: [TestPaths.fixtureRuntime], codeDirectory: "/tmp")
+        let simulator = try await Simulator.start(functions: [function], port: 0)
+        let signalWait = Task { try await simulator.waitForSignal() }
+        #expect(try await simulator.invoke(function: "echo", payload: "{}").status == 200)
+        let outcome = await simulator.stop(reason: .spindown)
+        #expect(outcome.sandboxes.count == 1)
+        func stopped(_ operation: String) -> @Sendable (any Error) -> Bool {
+            { ($0 as? Simulator.StoppedError)?.operation == operation }
+        }
+        await #expect(performing: { try await signalWait.value }, throws: stopped("waitForSignal"))
+        await #expect(
+            performing: { try await simulator.invoke(function: "echo", payload: "{}") }, throws: stopped("invoke"))
+        await #expect(performing: { try await simulator.sandboxes() }, throws: stopped("sandboxes"))
+        await #expect(throws: Simulator.StoppedError.self) { try await simulator.isReady() }
+        await #expect(throws: Simulator.StoppedError.self) { try await simulator.freezeSummary() }
+        await #expect(throws: Simulator.StoppedError.self) { try await simulator.freezeSummary(function: "echo") }
+        await #expect(throws: Simulator.StoppedError.self) { try await simulator.events() }
+        await #expect(throws: Simulator.StoppedError.self) { try await simulator.attachEnvironment(function: "echo") }
+        await #expect(throws: Simulator.StoppedError.self) {
+            try await simulator.spawn(runtime: [TestPaths.fixtureRuntime], function: "echo")
+        }
+        await #expect(throws: Simulator.StoppedError.self) { try await simulator.watch([]) }
+        await #expect(throws: Simulator.StoppedError.self) { try await simulator.waitForSignal() }
+        #expect(await simulator.stop(reason: .failure) == outcome)
+    }
+
 }
