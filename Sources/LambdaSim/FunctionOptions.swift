@@ -10,6 +10,10 @@ public typealias LogFormat = SimDomain.LogFormat
 /// Who may use a sandbox's Runtime API: `sandbox` (only its own processes, the default) or `any` local process.
 public typealias RuntimeAPIAccess = SimDomain.RuntimeAPIAccess
 
+/// The least severe application log lines runtimes write in the JSON format (`AWS_LAMBDA_LOG_LEVEL`): `TRACE`,
+/// `DEBUG`, `INFO` (the default), `WARN`, `ERROR` or `FATAL`.
+public typealias LogLevel = SimDomain.LogLevel
+
 /// A function to simulate: its runtime command and Lambda configuration.
 public struct FunctionOptions: Sendable {
     /// Function name.
@@ -56,7 +60,7 @@ public struct FunctionOptions: Sendable {
     /// (`perExecutionEnvironmentMaxConcurrency`) always logs JSON, as AWS allows no other format for it.
     public var logFormat: LogFormat
     /// `AWS_LAMBDA_LOG_LEVEL` for runtimes in the JSON format (default `INFO`).
-    public var logLevel: String?
+    public var logLevel: LogLevel?
     /// Reserved concurrency: a cap and a reservation (serve mode).
     public var reservedConcurrency: Int?
     /// Sandboxes initialised at start and kept (serve mode).
@@ -99,7 +103,7 @@ public struct FunctionOptions: Sendable {
         region: String = "us-east-1", accountID: String = "123456789012", environment: [(String, String)] = [],
         inheritedEnvironment: [(String, String)] = [], aliases: [String] = [], maxConcurrency: Int = 1,
         extensionsDirectory: String? = nil, freeze: FreezeMode = .signal, cpuScaling: Bool = false,
-        logFormat: LogFormat = .text, logLevel: String? = nil
+        logFormat: LogFormat = .text, logLevel: LogLevel? = nil
     ) {
         self.name = name
         self.command = command

@@ -30,7 +30,7 @@ package struct FunctionSpec: Sendable, Equatable {
     /// Platform log lines as text or JSON; also `AWS_LAMBDA_LOG_FORMAT` for runtimes.
     package var logFormat: LogFormat = .text
     /// `AWS_LAMBDA_LOG_LEVEL` for runtimes (with the JSON format), if set.
-    package var logLevel: String?
+    package var logLevel: LogLevel?
     /// How the sandbox's processes are held still between invokes.
     package var freezeMode: FreezeMode = .signal
     /// In `cgroup` mode, give the sandbox a CPU quota proportional to its memory (1,769 MB = 1 vCPU).

@@ -48,7 +48,7 @@ package enum RuntimeEnvironment {
         if let handler = function.handler { merged["_HANDLER"] = handler }
         if function.logFormat == .json {
             merged["AWS_LAMBDA_LOG_FORMAT"] = function.logFormat.environmentValue
-            merged["AWS_LAMBDA_LOG_LEVEL"] = function.logLevel ?? "INFO"
+            merged["AWS_LAMBDA_LOG_LEVEL"] = (function.logLevel ?? .info).rawValue
         }
         if let slots = function.environmentMaxConcurrency {
             merged["AWS_LAMBDA_MAX_CONCURRENCY"] = String(slots)

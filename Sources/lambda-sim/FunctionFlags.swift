@@ -34,8 +34,8 @@ struct FunctionFlags: ParsableArguments {
             """)
     var logFormat: String?
 
-    @Option(help: "AWS_LAMBDA_LOG_LEVEL for runtimes with --log-format json (default INFO).")
-    var logLevel: String?
+    @Option(help: "AWS_LAMBDA_LOG_LEVEL for runtimes with --log-format json, in any case (default INFO).")
+    var logLevel: LogLevel?
 
     @Flag(help: "In cgroup mode, give sandboxes a CPU quota proportional to memory (1,769 MB = 1 vCPU).")
     var cpuScaling = false

@@ -7,6 +7,24 @@ import Testing
 
 @Suite("Telemetry API: log format and in-process capture")
 struct TelemetryCaptureTests {
+    /// With the JSON format the runtime sees the function's `logLevel` as AWS_LAMBDA_LOG_LEVEL in Lambda's spelling
+    /// (`.debug` is `DEBUG`), and Lambda's `INFO` when none is set.
+    @Test(.timeLimit(.minutes(1)))
+    func logLevelReachesTheRuntime() async throws {
+        var debug = TestFunctions.fixture(name: "level-debug")
+        debug.logFormat = .json
+        debug.logLevel = .debug
+        var unset = TestFunctions.fixture(name: "level-unset")
+        unset.logFormat = .json
+        try await withSimulator([debug, unset]) { sim in
+            let payload = #"{"env":"AWS_LAMBDA_LOG_LEVEL"}"#
+            let set = try await sim.invoke("level-debug", payload: payload)
+            #expect(try stringObject(set.body) == ["AWS_LAMBDA_LOG_LEVEL": "DEBUG"])
+            let defaulted = try await sim.invoke("level-unset", payload: payload)
+            #expect(try stringObject(defaulted.body) == ["AWS_LAMBDA_LOG_LEVEL": "INFO"])
+        }
+    }
+
     /// With `logFormat: .json` the runtime sees AWS_LAMBDA_LOG_FORMAT=JSON and the platform's log lines are
     /// `{"time","type","record"}` records (initStart, initRuntimeDone, initReport, then start, runtimeDone, report
     /// per invoke) instead of INIT_START/START/END/REPORT text; a function line that is a JSON object stays as
