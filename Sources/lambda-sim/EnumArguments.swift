@@ -8,3 +8,9 @@ extension LogLevel: ExpressibleByArgument {
     /// A level by its name, in any case (`debug`, `DEBUG`).
     public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
 }
+
+extension FreezeMode: ExpressibleByArgument {}
+
+extension LogFormat: ExpressibleByArgument {}
+
+extension RuntimeAPIAccess: ExpressibleByArgument {}

@@ -25,14 +25,14 @@ struct FunctionFlags: ParsableArguments {
 
     @Option(
         help: "How sandboxes are frozen between invokes: none, signal (SIGSTOP/SIGCONT) or cgroup (default signal).")
-    var freeze: String?
+    var freeze: FreezeMode?
 
     @Option(
         help: """
             Platform log lines as CloudWatch's text lines or its JSON records: text or json (default text; json \
             with --per-environment-max-concurrency, as managed instances log only JSON).
             """)
-    var logFormat: String?
+    var logFormat: LogFormat?
 
     @Option(help: "AWS_LAMBDA_LOG_LEVEL for runtimes with --log-format json, in any case (default INFO).")
     var logLevel: LogLevel?
@@ -55,7 +55,7 @@ struct FunctionFlags: ParsableArguments {
             Who may use a sandbox's Runtime API: sandbox (only its own processes, as in Lambda) or any (any local \
             process, e.g. to call it with curl by hand).
             """)
-    var runtimeAPIAccess: String = "sandbox"
+    var runtimeAPIAccess: RuntimeAPIAccess = .sandbox
 
     @Option(
         help: """
@@ -74,7 +74,7 @@ struct FunctionFlags: ParsableArguments {
     var anyGiven: Bool {
         timeout != nil || memory != nil || handler != nil || !environment.isEmpty || codeDir != nil
             || extensionsDir != nil || freeze != nil || logFormat != nil || logLevel != nil || cpuScaling
-            || maxConcurrency != 1 || perEnvironmentMaxConcurrency != nil || runtimeAPIAccess != "sandbox"
+            || maxConcurrency != 1 || perEnvironmentMaxConcurrency != nil || runtimeAPIAccess != .sandbox
             || streamBandwidth != nil
             || maxStreamedResponseBytes != 200 * 1024 * 1024
     }
@@ -86,24 +86,18 @@ struct FunctionFlags: ParsableArguments {
         if let timeout, !(timeout > 0 && timeout <= 900) {
             throw ValidationError("--timeout must be between 1 and 900 seconds, got \(timeout)")
         }
-        if let logFormat, LogFormat(rawValue: logFormat) == nil {
-            throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
-        }
-        if let freeze, FreezeMode(rawValue: freeze) == nil {
-            throw ValidationError("--freeze must be none, signal or cgroup, got '\(freeze)'")
-        }
         if let slots = perEnvironmentMaxConcurrency {
             guard (1...1_600).contains(slots) else {
                 throw ValidationError("--per-environment-max-concurrency must be between 1 and 1600, got \(slots)")
             }
-            if let freeze, freeze != "none" {
+            if let freeze, freeze != .none {
                 throw ValidationError(
-                    "--freeze \(freeze) does not apply with --per-environment-max-concurrency: managed instances are"
+                    "--freeze \(freeze.rawValue) does not apply with --per-environment-max-concurrency: managed instances are"
                         + " never frozen")
             }
-            if let logFormat, logFormat != "json" {
+            if let logFormat, logFormat != .json {
                 throw ValidationError(
-                    "--log-format \(logFormat) does not apply with --per-environment-max-concurrency: managed"
+                    "--log-format \(logFormat.rawValue) does not apply with --per-environment-max-concurrency: managed"
                         + " instances log only JSON")
             }
         }
@@ -123,9 +117,6 @@ struct FunctionFlags: ParsableArguments {
             throw ValidationError("--stream-bandwidth must be at least 1 byte per second")
         }
         if maxStreamedResponseBytes < 1 { throw ValidationError("--max-streamed-response-bytes must be positive") }
-        if RuntimeAPIAccess(rawValue: runtimeAPIAccess) == nil {
-            throw ValidationError("--runtime-api-access must be sandbox or any, got '\(runtimeAPIAccess)'")
-        }
         for entry in environment {
             guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
                 throw ValidationError("--env expects KEY=VALUE, got '\(entry)'")
@@ -163,11 +154,10 @@ struct FunctionFlags: ParsableArguments {
             inheritedEnvironment: caller.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
             aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency,
             extensionsDirectory: extensionsDir.map(absolutePath),
-            freeze: FreezeMode(rawValue: freeze ?? "signal") ?? .signal,
-            cpuScaling: cpuScaling, logFormat: logFormat.flatMap(LogFormat.init(rawValue:)) ?? .text, logLevel: logLevel
+            freeze: freeze ?? .signal, cpuScaling: cpuScaling, logFormat: logFormat ?? .text, logLevel: logLevel
         )
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
-        options.runtimeAPIAccess = RuntimeAPIAccess(rawValue: runtimeAPIAccess) ?? .sandbox
+        options.runtimeAPIAccess = runtimeAPIAccess
         options.streamingBytesPerSecond = streamBandwidth
         options.maxStreamedResponseBytes = maxStreamedResponseBytes
         options.perExecutionEnvironmentMaxConcurrency = perEnvironmentMaxConcurrency

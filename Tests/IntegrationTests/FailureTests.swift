@@ -145,6 +145,25 @@ struct FailureTests {
         }
     }
 
+    /// A closed-set flag of `run` (`--freeze`, `--log-format`, `--runtime-api-access`, `--log-level`) with a value
+    /// outside its set stops the command before it starts (exit 2), naming the flag, the value and every value it
+    /// takes.
+    @Test(.timeLimit(.minutes(1)))
+    func closedSetFlagsRefuseOtherValues() async throws {
+        let cases = [
+            ("--freeze", "bogus", "'none', 'signal' or 'cgroup'"), ("--log-format", "xml", "'text' and 'json'"),
+            ("--runtime-api-access", "all", "'sandbox' and 'any'"), ("--log-level", "verbose", "- FATAL"),
+        ]
+        for (flag, value, values) in cases {
+            let run = try await BackgroundProcess.start([
+                FreezePaths.lambdaSim, "run", "--port", "0", flag, value, "--", TestPaths.fixtureRuntime,
+            ])
+            #expect(try await run.waitForExit() == .exited(2))
+            #expect(run.stderr.contains("The value '\(value)' is invalid for '\(flag) "), "\(run.stderr)")
+            #expect(run.stderr.contains(values), "\(run.stderr)")
+        }
+    }
+
     /// `run --code-dir` and serve's `codeUri` naming no directory stop the command before it starts, naming the
     /// flag or key and the path.
     @Test(.timeLimit(.minutes(1)))
