@@ -1,7 +1,8 @@
 /// When a sandbox reads its memory (`/proc/<pid>/status` of every process, about 7 µs each) at the end of an
 /// invoke. The figure read is a high-water mark, so a later reading misses no peak; what a skipped reading costs is
-/// only when a peak is reported. An invoke of at least `minimumDuration` is always followed by a reading; a shorter
-/// one only when the last reading is at least `interval` old, else one reading follows when the interval is over.
+/// only when a peak is reported. The first invoke after an init (which touches the handler's code and data for the
+/// first time) and every invoke of at least `minimumDuration` are always followed by a reading; a shorter one only
+/// when the last reading is at least `interval` old, else one reading follows when the interval is over.
 /// So back-to-back warm invokes read memory about once per interval, and only a sub-millisecond invoke that raises
 /// the peak right after another shows it late: in the REPORT of the first invoke that ends after the next reading.
 ///
@@ -13,6 +14,8 @@ struct MemoryReadings {
     private(set) var lastReading: UInt64?
     /// When the catch-up reading is due, while one is.
     private(set) var catchUpDue: UInt64?
+    /// Whether the next invoke is the first since an init.
+    private(set) var firstInvoke = true
 
     /// Least time between two readings at the ends of short invokes (nanoseconds).
     static let interval: UInt64 = 50_000_000
@@ -31,13 +34,20 @@ struct MemoryReadings {
 
     /// The decision for an invoke of `durationMs` that ended at `now`.
     mutating func invokeEnded(durationMs: Double, at now: UInt64) -> Decision {
-        guard let last = lastReading, durationMs < Self.minimumDuration, now &- last < Self.interval else {
+        defer { firstInvoke = false }
+        guard let last = lastReading, !firstInvoke, durationMs < Self.minimumDuration, now &- last < Self.interval
+        else {
             return .read
         }
         if catchUpDue != nil { return .skip }
         let due = last + Self.interval
         catchUpDue = due
         return .armCatchUp(afterNanoseconds: due - now)
+    }
+
+    /// An init ended (and memory was read): the next invoke is a first one again.
+    mutating func initEnded() {
+        firstInvoke = true
     }
 
     /// Memory was read at `now` (at an invoke's end, at the catch-up, at init or at an exit).

@@ -32,7 +32,10 @@ extension Sandbox {
             data.initializationType = initializationType
             // A first reading of memory (and of the members a freeze confirms), so a crash in the first invoke
             // still reports what init used.
-            if data.outcome.status == .success { measureMemory() }
+            if data.outcome.status == .success {
+                measureMemory()
+                memoryReadings.initEnded()
+            }
             publish(.platform(.initReport(data)), requestID: requestID)
         default:
             publish(event, requestID: requestID)

@@ -12,11 +12,27 @@ struct MemoryReadingsTests {
         #expect(readings.invokeEnded(durationMs: 0.05, at: 5 * Self.ms) == .read)
     }
 
+    /// The first invoke after an init reads however short and recent: it touches the handler's memory for the
+    /// first time. So does the first one after a later init.
+    @Test func firstInvokeAfterInitReads() {
+        var readings = MemoryReadings()
+        readings.read(at: 100 * Self.ms)
+        readings.initEnded()
+        #expect(readings.invokeEnded(durationMs: 0.05, at: 101 * Self.ms) == .read)
+        readings.read(at: 101 * Self.ms)
+        #expect(
+            readings.invokeEnded(durationMs: 0.05, at: 102 * Self.ms) == .armCatchUp(afterNanoseconds: 49 * Self.ms))
+        readings.read(at: 110 * Self.ms)
+        readings.initEnded()
+        #expect(readings.invokeEnded(durationMs: 0.05, at: 111 * Self.ms) == .read)
+    }
+
     /// A short invoke ending within the interval of the last reading arms one catch-up, due when the interval ends;
     /// further short invokes meanwhile skip; the catch-up's reading opens the next interval.
     @Test func shortInvokesShareOneCatchUp() {
         var readings = MemoryReadings()
         readings.read(at: 100 * Self.ms)
+        _ = readings.invokeEnded(durationMs: 0.05, at: 100 * Self.ms)
         #expect(
             readings.invokeEnded(durationMs: 0.05, at: 101 * Self.ms) == .armCatchUp(afterNanoseconds: 49 * Self.ms))
         #expect(readings.catchUpDue == 150 * Self.ms)
@@ -34,6 +50,7 @@ struct MemoryReadingsTests {
     @Test func longInvokeAlwaysReads() {
         var readings = MemoryReadings()
         readings.read(at: 100 * Self.ms)
+        _ = readings.invokeEnded(durationMs: 0.05, at: 100 * Self.ms)
         #expect(readings.invokeEnded(durationMs: 1.0, at: 101 * Self.ms) == .read)
         #expect(readings.invokeEnded(durationMs: 250, at: 101 * Self.ms) == .read)
     }
@@ -42,6 +59,7 @@ struct MemoryReadingsTests {
     @Test func staleReadingReads() {
         var readings = MemoryReadings()
         readings.read(at: 100 * Self.ms)
+        _ = readings.invokeEnded(durationMs: 0.05, at: 100 * Self.ms)
         #expect(readings.invokeEnded(durationMs: 0.05, at: 150 * Self.ms) == .read)
         readings.read(at: 150 * Self.ms)
         _ = readings.invokeEnded(durationMs: 0.05, at: 160 * Self.ms)
