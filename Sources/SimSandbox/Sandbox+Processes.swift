@@ -225,7 +225,7 @@ extension Sandbox {
         }
         if shutdownSequence.isStopping {
             shutdownExits.append(
-                ShutdownExit(name: "runtime", status: status.description, killed: killedInShutdown.contains("runtime")))
+                ShutdownExit(name: "runtime", status: status, killed: killedInShutdown.contains("runtime")))
             // During a shutdown, SHUTDOWN goes out once the runtime is gone.
             perform(shutdownSequence.runtimeExited())
             noteExit()
@@ -265,7 +265,7 @@ extension Sandbox {
         extensionProcesses[name] = nil
         if shutdownSequence.isStopping {
             shutdownExits.append(
-                ShutdownExit(name: name, status: status.description, killed: killedInShutdown.contains(name)))
+                ShutdownExit(name: name, status: status, killed: killedInShutdown.contains(name)))
         } else {
             perform(machine.extensionExited(name: name, status: status.description))
         }
