@@ -24,8 +24,8 @@ package final class Sandbox {
     package private(set) var runtimeAPI = ""
     /// Called with each invoke's result.
     package var onResult: ((InvokeResult) -> Void)?
-    /// Called when the sandbox can take another invoke.
-    package var onAvailable: ((Sandbox) -> Void)?
+    /// Called when the sandbox can take another invoke, with how it stands then (as its machine decided).
+    package var onAvailable: ((Sandbox, PoolStateMachine.Availability) -> Void)?
     /// Called once when the sandbox has shut down for good.
     package var onTerminated: ((Sandbox) -> Void)?
     /// Invokes completed here.
@@ -261,7 +261,7 @@ package final class Sandbox {
                 if let tail = tails.removeValue(forKey: requestID) { result.logTail = tail.lines }
                 onResult?(result)
             case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)
-            case .available: onAvailable?(self)
+            case .available(let availability): onAvailable?(self, availability)
             case .freeze(let epoch):
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {

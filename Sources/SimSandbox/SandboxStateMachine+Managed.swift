@@ -130,7 +130,7 @@ extension SandboxStateMachine {
         record(final, in: &r, streamedBytes: streamedBytes)
         s.invokes[requestID] = nil
         state = .serving(s)
-        return (reply, endServed(r, outcome: final) + [.available])
+        return (reply, endServed(r, outcome: final) + [availableAction])
     }
 
     /// A worker began streaming its response to `requestID`: nil when it may, else the error to answer.
@@ -168,7 +168,7 @@ extension SandboxStateMachine {
                 outcome: .platformError(
                     errorType: "Sandbox.Timedout",
                     message: "RequestId: \(requestID) Error: Task timed out after \(seconds) seconds")))
-        actions.append(.available)
+        actions.append(availableAction)
         return actions
     }
 

@@ -161,8 +161,8 @@ package struct SandboxStateMachine {
         /// Stop every process: SIGTERM the runtime and SIGKILL everything still alive `deadlineMilliseconds`
         /// from now (at once when 0). Extensions not subscribed to SHUTDOWN die at once.
         case kill(ShutdownReason, deadlineMilliseconds: UInt64)
-        /// The sandbox can take another invoke.
-        case available
+        /// The sandbox can take another invoke; how it stands then (decided with the transition that freed it).
+        case available(PoolStateMachine.Availability)
         /// The sandbox is gone for good.
         case terminated
         /// Freeze every process, unless a thaw happened since (the epoch moved on).
@@ -213,6 +213,13 @@ package struct SandboxStateMachine {
         case .serving(let s): return s.invokes.count < function.slotsPerEnvironment
         default: return false
         }
+    }
+
+    /// `.available`, with how the sandbox stands after the transition that freed it: without processes again (its
+    /// init failed) or initialised with its invokes in flight.
+    var availableAction: Action {
+        if case .idle = state { return .available(.uninitialized) }
+        return .available(.ready(inFlight: inFlightCount))
     }
 
     /// Invokes placed here and not finished: those of a serving managed instance, else 0 or 1.
@@ -378,11 +385,11 @@ package struct SandboxStateMachine {
         if function.isManagedInstance {
             // Never frozen: a managed instance keeps running between invokes.
             state = .serving(Serving(idleWorkers: i.idleWorkers))
-            return actions + [.cancelTimer, .available]
+            return actions + [.cancelTimer, availableAction]
         }
         guard let invocation = i.invocation else {
             state = .ready
-            return actions + [.cancelTimer, .available] + freezeActions()
+            return actions + [.cancelTimer, availableAction] + freezeActions()
         }
         if i.phase == .invoke {
             // The invoke's timer already runs; its duration counts from the invoke's start.
@@ -409,7 +416,7 @@ package struct SandboxStateMachine {
                 postRuntimeExtensionsMs: extensions.extensions.isEmpty ? nil : milliseconds(since: runtimeDoneAt)),
         ]
         if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
-        actions.append(.available)
+        actions.append(availableAction)
         // A placement made by `available` thaws (epoch + 1) and the freeze is dropped.
         if case .ready = state { actions += freezeActions() }
         return actions
@@ -631,7 +638,7 @@ package struct SandboxStateMachine {
             return [.launchExtensions, .startTimer(milliseconds: function.timeoutMilliseconds)]
         }
         state = .idle
-        return [.available]
+        return [availableAction]
     }
 
     /// The armed timer fired: the init limit or the function timeout.

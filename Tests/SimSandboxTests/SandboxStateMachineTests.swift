@@ -83,7 +83,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(figures?.durationMs == 12)
         #expect(figures?.initDurationMs == 50)
         #expect(figures?.status == .success)
-        #expect(Array(end.suffix(2)) == [.available, .freeze(epoch: 0)])
+        #expect(Array(end.suffix(2)) == [.available(.ready(inFlight: 0)), .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
         #expect(machine.frozen)
     }
@@ -291,7 +291,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(report(actions)?.durationMs == 1000)
         #expect(events(actions).contains(.timedOut(seconds: "1.00")))
         #expect(actions.last == .kill(.timeout, deadlineMilliseconds: 0))
-        #expect(machine.processesGone() == [.available])
+        #expect(machine.processesGone() == [.available(.uninitialized)])
         #expect(machine.canAcceptInvoke)
     }
 
@@ -390,7 +390,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         _ = machine.extensionsLaunched(names: [])
         let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
         #expect(completion(second) == .platformError(errorType: "Runtime.InvalidEntrypoint", message: "m"))
-        #expect(second.last == .available)
+        #expect(second.last == .available(.uninitialized))
     }
 
     /// A runtime that dies while idle is reset; the sandbox becomes available again.
@@ -399,7 +399,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(
             machine.runtimeExited("signal: killed", code: nil) == [.thaw, .kill(.failure, deadlineMilliseconds: 0)])
         #expect(!machine.canAcceptInvoke)
-        #expect(machine.processesGone() == [.available])
+        #expect(machine.processesGone() == [.available(.uninitialized)])
     }
 
     /// Shutdown of a ready sandbox kills with spindown and ends terminated; an in-flight invoke is answered.
@@ -424,7 +424,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let (reply, actions) = machine.runtimeNext()
         #expect(reply == .hold)
-        #expect(withoutEvents(actions) == [.cancelTimer, .available, .freeze(epoch: 0)])
+        #expect(withoutEvents(actions) == [.cancelTimer, .available(.ready(inFlight: 0)), .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
     }
 }
