@@ -97,7 +97,7 @@ extension SandboxStateMachine {
         if r.runtime == .running || r.runtime == .responseSent {
             actions.append(runtimeDoneTelemetry(r, outcome: .timeout()))
         }
-        actions.append(.publish(.timedOut(seconds: seconds), requestID: id))
+        actions.append(.publish(.timedOut(seconds: function.timeoutSeconds), requestID: id))
         actions.append(
             .report(
                 requestID: id, durationMs: Double(function.timeoutMilliseconds), initDurationMs: r.initDurationMs,

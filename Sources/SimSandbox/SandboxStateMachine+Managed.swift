@@ -157,7 +157,7 @@ extension SandboxStateMachine {
         let seconds = LambdaLog.fixed(function.timeoutSeconds)
         var actions: [Action] = []
         if r.dispatched { actions.append(runtimeDoneTelemetry(r, outcome: .timeout())) }
-        actions.append(.publish(.timedOut(seconds: seconds), requestID: requestID))
+        actions.append(.publish(.timedOut(seconds: function.timeoutSeconds), requestID: requestID))
         actions.append(
             .report(
                 requestID: requestID, durationMs: Double(function.timeoutMilliseconds), initDurationMs: nil,

@@ -289,7 +289,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         )
         #expect(report(actions)?.status == .timeout)
         #expect(report(actions)?.durationMs == 1000)
-        #expect(events(actions).contains(.timedOut(seconds: "1.00")))
+        #expect(events(actions).contains(.timedOut(seconds: 1)))
         #expect(actions.last == .kill(.timeout, deadlineMilliseconds: 0))
         #expect(machine.processesGone() == [.available(.uninitialized)])
         #expect(machine.canAcceptInvoke)
