@@ -40,10 +40,10 @@ extension Sandbox {
     }
 
     /// The invoke phase ended: counts, durations, the measured memory, then `platform.report` (REPORT), preceded
-    /// by `platform.fault` for a crash (Logs API).
+    /// by `platform.fault` when the machine says the runtime exited before completing the invoke (Logs API).
     func report(
         requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
-        postRuntimeExtensionsMs: Double?
+        postRuntimeExtensionsMs: Double?, processExited: Bool
     ) {
         invocationCount += 1
         if let initDurationMs {
@@ -59,7 +59,7 @@ extension Sandbox {
         case .timeout: outcome = .timeout()
         case .error(let type): outcome = SandboxStateMachine.eventOutcome(errorType: type)
         }
-        if case .error(let type) = status, type == "Runtime.ExitError" || type == "Runtime.OutOfMemory" {
+        if processExited {
             publish(
                 .platform(.fault("RequestId: \(requestID) Process exited before completing request")),
                 requestID: requestID)

@@ -252,10 +252,11 @@ package final class Sandbox {
                 if let waiter = extensionWaiters.removeValue(forKey: id), !waiter.isCompleted {
                     waiter.send(ExtensionAPIResponses.event(event))
                 }
-            case .report(let requestID, let durationMs, let initDurationMs, let status, let postExtensions):
+            case .report(
+                let requestID, let durationMs, let initDurationMs, let status, let postExtensions, let processExited):
                 report(
                     requestID: requestID, durationMs: durationMs, initDurationMs: initDurationMs, status: status,
-                    postRuntimeExtensionsMs: postExtensions)
+                    postRuntimeExtensionsMs: postExtensions, processExited: processExited)
             case .complete(let requestID, let outcome):
                 var result = InvokeResult(requestID: requestID, outcome: outcome)
                 if let tail = tails.removeValue(forKey: requestID) { result.logTail = tail.lines }

@@ -159,7 +159,7 @@ extension SandboxStateMachine {
         if r.dispatched { actions.append(runtimeDoneTelemetry(r, outcome: .timeout())) }
         actions.append(.publish(.timedOut(seconds: function.timeoutSeconds), requestID: requestID))
         actions.append(
-            .report(
+            Self.reportAction(
                 requestID: requestID, durationMs: Double(function.timeoutMilliseconds), initDurationMs: nil,
                 status: .timeout))
         actions.append(
@@ -185,7 +185,8 @@ extension SandboxStateMachine {
             status = .success
         }
         actions.append(
-            .report(requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: nil, status: status))
+            Self.reportAction(
+                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: nil, status: status))
         actions.append(.complete(requestID: id, outcome: outcome))
         return actions
     }

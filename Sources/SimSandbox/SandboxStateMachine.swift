@@ -150,10 +150,12 @@ package struct SandboxStateMachine {
         /// Publish an event, attributed to the invoke it belongs to (decided when the event is made, since the
         /// state may have moved on by the time it is published).
         case publish(SandboxEvent, requestID: String?)
-        /// The invoke phase ended: publish its report (the sandbox adds the memory figures).
+        /// The invoke phase ended: publish its report (the sandbox adds the memory figures), preceded by
+        /// `platform.fault` when `processExited` (the runtime exited or ran out of memory before completing it).
+        /// Made by `reportAction`.
         case report(
             requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
-            postRuntimeExtensionsMs: Double? = nil)
+            postRuntimeExtensionsMs: Double?, processExited: Bool)
         /// Give the invoker its result.
         case complete(requestID: String, outcome: InvokeOutcome)
         /// Answer this extension's held `/event/next` with an event (JSON).
@@ -410,7 +412,7 @@ package struct SandboxStateMachine {
         let id = r.invocation.requestID
         var actions: [Action] = [
             .cancelTimer,
-            .report(
+            Self.reportAction(
                 requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
                 status: .success,
                 postRuntimeExtensionsMs: extensions.extensions.isEmpty ? nil : milliseconds(since: runtimeDoneAt)),
@@ -715,7 +717,7 @@ package struct SandboxStateMachine {
             let status: LambdaLog.ReportStatus
             if case .platformError(let type, _) = outcome { status = .error(type) } else { status = .success }
             actions.append(
-                .report(
+                Self.reportAction(
                     requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
                     status: status))
             if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }

@@ -289,6 +289,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         )
         #expect(report(actions)?.status == .timeout)
         #expect(report(actions)?.durationMs == 1000)
+        #expect(report(actions)?.processExited == false)
         #expect(events(actions).contains(.timedOut(seconds: 1)))
         #expect(actions.last == .kill(.timeout, deadlineMilliseconds: 0))
         #expect(machine.processesGone() == [.available(.uninitialized)])
@@ -308,6 +309,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
                     message: "RequestId: req-1 Error: Runtime exited with error: exit status 2"
                 ))
         #expect(report(actions)?.status == .error("Runtime.ExitError"))
+        #expect(report(actions)?.processExited == true)
         #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
         var zero = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&zero, invocation())
@@ -315,6 +317,35 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         if case .platformError(_, let message)? = completion(zero.runtimeExited("exit status 0", code: 0)) {
             #expect(message == "RequestId: req-1 Error: Runtime exited without providing a reason")
         }
+    }
+
+    /// A REPORT is a fault (platform.fault precedes it) when the runtime exited or was killed for memory before
+    /// completing the invoke, and not when the invoke failed for another reason (a function error, a missing
+    /// bootstrap).
+    @Test func faultsAreRuntimeExitsOnly() {
+        var oom = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        coldStart(&oom, invocation())
+        _ = oom.runtimeNext()
+        let killed = oom.runtimeExited("signal: killed", code: nil, outOfMemory: true)
+        #expect(report(killed)?.status == .error("Runtime.OutOfMemory"))
+        #expect(report(killed)?.processExited == true)
+
+        var failed = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        coldStart(&failed, invocation())
+        _ = failed.runtimeNext()
+        _ = failed.runtimeResult(
+            requestID: "req-1", isError: true,
+            outcome: .functionError(body: [], contentType: nil, errorType: "Runtime.ExitError"))
+        let (_, end) = failed.runtimeNext()
+        #expect(report(end)?.processExited == false)
+
+        var missing = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        coldStart(&missing, invocation())
+        _ = missing.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        _ = missing.extensionsLaunched(names: [])
+        let second = missing.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        #expect(report(second)?.status == .error("Runtime.InvalidEntrypoint"))
+        #expect(report(second)?.processExited == false)
     }
 
     /// An init failure resets and retries init inside the invoke (phase invoke) under the function timeout.
