@@ -584,14 +584,6 @@ package struct SandboxStateMachine {
 
     // MARK: - Process and timer events
 
-    /// The runtime could not be started (missing or non-executable bootstrap).
-    package mutating func spawnFailed(errorType: String, message: String) -> [Action] {
-        guard case .initializing(var i) = state else { return [] }
-        i.initError = .platformError(errorType: errorType, message: message)
-        state = .initializing(i)
-        return failInit(errorType: errorType, timedOut: false, processesAlive: false)
-    }
-
     /// The runtime process exited (it was reaped).
     package mutating func runtimeExited(_ status: String, code: Int32?, outOfMemory: Bool = false) -> [Action] {
         let reason = code == 0 ? "Runtime exited without providing a reason" : "Runtime exited with error: \(status)"

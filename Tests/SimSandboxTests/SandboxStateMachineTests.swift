@@ -5,6 +5,10 @@ import Testing
 
 @testable import SimSandbox
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 private func makeFunction(timeout: Double = 3) -> FunctionSpec {
     var spec = FunctionSpec(name: "fn", command: ["/bin/true"], codeDirectory: "/tmp")
     spec.timeoutSeconds = timeout
@@ -422,6 +426,45 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
         #expect(completion(second) == .platformError(errorType: "Runtime.InvalidEntrypoint", message: "m"))
         #expect(second.last == .available(.uninitialized))
+    }
+
+    /// A spawn error is Lambda's error: a missing, non-executable or non-program bootstrap is
+    /// Runtime.InvalidEntrypoint in Go's wording, a bad code directory Runtime.InvalidWorkingDir, and any other
+    /// errno the simulator's own Sandbox.Failure, with a notice first; each message names the invoke.
+    @Test func spawnErrorsMapToLambdaErrors() {
+        func outcome(_ error: SandboxStateMachine.SpawnError) -> (InvokeOutcome?, [SandboxEvent]) {
+            var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+            coldStart(&machine, invocation())
+            let first = machine.spawnFailed(error)
+            _ = machine.extensionsLaunched(names: [])
+            return (completion(machine.spawnFailed(error)), events(first))
+        }
+        let reasons: [(Int32, String)] = [
+            (ENOENT, "no such file or directory"), (EACCES, "permission denied"), (ENOEXEC, "exec format error"),
+        ]
+        for (code, reason) in reasons {
+            let (result, notices) = outcome(.exec(program: "/code/bootstrap", errno: code, systemMessage: "x"))
+            #expect(
+                result
+                    == .platformError(
+                        errorType: "Runtime.InvalidEntrypoint",
+                        message: "RequestId: req-1 Error: fork/exec /code/bootstrap: \(reason)"))
+            #expect(!notices.contains { if case .notice = $0 { return true } else { return false } })
+        }
+        let (tooMany, notices) = outcome(
+            .exec(program: "/code/bootstrap", errno: EMFILE, systemMessage: "Too many open files"))
+        #expect(
+            tooMany
+                == .platformError(
+                    errorType: "Sandbox.Failure",
+                    message: "RequestId: req-1 Error: the simulator could not start the runtime: Too many open files"))
+        #expect(notices.first == .notice("lambda-sim: cannot start /code/bootstrap: Too many open files"))
+        let (directory, _) = outcome(.workingDirectory(path: "/nope", cause: "no such file or directory"))
+        #expect(
+            directory
+                == .platformError(
+                    errorType: "Runtime.InvalidWorkingDir",
+                    message: "RequestId: req-1 Error: chdir /nope: no such file or directory"))
     }
 
     /// A runtime that dies while idle is reset; the sandbox becomes available again.
