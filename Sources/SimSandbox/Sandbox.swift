@@ -212,7 +212,7 @@ package final class Sandbox {
 
     // MARK: - Actions
 
-    func perform(_ actions: [SandboxStateMachine.Action], skipDispatch: Bool = false) {
+    func perform(_ actions: [SandboxStateMachine.Action]) {
         for action in actions {
             switch action {
             case .launchExtensions:
@@ -247,7 +247,7 @@ package final class Sandbox {
             case .cancelInvokeTimer(let requestID):
                 releaseInvokeTimer(requestID)
             case .dispatch(let invocation, let deadline):
-                if !skipDispatch { dispatch(invocation, deadline: deadline) }
+                dispatch(invocation, deadline: deadline)
             case .extensionEvent(let id, let event):
                 if let waiter = extensionWaiters.removeValue(forKey: id), !waiter.isCompleted {
                     waiter.send(ExtensionAPIResponses.event(event))

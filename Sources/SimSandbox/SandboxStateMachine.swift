@@ -445,8 +445,7 @@ package struct SandboxStateMachine {
             i.idleWorkers = 1
             extensions.registrationClosed = true
             state = .initializing(i)
-            let actions = finishInitIfReady()
-            return (replyFor(actions), actions)
+            return Self.replyWithDispatch(finishInitIfReady())
         case .ready:
             return (.hold, [])
         case .running(var r):
@@ -470,11 +469,16 @@ package struct SandboxStateMachine {
         }
     }
 
-    private func replyFor(_ actions: [Action]) -> RuntimeReply {
-        for case .dispatch(let invocation, let deadline) in actions {
-            return .invocation(invocation, deadlineEpochMilliseconds: deadline)
+    /// The reply to the `/next` that ended init: the invoke it dispatches, taken out of the actions (this `/next`
+    /// is its delivery), or `hold` when there is none.
+    private static func replyWithDispatch(_ actions: [Action]) -> (RuntimeReply, [Action]) {
+        var actions = actions
+        for (index, action) in actions.enumerated() {
+            guard case .dispatch(let invocation, let deadline) = action else { continue }
+            actions.remove(at: index)
+            return (.invocation(invocation, deadlineEpochMilliseconds: deadline), actions)
         }
-        return .hold
+        return (.hold, actions)
     }
 
     /// `POST /runtime/invocation/{id}/response` or `/error`, after the HTTP layer read the body.

@@ -53,7 +53,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(!machine.canAcceptInvoke)
     }
 
-    /// The first /next ends init and receives the invoke with a deadline of start + timeout.
+    /// The first /next ends init and receives the invoke with a deadline of start + timeout, as its reply only (no
+    /// `.dispatch` to hand it out a second time).
     @Test func firstNextDeliversInvoke() {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
@@ -64,6 +65,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(reply == .invocation(invocation(), deadlineEpochMilliseconds: deadline))
         #expect(actions.contains(.startTimer(milliseconds: 3000)))
         #expect(startedRequests(actions) == ["req-1"])
+        #expect(!actions.contains { if case .dispatch = $0 { return true } else { return false } })
         #expect(machine.runtimeState == .running)
     }
 
