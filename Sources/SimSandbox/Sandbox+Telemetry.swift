@@ -7,11 +7,9 @@ import SimTelemetry
 /// stream) is added to the machine's events, and subscriptions are answered.
 extension Sandbox {
     /// `platform.initStart` (INIT_START), at the start of every init (also a retried one inside an invoke).
-    func startInitTelemetry() {
+    func startInitTelemetry(phase: SimDomain.InitPhase) {
         // A new init means new extension processes: old subscriptions end with their extensions.
         telemetry.removeSubscribers()
-        let phase: SimDomain.InitPhase
-        if case .initializing(let i) = machine.state, i.phase == .invoke { phase = .invoke } else { phase = .initial }
         let runtimeName = function.runtime ?? "provided:custom"
         let start = PlatformEvent.InitStart(
             initializationType: initializationType, phase: phase,

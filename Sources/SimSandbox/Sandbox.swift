@@ -215,8 +215,8 @@ package final class Sandbox {
     func perform(_ actions: [SandboxStateMachine.Action]) {
         for action in actions {
             switch action {
-            case .launchExtensions:
-                startInitTelemetry()
+            case .launchExtensions(let phase):
+                startInitTelemetry(phase: phase)
                 launchExtensions()
             case .publish(let event, let requestID): publishFromMachine(event, requestID: requestID)
             case .spawnRuntime: spawnRuntime()

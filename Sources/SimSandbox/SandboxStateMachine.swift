@@ -135,8 +135,9 @@ package struct SandboxStateMachine {
 
     /// A side effect for the sandbox to perform, in order.
     package enum Action: Equatable, Sendable {
-        /// Launch the external extensions; the sandbox answers with `extensionsLaunched`.
-        case launchExtensions
+        /// An init of `phase` begins (INIT_START): launch the external extensions; the sandbox answers with
+        /// `extensionsLaunched`.
+        case launchExtensions(phase: SimDomain.InitPhase)
         /// Start the runtime process.
         case spawnRuntime
         /// Arm the one timer (init or invoke limit); firing it is `timerFired`.
@@ -305,7 +306,7 @@ package struct SandboxStateMachine {
                 phase: phase, startedAt: start, invocation: invocation,
                 invokeStartedAt: phase == .invoke ? start : nil))
         extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
-        var actions: [Action] = [.launchExtensions]
+        var actions: [Action] = [.launchExtensions(phase: phase == .invoke ? .invoke : .initial)]
         if function.isAttached {
             // An attached runtime starts when its user starts it: init has no limit until it calls the API (its
             // first /next ends init).
@@ -633,7 +634,7 @@ package struct SandboxStateMachine {
             state = .initializing(
                 Initializing(phase: .invoke, startedAt: now, invocation: retry, invokeStartedAt: start))
             extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
-            return [.launchExtensions, .startTimer(milliseconds: function.timeoutMilliseconds)]
+            return [.launchExtensions(phase: .invoke), .startTimer(milliseconds: function.timeoutMilliseconds)]
         }
         state = .idle
         return [availableAction]

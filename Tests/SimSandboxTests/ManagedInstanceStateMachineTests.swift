@@ -31,7 +31,7 @@ private let ok = InvokeOutcome.success(body: [1], contentType: nil)
 private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int = 3) -> SandboxStateMachine {
     var machine = SandboxStateMachine(function: managedFunction(slots: slots), clock: clock)
     let start = machine.prewarm()
-    #expect(start == [.launchExtensions, .startTimer(milliseconds: 2_000)])
+    #expect(start == [.launchExtensions(phase: .initial), .startTimer(milliseconds: 2_000)])
     #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
     for _ in 0..<workers { #expect(machine.runtimeNext().0 == .hold) }
     return machine

@@ -28,7 +28,7 @@ private func completion(_ actions: [Action]) -> InvokeOutcome? {
 
 /// Places `invocation` on an idle machine and reports that no extension was launched.
 private func coldStart(_ machine: inout SandboxStateMachine, _ invocation: Invocation) {
-    #expect(machine.invoke(invocation).first == .launchExtensions)
+    #expect(machine.invoke(invocation).first == .launchExtensions(phase: .initial))
     #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
 }
 
@@ -47,7 +47,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func coldStartSpawnsAndArmsInitTimer() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         let actions = machine.invoke(invocation())
-        #expect(actions == [.launchExtensions, .startTimer(milliseconds: 10_000)])
+        #expect(actions == [.launchExtensions(phase: .initial), .startTimer(milliseconds: 10_000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         #expect(machine.runtimeState == .started)
         #expect(!machine.canAcceptInvoke)
@@ -364,7 +364,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(initReports(first).first?.outcome == .error("Runtime.ExitError"))
         #expect(completion(first) == nil)
         #expect(first.last == .kill(.failure, deadlineMilliseconds: 0))
-        #expect(machine.processesGone() == [.launchExtensions, .startTimer(milliseconds: 3000)])
+        #expect(machine.processesGone() == [.launchExtensions(phase: .invoke), .startTimer(milliseconds: 3000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let second = machine.runtimeExited("exit status 1", code: 1)
         #expect(initReports(second).map(\.phase) == [.invoke])
@@ -415,7 +415,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(initReport?.phase == .initial && initReport?.durationMs == 10_000)
         #expect(initReport?.outcome == .timeout())
         #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
-        #expect(machine.processesGone().first == .launchExtensions)
+        #expect(machine.processesGone().first == .launchExtensions(phase: .invoke))
     }
 
     /// A missing bootstrap fails init with Runtime.InvalidEntrypoint without waiting for any process.
@@ -423,7 +423,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
         let first = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
-        #expect(first.contains(.launchExtensions))
+        #expect(first.contains(.launchExtensions(phase: .invoke)))
         _ = machine.extensionsLaunched(names: [])
         let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
         #expect(completion(second) == .platformError(errorType: "Runtime.InvalidEntrypoint", message: "m"))
@@ -496,7 +496,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A prewarmed sandbox holds the first /next until an invoke arrives.
     @Test func prewarm() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        #expect(machine.prewarm() == [.launchExtensions, .startTimer(milliseconds: 10_000)])
+        #expect(machine.prewarm() == [.launchExtensions(phase: .initial), .startTimer(milliseconds: 10_000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let (reply, actions) = machine.runtimeNext()
         #expect(reply == .hold)
