@@ -179,7 +179,7 @@ extension SimulatorEvent {
         case .output(.runtime, let line): kind = .output(source: .runtime, line: line)
         case .output(.extension(let name), let line): kind = .output(source: .extension(name), line: line)
         case .invokeError(let errorType, let message): kind = .invokeError(errorType: errorType, message: message)
-        case .timedOut(let seconds): kind = .timedOut(seconds: Double(seconds) ?? 0)
+        case .timedOut(let seconds): kind = .timedOut(seconds: seconds)
         case .extensionExitError(let name, let errorType): kind = .extensionExitError(name: name, errorType: errorType)
         case .freeze(.frozen(let nanoseconds)):
             kind = .frozen(latencyMicroseconds: nanoseconds.map { Double($0) / 1000 })

@@ -171,9 +171,7 @@ actor SimulatorLoop {
                     id: record.sandboxID, function: pool.function.name,
                     processes: record.exits.map {
                         Simulator.ShutdownOutcome.Process(
-                            // The wording is SimUV's rendering of a status, which `goWording` inverts for every
-                            // signal number (1...64), so the fallback is never taken.
-                            name: $0.name, status: Simulator.ExitStatus(goWording: $0.status) ?? .exited(code: -1),
+                            name: $0.name, status: Simulator.ExitStatus($0.status),
                             exitedInTime: !$0.killed)
                     })
             }

@@ -128,18 +128,12 @@ extension Simulator {
         /// `signal: killed`.
         public var description: String { SimUV.ExitStatus(self).description }
 
-        /// The status Go's wording `text` names (`exit status 0`, `signal: terminated`); nil for other text.
-        package init?(goWording text: String) {
-            if text.hasPrefix("exit status "), let code = Int32(text.dropFirst("exit status ".count)) {
-                self = .exited(code: code)
-                return
+        /// The status the simulator's process layer reported.
+        init(_ status: SimUV.ExitStatus) {
+            switch status {
+            case .exited(let code): self = .exited(code: code)
+            case .signaled(let number): self = .signaled(number)
             }
-            // Every signal number's wording, as the simulator renders it, so that this is its exact inverse.
-            guard let number = (1...Int32(64)).first(where: { SimUV.ExitStatus.signaled($0).description == text })
-            else {
-                return nil
-            }
-            self = .signaled(number)
         }
     }
 }

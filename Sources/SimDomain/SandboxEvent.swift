@@ -13,8 +13,9 @@ package enum SandboxEvent: Sendable, Equatable {
     case output(OutputSource, String)
     /// The platform's lines for a failed invoke: the message, then the error type.
     case invokeError(errorType: String, message: String)
-    /// An invoke ran out of time: `<ISO time> <request id> Task timed out after <seconds> seconds`.
-    case timedOut(seconds: String)
+    /// An invoke ran out of time after the function's timeout, in seconds: `<ISO time> <request id> Task timed
+    /// out after <seconds, 2 decimals> seconds`.
+    case timedOut(seconds: Double)
     /// An extension reported `/extension/exit/error`.
     case extensionExitError(name: String, errorType: String)
     /// The sandbox's processes were frozen or thawed, or a due freeze was skipped.

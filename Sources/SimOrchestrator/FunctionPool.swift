@@ -235,15 +235,15 @@ package final class FunctionPool {
         let sandbox = try Sandbox(loop: loop, function: function, clock: clock, bus: bus)
         live[sandbox.id] = sandbox
         sandbox.onResult = { [weak self] result in self?.finish(result) }
-        sandbox.onAvailable = { [weak self] sandbox in self?.available(sandbox) }
+        sandbox.onAvailable = { [weak self] sandbox, availability in self?.available(sandbox, availability) }
         sandbox.onTerminated = { [weak self] sandbox in self?.terminated(sandbox) }
         return sandbox
     }
 
-    private func available(_ sandbox: Sandbox) {
+    private func available(_ sandbox: Sandbox, _ availability: PoolStateMachine.Availability) {
         perform(
             machine.sandboxAvailable(
-                sandbox.id, sandbox.availability, now: clock.monotonicNanoseconds, limits: &account.limits))
+                sandbox.id, availability, now: clock.monotonicNanoseconds, limits: &account.limits))
     }
 
     func finish(_ result: InvokeResult) {

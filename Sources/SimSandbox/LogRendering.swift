@@ -51,7 +51,7 @@ package enum LogRendering {
             text(errorType)
         case .timedOut(let seconds):
             let time = CivilTime(epochMilliseconds: context.epochMilliseconds).iso8601
-            text("\(time) \(context.requestID ?? "") Task timed out after \(seconds) seconds")
+            text("\(time) \(context.requestID ?? "") Task timed out after \(LambdaLog.fixed(seconds)) seconds")
         case .extensionExitError(let name, let errorType):
             text("EXTENSION\tName: \(name)\tState: ExitError\tError Type: \(errorType)")
         case .asyncResult(let condition, let attempts):

@@ -20,7 +20,7 @@ extension Sandbox: HTTPResponderCloseObserver {
                     invocation, deadlineEpochMilliseconds: deadline,
                     invocationID: machine.invocationID(for: invocation.requestID), to: responder)
                 if function.isManagedInstance { noteWorker(of: responder, running: invocation.requestID) }
-                perform(actions, skipDispatch: true)
+                perform(actions)
             case .accepted, .error:
                 responder.send(RuntimeAPIResponses.reply(reply))
                 perform(actions)

@@ -121,26 +121,11 @@ extension Sandbox {
             watchOutput(of: process, as: .runtime)
             process.onExit = { [weak self] status in self?.runtimeExited(status) }
         } catch {
-            let prefix = machine.currentRequestID.map { "RequestId: \($0) " } ?? ""
-            switch -error.code {
-            case ENOENT, EACCES, ENOEXEC:
-                // The bootstrap is missing, cannot be run or is no program (a script without `#!`): Lambda's
-                // Runtime.InvalidEntrypoint, in Go's wording.
-                let reason =
-                    switch -error.code {
-                    case EACCES: "permission denied"
-                    case ENOEXEC: "exec format error"
-                    default: "no such file or directory"
-                    }
-                let message = "\(prefix)Error: fork/exec \(arguments.first ?? ""): \(reason)"
-                perform(machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: message))
-            default:
-                // The simulator could not start it (out of descriptors, processes or memory): a platform failure.
-                let reason = String(cString: strerror(-error.code))
-                let message = "\(prefix)Error: the simulator could not start the runtime: \(reason)"
-                publish(.notice("lambda-sim: cannot start \(arguments.first ?? ""): \(reason)"), requestID: nil)
-                perform(machine.spawnFailed(errorType: "Sandbox.Failure", message: message))
-            }
+            perform(
+                machine.spawnFailed(
+                    .exec(
+                        program: arguments.first ?? "", errno: -error.code,
+                        systemMessage: String(cString: strerror(-error.code)))))
         }
     }
 
@@ -153,10 +138,7 @@ extension Sandbox {
         if exists, (info.st_mode & S_IFMT) == S_IFDIR { return false }
         // Go's wording, as Lambda's own errors read: "chdir /var/task: no such file or directory".
         let cause = exists ? "not a directory" : String(cString: strerror(errno)).lowercased()
-        let prefix = machine.currentRequestID.map { "RequestId: \($0) " } ?? ""
-        perform(
-            machine.spawnFailed(
-                errorType: "Runtime.InvalidWorkingDir", message: "\(prefix)Error: chdir \(directory): \(cause)"))
+        perform(machine.spawnFailed(.workingDirectory(path: directory, cause: cause)))
         return true
     }
 
@@ -225,7 +207,7 @@ extension Sandbox {
         }
         if shutdownSequence.isStopping {
             shutdownExits.append(
-                ShutdownExit(name: "runtime", status: status.description, killed: killedInShutdown.contains("runtime")))
+                ShutdownExit(name: "runtime", status: status, killed: killedInShutdown.contains("runtime")))
             // During a shutdown, SHUTDOWN goes out once the runtime is gone.
             perform(shutdownSequence.runtimeExited())
             noteExit()
@@ -265,7 +247,7 @@ extension Sandbox {
         extensionProcesses[name] = nil
         if shutdownSequence.isStopping {
             shutdownExits.append(
-                ShutdownExit(name: name, status: status.description, killed: killedInShutdown.contains(name)))
+                ShutdownExit(name: name, status: status, killed: killedInShutdown.contains(name)))
         } else {
             perform(machine.extensionExited(name: name, status: status.description))
         }

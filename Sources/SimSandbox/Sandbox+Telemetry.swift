@@ -7,11 +7,9 @@ import SimTelemetry
 /// stream) is added to the machine's events, and subscriptions are answered.
 extension Sandbox {
     /// `platform.initStart` (INIT_START), at the start of every init (also a retried one inside an invoke).
-    func startInitTelemetry() {
+    func startInitTelemetry(phase: SimDomain.InitPhase) {
         // A new init means new extension processes: old subscriptions end with their extensions.
         telemetry.removeSubscribers()
-        let phase: SimDomain.InitPhase
-        if case .initializing(let i) = machine.state, i.phase == .invoke { phase = .invoke } else { phase = .initial }
         let runtimeName = function.runtime ?? "provided:custom"
         let start = PlatformEvent.InitStart(
             initializationType: initializationType, phase: phase,
@@ -43,10 +41,10 @@ extension Sandbox {
     }
 
     /// The invoke phase ended: counts, durations, the measured memory, then `platform.report` (REPORT), preceded
-    /// by `platform.fault` for a crash (Logs API).
+    /// by `platform.fault` when the machine says the runtime exited before completing the invoke (Logs API).
     func report(
         requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
-        postRuntimeExtensionsMs: Double?
+        postRuntimeExtensionsMs: Double?, processExited: Bool
     ) {
         invocationCount += 1
         if let initDurationMs {
@@ -62,7 +60,7 @@ extension Sandbox {
         case .timeout: outcome = .timeout()
         case .error(let type): outcome = SandboxStateMachine.eventOutcome(errorType: type)
         }
-        if case .error(let type) = status, type == "Runtime.ExitError" || type == "Runtime.OutOfMemory" {
+        if processExited {
             publish(
                 .platform(.fault("RequestId: \(requestID) Process exited before completing request")),
                 requestID: requestID)

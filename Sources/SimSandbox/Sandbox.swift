@@ -24,8 +24,8 @@ package final class Sandbox {
     package private(set) var runtimeAPI = ""
     /// Called with each invoke's result.
     package var onResult: ((InvokeResult) -> Void)?
-    /// Called when the sandbox can take another invoke.
-    package var onAvailable: ((Sandbox) -> Void)?
+    /// Called when the sandbox can take another invoke, with how it stands then (as its machine decided).
+    package var onAvailable: ((Sandbox, PoolStateMachine.Availability) -> Void)?
     /// Called once when the sandbox has shut down for good.
     package var onTerminated: ((Sandbox) -> Void)?
     /// Invokes completed here.
@@ -212,11 +212,11 @@ package final class Sandbox {
 
     // MARK: - Actions
 
-    func perform(_ actions: [SandboxStateMachine.Action], skipDispatch: Bool = false) {
+    func perform(_ actions: [SandboxStateMachine.Action]) {
         for action in actions {
             switch action {
-            case .launchExtensions:
-                startInitTelemetry()
+            case .launchExtensions(let phase):
+                startInitTelemetry(phase: phase)
                 launchExtensions()
             case .publish(let event, let requestID): publishFromMachine(event, requestID: requestID)
             case .spawnRuntime: spawnRuntime()
@@ -247,21 +247,22 @@ package final class Sandbox {
             case .cancelInvokeTimer(let requestID):
                 releaseInvokeTimer(requestID)
             case .dispatch(let invocation, let deadline):
-                if !skipDispatch { dispatch(invocation, deadline: deadline) }
+                dispatch(invocation, deadline: deadline)
             case .extensionEvent(let id, let event):
                 if let waiter = extensionWaiters.removeValue(forKey: id), !waiter.isCompleted {
                     waiter.send(ExtensionAPIResponses.event(event))
                 }
-            case .report(let requestID, let durationMs, let initDurationMs, let status, let postExtensions):
+            case .report(
+                let requestID, let durationMs, let initDurationMs, let status, let postExtensions, let processExited):
                 report(
                     requestID: requestID, durationMs: durationMs, initDurationMs: initDurationMs, status: status,
-                    postRuntimeExtensionsMs: postExtensions)
+                    postRuntimeExtensionsMs: postExtensions, processExited: processExited)
             case .complete(let requestID, let outcome):
                 var result = InvokeResult(requestID: requestID, outcome: outcome)
                 if let tail = tails.removeValue(forKey: requestID) { result.logTail = tail.lines }
                 onResult?(result)
             case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)
-            case .available: onAvailable?(self)
+            case .available(let availability): onAvailable?(self, availability)
             case .freeze(let epoch):
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {

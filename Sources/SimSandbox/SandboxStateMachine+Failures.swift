@@ -51,13 +51,28 @@ extension SandboxStateMachine {
         actions.append(startEvent(invocation))
         actions += errorLines(outcome, requestID: id)
         actions += [
-            .report(requestID: id, durationMs: duration, initDurationMs: nil, status: .error(errorType)),
+            Self.reportAction(requestID: id, durationMs: duration, initDurationMs: nil, status: .error(errorType)),
             .complete(requestID: id, outcome: outcome),
         ]
         state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
         actions += stopProcesses(.failure)
         if !processesAlive { actions += processesGone() }
         return actions
+    }
+
+    /// The `.report` action of an invoke that ended with `status`. An invoke whose runtime exited
+    /// (`Runtime.ExitError`) or was killed for memory (`Runtime.OutOfMemory`) before completing it is a fault.
+    static func reportAction(
+        requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
+        postRuntimeExtensionsMs: Double? = nil
+    ) -> Action {
+        var processExited = false
+        if case .error(let type) = status {
+            processExited = type == "Runtime.ExitError" || type == "Runtime.OutOfMemory"
+        }
+        return .report(
+            requestID: requestID, durationMs: durationMs, initDurationMs: initDurationMs, status: status,
+            postRuntimeExtensionsMs: postRuntimeExtensionsMs, processExited: processExited)
     }
 
     /// The platform's own log lines for a failed invoke: the message, then the error type.
@@ -81,7 +96,7 @@ extension SandboxStateMachine {
             actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(errorType: errorType)))
         }
         actions.append(
-            .report(
+            Self.reportAction(
                 requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
                 status: timedOut ? .timeout : .error(errorType)))
         if !r.delivered { actions.append(.complete(requestID: id, outcome: r.outcome ?? outcome)) }
@@ -97,9 +112,9 @@ extension SandboxStateMachine {
         if r.runtime == .running || r.runtime == .responseSent {
             actions.append(runtimeDoneTelemetry(r, outcome: .timeout()))
         }
-        actions.append(.publish(.timedOut(seconds: seconds), requestID: id))
+        actions.append(.publish(.timedOut(seconds: function.timeoutSeconds), requestID: id))
         actions.append(
-            .report(
+            Self.reportAction(
                 requestID: id, durationMs: Double(function.timeoutMilliseconds), initDurationMs: r.initDurationMs,
                 status: .timeout))
         if !r.delivered {

@@ -130,7 +130,7 @@ extension SandboxStateMachine {
         record(final, in: &r, streamedBytes: streamedBytes)
         s.invokes[requestID] = nil
         state = .serving(s)
-        return (reply, endServed(r, outcome: final) + [.available])
+        return (reply, endServed(r, outcome: final) + [availableAction])
     }
 
     /// A worker began streaming its response to `requestID`: nil when it may, else the error to answer.
@@ -157,9 +157,9 @@ extension SandboxStateMachine {
         let seconds = LambdaLog.fixed(function.timeoutSeconds)
         var actions: [Action] = []
         if r.dispatched { actions.append(runtimeDoneTelemetry(r, outcome: .timeout())) }
-        actions.append(.publish(.timedOut(seconds: seconds), requestID: requestID))
+        actions.append(.publish(.timedOut(seconds: function.timeoutSeconds), requestID: requestID))
         actions.append(
-            .report(
+            Self.reportAction(
                 requestID: requestID, durationMs: Double(function.timeoutMilliseconds), initDurationMs: nil,
                 status: .timeout))
         actions.append(
@@ -168,7 +168,7 @@ extension SandboxStateMachine {
                 outcome: .platformError(
                     errorType: "Sandbox.Timedout",
                     message: "RequestId: \(requestID) Error: Task timed out after \(seconds) seconds")))
-        actions.append(.available)
+        actions.append(availableAction)
         return actions
     }
 
@@ -185,7 +185,8 @@ extension SandboxStateMachine {
             status = .success
         }
         actions.append(
-            .report(requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: nil, status: status))
+            Self.reportAction(
+                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: nil, status: status))
         actions.append(.complete(requestID: id, outcome: outcome))
         return actions
     }

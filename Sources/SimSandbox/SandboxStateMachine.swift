@@ -135,8 +135,9 @@ package struct SandboxStateMachine {
 
     /// A side effect for the sandbox to perform, in order.
     package enum Action: Equatable, Sendable {
-        /// Launch the external extensions; the sandbox answers with `extensionsLaunched`.
-        case launchExtensions
+        /// An init of `phase` begins (INIT_START): launch the external extensions; the sandbox answers with
+        /// `extensionsLaunched`.
+        case launchExtensions(phase: SimDomain.InitPhase)
         /// Start the runtime process.
         case spawnRuntime
         /// Arm the one timer (init or invoke limit); firing it is `timerFired`.
@@ -150,10 +151,12 @@ package struct SandboxStateMachine {
         /// Publish an event, attributed to the invoke it belongs to (decided when the event is made, since the
         /// state may have moved on by the time it is published).
         case publish(SandboxEvent, requestID: String?)
-        /// The invoke phase ended: publish its report (the sandbox adds the memory figures).
+        /// The invoke phase ended: publish its report (the sandbox adds the memory figures), preceded by
+        /// `platform.fault` when `processExited` (the runtime exited or ran out of memory before completing it).
+        /// Made by `reportAction`.
         case report(
             requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
-            postRuntimeExtensionsMs: Double? = nil)
+            postRuntimeExtensionsMs: Double?, processExited: Bool)
         /// Give the invoker its result.
         case complete(requestID: String, outcome: InvokeOutcome)
         /// Answer this extension's held `/event/next` with an event (JSON).
@@ -161,8 +164,8 @@ package struct SandboxStateMachine {
         /// Stop every process: SIGTERM the runtime and SIGKILL everything still alive `deadlineMilliseconds`
         /// from now (at once when 0). Extensions not subscribed to SHUTDOWN die at once.
         case kill(ShutdownReason, deadlineMilliseconds: UInt64)
-        /// The sandbox can take another invoke.
-        case available
+        /// The sandbox can take another invoke; how it stands then (decided with the transition that freed it).
+        case available(PoolStateMachine.Availability)
         /// The sandbox is gone for good.
         case terminated
         /// Freeze every process, unless a thaw happened since (the epoch moved on).
@@ -213,6 +216,13 @@ package struct SandboxStateMachine {
         case .serving(let s): return s.invokes.count < function.slotsPerEnvironment
         default: return false
         }
+    }
+
+    /// `.available`, with how the sandbox stands after the transition that freed it: without processes again (its
+    /// init failed) or initialised with its invokes in flight.
+    var availableAction: Action {
+        if case .idle = state { return .available(.uninitialized) }
+        return .available(.ready(inFlight: inFlightCount))
     }
 
     /// Invokes placed here and not finished: those of a serving managed instance, else 0 or 1.
@@ -296,7 +306,7 @@ package struct SandboxStateMachine {
                 phase: phase, startedAt: start, invocation: invocation,
                 invokeStartedAt: phase == .invoke ? start : nil))
         extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
-        var actions: [Action] = [.launchExtensions]
+        var actions: [Action] = [.launchExtensions(phase: phase == .invoke ? .invoke : .initial)]
         if function.isAttached {
             // An attached runtime starts when its user starts it: init has no limit until it calls the API (its
             // first /next ends init).
@@ -378,11 +388,11 @@ package struct SandboxStateMachine {
         if function.isManagedInstance {
             // Never frozen: a managed instance keeps running between invokes.
             state = .serving(Serving(idleWorkers: i.idleWorkers))
-            return actions + [.cancelTimer, .available]
+            return actions + [.cancelTimer, availableAction]
         }
         guard let invocation = i.invocation else {
             state = .ready
-            return actions + [.cancelTimer, .available] + freezeActions()
+            return actions + [.cancelTimer, availableAction] + freezeActions()
         }
         if i.phase == .invoke {
             // The invoke's timer already runs; its duration counts from the invoke's start.
@@ -403,13 +413,13 @@ package struct SandboxStateMachine {
         let id = r.invocation.requestID
         var actions: [Action] = [
             .cancelTimer,
-            .report(
+            Self.reportAction(
                 requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
                 status: .success,
                 postRuntimeExtensionsMs: extensions.extensions.isEmpty ? nil : milliseconds(since: runtimeDoneAt)),
         ]
         if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
-        actions.append(.available)
+        actions.append(availableAction)
         // A placement made by `available` thaws (epoch + 1) and the freeze is dropped.
         if case .ready = state { actions += freezeActions() }
         return actions
@@ -436,8 +446,7 @@ package struct SandboxStateMachine {
             i.idleWorkers = 1
             extensions.registrationClosed = true
             state = .initializing(i)
-            let actions = finishInitIfReady()
-            return (replyFor(actions), actions)
+            return Self.replyWithDispatch(finishInitIfReady())
         case .ready:
             return (.hold, [])
         case .running(var r):
@@ -461,11 +470,16 @@ package struct SandboxStateMachine {
         }
     }
 
-    private func replyFor(_ actions: [Action]) -> RuntimeReply {
-        for case .dispatch(let invocation, let deadline) in actions {
-            return .invocation(invocation, deadlineEpochMilliseconds: deadline)
+    /// The reply to the `/next` that ended init: the invoke it dispatches, taken out of the actions (this `/next`
+    /// is its delivery), or `hold` when there is none.
+    private static func replyWithDispatch(_ actions: [Action]) -> (RuntimeReply, [Action]) {
+        var actions = actions
+        for (index, action) in actions.enumerated() {
+            guard case .dispatch(let invocation, let deadline) = action else { continue }
+            actions.remove(at: index)
+            return (.invocation(invocation, deadlineEpochMilliseconds: deadline), actions)
         }
-        return .hold
+        return (.hold, actions)
     }
 
     /// `POST /runtime/invocation/{id}/response` or `/error`, after the HTTP layer read the body.
@@ -575,14 +589,6 @@ package struct SandboxStateMachine {
 
     // MARK: - Process and timer events
 
-    /// The runtime could not be started (missing or non-executable bootstrap).
-    package mutating func spawnFailed(errorType: String, message: String) -> [Action] {
-        guard case .initializing(var i) = state else { return [] }
-        i.initError = .platformError(errorType: errorType, message: message)
-        state = .initializing(i)
-        return failInit(errorType: errorType, timedOut: false, processesAlive: false)
-    }
-
     /// The runtime process exited (it was reaped).
     package mutating func runtimeExited(_ status: String, code: Int32?, outOfMemory: Bool = false) -> [Action] {
         let reason = code == 0 ? "Runtime exited without providing a reason" : "Runtime exited with error: \(status)"
@@ -628,10 +634,10 @@ package struct SandboxStateMachine {
             state = .initializing(
                 Initializing(phase: .invoke, startedAt: now, invocation: retry, invokeStartedAt: start))
             extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
-            return [.launchExtensions, .startTimer(milliseconds: function.timeoutMilliseconds)]
+            return [.launchExtensions(phase: .invoke), .startTimer(milliseconds: function.timeoutMilliseconds)]
         }
         state = .idle
-        return [.available]
+        return [availableAction]
     }
 
     /// The armed timer fired: the init limit or the function timeout.
@@ -708,7 +714,7 @@ package struct SandboxStateMachine {
             let status: LambdaLog.ReportStatus
             if case .platformError(let type, _) = outcome { status = .error(type) } else { status = .success }
             actions.append(
-                .report(
+                Self.reportAction(
                     requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
                     status: status))
             if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }

@@ -1,3 +1,5 @@
+import SimUV
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -6,13 +8,13 @@
 package struct ShutdownExit: Sendable, Equatable {
     /// `runtime`, or an external extension's file name.
     package var name: String
-    /// Its exit status in Go's wording (`exit status 0`, `signal: terminated`, `signal: killed`).
-    package var status: String
+    /// How it ended: its exit code, or the signal that killed it.
+    package var status: ExitStatus
     /// True when the shutdown had to SIGKILL it (its share or the deadline was over, or it was an extension not
     /// subscribed to SHUTDOWN); false when it exited on its own or on SIGTERM within its time.
     package var killed: Bool
 
-    package init(name: String, status: String, killed: Bool) {
+    package init(name: String, status: ExitStatus, killed: Bool) {
         self.name = name
         self.status = status
         self.killed = killed

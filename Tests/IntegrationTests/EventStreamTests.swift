@@ -137,4 +137,26 @@ struct EventStreamTests {
             #expect(first?.kind == .invokeStarted, "\(String(describing: first))")
         }
     }
+
+    /// A runtime that exits mid-invoke makes it a fault: `fault` ("… Process exited before completing request")
+    /// comes before its REPORT; an invoke that times out has none.
+    @Test(.timeLimit(.minutes(1)))
+    func faultBeforeTheReportOfACrash() async throws {
+        var crashID = ""
+        var timeoutID = ""
+        let all = try await events([TestFunctions.fixture(timeoutSeconds: 1)]) { sim in
+            let crash = try await sim.invoke("fn", payload: #"{"exit":3}"#)
+            crashID = try #require(crash.headers["x-amzn-RequestId"])
+            let timeout = try await sim.invoke("fn", payload: #"{"sleepMs":3000}"#)
+            timeoutID = try #require(timeout.headers["x-amzn-RequestId"])
+        }
+        let faults = all.filter { if case .fault = $0.kind { return true } else { return false } }
+        #expect(faults.map(\.kind) == [.fault("RequestId: \(crashID) Process exited before completing request")])
+        #expect(faults.first?.requestID == crashID)
+        let crashEvents = all.filter { $0.requestID == crashID }
+        let faultIndex = crashEvents.firstIndex { if case .fault = $0.kind { return true } else { return false } }
+        let reportIndex = crashEvents.firstIndex { if case .report = $0.kind { return true } else { return false } }
+        #expect(faultIndex != nil && reportIndex != nil && faultIndex! < reportIndex!, "\(crashEvents)")
+        #expect(all.contains { $0.requestID == timeoutID && $0.kind == .timedOut(seconds: 1) })
+    }
 }

@@ -45,12 +45,14 @@ func finishedRuntimes(_ actions: [Action]) -> [String] {
     }
 }
 
-/// The figures of the first `.report` action: duration, init duration, status, post-runtime extension time.
+/// The figures of the first `.report` action: duration, init duration, status, post-runtime extension time, and
+/// whether it is a fault (the runtime exited before completing the invoke).
 func report(_ actions: [Action]) -> (
-    durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus, postRuntimeExtensionsMs: Double?
+    durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus, postRuntimeExtensionsMs: Double?,
+    processExited: Bool
 )? {
-    for case .report(_, let duration, let initDuration, let status, let extensions) in actions {
-        return (duration, initDuration, status, extensions)
+    for case .report(_, let duration, let initDuration, let status, let extensions, let processExited) in actions {
+        return (duration, initDuration, status, extensions, processExited)
     }
     return nil
 }

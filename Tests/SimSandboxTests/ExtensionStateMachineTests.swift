@@ -80,7 +80,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         clock.advance(milliseconds: 25)
         let (_, end) = machine.extensionNext(identifier: idA)
         #expect(report(end)?.postRuntimeExtensionsMs == 25)
-        #expect(Array(end.suffix(2)) == [.available, .freeze(epoch: 0)])
+        #expect(Array(end.suffix(2)) == [.available(.ready(inFlight: 0)), .freeze(epoch: 0)])
     }
 
     /// Shutdown sends SHUTDOWN with the reason and kills with a 2,000 ms budget.

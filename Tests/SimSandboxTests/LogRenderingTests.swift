@@ -68,7 +68,8 @@ private func report(_ status: EventOutcome, initMs: Double? = nil, extensions: D
             lines(.invokeError(errorType: "Runtime.ExitError", message: "RequestId: req-1 Error: boom"))
                 == ["RequestId: req-1 Error: boom", "Runtime.ExitError"])
         #expect(
-            lines(.timedOut(seconds: "3.00")) == ["2024-03-02T18:59:37.123Z req-1 Task timed out after 3.00 seconds"])
+            lines(.timedOut(seconds: 3)) == ["2024-03-02T18:59:37.123Z req-1 Task timed out after 3.00 seconds"])
+        #expect(lines(.timedOut(seconds: 1.5)) == ["2024-03-02T18:59:37.123Z req-1 Task timed out after 1.50 seconds"])
         #expect(lines(.output(.extension("ext"), "hello")) == ["hello"])
         #expect(lines(.freeze(.frozen(nanoseconds: 5))).isEmpty)
         let start = lines(.platform(.start(.init(requestID: "req-1", version: "$LATEST"))), format: .json)
@@ -77,6 +78,6 @@ private func report(_ status: EventOutcome, initMs: Double? = nil, extensions: D
                 #"{"time":"2024-03-02T18:59:37.123Z","type":"platform.start","record":{"requestId":"req-1","version":"$LATEST"}}"#
             ])
         #expect(lines(.platform(.subscription(api: .telemetry, name: "x", types: [.platform])), format: .json).isEmpty)
-        #expect(lines(.timedOut(seconds: "3.00"), format: .json).count == 1)
+        #expect(lines(.timedOut(seconds: 3), format: .json).count == 1)
     }
 }

@@ -31,7 +31,7 @@ private let ok = InvokeOutcome.success(body: [1], contentType: nil)
 private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int = 3) -> SandboxStateMachine {
     var machine = SandboxStateMachine(function: managedFunction(slots: slots), clock: clock)
     let start = machine.prewarm()
-    #expect(start == [.launchExtensions, .startTimer(milliseconds: 2_000)])
+    #expect(start == [.launchExtensions(phase: .initial), .startTimer(milliseconds: 2_000)])
     #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
     for _ in 0..<workers { #expect(machine.runtimeNext().0 == .hold) }
     return machine
@@ -47,7 +47,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         _ = machine.extensionsLaunched(names: [])
         let (first, actions) = machine.runtimeNext()
         #expect(first == .hold)
-        #expect(withoutEvents(actions) == [.cancelTimer, .available])
+        #expect(withoutEvents(actions) == [.cancelTimer, .available(.ready(inFlight: 0))])
         #expect(!machine.frozen)
         #expect(machine.runtimeNext().0 == .hold)
         #expect(machine.runtimeNext().0 == .hold)
@@ -94,7 +94,8 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         #expect(reply == .accepted)
         #expect(completions(actions) == ["b": ok])
         #expect(actions.contains(.cancelInvokeTimer(requestID: "b")))
-        #expect(actions.last == .available)
+        // Two invokes are still in flight as the sandbox reports a free slot.
+        #expect(actions.last == .available(.ready(inFlight: 2)))
         #expect(finishedRuntimes(actions) == ["b"])
         #expect(report(actions)?.durationMs == 30)
         #expect(machine.inFlightCount == 2)
@@ -161,7 +162,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         #expect(message == "RequestId: a Error: Task timed out after 2.00 seconds")
         #expect(report(actions)?.status == .timeout)
         #expect(!actions.contains { if case .kill = $0 { return true } else { return false } })
-        #expect(actions.last == .available)
+        #expect(actions.last == .available(.ready(inFlight: 1)))
         guard case .serving = machine.state else {
             Issue.record("not serving after a timeout: \(machine.state)")
             return
@@ -238,7 +239,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         _ = machine.extensionsLaunched(names: [])
         let failed = machine.runtimeExited("exit status 1", code: 1)
         #expect(initReports(failed).map(\.phase) == [.initial])
-        #expect(machine.processesGone() == [.available])
+        #expect(machine.processesGone() == [.available(.uninitialized)])
         #expect(!machine.canAcceptInvoke)
         _ = machine.prewarm()
         _ = machine.extensionsLaunched(names: [])

@@ -5,6 +5,10 @@ import Testing
 
 @testable import SimSandbox
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 private func makeFunction(timeout: Double = 3) -> FunctionSpec {
     var spec = FunctionSpec(name: "fn", command: ["/bin/true"], codeDirectory: "/tmp")
     spec.timeoutSeconds = timeout
@@ -24,7 +28,7 @@ private func completion(_ actions: [Action]) -> InvokeOutcome? {
 
 /// Places `invocation` on an idle machine and reports that no extension was launched.
 private func coldStart(_ machine: inout SandboxStateMachine, _ invocation: Invocation) {
-    #expect(machine.invoke(invocation).first == .launchExtensions)
+    #expect(machine.invoke(invocation).first == .launchExtensions(phase: .initial))
     #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
 }
 
@@ -43,13 +47,14 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func coldStartSpawnsAndArmsInitTimer() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         let actions = machine.invoke(invocation())
-        #expect(actions == [.launchExtensions, .startTimer(milliseconds: 10_000)])
+        #expect(actions == [.launchExtensions(phase: .initial), .startTimer(milliseconds: 10_000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         #expect(machine.runtimeState == .started)
         #expect(!machine.canAcceptInvoke)
     }
 
-    /// The first /next ends init and receives the invoke with a deadline of start + timeout.
+    /// The first /next ends init and receives the invoke with a deadline of start + timeout, as its reply only (no
+    /// `.dispatch` to hand it out a second time).
     @Test func firstNextDeliversInvoke() {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
@@ -60,6 +65,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(reply == .invocation(invocation(), deadlineEpochMilliseconds: deadline))
         #expect(actions.contains(.startTimer(milliseconds: 3000)))
         #expect(startedRequests(actions) == ["req-1"])
+        #expect(!actions.contains { if case .dispatch = $0 { return true } else { return false } })
         #expect(machine.runtimeState == .running)
     }
 
@@ -83,7 +89,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(figures?.durationMs == 12)
         #expect(figures?.initDurationMs == 50)
         #expect(figures?.status == .success)
-        #expect(Array(end.suffix(2)) == [.available, .freeze(epoch: 0)])
+        #expect(Array(end.suffix(2)) == [.available(.ready(inFlight: 0)), .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
         #expect(machine.frozen)
     }
@@ -289,9 +295,10 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         )
         #expect(report(actions)?.status == .timeout)
         #expect(report(actions)?.durationMs == 1000)
-        #expect(events(actions).contains(.timedOut(seconds: "1.00")))
+        #expect(report(actions)?.processExited == false)
+        #expect(events(actions).contains(.timedOut(seconds: 1)))
         #expect(actions.last == .kill(.timeout, deadlineMilliseconds: 0))
-        #expect(machine.processesGone() == [.available])
+        #expect(machine.processesGone() == [.available(.uninitialized)])
         #expect(machine.canAcceptInvoke)
     }
 
@@ -308,6 +315,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
                     message: "RequestId: req-1 Error: Runtime exited with error: exit status 2"
                 ))
         #expect(report(actions)?.status == .error("Runtime.ExitError"))
+        #expect(report(actions)?.processExited == true)
         #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
         var zero = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&zero, invocation())
@@ -315,6 +323,35 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         if case .platformError(_, let message)? = completion(zero.runtimeExited("exit status 0", code: 0)) {
             #expect(message == "RequestId: req-1 Error: Runtime exited without providing a reason")
         }
+    }
+
+    /// A REPORT is a fault (platform.fault precedes it) when the runtime exited or was killed for memory before
+    /// completing the invoke, and not when the invoke failed for another reason (a function error, a missing
+    /// bootstrap).
+    @Test func faultsAreRuntimeExitsOnly() {
+        var oom = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        coldStart(&oom, invocation())
+        _ = oom.runtimeNext()
+        let killed = oom.runtimeExited("signal: killed", code: nil, outOfMemory: true)
+        #expect(report(killed)?.status == .error("Runtime.OutOfMemory"))
+        #expect(report(killed)?.processExited == true)
+
+        var failed = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        coldStart(&failed, invocation())
+        _ = failed.runtimeNext()
+        _ = failed.runtimeResult(
+            requestID: "req-1", isError: true,
+            outcome: .functionError(body: [], contentType: nil, errorType: "Runtime.ExitError"))
+        let (_, end) = failed.runtimeNext()
+        #expect(report(end)?.processExited == false)
+
+        var missing = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        coldStart(&missing, invocation())
+        _ = missing.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        _ = missing.extensionsLaunched(names: [])
+        let second = missing.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        #expect(report(second)?.status == .error("Runtime.InvalidEntrypoint"))
+        #expect(report(second)?.processExited == false)
     }
 
     /// An init failure resets and retries init inside the invoke (phase invoke) under the function timeout.
@@ -327,7 +364,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(initReports(first).first?.outcome == .error("Runtime.ExitError"))
         #expect(completion(first) == nil)
         #expect(first.last == .kill(.failure, deadlineMilliseconds: 0))
-        #expect(machine.processesGone() == [.launchExtensions, .startTimer(milliseconds: 3000)])
+        #expect(machine.processesGone() == [.launchExtensions(phase: .invoke), .startTimer(milliseconds: 3000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let second = machine.runtimeExited("exit status 1", code: 1)
         #expect(initReports(second).map(\.phase) == [.invoke])
@@ -378,7 +415,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(initReport?.phase == .initial && initReport?.durationMs == 10_000)
         #expect(initReport?.outcome == .timeout())
         #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
-        #expect(machine.processesGone().first == .launchExtensions)
+        #expect(machine.processesGone().first == .launchExtensions(phase: .invoke))
     }
 
     /// A missing bootstrap fails init with Runtime.InvalidEntrypoint without waiting for any process.
@@ -386,11 +423,50 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
         let first = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
-        #expect(first.contains(.launchExtensions))
+        #expect(first.contains(.launchExtensions(phase: .invoke)))
         _ = machine.extensionsLaunched(names: [])
         let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
         #expect(completion(second) == .platformError(errorType: "Runtime.InvalidEntrypoint", message: "m"))
-        #expect(second.last == .available)
+        #expect(second.last == .available(.uninitialized))
+    }
+
+    /// A spawn error is Lambda's error: a missing, non-executable or non-program bootstrap is
+    /// Runtime.InvalidEntrypoint in Go's wording, a bad code directory Runtime.InvalidWorkingDir, and any other
+    /// errno the simulator's own Sandbox.Failure, with a notice first; each message names the invoke.
+    @Test func spawnErrorsMapToLambdaErrors() {
+        func outcome(_ error: SandboxStateMachine.SpawnError) -> (InvokeOutcome?, [SandboxEvent]) {
+            var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+            coldStart(&machine, invocation())
+            let first = machine.spawnFailed(error)
+            _ = machine.extensionsLaunched(names: [])
+            return (completion(machine.spawnFailed(error)), events(first))
+        }
+        let reasons: [(Int32, String)] = [
+            (ENOENT, "no such file or directory"), (EACCES, "permission denied"), (ENOEXEC, "exec format error"),
+        ]
+        for (code, reason) in reasons {
+            let (result, notices) = outcome(.exec(program: "/code/bootstrap", errno: code, systemMessage: "x"))
+            #expect(
+                result
+                    == .platformError(
+                        errorType: "Runtime.InvalidEntrypoint",
+                        message: "RequestId: req-1 Error: fork/exec /code/bootstrap: \(reason)"))
+            #expect(!notices.contains { if case .notice = $0 { return true } else { return false } })
+        }
+        let (tooMany, notices) = outcome(
+            .exec(program: "/code/bootstrap", errno: EMFILE, systemMessage: "Too many open files"))
+        #expect(
+            tooMany
+                == .platformError(
+                    errorType: "Sandbox.Failure",
+                    message: "RequestId: req-1 Error: the simulator could not start the runtime: Too many open files"))
+        #expect(notices.first == .notice("lambda-sim: cannot start /code/bootstrap: Too many open files"))
+        let (directory, _) = outcome(.workingDirectory(path: "/nope", cause: "no such file or directory"))
+        #expect(
+            directory
+                == .platformError(
+                    errorType: "Runtime.InvalidWorkingDir",
+                    message: "RequestId: req-1 Error: chdir /nope: no such file or directory"))
     }
 
     /// A runtime that dies while idle is reset; the sandbox becomes available again.
@@ -399,7 +475,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(
             machine.runtimeExited("signal: killed", code: nil) == [.thaw, .kill(.failure, deadlineMilliseconds: 0)])
         #expect(!machine.canAcceptInvoke)
-        #expect(machine.processesGone() == [.available])
+        #expect(machine.processesGone() == [.available(.uninitialized)])
     }
 
     /// Shutdown of a ready sandbox kills with spindown and ends terminated; an in-flight invoke is answered.
@@ -420,11 +496,11 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     /// A prewarmed sandbox holds the first /next until an invoke arrives.
     @Test func prewarm() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
-        #expect(machine.prewarm() == [.launchExtensions, .startTimer(milliseconds: 10_000)])
+        #expect(machine.prewarm() == [.launchExtensions(phase: .initial), .startTimer(milliseconds: 10_000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
         let (reply, actions) = machine.runtimeNext()
         #expect(reply == .hold)
-        #expect(withoutEvents(actions) == [.cancelTimer, .available, .freeze(epoch: 0)])
+        #expect(withoutEvents(actions) == [.cancelTimer, .available(.ready(inFlight: 0)), .freeze(epoch: 0)])
         #expect(machine.canAcceptInvoke)
     }
 }

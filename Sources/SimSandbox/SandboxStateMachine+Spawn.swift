@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A runtime that could not be started: which Lambda error that is.
+extension SandboxStateMachine {
+    /// Why the sandbox could not start its runtime, as the process layer found it.
+    package enum SpawnError: Equatable, Sendable {
+        /// Starting `program` failed with `errno`; `systemMessage` is the system's text for it (`strerror`).
+        case exec(program: String, errno: Int32, systemMessage: String)
+        /// The code directory `path` (every process's working directory) is not a directory; `cause` in Go's
+        /// wording (`no such file or directory`, `not a directory`).
+        case workingDirectory(path: String, cause: String)
+    }
+
+    /// The runtime could not be started. A bad code directory is Lambda's `Runtime.InvalidWorkingDir`; a bootstrap
+    /// that is missing, cannot be run or is no program (a script without `#!`) is `Runtime.InvalidEntrypoint` in
+    /// Go's wording; anything else (out of descriptors, processes or memory) is the simulator's failure, noted.
+    package mutating func spawnFailed(_ error: SpawnError) -> [Action] {
+        let prefix = currentRequestID.map { "RequestId: \($0) " } ?? ""
+        switch error {
+        case .workingDirectory(let path, let cause):
+            return spawnFailed(
+                errorType: "Runtime.InvalidWorkingDir", message: "\(prefix)Error: chdir \(path): \(cause)")
+        case .exec(let program, let code, let systemMessage):
+            let reason: String
+            switch code {
+            case EACCES: reason = "permission denied"
+            case ENOEXEC: reason = "exec format error"
+            case ENOENT: reason = "no such file or directory"
+            default:
+                let message = "\(prefix)Error: the simulator could not start the runtime: \(systemMessage)"
+                return [.publish(.notice("lambda-sim: cannot start \(program): \(systemMessage)"), requestID: nil)]
+                    + spawnFailed(errorType: "Sandbox.Failure", message: message)
+            }
+            return spawnFailed(
+                errorType: "Runtime.InvalidEntrypoint", message: "\(prefix)Error: fork/exec \(program): \(reason)")
+        }
+    }
+
+    /// The runtime could not be started: init fails with `errorType` and `message`, no process to wait for.
+    mutating func spawnFailed(errorType: String, message: String) -> [Action] {
+        guard case .initializing(var i) = state else { return [] }
+        i.initError = .platformError(errorType: errorType, message: message)
+        state = .initializing(i)
+        return failInit(errorType: errorType, timedOut: false, processesAlive: false)
+    }
+}
