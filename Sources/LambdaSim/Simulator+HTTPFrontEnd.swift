@@ -10,15 +10,10 @@ extension Simulator {
     public func startHTTPFrontEnd(_ options: HTTPFrontEndOptions, host: String = "127.0.0.1", port: Int = 3000)
         async throws -> Int
     {
-        let routes = options.routes.map {
-            HTTPRouteTable.Route(
-                api: $0.api == .rest ? .rest : .http, method: $0.method, path: $0.path,
-                payloadFormatVersion: $0.payloadFormatVersion, function: $0.function)
-        }
         let urls = Dictionary(options.functionURLs.map { ($0.function, $0.streaming) }, uniquingKeysWith: { $1 })
         return try await attachFront { loop, pools in
             let front = try HTTPFrontEnd(
-                loop: loop, host: host, port: port, routes: routes, functionURLs: urls, pools: pools)
+                loop: loop, host: host, port: port, routes: options.routes, functionURLs: urls, pools: pools)
             return (front.port, front.close)
         }
     }

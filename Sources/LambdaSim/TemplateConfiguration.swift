@@ -1,5 +1,6 @@
 import Foundation
 import SimConfig
+import SimDomain
 import SimUV
 
 /// A SAM / CloudFormation template (`lambda-sim serve --template`) as the functions `Simulator.start` runs, plus
@@ -82,35 +83,8 @@ public struct TemplateConfiguration: Sendable {
 
 /// What the HTTP front end (`serve --template --http-port`) serves: API Gateway routes and Function URLs.
 public struct HTTPFrontEndOptions: Sendable {
-    /// One API Gateway route.
-    public struct Route: Sendable, Equatable {
-        /// Which kind of API serves the route.
-        public enum API: Sendable, Equatable {
-            /// An HTTP API (`HttpApi` event).
-            case http
-            /// A REST API (`Api` event).
-            case rest
-        }
-        /// HTTP API or REST API.
-        public var api: API
-        /// Upper-case method or `ANY`.
-        public var method: String
-        /// Path pattern (`/items/{id}`, `/{proxy+}`) or `$default`.
-        public var path: String
-        /// `2.0` or `1.0`: the event and response format.
-        public var payloadFormatVersion: String
-        /// The function invoked.
-        public var function: String
-
-        /// A route of `api` invoking `function`.
-        public init(api: API, method: String, path: String, payloadFormatVersion: String, function: String) {
-            self.api = api
-            self.method = method
-            self.path = path
-            self.payloadFormatVersion = payloadFormatVersion
-            self.function = function
-        }
-    }
+    /// One API Gateway route: HTTP API or REST API, method, path pattern, payload format, function.
+    public typealias Route = APIGatewayRoute
 
     /// A function's URL (`/lambda-url/<function>/…`, or `Host: <function>.lambda-url.<anything>`).
     public struct FunctionURL: Sendable, Equatable {

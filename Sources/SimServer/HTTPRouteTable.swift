@@ -1,38 +1,11 @@
+import SimDomain
+
 /// API Gateway routes of the HTTP front end and how a request finds one: the most specific path wins (a literal
 /// segment over `{param}`, `{param}` over `{proxy+}`), then a named method over `ANY`; an HTTP API's `$default`
 /// route takes what nothing else matches.
 package struct HTTPRouteTable: Sendable {
-    /// One route.
-    package struct Route: Sendable, Equatable {
-        /// Which API serves the route, and so the event's and response's format.
-        package enum API: Sendable, Equatable {
-            /// An HTTP API route (payload format 2.0, or 1.0 when so configured).
-            case http
-            /// A REST API route (payload format 1.0 with REST's request context).
-            case rest
-        }
-        /// HTTP API or REST API.
-        package var api: API
-        /// Upper-case method or `ANY`.
-        package var method: String
-        /// Path pattern (`/items/{id}`, `/{proxy+}`) or `$default`.
-        package var path: String
-        /// `2.0` or `1.0`.
-        package var payloadFormatVersion: String
-        /// The function invoked.
-        package var function: String
-
-        package init(api: API, method: String, path: String, payloadFormatVersion: String, function: String) {
-            self.api = api
-            self.method = method
-            self.path = path
-            self.payloadFormatVersion = payloadFormatVersion
-            self.function = function
-        }
-
-        /// `GET /items/{id}`, or `$default`.
-        package var routeKey: String { path == "$default" ? "$default" : "\(method) \(path)" }
-    }
+    /// One route (the domain's `APIGatewayRoute`).
+    package typealias Route = APIGatewayRoute
 
     /// A route a request matched, with the path parameters it captured.
     package struct Match: Equatable {
