@@ -384,12 +384,7 @@ package final class Sandbox {
             let timer = memoryTimer ?? Timer(loop: loop)
             memoryTimer = timer
             timer.start(afterMilliseconds: (nanoseconds + 999_999) / 1_000_000) { [weak self] in
-                guard let self else { return }
-                if self.processRoots.isEmpty {
-                    self.memoryReadings.read(at: self.clock.monotonicNanoseconds)
-                } else {
-                    self.measureMemory()
-                }
+                self?.measureMemory()
             }
         }
     }
