@@ -115,4 +115,42 @@ static inline int clibuv_spawn(pid_t *pid, const char *path, char *const argv[],
 #include "guardian.h"
 #include "sockdiag.h"
 
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+/// Peeks at the bytes waiting on TCP socket `fd` (recvmsg with MSG_PEEK, into `buffer`) for the receive timestamp
+/// of the latest segment among them (SO_TIMESTAMPNS must be on): its CLOCK_REALTIME nanoseconds, 0 when nothing
+/// is waiting or no timestamp came, -1 with errno set on error. Nothing is consumed.
+static inline long long clibuv_peek_receive_time(int fd, void *buffer, size_t length) {
+    char control[CMSG_SPACE(sizeof(struct timespec)) * 2];
+    struct iovec vector = {buffer, length};
+    struct msghdr message = {0};
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t got = recvmsg(fd, &message, MSG_PEEK | MSG_DONTWAIT);
+    if (got < 0) return -1;
+    if (got == 0) return 0;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec stamp;
+            memcpy(&stamp, CMSG_DATA(header), sizeof stamp);
+            return (long long)stamp.tv_sec * 1000000000LL + stamp.tv_nsec;
+        }
+    }
+    return 0;
+}
+
+/// Sleeps until CLOCK_MONOTONIC (uv_hrtime's clock) reads `nanoseconds`, or a signal interrupts.
+static inline void clibuv_sleep_until(unsigned long long nanoseconds) {
+    struct timespec until = {(time_t)(nanoseconds / 1000000000ULL), (long)(nanoseconds % 1000000000ULL)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
+}
+
+/// Sets the calling thread's timer slack (prctl PR_SET_TIMERSLACK) to `nanoseconds`.
+static inline void clibuv_set_timer_slack(unsigned long nanoseconds) { prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0); }
+
 #endif

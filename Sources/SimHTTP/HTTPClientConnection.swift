@@ -13,6 +13,8 @@ package final class HTTPClientConnection {
     package var onClose: (() -> Void)?
     /// True until the connection closes.
     package private(set) var isOpen = true
+    /// The socket's descriptor while the connection is open.
+    package var fileDescriptor: Int32? { isOpen ? tcp.fileDescriptor : nil }
     private let tcp: TCPConnection
     private let hostHeader: String
     private let parser = ResponseParser()

@@ -40,6 +40,11 @@ package final class EventLoop: @unchecked Sendable {
     package var telemetryBudget: AnyObject?
     /// The loop's socket-diagnostics socket (`PeerSockets`), or -1 before first use. Loop thread only.
     var socketDiagnostics: Int32 = -1
+    /// Whether the thread runs the loop one turn at a time, asking `pacer` before each turn.
+    private let paced: Bool
+    /// Decides, before each turn of a paced loop, whether the thread sleeps to a time of its own instead of
+    /// waiting for I/O. Loop thread only; ignored unless the loop was created with `paced`.
+    package var pacer: (any LoopPacer)?
 
     /// Size of the shared read buffer, the most one read callback delivers.
     static let readBufferSize = 256 * 1024
@@ -52,8 +57,10 @@ package final class EventLoop: @unchecked Sendable {
             loop.readBuffer.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(EventLoop.readBufferSize))
     }
 
-    /// Creates the loop and starts its thread.
-    package init(name: String = "lambda-sim-loop") throws(UVError) {
+    /// Creates the loop and starts its thread. A `paced` loop runs one turn at a time and lets its `pacer` put the
+    /// thread to sleep between turns (see `LoopPacer`); the simulator's loops are not paced.
+    package init(name: String = "lambda-sim-loop", paced: Bool = false) throws(UVError) {
+        self.paced = paced
         uvLoop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
         uvLoop.initialize(to: uv_loop_t())
         try UVError.check(uv_loop_init(uvLoop), "uv_loop_init")
@@ -96,7 +103,11 @@ package final class EventLoop: @unchecked Sendable {
 
     private func runOnThread() {
         loopThread.store(UInt(pthread_self()), ordering: .releasing)
-        uv_run(uvLoop, UV_RUN_DEFAULT)
+        if paced {
+            runPaced()
+        } else {
+            uv_run(uvLoop, UV_RUN_DEFAULT)
+        }
         // Drain whatever arrived during the last iteration so no continuation is stranded.
         drain()
         // Every handle is closed: let go of the loop's helpers (the output capture removes its directory).
@@ -116,6 +127,23 @@ package final class EventLoop: @unchecked Sendable {
             return waiters
         }
         for waiter in waiters { waiter() }
+    }
+
+    /// Turns the loop until no handle is left: before each turn the pacer may name a time to sleep to; the thread
+    /// then sleeps without polling, tells the pacer it woke, and takes whatever became ready meanwhile in one
+    /// non-blocking turn. Otherwise the turn waits for I/O or a timer as usual.
+    private func runPaced() {
+        // Sleeps end on time rather than up to 50 µs late (the default timer slack).
+        clibuv_set_timer_slack(1)
+        while true {
+            if let pacer, let until = pacer.sleepUntil() {
+                if until > uv_hrtime() { clibuv_sleep_until(until) }
+                pacer.woke()
+                if uv_run(uvLoop, UV_RUN_NOWAIT) == 0 { return }
+            } else if uv_run(uvLoop, UV_RUN_ONCE) == 0 {
+                return
+            }
+        }
     }
 
     /// True when called on the loop's own thread.
