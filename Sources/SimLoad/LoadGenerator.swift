@@ -181,6 +181,8 @@ package final class LoadGenerator: @unchecked Sendable {
     private var finished: CheckedContinuation<Double, Never>?
     private var lastAnswerNanoseconds: UInt64 = 0
     private var fineTimerToken: Int?
+    /// The due time (ns since the start) the tick timer is armed for.
+    private var tickArmedFor: UInt64?
     private var housekeeping: Timer?
     private var recentAnswers: [UInt64] = []
     private var recentLatency = RecentLatency()
@@ -188,6 +190,15 @@ package final class LoadGenerator: @unchecked Sendable {
     /// The HTTP request driven instead of an invoke (`load --url`), if any.
     private let http: HTTPLoadTarget?
     private var latestSandboxes: (total: Int, busy: Int, inFlight: Int?)?
+    /// The open model's clock for answers read after they came (nil for the closed model, or when the kernel
+    /// has no epoll): the kernel's receive time of what waits on each connection, collected at each paced wake.
+    private let arrivalTimes: ArrivalTimes?
+    /// What `arrivalTimes` collected at the last paced wake: the monotonic arrival time by socket descriptor.
+    private var arrivals: [Int32: UInt64] = [:]
+    /// The longest a paced sleep lasts: an open model whose next invoke is due sooner sleeps until it is due and
+    /// then takes both the answers that came meanwhile (timed by `arrivalTimes`) and the due invokes in one wake;
+    /// a later due invoke is waited for with a timer, the answers read as they come.
+    package static let pacedSleepLimitNanoseconds: UInt64 = 2_000_000
 
     /// Called on the generator's loop with every invoke as it ends (`--out`); set before `run`.
     package var onAnswer: ((InvokeAnswer) -> Void)?
@@ -231,7 +242,13 @@ package final class LoadGenerator: @unchecked Sendable {
         self.plan = plan
         self.endpoint = endpoint
         self.askTail = askTail
-        loop = try EventLoop(name: "lambda-sim-load")
+        let openModel: Bool
+        switch plan.model {
+        case .concurrency: openModel = false
+        case .rate, .stages: openModel = true
+        }
+        arrivalTimes = openModel ? ArrivalTimes() : nil
+        loop = try EventLoop(name: "lambda-sim-load", paced: arrivalTimes != nil)
         var headers: HTTPHeaders = ["Content-Type": "application/json"]
         if plan.invocationType == "Event" { headers["X-Amz-Invocation-Type"] = "Event" }
         if askTail && plan.invocationType != "Event" { headers["X-Amz-Log-Type"] = "Tail" }
@@ -252,6 +269,7 @@ package final class LoadGenerator: @unchecked Sendable {
                 startNanoseconds = EventLoop.nanoseconds()
                 startEpoch.store(SystemClock().epochMilliseconds, ordering: .releasing)
                 cpuAtStart = Self.threadCPUNanoseconds()
+                wakesAtStart = Self.threadWakes()
                 let timer = Timer(loop: loop)
                 timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [unowned self] in
                     let now = EventLoop.nanoseconds() - startNanoseconds
@@ -271,6 +289,7 @@ package final class LoadGenerator: @unchecked Sendable {
                 case .rate, .stages:
                     schedule = OpenSchedule(plan.model)
                     nextDue = schedule?.nextTime()
+                    if arrivalTimes != nil { loop.pacer = self }
                     tick()
                 }
             }
@@ -298,6 +317,17 @@ package final class LoadGenerator: @unchecked Sendable {
     package var cpuSeconds: Double { Double(cpuUsed.load(ordering: .acquiring)) / 1e9 }
     private let cpuUsed = Atomic<UInt64>(0)
     private var cpuAtStart: UInt64 = 0
+    /// The generator thread's voluntary context switches at the start, and during the run once it ended.
+    private var wakesAtStart = 0
+    private var wakes: Int?
+
+    /// The voluntary context switches (sleeps that ended in a wake) of the calling thread so far.
+    private static func threadWakes() -> Int {
+        var usage = rusage()
+        // RUSAGE_THREAD (1), which Swift's Glibc module does not export (it needs _GNU_SOURCE).
+        getrusage(__rusage_who_t(1), &usage)
+        return usage.ru_nvcsw
+    }
 
     /// The CPU time the calling thread has used, in nanoseconds.
     private static func threadCPUNanoseconds() -> UInt64 {
@@ -332,6 +362,7 @@ package final class LoadGenerator: @unchecked Sendable {
         let recorder = await withCheckedContinuation { (continuation: CheckedContinuation<LoadRecorder, Never>) in
             loop.submit { [self] in
                 self.recorder.connectionsOpened = connectionsOpened
+                self.recorder.generatorWakes = wakes
                 self.recorder.peakClientInFlight = peakInFlight
                 self.recorder.settle()
                 continuation.resume(returning: self.recorder)
@@ -346,11 +377,19 @@ package final class LoadGenerator: @unchecked Sendable {
     /// Starts every invoke that is due, then sleeps until the next one.
     private func tick() {
         fineTimerToken = nil
+        tickArmedFor = nil
+        guard let due = startDue() else { return }
+        armTick(forDue: due)
+    }
+
+    /// Starts every invoke that is due; returns when the next one is due (ns since the start), or nil when the
+    /// schedule ended or paused.
+    private func startDue() -> UInt64? {
         let now = EventLoop.nanoseconds() - startNanoseconds
         while let due = nextDue {
             if idle.isEmpty && openConnections >= connectionLimit && waiting.count >= backlogLimit {
                 paused = true
-                return
+                return nil
             }
             let dueNanoseconds = UInt64(due * 1_000_000_000)
             if due >= plan.timeLimitSeconds {
@@ -368,14 +407,29 @@ package final class LoadGenerator: @unchecked Sendable {
         guard let due = nextDue else {
             schedulingDone = true
             finishIfDone()
-            return
+            return nil
         }
-        let wait = UInt64(due * 1_000_000_000) - min(UInt64(due * 1_000_000_000), now)
+        return UInt64(due * 1_000_000_000)
+    }
+
+    /// Arms the timer that runs `tick` when the invoke due at `due` (ns since the start) is due, unless it is
+    /// armed for it already.
+    private func armTick(forDue due: UInt64) {
+        guard tickArmedFor != due else { return }
+        cancelTick()
+        tickArmedFor = due
+        let wait = due - min(due, EventLoop.nanoseconds() - startNanoseconds)
         if let timers = FineTimers.of(loop) {
             fineTimerToken = timers.schedule(afterNanoseconds: max(wait, 1_000)) { [unowned self] in tick() }
         } else {
             _ = loop.schedule(afterMilliseconds: max(1, wait / 1_000_000)) { [unowned self] in tick() }
         }
+    }
+
+    private func cancelTick() {
+        if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
+        fineTimerToken = nil
+        tickArmedFor = nil
     }
 
     /// Starts the invoke due at `due`: on an idle connection, or it waits for the first connection to come free
@@ -460,6 +514,7 @@ package final class LoadGenerator: @unchecked Sendable {
             switch result {
             case .success(let connection):
                 connection.onClose = { [unowned self] in openConnections -= 1 }
+                if let arrivalTimes, let fd = connection.fileDescriptor { arrivalTimes.watch(fd) }
                 completion(connection)
             case .failure:
                 openConnections -= 1
@@ -487,6 +542,9 @@ package final class LoadGenerator: @unchecked Sendable {
         let sent = EventLoop.nanoseconds() - startNanoseconds
         connection.send(request) { [self] result in
             busy[ObjectIdentifier(connection)] = nil
+            // Read after a paced sleep: the answer ended when its last bytes arrived, not when they were read.
+            let arrived =
+                arrivals.isEmpty ? nil : connection.fileDescriptor.flatMap { arrivals.removeValue(forKey: $0) }
             let response = try? result.get()
             let outcome =
                 response.map {
@@ -495,7 +553,9 @@ package final class LoadGenerator: @unchecked Sendable {
                             status: $0.status, functionError: $0.headers["X-Amz-Function-Error"] != nil)
                         : LoadOutcome.classifyHTTP(status: $0.status)
                 } ?? .otherError
-            finish(due: due, outcome: outcome, response: response, sent: sent)
+            finish(
+                due: due, outcome: outcome, response: response, sent: sent,
+                arrived: arrived.map { max(sent, $0 - min($0, startNanoseconds)) })
             released(connection, reusable: connection.isOpen, closedModel: closedModel)
         }
     }
@@ -566,9 +626,13 @@ package final class LoadGenerator: @unchecked Sendable {
         }
     }
 
-    private func finish(due: UInt64, outcome: LoadOutcome, response: HTTPResponse?, sent: UInt64? = nil) {
-        let now = EventLoop.nanoseconds() - startNanoseconds
-        lastAnswerNanoseconds = now
+    /// Records the end of the invoke due at `due`: now, or when its answer `arrived` (ns since the start) if the
+    /// answer was read later.
+    private func finish(
+        due: UInt64, outcome: LoadOutcome, response: HTTPResponse?, sent: UInt64? = nil, arrived: UInt64? = nil
+    ) {
+        let now = min(arrived ?? .max, EventLoop.nanoseconds() - startNanoseconds)
+        lastAnswerNanoseconds = max(lastAnswerNanoseconds, now)
         answered += 1
         recentAnswers.append(now)
         let requestID = response?.headers["x-amzn-RequestId"]
@@ -674,8 +738,7 @@ package final class LoadGenerator: @unchecked Sendable {
             interrupted = true
             nextDue = nil
             paused = false
-            if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
-            fineTimerToken = nil
+            cancelTick()
             schedulingDone = true
             if drainSeconds <= 0 {
                 abandon()
@@ -711,14 +774,17 @@ package final class LoadGenerator: @unchecked Sendable {
             let continuation = finished
         else { return }
         finished = nil
+        // The loop held the generator as its pacer: let go (the loop turns as usual until it shuts).
+        loop.pacer = nil
         cpuUsed.store(Self.threadCPUNanoseconds() - cpuAtStart, ordering: .releasing)
+        wakes = Self.threadWakes() - wakesAtStart
         let sinceLastAnswer = Int64((EventLoop.nanoseconds() - startNanoseconds - lastAnswerNanoseconds) / 1_000_000)
         endEpoch.store(SystemClock().epochMilliseconds - sinceLastAnswer, ordering: .releasing)
         draining?.close()
         draining = nil
         deadlineTimer?.close()
         deadlineTimer = nil
-        if let token = fineTimerToken { FineTimers.of(loop)?.cancel(token) }
+        cancelTick()
         housekeeping?.close()
         housekeeping = nil
         for connection in idle { connection.close() }
@@ -741,6 +807,31 @@ package final class LoadGenerator: @unchecked Sendable {
             progress.recentP99Ms = Double(recent.percentile(0.99)) / 1e6
         }
         return progress
+    }
+}
+
+extension LoadGenerator: LoopPacer {
+    /// While the open model runs and its next invoke is due within `pacedSleepLimitNanoseconds`: starts the
+    /// invokes due now and sleeps until the next one (its timer, if armed, is dropped); otherwise nil, and the
+    /// loop waits for answers and the timer as usual.
+    package func sleepUntil() -> UInt64? {
+        arrivals.removeAll(keepingCapacity: true)
+        guard finished != nil, !interrupted, !paused, nextDue != nil else { return nil }
+        guard let due = startDue() else {
+            cancelTick()
+            return nil
+        }
+        guard due <= EventLoop.nanoseconds() - startNanoseconds + Self.pacedSleepLimitNanoseconds else {
+            armTick(forDue: due)
+            return nil
+        }
+        cancelTick()
+        return startNanoseconds + due
+    }
+
+    /// Takes the arrival times of the answers that came during the sleep, before the loop reads them.
+    package func woke() {
+        arrivalTimes?.collect { fd, arrived in arrivals[fd] = arrived }
     }
 }
 

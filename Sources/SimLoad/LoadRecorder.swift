@@ -103,6 +103,9 @@ package struct LoadRecorder: Sendable {
     /// (each needs a connection of its own).
     package var connectionsOpened = 0
     package var peakClientInFlight = 0
+    /// How often the generator's thread went to sleep and was woken during the run (its voluntary context
+    /// switches), when known.
+    package var generatorWakes: Int?
     /// When the last invoke started (was due, in an open model).
     package private(set) var lastStart: UInt64 = 0
     /// The width of each bin of `timeline`.

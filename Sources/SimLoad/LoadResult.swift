@@ -146,6 +146,8 @@ package struct LoadResult: Equatable, Sendable {
     /// (the simulator, when it runs in this process).
     package var generatorCpuMicrosecondsPerInvoke: Double?
     package var simulatorCpuMicrosecondsPerInvoke: Double?
+    /// How often the generator's thread was woken per invoke: about 1 when answers and due invokes share wakes.
+    package var generatorWakesPerInvoke: Double?
     /// Connections the generator opened, and the most invokes in flight from its side at once.
     package var connectionsOpened: Int
     package var peakClientInFlight: Int
@@ -191,6 +193,7 @@ package struct LoadResult: Equatable, Sendable {
         let invokes = Double(max(recorder.requests, 1))
         generatorCpuMicrosecondsPerInvoke = generatorCPUSeconds.map { $0 * 1e6 / invokes }
         simulatorCpuMicrosecondsPerInvoke = processCPUSeconds.map { ($0 - (generatorCPUSeconds ?? 0)) * 1e6 / invokes }
+        generatorWakesPerInvoke = recorder.generatorWakes.map { Double($0) / invokes }
         warmLatencyHistogram = recorder.warm
         connectionsOpened = recorder.connectionsOpened
         peakClientInFlight = recorder.peakClientInFlight
@@ -333,6 +336,7 @@ package struct LoadResult: Equatable, Sendable {
             ("offeredPerSecond", number(offeredPerSecond)),
             ("generatorCpuUsPerInvoke", optional(generatorCpuMicrosecondsPerInvoke)),
             ("simulatorCpuUsPerInvoke", optional(simulatorCpuMicrosecondsPerInvoke)),
+            ("generatorWakesPerInvoke", optional(generatorWakesPerInvoke)),
             ("connectionsOpened", number(connectionsOpened)),
             ("peakClientInFlight", number(peakClientInFlight)),
             (
