@@ -90,10 +90,10 @@ public struct SimulatorConfiguration: Sendable {
                 name: function.name, command: command, codeDirectory: function.codeUri,
                 handler: function.handler, runtime: function.runtime, memorySizeMB: function.memorySize,
                 timeoutSeconds: Double(function.timeout), version: function.version, region: loaded.account.region,
-                accountID: loaded.account.id, environment: function.environment.pairs,
-                inheritedEnvironment: function.passedEnvironment(from: caller),
+                accountID: loaded.account.id, environment: function.environment,
+                inheritedEnvironment: EnvironmentVariables(function.passedEnvironment(from: caller)),
                 extensionsDirectory: function.extensionsDir,
-                freeze: function.freeze,
+                freezeMode: function.freeze,
                 logFormat: function.logFormat)
             options.runtimeAPIAccess = function.runtimeAPIAccess
             options.streamingBytesPerSecond = function.streamingBandwidth
@@ -106,7 +106,7 @@ public struct SimulatorConfiguration: Sendable {
             options.maximumEventAgeSeconds = function.async.maximumEventAgeInSeconds
             options.onSuccessDestination = function.async.onSuccess
             options.onFailureDestination = function.async.onFailure
-            options.perExecutionEnvironmentMaxConcurrency = function.perExecutionEnvironmentMaxConcurrency
+            options.environmentMaxConcurrency = function.perExecutionEnvironmentMaxConcurrency
             return options
         }
         let rate = loaded.scalingRate.map { (sandboxes: $0.sandboxes, periodSeconds: $0.perSeconds) } ?? (1_000, 10)

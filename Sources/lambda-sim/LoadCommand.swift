@@ -567,7 +567,9 @@ struct LoadCommand: AsyncParsableCommand {
                 throw LoadPlanError("cannot start '\(name)': \(problem)")
             }
             if let freeze, let mode = FreezeMode(rawValue: freeze) {
-                for index in functions.indices where functions[index].name == name { functions[index].freeze = mode }
+                for index in functions.indices where functions[index].name == name {
+                    functions[index].freezeMode = mode
+                }
             }
             let events = SimulatorEventStream(capacityBytes: 16 << 20, includeOutput: false)
             let simulator: Simulator

@@ -50,7 +50,7 @@ import Testing
         var function = FunctionOptions(
             name: "hello", command: [Paths.bashRuntime + "/bootstrap"], codeDirectory: Paths.bashRuntime,
             handler: "function.handler")
-        function.freeze = .signal
+        function.freezeMode = .signal
         var pids: [Int32] = []
         await #expect(throws: Failure.self) {
             try await withSimulator(functions: [function]) { simulator in
