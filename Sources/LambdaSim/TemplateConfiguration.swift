@@ -50,6 +50,7 @@ public struct TemplateConfiguration: Sendable {
             case .unusable: options.python = nil
             }
             options.pythonName = interpreter
+            options.simulatorEnvironment = SimulatorConfiguration.simulatorEnvironment(environment)
             let template = try TemplateLoader.load(path: path, options: options)
             return TemplateConfiguration(template, environment: environment, timeScale: timeScale)
         } catch {
@@ -77,7 +78,7 @@ public struct TemplateConfiguration: Sendable {
         }
         self.http = http
         warnings = template.warnings.map(\.description)
-        codeDirectories = template.simulator.functions.map { ($0.name, $0.codeUri) }
+        codeDirectories = template.simulator.functions.map { ($0.name, $0.codeDirectory) }
     }
 }
 

@@ -16,7 +16,7 @@ package struct TemplateConfig: Sendable, Equatable {
     }
 }
 
-/// What a template adds to one function beyond `FunctionConfig`.
+/// What a template adds to one function beyond its `FunctionSpec`.
 package struct TemplateFunction: Sendable, Equatable {
     /// The resource's logical id (`EchoFunction`); the function also answers to it.
     package var logicalID: String
