@@ -1,3 +1,5 @@
+import SimDomain
+
 /// A validated SAM / CloudFormation template (`serve --template`): the functions as the `serve` model runs them,
 /// plus what the template says about reaching them over HTTP.
 package struct TemplateConfig: Sendable, Equatable {
@@ -76,12 +78,15 @@ package struct HTTPRoute: Sendable, Equatable {
     package var method: String
     /// The path pattern (`/items/{id}`, `/files/{proxy+}`), or `$default` for an HTTP API's catch-all route.
     package var path: String
-    /// `2.0` or `1.0`.
-    package var payloadFormatVersion: String
+    /// The event and response format.
+    package var payloadFormatVersion: APIGatewayRoute.PayloadFormatVersion
     /// The event's name in `Events`, for messages.
     package var eventName: String
 
-    package init(kind: Kind, method: String, path: String, payloadFormatVersion: String, eventName: String) {
+    package init(
+        kind: Kind, method: String, path: String, payloadFormatVersion: APIGatewayRoute.PayloadFormatVersion,
+        eventName: String
+    ) {
         self.kind = kind
         self.method = method
         self.path = path

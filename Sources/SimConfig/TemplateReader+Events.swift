@@ -1,4 +1,5 @@
 import Foundation
+import SimDomain
 
 extension TemplateReader {
     /// HTTP methods a route may name (`ANY` matches them all).
@@ -20,12 +21,13 @@ extension TemplateReader {
             let path = properties?["Path"]
             let method = properties?["Method"]
             if type == "HttpApi" {
-                var version = "2.0"
+                var version = APIGatewayRoute.PayloadFormatVersion.v2
                 if let value = properties?["PayloadFormatVersion"] {
-                    version = try value.string()
-                    guard version == "2.0" || version == "1.0" else {
-                        throw value.error("PayloadFormatVersion must be 1.0 or 2.0, got '\(version)'")
+                    let text = try value.string()
+                    guard let given = APIGatewayRoute.PayloadFormatVersion(rawValue: text) else {
+                        throw value.error("PayloadFormatVersion must be 1.0 or 2.0, got '\(text)'")
                     }
+                    version = given
                 }
                 guard let path else {
                     // SAM: an HttpApi event without Path and Method is the API's $default route.
@@ -49,7 +51,7 @@ extension TemplateReader {
                 let routeMethod = try routeMethodString(try properties.required("Method"))
                 routes.append(
                     HTTPRoute(
-                        kind: .restAPI, method: routeMethod, path: routePath, payloadFormatVersion: "1.0",
+                        kind: .restAPI, method: routeMethod, path: routePath, payloadFormatVersion: .v1,
                         eventName: event.name))
             }
         }

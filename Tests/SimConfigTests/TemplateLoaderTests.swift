@@ -71,9 +71,9 @@ private func environment(_ function: FunctionSpec?) -> [String: String] {
         #expect(
             extras[0].routes == [
                 HTTPRoute(
-                    kind: .httpAPI, method: "GET", path: "/echo/{id}", payloadFormatVersion: "2.0", eventName: "Get"),
+                    kind: .httpAPI, method: "GET", path: "/echo/{id}", payloadFormatVersion: .v2, eventName: "Get"),
                 HTTPRoute(
-                    kind: .restAPI, method: "ANY", path: "/rest/{proxy+}", payloadFormatVersion: "1.0",
+                    kind: .restAPI, method: "ANY", path: "/rest/{proxy+}", payloadFormatVersion: .v1,
                     eventName: "Rest"),
             ])
         #expect(
