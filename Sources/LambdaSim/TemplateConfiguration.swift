@@ -69,12 +69,7 @@ public struct TemplateConfiguration: Sendable {
                     HTTPFrontEndOptions.FunctionURL(
                         function: extra.name, streaming: url.invokeMode == .responseStream))
             }
-            for route in extra.routes {
-                http.routes.append(
-                    HTTPFrontEndOptions.Route(
-                        api: route.kind == .restAPI ? .rest : .http, method: route.method, path: route.path,
-                        payloadFormatVersion: route.payloadFormatVersion, function: extra.name))
-            }
+            http.routes += extra.routes
         }
         self.http = http
         warnings = template.warnings.map(\.description)

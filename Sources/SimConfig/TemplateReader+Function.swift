@@ -182,7 +182,7 @@ extension TemplateReader {
         if let value = values["Layers"] { function.extensionsDirectory = try layers(value, resources: resources) }
         if let metadata { try applyMetadata(metadata, to: &function) }
         if let value = values["FunctionUrlConfig"] { extra.functionURL = try functionURL(value) }
-        if let value = values["Events"] { extra.routes = try events(value) }
+        if let value = values["Events"] { extra.routes = try events(value, function: name) }
         return (function, extra, reservedValue)
     }
 

@@ -70,11 +70,11 @@ private func environment(_ function: FunctionSpec?) -> [String: String] {
         #expect(extras[0].functionURL == FunctionURLConfig(authType: "NONE", invokeMode: .buffered))
         #expect(
             extras[0].routes == [
-                HTTPRoute(
-                    kind: .httpAPI, method: "GET", path: "/echo/{id}", payloadFormatVersion: .v2, eventName: "Get"),
-                HTTPRoute(
-                    kind: .restAPI, method: "ANY", path: "/rest/{proxy+}", payloadFormatVersion: .v1,
-                    eventName: "Rest"),
+                APIGatewayRoute(
+                    api: .http, method: "GET", path: "/echo/{id}", payloadFormatVersion: .v2, function: "EchoFunction"),
+                APIGatewayRoute(
+                    api: .rest, method: "ANY", path: "/rest/{proxy+}", payloadFormatVersion: .v1,
+                    function: "EchoFunction"),
             ])
         #expect(
             template.warnings.map(\.description) == [
