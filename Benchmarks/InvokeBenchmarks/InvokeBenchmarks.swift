@@ -82,7 +82,7 @@ let benchmarks: @Sendable () -> Void = {
                 setup: {
                     let options = FunctionOptions(
                         name: "function", command: [fixturePath()], codeDirectory: "/tmp", timeoutSeconds: 30,
-                        freeze: mode)
+                        freezeMode: mode)
                     let simulator = try await Simulator.start(functions: [options], port: 0)
                     fixture.simulator = simulator
                     fixture.client = BlockingClient(port: simulator.port)

@@ -13,7 +13,7 @@ import SimUV
 func fixtureFunction(provisioned: Int, freeze: FreezeMode) -> FunctionOptions {
     var options = FunctionOptions(
         name: "function", command: [fixturePath()], codeDirectory: "/tmp", timeoutSeconds: 30,
-        maxConcurrency: provisioned, freeze: freeze)
+        maxConcurrency: provisioned, freezeMode: freeze)
     options.provisionedConcurrency = provisioned
     return options
 }

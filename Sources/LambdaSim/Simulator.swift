@@ -104,10 +104,10 @@ public final class Simulator: Sendable {
             )
         }
         if let function = functions.first(where: {
-            $0.perExecutionEnvironmentMaxConcurrency.map { !(1...1_600).contains($0) } ?? false
+            $0.environmentMaxConcurrency.map { !(1...1_600).contains($0) } ?? false
         }) {
             throw OptionError(
-                message: "function '\(function.name)': perExecutionEnvironmentMaxConcurrency must be between 1 and 1600"
+                message: "function '\(function.name)': environmentMaxConcurrency must be between 1 and 1600"
             )
         }
         if account == nil, let problem = functions.lazy.compactMap(\.serveOnlySetting).first {
@@ -122,7 +122,7 @@ public final class Simulator: Sendable {
         ProcessGroups.startGuardian(cgroupParents: SandboxCgroup.parentDirectories())
         raiseFileDescriptorLimit()
         var cgroupMessages: [String] = StateDirectory.problem.map { [$0] } ?? []
-        if let first = functions.first(where: { $0.freeze == .cgroup }) {
+        if let first = functions.first(where: { $0.freezeMode == .cgroup }) {
             // Fail at start, naming the path, rather than at the first invoke; and say at start what is degraded.
             let probe = try SandboxCgroup(
                 name: "\(getpid())-probe-\(Identifiers.randomHex(8))", memoryMB: 128, cpuScaling: first.cpuScaling)
@@ -133,7 +133,9 @@ public final class Simulator: Sendable {
         let state = SimulatorLoop(loop: loop)
         let history = keepHistory ? EventHistory(capacityBytes: historyBytes) : nil
         let setup = SimulatorLoop.Setup(
-            functions: functions.map { ($0.spec, $0.maxConcurrency, Self.policy(for: $0, account: account)) },
+            functions: functions.map(\.asRun),
+            scalingRate: account?.scalingRate.map { ($0.sandboxes, UInt64($0.periodSeconds * 1000)) },
+            timeScale: account?.timeScale ?? 1,
             reservations: Dictionary(
                 functions.compactMap { f in f.reservedConcurrency.map { (f.name, $0) } },
                 uniquingKeysWith: { a, _ in a }
@@ -148,25 +150,6 @@ public final class Simulator: Sendable {
             await loop.shutdown()
             throw error
         }
-    }
-
-    private static func policy(for function: FunctionOptions, account: AccountOptions?) -> PoolPolicy {
-        var policy = PoolPolicy()
-        policy.asyncRetry = AsyncRetryPolicy(
-            maximumRetryAttempts: function.maximumRetryAttempts,
-            maximumEventAgeMilliseconds: UInt64(function.maximumEventAgeSeconds) * 1000,
-            timeScale: account?.timeScale ?? 1)
-        policy.onSuccessDestination = function.onSuccessDestination
-        policy.onFailureDestination = function.onFailureDestination
-        // Attach mode: one sandbox, there from the start, waiting for its runtime.
-        if function.command.isEmpty { policy.provisionedConcurrency = 1 }
-        guard let account else { return policy }
-        policy.throttle = true
-        policy.provisionedConcurrency = function.command.isEmpty ? 1 : function.provisionedConcurrency
-        policy.idleTimeoutMilliseconds = function.idleTimeoutSeconds.map { UInt64($0 * 1000) }
-        policy.maxLifetimeMilliseconds = function.maxLifetimeSeconds.map { UInt64($0 * 1000) }
-        policy.scalingRate = account.scalingRate.map { ($0.sandboxes, UInt64($0.periodSeconds * 1000)) }
-        return policy
     }
 
     /// Runs `body` on the loop with the function pools and keeps the closer it returns for `stop`: how a further
@@ -409,7 +392,7 @@ public struct SandboxStatus: Sendable, Equatable {
     public var isFree: Bool { state == .ready || state == .frozen || (state == .busy && inFlight < slots) }
     /// Invokes in flight in it now.
     public var inFlight: Int
-    /// Invokes it serves at once: 1, or a managed instance's `perExecutionEnvironmentMaxConcurrency`.
+    /// Invokes it serves at once: 1, or a managed instance's `FunctionOptions.environmentMaxConcurrency`.
     public var slots: Int
     /// Whether it is a Lambda Managed Instances environment (many invokes at once, never frozen).
     public var isManagedInstance: Bool

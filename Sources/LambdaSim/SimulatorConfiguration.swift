@@ -55,8 +55,9 @@ public struct SimulatorConfiguration: Sendable {
         file path: String, environment: [String: String] = ProcessInfo.processInfo.environment, timeScale: Double = 1
     ) throws(Error) -> SimulatorConfiguration {
         do {
-            return SimulatorConfiguration(
-                try ConfigLoader.load(path: path), environment: environment, timeScale: timeScale)
+            let loaded = try ConfigLoader.load(
+                path: path, simulatorEnvironment: simulatorEnvironment(environment))
+            return SimulatorConfiguration(loaded, environment: environment, timeScale: timeScale)
         } catch {
             throw Error(error)
         }
@@ -69,45 +70,30 @@ public struct SimulatorConfiguration: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment, timeScale: Double = 1
     ) throws(Error) -> SimulatorConfiguration {
         do {
-            let loaded = try ConfigLoader.parse(yaml, file: file, baseDirectory: baseDirectory)
+            let loaded = try ConfigLoader.parse(
+                yaml, file: file, baseDirectory: baseDirectory,
+                simulatorEnvironment: simulatorEnvironment(environment))
             return SimulatorConfiguration(loaded, environment: environment, timeScale: timeScale)
         } catch {
             throw Error(error)
         }
     }
 
+    /// The ordered pairs of `environment`, from which a function's `passEnvironment` picks.
+    static func simulatorEnvironment(_ environment: [String: String]) -> [(String, String)] {
+        environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
     init(_ loaded: SimulatorConfig, environment: [String: String], timeScale: Double) {
-        let caller = environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let searchPath = environment["PATH"] ?? ""
-        functions = loaded.functions.map { function -> FunctionOptions in
-            var command = function.command
-            if let name = command.first, !name.contains("/"),
+        functions = loaded.functions.map { function in
+            var function = function
+            if let name = function.command.first, !name.contains("/"),
                 case .found(let path) = ExecutableLookup.resolve(name, environment: ["PATH=\(searchPath)"])
             {
-                command[0] = path
+                function.command[0] = path
             }
-            var options = FunctionOptions(
-                name: function.name, command: command, codeDirectory: function.codeUri,
-                handler: function.handler, runtime: function.runtime, memorySizeMB: function.memorySize,
-                timeoutSeconds: Double(function.timeout), version: function.version, region: loaded.account.region,
-                accountID: loaded.account.id, environment: function.environment.pairs,
-                inheritedEnvironment: function.passedEnvironment(from: caller),
-                extensionsDirectory: function.extensionsDir,
-                freeze: function.freeze,
-                logFormat: function.logFormat)
-            options.runtimeAPIAccess = function.runtimeAPIAccess
-            options.streamingBytesPerSecond = function.streamingBandwidth
-            options.maxStreamedResponseBytes = function.maxStreamedResponseBytes
-            options.reservedConcurrency = function.reservedConcurrency
-            options.provisionedConcurrency = function.provisionedConcurrency ?? 0
-            options.idleTimeoutSeconds = function.idleTimeout
-            options.maxLifetimeSeconds = function.maxLifetime
-            options.maximumRetryAttempts = function.async.maximumRetryAttempts
-            options.maximumEventAgeSeconds = function.async.maximumEventAgeInSeconds
-            options.onSuccessDestination = function.async.onSuccess
-            options.onFailureDestination = function.async.onFailure
-            options.perExecutionEnvironmentMaxConcurrency = function.perExecutionEnvironmentMaxConcurrency
-            return options
+            return function
         }
         let rate = loaded.scalingRate.map { (sandboxes: $0.sandboxes, periodSeconds: $0.perSeconds) } ?? (1_000, 10)
         account = Simulator.AccountOptions(

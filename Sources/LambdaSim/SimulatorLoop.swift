@@ -30,7 +30,12 @@ actor SimulatorLoop {
 
     /// What `Simulator.start` sets up on the loop.
     struct Setup: Sendable {
-        var functions: [(spec: FunctionSpec, maxConcurrency: Int, policy: PoolPolicy)]
+        /// The functions, as their sandboxes run them (`FunctionSpec.asRun`).
+        var functions: [FunctionSpec]
+        /// New sandboxes per function and period (serve), if limited.
+        var scalingRate: (sandboxes: Int, periodMilliseconds: UInt64)?
+        /// Multiplies asynchronous retry delays.
+        var timeScale: Double
         var reservations: [String: Int]
         var accountLimit: Int?
         var maxQueuedEventBytes: Int?
@@ -66,11 +71,11 @@ actor SimulatorLoop {
         let xraySink = try UDPSink(loop: loop)
         self.xraySink = xraySink
         pools = setup.functions.map { function in
-            var spec = function.spec
-            spec.xrayDaemonPort = xraySink.port
+            var function = function
+            function.xrayDaemonPort = xraySink.port
             return FunctionPool(
-                loop: loop, function: spec, maxConcurrency: function.maxConcurrency, policy: function.policy,
-                limiter: limiter, bus: bus)
+                loop: loop, function: function, limiter: limiter, scalingRate: setup.scalingRate,
+                timeScale: setup.timeScale, bus: bus)
         }
         for pool in pools { try pool.start() }
         let front = try InvokeAPIServer(loop: loop, host: setup.host, port: setup.port, pools: pools)

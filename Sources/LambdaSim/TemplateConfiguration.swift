@@ -50,6 +50,7 @@ public struct TemplateConfiguration: Sendable {
             case .unusable: options.python = nil
             }
             options.pythonName = interpreter
+            options.simulatorEnvironment = SimulatorConfiguration.simulatorEnvironment(environment)
             let template = try TemplateLoader.load(path: path, options: options)
             return TemplateConfiguration(template, environment: environment, timeScale: timeScale)
         } catch {
@@ -68,16 +69,11 @@ public struct TemplateConfiguration: Sendable {
                     HTTPFrontEndOptions.FunctionURL(
                         function: extra.name, streaming: url.invokeMode == .responseStream))
             }
-            for route in extra.routes {
-                http.routes.append(
-                    HTTPFrontEndOptions.Route(
-                        api: route.kind == .restAPI ? .rest : .http, method: route.method, path: route.path,
-                        payloadFormatVersion: route.payloadFormatVersion, function: extra.name))
-            }
+            http.routes += extra.routes
         }
         self.http = http
         warnings = template.warnings.map(\.description)
-        codeDirectories = template.simulator.functions.map { ($0.name, $0.codeUri) }
+        codeDirectories = template.simulator.functions.map { ($0.name, $0.codeDirectory) }
     }
 }
 

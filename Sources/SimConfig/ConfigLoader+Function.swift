@@ -11,11 +11,44 @@ extension ConfigLoader {
         "perExecutionEnvironmentMaxConcurrency",
     ]
 
-    /// One entry of `functions`; also returns the `reservedConcurrency` value, for the account-wide rule.
+    /// A function of a `serve` file or template named `name`, with serve's defaults where they differ from
+    /// `run`'s: the account's region and id, a 600 s idle timeout and streams shaped at Lambda's 2 MiB/s.
+    static func servedFunction(
+        name: String, command: [String], codeDirectory: String, account: AccountConfig
+    ) -> FunctionSpec {
+        var function = FunctionSpec(
+            name: name, command: command, codeDirectory: codeDirectory, region: account.region,
+            accountID: account.id)
+        function.idleTimeoutSeconds = 600
+        function.streamingBytesPerSecond = 2 * 1024 * 1024
+        return function
+    }
+
+    /// The variables of `environment` (the simulator's own) that `patterns` let through, in order: each pattern a
+    /// variable name, or a prefix ending in `*`.
+    static func passedEnvironment(_ patterns: [String], from environment: [(String, String)]) -> EnvironmentVariables {
+        EnvironmentVariables(
+            environment.filter { key, _ in
+                patterns.contains { pattern in
+                    pattern.hasSuffix("*") ? key.hasPrefix(pattern.dropLast()) : key == pattern
+                }
+            })
+    }
+
+    /// The asynchronous-invocation settings `async` gives `function`.
+    static func apply(_ async: AsyncConfig, to function: inout FunctionSpec) {
+        function.maximumRetryAttempts = async.maximumRetryAttempts
+        function.maximumEventAgeSeconds = async.maximumEventAgeInSeconds
+        function.onSuccessDestination = async.onSuccess
+        function.onFailureDestination = async.onFailure
+    }
+
+    /// One entry of `functions`, whose `passEnvironment` picks from `simulatorEnvironment`; also returns the
+    /// `reservedConcurrency` value, for the account-wide rule.
     static func parseFunction(
         _ entry: ConfigValue, account: AccountConfig, asyncDefaults: AsyncConfig, baseDirectory: String,
-        checksDirectories: Bool = false
-    ) throws(ConfigError) -> (FunctionConfig, reservedValue: ConfigValue?) {
+        simulatorEnvironment: [(String, String)] = [], checksDirectories: Bool = false
+    ) throws(ConfigError) -> (FunctionSpec, reservedValue: ConfigValue?) {
         guard ConfigLimits.isValidFunctionName(entry.name) else {
             throw entry.keyError(
                 "function name '\(entry.name)' must be 1 to 64 letters, digits, hyphens or underscores")
@@ -36,17 +69,22 @@ extension ConfigLoader {
         guard let executable = command.first else { throw commandValue.error("command must not be empty") }
         if ConfigPath.isRelativeFilePath(executable) { command[0] = ConfigPath.resolve(executable, against: codeUri) }
 
-        var function = FunctionConfig(name: entry.name, command: command, codeUri: codeUri)
+        var function = servedFunction(name: entry.name, command: command, codeDirectory: codeUri, account: account)
         if let value = fields["handler"] { function.handler = try value.string() }
         if let value = fields["runtime"] { function.runtime = try value.string() }
-        if let value = fields["memorySize"] { function.memorySize = try value.integer(in: ConfigLimits.memorySize) }
-        if let value = fields["timeout"] { function.timeout = try value.integer(in: ConfigLimits.timeout) }
+        if let value = fields["memorySize"] { function.memorySizeMB = try value.integer(in: ConfigLimits.memorySize) }
+        if let value = fields["timeout"] {
+            function.timeoutSeconds = Double(try value.integer(in: ConfigLimits.timeout))
+        }
         if let value = fields["environment"] {
             function.environment = EnvironmentVariables(try parseEnvironment(value))
         }
-        if let value = fields["passEnvironment"] { function.passEnvironment = try parsePassEnvironment(value) }
+        if let value = fields["passEnvironment"] {
+            function.inheritedEnvironment = passedEnvironment(
+                try parsePassEnvironment(value), from: simulatorEnvironment)
+        }
         if let value = fields["extensionsDir"] {
-            function.extensionsDir = ConfigPath.resolve(try value.nonEmptyString(), against: baseDirectory)
+            function.extensionsDirectory = ConfigPath.resolve(try value.nonEmptyString(), against: baseDirectory)
         }
         let reservedValue = fields["reservedConcurrency"]
         if let reservedValue {
@@ -60,13 +98,13 @@ extension ConfigLoader {
             }
             function.provisionedConcurrency = provisioned
         }
-        if let value = fields["idleTimeout"] { function.idleTimeout = try value.number(greaterThan: 0) }
-        if let value = fields["maxLifetime"] { function.maxLifetime = try value.number(greaterThan: 0) }
-        if let value = fields["freeze"] { function.freeze = try value.choice(FreezeMode.self) }
+        if let value = fields["idleTimeout"] { function.idleTimeoutSeconds = try value.number(greaterThan: 0) }
+        if let value = fields["maxLifetime"] { function.maxLifetimeSeconds = try value.number(greaterThan: 0) }
+        if let value = fields["freeze"] { function.freezeMode = try value.choice(FreezeMode.self) }
         if let value = fields["logFormat"] { function.logFormat = try value.choice(LogFormat.self) }
         if let value = fields["streamingBandwidth"] {
             let rate = try value.integer(in: 0...(1 << 40))
-            function.streamingBandwidth = rate == 0 ? nil : rate
+            function.streamingBytesPerSecond = rate == 0 ? nil : rate
         }
         if let value = fields["maxStreamedResponseBytes"] {
             function.maxStreamedResponseBytes = try value.integer(in: 1...(1 << 40))
@@ -81,14 +119,14 @@ extension ConfigLoader {
             }
         }
         if let value = fields["perExecutionEnvironmentMaxConcurrency"] {
-            function.perExecutionEnvironmentMaxConcurrency = try value.integer(
+            function.environmentMaxConcurrency = try value.integer(
                 in: ConfigLimits.perExecutionEnvironmentMaxConcurrency)
-            if let freeze = fields["freeze"], function.freeze != .none {
+            if let freeze = fields["freeze"], function.freezeMode != .none {
                 throw freeze.error(
                     "freeze does not apply to a function with perExecutionEnvironmentMaxConcurrency: managed instances"
                         + " are never frozen (remove it or set none)")
             }
-            function.freeze = .none
+            function.freezeMode = .none
             if let format = fields["logFormat"], function.logFormat != .json {
                 // AWS sets JSON for a Managed Instances function and refuses to change it to text.
                 throw format.error(
@@ -97,10 +135,11 @@ extension ConfigLoader {
             }
             function.logFormat = .json
         }
-        function.async = asyncDefaults
+        var async = asyncDefaults
         if let value = fields["async"] {
-            function.async = try parseAsync(value, inheriting: asyncDefaults, baseDirectory: baseDirectory)
+            async = try parseAsync(value, inheriting: asyncDefaults, baseDirectory: baseDirectory)
         }
+        apply(async, to: &function)
         return (function, reservedValue)
     }
 

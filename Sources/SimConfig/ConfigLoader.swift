@@ -1,4 +1,5 @@
 import Foundation
+import SimDomain
 import Yams
 
 /// Reads a `serve --config` YAML file (design.md §2.3) into a validated `SimulatorConfig`.
@@ -20,10 +21,15 @@ package enum ConfigLoader {
 
     /// Reads and validates the configuration file at `path`.
     ///
-    /// - Parameter path: the file, absolute or relative to the current directory; errors name it as given.
+    /// - Parameters:
+    ///   - path: the file, absolute or relative to the current directory; errors name it as given.
+    ///   - simulatorEnvironment: the simulator's own environment, in order, from which a function's
+    ///     `passEnvironment` picks the variables it also sees.
     /// - Returns: the validated configuration, paths resolved against the file's directory.
     /// - Throws: `ConfigError`; line 0 when the file cannot be read.
-    package static func load(path: String) throws(ConfigError) -> SimulatorConfig {
+    package static func load(
+        path: String, simulatorEnvironment: [(String, String)] = []
+    ) throws(ConfigError) -> SimulatorConfig {
         let absolute = ConfigPath.resolve(path, against: FileManager.default.currentDirectoryPath)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
@@ -36,7 +42,8 @@ package enum ConfigLoader {
             throw ConfigError(file: path, keyPath: "", line: 0, message: "the configuration file is not UTF-8 text")
         }
         return try parse(
-            text, file: path, baseDirectory: ConfigPath.directory(of: absolute), checksDirectories: true)
+            text, file: path, baseDirectory: ConfigPath.directory(of: absolute),
+            simulatorEnvironment: simulatorEnvironment, checksDirectories: true)
     }
 
     /// Validates configuration text.
@@ -45,12 +52,15 @@ package enum ConfigLoader {
     ///   - yaml: the YAML document.
     ///   - file: the name errors report.
     ///   - baseDirectory: the directory relative paths resolve against (the config file's directory).
+    ///   - simulatorEnvironment: the simulator's own environment, in order, from which a function's
+    ///     `passEnvironment` picks the variables it also sees.
     ///   - checksDirectories: also require each function's `codeUri` to be an existing directory (what `load`
     ///     does; text checked on its own may name directories of another machine).
     /// - Returns: the validated configuration.
     /// - Throws: `ConfigError` for the first problem found.
     package static func parse(
-        _ yaml: String, file: String, baseDirectory: String, checksDirectories: Bool = false
+        _ yaml: String, file: String, baseDirectory: String, simulatorEnvironment: [(String, String)] = [],
+        checksDirectories: Bool = false
     ) throws(ConfigError) -> SimulatorConfig {
         let base = ConfigPath.resolve(baseDirectory, against: FileManager.default.currentDirectoryPath)
         guard let rootNode = try compose(yaml, file: file) else {
@@ -72,12 +82,12 @@ package enum ConfigLoader {
         let functionsValue = try top.required("functions")
         let entries = try functionsValue.mapping(allowedKeys: nil).entries
         guard !entries.isEmpty else { throw functionsValue.keyError("functions must define at least one function") }
-        var functions: [FunctionConfig] = []
+        var functions: [FunctionSpec] = []
         var reservations: [(reserved: Int, value: ConfigValue)] = []
         for entry in entries {
             let (function, reservedValue) = try parseFunction(
                 entry, account: account, asyncDefaults: asyncDefaults ?? AsyncConfig(), baseDirectory: base,
-                checksDirectories: checksDirectories)
+                simulatorEnvironment: simulatorEnvironment, checksDirectories: checksDirectories)
             functions.append(function)
             if let reserved = function.reservedConcurrency, let reservedValue {
                 reservations.append((reserved, reservedValue))

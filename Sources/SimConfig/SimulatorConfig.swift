@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// A validated `serve --config` file: the account, the front server and the functions to host.
 ///
@@ -9,7 +10,7 @@ package struct SimulatorConfig: Sendable, Equatable {
     /// Where the Invoke API listens.
     package var server = ServerConfig()
     /// The functions, in the order the file lists them (at least one).
-    package var functions: [FunctionConfig]
+    package var functions: [FunctionSpec]
     /// How fast each function may add sandboxes; `nil` when the file does not say (lambda-sim extension).
     package var scalingRate: ScalingRate?
     /// Top-level `asyncDefaults`: asynchronous-invocation settings every function inherits field by field
@@ -18,7 +19,7 @@ package struct SimulatorConfig: Sendable, Equatable {
 
     package init(
         account: AccountConfig = AccountConfig(), server: ServerConfig = ServerConfig(),
-        functions: [FunctionConfig], scalingRate: ScalingRate? = nil, asyncDefaults: AsyncConfig? = nil
+        functions: [FunctionSpec], scalingRate: ScalingRate? = nil, asyncDefaults: AsyncConfig? = nil
     ) {
         self.account = account
         self.server = server
@@ -28,7 +29,7 @@ package struct SimulatorConfig: Sendable, Equatable {
     }
 
     /// The function called `name`, if the file defines it.
-    package func function(named name: String) -> FunctionConfig? {
+    package func function(named name: String) -> FunctionSpec? {
         functions.first { $0.name == name }
     }
 }

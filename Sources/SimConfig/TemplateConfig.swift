@@ -1,3 +1,5 @@
+import SimDomain
+
 /// A validated SAM / CloudFormation template (`serve --template`): the functions as the `serve` model runs them,
 /// plus what the template says about reaching them over HTTP.
 package struct TemplateConfig: Sendable, Equatable {
@@ -16,7 +18,7 @@ package struct TemplateConfig: Sendable, Equatable {
     }
 }
 
-/// What a template adds to one function beyond `FunctionConfig`.
+/// What a template adds to one function beyond its `FunctionSpec`.
 package struct TemplateFunction: Sendable, Equatable {
     /// The resource's logical id (`EchoFunction`); the function also answers to it.
     package var logicalID: String
@@ -26,12 +28,12 @@ package struct TemplateFunction: Sendable, Equatable {
     package var alias: String?
     /// The Function URL, if `FunctionUrlConfig` (or an `AWS::Lambda::Url`) gives one.
     package var functionURL: FunctionURLConfig?
-    /// HTTP API and REST API routes from `Events`.
-    package var routes: [HTTPRoute]
+    /// HTTP API and REST API routes from `Events`, each invoking this function.
+    package var routes: [APIGatewayRoute]
 
     package init(
         logicalID: String, name: String, alias: String? = nil, functionURL: FunctionURLConfig? = nil,
-        routes: [HTTPRoute] = []
+        routes: [APIGatewayRoute] = []
     ) {
         self.logicalID = logicalID
         self.name = name
@@ -59,36 +61,4 @@ package struct FunctionURLConfig: Sendable, Equatable {
         self.authType = authType
         self.invokeMode = invokeMode
     }
-}
-
-/// One route of an `HttpApi` or `Api` event.
-package struct HTTPRoute: Sendable, Equatable {
-    /// Which API Gateway flavour serves it, and so the event's payload format.
-    package enum Kind: String, Sendable {
-        /// An HTTP API (`HttpApi` event): payload format 2.0 unless `PayloadFormatVersion: "1.0"`.
-        case httpAPI
-        /// A REST API (`Api` event): payload format 1.0.
-        case restAPI
-    }
-    /// HTTP API or REST API.
-    package var kind: Kind
-    /// Upper-case method, or `ANY`.
-    package var method: String
-    /// The path pattern (`/items/{id}`, `/files/{proxy+}`), or `$default` for an HTTP API's catch-all route.
-    package var path: String
-    /// `2.0` or `1.0`.
-    package var payloadFormatVersion: String
-    /// The event's name in `Events`, for messages.
-    package var eventName: String
-
-    package init(kind: Kind, method: String, path: String, payloadFormatVersion: String, eventName: String) {
-        self.kind = kind
-        self.method = method
-        self.path = path
-        self.payloadFormatVersion = payloadFormatVersion
-        self.eventName = eventName
-    }
-
-    /// The route key API Gateway reports (`GET /items/{id}`, `$default`).
-    package var routeKey: String { path == "$default" ? "$default" : "\(method) \(path)" }
 }

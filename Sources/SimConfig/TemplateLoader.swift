@@ -15,6 +15,8 @@ package struct TemplateOptions: Sendable {
     package var pythonName = "python3"
     /// `AWS::StackName`.
     package var stackName = "lambda-sim"
+    /// The simulator's own environment, in order, from which a function's `PassEnvironment` picks.
+    package var simulatorEnvironment: [(String, String)] = []
 
     package init() {}
 }

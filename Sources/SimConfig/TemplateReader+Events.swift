@@ -1,13 +1,14 @@
 import Foundation
+import SimDomain
 
 extension TemplateReader {
     /// HTTP methods a route may name (`ANY` matches them all).
     static let routeMethods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY"]
 
-    /// `Events`: `HttpApi` and `Api` routes; other event sources are reported as warnings (nothing triggers them
-    /// locally).
-    mutating func events(_ value: ConfigValue) throws(ConfigError) -> [HTTPRoute] {
-        var routes: [HTTPRoute] = []
+    /// `Events`: `HttpApi` and `Api` routes, each invoking `function`; other event sources are reported as warnings
+    /// (nothing triggers them locally).
+    mutating func events(_ value: ConfigValue, function: String) throws(ConfigError) -> [APIGatewayRoute] {
+        var routes: [APIGatewayRoute] = []
         for event in try value.mapping(allowedKeys: nil).entries {
             guard let resolved = try intrinsics.resolve(event) else { continue }
             let fields = try resolved.mapping(allowedKeys: ["Type", "Properties", "Condition"])
@@ -20,37 +21,38 @@ extension TemplateReader {
             let path = properties?["Path"]
             let method = properties?["Method"]
             if type == "HttpApi" {
-                var version = "2.0"
+                var version = APIGatewayRoute.PayloadFormatVersion.v2
                 if let value = properties?["PayloadFormatVersion"] {
-                    version = try value.string()
-                    guard version == "2.0" || version == "1.0" else {
-                        throw value.error("PayloadFormatVersion must be 1.0 or 2.0, got '\(version)'")
+                    let text = try value.string()
+                    guard let given = APIGatewayRoute.PayloadFormatVersion(rawValue: text) else {
+                        throw value.error("PayloadFormatVersion must be 1.0 or 2.0, got '\(text)'")
                     }
+                    version = given
                 }
                 guard let path else {
                     // SAM: an HttpApi event without Path and Method is the API's $default route.
                     if let method { throw method.keyError("Method needs a Path") }
                     routes.append(
-                        HTTPRoute(
-                            kind: .httpAPI, method: "ANY", path: "$default", payloadFormatVersion: version,
-                            eventName: event.name))
+                        APIGatewayRoute(
+                            api: .http, method: "ANY", path: "$default", payloadFormatVersion: version,
+                            function: function))
                     continue
                 }
                 let routePath = try routePathString(path, allowDefault: true)
                 let routeMethod =
                     try method.map { (value) throws(ConfigError) in try routeMethodString(value) } ?? "ANY"
                 routes.append(
-                    HTTPRoute(
-                        kind: .httpAPI, method: routePath == "$default" ? "ANY" : routeMethod, path: routePath,
-                        payloadFormatVersion: version, eventName: event.name))
+                    APIGatewayRoute(
+                        api: .http, method: routePath == "$default" ? "ANY" : routeMethod, path: routePath,
+                        payloadFormatVersion: version, function: function))
             } else {
                 guard let properties else { throw event.keyError("an Api event needs Properties with Path and Method") }
                 let routePath = try routePathString(try properties.required("Path"), allowDefault: false)
                 let routeMethod = try routeMethodString(try properties.required("Method"))
                 routes.append(
-                    HTTPRoute(
-                        kind: .restAPI, method: routeMethod, path: routePath, payloadFormatVersion: "1.0",
-                        eventName: event.name))
+                    APIGatewayRoute(
+                        api: .rest, method: routeMethod, path: routePath, payloadFormatVersion: .v1,
+                        function: function))
             }
         }
         return routes

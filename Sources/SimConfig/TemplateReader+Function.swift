@@ -50,7 +50,7 @@ extension TemplateReader {
             throw resources.owner.keyError(
                 "the template defines no AWS::Serverless::Function or AWS::Lambda::Function (whose Condition holds)")
         }
-        var functions: [FunctionConfig] = []
+        var functions: [FunctionSpec] = []
         var extras: [TemplateFunction] = []
         var reservations: [(reserved: Int, value: ConfigValue)] = []
         for ((entry, fields), name) in zip(selected, names) {
@@ -99,10 +99,10 @@ extension TemplateReader {
         return variables
     }
 
-    /// One function resource as a `FunctionConfig` plus its template extras; also the reserved-concurrency value.
+    /// One function resource as a `FunctionSpec` plus its template extras; also the reserved-concurrency value.
     mutating func readFunction(
         _ entry: ConfigValue, _ fields: ConfigMapping, name: String, resources: ConfigMapping
-    ) throws(ConfigError) -> (FunctionConfig, TemplateFunction, ConfigValue?) {
+    ) throws(ConfigError) -> (FunctionSpec, TemplateFunction, ConfigValue?) {
         let serverless = try fields.required("Type").string() == "AWS::Serverless::Function"
         let properties = try fields["Properties"]?.mapping(allowedKeys: nil)
         var values: [String: ConfigValue] = [:]
@@ -138,11 +138,14 @@ extension TemplateReader {
             runtime: runtime, runtimeValue: values["Runtime"], handler: handler, codeUri: codeUri,
             override: metadata?["Command"], at: entry)
 
-        var function = FunctionConfig(name: name, command: command, codeUri: codeUri)
+        var function = ConfigLoader.servedFunction(
+            name: name, command: command, codeDirectory: codeUri, account: account)
         function.handler = handler
         function.runtime = runtime
-        if let value = values["MemorySize"] { function.memorySize = try value.integer(in: ConfigLimits.memorySize) }
-        if let value = values["Timeout"] { function.timeout = try value.integer(in: ConfigLimits.timeout) }
+        if let value = values["MemorySize"] { function.memorySizeMB = try value.integer(in: ConfigLimits.memorySize) }
+        if let value = values["Timeout"] {
+            function.timeoutSeconds = Double(try value.integer(in: ConfigLimits.timeout))
+        }
         if let value = values["Environment"] {
             function.environment = EnvironmentVariables(try environment(value, logicalID: entry.name, name: name))
         }
@@ -175,15 +178,11 @@ extension TemplateReader {
             }
             function.provisionedConcurrency = provisioned
         }
-        if let value = values["EventInvokeConfig"] {
-            function.async = try eventInvokeConfig(value, metadata: metadata)
-        } else {
-            function.async = try eventInvokeConfig(nil, metadata: metadata)
-        }
-        if let value = values["Layers"] { function.extensionsDir = try layers(value, resources: resources) }
+        ConfigLoader.apply(try eventInvokeConfig(values["EventInvokeConfig"], metadata: metadata), to: &function)
+        if let value = values["Layers"] { function.extensionsDirectory = try layers(value, resources: resources) }
         if let metadata { try applyMetadata(metadata, to: &function) }
         if let value = values["FunctionUrlConfig"] { extra.functionURL = try functionURL(value) }
-        if let value = values["Events"] { extra.routes = try events(value) }
+        if let value = values["Events"] { extra.routes = try events(value, function: name) }
         return (function, extra, reservedValue)
     }
 
@@ -244,13 +243,14 @@ extension TemplateReader {
     }
 
     /// `Metadata.lambda-sim` of a function: what SAM cannot say.
-    func applyMetadata(_ metadata: ConfigMapping, to function: inout FunctionConfig) throws(ConfigError) {
-        if let value = metadata["Freeze"] { function.freeze = try value.choice(FreezeMode.self) }
-        if let value = metadata["IdleTimeout"] { function.idleTimeout = try value.number(greaterThan: 0) }
-        if let value = metadata["MaxLifetime"] { function.maxLifetime = try value.number(greaterThan: 0) }
+    func applyMetadata(_ metadata: ConfigMapping, to function: inout FunctionSpec) throws(ConfigError) {
+        if let value = metadata["Freeze"] { function.freezeMode = try value.choice(FreezeMode.self) }
+        if let value = metadata["IdleTimeout"] { function.idleTimeoutSeconds = try value.number(greaterThan: 0) }
+        if let value = metadata["MaxLifetime"] { function.maxLifetimeSeconds = try value.number(greaterThan: 0) }
         if let value = metadata["LogFormat"] { function.logFormat = try value.choice(LogFormat.self) }
         if let value = metadata["PassEnvironment"] {
-            function.passEnvironment = try ConfigLoader.parsePassEnvironment(value)
+            function.inheritedEnvironment = ConfigLoader.passedEnvironment(
+                try ConfigLoader.parsePassEnvironment(value), from: options.simulatorEnvironment)
         }
     }
 }

@@ -10,19 +10,28 @@ public struct APIGatewayRoute: Sendable, Equatable {
         case rest
     }
 
+    /// The format of the event a route sends and of the response it expects (`PayloadFormatVersion`).
+    public enum PayloadFormatVersion: String, Sendable, CaseIterable {
+        /// `1.0`: REST API's event (`resource`, `httpMethod`, multi-value headers), as every REST API and an HTTP
+        /// API configured for it send.
+        case v1 = "1.0"
+        /// `2.0`: HTTP API's event (`routeKey`, `rawPath`, `cookies`), an HTTP API's default.
+        case v2 = "2.0"
+    }
+
     /// HTTP API or REST API.
     public var api: API
     /// Upper-case method or `ANY`.
     public var method: String
     /// Path pattern (`/items/{id}`, `/{proxy+}`) or `$default`.
     public var path: String
-    /// `2.0` or `1.0`: the event and response format.
-    public var payloadFormatVersion: String
+    /// The event and response format: `v2` or `v1`.
+    public var payloadFormatVersion: PayloadFormatVersion
     /// The function invoked.
     public var function: String
 
     /// A route of `api` invoking `function`.
-    public init(api: API, method: String, path: String, payloadFormatVersion: String, function: String) {
+    public init(api: API, method: String, path: String, payloadFormatVersion: PayloadFormatVersion, function: String) {
         self.api = api
         self.method = method
         self.path = path

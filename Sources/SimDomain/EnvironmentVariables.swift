@@ -2,47 +2,47 @@
 ///
 /// `Equatable`, so that a type holding it (`FunctionSpec`) gets a synthesised `==` that cannot forget a field. Two
 /// lists are equal when they hold the same names with the same values in the same order.
-package struct EnvironmentVariables: Sendable, Equatable, Sequence, ExpressibleByArrayLiteral {
+public struct EnvironmentVariables: Sendable, Equatable, Sequence, ExpressibleByArrayLiteral {
     /// One `NAME=value` pair.
-    package struct Variable: Sendable, Equatable {
+    public struct Variable: Sendable, Equatable {
         /// The variable's name.
-        package var name: String
+        public var name: String
         /// Its value (may be empty).
-        package var value: String
+        public var value: String
     }
 
     /// The variables, in order.
-    package private(set) var variables: [Variable]
+    public private(set) var variables: [Variable]
 
     /// The variables `pairs` (name, value), in order.
-    package init(_ pairs: [(String, String)] = []) {
+    public init(_ pairs: [(String, String)] = []) {
         variables = pairs.map { Variable(name: $0.0, value: $0.1) }
     }
 
     /// The variables of an array literal of (name, value) pairs, in order.
-    package init(arrayLiteral elements: (String, String)...) {
+    public init(arrayLiteral elements: (String, String)...) {
         self.init(elements)
     }
 
     /// The variables as (name, value) pairs, in order.
-    package var pairs: [(String, String)] { variables.map { ($0.name, $0.value) } }
+    public var pairs: [(String, String)] { variables.map { ($0.name, $0.value) } }
 
     /// Whether there are none.
-    package var isEmpty: Bool { variables.isEmpty }
+    public var isEmpty: Bool { variables.isEmpty }
 
     /// How many there are.
-    package var count: Int { variables.count }
+    public var count: Int { variables.count }
 
     /// The value of the last variable named `name`, if any.
-    package subscript(name: String) -> String? { variables.last { $0.name == name }?.value }
+    public subscript(name: String) -> String? { variables.last { $0.name == name }?.value }
 
     /// Adds `name=value` at the end.
-    package mutating func append(_ name: String, _ value: String) {
+    public mutating func append(_ name: String, _ value: String) {
         variables.append(Variable(name: name, value: value))
     }
 
     /// Iterates over the variables as (name, value) pairs, in order.
-    package func makeIterator() -> some IteratorProtocol<(String, String)> {
+    public func makeIterator() -> some IteratorProtocol<(String, String)> {
         variables.lazy.map { ($0.name, $0.value) }.makeIterator()
     }
 }

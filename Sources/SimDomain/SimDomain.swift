@@ -6,8 +6,9 @@
 // arrives as a value (monotonic nanoseconds, epoch milliseconds) or through SimCore's `SimClock`, and ids arrive
 // from the caller, so every rule here is tested with a manual clock and no processes (Tests/SimDomainTests).
 //
-// Holds: the function specification and the closed-set enums it uses (`FunctionSpec`, `EnvironmentVariables`,
-// `FreezeMode`, `LogFormat`, `RuntimeAPIAccess`, `InitializationType`; the enums the library shows are public),
+// Holds: the one function specification and the closed-set enums it uses (`FunctionSpec`, `EnvironmentVariables`,
+// `FreezeMode`, `LogFormat`, `RuntimeAPIAccess`, `InitializationType`; what the library shows is public — the
+// specification is its `FunctionOptions`),
 // the pool (`PoolStateMachine`: provisioning, retries, reaping, limits), placement (`PlacementStateMachine`),
 // Lambda's concurrency accounting (`ConcurrencyLimits`, `ConcurrencyUnits`, `TokenBucket`), asynchronous invokes
 // (`AsyncRetryPolicy`, `AsyncInvokeStateMachine`), and the one event vocabulary (`SandboxEvent` with

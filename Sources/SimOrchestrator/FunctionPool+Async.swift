@@ -68,7 +68,7 @@ extension FunctionPool {
             EventContext(
                 function: function.name, sandboxID: "-", requestID: record.invocation.requestID,
                 epochMilliseconds: clock.epochMilliseconds, logFormat: function.logFormat))
-        let destination = record.condition == .success ? policy.onSuccessDestination : policy.onFailureDestination
+        let destination = record.condition == .success ? function.onSuccessDestination : function.onFailureDestination
         guard let destination else { return }
         let line = AsyncRecord.json(
             condition: record.condition, invocation: record.invocation, attempts: record.attempts,

@@ -23,27 +23,6 @@ package final class AccountLimiter {
     }
 }
 
-/// How a pool places invokes beyond what `run` needs.
-package struct PoolPolicy: Sendable {
-    /// Throttle synchronous invokes with 429 instead of queueing them (serve); async ones wait for capacity.
-    package var throttle = false
-    /// Idle sandboxes shut down (SHUTDOWN `spindown`) after this long.
-    package var idleTimeoutMilliseconds: UInt64?
-    /// Idle sandboxes older than this are recycled.
-    package var maxLifetimeMilliseconds: UInt64?
-    /// Sandboxes initialised at start and kept (never reaped).
-    package var provisionedConcurrency = 0
-    /// New sandboxes per period (Lambda: 1,000 per 10 s), if limited.
-    package var scalingRate: (sandboxes: Int, periodMilliseconds: UInt64)?
-    /// Retries of asynchronous invokes.
-    package var asyncRetry = AsyncRetryPolicy()
-    /// Files that receive invocation records (JSON lines) of asynchronous invokes.
-    package var onSuccessDestination: String?
-    package var onFailureDestination: String?
-
-    package init() {}
-}
-
 /// The sandboxes of one function and the queue in front of them: the performer of `PoolStateMachine`, which makes
 /// every decision; this class creates, invokes and shuts down sandboxes, arms timers, answers invokes and reports
 /// back what happened. Loop-confined.
@@ -55,7 +34,6 @@ package final class FunctionPool {
     let clock: any SimClock
     /// Where the pool's sandboxes (and its asynchronous results) publish their events.
     let bus: EventBus
-    let policy: PoolPolicy
     /// The account's limits (serve), or limits of the pool's own that its machine never consults (run).
     let account: AccountLimiter
     /// What the pool decides.
@@ -79,28 +57,21 @@ package final class FunctionPool {
     var provisioningError: (any Error)?
 
     package init(
-        loop: EventLoop, function: FunctionSpec, maxConcurrency: Int, policy: PoolPolicy = PoolPolicy(),
-        limiter: AccountLimiter? = nil, clock: any SimClock = SystemClock(), bus: EventBus
+        loop: EventLoop, function: FunctionSpec, limiter: AccountLimiter? = nil,
+        scalingRate: (sandboxes: Int, periodMilliseconds: UInt64)? = nil, timeScale: Double = 1,
+        clock: any SimClock = SystemClock(), bus: EventBus
     ) {
         self.loop = loop
         self.function = function
         self.functionARN = function.functionARN
         self.clock = clock
         self.bus = bus
-        self.policy = policy
         self.account = limiter ?? AccountLimiter(limits: ConcurrencyLimits(accountLimit: 0))
-        var settings = PoolStateMachine.Settings(functionName: function.name)
-        settings.environmentMaxConcurrency = function.environmentMaxConcurrency
-        settings.isAttached = function.isAttached
-        settings.accountLimited = limiter != nil
-        settings.maxSandboxes = policy.throttle ? Int.max : maxConcurrency
-        settings.provisionedConcurrency = policy.provisionedConcurrency
-        settings.provisioningWidth = Self.provisioningWidth
-        settings.idleTimeoutMilliseconds = policy.idleTimeoutMilliseconds
-        settings.maxLifetimeMilliseconds = policy.maxLifetimeMilliseconds
-        settings.scalingRate = policy.scalingRate
+        let settings = PoolStateMachine.Settings(
+            function: function, accountLimited: limiter != nil, scalingRate: scalingRate,
+            provisioningWidth: Self.provisioningWidth)
         machine = PoolStateMachine(settings: settings, now: clock.monotonicNanoseconds)
-        asyncEvents = AsyncInvokeStateMachine(policy: policy.asyncRetry)
+        asyncEvents = AsyncInvokeStateMachine(policy: AsyncRetryPolicy(function: function, timeScale: timeScale))
     }
 
     /// The function's sandboxes.
@@ -133,7 +104,7 @@ package final class FunctionPool {
         loop.assertInLoop()
         perform(machine.start(limits: &account.limits))
         if let error = provisioningError { throw error }
-        if policy.idleTimeoutMilliseconds != nil || policy.maxLifetimeMilliseconds != nil {
+        if machine.settings.idleTimeoutMilliseconds != nil || machine.settings.maxLifetimeMilliseconds != nil {
             let timer = Timer(loop: loop)
             timer.start(afterMilliseconds: 250, repeatMilliseconds: 250) { [weak self] in self?.reap() }
             reaper = timer

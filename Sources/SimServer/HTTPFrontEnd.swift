@@ -88,7 +88,7 @@ package final class HTTPFrontEnd {
         let context = self.context(for: pool, api: route.api)
         let front: APIGatewayResponse.Front
         let event: [UInt8]
-        if route.payloadFormatVersion == "2.0" {
+        if route.payloadFormatVersion == .v2 {
             front = .httpAPI
             event = APIGatewayEvent.version2(
                 frontRequest, routeKey: route.routeKey, pathParameters: match.pathParameters, context: context)

@@ -150,17 +150,17 @@ struct FunctionFlags: ParsableArguments {
             memorySizeMB: memorySize, timeoutSeconds: timeoutSeconds,
             version: caller["AWS_LAMBDA_FUNCTION_VERSION"].flatMap { $0.isEmpty ? nil : $0 } ?? "$LATEST",
             region: caller["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1",
-            environment: customer,
-            inheritedEnvironment: caller.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+            environment: EnvironmentVariables(customer),
+            inheritedEnvironment: EnvironmentVariables(caller.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }),
             aliases: functionName == "function" ? [] : ["function"], maxConcurrency: maxConcurrency,
             extensionsDirectory: extensionsDir.map(absolutePath),
-            freeze: freeze ?? .signal, cpuScaling: cpuScaling, logFormat: logFormat ?? .text, logLevel: logLevel
+            freezeMode: freeze ?? .signal, cpuScaling: cpuScaling, logFormat: logFormat ?? .text, logLevel: logLevel
         )
         options.runtime = caller["AWS_LAMBDA_RUNTIME"]
         options.runtimeAPIAccess = runtimeAPIAccess
         options.streamingBytesPerSecond = streamBandwidth
         options.maxStreamedResponseBytes = maxStreamedResponseBytes
-        options.perExecutionEnvironmentMaxConcurrency = perEnvironmentMaxConcurrency
+        options.environmentMaxConcurrency = perEnvironmentMaxConcurrency
         return options
     }
 }

@@ -215,14 +215,17 @@ struct LoadCommand: AsyncParsableCommand {
         return plan
     }
 
-    private func freezeModes() throws -> [String?] {
+    /// The freeze modes `--compare-freeze` names, in order; one nil (the function's own mode) without it.
+    private func freezeModes() throws -> [FreezeMode?] {
         guard let compareFreeze else { return [nil] }
-        let modes = compareFreeze.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        guard !modes.isEmpty else { throw LoadPlanError("--compare-freeze: no mode given") }
-        for mode in modes where FreezeMode(rawValue: mode) == nil {
-            throw LoadPlanError("--compare-freeze: '\(mode)' is not none, signal or cgroup")
+        let names = compareFreeze.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty else { throw LoadPlanError("--compare-freeze: no mode given") }
+        return try names.map { name in
+            guard let mode = FreezeMode(rawValue: name) else {
+                throw LoadPlanError("--compare-freeze: '\(name)' is not none, signal or cgroup")
+            }
+            return mode
         }
-        return modes
     }
 
     /// The load as the user gave it, for the summary.
@@ -291,7 +294,7 @@ struct LoadCommand: AsyncParsableCommand {
         var results: [LoadResult] = []
         let modes = try freezeModes()
         for mode in modes where interrupts.count == 0 {
-            if let mode, !quiet, compareFreeze != nil { human("lambda-sim load: freeze \(mode)\n") }
+            if let mode, !quiet, compareFreeze != nil { human("lambda-sim load: freeze \(mode.rawValue)\n") }
             let target: LoadTarget
             do {
                 target = try await LoadTarget.start(command: self, freeze: mode, interrupts: interrupts)
@@ -299,7 +302,7 @@ struct LoadCommand: AsyncParsableCommand {
                 Console.error("lambda-sim load: \(error)")
                 throw ExitCode(2)
             }
-            if compareFreeze != nil { invokeLog?.startRun(freeze: mode) }
+            if compareFreeze != nil { invokeLog?.startRun(freeze: mode?.rawValue) }
             var result = try await runOnce(
                 plan: plan, target: target, running: running, interrupts: interrupts, log: invokeLog)
             if interrupts.count >= 2 { break }
@@ -514,7 +517,9 @@ struct LoadCommand: AsyncParsableCommand {
         }
 
         /// Starts (or checks) the target of `command`, with `freeze` overriding the function's mode.
-        static func start(command: LoadCommand, freeze: String?, interrupts: Interrupts) async throws -> LoadTarget {
+        static func start(
+            command: LoadCommand, freeze: FreezeMode?, interrupts: Interrupts
+        ) async throws -> LoadTarget {
             let name = command.functionName
             if command.url != nil && command.template == nil,
                 let http = try httpTarget(of: command, host: nil, port: nil)
@@ -566,8 +571,10 @@ struct LoadCommand: AsyncParsableCommand {
             {
                 throw LoadPlanError("cannot start '\(name)': \(problem)")
             }
-            if let freeze, let mode = FreezeMode(rawValue: freeze) {
-                for index in functions.indices where functions[index].name == name { functions[index].freeze = mode }
+            if let mode = freeze {
+                for index in functions.indices where functions[index].name == name {
+                    functions[index].freezeMode = mode
+                }
             }
             let events = SimulatorEventStream(capacityBytes: 16 << 20, includeOutput: false)
             let simulator: Simulator

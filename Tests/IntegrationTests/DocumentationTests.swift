@@ -55,6 +55,7 @@ struct DocumentationTests {
     /// Each article's code is a region of the example tests, as they are now.
     @Test(arguments: [
         "TestingARuntime.md", "TestingAnExtension.md", "WaitingForEvents.md", "Cancellation.md", "EventVocabulary.md",
+        "FunctionOptions.md",
     ])
     func articleCodeIsTested(article: String) throws {
         let path = Self.repository + "/Sources/LambdaSim/LambdaSim.docc/" + article

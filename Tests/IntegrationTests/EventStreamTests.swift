@@ -32,7 +32,7 @@ struct EventStreamTests {
     func lifecycleInOrder() async throws {
         var ids: [String] = []
         var function = TestFunctions.fixture()
-        function.freeze = .none
+        function.freezeMode = .none
         let all = try await events([function]) { sim in
             for round in 0..<2 {
                 let response = try await sim.invoke("fn", payload: #"{"print":"round \#(round)"}"#)
@@ -68,7 +68,7 @@ struct EventStreamTests {
     @Test(.timeLimit(.minutes(1)))
     func freezesAreEvents() async throws {
         var function = TestFunctions.fixture()
-        function.freeze = .signal
+        function.freezeMode = .signal
         let all = try await events([function]) { sim in
             for _ in 0..<3 {
                 #expect(try await sim.invoke("fn").status == 200)
@@ -125,7 +125,7 @@ struct EventStreamTests {
     @Test(.timeLimit(.minutes(1)))
     func subscribeWhileRunning() async throws {
         var function = TestFunctions.fixture()
-        function.freeze = .none
+        function.freezeMode = .none
         try await withSimulator([function]) { sim in
             #expect(try await sim.invoke("fn").status == 200)
             let stream = try await sim.simulator.events(includeOutput: false)

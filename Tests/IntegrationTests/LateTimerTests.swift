@@ -19,7 +19,7 @@ struct LateTimerTests {
         var spec = FunctionSpec(name: "late", command: [TestPaths.fixtureRuntime], codeDirectory: "/tmp")
         spec.timeoutSeconds = 1
         spec.freezeMode = .none
-        spec.inheritedEnvironment = EnvironmentVariables(TestPaths.inheritedEnvironment)
+        spec.inheritedEnvironment = TestPaths.inheritedEnvironment
         let function = spec
         let payload = Array(#"{"sleepMs":600}"#.utf8)
         let sandbox = LoopBox<Sandbox?>(nil)

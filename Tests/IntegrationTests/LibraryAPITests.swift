@@ -201,7 +201,7 @@ struct LibraryAPITests {
             name: "fn", command: [TestPaths.fixtureRuntime], codeDirectory: TestPaths.binDirectory,
             inheritedEnvironment: TestPaths.inheritedEnvironment,
             extensionsDirectory: TestPaths.repositoryRoot + "/Config/extensions")
-        function.freeze = .none
+        function.freezeMode = .none
         let logs = LogWatcher()
         let simulator = try await Simulator.start(functions: [function], port: 0, console: { logs.append($0) })
         #expect(try await simulator.invoke(function: "fn", payload: Array("{}".utf8)).status == 200)

@@ -118,7 +118,7 @@ struct ScopedSimulatorTests {
     @Test(.timeLimit(.minutes(1)))
     func aFailingBodyLeavesNothing() async throws {
         var function = TestFunctions.fixture()
-        function.freeze = .signal
+        function.freezeMode = .signal
         let pids = PidBox()
         await #expect(throws: BodyFailed.self) {
             try await withSimulator(functions: [function]) { simulator in

@@ -355,7 +355,7 @@ struct LoadCommandTests {
     @Test(.timeLimit(.minutes(2)))
     func endpointWithAwslambdaric() async throws {
         var function = TestFunctions.python("handlers.ok", name: "py")
-        function.freeze = .signal
+        function.freezeMode = .signal
         try await withSimulator([function]) { sim in
             let run = try await load([
                 "py", "--endpoint", "http://127.0.0.1:\(sim.simulator.port)", "--concurrency", "1", "--requests", "30",

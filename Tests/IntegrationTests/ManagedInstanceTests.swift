@@ -13,7 +13,7 @@ extension TestFunctions {
         _ handler: String = "work", name: String = "mi", slots: Int, timeoutSeconds: Double = 10
     ) -> FunctionOptions {
         var function = python("managed.\(handler)", name: name, timeoutSeconds: timeoutSeconds)
-        function.perExecutionEnvironmentMaxConcurrency = slots
+        function.environmentMaxConcurrency = slots
         return function
     }
 }
@@ -158,7 +158,7 @@ struct ManagedInstanceTests {
     @Test(.timeLimit(.minutes(1)))
     func runtimeAPIErrorCatalogue() async throws {
         var function = FunctionOptions(name: "mi", command: [], codeDirectory: "/tmp", timeoutSeconds: 1)
-        function.perExecutionEnvironmentMaxConcurrency = 2
+        function.environmentMaxConcurrency = 2
         try await withSimulator([function]) { sim in
             let environment = try #require(try await sim.simulator.attachEnvironment(function: "mi"))
             #expect(environment["AWS_LAMBDA_MAX_CONCURRENCY"] == "2")
@@ -227,7 +227,7 @@ struct ManagedInstanceTests {
         var managed = TestFunctions.managed(slots: 4)
         managed.reservedConcurrency = 2
         var classic = TestFunctions.fixture(name: "classic")
-        classic.freeze = .signal
+        classic.freezeMode = .signal
         try await withSimulator([classic, managed], account: .init(concurrency: 10)) { sim in
             _ = try await sim.sandboxes(atLeast: 1)
             #expect(try await eventually { try await sim.simulator.isReady() })

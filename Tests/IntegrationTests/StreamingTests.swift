@@ -36,7 +36,7 @@ struct StreamingTests {
         var function = FunctionOptions(
             name: "mi", command: [TestPaths.fixtures + "/managed/stream-workers"], codeDirectory: "/tmp",
             timeoutSeconds: 10, inheritedEnvironment: TestPaths.inheritedEnvironment)
-        function.perExecutionEnvironmentMaxConcurrency = 2
+        function.environmentMaxConcurrency = 2
         return function
     }
 

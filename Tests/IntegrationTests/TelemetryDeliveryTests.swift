@@ -107,9 +107,9 @@ struct TelemetryDeliveryTests {
                 ])
         }
         var frozen = TestFunctions.fixture(extensions: frozenFolder, name: "tel-frozen")
-        frozen.freeze = .signal
+        frozen.freezeMode = .signal
         var thawed = TestFunctions.fixture(extensions: thawedFolder, name: "tel-thawed")
-        thawed.freeze = .none
+        thawed.freezeMode = .none
         func reportArrival(_ listener: NDJSONListener, _ id: String) throws -> Int64? {
             try listener.events().first { $0.event.type == "platform.report" && $0.event.requestID == id }?.arrivedAt
         }

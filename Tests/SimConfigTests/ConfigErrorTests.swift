@@ -91,10 +91,10 @@ import Testing
                 command: [x]
             """)
         let managed = try #require(config.functions.first { $0.name == "mi" })
-        #expect(managed.perExecutionEnvironmentMaxConcurrency == 8 && managed.freeze == .none)
+        #expect(managed.environmentMaxConcurrency == 8 && managed.freezeMode == .none)
         #expect(managed.logFormat == .json)
         let classic = try #require(config.functions.first { $0.name == "classic" })
-        #expect(classic.perExecutionEnvironmentMaxConcurrency == nil && classic.logFormat == .text)
+        #expect(classic.environmentMaxConcurrency == nil && classic.logFormat == .text)
     }
 
     /// An unknown key in a nested section (async) is rejected too.

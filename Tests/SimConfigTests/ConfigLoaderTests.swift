@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import Testing
 
 @testable import SimConfig
@@ -16,19 +17,22 @@ import Testing
         #expect(config.server == ServerConfig(host: "127.0.0.1", port: 9000))
         #expect(config.scalingRate == nil)
         #expect(config.asyncDefaults == nil)
-        var expected = FunctionConfig(name: "hello", command: ["/srv/app/bootstrap"], codeUri: "/srv/app")
-        expected.memorySize = 128
-        expected.timeout = 3
-        expected.idleTimeout = 600
-        expected.freeze = .signal
+        var expected = FunctionSpec(name: "hello", command: ["/srv/app/bootstrap"], codeDirectory: "/srv/app")
+        expected.memorySizeMB = 128
+        expected.timeoutSeconds = 3
+        expected.idleTimeoutSeconds = 600
+        expected.freezeMode = .signal
         expected.logFormat = .text
         expected.version = "$LATEST"
-        expected.async = AsyncConfig(maximumRetryAttempts: 2, maximumEventAgeInSeconds: 21_600)
+        expected.streamingBytesPerSecond = 2 * 1024 * 1024
+        expected.maximumRetryAttempts = 2
+        expected.maximumEventAgeSeconds = 21_600
         #expect(config.functions == [expected])
         let function = try #require(config.functions.first)
         #expect(function.handler == nil && function.runtime == nil && function.environment.isEmpty)
-        #expect(function.extensionsDir == nil && function.maxLifetime == nil)
-        #expect(function.reservedConcurrency == nil && function.provisionedConcurrency == nil)
+        #expect(function.extensionsDirectory == nil && function.maxLifetimeSeconds == nil)
+        #expect(function.reservedConcurrency == nil && function.provisionedConcurrency == 0)
+        #expect(function.inheritedEnvironment.isEmpty)
     }
 
     /// Every key of every section is read into its field, functions kept in file order.
@@ -70,7 +74,7 @@ import Testing
                   onSuccess: /var/log/ok.jsonl
               alpha:
                 command: [./bootstrap]
-            """)
+            """, environment: [("AWS_KEY", "k"), ("HOME", "/root"), ("AWS_REGION_HINT", "r")])
         #expect(config.account == AccountConfig(id: "210987654321", region: "eu-west-1", concurrency: 500))
         #expect(config.account.concurrency == 500)
         #expect(config.scalingRate == ScalingRate(sandboxes: 20, perSeconds: 2.5))
@@ -80,31 +84,34 @@ import Testing
                 == AsyncConfig(maximumRetryAttempts: 1, onFailure: "/srv/app/out/failures.jsonl"))
         #expect(config.functions.map(\.name) == ["zeta", "alpha"])
 
-        var zeta = FunctionConfig(
-            name: "zeta", command: ["python3", "-m", "awslambdaric", "app.handler"], codeUri: "/opt/code")
+        var zeta = FunctionSpec(
+            name: "zeta", command: ["python3", "-m", "awslambdaric", "app.handler"], codeDirectory: "/opt/code",
+            region: "eu-west-1", accountID: "210987654321")
         zeta.handler = "app.handler"
         zeta.runtime = "python3.12"
-        zeta.memorySize = 1769
-        zeta.timeout = 900
+        zeta.memorySizeMB = 1769
+        zeta.timeoutSeconds = 900
         zeta.environment = [("B_KEY", "2"), ("A_KEY", "one"), ("EMPTY", ""), ("NUMBER", "42")]
-        zeta.extensionsDir = "/srv/app/ext"
-        zeta.passEnvironment = ["AWS_REGION_HINT", "AWS_*"]
+        zeta.extensionsDirectory = "/srv/app/ext"
+        zeta.inheritedEnvironment = [("AWS_KEY", "k"), ("AWS_REGION_HINT", "r")]
         zeta.runtimeAPIAccess = .any
         zeta.reservedConcurrency = 5
         zeta.provisionedConcurrency = 5
-        zeta.idleTimeout = 0.5
-        zeta.maxLifetime = 7200
-        zeta.freeze = .cgroup
+        zeta.idleTimeoutSeconds = 0.5
+        zeta.maxLifetimeSeconds = 7200
+        zeta.freezeMode = .cgroup
         zeta.logFormat = .json
         zeta.version = "7"
-        zeta.async = AsyncConfig(
-            maximumRetryAttempts: 1, maximumEventAgeInSeconds: 60, onSuccess: "/var/log/ok.jsonl",
-            onFailure: "/srv/app/out/failures.jsonl")
+        zeta.streamingBytesPerSecond = 2 * 1024 * 1024
+        zeta.maximumRetryAttempts = 1
+        zeta.maximumEventAgeSeconds = 60
+        zeta.onSuccessDestination = "/var/log/ok.jsonl"
+        zeta.onFailureDestination = "/srv/app/out/failures.jsonl"
         #expect(config.functions.first == zeta)
-        #expect(config.functions.last?.async == config.asyncDefaults)
-        let passed = zeta.passedEnvironment(from: [("AWS_KEY", "k"), ("HOME", "/root"), ("AWS_REGION_HINT", "r")])
-        #expect(passed.map(\.0) == ["AWS_KEY", "AWS_REGION_HINT"])
-        #expect(config.functions.last?.passedEnvironment(from: [("HOME", "/root")]).isEmpty == true)
+        let alpha = try #require(config.functions.last)
+        #expect(alpha.maximumRetryAttempts == 1 && alpha.maximumEventAgeSeconds == 21_600)
+        #expect(alpha.onSuccessDestination == nil && alpha.onFailureDestination == "/srv/app/out/failures.jsonl")
+        #expect(alpha.inheritedEnvironment.isEmpty)
 
         #expect(config.functions[0].runtimeAPIAccess == .any && config.functions[1].runtimeAPIAccess == .sandbox)
     }
@@ -127,22 +134,22 @@ import Testing
                 command: [python3, app.py]
             """)
         let nested = try #require(config.function(named: "nested"))
-        #expect(nested.codeUri == "/srv/app/functions/nested")
+        #expect(nested.codeDirectory == "/srv/app/functions/nested")
         #expect(nested.command == ["/srv/app/functions/nested/bin/run", "./not-resolved"])
-        #expect(nested.extensionsDir == "/srv/shared/extensions")
-        #expect(nested.async.onSuccess == "/srv/app/records/ok.jsonl")
-        #expect(nested.async.onFailure == "/abs/fail.jsonl")
+        #expect(nested.extensionsDirectory == "/srv/shared/extensions")
+        #expect(nested.onSuccessDestination == "/srv/app/records/ok.jsonl")
+        #expect(nested.onFailureDestination == "/abs/fail.jsonl")
         let absolute = try #require(config.function(named: "absolute"))
-        #expect(absolute.codeUri == "/opt/absolute" && absolute.command == ["/usr/bin/env", "bash"])
+        #expect(absolute.codeDirectory == "/opt/absolute" && absolute.command == ["/usr/bin/env", "bash"])
         let bare = try #require(config.function(named: "bare"))
-        #expect(bare.codeUri == "/srv/app" && bare.command == ["python3", "app.py"])
+        #expect(bare.codeDirectory == "/srv/app" && bare.command == ["python3", "app.py"])
     }
 
     /// A relative base directory is made absolute against the current directory.
     @Test func relativeBaseDirectory() throws {
         let config = try ConfigLoader.parse("functions: {f: {command: [./run]}}", file: "x.yaml", baseDirectory: ".")
         let function = try #require(config.functions.first)
-        #expect(function.codeUri.hasPrefix("/") && function.command[0] == function.codeUri + "/run")
+        #expect(function.codeDirectory.hasPrefix("/") && function.command[0] == function.codeDirectory + "/run")
     }
 
     /// The whole account may be reserved when it has 100 or less; above that 100 stays unreserved.
@@ -182,7 +189,7 @@ import Testing
                 handler: b.handler
             """)
         let b = try #require(config.function(named: "b"))
-        #expect(b.command == ["/srv/app/bootstrap"] && b.memorySize == 256 && b.timeout == 20)
+        #expect(b.command == ["/srv/app/bootstrap"] && b.memorySizeMB == 256 && b.timeoutSeconds == 20)
         #expect(b.handler == "b.handler")
         let error = try #require(
             configError(

@@ -5,9 +5,9 @@ let testFile = "test.yaml"
 /// The directory test configurations live in.
 let testDirectory = "/srv/app"
 
-/// Parses `yaml` as if it were `/srv/app/test.yaml`.
-func parseConfig(_ yaml: String) throws(ConfigError) -> SimulatorConfig {
-    try ConfigLoader.parse(yaml, file: testFile, baseDirectory: testDirectory)
+/// Parses `yaml` as if it were `/srv/app/test.yaml`, read by a simulator whose environment is `environment`.
+func parseConfig(_ yaml: String, environment: [(String, String)] = []) throws(ConfigError) -> SimulatorConfig {
+    try ConfigLoader.parse(yaml, file: testFile, baseDirectory: testDirectory, simulatorEnvironment: environment)
 }
 
 /// The error `yaml` is rejected with, or `nil` if it loads.

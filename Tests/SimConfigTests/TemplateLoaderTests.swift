@@ -1,5 +1,6 @@
 import Foundation
 import SimCore
+import SimDomain
 import Testing
 
 @testable import SimConfig
@@ -32,7 +33,7 @@ private func templateError(_ yaml: String, _ options: TemplateOptions = options(
     }
 }
 
-private func environment(_ function: FunctionConfig?) -> [String: String] {
+private func environment(_ function: FunctionSpec?) -> [String: String] {
     Dictionary(function?.environment ?? [], uniquingKeysWith: { $1 })
 }
 
@@ -46,8 +47,8 @@ private func environment(_ function: FunctionConfig?) -> [String: String] {
         #expect(template.simulator.account.concurrency == 50)
         let echo = try #require(functions.first)
         #expect(echo.command == ["/usr/bin/python3", "-m", "awslambdaric", "app.echo"])
-        #expect(echo.codeUri == samFixtures + "/app")
-        #expect(echo.memorySize == 256 && echo.timeout == 10)
+        #expect(echo.codeDirectory == samFixtures + "/app")
+        #expect(echo.memorySizeMB == 256 && echo.timeoutSeconds == 10)
         #expect(
             environment(echo) == [
                 "GREETING": "hello", "STACK": "lambda-sim", "STAGE": "dev",
@@ -59,9 +60,9 @@ private func environment(_ function: FunctionConfig?) -> [String: String] {
         #expect(bash.command == [samFixtures.replacingOccurrences(of: "/sam", with: "/bash") + "/bootstrap"])
         #expect(environment(bash) == ["GREETING": "bash-hi", "STACK": "lambda-sim"])
         #expect(bash.reservedConcurrency == 5)
-        #expect(bash.extensionsDir == samFixtures + "/layer/extensions")
+        #expect(bash.extensionsDirectory == samFixtures + "/layer/extensions")
         let plain = functions[2]
-        #expect(plain.memorySize == 128 && plain.timeout == 3 && plain.environment.isEmpty)
+        #expect(plain.memorySizeMB == 128 && plain.timeoutSeconds == 3 && plain.environment.isEmpty)
 
         let extras = template.functions
         #expect(extras.map(\.logicalID) == ["EchoFunction", "BashFunction", "PlainFunction"])
@@ -69,11 +70,11 @@ private func environment(_ function: FunctionConfig?) -> [String: String] {
         #expect(extras[0].functionURL == FunctionURLConfig(authType: "NONE", invokeMode: .buffered))
         #expect(
             extras[0].routes == [
-                HTTPRoute(
-                    kind: .httpAPI, method: "GET", path: "/echo/{id}", payloadFormatVersion: "2.0", eventName: "Get"),
-                HTTPRoute(
-                    kind: .restAPI, method: "ANY", path: "/rest/{proxy+}", payloadFormatVersion: "1.0",
-                    eventName: "Rest"),
+                APIGatewayRoute(
+                    api: .http, method: "GET", path: "/echo/{id}", payloadFormatVersion: .v2, function: "EchoFunction"),
+                APIGatewayRoute(
+                    api: .rest, method: "ANY", path: "/rest/{proxy+}", payloadFormatVersion: .v1,
+                    function: "EchoFunction"),
             ])
         #expect(
             template.warnings.map(\.description) == [
@@ -90,8 +91,8 @@ private func environment(_ function: FunctionConfig?) -> [String: String] {
         #expect(names == ["EchoFunction", "lambda-sim-bash", "ProdFunction", "PlainFunction"])
         let echo = try #require(template.simulator.functions.first)
         #expect(environment(echo)["MODE"] == "production" && environment(echo)["STAGE"] == "prod")
-        #expect(echo.memorySize == 512)
-        #expect(template.simulator.function(named: "ProdFunction")?.timeout == 20)
+        #expect(echo.memorySizeMB == 512)
+        #expect(template.simulator.function(named: "ProdFunction")?.timeoutSeconds == 20)
     }
 
     /// `--env-vars` replaces variables the template declares (per function, and for all under `Parameters`), and

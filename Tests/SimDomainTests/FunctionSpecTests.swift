@@ -34,6 +34,33 @@ import Testing
         #expect(one != two)
     }
 
+    /// An attached runtime is never frozen and its API is open; a managed instance is never frozen and logs JSON;
+    /// a classic function runs as given.
+    @Test func asRunDecidesWhatTheUserCannot() {
+        var classic = base
+        classic.freezeMode = .cgroup
+        classic.logFormat = .text
+        #expect(classic.asRun == classic)
+        var attached = classic
+        attached.command = []
+        #expect(attached.asRun.freezeMode == .none && attached.asRun.runtimeAPIAccess == .any)
+        #expect(attached.asRun.logFormat == .text)
+        var managed = classic
+        managed.environmentMaxConcurrency = 4
+        #expect(managed.asRun.freezeMode == .none && managed.asRun.logFormat == .json)
+        #expect(managed.asRun.runtimeAPIAccess == .sandbox)
+    }
+
+    /// The serve-only settings are named, in order, when a function has one.
+    @Test func serveOnlySettings() {
+        #expect(base.serveOnlySetting == nil)
+        var function = base
+        function.maxLifetimeSeconds = 60
+        #expect(function.serveOnlySetting == "function 'fn': maxLifetimeSeconds")
+        function.provisionedConcurrency = 1
+        #expect(function.serveOnlySetting == "function 'fn': provisionedConcurrency")
+    }
+
     /// A variable given twice reads as its last value, and iteration keeps the given order.
     @Test func environmentLastValueWins() {
         var variables: EnvironmentVariables = [("A_KEY", "1"), ("B_KEY", "2")]

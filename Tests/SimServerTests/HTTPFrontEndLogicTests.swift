@@ -5,7 +5,7 @@ import Testing
 @testable import SimServer
 
 private func route(_ method: String, _ path: String, _ function: String = "f") -> HTTPRouteTable.Route {
-    HTTPRouteTable.Route(api: .http, method: method, path: path, payloadFormatVersion: "2.0", function: function)
+    HTTPRouteTable.Route(api: .http, method: method, path: path, payloadFormatVersion: .v2, function: function)
 }
 
 @Suite struct HTTPRouteTableTests {

@@ -130,7 +130,8 @@ extension TestFunctions {
         FunctionOptions(
             name: name, command: [TestPaths.fixtureRuntime], codeDirectory: TestPaths.binDirectory,
             handler: "fixture.handler", runtime: runtime, timeoutSeconds: timeoutSeconds,
-            environment: folder.environment + environment, inheritedEnvironment: TestPaths.inheritedEnvironment,
+            environment: EnvironmentVariables(folder.environment + environment),
+            inheritedEnvironment: TestPaths.inheritedEnvironment,
             extensionsDirectory: folder.directory)
     }
 }

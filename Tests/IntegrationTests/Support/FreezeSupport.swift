@@ -49,8 +49,8 @@ extension TestFunctions {
         FunctionOptions(
             name: "py", command: [TestPaths.python, "-m", "awslambdaric", handler],
             codeDirectory: FreezePaths.fixtures, handler: handler, runtime: "python3.11",
-            memorySizeMB: memorySizeMB, timeoutSeconds: 20, environment: environment,
-            inheritedEnvironment: TestPaths.inheritedEnvironment, freeze: freeze)
+            memorySizeMB: memorySizeMB, timeoutSeconds: 20, environment: EnvironmentVariables(environment),
+            inheritedEnvironment: TestPaths.inheritedEnvironment, freezeMode: freeze)
     }
 
     /// A function running the native fixture runtime, frozen with `freeze`.
@@ -58,7 +58,7 @@ extension TestFunctions {
         FunctionOptions(
             name: "fn", command: [TestPaths.fixtureRuntime], codeDirectory: TestPaths.binDirectory,
             runtime: "provided.al2023", memorySizeMB: memorySizeMB, timeoutSeconds: 20,
-            inheritedEnvironment: TestPaths.inheritedEnvironment, freeze: freeze)
+            inheritedEnvironment: TestPaths.inheritedEnvironment, freezeMode: freeze)
     }
 }
 
@@ -263,7 +263,7 @@ struct BackgroundProcessError: Error, CustomStringConvertible {
 func withFreezeSimulator(
     _ functions: [FunctionOptions], account: Simulator.AccountOptions? = nil, _ body: (SimHarness) async throws -> Void
 ) async throws {
-    let gated = functions.contains { $0.freeze == .cgroup }
+    let gated = functions.contains { $0.freezeMode == .cgroup }
     if gated { await CgroupStartGate.shared.acquire() }
     let logs = LogWatcher()
     let started: Simulator

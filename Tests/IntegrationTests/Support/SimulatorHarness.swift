@@ -98,7 +98,7 @@ enum TestFunctions {
     ) -> FunctionOptions {
         FunctionOptions(
             name: name, command: [TestPaths.fixtureRuntime], codeDirectory: TestPaths.binDirectory,
-            runtime: "provided.al2023", timeoutSeconds: timeoutSeconds, environment: environment,
+            runtime: "provided.al2023", timeoutSeconds: timeoutSeconds, environment: EnvironmentVariables(environment),
             inheritedEnvironment: TestPaths.inheritedEnvironment, aliases: aliases, maxConcurrency: maxConcurrency)
     }
 
@@ -110,7 +110,7 @@ enum TestFunctions {
         FunctionOptions(
             name: name, command: [TestPaths.python, "-m", "awslambdaric", handler],
             codeDirectory: TestPaths.pythonFixtures, handler: handler, runtime: "python3.11",
-            memorySizeMB: memorySizeMB, timeoutSeconds: timeoutSeconds, environment: environment,
+            memorySizeMB: memorySizeMB, timeoutSeconds: timeoutSeconds, environment: EnvironmentVariables(environment),
             inheritedEnvironment: TestPaths.inheritedEnvironment)
     }
 }

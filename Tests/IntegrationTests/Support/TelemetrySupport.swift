@@ -88,7 +88,7 @@ extension TestFunctions {
         FunctionOptions(
             name: name, command: [TestPaths.python, "-m", "awslambdaric", handler],
             codeDirectory: TestPaths.fixtures + "/telemetry", handler: handler, runtime: "python3.11",
-            memorySizeMB: memorySizeMB, environment: folder.environment,
+            memorySizeMB: memorySizeMB, environment: EnvironmentVariables(folder.environment),
             inheritedEnvironment: TestPaths.inheritedEnvironment, extensionsDirectory: folder.directory)
     }
 }

@@ -2,6 +2,7 @@
 // Python virtual environment, and the environment they hand to the processes they start.
 
 import Foundation
+import LambdaSim
 
 /// Paths the integration tests depend on.
 enum TestPaths {
@@ -42,9 +43,8 @@ enum TestPaths {
     static var awsCLI: String { URL(fileURLWithPath: python).deletingLastPathComponent().path + "/aws" }
 
     /// The test process's environment as ordered pairs, passed through to runtimes.
-    static let inheritedEnvironment: [(String, String)] = ProcessInfo.processInfo.environment.sorted {
-        $0.key < $1.key
-    }.map { ($0.key, $0.value) }
+    static let inheritedEnvironment = EnvironmentVariables(
+        ProcessInfo.processInfo.environment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
 
     /// The test process's environment plus `extra` (which wins), as `KEY=value` strings for `ProcessSpec`.
     static func environment(adding extra: [String: String] = [:]) -> [String] {

@@ -43,6 +43,24 @@ import Testing
         // article-end
     }
 
+    /// (h) A function's settings are `FunctionOptions` properties: here a variable of its own and no freezing, which
+    /// its sandbox then reports.
+    @Test func functionSettings() async throws {
+        // article: options
+        var function = FunctionOptions(
+            name: "fn", command: [Paths.fixture], codeDirectory: "/tmp", timeoutSeconds: 10,
+            environment: [("GREETING", "hello")])
+        function.freezeMode = .none
+        // article-end
+        #expect(function.environment == [("GREETING", "hello")])
+        try await withSimulator(functions: [function]) { simulator in
+            let response = try await simulator.invoke(function: "fn", payload: Array(#"{"hi":1}"#.utf8))
+            #expect(response.text == #"{"hi":1}"#)
+            let sandbox = try #require(try await simulator.sandboxes().first)
+            #expect(sandbox.freezeMode == .none)
+        }
+    }
+
     /// (d) A test body that fails still leaves nothing behind: `withSimulator` stops the runtime (frozen between
     /// invokes here) before the error reaches the test.
     @Test func failingBodyCleansUp() async throws {
@@ -50,7 +68,7 @@ import Testing
         var function = FunctionOptions(
             name: "hello", command: [Paths.bashRuntime + "/bootstrap"], codeDirectory: Paths.bashRuntime,
             handler: "function.handler")
-        function.freeze = .signal
+        function.freezeMode = .signal
         var pids: [Int32] = []
         await #expect(throws: Failure.self) {
             try await withSimulator(functions: [function]) { simulator in
