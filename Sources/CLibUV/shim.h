@@ -81,36 +81,115 @@ static inline int clibuv_set_file_limit(pid_t pid, unsigned long limit) {
 extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *__restrict actions,
                                                 const char *__restrict path);
 
-/// Starts `path` (an absolute path) with `argv` and `envp` as uv_spawn does with UV_PROCESS_DETACHED, but with
-/// glibc's posix_spawn, which clones with CLONE_VFORK instead of copying the parent's page tables: a new session
-/// (so its own process group), stdin from /dev/null, stdout and stderr on `out` and `err`, working directory
-/// `cwd` (or the parent's when NULL), every signal at its default disposition and none blocked.
-/// Returns 0 and sets `*pid`, or an errno value (ENOENT, EACCES, ...) when the program cannot be started.
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+
+/* GNU extensions that Swift's Glibc module does not export (they need _GNU_SOURCE). */
+extern int clone(int (*function)(void *), void *stack, int flags, void *argument, ...);
+extern int unshare(int flags);
+extern int dup3(int old_fd, int new_fd, int flags);
+#ifndef CLONE_VM
+#define CLONE_VM 0x00000100
+#define CLONE_FILES 0x00000400
+#define CLONE_VFORK 0x00004000
+#endif
+
+/* The two descriptors through which a spawn hands the child its stdout and stderr: reserved once, while the
+ * process has few descriptors open (so their numbers are low), pointing at /dev/null between spawns. */
+static int clibuv_spawn_slots[3] = {-1, -1, -1};
+static pthread_once_t clibuv_spawn_once = PTHREAD_ONCE_INIT;
+
+static inline void clibuv_spawn_reserve_slots(void) {
+    for (int i = 0; i < 3; i++) clibuv_spawn_slots[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+}
+
+/// Reserves the descriptors spawns hand the child's output through, if not yet done: call early, while few
+/// descriptors are open, so that they get low numbers (a spawn copies the descriptor table up to them).
+static inline void clibuv_spawn_reserve(void) { pthread_once(&clibuv_spawn_once, clibuv_spawn_reserve_slots); }
+
+struct clibuv_spawn_request {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int error;
+};
+
+/* The child's side of clibuv_spawn: it shares the parent's memory and descriptor table (CLONE_VM | CLONE_VFORK |
+ * CLONE_FILES) until it takes a private table holding only descriptors 0 to the last slot, so the copy costs the
+ * same however many descriptors the simulator holds (posix_spawn copies the whole table, and exec then closes
+ * every copied descriptor: O(descriptors) per spawn, which made starting 15,000 sandboxes quadratic). */
+static int clibuv_spawn_child(void *argument) {
+    struct clibuv_spawn_request *request = argument;
+    int last_slot = clibuv_spawn_slots[1] > clibuv_spawn_slots[2] ? clibuv_spawn_slots[1] : clibuv_spawn_slots[2];
+    if (syscall(SYS_close_range, (unsigned)last_slot + 1, ~0U, 2U /* CLOSE_RANGE_UNSHARE */) != 0 &&
+        unshare(CLONE_FILES) != 0) {
+        request->error = errno;
+        _exit(127);
+    }
+    if (dup2(clibuv_spawn_slots[0], 0) < 0 || dup2(clibuv_spawn_slots[1], 1) < 0 ||
+        dup2(clibuv_spawn_slots[2], 2) < 0) {
+        request->error = errno;
+        _exit(127);
+    }
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    setsid();
+    if (request->cwd != NULL && chdir(request->cwd) != 0) {
+        request->error = errno;
+        _exit(127);
+    }
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    for (int signal_number = 1; signal_number < NSIG; signal_number++) sigaction(signal_number, &default_action, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(request->path, request->argv, request->envp);
+    request->error = errno;
+    _exit(127);
+}
+
+/// Starts `path` (an absolute path) with `argv` and `envp` as uv_spawn does with UV_PROCESS_DETACHED, but cloning
+/// with CLONE_VFORK instead of copying the parent's page tables, and with CLONE_FILES and a private copy of only
+/// the lowest descriptors instead of the whole table (see `clibuv_spawn_child`): a new session (so its own process
+/// group), stdin from /dev/null, stdout and stderr on `out` and `err`, working directory `cwd` (or the parent's
+/// when NULL), every signal at its default disposition and none blocked. Returns 0 with the pid in `*pid`, or an
+/// errno (the child's, when chdir or exec failed: the child has then been reaped). Calls must not overlap (the
+/// callers hold ChildReaper's registry lock).
 static inline int clibuv_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                                const char *cwd, int out, int err) {
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attributes;
-    sigset_t none, all;
-    int rc = posix_spawn_file_actions_init(&actions);
-    if (rc != 0) return rc;
-    rc = posix_spawnattr_init(&attributes);
-    if (rc != 0) {
-        posix_spawn_file_actions_destroy(&actions);
-        return rc;
+    static char *stack;
+    enum { stack_size = 64 * 1024 };
+    clibuv_spawn_reserve();
+    if (clibuv_spawn_slots[0] < 0 || clibuv_spawn_slots[1] < 0 || clibuv_spawn_slots[2] < 0) return EMFILE;
+    if (stack == NULL) {
+        void *mapped = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (mapped == MAP_FAILED) return errno;
+        stack = mapped;
     }
-    sigemptyset(&none);
+    if (dup3(out, clibuv_spawn_slots[1], O_CLOEXEC) < 0) return errno;
+    if (dup3(err, clibuv_spawn_slots[2], O_CLOEXEC) < 0) {
+        int code = errno;
+        dup3(clibuv_spawn_slots[0], clibuv_spawn_slots[1], O_CLOEXEC);
+        return code;
+    }
+    struct clibuv_spawn_request request = {path, argv, envp, cwd, 0};
+    sigset_t all, previous;
     sigfillset(&all);
-    if (rc == 0) rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, out, 1);
-    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, err, 2);
-    if (rc == 0 && cwd != NULL) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
-    if (rc == 0) rc = posix_spawnattr_setsigmask(&attributes, &none);
-    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attributes, &all);
-    if (rc == 0) rc = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    if (rc == 0) rc = posix_spawn(pid, path, &actions, &attributes, argv, envp);
-    posix_spawnattr_destroy(&attributes);
-    posix_spawn_file_actions_destroy(&actions);
-    return rc;
+    // No signal handler may run in the child while it shares the parent's memory.
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    int child = clone(clibuv_spawn_child, stack + stack_size, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &request);
+    int code = child < 0 ? errno : request.error;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    // The slots point at /dev/null again, so the parent holds no extra reference to the child's output.
+    dup3(clibuv_spawn_slots[0], clibuv_spawn_slots[1], O_CLOEXEC);
+    dup3(clibuv_spawn_slots[0], clibuv_spawn_slots[2], O_CLOEXEC);
+    if (child > 0 && code != 0) waitpid(child, NULL, 0);
+    if (code != 0) return code;
+    *pid = child;
+    return 0;
 }
 #include "guardian.h"
 #include "sockdiag.h"
