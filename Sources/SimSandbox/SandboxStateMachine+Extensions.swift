@@ -17,8 +17,12 @@ extension SandboxStateMachine {
     }
 
     /// The sandbox launched these external extensions (file names); the runtime starts once all registered.
+    ///
+    /// Only as the sandbox performs `launchExtensions`, at the start of an init (nothing has registered yet).
     package mutating func extensionsLaunched(names: [String]) -> [Action] {
-        guard case .initializing(var i) = state, !i.runtimeSpawned else { return [] }
+        guard case .initializing(var i) = state, !i.runtimeSpawned else {
+            preconditionFailure("extensionsLaunched in \(state): only while performing launchExtensions")
+        }
         extensions.launch(names: names)
         guard names.isEmpty else { return [] }
         i.runtimeSpawned = true
@@ -26,9 +30,11 @@ extension SandboxStateMachine {
         return [.spawnRuntime]
     }
 
-    /// An extension could not be started.
+    /// An extension could not be started. Only as the sandbox performs `launchExtensions`.
     package mutating func extensionLaunchFailed(name: String, message: String) -> [Action] {
-        guard case .initializing(var i) = state else { return [] }
+        guard case .initializing(var i) = state else {
+            preconditionFailure("extensionLaunchFailed in \(state): only while performing launchExtensions")
+        }
         let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
         i.initError = .platformError(errorType: "Extension.LaunchError", message: "\(prefix)Error: \(message)")
         state = .initializing(i)
@@ -153,7 +159,9 @@ extension SandboxStateMachine {
     static let missingErrorTypeHeader = ExtensionRegistry.forbidden(
         "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found")
 
-    /// An external extension's process exited. Outside a shutdown this fails init or the invoke.
+    /// An external extension's process exited. Outside a shutdown this fails init or the invoke; with no
+    /// processes meant to run (`idle`, `resetting`, `shutDown`) it is the end of one being stopped, and changes
+    /// nothing.
     package mutating func extensionExited(name: String, status: String) -> [Action] {
         var id: String?
         for ext in extensions.extensions where ext.isExternal && ext.name == name { id = ext.id }
@@ -178,6 +186,7 @@ extension SandboxStateMachine {
         case .serving(let s):
             return failServing(s, errorType: "Extension.Crash", reason: "extension \(name) exited: \(status)")
         case .idle, .resetting, .shutDown:
+            // A process of a generation being stopped (or already replaced): its exit decides nothing.
             return []
         }
     }

@@ -15,7 +15,7 @@ extension SandboxStateMachine {
 
     /// Init failed (error, crash, spawn failure) or timed out.
     mutating func failInit(errorType: String, timedOut: Bool, processesAlive: Bool = true) -> [Action] {
-        guard case .initializing(let i) = state else { return [] }
+        guard case .initializing(let i) = state else { preconditionFailure("failInit in \(state)") }
         let initMs = milliseconds(since: i.startedAt)
         let initOutcome: EventOutcome = timedOut ? .timeout() : Self.eventOutcome(errorType: errorType)
         var actions: [Action] =

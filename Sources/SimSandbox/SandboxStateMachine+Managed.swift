@@ -89,8 +89,11 @@ extension SandboxStateMachine {
     }
 
     /// The sandbox had no open `/next` left for a dispatched invoke: it waits for the next `/next`, first in line.
+    /// Only as the sandbox performs the `.dispatch` of a serving environment's invoke.
     package mutating func dispatchFailed(requestID: String) {
-        guard case .serving(var s) = state, var r = s.invokes[requestID] else { return }
+        guard case .serving(var s) = state, var r = s.invokes[requestID] else {
+            preconditionFailure("dispatchFailed(\(requestID)) in \(state): no such invoke in flight")
+        }
         r.dispatched = false
         s.invokes[requestID] = r
         s.undispatched.insert(requestID, at: 0)
@@ -148,9 +151,12 @@ extension SandboxStateMachine {
         return nil
     }
 
-    /// One served invoke ran out of time: it ends alone, and a late reply for it gets 410 once.
+    /// One served invoke ran out of time: it ends alone, and a late reply for it gets 410 once. Its timer is
+    /// cancelled whenever it ends otherwise, so it is in flight.
     mutating func timeoutServed(_ s: inout Serving, requestID: String) -> [Action] {
-        guard let r = s.invokes.removeValue(forKey: requestID) else { return [] }
+        guard let r = s.invokes.removeValue(forKey: requestID) else {
+            preconditionFailure("invokeTimerFired(\(requestID)) in \(state): no such invoke in flight")
+        }
         s.undispatched.removeAll { $0 == requestID }
         if r.dispatched { timedOutRequestIDs.insert(requestID) }
         state = .serving(s)

@@ -39,8 +39,11 @@ extension SandboxStateMachine {
     }
 
     /// The runtime could not be started: init fails with `errorType` and `message`, no process to wait for.
+    /// Only as the sandbox performs `launchExtensions` or `spawnRuntime`, during an init.
     mutating func spawnFailed(errorType: String, message: String) -> [Action] {
-        guard case .initializing(var i) = state else { return [] }
+        guard case .initializing(var i) = state else {
+            preconditionFailure("spawnFailed in \(state): only while performing launchExtensions or spawnRuntime")
+        }
         i.initError = .platformError(errorType: errorType, message: message)
         state = .initializing(i)
         return failInit(errorType: errorType, timedOut: false, processesAlive: false)

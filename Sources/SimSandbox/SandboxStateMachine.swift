@@ -421,8 +421,7 @@ package struct SandboxStateMachine {
         if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
         actions.append(availableAction)
         // A placement made by `available` thaws (epoch + 1) and the freeze is dropped.
-        if case .ready = state { actions += freezeActions() }
-        return actions
+        return actions + freezeActions()
     }
 
     // MARK: - Runtime API
@@ -589,7 +588,8 @@ package struct SandboxStateMachine {
 
     // MARK: - Process and timer events
 
-    /// The runtime process exited (it was reaped).
+    /// The runtime process exited (it was reaped). With no runtime meant to run (`idle`, `resetting`,
+    /// `shutDown`) it is the end of one being stopped, and changes nothing.
     package mutating func runtimeExited(_ status: String, code: Int32?, outOfMemory: Bool = false) -> [Action] {
         let reason = code == 0 ? "Runtime exited without providing a reason" : "Runtime exited with error: \(status)"
         let exitType = outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError"
@@ -612,18 +612,21 @@ package struct SandboxStateMachine {
             return failInvoke(r, errorType: exitType, message: message, reason: .failure, timedOut: false)
         case .serving(let s):
             return failServing(s, errorType: exitType, reason: reason)
-        case .resetting(var r):
-            r.reason = r.reason == .spindown ? .spindown : r.reason
-            state = .resetting(r)
-            return []
-        case .idle, .shutDown:
+        case .idle, .resetting, .shutDown:
+            // A runtime being stopped (or of a generation already replaced): its exit decides nothing.
             return []
         }
     }
 
     /// Every process of the sandbox is gone after a `kill`.
+    ///
+    /// A runtime that could not be spawned has no process to wait for: `spawnFailed` moved on at once, so the end
+    /// of the `kill` it asked for finds the machine past `resetting` and changes nothing.
     package mutating func processesGone() -> [Action] {
-        guard case .resetting(let r) = state else { return [] }
+        guard case .resetting(let r) = state else {
+            // Past a spawn failure's reset (see above): the new init or the idle environment goes on.
+            return []
+        }
         holdingShutdown = false
         if r.final {
             state = .shutDown
@@ -646,7 +649,10 @@ package struct SandboxStateMachine {
         case .initializing(let i) where i.phase == .initial:
             return failInit(errorType: "Sandbox.Timedout", timedOut: true)
         case .initializing(let i):
-            guard let invocation = i.invocation else { return [] }
+            // An init inside an invoke arms the invoke's timer; one ahead of traffic (a prewarm retried) arms none.
+            guard let invocation = i.invocation else {
+                preconditionFailure("timerFired in \(state): an init of phase invoke without an invoke has no timer")
+            }
             let initMs = milliseconds(since: i.startedAt)
             let r = Running(
                 invocation: invocation, startedAt: i.invokeStartedAt ?? i.startedAt, deadlineEpochMilliseconds: 0,
@@ -656,14 +662,16 @@ package struct SandboxStateMachine {
                 + [startEvent(invocation)] + timeoutInvoke(r)
         case .running(let r):
             return timeoutInvoke(r)
-        default:
-            return []
+        case .idle, .ready, .resetting, .serving, .shutDown:
+            // Every transition into these states cancels the timer (`.cancelTimer`) or never armed one.
+            preconditionFailure("timerFired in \(state): no timer is armed")
         }
     }
 
     /// A managed-instance invoke's own timer fired.
     package mutating func invokeTimerFired(requestID: String) -> [Action] {
-        guard case .serving(var s) = state else { return [] }
+        // Leaving `serving` ends every invoke, which cancels its timer.
+        guard case .serving(var s) = state else { preconditionFailure("invokeTimerFired in \(state)") }
         return timeoutServed(&s, requestID: requestID)
     }
 
@@ -672,7 +680,8 @@ package struct SandboxStateMachine {
     package mutating func shutdown(reason: ShutdownReason = .spindown) -> [Action] {
         switch state {
         case .shutDown:
-            return []
+            // `.terminated` took the sandbox out of its pool: nobody holds it to shut it down again.
+            preconditionFailure("shutdown in \(state)")
         case .idle:
             state = .shutDown
             return [.terminated]
@@ -683,6 +692,7 @@ package struct SandboxStateMachine {
                 state = .resetting(r)
                 return [.complete(requestID: retry.requestID, outcome: Self.shutdownOutcome(retry.requestID))]
             }
+            // Processes already being stopped; `processesGone` now ends in `shutDown`.
             state = .resetting(r)
             return []
         case .initializing(let i):
@@ -749,8 +759,14 @@ package struct SandboxStateMachine {
     }
 
     /// The runtime has stopped (or had its share of the shutdown): SHUTDOWN goes to the extensions now.
+    ///
+    /// Nothing is held when the machine did not wait for the processes of this `kill` (`processesGone` after a
+    /// spawn failure): the extensions being stopped then belong to a registry already replaced.
     package mutating func releaseShutdownEvents() -> [Action] {
-        guard holdingShutdown else { return [] }
+        guard holdingShutdown else {
+            // Past a spawn failure's reset (see above): no SHUTDOWN is owed to the new generation.
+            return []
+        }
         holdingShutdown = false
         var actions: [Action] = []
         for ext in extensions.extensions where ext.waiting {

@@ -493,6 +493,35 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(idle.shutdown() == [.terminated])
     }
 
+    /// The exit of a runtime being stopped (a timeout's reset) decides nothing: the reset ends when every process is
+    /// gone, as it would without the exit.
+    @Test func exitWhileResettingChangesNothing() {
+        var machine = SandboxStateMachine(function: makeFunction(timeout: 1), clock: ManualClock())
+        coldStart(&machine, invocation())
+        _ = machine.runtimeNext()
+        _ = machine.timerFired()
+        #expect(machine.runtimeExited("signal: killed", code: nil).isEmpty)
+        #expect(machine.extensionExited(name: "gone", status: "signal: killed").isEmpty)
+        #expect(machine.processesGone() == [.available(.uninitialized)])
+        #expect(machine.runtimeExited("exit status 1", code: 1).isEmpty)
+    }
+
+    /// A runtime that could not be spawned has no process to wait for: the machine moves on at once, and the end
+    /// of the kill it asked for (with nothing held for SHUTDOWN) finds it past the reset and changes nothing.
+    @Test func killAfterSpawnFailureEndsQuietly() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        coldStart(&machine, invocation())
+        let first = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        #expect(first.contains(.launchExtensions(phase: .invoke)))
+        #expect(machine.releaseShutdownEvents().isEmpty)
+        #expect(machine.processesGone().isEmpty)
+        #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
+        let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        #expect(second.last == .available(.uninitialized))
+        #expect(machine.processesGone().isEmpty)
+        #expect(machine.canAcceptInvoke)
+    }
+
     /// A prewarmed sandbox holds the first /next until an invoke arrives.
     @Test func prewarm() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
