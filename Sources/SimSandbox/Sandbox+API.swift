@@ -130,7 +130,7 @@ extension Sandbox: HTTPResponderCloseObserver {
         let outcome =
             isError ? RuntimeAPIResponses.errorOutcome(request) : RuntimeAPIResponses.responseOutcome(request)
         let (reply, actions) = machine.runtimeResult(
-            requestID: requestID, isError: isError, outcome: outcome,
+            requestID: requestID, isError: isError, outcome: .runtime(outcome),
             tooLargeBytes: request.bodyTooLarge ? request.bodyLength : nil,
             invalidResponseMode: !isError && mode != nil && mode != "streaming",
             invocationID: request.headers[RuntimeAPIResponses.invocationIDHeader])

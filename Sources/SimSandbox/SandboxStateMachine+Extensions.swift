@@ -1,4 +1,5 @@
 import SimCore
+import SimUV
 
 /// Extensions API events: launch, registration, `/event/next`, error reports and extension exits.
 extension SandboxStateMachine {
@@ -30,15 +31,12 @@ extension SandboxStateMachine {
         return [.spawnRuntime]
     }
 
-    /// An extension could not be started. Only as the sandbox performs `launchExtensions`.
-    package mutating func extensionLaunchFailed(name: String, message: String) -> [Action] {
-        guard case .initializing(var i) = state else {
+    /// An extension could not be started, for `reason`. Only as the sandbox performs `launchExtensions`.
+    package mutating func extensionLaunchFailed(name: String, reason: String) -> [Action] {
+        guard case .initializing = state else {
             preconditionFailure("extensionLaunchFailed in \(state): only while performing launchExtensions")
         }
-        let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
-        i.initError = .platformError(errorType: "Extension.LaunchError", message: "\(prefix)Error: \(message)")
-        state = .initializing(i)
-        return failInit(errorType: "Extension.LaunchError", timedOut: false)
+        return failInit(.platform(.extensionLaunch(reason: reason)))
     }
 
     /// `POST /2020-01-01/extension/register`.
@@ -115,12 +113,8 @@ extension SandboxStateMachine {
             return (.error(ExtensionRegistry.invalidTransition(ext.state, "InitError", id: ext.id)), [])
         }
         extensions.update(ext.id) { $0.state = .initError }
-        guard case .initializing(var i) = state else { return (.accepted, []) }
-        let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
-        i.initError = .platformError(
-            errorType: "Extension.InitError", message: "\(prefix)Error: extension \(ext.name) failed: \(reportedType)")
-        state = .initializing(i)
-        return (.accepted, failInit(errorType: "Extension.InitError", timedOut: false))
+        guard case .initializing = state else { return (.accepted, []) }
+        return (.accepted, failInit(.platform(.extensionInitError(name: ext.name, reportedType: reportedType))))
     }
 
     /// `POST /2020-01-01/extension/exit/error`: recorded; the extension is expected to exit.
@@ -162,29 +156,21 @@ extension SandboxStateMachine {
     /// An external extension's process exited. Outside a shutdown this fails init or the invoke; with no
     /// processes meant to run (`idle`, `resetting`, `shutDown`) it is the end of one being stopped, and changes
     /// nothing.
-    package mutating func extensionExited(name: String, status: String) -> [Action] {
+    package mutating func extensionExited(name: String, status: ExitStatus) -> [Action] {
         var id: String?
         for ext in extensions.extensions where ext.isExternal && ext.name == name { id = ext.id }
         if let id { extensions.update(id) { $0.state = .exited } }
+        let failure = PlatformFailure.extensionExit(name: name, status: status)
         switch state {
-        case .initializing(var i):
-            if i.initError == nil {
-                let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
-                i.initError = .platformError(
-                    errorType: "Extension.Crash", message: "\(prefix)Error: extension \(name) exited: \(status)")
-                state = .initializing(i)
-            }
-            return failInit(errorType: "Extension.Crash", timedOut: false)
+        case .initializing:
+            return failInit(.platform(failure))
         case .ready:
             state = .resetting(Resetting(reason: .failure, retry: nil, final: false))
             return stopProcesses(.failure)
         case .running(let r):
-            return failInvoke(
-                r, errorType: "Extension.Crash",
-                message: "RequestId: \(r.invocation.requestID) Error: extension \(name) exited: \(status)",
-                reason: .failure, timedOut: false)
+            return failInvoke(r, failure, reason: .failure)
         case .serving(let s):
-            return failServing(s, errorType: "Extension.Crash", reason: "extension \(name) exited: \(status)")
+            return failServing(s, failure)
         case .idle, .resetting, .shutDown:
             // A process of a generation being stopped (or already replaced): its exit decides nothing.
             return []

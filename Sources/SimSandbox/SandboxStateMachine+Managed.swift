@@ -117,7 +117,7 @@ extension SandboxStateMachine {
     /// `/response` or `/error` on a serving environment. An `/error` may also come while the invoke's response is
     /// being streamed (AWS's emulator then ends the stream with the error): it ends the invoke with that error.
     mutating func serveResult(
-        _ s: inout Serving, requestID: String, isError: Bool, outcome: InvokeOutcome, tooLargeBytes: Int?,
+        _ s: inout Serving, requestID: String, isError: Bool, outcome: SandboxOutcome, tooLargeBytes: Int?,
         invalidResponseMode: Bool, streamedBytes: Int?, sizeLimit: Int, invocationID: String?
     ) -> (RuntimeReply, [Action]) {
         var r: Running
@@ -128,7 +128,7 @@ extension SandboxStateMachine {
         case .success(let found): r = found
         }
         let (reply, final) = Self.replyAndOutcome(
-            requestID: requestID, outcome: outcome, tooLargeBytes: tooLargeBytes,
+            outcome: outcome, tooLargeBytes: tooLargeBytes,
             invalidResponseMode: invalidResponseMode, sizeLimit: sizeLimit)
         record(final, in: &r, streamedBytes: streamedBytes)
         s.invokes[requestID] = nil
@@ -160,7 +160,6 @@ extension SandboxStateMachine {
         s.undispatched.removeAll { $0 == requestID }
         if r.dispatched { timedOutRequestIDs.insert(requestID) }
         state = .serving(s)
-        let seconds = LambdaLog.fixed(function.timeoutSeconds)
         var actions: [Action] = []
         if r.dispatched { actions.append(runtimeDoneTelemetry(r, outcome: .timeout())) }
         actions.append(.publish(.timedOut(seconds: function.timeoutSeconds), requestID: requestID))
@@ -168,44 +167,37 @@ extension SandboxStateMachine {
             Self.reportAction(
                 requestID: requestID, durationMs: Double(function.timeoutMilliseconds), initDurationMs: nil,
                 status: .timeout))
-        actions.append(
-            .complete(
-                requestID: requestID,
-                outcome: .platformError(
-                    errorType: "Sandbox.Timedout",
-                    message: "RequestId: \(requestID) Error: Task timed out after \(seconds) seconds")))
+        actions.append(.complete(requestID: requestID, outcome: .failure(.timeout(after: function.timeoutSeconds))))
         actions.append(availableAction)
         return actions
     }
 
     /// The end of a served invoke with `outcome`: its timer, `platform.runtimeDone` (if a worker had it), END and
     /// REPORT, and its result.
-    func endServed(_ r: Running, outcome: InvokeOutcome) -> [Action] {
+    func endServed(_ r: Running, outcome: SandboxOutcome) -> [Action] {
         let id = r.invocation.requestID
         var actions: [Action] = [.cancelInvokeTimer(requestID: id)]
         if r.dispatched { actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(outcome))) }
-        let status: LambdaLog.ReportStatus
-        if case .platformError(let type, _) = outcome, r.runtime != .responseSent {
-            status = .error(type)
-        } else {
-            status = .success
+        var status = LambdaLog.ReportStatus.success
+        var processExited = false
+        if case .failure(let failure) = outcome, r.runtime != .responseSent {
+            status = .error(failure.errorType)
+            processExited = failure.isProcessExit
         }
         actions.append(
             Self.reportAction(
-                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: nil, status: status))
+                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: nil, status: status,
+                processExited: processExited))
         actions.append(.complete(requestID: id, outcome: outcome))
         return actions
     }
 
     /// The runtime or an extension exited: every invoke in flight fails, and the environment ends for good.
-    mutating func failServing(_ s: Serving, errorType: String, reason: String) -> [Action] {
+    mutating func failServing(_ s: Serving, _ failure: PlatformFailure) -> [Action] {
         var actions: [Action] = []
         for r in s.invokes.values.sorted(by: { $0.startedAt < $1.startedAt }) {
-            let id = r.invocation.requestID
-            let outcome = InvokeOutcome.platformError(
-                errorType: errorType, message: "RequestId: \(id) Error: \(reason)")
-            actions += errorLines(outcome, requestID: id)
-            actions += endServed(r, outcome: outcome)
+            actions.append(.publishFailure(failure, requestID: r.invocation.requestID))
+            actions += endServed(r, outcome: .failure(failure))
         }
         state = .resetting(Resetting(reason: .failure, retry: nil, final: true))
         return actions + stopProcesses(.failure)

@@ -1,6 +1,7 @@
 import SimCore
 import SimDomain
 import SimTelemetry
+import SimUV
 
 /// The lifecycle of one execution environment and its runtime, as pure logic.
 ///
@@ -51,8 +52,6 @@ package struct SandboxStateMachine {
         /// When the invoke started (phase `invoke` only): its timeout runs from here.
         var invokeStartedAt: UInt64?
         var runtime: RuntimeState = .started
-        /// The body the runtime posted to `/init/error`, or the platform's error for a failed init.
-        var initError: InvokeOutcome?
         /// False while launched extensions are still registering; the runtime starts after them.
         var runtimeSpawned = false
         /// Managed instances: `/next` calls held open so far (each a worker ready for an invoke).
@@ -66,7 +65,7 @@ package struct SandboxStateMachine {
         var deadlineEpochMilliseconds: Int64
         var initDurationMs: Double?
         var runtime: RuntimeState = .running
-        var outcome: InvokeOutcome?
+        var outcome: SandboxOutcome?
         /// Whether the invoker already got its answer.
         var delivered = false
         /// INVOKE-subscribed extensions that have not called `/event/next` since the INVOKE.
@@ -157,8 +156,10 @@ package struct SandboxStateMachine {
         case report(
             requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
             postRuntimeExtensionsMs: Double?, processExited: Bool)
-        /// Give the invoker its result.
-        case complete(requestID: String, outcome: InvokeOutcome)
+        /// Give the invoker its result (a platform failure rendered as Lambda words it).
+        case complete(requestID: String, outcome: SandboxOutcome)
+        /// Publish the platform's log lines for an invoke that failed: `SandboxEvent.invokeError`, rendered.
+        case publishFailure(PlatformFailure, requestID: String)
         /// Answer this extension's held `/event/next` with an event (JSON).
         case extensionEvent(id: String, event: String)
         /// Stop every process: SIGTERM the runtime and SIGKILL everything still alive `deadlineMilliseconds`
@@ -408,7 +409,7 @@ package struct SandboxStateMachine {
         guard case .running(let r) = state, let runtimeDoneAt = r.runtimeDoneAt, r.pendingExtensions.isEmpty else {
             return []
         }
-        let outcome = r.outcome ?? .success(body: [], contentType: nil)
+        let outcome = r.outcome ?? .runtime(.success(body: [], contentType: nil))
         state = .ready
         let id = r.invocation.requestID
         var actions: [Action] = [
@@ -483,7 +484,7 @@ package struct SandboxStateMachine {
 
     /// `POST /runtime/invocation/{id}/response` or `/error`, after the HTTP layer read the body.
     package mutating func runtimeResult(
-        requestID: String, isError: Bool, outcome: InvokeOutcome, tooLargeBytes: Int? = nil,
+        requestID: String, isError: Bool, outcome: SandboxOutcome, tooLargeBytes: Int? = nil,
         invalidResponseMode: Bool = false, streamedBytes: Int? = nil, sizeLimit: Int = Limits.maxResponseBytes,
         invocationID: String? = nil
     ) -> (RuntimeReply, [Action]) {
@@ -503,7 +504,7 @@ package struct SandboxStateMachine {
             return (.error(.invalidTransition(from: r.runtime.rawValue, to: target)), [])
         }
         let (reply, final) = Self.replyAndOutcome(
-            requestID: requestID, outcome: outcome, tooLargeBytes: tooLargeBytes,
+            outcome: outcome, tooLargeBytes: tooLargeBytes,
             invalidResponseMode: invalidResponseMode, sizeLimit: sizeLimit)
         record(final, in: &r, streamedBytes: streamedBytes)
         var actions: [Action] = []
@@ -539,40 +540,23 @@ package struct SandboxStateMachine {
     /// What a reply that reached its invoke gets, and the invoke's outcome: the runtime's, or the platform's error
     /// for an invalid response-mode header (400) or a response over `sizeLimit` (413).
     static func replyAndOutcome(
-        requestID: String, outcome: InvokeOutcome, tooLargeBytes: Int?, invalidResponseMode: Bool, sizeLimit: Int
-    ) -> (RuntimeReply, InvokeOutcome) {
-        if invalidResponseMode {
-            return (
-                .error(.invalidResponseMode),
-                .platformError(
-                    errorType: "Runtime.InvalidResponseModeHeader",
-                    message: "RequestId: \(requestID) Error: Invalid function response mode")
-            )
-        }
+        outcome: SandboxOutcome, tooLargeBytes: Int?, invalidResponseMode: Bool, sizeLimit: Int
+    ) -> (RuntimeReply, SandboxOutcome) {
+        if invalidResponseMode { return (.error(.invalidResponseMode), .failure(.invalidResponseMode)) }
         if let tooLargeBytes {
-            return (
-                .error(.payloadTooLarge),
-                .platformError(
-                    errorType: "Function.ResponseSizeTooLarge",
-                    message: responseTooLargeMessage(bytes: tooLargeBytes, limit: sizeLimit))
-            )
+            return (.error(.payloadTooLarge), .failure(.responseTooLarge(bytes: tooLargeBytes, limit: sizeLimit)))
         }
         return (.accepted, outcome)
     }
 
     /// Records the runtime's result in its invoke: the outcome, when it came, and the bytes it produced.
-    func record(_ final: InvokeOutcome, in r: inout Running, streamedBytes: Int?) {
+    func record(_ final: SandboxOutcome, in r: inout Running, streamedBytes: Int?) {
         r.runtime = .responseSent
         r.outcome = final
         r.respondedAt = now
         r.respondedAtEpoch = clock.epochMilliseconds
-        if case .success(let body, _) = final { r.producedBytes = body.count }
+        if case .runtime(.success(let body, _)) = final { r.producedBytes = body.count }
         if let streamedBytes { r.producedBytes = streamedBytes }
-    }
-
-    /// The invoker's message for a response over the limit.
-    package static func responseTooLargeMessage(bytes: Int, limit: Int = Limits.maxResponseBytes) -> String {
-        "Response payload size (\(bytes) bytes) exceeded maximum allowed payload size (\(limit) bytes)."
     }
 
     /// `POST /runtime/init/error`.
@@ -581,37 +565,27 @@ package struct SandboxStateMachine {
             return (.error(.invalidTransition(from: runtimeState.rawValue, to: "InitError")), [])
         }
         i.runtime = .initError
-        i.initError = outcome
         state = .initializing(i)
-        return (.accepted, failInit(errorType: errorType, timedOut: false))
+        return (.accepted, failInit(.runtime(outcome, errorType: errorType)))
     }
 
     // MARK: - Process and timer events
 
-    /// The runtime process exited (it was reaped). With no runtime meant to run (`idle`, `resetting`,
-    /// `shutDown`) it is the end of one being stopped, and changes nothing.
-    package mutating func runtimeExited(_ status: String, code: Int32?, outOfMemory: Bool = false) -> [Action] {
-        let reason = code == 0 ? "Runtime exited without providing a reason" : "Runtime exited with error: \(status)"
-        let exitType = outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError"
+    /// The runtime process exited with `status` (it was reaped); `outOfMemory` when the cgroup killed it for
+    /// memory. With no runtime meant to run (`idle`, `resetting`, `shutDown`) it is the end of one being stopped,
+    /// and changes nothing.
+    package mutating func runtimeExited(_ status: ExitStatus, outOfMemory: Bool = false) -> [Action] {
+        let failure = PlatformFailure.runtimeExited(status, outOfMemory: outOfMemory)
         switch state {
-        case .initializing(var i):
-            if i.initError == nil {
-                let id = i.invocation?.requestID
-                let message = id.map { "RequestId: \($0) Error: \(reason)" } ?? "Error: \(reason)"
-                i.initError = .platformError(errorType: exitType, message: message)
-                state = .initializing(i)
-            }
-            let errorType = i.initError.flatMap(Self.errorType(of:)) ?? "Runtime.ExitError"
-            return failInit(errorType: errorType, timedOut: false)
+        case .initializing:
+            return failInit(.platform(failure))
         case .ready:
             state = .resetting(Resetting(reason: .failure, retry: nil, final: false))
             return stopProcesses(.failure)
         case .running(let r):
-            let id = r.invocation.requestID
-            let message = "RequestId: \(id) Error: \(reason)"
-            return failInvoke(r, errorType: exitType, message: message, reason: .failure, timedOut: false)
+            return failInvoke(r, failure, reason: .failure)
         case .serving(let s):
-            return failServing(s, errorType: exitType, reason: reason)
+            return failServing(s, failure)
         case .idle, .resetting, .shutDown:
             // A runtime being stopped (or of a generation already replaced): its exit decides nothing.
             return []
@@ -647,7 +621,7 @@ package struct SandboxStateMachine {
     package mutating func timerFired() -> [Action] {
         switch state {
         case .initializing(let i) where i.phase == .initial:
-            return failInit(errorType: "Sandbox.Timedout", timedOut: true)
+            return failInit(.timedOut)
         case .initializing(let i):
             // An init inside an invoke arms the invoke's timer; one ahead of traffic (a prewarm retried) arms none.
             guard let invocation = i.invocation else {
@@ -690,7 +664,7 @@ package struct SandboxStateMachine {
             if let retry = r.retry {
                 r.retry = nil
                 state = .resetting(r)
-                return [.complete(requestID: retry.requestID, outcome: Self.shutdownOutcome(retry.requestID))]
+                return [.complete(requestID: retry.requestID, outcome: .failure(.shuttingDown))]
             }
             // Processes already being stopped; `processesGone` now ends in `shutDown`.
             state = .resetting(r)
@@ -698,8 +672,7 @@ package struct SandboxStateMachine {
         case .initializing(let i):
             var actions: [Action] = [.cancelTimer]
             if let invocation = i.invocation {
-                actions.append(
-                    .complete(requestID: invocation.requestID, outcome: Self.shutdownOutcome(invocation.requestID)))
+                actions.append(.complete(requestID: invocation.requestID, outcome: .failure(.shuttingDown)))
             }
             state = .resetting(Resetting(reason: reason, retry: nil, final: true))
             return actions + stopProcesses(reason)
@@ -710,7 +683,7 @@ package struct SandboxStateMachine {
             var actions: [Action] = []
             for requestID in s.invokes.keys.sorted() {
                 let r = s.invokes[requestID]!
-                actions += endServed(r, outcome: Self.shutdownOutcome(requestID))
+                actions += endServed(r, outcome: .failure(.shuttingDown))
             }
             state = .resetting(Resetting(reason: reason, retry: nil, final: true))
             return actions + stopProcesses(reason)
@@ -718,11 +691,11 @@ package struct SandboxStateMachine {
             // The invoke ends here (the runtime may still be in its post-response work): its END and REPORT are
             // printed like any other's, with the outcome it had, or the shutdown's if it had none.
             let id = r.invocation.requestID
-            let outcome = r.outcome ?? Self.shutdownOutcome(id)
+            let outcome = r.outcome ?? .failure(.shuttingDown)
             var actions: [Action] = [.cancelTimer]
             if r.runtime != .ready { actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(outcome))) }
             let status: LambdaLog.ReportStatus
-            if case .platformError(let type, _) = outcome { status = .error(type) } else { status = .success }
+            if case .failure(let failure) = outcome { status = .error(failure.errorType) } else { status = .success }
             actions.append(
                 Self.reportAction(
                     requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
@@ -789,10 +762,5 @@ package struct SandboxStateMachine {
                         requestID: invocation.requestID, version: function.version,
                         tracing: TraceContext(value: invocation.traceID)))),
             requestID: invocation.requestID)
-    }
-
-    static func shutdownOutcome(_ requestID: String) -> InvokeOutcome {
-        .platformError(
-            errorType: "Sandbox.Failure", message: "RequestId: \(requestID) Error: the simulator is shutting down")
     }
 }

@@ -1,8 +1,13 @@
 import SimCore
 import SimDomain
+import SimUV
 import Testing
 
 @testable import SimSandbox
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 private let idA = "11111111-1111-4111-8111-111111111111"
 private let idB = "22222222-2222-4222-8222-222222222222"
@@ -123,19 +128,21 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
     /// An extension that exits during init fails the init with Extension.Crash; during an invoke it resets.
     @Test func crashes() {
         var machine = launchedMachine()
-        let during = machine.extensionExited(name: "a", status: "exit status 1")
+        let during = machine.extensionExited(name: "a", status: .exited(1))
         #expect(initReports(during).first?.outcome == .error("Extension.Crash"))
         var busy = launchedMachine()
         _ = busy.runtimeNext()
         _ = busy.extensionNext(identifier: idA)
-        let actions = busy.extensionExited(name: "a", status: "signal: killed")
+        let actions = busy.extensionExited(name: "a", status: .signaled(SIGKILL))
+        let results = actions.compactMap { action -> InvokeOutcome? in
+            if case .complete(let id, let outcome) = action { return outcome.rendered(requestID: id) }
+            return nil
+        }
         #expect(
-            actions.contains(
-                .complete(
-                    requestID: "req-1",
-                    outcome: .platformError(
-                        errorType: "Extension.Crash",
-                        message: "RequestId: req-1 Error: extension a exited: signal: killed"))))
+            results == [
+                .platformError(
+                    errorType: "Extension.Crash", message: "RequestId: req-1 Error: extension a exited: signal: killed")
+            ])
         #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
     }
 

@@ -1,6 +1,7 @@
 import SimCore
 import SimDomain
 import SimTelemetry
+import SimUV
 import Testing
 
 @testable import SimSandbox
@@ -21,8 +22,9 @@ private func invocation(_ id: String = "req-1", tail: Bool = false) -> Invocatio
         traceID: "Root=1-0-0", wantsLogTail: tail)
 }
 
+/// The result the invoker gets, as the sandbox renders it.
 private func completion(_ actions: [Action]) -> InvokeOutcome? {
-    for case .complete(_, let outcome) in actions { return outcome }
+    for case .complete(let id, let outcome) in actions { return outcome.rendered(requestID: id) }
     return nil
 }
 
@@ -144,16 +146,17 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(third != second)
         let ok = InvokeOutcome.success(body: [], contentType: nil)
         #expect(
-            machine.runtimeResult(requestID: "req-3", isError: false, outcome: ok, invocationID: second).0
+            machine.runtimeResult(requestID: "req-3", isError: false, outcome: .runtime(ok), invocationID: second).0
                 == .error(.invokeTimeout))
         #expect(
-            machine.runtimeResult(requestID: "req-3", isError: true, outcome: ok, invocationID: "made-up").0
+            machine.runtimeResult(requestID: "req-3", isError: true, outcome: .runtime(ok), invocationID: "made-up").0
                 == .error(.invokeTimeout))
         #expect(
-            machine.runtimeResult(requestID: "req-3", isError: false, outcome: ok, invocationID: third).0 == .accepted)
+            machine.runtimeResult(requestID: "req-3", isError: false, outcome: .runtime(ok), invocationID: third).0
+                == .accepted)
         _ = machine.runtimeNext()
         _ = machine.invoke(invocation("req-4"))
-        #expect(machine.runtimeResult(requestID: "req-4", isError: false, outcome: ok).0 == .accepted)
+        #expect(machine.runtimeResult(requestID: "req-4", isError: false, outcome: .runtime(ok)).0 == .accepted)
     }
 
     /// A freeze decided at the end of an invoke is dropped when the next invoke is placed before it runs
@@ -307,7 +310,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
         _ = machine.runtimeNext()
-        let actions = machine.runtimeExited("exit status 2", code: 2)
+        let actions = machine.runtimeExited(.exited(2))
         #expect(
             completion(actions)
                 == .platformError(
@@ -320,7 +323,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var zero = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&zero, invocation())
         _ = zero.runtimeNext()
-        if case .platformError(_, let message)? = completion(zero.runtimeExited("exit status 0", code: 0)) {
+        if case .platformError(_, let message)? = completion(zero.runtimeExited(.exited(0))) {
             #expect(message == "RequestId: req-1 Error: Runtime exited without providing a reason")
         }
     }
@@ -332,7 +335,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var oom = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&oom, invocation())
         _ = oom.runtimeNext()
-        let killed = oom.runtimeExited("signal: killed", code: nil, outOfMemory: true)
+        let killed = oom.runtimeExited(.signaled(SIGKILL), outOfMemory: true)
         #expect(report(killed)?.status == .error("Runtime.OutOfMemory"))
         #expect(report(killed)?.processExited == true)
 
@@ -347,9 +350,9 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
 
         var missing = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&missing, invocation())
-        _ = missing.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        _ = missing.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
         _ = missing.extensionsLaunched(names: [])
-        let second = missing.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        let second = missing.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
         #expect(report(second)?.status == .error("Runtime.InvalidEntrypoint"))
         #expect(report(second)?.processExited == false)
     }
@@ -359,14 +362,14 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
         coldStart(&machine, invocation())
-        let first = machine.runtimeExited("exit status 1", code: 1)
+        let first = machine.runtimeExited(.exited(1))
         #expect(initReports(first).map(\.phase) == [.initial])
         #expect(initReports(first).first?.outcome == .error("Runtime.ExitError"))
         #expect(completion(first) == nil)
         #expect(first.last == .kill(.failure, deadlineMilliseconds: 0))
         #expect(machine.processesGone() == [.launchExtensions(phase: .invoke), .startTimer(milliseconds: 3000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
-        let second = machine.runtimeExited("exit status 1", code: 1)
+        let second = machine.runtimeExited(.exited(1))
         #expect(initReports(second).map(\.phase) == [.invoke])
         #expect(initReports(second).first?.outcome == .error("Runtime.ExitError"))
         #expect(startedRequests(second) == ["req-1"])
@@ -389,12 +392,12 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let (again, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
         #expect(again == .error(.invalidTransition(from: "InitError", to: "InitError")))
         #expect(machine.runtimeNext().0 == .error(.invalidTransition(from: "InitError", to: "Ready")))
-        _ = machine.runtimeExited("exit status 1", code: 1)
+        _ = machine.runtimeExited(.exited(1))
         _ = machine.processesGone()
         _ = machine.extensionsLaunched(names: [])
         let (_, actions) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
         #expect(completion(actions) == body)
-        #expect(machine.runtimeExited("exit status 1", code: 1).isEmpty)
+        #expect(machine.runtimeExited(.exited(1)).isEmpty)
     }
 
     /// /init/error after init is 403 from Ready.
@@ -422,11 +425,15 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func spawnFailure() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
-        let first = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        let first = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
         #expect(first.contains(.launchExtensions(phase: .invoke)))
         _ = machine.extensionsLaunched(names: [])
-        let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
-        #expect(completion(second) == .platformError(errorType: "Runtime.InvalidEntrypoint", message: "m"))
+        let second = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        #expect(
+            completion(second)
+                == .platformError(
+                    errorType: "Runtime.InvalidEntrypoint",
+                    message: "RequestId: req-1 Error: fork/exec m: no such file or directory"))
         #expect(second.last == .available(.uninitialized))
     }
 
@@ -473,7 +480,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func exitWhileReady() {
         var machine = warmMachine(ManualClock())
         #expect(
-            machine.runtimeExited("signal: killed", code: nil) == [.thaw, .kill(.failure, deadlineMilliseconds: 0)])
+            machine.runtimeExited(.signaled(SIGKILL)) == [.thaw, .kill(.failure, deadlineMilliseconds: 0)])
         #expect(!machine.canAcceptInvoke)
         #expect(machine.processesGone() == [.available(.uninitialized)])
     }
@@ -500,10 +507,10 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         coldStart(&machine, invocation())
         _ = machine.runtimeNext()
         _ = machine.timerFired()
-        #expect(machine.runtimeExited("signal: killed", code: nil).isEmpty)
-        #expect(machine.extensionExited(name: "gone", status: "signal: killed").isEmpty)
+        #expect(machine.runtimeExited(.signaled(SIGKILL)).isEmpty)
+        #expect(machine.extensionExited(name: "gone", status: .signaled(SIGKILL)).isEmpty)
         #expect(machine.processesGone() == [.available(.uninitialized)])
-        #expect(machine.runtimeExited("exit status 1", code: 1).isEmpty)
+        #expect(machine.runtimeExited(.exited(1)).isEmpty)
     }
 
     /// A runtime that could not be spawned has no process to wait for: the machine moves on at once, and the end
@@ -511,12 +518,12 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func killAfterSpawnFailureEndsQuietly() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
-        let first = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        let first = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
         #expect(first.contains(.launchExtensions(phase: .invoke)))
         #expect(machine.releaseShutdownEvents().isEmpty)
         #expect(machine.processesGone().isEmpty)
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
-        let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        let second = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
         #expect(second.last == .available(.uninitialized))
         #expect(machine.processesGone().isEmpty)
         #expect(machine.canAcceptInvoke)
