@@ -27,12 +27,12 @@ package enum ExtensionAPIResponses {
             body: Array(JSONValue.object(members).serialized.utf8))
     }
 
-    /// 200 with one event from `/event/next`.
-    package static func event(_ event: String) -> HTTPResponse {
+    /// 200 with one event from `/event/next`, serialised.
+    package static func event(_ event: ExtensionEvent) -> HTTPResponse {
         HTTPResponse(
             status: 200,
             headers: ["Content-Type": "application/json", eventIdentifierHeader: Identifiers.uuid()],
-            body: Array(event.utf8))
+            body: Array(ExtensionEvents.json(event).utf8))
     }
 }
 

@@ -41,7 +41,7 @@ package struct ExtensionRegistry: Sendable {
         /// Whether its `/event/next` is being held open now.
         package var waiting = false
         /// An event to hand out at its next `/event/next`, when none was being held.
-        package var pendingEvent: String?
+        package var pendingEvent: ExtensionEvent?
 
         package func subscribes(_ event: EventType) -> Bool { events.contains(event) }
     }
@@ -81,15 +81,15 @@ package struct ExtensionRegistry: Sendable {
         change(&extensions[index])
     }
 
-    /// Validates and records a registration. `body` is the raw request body.
+    /// Validates and records a registration under the identifier `newID`.
     package mutating func register(
-        name: String?, body: [UInt8], newID: String
+        _ registration: ExtensionRegistration, newID: String
     ) -> Result<Extension, RuntimeAPIError> {
-        guard let name, !name.isEmpty else {
+        guard let name = registration.name, !name.isEmpty else {
             return .failure(Self.forbidden("Extension.InvalidExtensionName", "Empty extension name"))
         }
         let events: [EventType]
-        switch Self.parseEvents(body) {
+        switch registration.events {
         case .success(let parsed): events = parsed
         case .failure(let error): return .failure(error)
         }
@@ -129,38 +129,6 @@ package struct ExtensionRegistry: Sendable {
         let registered = Extension(id: newID, name: name, isExternal: isExternal, events: events, state: .registered)
         extensions.append(registered)
         return .success(registered)
-    }
-
-    /// The events of a register body: `{"events":[...]}` (an empty or absent list is allowed).
-    static func parseEvents(_ body: [UInt8]) -> Result<[EventType], RuntimeAPIError> {
-        guard !body.isEmpty else { return .success([]) }
-        let document: JSONValue
-        do {
-            document = try JSON.parse(body)
-        } catch {
-            return .failure(Self.forbidden("InvalidRequestFormat", "invalid JSON: \(error)"))
-        }
-        guard case .object = document else {
-            return .failure(Self.forbidden("InvalidRequestFormat", "the body must be a JSON object"))
-        }
-        if case .array(let keys)? = document["configurationKeys"], !keys.isEmpty {
-            return .failure(
-                Self.forbidden(
-                    "InvalidRequestFormat", "configurationKeys are deprecated; use environment variables instead"))
-        }
-        guard let value = document["events"], value != .null else { return .success([]) }
-        guard case .array(let items) = value else {
-            return .failure(Self.forbidden("InvalidRequestFormat", "events must be an array of strings"))
-        }
-        var events: [EventType] = []
-        for item in items {
-            guard let text = item.stringValue, let event = EventType(rawValue: text) else {
-                let shown = item.stringValue ?? item.serialized
-                return .failure(Self.forbidden("Extension.InvalidEventType", "\(shown): ErrorInvalidEventType"))
-            }
-            if !events.contains(event) { events.append(event) }
-        }
-        return .success(events)
     }
 
     /// Checks the `Lambda-Extension-Identifier` header; `unknownMessage` differs between endpoints.

@@ -44,8 +44,9 @@ extension Sandbox: HTTPResponderCloseObserver {
         case .ping:
             responder.send(HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: Array("pong".utf8)))
         case .extensionRegister:
-            let (reply, actions) = machine.extensionRegister(
-                name: request.headers[ExtensionAPIResponses.nameHeader], body: request.body, newID: Identifiers.uuid())
+            let registration = ExtensionRegistration(
+                name: request.headers[ExtensionAPIResponses.nameHeader], body: request.body)
+            let (reply, actions) = machine.extensionRegister(registration, newID: Identifiers.uuid())
             if case .registered(let ext) = reply {
                 responder.send(
                     ExtensionAPIResponses.registered(

@@ -10,7 +10,7 @@ extension SandboxStateMachine {
         /// 200 with the registration (identifier header and function metadata body).
         case registered(ExtensionRegistry.Extension)
         /// 200 with this event.
-        case event(String)
+        case event(ExtensionEvent)
         /// 202 `{"status":"OK"}`.
         case accepted
         /// A 403 (or other) error body.
@@ -40,8 +40,11 @@ extension SandboxStateMachine {
     }
 
     /// `POST /2020-01-01/extension/register`.
-    package mutating func extensionRegister(name: String?, body: [UInt8], newID: String) -> (ExtensionReply, [Action]) {
-        switch extensions.register(name: name, body: body, newID: newID) {
+    /// `POST /2020-01-01/extension/register`, as read by the handler; the extension is known as `newID` from now on.
+    package mutating func extensionRegister(
+        _ registration: ExtensionRegistration, newID: String
+    ) -> (ExtensionReply, [Action]) {
+        switch extensions.register(registration, newID: newID) {
         case .failure(let error):
             return (.error(error), [])
         case .success(let registered):

@@ -160,8 +160,8 @@ package struct SandboxStateMachine {
         case complete(requestID: String, outcome: SandboxOutcome)
         /// Publish the platform's log lines for an invoke that failed: `SandboxEvent.invokeError`, rendered.
         case publishFailure(PlatformFailure, requestID: String)
-        /// Answer this extension's held `/event/next` with an event (JSON).
-        case extensionEvent(id: String, event: String)
+        /// Answer this extension's held `/event/next` with an event.
+        case extensionEvent(id: String, event: ExtensionEvent)
         /// Stop every process: SIGTERM the runtime and SIGKILL everything still alive `deadlineMilliseconds`
         /// from now (at once when 0). Extensions not subscribed to SHUTDOWN die at once.
         case kill(ShutdownReason, deadlineMilliseconds: UInt64)
@@ -335,7 +335,7 @@ package struct SandboxStateMachine {
         var actions: [Action] = [startEvent(invocation)]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
         if extensions.extensions.contains(where: { $0.subscribes(.invoke) }) {
-            let event = ExtensionEvents.invoke(invocation, deadlineEpochMilliseconds: deadline)
+            let event = ExtensionEvent.invoke(invocation, deadlineEpochMilliseconds: deadline)
             for ext in extensions.extensions where ext.subscribes(.invoke) && ext.state == .ready {
                 running.pendingExtensions.insert(ext.id)
                 actions += deliver(event, to: ext.id)
@@ -362,7 +362,7 @@ package struct SandboxStateMachine {
     }
 
     /// Hands `event` to an extension now if its `/event/next` is held, else at its next call.
-    mutating func deliver(_ event: String, to id: String) -> [Action] {
+    mutating func deliver(_ event: ExtensionEvent, to id: String) -> [Action] {
         var actions: [Action] = []
         extensions.update(id) { ext in
             if ext.waiting {
@@ -722,7 +722,7 @@ package struct SandboxStateMachine {
             budget = reason == .spindown ? Self.runtimeShutdownGraceMilliseconds : 0
         }
         let deadline = clock.epochMilliseconds + Int64(budget)
-        let event = ExtensionEvents.shutdown(reason: reason, deadlineEpochMilliseconds: deadline)
+        let event = ExtensionEvent.shutdown(reason: reason, deadlineEpochMilliseconds: deadline)
         // The runtime stops first: SHUTDOWN waits until the sandbox calls `releaseShutdownEvents`.
         holdingShutdown = true
         for ext in externals where ext.subscribes(.shutdown) {

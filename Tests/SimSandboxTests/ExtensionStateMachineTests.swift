@@ -31,7 +31,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
     _ = machine.invoke(invocation())
     #expect(machine.extensionsLaunched(names: ["a"]).isEmpty)
     let (reply, actions) = machine.extensionRegister(
-        name: "a", body: body("{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}"), newID: idA)
+        ExtensionRegistration(name: "a", body: body("{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}")), newID: idA)
     if case .registered(let ext) = reply {
         #expect(ext.isExternal && ext.events == [.invoke, .shutdown])
     } else {
@@ -47,8 +47,8 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         _ = machine.invoke(invocation())
         _ = machine.extensionsLaunched(names: ["a", "b"])
-        #expect(machine.extensionRegister(name: "a", body: [], newID: idA).1.isEmpty)
-        #expect(machine.extensionRegister(name: "b", body: [], newID: idB).1 == [.spawnRuntime])
+        #expect(machine.extensionRegister(ExtensionRegistration(name: "a", body: []), newID: idA).1.isEmpty)
+        #expect(machine.extensionRegister(ExtensionRegistration(name: "b", body: []), newID: idB).1 == [.spawnRuntime])
     }
 
     /// Init ends only when the runtime and every extension asked for their first event; then INVOKE goes out.
@@ -61,7 +61,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(reply == .hold)
         #expect(extensionStates(actions) == [.init(name: "a", state: "Ready", events: ["INVOKE", "SHUTDOWN"])])
         let events = actions.compactMap { action -> String? in
-            if case .extensionEvent(let id, let event) = action, id == idA { return event }
+            if case .extensionEvent(let id, let event) = action, id == idA { return ExtensionEvents.json(event) }
             return nil
         }
         #expect(events.count == 1)
@@ -69,6 +69,15 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(events.first?.contains("\"requestId\":\"req-1\"") == true)
         #expect(events.first?.contains("\"tracing\":{\"type\":\"X-Amzn-Trace-Id\",\"value\":\"Root=1-a\"}") == true)
         #expect(actions.contains { if case .dispatch = $0 { return true } else { return false } })
+        var deadline: Int64?
+        for case .dispatch(_, let due) in actions { deadline = due }
+        #expect(
+            actions.contains(
+                .extensionEvent(
+                    id: idA,
+                    event: .invoke(
+                        requestID: "req-1", invokedFunctionARN: "arn:aws:lambda:us-east-1:1:function:fn",
+                        traceID: "Root=1-a", deadlineEpochMilliseconds: deadline ?? 0))))
     }
 
     /// The invoker gets the response at once; END and REPORT wait for the extension's next /event/next.
@@ -102,7 +111,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(!stop.contains { if case .extensionEvent = $0 { return true } else { return false } })
         let actions = machine.releaseShutdownEvents()
         let shutdown = actions.compactMap { action -> String? in
-            if case .extensionEvent(_, let event) = action { return event }
+            if case .extensionEvent(_, let event) = action { return ExtensionEvents.json(event) }
             return nil
         }
         #expect(shutdown.first?.hasPrefix("{\"eventType\":\"SHUTDOWN\",\"deadlineMs\":") == true)
@@ -119,7 +128,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(machine.releaseShutdownEvents().isEmpty)
         let (reply, _) = machine.extensionNext(identifier: idA)
         if case .event(let event) = reply {
-            #expect(event.contains("\"shutdownReason\":\"timeout\""))
+            #expect(ExtensionEvents.json(event).contains("\"shutdownReason\":\"timeout\""))
         } else {
             Issue.record("expected the SHUTDOWN event, got \(reply)")
         }
@@ -208,40 +217,54 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
     /// Every registration error of Lambda's catalogue is a 403 with its exact type and message.
     @Test func registrationErrors() {
         var r = registry()
-        #expect(error(r.register(name: nil, body: [], newID: idA))?.errorType == "Extension.InvalidExtensionName")
-        #expect(error(r.register(name: "", body: [], newID: idA))?.errorMessage == "Empty extension name")
-        #expect(error(r.register(name: "ext", body: body("{"), newID: idA))?.errorType == "InvalidRequestFormat")
         #expect(
-            error(r.register(name: "ext", body: body("{\"configurationKeys\":[\"k\"]}"), newID: idA))?.errorMessage
+            error(r.register(ExtensionRegistration(name: nil, body: []), newID: idA))?.errorType
+                == "Extension.InvalidExtensionName")
+        #expect(
+            error(r.register(ExtensionRegistration(name: "", body: []), newID: idA))?.errorMessage
+                == "Empty extension name")
+        #expect(
+            error(r.register(ExtensionRegistration(name: "ext", body: body("{")), newID: idA))?.errorType
+                == "InvalidRequestFormat")
+        #expect(
+            error(
+                r.register(
+                    ExtensionRegistration(name: "ext", body: body("{\"configurationKeys\":[\"k\"]}")), newID: idA))?
+                .errorMessage
                 == "configurationKeys are deprecated; use environment variables instead")
         #expect(
-            error(r.register(name: "ext", body: body("{\"events\":[\"BOGUS\"]}"), newID: idA))?.errorMessage
+            error(r.register(ExtensionRegistration(name: "ext", body: body("{\"events\":[\"BOGUS\"]}")), newID: idA))?
+                .errorMessage
                 == "BOGUS: ErrorInvalidEventType")
         #expect(
-            error(r.register(name: "internal", body: body("{\"events\":[\"SHUTDOWN\"]}"), newID: idA))?.errorMessage
+            error(
+                r.register(
+                    ExtensionRegistration(name: "internal", body: body("{\"events\":[\"SHUTDOWN\"]}")), newID: idA))?
+                .errorMessage
                 == "SHUTDOWN: ShutdownEventNotSupportedForInternalExtension")
-        #expect(error(r.register(name: "ext", body: [], newID: idA)) == nil)
+        #expect(error(r.register(ExtensionRegistration(name: "ext", body: []), newID: idA)) == nil)
         #expect(
-            error(r.register(name: "ext", body: [], newID: idB))?.errorMessage
+            error(r.register(ExtensionRegistration(name: "ext", body: []), newID: idB))?.errorMessage
                 == "State transition from Registered to Registered failed for extension ext. Error: State transition is not allowed"
         )
-        #expect(error(r.register(name: "in", body: [], newID: idB)) == nil)
+        #expect(error(r.register(ExtensionRegistration(name: "in", body: []), newID: idB)) == nil)
         #expect(
-            error(r.register(name: "in", body: [], newID: idB))?.errorMessage
+            error(r.register(ExtensionRegistration(name: "in", body: []), newID: idB))?.errorMessage
                 == "Extension with this name already registered")
         r.registrationClosed = true
         #expect(
-            error(r.register(name: "late", body: [], newID: idB))?.errorType == "Extension.RegistrationClosed")
-        #expect(error(r.register(name: "late", body: [], newID: idB))?.status == 403)
+            error(r.register(ExtensionRegistration(name: "late", body: []), newID: idB))?.errorType
+                == "Extension.RegistrationClosed")
+        #expect(error(r.register(ExtensionRegistration(name: "late", body: []), newID: idB))?.status == 403)
     }
 
     /// The eleventh extension is refused with Extension.TooManyExtensions.
     @Test func limit() {
         var r = ExtensionRegistry()
         for i in 0..<10 {
-            #expect(error(r.register(name: "internal-\(i)", body: [], newID: "id-\(i)")) == nil)
+            #expect(error(r.register(ExtensionRegistration(name: "internal-\(i)", body: []), newID: "id-\(i)")) == nil)
         }
-        let refused = error(r.register(name: "internal-10", body: [], newID: "id-10"))
+        let refused = error(r.register(ExtensionRegistration(name: "internal-10", body: []), newID: "id-10"))
         #expect(refused?.errorType == "Extension.TooManyExtensions")
         #expect(refused?.errorMessage == "Extension limit (10) reached")
     }

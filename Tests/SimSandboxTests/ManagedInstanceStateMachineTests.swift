@@ -262,7 +262,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         _ = machine.prewarm()
         _ = machine.extensionsLaunched(names: ["ext"])
         let (invoke, _) = machine.extensionRegister(
-            name: "ext", body: Array(#"{"events":["INVOKE","SHUTDOWN"]}"#.utf8), newID: "id-1")
+            ExtensionRegistration(name: "ext", body: Array(#"{"events":["INVOKE","SHUTDOWN"]}"#.utf8)), newID: "id-1")
         #expect(
             invoke
                 == .error(
@@ -270,7 +270,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
                         status: 403, errorType: "Extension.InvalidEventType",
                         errorMessage: "INVOKE: ErrorInvalidEventType")))
         let (shutdown, _) = machine.extensionRegister(
-            name: "ext", body: Array(#"{"events":["SHUTDOWN"]}"#.utf8), newID: "id-2")
+            ExtensionRegistration(name: "ext", body: Array(#"{"events":["SHUTDOWN"]}"#.utf8)), newID: "id-2")
         guard case .registered = shutdown else {
             Issue.record("SHUTDOWN registration refused: \(shutdown)")
             return
