@@ -132,7 +132,7 @@ package final class Sandbox {
         self.function = function
         self.bus = bus
         self.clock = clock
-        self.machine = SandboxStateMachine(function: function, clock: clock)
+        self.machine = SandboxStateMachine(function: function, clock: clock, ids: RandomUUIDs())
         self.logStreamName = Identifiers.logStreamName(
             version: function.version, epochMilliseconds: clock.epochMilliseconds)
         let cgroup =

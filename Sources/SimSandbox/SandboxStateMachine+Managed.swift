@@ -37,7 +37,8 @@ extension SandboxStateMachine {
         let id = invocation.requestID
         let deadline = clock.epochMilliseconds + Int64(function.timeoutMilliseconds)
         var running = Running(
-            invocation: invocation, startedAt: now, deadlineEpochMilliseconds: deadline, initDurationMs: nil)
+            invocation: invocation, startedAt: now, deadlineEpochMilliseconds: deadline, initDurationMs: nil,
+            invocationID: ids.next())
         running.startedAtEpoch = clock.epochMilliseconds
         var actions: [Action] = [
             startEvent(invocation), .startInvokeTimer(requestID: id, milliseconds: function.timeoutMilliseconds),

@@ -82,7 +82,7 @@ package struct SandboxStateMachine {
         /// Wall-clock start, for spans.
         var startedAtEpoch: Int64 = 0
         /// `Lambda-Runtime-Invocation-Id`: this invoke's nonce, which runtimes echo on `/response` and `/error`.
-        var invocationID = Identifiers.uuid()
+        var invocationID: String
         /// False while a managed-instance invoke waits for a worker's `/next`.
         var dispatched = true
     }
@@ -179,6 +179,8 @@ package struct SandboxStateMachine {
     /// The sandbox's extensions (the current generation of processes).
     package internal(set) var extensions = ExtensionRegistry()
     let clock: any SimClock
+    /// Where each invoke's `Lambda-Runtime-Invocation-Id` comes from.
+    let ids: any IdentifierSource
     let function: FunctionSpec
     /// The next init runs as a retry inside an invoke (a prewarm init failed).
     var nextInitIsSuppressed = false
@@ -192,9 +194,11 @@ package struct SandboxStateMachine {
     /// SHUTDOWN events wait while the runtime is being stopped.
     var holdingShutdown = false
 
-    package init(function: FunctionSpec, clock: any SimClock) {
+    /// A machine for `function` in `idle`, reading time from `clock` and taking identifiers from `ids`.
+    package init(function: FunctionSpec, clock: any SimClock, ids: any IdentifierSource) {
         self.function = function
         self.clock = clock
+        self.ids = ids
     }
 
     /// The runtime's state name for 403 messages.
@@ -330,7 +334,7 @@ package struct SandboxStateMachine {
         let deadline = clock.epochMilliseconds - elapsed + Int64(function.timeoutMilliseconds)
         var running = Running(
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
-            initDurationMs: initDurationMs)
+            initDurationMs: initDurationMs, invocationID: ids.next())
         running.startedAtEpoch = clock.epochMilliseconds - elapsed
         var actions: [Action] = [startEvent(invocation)]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
@@ -628,9 +632,10 @@ package struct SandboxStateMachine {
                 preconditionFailure("timerFired in \(state): an init of phase invoke without an invoke has no timer")
             }
             let initMs = milliseconds(since: i.startedAt)
+            // The invoke ends here, never handed to the runtime: it has no invocation id.
             let r = Running(
                 invocation: invocation, startedAt: i.invokeStartedAt ?? i.startedAt, deadlineEpochMilliseconds: 0,
-                initDurationMs: nil)
+                initDurationMs: nil, invocationID: "")
             return initTelemetry(
                 phase: .invoke, outcome: .timeout(), durationMs: initMs, requestID: invocation.requestID)
                 + [startEvent(invocation)] + timeoutInvoke(r)

@@ -159,6 +159,18 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.runtimeResult(requestID: "req-4", isError: false, outcome: .runtime(ok)).0 == .accepted)
     }
 
+    /// Each invoke's `Lambda-Runtime-Invocation-Id` is the next identifier of the injected source, in order.
+    @Test func invocationIDsComeFromTheInjectedSource() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock(), ids: SequentialIDs())
+        coldStart(&machine, invocation())
+        _ = machine.runtimeNext()
+        #expect(machine.invocationID(for: "req-1") == "00000000-0000-4000-8000-000000000001")
+        _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
+        _ = machine.runtimeNext()
+        _ = machine.invoke(invocation("req-2"))
+        #expect(machine.invocationID(for: "req-2") == "00000000-0000-4000-8000-000000000002")
+    }
+
     /// A freeze decided at the end of an invoke is dropped when the next invoke is placed before it runs
     /// (the epoch moved on), and the placement thaws first.
     @Test func freezeEpochRace() {
