@@ -72,7 +72,8 @@ extension SandboxStateMachine {
             return (.error(ExtensionRegistry.invalidTransition(ext.state, "Ready", id: ext.id)), [])
         }
         var reply = ExtensionReply.hold
-        let holdingShutdown = self.holdingShutdown
+        var holdingShutdown = false
+        if case .resetting(let r) = state { holdingShutdown = r.holdingShutdown }
         extensions.update(ext.id) { e in
             if let event = e.pendingEvent, !holdingShutdown {
                 e.pendingEvent = nil

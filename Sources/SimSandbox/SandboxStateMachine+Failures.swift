@@ -42,18 +42,20 @@ extension SandboxStateMachine {
         if i.phase == .initial {
             // Lambda resets and retries the init inside the invoke that needs it (suppressed init).
             // A managed instance initialises again ahead of traffic, never inside an invoke.
-            nextInitIsSuppressed = i.invocation == nil && !function.isManagedInstance
+            let suppress = i.invocation == nil && !function.isManagedInstance
             state = .resetting(
                 Resetting(
                     reason: .failure, retry: i.invocation, retryStartedAt: i.invocation != nil ? now : nil,
-                    final: false,
-                    runtime: i.runtime))
+                    final: false, runtime: i.runtime, nextInit: suppress ? .invoke : .initial))
             actions += stopProcesses(.failure)
             if !processesAlive { actions += processesGone() }
             return actions
         }
+        // A suppressed init that failed again leaves the next one suppressed.
+        let nextInit: InitPhase = i.suppressed ? .invoke : .initial
         guard let invocation = i.invocation else {
-            state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
+            state = .resetting(
+                Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime, nextInit: nextInit))
             actions += stopProcesses(.failure)
             if !processesAlive { actions += processesGone() }
             return actions
@@ -81,7 +83,8 @@ extension SandboxStateMachine {
                 processExited: processExited),
             .complete(requestID: id, outcome: outcome),
         ]
-        state = .resetting(Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime))
+        state = .resetting(
+            Resetting(reason: .failure, retry: nil, final: false, runtime: i.runtime, nextInit: nextInit))
         actions += stopProcesses(.failure)
         if !processesAlive { actions += processesGone() }
         return actions

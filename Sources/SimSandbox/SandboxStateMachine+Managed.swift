@@ -30,6 +30,9 @@ extension SandboxStateMachine {
         var undispatched: [String] = []
         /// `/next` calls held open: workers with nothing to do.
         var idleWorkers: Int
+        /// Request ids of invokes that timed out, so that a late reply gets 410 `InvokeTimeout` (once) rather than
+        /// 400.
+        var timedOut = RecentIDs(capacity: 1_000)
     }
 
     /// Places an invoke on a serving environment with a free slot.
@@ -102,12 +105,13 @@ extension SandboxStateMachine {
         state = .serving(s)
     }
 
-    /// The invoke `requestID` and the reply error when a reply cannot be taken for it.
-    private mutating func servedInvoke(
-        _ s: Serving, requestID: String, invocationID: String?, expecting allowed: [RuntimeState]
+    /// The invoke `requestID` and the reply error when a reply cannot be taken for it (a late reply for an invoke
+    /// that timed out is remembered as answered: `s` changes, and the caller stores it).
+    private func servedInvoke(
+        _ s: inout Serving, requestID: String, invocationID: String?, expecting allowed: [RuntimeState]
     ) -> Result<Running, RuntimeAPIError> {
         guard let r = s.invokes[requestID], r.dispatched else {
-            return .failure(timedOutRequestIDs.consume(requestID) ? .invokeTimeout : .invalidRequestID)
+            return .failure(s.timedOut.consume(requestID) ? .invokeTimeout : .invalidRequestID)
         }
         if case .error(let error) = invocationIDMismatch(invocationID, r) { return .failure(error) }
         // A second reply while the first is read (InvokeResponseInProgress and its kin) renders as 400.
@@ -124,8 +128,10 @@ extension SandboxStateMachine {
         var r: Running
         let allowed: [RuntimeState] =
             streamedBytes != nil ? [.streaming] : isError ? [.running, .streaming] : [.running]
-        switch servedInvoke(s, requestID: requestID, invocationID: invocationID, expecting: allowed) {
-        case .failure(let error): return (.error(error), [])
+        switch servedInvoke(&s, requestID: requestID, invocationID: invocationID, expecting: allowed) {
+        case .failure(let error):
+            state = .serving(s)
+            return (.error(error), [])
         case .success(let found): r = found
         }
         let (reply, final) = Self.replyAndOutcome(
@@ -140,8 +146,10 @@ extension SandboxStateMachine {
     /// A worker began streaming its response to `requestID`: nil when it may, else the error to answer.
     mutating func serveStreamStarted(_ s: inout Serving, requestID: String, invocationID: String?) -> RuntimeReply? {
         var r: Running
-        switch servedInvoke(s, requestID: requestID, invocationID: invocationID, expecting: [.running]) {
-        case .failure(let error): return .error(error)
+        switch servedInvoke(&s, requestID: requestID, invocationID: invocationID, expecting: [.running]) {
+        case .failure(let error):
+            state = .serving(s)
+            return .error(error)
         case .success(let found): r = found
         }
         r.runtime = .streaming
@@ -159,7 +167,7 @@ extension SandboxStateMachine {
             preconditionFailure("invokeTimerFired(\(requestID)) in \(state): no such invoke in flight")
         }
         s.undispatched.removeAll { $0 == requestID }
-        if r.dispatched { timedOutRequestIDs.insert(requestID) }
+        if r.dispatched { s.timedOut.insert(requestID) }
         state = .serving(s)
         var actions: [Action] = []
         if r.dispatched { actions.append(runtimeDoneTelemetry(r, outcome: .timeout())) }

@@ -56,6 +56,9 @@ package struct SandboxStateMachine {
         var runtimeSpawned = false
         /// Managed instances: `/next` calls held open so far (each a worker ready for an invoke).
         var idleWorkers = 0
+        /// Started as a suppressed init from `idle(nextInit: .invoke)` (an init ahead of traffic had failed): if it
+        /// fails too, the next init is suppressed again.
+        var suppressed = false
     }
 
     /// An invoke handed to the runtime.
@@ -97,11 +100,17 @@ package struct SandboxStateMachine {
         var final: Bool
         /// The dying runtime's state, for 403 messages until it is gone.
         var runtime: RuntimeState = .started
+        /// SHUTDOWN events wait while the runtime is being stopped (until `releaseShutdownEvents`).
+        var holdingShutdown = false
+        /// The phase of the next init once back in `idle`: `invoke` after an init ahead of traffic failed.
+        var nextInit: InitPhase = .initial
     }
 
     package enum State: Sendable {
-        /// No processes. `idle --invoke--> initializing(init)`; `--prewarm-->` the same without an invoke.
-        case idle
+        /// No processes. `idle --invoke--> initializing(nextInit)`; `--prewarm-->` the same without an invoke.
+        /// `nextInit` is `invoke` after an init ahead of traffic failed: Lambda retries it inside the invoke that
+        /// needs it (a suppressed init), until one succeeds.
+        case idle(nextInit: InitPhase)
         /// Runtime started, waiting for its first `/next`.
         /// `--/next--> running | ready`; `--/init/error, exit, spawn failure, init timeout--> resetting`.
         case initializing(Initializing)
@@ -175,24 +184,24 @@ package struct SandboxStateMachine {
         case thaw
     }
 
-    package internal(set) var state: State = .idle
-    /// The sandbox's extensions (the current generation of processes).
+    package internal(set) var state: State = .idle(nextInit: .initial)
+
+    // Three fields live beside `state` because they describe the processes rather than one lifecycle state, and
+    // outlive the transitions between states.
+
+    /// The sandbox's extensions (the current generation of processes): registered during `initializing`, they are
+    /// served events in `ready` and `running` and stopped in `resetting`; a new init replaces them.
     package internal(set) var extensions = ExtensionRegistry()
     let clock: any SimClock
     /// Where each invoke's `Lambda-Runtime-Invocation-Id` comes from.
     let ids: any IdentifierSource
     let function: FunctionSpec
-    /// The next init runs as a retry inside an invoke (a prewarm init failed).
-    var nextInitIsSuppressed = false
-    /// Moves on at every thaw decision, so a freeze decided before it is dropped (design.md §3.4).
+    /// Moves on at every thaw decision, so a freeze decided before it is dropped (design.md §3.4). A generation
+    /// counter across every state: were it reset with a state, a stale `.freeze(epoch:)` could match again.
     package private(set) var freezeEpoch: UInt64 = 0
-    /// Managed instances: request ids of invokes that timed out, so that a late reply gets 410 `InvokeTimeout`
-    /// (once) rather than 400.
-    var timedOutRequestIDs = RecentIDs(capacity: 1_000)
-    /// Whether the processes are (asked to be) frozen.
+    /// Whether the processes are (asked to be) frozen. Only ever true in `ready`, but the thaw it calls for is
+    /// decided after the state has moved on (`stopProcesses` thaws once the state is `resetting`).
     package private(set) var frozen = false
-    /// SHUTDOWN events wait while the runtime is being stopped.
-    var holdingShutdown = false
 
     /// A machine for `function` in `idle`, reading time from `clock` and taking identifiers from `ids`.
     package init(function: FunctionSpec, clock: any SimClock, ids: any IdentifierSource) {
@@ -286,8 +295,8 @@ package struct SandboxStateMachine {
 
     /// Starts the environment ahead of any invoke (provisioned or pre-warmed).
     package mutating func prewarm() -> [Action] {
-        guard case .idle = state else { preconditionFailure("prewarm in \(state)") }
-        return beginInit(invocation: nil, phase: nextInitIsSuppressed ? .invoke : .initial)
+        guard case .idle(let nextInit) = state else { preconditionFailure("prewarm in \(state)") }
+        return beginInit(invocation: nil, phase: nextInit)
     }
 
     /// Places an invoke here; only valid when `canAcceptInvoke`.
@@ -295,8 +304,8 @@ package struct SandboxStateMachine {
         switch state {
         case .serving(var s):
             return serve(invocation, &s)
-        case .idle:
-            return beginInit(invocation: invocation, phase: nextInitIsSuppressed ? .invoke : .initial)
+        case .idle(let nextInit):
+            return beginInit(invocation: invocation, phase: nextInit)
         case .ready:
             return thawIfFrozen() + startInvoke(invocation, initDurationMs: nil)
         default:
@@ -309,7 +318,7 @@ package struct SandboxStateMachine {
         state = .initializing(
             Initializing(
                 phase: phase, startedAt: start, invocation: invocation,
-                invokeStartedAt: phase == .invoke ? start : nil))
+                invokeStartedAt: phase == .invoke ? start : nil, suppressed: phase == .invoke))
         extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
         var actions: [Action] = [.launchExtensions(phase: phase == .invoke ? .invoke : .initial)]
         if function.isAttached {
@@ -386,7 +395,6 @@ package struct SandboxStateMachine {
         guard case .initializing(let i) = state, i.runtime == .ready, extensions.allLaunchedRegistered,
             extensions.allReady
         else { return [] }
-        nextInitIsSuppressed = false
         let initMs = milliseconds(since: i.startedAt)
         let actions: [Action] = initTelemetry(
             phase: i.phase, outcome: .success, durationMs: initMs, requestID: i.invocation?.requestID)
@@ -605,7 +613,6 @@ package struct SandboxStateMachine {
             // Past a spawn failure's reset (see above): the new init or the idle environment goes on.
             return []
         }
-        holdingShutdown = false
         if r.final {
             state = .shutDown
             return [.terminated]
@@ -617,7 +624,7 @@ package struct SandboxStateMachine {
             extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
             return [.launchExtensions(phase: .invoke), .startTimer(milliseconds: function.timeoutMilliseconds)]
         }
-        state = .idle
+        state = .idle(nextInit: r.nextInit)
         return [availableAction]
     }
 
@@ -729,7 +736,9 @@ package struct SandboxStateMachine {
         let deadline = clock.epochMilliseconds + Int64(budget)
         let event = ExtensionEvent.shutdown(reason: reason, deadlineEpochMilliseconds: deadline)
         // The runtime stops first: SHUTDOWN waits until the sandbox calls `releaseShutdownEvents`.
-        holdingShutdown = true
+        guard case .resetting(var r) = state else { preconditionFailure("stopProcesses in \(state)") }
+        r.holdingShutdown = true
+        state = .resetting(r)
         for ext in externals where ext.subscribes(.shutdown) {
             extensions.update(ext.id) { $0.pendingEvent = event }
         }
@@ -741,11 +750,12 @@ package struct SandboxStateMachine {
     /// Nothing is held when the machine did not wait for the processes of this `kill` (`processesGone` after a
     /// spawn failure): the extensions being stopped then belong to a registry already replaced.
     package mutating func releaseShutdownEvents() -> [Action] {
-        guard holdingShutdown else {
+        guard case .resetting(var r) = state, r.holdingShutdown else {
             // Past a spawn failure's reset (see above): no SHUTDOWN is owed to the new generation.
             return []
         }
-        holdingShutdown = false
+        r.holdingShutdown = false
+        state = .resetting(r)
         var actions: [Action] = []
         for ext in extensions.extensions where ext.waiting {
             guard let event = ext.pendingEvent else { continue }

@@ -541,6 +541,27 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.canAcceptInvoke)
     }
 
+    /// A failed init ahead of traffic makes the next init a suppressed one (phase invoke, inside the invoke that
+    /// needs it) until one succeeds; a reset after that starts with a normal init again.
+    @Test func suppressedInitUntilOneSucceeds() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.prewarm()
+        _ = machine.extensionsLaunched(names: [])
+        _ = machine.runtimeExited(.exited(1))
+        #expect(machine.processesGone() == [.available(.uninitialized)])
+        #expect(machine.invoke(invocation()).first == .launchExtensions(phase: .invoke))
+        _ = machine.extensionsLaunched(names: [])
+        _ = machine.runtimeExited(.exited(1))
+        _ = machine.processesGone()
+        #expect(machine.invoke(invocation("req-2")).first == .launchExtensions(phase: .invoke))
+        _ = machine.extensionsLaunched(names: [])
+        #expect(
+            machine.runtimeNext().0 == .invocation(invocation("req-2"), deadlineEpochMilliseconds: 1_700_000_003_000))
+        _ = machine.runtimeExited(.exited(1))
+        _ = machine.processesGone()
+        #expect(machine.invoke(invocation("req-3")).first == .launchExtensions(phase: .initial))
+    }
+
     /// A prewarmed sandbox holds the first /next until an invoke arrives.
     @Test func prewarm() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
