@@ -131,19 +131,33 @@ package struct ExtensionRegistry: Sendable {
         return .success(registered)
     }
 
-    /// Checks the `Lambda-Extension-Identifier` header; `unknownMessage` differs between endpoints.
-    package func identify(_ header: String?, unknownMessage: (String) -> String) -> Result<Extension, RuntimeAPIError> {
-        guard let header, !header.isEmpty else {
-            return .failure(
-                Self.forbidden("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"))
+    /// Why a `Lambda-Extension-Identifier` header names no extension.
+    package enum IdentifierRejection: Error, Equatable, Sendable {
+        /// The header is absent or empty.
+        case missing
+        /// The header is not a UUID.
+        case invalid
+        /// No extension has this identifier.
+        case unknown(String)
+
+        /// The 403 Lambda answers; `unknownMessage` words an unknown identifier (it differs between endpoints).
+        package func error(unknownMessage: (String) -> String) -> RuntimeAPIError {
+            switch self {
+            case .missing:
+                return forbidden("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header")
+            case .invalid:
+                return forbidden("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier")
+            case .unknown(let header):
+                return forbidden("Extension.UnknownExtensionIdentifier", unknownMessage(header))
+            }
         }
-        guard Identifiers.isUUID(header) else {
-            return .failure(
-                Self.forbidden("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"))
-        }
-        guard let found = find(header.lowercased()) ?? find(header) else {
-            return .failure(Self.forbidden("Extension.UnknownExtensionIdentifier", unknownMessage(header)))
-        }
+    }
+
+    /// The extension the `Lambda-Extension-Identifier` header names, or why it names none.
+    package func identify(_ header: String?) -> Result<Extension, IdentifierRejection> {
+        guard let header, !header.isEmpty else { return .failure(.missing) }
+        guard Identifiers.isUUID(header) else { return .failure(.invalid) }
+        guard let found = find(header.lowercased()) ?? find(header) else { return .failure(.unknown(header)) }
         return .success(found)
     }
 

@@ -61,8 +61,9 @@ extension SandboxStateMachine {
     /// `GET /2020-01-01/extension/event/next`.
     package mutating func extensionNext(identifier: String?) -> (ExtensionReply, [Action]) {
         let ext: ExtensionRegistry.Extension
-        switch extensions.identify(identifier, unknownMessage: { "Unknown extension \($0)" }) {
-        case .failure(let error): return (.error(error), [])
+        switch extensions.identify(identifier) {
+        case .failure(let rejection):
+            return (.error(rejection.error(unknownMessage: { "Unknown extension \($0)" })), [])
         case .success(let found): ext = found
         }
         switch ext.state {
@@ -144,14 +145,16 @@ extension SandboxStateMachine {
     private func identifyErrorReport(
         identifier: String?, errorType: String?
     ) -> Result<(ExtensionRegistry.Extension, String), RuntimeAPIError> {
-        if case .failure(let error) = extensions.identify(identifier, unknownMessage: { _ in "" }),
-            error.errorType != "Extension.UnknownExtensionIdentifier"
-        {
-            return .failure(error)
+        let unknownMessage: (String) -> String = { _ in "Unknown Lambda-Extension-Identifier" }
+        let identified = extensions.identify(identifier)
+        if case .failure(let rejection) = identified, rejection == .missing || rejection == .invalid {
+            return .failure(rejection.error(unknownMessage: unknownMessage))
         }
         guard let errorType, !errorType.isEmpty else { return .failure(Self.missingErrorTypeHeader) }
-        return extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" })
-            .map { ($0, errorType) }
+        switch identified {
+        case .failure(let rejection): return .failure(rejection.error(unknownMessage: unknownMessage))
+        case .success(let ext): return .success((ext, errorType))
+        }
     }
 
     static let missingErrorTypeHeader = ExtensionRegistry.forbidden(

@@ -258,6 +258,21 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(error(r.register(ExtensionRegistration(name: "late", body: []), newID: idB))?.status == 403)
     }
 
+    /// An identifier header is missing, not a UUID, or unknown, each a typed rejection; a known one may differ in
+    /// case.
+    @Test func identifierRejections() {
+        var r = registry()
+        _ = r.register(ExtensionRegistration(name: "ext", body: []), newID: idA)
+        #expect(r.identify(nil) == .failure(.missing))
+        #expect(r.identify("") == .failure(.missing))
+        #expect(r.identify("not-a-uuid") == .failure(.invalid))
+        #expect(r.identify(idB) == .failure(.unknown(idB)))
+        #expect((try? r.identify(idA.uppercased()).get())?.name == "ext")
+        #expect(
+            ExtensionRegistry.IdentifierRejection.unknown(idB).error(unknownMessage: { "Unknown extension \($0)" })
+                == ExtensionRegistry.forbidden("Extension.UnknownExtensionIdentifier", "Unknown extension \(idB)"))
+    }
+
     /// The eleventh extension is refused with Extension.TooManyExtensions.
     @Test func limit() {
         var r = ExtensionRegistry()
