@@ -122,7 +122,7 @@ extension Sandbox: HTTPResponderCloseObserver {
         case .accepted:
             responder.send(RuntimeAPIResponses.reply(.accepted))
         case .error(let error):
-            responder.send(RuntimeAPIResponses.reply(.error(error)))
+            responder.send(RuntimeAPIResponses.error(error))
         }
     }
 

@@ -344,7 +344,7 @@ extension Sandbox {
             for pid in cgroup.processes() where pid > 1 { _ = kill(pid, SIGKILL) }
         }
         for waiter in extensionWaiters.values where !waiter.isCompleted {
-            waiter.send(RuntimeAPIResponses.reply(.error(.internalError)))
+            waiter.send(RuntimeAPIResponses.error(.internalError))
         }
         extensionWaiters.removeAll()
         perform(machine.processesGone())

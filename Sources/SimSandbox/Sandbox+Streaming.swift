@@ -51,7 +51,7 @@ extension Sandbox {
         // Set once the invoke's result is decided (the body ended, or `endNow` ended it early).
         var ended = false
         /// With `error` nil the connection is closed without an answer.
-        let endNow: (RuntimeAPIError?, SandboxOutcome, Int?) -> Void = {
+        let endNow: (RuntimeRejection?, SandboxOutcome, Int?) -> Void = {
             [weak self, weak stream] error, outcome, tooLarge in
             guard let self, !ended else { return }
             ended = true

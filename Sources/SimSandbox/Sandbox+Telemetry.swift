@@ -80,7 +80,7 @@ extension Sandbox {
         switch machine.extensions.identify(identifier) {
         case .failure(let rejection):
             responder.send(
-                RuntimeAPIResponses.reply(.error(rejection.error(unknownMessage: { "Unknown extension \($0)" }))))
+                RuntimeAPIResponses.error(rejection.error(unknownMessage: { "Unknown extension \($0)" })))
         case .success(let ext):
             var open = false
             if case .initializing = machine.state { open = true }

@@ -71,7 +71,7 @@ extension SandboxStateMachine {
         guard s.idleWorkers < function.slotsPerEnvironment else {
             // Runtime.TooManyIdleRuntimes, which the emulator answers with a plain 500.
             state = .serving(s)
-            return (.error(.internalError), [])
+            return (.error(.tooManyIdleRuntimes), [])
         }
         s.idleWorkers += 1
         state = .serving(s)
@@ -109,7 +109,7 @@ extension SandboxStateMachine {
     /// that timed out is remembered as answered: `s` changes, and the caller stores it).
     private func servedInvoke(
         _ s: inout Serving, requestID: String, invocationID: String?, expecting allowed: [RuntimeState]
-    ) -> Result<Running, RuntimeAPIError> {
+    ) -> Result<Running, RuntimeRejection> {
         guard let r = s.invokes[requestID], r.dispatched else {
             return .failure(s.timedOut.consume(requestID) ? .invokeTimeout : .invalidRequestID)
         }

@@ -137,8 +137,8 @@ package struct SandboxStateMachine {
         case invocation(Invocation, deadlineEpochMilliseconds: Int64)
         /// 202 `{"status":"OK"}`.
         case accepted
-        /// An error body.
-        case error(RuntimeAPIError)
+        /// A refusal, which the handler answers with Lambda's error body.
+        case error(RuntimeRejection)
     }
 
     /// A side effect for the sandbox to perform, in order.
@@ -444,7 +444,7 @@ package struct SandboxStateMachine {
         switch state {
         case .initializing(var i) where function.isManagedInstance && i.runtime == .ready:
             // Another worker of a managed-instance runtime is ready.
-            guard i.idleWorkers < function.slotsPerEnvironment else { return (.error(.internalError), []) }
+            guard i.idleWorkers < function.slotsPerEnvironment else { return (.error(.tooManyIdleRuntimes), []) }
             i.idleWorkers += 1
             state = .initializing(i)
             return (.hold, [])
@@ -452,7 +452,7 @@ package struct SandboxStateMachine {
             return serveNext(&s)
         case .initializing(var i):
             guard i.runtime == .started else {
-                return (.error(.invalidTransition(from: i.runtime.rawValue, to: "Ready")), [])
+                return (.error(.invalidTransition(from: i.runtime, to: .ready)), [])
             }
             i.runtime = .ready
             i.idleWorkers = 1
@@ -476,7 +476,7 @@ package struct SandboxStateMachine {
                 return (.hold, [])
             }
         case .resetting(let r) where r.runtime == .initError:
-            return (.error(.invalidTransition(from: r.runtime.rawValue, to: "Ready")), [])
+            return (.error(.invalidTransition(from: r.runtime, to: .ready)), [])
         case .idle, .resetting, .shutDown:
             return (.hold, [])
         }
@@ -512,8 +512,8 @@ package struct SandboxStateMachine {
         if let mismatch = invocationIDMismatch(invocationID, r) { return (mismatch, []) }
         // A streamed response ends in the state its start put the runtime in.
         guard r.runtime == (streamedBytes == nil ? .running : .streaming) else {
-            let target = isError ? "InvocationErrorResponse" : "InvocationResponse"
-            return (.error(.invalidTransition(from: r.runtime.rawValue, to: target)), [])
+            let target: RuntimeRejection.Target = isError ? .invocationErrorResponse : .invocationResponse
+            return (.error(.invalidTransition(from: r.runtime, to: target)), [])
         }
         let (reply, final) = Self.replyAndOutcome(
             outcome: outcome, tooLargeBytes: tooLargeBytes,
@@ -540,7 +540,7 @@ package struct SandboxStateMachine {
         }
         if let mismatch = invocationIDMismatch(invocationID, r) { return mismatch }
         guard r.runtime == .running else {
-            return .error(.invalidTransition(from: r.runtime.rawValue, to: "InvocationResponse"))
+            return .error(.invalidTransition(from: r.runtime, to: .invocationResponse))
         }
         r.runtime = .streaming
         r.streamStartedAt = now
@@ -574,7 +574,7 @@ package struct SandboxStateMachine {
     /// `POST /runtime/init/error`.
     package mutating func runtimeInitError(outcome: InvokeOutcome, errorType: String) -> (RuntimeReply, [Action]) {
         guard case .initializing(var i) = state, i.runtime == .started else {
-            return (.error(.invalidTransition(from: runtimeState.rawValue, to: "InitError")), [])
+            return (.error(.invalidTransition(from: runtimeState, to: .initError)), [])
         }
         i.runtime = .initError
         state = .initializing(i)

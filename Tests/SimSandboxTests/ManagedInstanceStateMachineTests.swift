@@ -53,7 +53,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         #expect(!machine.frozen)
         #expect(machine.runtimeNext().0 == .hold)
         #expect(machine.runtimeNext().0 == .hold)
-        #expect(machine.runtimeNext().0 == .error(.internalError))
+        #expect(machine.runtimeNext().0 == .error(.tooManyIdleRuntimes))
         #expect(machine.canAcceptInvoke && machine.inFlightCount == 0)
     }
 

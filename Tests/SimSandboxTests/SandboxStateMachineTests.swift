@@ -112,7 +112,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
             requestID: "req-1", isError: true, outcome: .functionError(body: [], contentType: nil, errorType: "X"))
         #expect(
             errorReply
-                == .error(.invalidTransition(from: "RuntimeResponseStreamingState", to: "InvocationErrorResponse")))
+                == .error(.invalidTransition(from: .streaming, to: .invocationErrorResponse)))
         #expect(machine.responseStreamStarted(requestID: "req-1") != nil)
         clock.advance(milliseconds: 30)
         let (reply, actions) = machine.runtimeResult(
@@ -253,10 +253,10 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
         let (reply, _) = machine.runtimeResult(
             requestID: "req-1", isError: true, outcome: .success(body: [], contentType: nil))
-        #expect(reply == .error(.invalidTransition(from: "RuntimeResponseSentState", to: "InvocationErrorResponse")))
+        #expect(reply == .error(.invalidTransition(from: .responseSent, to: .invocationErrorResponse)))
         let (again, _) = machine.runtimeResult(
             requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
-        #expect(again == .error(.invalidTransition(from: "RuntimeResponseSentState", to: "InvocationResponse")))
+        #expect(again == .error(.invalidTransition(from: .responseSent, to: .invocationResponse)))
         #expect(
             RuntimeAPIError.invalidTransition(from: "Ready", to: "InitError").errorMessage
                 == "State transition from Ready to InitError failed for runtime. Error: State transition is not allowed"
@@ -402,8 +402,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let (reply, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
         #expect(reply == .accepted)
         let (again, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
-        #expect(again == .error(.invalidTransition(from: "InitError", to: "InitError")))
-        #expect(machine.runtimeNext().0 == .error(.invalidTransition(from: "InitError", to: "Ready")))
+        #expect(again == .error(.invalidTransition(from: .initError, to: .initError)))
+        #expect(machine.runtimeNext().0 == .error(.invalidTransition(from: .initError, to: .ready)))
         _ = machine.runtimeExited(.exited(1))
         _ = machine.processesGone()
         _ = machine.extensionsLaunched(names: [])
@@ -416,7 +416,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func initErrorAfterInitIs403() {
         var machine = warmMachine(ManualClock())
         let (reply, _) = machine.runtimeInitError(outcome: .success(body: [], contentType: nil), errorType: "X")
-        #expect(reply == .error(.invalidTransition(from: "Ready", to: "InitError")))
+        #expect(reply == .error(.invalidTransition(from: .ready, to: .initError)))
     }
 
     /// The 10 s init limit logs Status: timeout and retries the init inside the invoke.
