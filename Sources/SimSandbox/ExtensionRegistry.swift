@@ -84,48 +84,29 @@ package struct ExtensionRegistry: Sendable {
     /// Validates and records a registration under the identifier `newID`.
     package mutating func register(
         _ registration: ExtensionRegistration, newID: String
-    ) -> Result<Extension, RuntimeAPIError> {
-        guard let name = registration.name, !name.isEmpty else {
-            return .failure(Self.forbidden("Extension.InvalidExtensionName", "Empty extension name"))
-        }
+    ) -> Result<Extension, ExtensionRejection> {
+        guard let name = registration.name, !name.isEmpty else { return .failure(.invalidExtensionName) }
         let events: [EventType]
         switch registration.events {
         case .success(let parsed): events = parsed
-        case .failure(let error): return .failure(error)
+        case .failure(let rejection): return .failure(rejection)
         }
         let isExternal = launched.contains(name)
         if managedInstance && !events.isEmpty {
             // Lambda Managed Instances deliver no INVOKE events, and internal extensions subscribe to nothing.
-            if !isExternal {
-                return .failure(
-                    Self.forbidden("Extension.InvalidEventType", "No events allowed for internal extensions"))
-            }
-            if events.contains(.invoke) {
-                return .failure(Self.forbidden("Extension.InvalidEventType", "INVOKE: ErrorInvalidEventType"))
-            }
+            if !isExternal { return .failure(.eventsForInternalExtension) }
+            if events.contains(.invoke) { return .failure(.invokeNotDelivered) }
         }
         if isExternal, let existing = extensions.first(where: { $0.isExternal && $0.name == name }) {
             // Lambda names the extension's current state (Registered, Ready, Running, ...).
-            return .failure(Self.invalidTransition(existing.state, "Registered", id: name))
+            return .failure(.invalidTransition(from: existing.state, to: .registered, id: name))
         }
         if !isExternal {
-            if events.contains(.shutdown) {
-                return .failure(
-                    Self.forbidden(
-                        "Extension.InvalidEventType", "SHUTDOWN: ShutdownEventNotSupportedForInternalExtension"))
-            }
-            if registrationClosed {
-                return .failure(Self.forbidden("Extension.RegistrationClosed", "Extension registration closed already"))
-            }
-            if extensions.contains(where: { $0.name == name }) {
-                return .failure(
-                    Self.forbidden("Extension.InvalidExtensionState", "Extension with this name already registered"))
-            }
+            if events.contains(.shutdown) { return .failure(.shutdownForInternalExtension) }
+            if registrationClosed { return .failure(.registrationClosed) }
+            if extensions.contains(where: { $0.name == name }) { return .failure(.nameTaken) }
         }
-        if extensions.count >= Self.maxExtensions {
-            return .failure(
-                Self.forbidden("Extension.TooManyExtensions", "Extension limit (\(Self.maxExtensions)) reached"))
-        }
+        if extensions.count >= Self.maxExtensions { return .failure(.tooManyExtensions(limit: Self.maxExtensions)) }
         let registered = Extension(id: newID, name: name, isExternal: isExternal, events: events, state: .registered)
         extensions.append(registered)
         return .success(registered)
@@ -140,15 +121,13 @@ package struct ExtensionRegistry: Sendable {
         /// No extension has this identifier.
         case unknown(String)
 
-        /// The 403 Lambda answers; `unknownMessage` words an unknown identifier (it differs between endpoints).
-        package func error(unknownMessage: (String) -> String) -> RuntimeAPIError {
+        /// The refusal of a call with this header: `/event/next` and subscriptions name an unknown identifier,
+        /// error reports (`errorReport`) do not.
+        package func rejection(errorReport: Bool = false) -> ExtensionRejection {
             switch self {
-            case .missing:
-                return forbidden("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header")
-            case .invalid:
-                return forbidden("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier")
-            case .unknown(let header):
-                return forbidden("Extension.UnknownExtensionIdentifier", unknownMessage(header))
+            case .missing: return .missingIdentifier
+            case .invalid: return .invalidIdentifier
+            case .unknown(let header): return errorReport ? .unknownReporter : .unknownExtension(identifier: header)
             }
         }
     }
@@ -159,18 +138,5 @@ package struct ExtensionRegistry: Sendable {
         guard Identifiers.isUUID(header) else { return .failure(.invalid) }
         guard let found = find(header.lowercased()) ?? find(header) else { return .failure(.unknown(header)) }
         return .success(found)
-    }
-
-    /// The 403 for a call the extension's state does not allow.
-    package static func invalidTransition(_ from: State, _ to: String, id: String) -> RuntimeAPIError {
-        forbidden(
-            "Extension.InvalidExtensionState",
-            "State transition from \(from.rawValue) to \(to) failed for extension \(id). Error: State transition is not allowed"
-        )
-    }
-
-    /// Every Extensions API client error is a 403.
-    package static func forbidden(_ type: String, _ message: String) -> RuntimeAPIError {
-        RuntimeAPIError(status: 403, errorType: type, errorMessage: message)
     }
 }

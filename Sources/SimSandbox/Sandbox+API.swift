@@ -121,8 +121,8 @@ extension Sandbox: HTTPResponderCloseObserver {
             responder.send(ExtensionAPIResponses.event(event))
         case .accepted:
             responder.send(RuntimeAPIResponses.reply(.accepted))
-        case .error(let error):
-            responder.send(RuntimeAPIResponses.error(error))
+        case .error(let rejection):
+            responder.send(RuntimeAPIResponses.error(RuntimeAPIError(rejection)))
         }
     }
 

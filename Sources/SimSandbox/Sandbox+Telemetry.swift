@@ -79,8 +79,7 @@ extension Sandbox {
         let identifier = request.headers[ExtensionAPIResponses.identifierHeader]
         switch machine.extensions.identify(identifier) {
         case .failure(let rejection):
-            responder.send(
-                RuntimeAPIResponses.error(rejection.error(unknownMessage: { "Unknown extension \($0)" })))
+            responder.send(RuntimeAPIResponses.error(RuntimeAPIError(rejection.rejection())))
         case .success(let ext):
             var open = false
             if case .initializing = machine.state { open = true }

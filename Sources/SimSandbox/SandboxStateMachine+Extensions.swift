@@ -13,8 +13,8 @@ extension SandboxStateMachine {
         case event(ExtensionEvent)
         /// 202 `{"status":"OK"}`.
         case accepted
-        /// A 403 (or other) error body.
-        case error(RuntimeAPIError)
+        /// A refusal, which the handler answers with Lambda's 403.
+        case error(ExtensionRejection)
     }
 
     /// The sandbox launched these external extensions (file names); the runtime starts once all registered.
@@ -62,15 +62,14 @@ extension SandboxStateMachine {
     package mutating func extensionNext(identifier: String?) -> (ExtensionReply, [Action]) {
         let ext: ExtensionRegistry.Extension
         switch extensions.identify(identifier) {
-        case .failure(let rejection):
-            return (.error(rejection.error(unknownMessage: { "Unknown extension \($0)" })), [])
+        case .failure(let rejection): return (.error(rejection.rejection()), [])
         case .success(let found): ext = found
         }
         switch ext.state {
         case .registered, .ready, .running:
             break
         case .initError, .exitError, .exited:
-            return (.error(ExtensionRegistry.invalidTransition(ext.state, "Ready", id: ext.id)), [])
+            return (.error(.invalidTransition(from: ext.state, to: .ready, id: ext.id)), [])
         }
         var reply = ExtensionReply.hold
         var holdingShutdown = false
@@ -115,7 +114,7 @@ extension SandboxStateMachine {
         }
         if ext.state == .initError { return (.accepted, []) }
         guard ext.state == .registered else {
-            return (.error(ExtensionRegistry.invalidTransition(ext.state, "InitError", id: ext.id)), [])
+            return (.error(.invalidTransition(from: ext.state, to: .initError, id: ext.id)), [])
         }
         extensions.update(ext.id) { $0.state = .initError }
         guard case .initializing = state else { return (.accepted, []) }
@@ -131,7 +130,7 @@ extension SandboxStateMachine {
         case .success(let found): (ext, reportedType) = found
         }
         guard [.registered, .ready, .running].contains(ext.state) else {
-            return (.error(ExtensionRegistry.invalidTransition(ext.state, "ExitError", id: ext.id)), [])
+            return (.error(.invalidTransition(from: ext.state, to: .exitError, id: ext.id)), [])
         }
         extensions.update(ext.id) { $0.state = .exitError }
         return (
@@ -144,21 +143,17 @@ extension SandboxStateMachine {
     /// (a middleware), then the error-type header, then whether the identifier is known.
     private func identifyErrorReport(
         identifier: String?, errorType: String?
-    ) -> Result<(ExtensionRegistry.Extension, String), RuntimeAPIError> {
-        let unknownMessage: (String) -> String = { _ in "Unknown Lambda-Extension-Identifier" }
+    ) -> Result<(ExtensionRegistry.Extension, String), ExtensionRejection> {
         let identified = extensions.identify(identifier)
         if case .failure(let rejection) = identified, rejection == .missing || rejection == .invalid {
-            return .failure(rejection.error(unknownMessage: unknownMessage))
+            return .failure(rejection.rejection(errorReport: true))
         }
-        guard let errorType, !errorType.isEmpty else { return .failure(Self.missingErrorTypeHeader) }
+        guard let errorType, !errorType.isEmpty else { return .failure(.missingErrorType) }
         switch identified {
-        case .failure(let rejection): return .failure(rejection.error(unknownMessage: unknownMessage))
+        case .failure(let rejection): return .failure(rejection.rejection(errorReport: true))
         case .success(let ext): return .success((ext, errorType))
         }
     }
-
-    static let missingErrorTypeHeader = ExtensionRegistry.forbidden(
-        "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found")
 
     /// An external extension's process exited. Outside a shutdown this fails init or the invoke; with no
     /// processes meant to run (`idle`, `resetting`, `shutDown`) it is the end of one being stopped, and changes

@@ -41,6 +41,12 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
     return machine
 }
 
+/// The 403 a refused Extensions API call gets, as the handler renders it.
+private func refusal(_ reply: SandboxStateMachine.ExtensionReply) -> RuntimeAPIError? {
+    if case .error(let rejection) = reply { return RuntimeAPIError(rejection) }
+    return nil
+}
+
 @Suite struct ExtensionStateMachineTests {
     /// The runtime starts only after every launched extension registered.
     @Test func runtimeWaitsForRegistrations() {
@@ -163,41 +169,35 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(initReports(actions).first?.outcome == .error("Extension.InitError"))
         let (next, _) = machine.extensionNext(identifier: idA)
         #expect(
-            next
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.InvalidExtensionState",
-                        "State transition from InitError to Ready failed for extension \(idA). Error: State transition is not allowed"
-                    )))
+            refusal(next)
+                == RuntimeAPIError.forbidden(
+                    "Extension.InvalidExtensionState",
+                    "State transition from InitError to Ready failed for extension \(idA). Error: State transition is not allowed"
+                ))
     }
 
     /// Identifier and header errors are 403s with Lambda's types and messages.
     @Test func identifierErrors() {
         var machine = launchedMachine()
         #expect(
-            machine.extensionNext(identifier: nil).0
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header")))
+            refusal(machine.extensionNext(identifier: nil).0)
+                == RuntimeAPIError.forbidden(
+                    "Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"))
         #expect(
-            machine.extensionNext(identifier: "nope").0
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier")))
+            refusal(machine.extensionNext(identifier: "nope").0)
+                == RuntimeAPIError.forbidden(
+                    "Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"))
         #expect(
-            machine.extensionNext(identifier: idB).0
-                == .error(
-                    ExtensionRegistry.forbidden("Extension.UnknownExtensionIdentifier", "Unknown extension \(idB)")))
+            refusal(machine.extensionNext(identifier: idB).0)
+                == RuntimeAPIError.forbidden("Extension.UnknownExtensionIdentifier", "Unknown extension \(idB)"))
         #expect(
-            machine.extensionExitError(identifier: idB, errorType: "X").0
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.UnknownExtensionIdentifier", "Unknown Lambda-Extension-Identifier")))
+            refusal(machine.extensionExitError(identifier: idB, errorType: "X").0)
+                == RuntimeAPIError.forbidden(
+                    "Extension.UnknownExtensionIdentifier", "Unknown Lambda-Extension-Identifier"))
         #expect(
-            machine.extensionInitError(identifier: idA, errorType: nil).0
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found")))
+            refusal(machine.extensionInitError(identifier: idA, errorType: nil).0)
+                == RuntimeAPIError.forbidden(
+                    "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found"))
         #expect(machine.extensionExitError(identifier: idA, errorType: "E.X").0 == .accepted)
     }
 }
@@ -209,8 +209,9 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         return registry
     }
 
-    private func error(_ result: Result<ExtensionRegistry.Extension, RuntimeAPIError>) -> RuntimeAPIError? {
-        if case .failure(let error) = result { return error }
+    /// The 403 a refused registration gets, as the handler renders it.
+    private func error(_ result: Result<ExtensionRegistry.Extension, ExtensionRejection>) -> RuntimeAPIError? {
+        if case .failure(let rejection) = result { return RuntimeAPIError(rejection) }
         return nil
     }
 
@@ -268,9 +269,8 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(r.identify("not-a-uuid") == .failure(.invalid))
         #expect(r.identify(idB) == .failure(.unknown(idB)))
         #expect((try? r.identify(idA.uppercased()).get())?.name == "ext")
-        #expect(
-            ExtensionRegistry.IdentifierRejection.unknown(idB).error(unknownMessage: { "Unknown extension \($0)" })
-                == ExtensionRegistry.forbidden("Extension.UnknownExtensionIdentifier", "Unknown extension \(idB)"))
+        #expect(ExtensionRegistry.IdentifierRejection.unknown(idB).rejection() == .unknownExtension(identifier: idB))
+        #expect(ExtensionRegistry.IdentifierRejection.unknown(idB).rejection(errorReport: true) == .unknownReporter)
     }
 
     /// The eleventh extension is refused with Extension.TooManyExtensions.

@@ -263,12 +263,12 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         _ = machine.extensionsLaunched(names: ["ext"])
         let (invoke, _) = machine.extensionRegister(
             ExtensionRegistration(name: "ext", body: Array(#"{"events":["INVOKE","SHUTDOWN"]}"#.utf8)), newID: "id-1")
+        #expect(invoke == .error(.invokeNotDelivered))
         #expect(
-            invoke
-                == .error(
-                    RuntimeAPIError(
-                        status: 403, errorType: "Extension.InvalidEventType",
-                        errorMessage: "INVOKE: ErrorInvalidEventType")))
+            RuntimeAPIError(.invokeNotDelivered)
+                == RuntimeAPIError(
+                    status: 403, errorType: "Extension.InvalidEventType", errorMessage: "INVOKE: ErrorInvalidEventType")
+        )
         let (shutdown, _) = machine.extensionRegister(
             ExtensionRegistration(name: "ext", body: Array(#"{"events":["SHUTDOWN"]}"#.utf8)), newID: "id-2")
         guard case .registered = shutdown else {
