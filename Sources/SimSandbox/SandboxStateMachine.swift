@@ -6,7 +6,13 @@ import SimTelemetry
 ///
 /// The machine decides; the `Sandbox` performs: every event returns the actions to carry out (spawn,
 /// timers, answers to the runtime and to the invoker, log lines, kills). Time comes from the injected
-/// clock, so tests drive it by hand.
+/// clock and identifiers from the injected `IdentifierSource`, so tests drive both by hand.
+///
+/// It renders nothing: a failure is a `PlatformFailure` (worded by `PlatformFailure+Rendering.swift`), a refused
+/// call a `RuntimeRejection` or `ExtensionRejection` (worded by `RuntimeAPIError`), an extension's event an
+/// `ExtensionEvent` (serialised by `ExtensionEvents`). An event it cannot receive in its state stops it with a
+/// `preconditionFailure`; one that a runtime or extension can cause out of turn (an HTTP call, an exit) is answered
+/// with a refusal or, for an exit of a process being stopped, with no action.
 ///
 /// ```
 /// idle ──invoke / prewarm──► initializing(init) ──first /next──► running (or ready when prewarmed)
