@@ -27,12 +27,58 @@ package enum ExtensionAPIResponses {
             body: Array(JSONValue.object(members).serialized.utf8))
     }
 
-    /// 200 with one event from `/event/next`.
-    package static func event(_ event: String) -> HTTPResponse {
+    /// 200 with one event from `/event/next`, serialised.
+    package static func event(_ event: ExtensionEvent) -> HTTPResponse {
         HTTPResponse(
             status: 200,
             headers: ["Content-Type": "application/json", eventIdentifierHeader: Identifiers.uuid()],
-            body: Array(event.utf8))
+            body: Array(ExtensionEvents.json(event).utf8))
+    }
+}
+
+extension RuntimeAPIError {
+    /// The 403 Lambda's agent answers `rejection` with.
+    package init(_ rejection: ExtensionRejection) {
+        switch rejection {
+        case .invalidRequest(let reason):
+            self = .forbidden("InvalidRequestFormat", reason)
+        case .invalidEventType(let shown):
+            self = .forbidden("Extension.InvalidEventType", "\(shown): ErrorInvalidEventType")
+        case .invalidExtensionName:
+            self = .forbidden("Extension.InvalidExtensionName", "Empty extension name")
+        case .eventsForInternalExtension:
+            self = .forbidden("Extension.InvalidEventType", "No events allowed for internal extensions")
+        case .invokeNotDelivered:
+            self = .forbidden("Extension.InvalidEventType", "INVOKE: ErrorInvalidEventType")
+        case .shutdownForInternalExtension:
+            self = .forbidden("Extension.InvalidEventType", "SHUTDOWN: ShutdownEventNotSupportedForInternalExtension")
+        case .registrationClosed:
+            self = .forbidden("Extension.RegistrationClosed", "Extension registration closed already")
+        case .nameTaken:
+            self = .forbidden("Extension.InvalidExtensionState", "Extension with this name already registered")
+        case .tooManyExtensions(let limit):
+            self = .forbidden("Extension.TooManyExtensions", "Extension limit (\(limit)) reached")
+        case .invalidTransition(let from, let to, let id):
+            self = .forbidden(
+                "Extension.InvalidExtensionState",
+                "State transition from \(from.rawValue) to \(to.rawValue) failed for extension \(id). Error: State transition is not allowed"
+            )
+        case .missingIdentifier:
+            self = .forbidden("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header")
+        case .invalidIdentifier:
+            self = .forbidden("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier")
+        case .unknownExtension(let identifier):
+            self = .forbidden("Extension.UnknownExtensionIdentifier", "Unknown extension \(identifier)")
+        case .unknownReporter:
+            self = .forbidden("Extension.UnknownExtensionIdentifier", "Unknown Lambda-Extension-Identifier")
+        case .missingErrorType:
+            self = .forbidden("Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found")
+        }
+    }
+
+    /// Every Extensions API client error is a 403.
+    package static func forbidden(_ type: String, _ message: String) -> RuntimeAPIError {
+        RuntimeAPIError(status: 403, errorType: type, errorMessage: message)
     }
 }
 

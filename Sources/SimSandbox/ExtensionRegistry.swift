@@ -41,7 +41,7 @@ package struct ExtensionRegistry: Sendable {
         /// Whether its `/event/next` is being held open now.
         package var waiting = false
         /// An event to hand out at its next `/event/next`, when none was being held.
-        package var pendingEvent: String?
+        package var pendingEvent: ExtensionEvent?
 
         package func subscribes(_ event: EventType) -> Bool { events.contains(event) }
     }
@@ -81,114 +81,62 @@ package struct ExtensionRegistry: Sendable {
         change(&extensions[index])
     }
 
-    /// Validates and records a registration. `body` is the raw request body.
+    /// Validates and records a registration under the identifier `newID`.
     package mutating func register(
-        name: String?, body: [UInt8], newID: String
-    ) -> Result<Extension, RuntimeAPIError> {
-        guard let name, !name.isEmpty else {
-            return .failure(Self.forbidden("Extension.InvalidExtensionName", "Empty extension name"))
-        }
+        _ registration: ExtensionRegistration, newID: String
+    ) -> Result<Extension, ExtensionRejection> {
+        guard let name = registration.name, !name.isEmpty else { return .failure(.invalidExtensionName) }
         let events: [EventType]
-        switch Self.parseEvents(body) {
+        switch registration.events {
         case .success(let parsed): events = parsed
-        case .failure(let error): return .failure(error)
+        case .failure(let rejection): return .failure(rejection)
         }
         let isExternal = launched.contains(name)
         if managedInstance && !events.isEmpty {
             // Lambda Managed Instances deliver no INVOKE events, and internal extensions subscribe to nothing.
-            if !isExternal {
-                return .failure(
-                    Self.forbidden("Extension.InvalidEventType", "No events allowed for internal extensions"))
-            }
-            if events.contains(.invoke) {
-                return .failure(Self.forbidden("Extension.InvalidEventType", "INVOKE: ErrorInvalidEventType"))
-            }
+            if !isExternal { return .failure(.eventsForInternalExtension) }
+            if events.contains(.invoke) { return .failure(.invokeNotDelivered) }
         }
         if isExternal, let existing = extensions.first(where: { $0.isExternal && $0.name == name }) {
             // Lambda names the extension's current state (Registered, Ready, Running, ...).
-            return .failure(Self.invalidTransition(existing.state, "Registered", id: name))
+            return .failure(.invalidTransition(from: existing.state, to: .registered, id: name))
         }
         if !isExternal {
-            if events.contains(.shutdown) {
-                return .failure(
-                    Self.forbidden(
-                        "Extension.InvalidEventType", "SHUTDOWN: ShutdownEventNotSupportedForInternalExtension"))
-            }
-            if registrationClosed {
-                return .failure(Self.forbidden("Extension.RegistrationClosed", "Extension registration closed already"))
-            }
-            if extensions.contains(where: { $0.name == name }) {
-                return .failure(
-                    Self.forbidden("Extension.InvalidExtensionState", "Extension with this name already registered"))
-            }
+            if events.contains(.shutdown) { return .failure(.shutdownForInternalExtension) }
+            if registrationClosed { return .failure(.registrationClosed) }
+            if extensions.contains(where: { $0.name == name }) { return .failure(.nameTaken) }
         }
-        if extensions.count >= Self.maxExtensions {
-            return .failure(
-                Self.forbidden("Extension.TooManyExtensions", "Extension limit (\(Self.maxExtensions)) reached"))
-        }
+        if extensions.count >= Self.maxExtensions { return .failure(.tooManyExtensions(limit: Self.maxExtensions)) }
         let registered = Extension(id: newID, name: name, isExternal: isExternal, events: events, state: .registered)
         extensions.append(registered)
         return .success(registered)
     }
 
-    /// The events of a register body: `{"events":[...]}` (an empty or absent list is allowed).
-    static func parseEvents(_ body: [UInt8]) -> Result<[EventType], RuntimeAPIError> {
-        guard !body.isEmpty else { return .success([]) }
-        let document: JSONValue
-        do {
-            document = try JSON.parse(body)
-        } catch {
-            return .failure(Self.forbidden("InvalidRequestFormat", "invalid JSON: \(error)"))
-        }
-        guard case .object = document else {
-            return .failure(Self.forbidden("InvalidRequestFormat", "the body must be a JSON object"))
-        }
-        if case .array(let keys)? = document["configurationKeys"], !keys.isEmpty {
-            return .failure(
-                Self.forbidden(
-                    "InvalidRequestFormat", "configurationKeys are deprecated; use environment variables instead"))
-        }
-        guard let value = document["events"], value != .null else { return .success([]) }
-        guard case .array(let items) = value else {
-            return .failure(Self.forbidden("InvalidRequestFormat", "events must be an array of strings"))
-        }
-        var events: [EventType] = []
-        for item in items {
-            guard let text = item.stringValue, let event = EventType(rawValue: text) else {
-                let shown = item.stringValue ?? item.serialized
-                return .failure(Self.forbidden("Extension.InvalidEventType", "\(shown): ErrorInvalidEventType"))
+    /// Why a `Lambda-Extension-Identifier` header names no extension.
+    package enum IdentifierRejection: Error, Equatable, Sendable {
+        /// The header is absent or empty.
+        case missing
+        /// The header is not a UUID.
+        case invalid
+        /// No extension has this identifier.
+        case unknown(String)
+
+        /// The refusal of a call with this header: `/event/next` and subscriptions name an unknown identifier,
+        /// error reports (`errorReport`) do not.
+        package func rejection(errorReport: Bool = false) -> ExtensionRejection {
+            switch self {
+            case .missing: return .missingIdentifier
+            case .invalid: return .invalidIdentifier
+            case .unknown(let header): return errorReport ? .unknownReporter : .unknownExtension(identifier: header)
             }
-            if !events.contains(event) { events.append(event) }
         }
-        return .success(events)
     }
 
-    /// Checks the `Lambda-Extension-Identifier` header; `unknownMessage` differs between endpoints.
-    package func identify(_ header: String?, unknownMessage: (String) -> String) -> Result<Extension, RuntimeAPIError> {
-        guard let header, !header.isEmpty else {
-            return .failure(
-                Self.forbidden("Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"))
-        }
-        guard Identifiers.isUUID(header) else {
-            return .failure(
-                Self.forbidden("Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"))
-        }
-        guard let found = find(header.lowercased()) ?? find(header) else {
-            return .failure(Self.forbidden("Extension.UnknownExtensionIdentifier", unknownMessage(header)))
-        }
+    /// The extension the `Lambda-Extension-Identifier` header names, or why it names none.
+    package func identify(_ header: String?) -> Result<Extension, IdentifierRejection> {
+        guard let header, !header.isEmpty else { return .failure(.missing) }
+        guard Identifiers.isUUID(header) else { return .failure(.invalid) }
+        guard let found = find(header.lowercased()) ?? find(header) else { return .failure(.unknown(header)) }
         return .success(found)
-    }
-
-    /// The 403 for a call the extension's state does not allow.
-    package static func invalidTransition(_ from: State, _ to: String, id: String) -> RuntimeAPIError {
-        forbidden(
-            "Extension.InvalidExtensionState",
-            "State transition from \(from.rawValue) to \(to) failed for extension \(id). Error: State transition is not allowed"
-        )
-    }
-
-    /// Every Extensions API client error is a 403.
-    package static func forbidden(_ type: String, _ message: String) -> RuntimeAPIError {
-        RuntimeAPIError(status: 403, errorType: type, errorMessage: message)
     }
 }

@@ -43,6 +43,20 @@ package struct RuntimeAPIError: Error, Equatable, Sendable {
         )
     }
 
+    /// The error Lambda's agent answers `rejection` with.
+    package init(_ rejection: RuntimeRejection) {
+        switch rejection {
+        case .invalidRequestID: self = .invalidRequestID
+        case .invokeTimeout: self = .invokeTimeout
+        case .tooManyIdleRuntimes: self = .internalError
+        case .invalidResponseMode: self = .invalidResponseMode
+        case .payloadTooLarge: self = .payloadTooLarge
+        case .truncatedRequest: self = .truncatedRequest
+        case .invalidTransition(let from, let to):
+            self = .invalidTransition(from: from.rawValue, to: to.rawValue)
+        }
+    }
+
     /// The JSON body, with the trailing newline Go's encoder writes.
     package var body: String { JSON.errorBody(type: errorType, message: errorMessage) + "\n" }
 }

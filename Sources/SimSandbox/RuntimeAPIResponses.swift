@@ -44,15 +44,19 @@ package enum RuntimeAPIResponses {
         HTTPResponse(
             status: 202, headers: ["Content-Type": "application/json"], body: Array("{\"status\":\"OK\"}\n".utf8)))
 
-    /// 202 `{"status":"OK"}` or an error body.
+    /// 202 `{"status":"OK"}` or the error body of a refusal.
     package static func reply(_ reply: SandboxStateMachine.RuntimeReply) -> HTTPResponse {
         switch reply {
         case .accepted, .hold, .invocation:
             return accepted.response
-        case .error(let error):
-            return HTTPResponse(
-                status: error.status, headers: ["Content-Type": "application/json"], body: Array(error.body.utf8))
+        case .error(let rejection):
+            return error(RuntimeAPIError(rejection))
         }
+    }
+
+    /// An error body.
+    package static func error(_ error: RuntimeAPIError) -> HTTPResponse {
+        HTTPResponse(status: error.status, headers: ["Content-Type": "application/json"], body: Array(error.body.utf8))
     }
 
     /// Go's default 404 for paths the agent does not serve.

@@ -44,8 +44,9 @@ extension Sandbox: HTTPResponderCloseObserver {
         case .ping:
             responder.send(HTTPResponse(status: 200, headers: ["Content-Type": "text/plain"], body: Array("pong".utf8)))
         case .extensionRegister:
-            let (reply, actions) = machine.extensionRegister(
-                name: request.headers[ExtensionAPIResponses.nameHeader], body: request.body, newID: Identifiers.uuid())
+            let registration = ExtensionRegistration(
+                name: request.headers[ExtensionAPIResponses.nameHeader], body: request.body)
+            let (reply, actions) = machine.extensionRegister(registration, newID: Identifiers.uuid())
             if case .registered(let ext) = reply {
                 responder.send(
                     ExtensionAPIResponses.registered(
@@ -120,8 +121,8 @@ extension Sandbox: HTTPResponderCloseObserver {
             responder.send(ExtensionAPIResponses.event(event))
         case .accepted:
             responder.send(RuntimeAPIResponses.reply(.accepted))
-        case .error(let error):
-            responder.send(RuntimeAPIResponses.reply(.error(error)))
+        case .error(let rejection):
+            responder.send(RuntimeAPIResponses.error(RuntimeAPIError(rejection)))
         }
     }
 
@@ -130,7 +131,7 @@ extension Sandbox: HTTPResponderCloseObserver {
         let outcome =
             isError ? RuntimeAPIResponses.errorOutcome(request) : RuntimeAPIResponses.responseOutcome(request)
         let (reply, actions) = machine.runtimeResult(
-            requestID: requestID, isError: isError, outcome: outcome,
+            requestID: requestID, isError: isError, outcome: .runtime(outcome),
             tooLargeBytes: request.bodyTooLarge ? request.bodyLength : nil,
             invalidResponseMode: !isError && mode != nil && mode != "streaming",
             invocationID: request.headers[RuntimeAPIResponses.invocationIDHeader])

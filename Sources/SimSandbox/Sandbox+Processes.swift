@@ -29,7 +29,7 @@ extension Sandbox {
             perform(
                 machine.extensionLaunchFailed(
                     name: extra,
-                    message: "TooManyExtensions: extension limit (\(ExtensionRegistry.maxExtensions)) reached"))
+                    reason: "TooManyExtensions: extension limit (\(ExtensionRegistry.maxExtensions)) reached"))
             return
         }
         let environment = RuntimeEnvironment.extensionEnvironment(fromRuntime: runtimeEnvironment)
@@ -47,7 +47,7 @@ extension Sandbox {
                 process.onExit = { [weak self] status in self?.extensionExited(name, status) }
                 launched.append(name)
             } catch {
-                perform(machine.extensionLaunchFailed(name: name, message: "fork/exec \(path): \(error)"))
+                perform(machine.extensionLaunchFailed(name: name, reason: "fork/exec \(path): \(error)"))
                 return
             }
         }
@@ -198,7 +198,6 @@ extension Sandbox {
         runtime = nil
         runtimeExitedAt = clock.monotonicNanoseconds
         admitOwnerlessAfterExit()
-        let code: Int32? = if case .exited(let c) = status { c } else { nil }
         var outOfMemory = false
         if let cgroup {
             let kills = cgroup.oomKillCount()
@@ -215,7 +214,7 @@ extension Sandbox {
         }
         let exit: () -> Void = { [weak self] in
             guard let self, !shutdownSequence.isStopping else { return }
-            perform(machine.runtimeExited(status.description, code: code, outOfMemory: outOfMemory))
+            perform(machine.runtimeExited(status, outOfMemory: outOfMemory))
         }
         // What the runtime sent just before it died may still wait in its connections: let the loop read it
         // (a 0 ms timer runs before the next poll, the 1 ms one it arms only after it) before the exit decides the
@@ -249,7 +248,7 @@ extension Sandbox {
             shutdownExits.append(
                 ShutdownExit(name: name, status: status, killed: killedInShutdown.contains(name)))
         } else {
-            perform(machine.extensionExited(name: name, status: status.description))
+            perform(machine.extensionExited(name: name, status: status))
         }
         noteExit()
     }
@@ -345,7 +344,7 @@ extension Sandbox {
             for pid in cgroup.processes() where pid > 1 { _ = kill(pid, SIGKILL) }
         }
         for waiter in extensionWaiters.values where !waiter.isCompleted {
-            waiter.send(RuntimeAPIResponses.reply(.error(.internalError)))
+            waiter.send(RuntimeAPIResponses.error(.internalError))
         }
         extensionWaiters.removeAll()
         perform(machine.processesGone())

@@ -51,7 +51,7 @@ extension Sandbox {
         // Set once the invoke's result is decided (the body ended, or `endNow` ended it early).
         var ended = false
         /// With `error` nil the connection is closed without an answer.
-        let endNow: (RuntimeAPIError?, InvokeOutcome, Int?) -> Void = {
+        let endNow: (RuntimeRejection?, SandboxOutcome, Int?) -> Void = {
             [weak self, weak stream] error, outcome, tooLarge in
             guard let self, !ended else { return }
             ended = true
@@ -73,12 +73,7 @@ extension Sandbox {
             runExitAfterStream()
         }
         sink?.onGone = {
-            endNow(
-                nil,
-                .platformError(
-                    errorType: "Runtime.TruncatedResponse",
-                    message: "RequestId: \(requestID) Error: the invoker went away before the response ended"),
-                nil)
+            endNow(nil, .failure(.truncatedResponse(.invokerGone)), nil)
         }
         stream.onData = { [weak self, weak stream] bytes in
             guard let self, let stream else { return }
@@ -110,19 +105,14 @@ extension Sandbox {
             activeResponseStreams[requestID] = nil
             defer { runExitAfterStream() }
             if case .malformed = end {
-                endNow(
-                    .truncatedRequest,
-                    .platformError(
-                        errorType: "Runtime.TruncatedResponse",
-                        message: "RequestId: \(requestID) Error: the runtime's streamed response was malformed"),
-                    nil)
+                endNow(.truncatedRequest, .failure(.truncatedResponse(.malformed)), nil)
                 return
             }
             guard !ended else { return }
             ended = true
             switch end {
             case .complete(let trailers):
-                var outcome = InvokeOutcome.success(body: gathered, contentType: contentType)
+                var outcome = SandboxOutcome.success(body: gathered, contentType: contentType)
                 if let errorType = trailers[RuntimeAPIResponses.errorTypeHeader] {
                     let body = trailers[RuntimeAPIResponses.errorBodyTrailer].flatMap { Base64.decode($0) } ?? []
                     outcome = .functionError(body: body, contentType: "application/json", errorType: errorType)
@@ -146,9 +136,7 @@ extension Sandbox {
                     guard let self, machine.invocation(for: requestID) != nil else { return }
                     let (_, actions) = machine.runtimeResult(
                         requestID: requestID, isError: false,
-                        outcome: .platformError(
-                            errorType: "Runtime.TruncatedResponse",
-                            message: "RequestId: \(requestID) Error: the runtime's streamed response ended early"),
+                        outcome: .failure(.truncatedResponse(.endedEarly)),
                         streamedBytes: received)
                     perform(actions)
                 }

@@ -77,9 +77,9 @@ extension Sandbox {
     /// Extensions API call; subscriptions are open during init only.
     func subscribe(_ request: HTTPRequest, _ responder: HTTPResponder, api: SubscriptionAPI) {
         let identifier = request.headers[ExtensionAPIResponses.identifierHeader]
-        switch machine.extensions.identify(identifier, unknownMessage: { "Unknown extension \($0)" }) {
-        case .failure(let error):
-            responder.send(RuntimeAPIResponses.reply(.error(error)))
+        switch machine.extensions.identify(identifier) {
+        case .failure(let rejection):
+            responder.send(RuntimeAPIResponses.error(RuntimeAPIError(rejection.rejection())))
         case .success(let ext):
             var open = false
             if case .initializing = machine.state { open = true }

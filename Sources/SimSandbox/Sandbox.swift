@@ -132,7 +132,7 @@ package final class Sandbox {
         self.function = function
         self.bus = bus
         self.clock = clock
-        self.machine = SandboxStateMachine(function: function, clock: clock)
+        self.machine = SandboxStateMachine(function: function, clock: clock, ids: RandomUUIDs())
         self.logStreamName = Identifiers.logStreamName(
             version: function.version, epochMilliseconds: clock.epochMilliseconds)
         let cgroup =
@@ -219,6 +219,10 @@ package final class Sandbox {
                 startInitTelemetry(phase: phase)
                 launchExtensions()
             case .publish(let event, let requestID): publishFromMachine(event, requestID: requestID)
+            case .publishFailure(let failure, let requestID):
+                publish(
+                    .invokeError(errorType: failure.errorType, message: failure.message(requestID: requestID)),
+                    requestID: requestID)
             case .spawnRuntime: spawnRuntime()
             case .startTimer(let ms):
                 let timer = self.timer ?? Timer(loop: loop)
@@ -258,7 +262,7 @@ package final class Sandbox {
                     requestID: requestID, durationMs: durationMs, initDurationMs: initDurationMs, status: status,
                     postRuntimeExtensionsMs: postExtensions, processExited: processExited)
             case .complete(let requestID, let outcome):
-                var result = InvokeResult(requestID: requestID, outcome: outcome)
+                var result = InvokeResult(requestID: requestID, outcome: outcome.rendered(requestID: requestID))
                 if let tail = tails.removeValue(forKey: requestID) { result.logTail = tail.lines }
                 onResult?(result)
             case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)

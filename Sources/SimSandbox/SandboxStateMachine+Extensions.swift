@@ -1,4 +1,5 @@
 import SimCore
+import SimUV
 
 /// Extensions API events: launch, registration, `/event/next`, error reports and extension exits.
 extension SandboxStateMachine {
@@ -9,16 +10,20 @@ extension SandboxStateMachine {
         /// 200 with the registration (identifier header and function metadata body).
         case registered(ExtensionRegistry.Extension)
         /// 200 with this event.
-        case event(String)
+        case event(ExtensionEvent)
         /// 202 `{"status":"OK"}`.
         case accepted
-        /// A 403 (or other) error body.
-        case error(RuntimeAPIError)
+        /// A refusal, which the handler answers with Lambda's 403.
+        case error(ExtensionRejection)
     }
 
     /// The sandbox launched these external extensions (file names); the runtime starts once all registered.
+    ///
+    /// Only as the sandbox performs `launchExtensions`, at the start of an init (nothing has registered yet).
     package mutating func extensionsLaunched(names: [String]) -> [Action] {
-        guard case .initializing(var i) = state, !i.runtimeSpawned else { return [] }
+        guard case .initializing(var i) = state, !i.runtimeSpawned else {
+            preconditionFailure("extensionsLaunched in \(state): only while performing launchExtensions")
+        }
         extensions.launch(names: names)
         guard names.isEmpty else { return [] }
         i.runtimeSpawned = true
@@ -26,18 +31,20 @@ extension SandboxStateMachine {
         return [.spawnRuntime]
     }
 
-    /// An extension could not be started.
-    package mutating func extensionLaunchFailed(name: String, message: String) -> [Action] {
-        guard case .initializing(var i) = state else { return [] }
-        let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
-        i.initError = .platformError(errorType: "Extension.LaunchError", message: "\(prefix)Error: \(message)")
-        state = .initializing(i)
-        return failInit(errorType: "Extension.LaunchError", timedOut: false)
+    /// An extension could not be started, for `reason`. Only as the sandbox performs `launchExtensions`.
+    package mutating func extensionLaunchFailed(name: String, reason: String) -> [Action] {
+        guard case .initializing = state else {
+            preconditionFailure("extensionLaunchFailed in \(state): only while performing launchExtensions")
+        }
+        return failInit(.platform(.extensionLaunch(reason: reason)))
     }
 
     /// `POST /2020-01-01/extension/register`.
-    package mutating func extensionRegister(name: String?, body: [UInt8], newID: String) -> (ExtensionReply, [Action]) {
-        switch extensions.register(name: name, body: body, newID: newID) {
+    /// `POST /2020-01-01/extension/register`, as read by the handler; the extension is known as `newID` from now on.
+    package mutating func extensionRegister(
+        _ registration: ExtensionRegistration, newID: String
+    ) -> (ExtensionReply, [Action]) {
+        switch extensions.register(registration, newID: newID) {
         case .failure(let error):
             return (.error(error), [])
         case .success(let registered):
@@ -54,18 +61,19 @@ extension SandboxStateMachine {
     /// `GET /2020-01-01/extension/event/next`.
     package mutating func extensionNext(identifier: String?) -> (ExtensionReply, [Action]) {
         let ext: ExtensionRegistry.Extension
-        switch extensions.identify(identifier, unknownMessage: { "Unknown extension \($0)" }) {
-        case .failure(let error): return (.error(error), [])
+        switch extensions.identify(identifier) {
+        case .failure(let rejection): return (.error(rejection.rejection()), [])
         case .success(let found): ext = found
         }
         switch ext.state {
         case .registered, .ready, .running:
             break
         case .initError, .exitError, .exited:
-            return (.error(ExtensionRegistry.invalidTransition(ext.state, "Ready", id: ext.id)), [])
+            return (.error(.invalidTransition(from: ext.state, to: .ready, id: ext.id)), [])
         }
         var reply = ExtensionReply.hold
-        let holdingShutdown = self.holdingShutdown
+        var holdingShutdown = false
+        if case .resetting(let r) = state { holdingShutdown = r.holdingShutdown }
         extensions.update(ext.id) { e in
             if let event = e.pendingEvent, !holdingShutdown {
                 e.pendingEvent = nil
@@ -106,15 +114,11 @@ extension SandboxStateMachine {
         }
         if ext.state == .initError { return (.accepted, []) }
         guard ext.state == .registered else {
-            return (.error(ExtensionRegistry.invalidTransition(ext.state, "InitError", id: ext.id)), [])
+            return (.error(.invalidTransition(from: ext.state, to: .initError, id: ext.id)), [])
         }
         extensions.update(ext.id) { $0.state = .initError }
-        guard case .initializing(var i) = state else { return (.accepted, []) }
-        let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
-        i.initError = .platformError(
-            errorType: "Extension.InitError", message: "\(prefix)Error: extension \(ext.name) failed: \(reportedType)")
-        state = .initializing(i)
-        return (.accepted, failInit(errorType: "Extension.InitError", timedOut: false))
+        guard case .initializing = state else { return (.accepted, []) }
+        return (.accepted, failInit(.platform(.extensionInitError(name: ext.name, reportedType: reportedType))))
     }
 
     /// `POST /2020-01-01/extension/exit/error`: recorded; the extension is expected to exit.
@@ -126,7 +130,7 @@ extension SandboxStateMachine {
         case .success(let found): (ext, reportedType) = found
         }
         guard [.registered, .ready, .running].contains(ext.state) else {
-            return (.error(ExtensionRegistry.invalidTransition(ext.state, "ExitError", id: ext.id)), [])
+            return (.error(.invalidTransition(from: ext.state, to: .exitError, id: ext.id)), [])
         }
         extensions.update(ext.id) { $0.state = .exitError }
         return (
@@ -139,45 +143,38 @@ extension SandboxStateMachine {
     /// (a middleware), then the error-type header, then whether the identifier is known.
     private func identifyErrorReport(
         identifier: String?, errorType: String?
-    ) -> Result<(ExtensionRegistry.Extension, String), RuntimeAPIError> {
-        if case .failure(let error) = extensions.identify(identifier, unknownMessage: { _ in "" }),
-            error.errorType != "Extension.UnknownExtensionIdentifier"
-        {
-            return .failure(error)
+    ) -> Result<(ExtensionRegistry.Extension, String), ExtensionRejection> {
+        let identified = extensions.identify(identifier)
+        if case .failure(let rejection) = identified, rejection == .missing || rejection == .invalid {
+            return .failure(rejection.rejection(errorReport: true))
         }
-        guard let errorType, !errorType.isEmpty else { return .failure(Self.missingErrorTypeHeader) }
-        return extensions.identify(identifier, unknownMessage: { _ in "Unknown Lambda-Extension-Identifier" })
-            .map { ($0, errorType) }
+        guard let errorType, !errorType.isEmpty else { return .failure(.missingErrorType) }
+        switch identified {
+        case .failure(let rejection): return .failure(rejection.rejection(errorReport: true))
+        case .success(let ext): return .success((ext, errorType))
+        }
     }
 
-    static let missingErrorTypeHeader = ExtensionRegistry.forbidden(
-        "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found")
-
-    /// An external extension's process exited. Outside a shutdown this fails init or the invoke.
-    package mutating func extensionExited(name: String, status: String) -> [Action] {
+    /// An external extension's process exited. Outside a shutdown this fails init or the invoke; with no
+    /// processes meant to run (`idle`, `resetting`, `shutDown`) it is the end of one being stopped, and changes
+    /// nothing.
+    package mutating func extensionExited(name: String, status: ExitStatus) -> [Action] {
         var id: String?
         for ext in extensions.extensions where ext.isExternal && ext.name == name { id = ext.id }
         if let id { extensions.update(id) { $0.state = .exited } }
+        let failure = PlatformFailure.extensionExit(name: name, status: status)
         switch state {
-        case .initializing(var i):
-            if i.initError == nil {
-                let prefix = i.invocation.map { "RequestId: \($0.requestID) " } ?? ""
-                i.initError = .platformError(
-                    errorType: "Extension.Crash", message: "\(prefix)Error: extension \(name) exited: \(status)")
-                state = .initializing(i)
-            }
-            return failInit(errorType: "Extension.Crash", timedOut: false)
+        case .initializing:
+            return failInit(.platform(failure))
         case .ready:
             state = .resetting(Resetting(reason: .failure, retry: nil, final: false))
             return stopProcesses(.failure)
         case .running(let r):
-            return failInvoke(
-                r, errorType: "Extension.Crash",
-                message: "RequestId: \(r.invocation.requestID) Error: extension \(name) exited: \(status)",
-                reason: .failure, timedOut: false)
+            return failInvoke(r, failure, reason: .failure)
         case .serving(let s):
-            return failServing(s, errorType: "Extension.Crash", reason: "extension \(name) exited: \(status)")
+            return failServing(s, failure)
         case .idle, .resetting, .shutDown:
+            // A process of a generation being stopped (or already replaced): its exit decides nothing.
             return []
         }
     }

@@ -30,6 +30,9 @@ extension SandboxStateMachine {
         var undispatched: [String] = []
         /// `/next` calls held open: workers with nothing to do.
         var idleWorkers: Int
+        /// Request ids of invokes that timed out, so that a late reply gets 410 `InvokeTimeout` (once) rather than
+        /// 400.
+        var timedOut = RecentIDs(capacity: 1_000)
     }
 
     /// Places an invoke on a serving environment with a free slot.
@@ -37,7 +40,8 @@ extension SandboxStateMachine {
         let id = invocation.requestID
         let deadline = clock.epochMilliseconds + Int64(function.timeoutMilliseconds)
         var running = Running(
-            invocation: invocation, startedAt: now, deadlineEpochMilliseconds: deadline, initDurationMs: nil)
+            invocation: invocation, startedAt: now, deadlineEpochMilliseconds: deadline, initDurationMs: nil,
+            invocationID: ids.next())
         running.startedAtEpoch = clock.epochMilliseconds
         var actions: [Action] = [
             startEvent(invocation), .startInvokeTimer(requestID: id, milliseconds: function.timeoutMilliseconds),
@@ -67,7 +71,7 @@ extension SandboxStateMachine {
         guard s.idleWorkers < function.slotsPerEnvironment else {
             // Runtime.TooManyIdleRuntimes, which the emulator answers with a plain 500.
             state = .serving(s)
-            return (.error(.internalError), [])
+            return (.error(.tooManyIdleRuntimes), [])
         }
         s.idleWorkers += 1
         state = .serving(s)
@@ -89,8 +93,11 @@ extension SandboxStateMachine {
     }
 
     /// The sandbox had no open `/next` left for a dispatched invoke: it waits for the next `/next`, first in line.
+    /// Only as the sandbox performs the `.dispatch` of a serving environment's invoke.
     package mutating func dispatchFailed(requestID: String) {
-        guard case .serving(var s) = state, var r = s.invokes[requestID] else { return }
+        guard case .serving(var s) = state, var r = s.invokes[requestID] else {
+            preconditionFailure("dispatchFailed(\(requestID)) in \(state): no such invoke in flight")
+        }
         r.dispatched = false
         s.invokes[requestID] = r
         s.undispatched.insert(requestID, at: 0)
@@ -98,12 +105,13 @@ extension SandboxStateMachine {
         state = .serving(s)
     }
 
-    /// The invoke `requestID` and the reply error when a reply cannot be taken for it.
-    private mutating func servedInvoke(
-        _ s: Serving, requestID: String, invocationID: String?, expecting allowed: [RuntimeState]
-    ) -> Result<Running, RuntimeAPIError> {
+    /// The invoke `requestID` and the reply error when a reply cannot be taken for it (a late reply for an invoke
+    /// that timed out is remembered as answered: `s` changes, and the caller stores it).
+    private func servedInvoke(
+        _ s: inout Serving, requestID: String, invocationID: String?, expecting allowed: [RuntimeState]
+    ) -> Result<Running, RuntimeRejection> {
         guard let r = s.invokes[requestID], r.dispatched else {
-            return .failure(timedOutRequestIDs.consume(requestID) ? .invokeTimeout : .invalidRequestID)
+            return .failure(s.timedOut.consume(requestID) ? .invokeTimeout : .invalidRequestID)
         }
         if case .error(let error) = invocationIDMismatch(invocationID, r) { return .failure(error) }
         // A second reply while the first is read (InvokeResponseInProgress and its kin) renders as 400.
@@ -114,18 +122,20 @@ extension SandboxStateMachine {
     /// `/response` or `/error` on a serving environment. An `/error` may also come while the invoke's response is
     /// being streamed (AWS's emulator then ends the stream with the error): it ends the invoke with that error.
     mutating func serveResult(
-        _ s: inout Serving, requestID: String, isError: Bool, outcome: InvokeOutcome, tooLargeBytes: Int?,
+        _ s: inout Serving, requestID: String, isError: Bool, outcome: SandboxOutcome, tooLargeBytes: Int?,
         invalidResponseMode: Bool, streamedBytes: Int?, sizeLimit: Int, invocationID: String?
     ) -> (RuntimeReply, [Action]) {
         var r: Running
         let allowed: [RuntimeState] =
             streamedBytes != nil ? [.streaming] : isError ? [.running, .streaming] : [.running]
-        switch servedInvoke(s, requestID: requestID, invocationID: invocationID, expecting: allowed) {
-        case .failure(let error): return (.error(error), [])
+        switch servedInvoke(&s, requestID: requestID, invocationID: invocationID, expecting: allowed) {
+        case .failure(let error):
+            state = .serving(s)
+            return (.error(error), [])
         case .success(let found): r = found
         }
         let (reply, final) = Self.replyAndOutcome(
-            requestID: requestID, outcome: outcome, tooLargeBytes: tooLargeBytes,
+            outcome: outcome, tooLargeBytes: tooLargeBytes,
             invalidResponseMode: invalidResponseMode, sizeLimit: sizeLimit)
         record(final, in: &r, streamedBytes: streamedBytes)
         s.invokes[requestID] = nil
@@ -136,8 +146,10 @@ extension SandboxStateMachine {
     /// A worker began streaming its response to `requestID`: nil when it may, else the error to answer.
     mutating func serveStreamStarted(_ s: inout Serving, requestID: String, invocationID: String?) -> RuntimeReply? {
         var r: Running
-        switch servedInvoke(s, requestID: requestID, invocationID: invocationID, expecting: [.running]) {
-        case .failure(let error): return .error(error)
+        switch servedInvoke(&s, requestID: requestID, invocationID: invocationID, expecting: [.running]) {
+        case .failure(let error):
+            state = .serving(s)
+            return .error(error)
         case .success(let found): r = found
         }
         r.runtime = .streaming
@@ -148,13 +160,15 @@ extension SandboxStateMachine {
         return nil
     }
 
-    /// One served invoke ran out of time: it ends alone, and a late reply for it gets 410 once.
+    /// One served invoke ran out of time: it ends alone, and a late reply for it gets 410 once. Its timer is
+    /// cancelled whenever it ends otherwise, so it is in flight.
     mutating func timeoutServed(_ s: inout Serving, requestID: String) -> [Action] {
-        guard let r = s.invokes.removeValue(forKey: requestID) else { return [] }
+        guard let r = s.invokes.removeValue(forKey: requestID) else {
+            preconditionFailure("invokeTimerFired(\(requestID)) in \(state): no such invoke in flight")
+        }
         s.undispatched.removeAll { $0 == requestID }
-        if r.dispatched { timedOutRequestIDs.insert(requestID) }
+        if r.dispatched { s.timedOut.insert(requestID) }
         state = .serving(s)
-        let seconds = LambdaLog.fixed(function.timeoutSeconds)
         var actions: [Action] = []
         if r.dispatched { actions.append(runtimeDoneTelemetry(r, outcome: .timeout())) }
         actions.append(.publish(.timedOut(seconds: function.timeoutSeconds), requestID: requestID))
@@ -162,44 +176,37 @@ extension SandboxStateMachine {
             Self.reportAction(
                 requestID: requestID, durationMs: Double(function.timeoutMilliseconds), initDurationMs: nil,
                 status: .timeout))
-        actions.append(
-            .complete(
-                requestID: requestID,
-                outcome: .platformError(
-                    errorType: "Sandbox.Timedout",
-                    message: "RequestId: \(requestID) Error: Task timed out after \(seconds) seconds")))
+        actions.append(.complete(requestID: requestID, outcome: .failure(.timeout(after: function.timeoutSeconds))))
         actions.append(availableAction)
         return actions
     }
 
     /// The end of a served invoke with `outcome`: its timer, `platform.runtimeDone` (if a worker had it), END and
     /// REPORT, and its result.
-    func endServed(_ r: Running, outcome: InvokeOutcome) -> [Action] {
+    func endServed(_ r: Running, outcome: SandboxOutcome) -> [Action] {
         let id = r.invocation.requestID
         var actions: [Action] = [.cancelInvokeTimer(requestID: id)]
         if r.dispatched { actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(outcome))) }
-        let status: LambdaLog.ReportStatus
-        if case .platformError(let type, _) = outcome, r.runtime != .responseSent {
-            status = .error(type)
-        } else {
-            status = .success
+        var status = LambdaLog.ReportStatus.success
+        var processExited = false
+        if case .failure(let failure) = outcome, r.runtime != .responseSent {
+            status = .error(failure.errorType)
+            processExited = failure.isProcessExit
         }
         actions.append(
             Self.reportAction(
-                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: nil, status: status))
+                requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: nil, status: status,
+                processExited: processExited))
         actions.append(.complete(requestID: id, outcome: outcome))
         return actions
     }
 
     /// The runtime or an extension exited: every invoke in flight fails, and the environment ends for good.
-    mutating func failServing(_ s: Serving, errorType: String, reason: String) -> [Action] {
+    mutating func failServing(_ s: Serving, _ failure: PlatformFailure) -> [Action] {
         var actions: [Action] = []
         for r in s.invokes.values.sorted(by: { $0.startedAt < $1.startedAt }) {
-            let id = r.invocation.requestID
-            let outcome = InvokeOutcome.platformError(
-                errorType: errorType, message: "RequestId: \(id) Error: \(reason)")
-            actions += errorLines(outcome, requestID: id)
-            actions += endServed(r, outcome: outcome)
+            actions.append(.publishFailure(failure, requestID: r.invocation.requestID))
+            actions += endServed(r, outcome: .failure(failure))
         }
         state = .resetting(Resetting(reason: .failure, retry: nil, final: true))
         return actions + stopProcesses(.failure)

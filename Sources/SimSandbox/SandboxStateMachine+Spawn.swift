@@ -17,11 +17,9 @@ extension SandboxStateMachine {
     /// that is missing, cannot be run or is no program (a script without `#!`) is `Runtime.InvalidEntrypoint` in
     /// Go's wording; anything else (out of descriptors, processes or memory) is the simulator's failure, noted.
     package mutating func spawnFailed(_ error: SpawnError) -> [Action] {
-        let prefix = currentRequestID.map { "RequestId: \($0) " } ?? ""
         switch error {
         case .workingDirectory(let path, let cause):
-            return spawnFailed(
-                errorType: "Runtime.InvalidWorkingDir", message: "\(prefix)Error: chdir \(path): \(cause)")
+            return failSpawn(.invalidWorkingDirectory(path: path, cause: cause))
         case .exec(let program, let code, let systemMessage):
             let reason: String
             switch code {
@@ -29,20 +27,19 @@ extension SandboxStateMachine {
             case ENOEXEC: reason = "exec format error"
             case ENOENT: reason = "no such file or directory"
             default:
-                let message = "\(prefix)Error: the simulator could not start the runtime: \(systemMessage)"
                 return [.publish(.notice("lambda-sim: cannot start \(program): \(systemMessage)"), requestID: nil)]
-                    + spawnFailed(errorType: "Sandbox.Failure", message: message)
+                    + failSpawn(.runtimeNotStarted(systemMessage: systemMessage))
             }
-            return spawnFailed(
-                errorType: "Runtime.InvalidEntrypoint", message: "\(prefix)Error: fork/exec \(program): \(reason)")
+            return failSpawn(.invalidEntrypoint(program: program, reason: reason))
         }
     }
 
-    /// The runtime could not be started: init fails with `errorType` and `message`, no process to wait for.
-    mutating func spawnFailed(errorType: String, message: String) -> [Action] {
-        guard case .initializing(var i) = state else { return [] }
-        i.initError = .platformError(errorType: errorType, message: message)
-        state = .initializing(i)
-        return failInit(errorType: errorType, timedOut: false, processesAlive: false)
+    /// The runtime could not be started: init fails with `failure`, no process to wait for.
+    /// Only as the sandbox performs `launchExtensions` or `spawnRuntime`, during an init.
+    mutating func failSpawn(_ failure: PlatformFailure) -> [Action] {
+        guard case .initializing = state else {
+            preconditionFailure("spawnFailed in \(state): only while performing launchExtensions or spawnRuntime")
+        }
+        return failInit(.platform(failure), processesAlive: false)
     }
 }

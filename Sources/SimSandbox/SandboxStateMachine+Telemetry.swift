@@ -51,11 +51,12 @@ extension SandboxStateMachine {
     }
 
     /// The telemetry status of an invoke's outcome.
-    static func eventOutcome(_ outcome: InvokeOutcome?) -> EventOutcome {
+    static func eventOutcome(_ outcome: SandboxOutcome?) -> EventOutcome {
         switch outcome {
-        case .none, .success: return .success
-        case .functionError(_, _, let type): return .error(type ?? "Unhandled")
-        case .platformError(let type, _): return eventOutcome(errorType: type)
+        case .none, .runtime(.success): return .success
+        case .runtime(.functionError(_, _, let type)): return .error(type ?? "Unhandled")
+        case .runtime(.platformError(let type, _)): return eventOutcome(errorType: type)
+        case .failure(let failure): return eventOutcome(errorType: failure.errorType)
         }
     }
 

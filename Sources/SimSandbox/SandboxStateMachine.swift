@@ -6,7 +6,13 @@ import SimTelemetry
 ///
 /// The machine decides; the `Sandbox` performs: every event returns the actions to carry out (spawn,
 /// timers, answers to the runtime and to the invoker, log lines, kills). Time comes from the injected
-/// clock, so tests drive it by hand.
+/// clock and identifiers from the injected `IdentifierSource`, so tests drive both by hand.
+///
+/// It renders nothing: a failure is a `PlatformFailure` (worded by `PlatformFailure+Rendering.swift`), a refused
+/// call a `RuntimeRejection` or `ExtensionRejection` (worded by `RuntimeAPIError`), an extension's event an
+/// `ExtensionEvent` (serialised by `ExtensionEvents`). An event it cannot receive in its state stops it with a
+/// `preconditionFailure`; one that a runtime or extension can cause out of turn (an HTTP call, an exit) is answered
+/// with a refusal or, for an exit of a process being stopped, with no action.
 ///
 /// ```
 /// idle ──invoke / prewarm──► initializing(init) ──first /next──► running (or ready when prewarmed)
@@ -51,12 +57,13 @@ package struct SandboxStateMachine {
         /// When the invoke started (phase `invoke` only): its timeout runs from here.
         var invokeStartedAt: UInt64?
         var runtime: RuntimeState = .started
-        /// The body the runtime posted to `/init/error`, or the platform's error for a failed init.
-        var initError: InvokeOutcome?
         /// False while launched extensions are still registering; the runtime starts after them.
         var runtimeSpawned = false
         /// Managed instances: `/next` calls held open so far (each a worker ready for an invoke).
         var idleWorkers = 0
+        /// Started as a suppressed init from `idle(nextInit: .invoke)` (an init ahead of traffic had failed): if it
+        /// fails too, the next init is suppressed again.
+        var suppressed = false
     }
 
     /// An invoke handed to the runtime.
@@ -66,7 +73,7 @@ package struct SandboxStateMachine {
         var deadlineEpochMilliseconds: Int64
         var initDurationMs: Double?
         var runtime: RuntimeState = .running
-        var outcome: InvokeOutcome?
+        var outcome: SandboxOutcome?
         /// Whether the invoker already got its answer.
         var delivered = false
         /// INVOKE-subscribed extensions that have not called `/event/next` since the INVOKE.
@@ -83,7 +90,7 @@ package struct SandboxStateMachine {
         /// Wall-clock start, for spans.
         var startedAtEpoch: Int64 = 0
         /// `Lambda-Runtime-Invocation-Id`: this invoke's nonce, which runtimes echo on `/response` and `/error`.
-        var invocationID = Identifiers.uuid()
+        var invocationID: String
         /// False while a managed-instance invoke waits for a worker's `/next`.
         var dispatched = true
     }
@@ -98,11 +105,17 @@ package struct SandboxStateMachine {
         var final: Bool
         /// The dying runtime's state, for 403 messages until it is gone.
         var runtime: RuntimeState = .started
+        /// SHUTDOWN events wait while the runtime is being stopped (until `releaseShutdownEvents`).
+        var holdingShutdown = false
+        /// The phase of the next init once back in `idle`: `invoke` after an init ahead of traffic failed.
+        var nextInit: InitPhase = .initial
     }
 
     package enum State: Sendable {
-        /// No processes. `idle --invoke--> initializing(init)`; `--prewarm-->` the same without an invoke.
-        case idle
+        /// No processes. `idle --invoke--> initializing(nextInit)`; `--prewarm-->` the same without an invoke.
+        /// `nextInit` is `invoke` after an init ahead of traffic failed: Lambda retries it inside the invoke that
+        /// needs it (a suppressed init), until one succeeds.
+        case idle(nextInit: InitPhase)
         /// Runtime started, waiting for its first `/next`.
         /// `--/next--> running | ready`; `--/init/error, exit, spawn failure, init timeout--> resetting`.
         case initializing(Initializing)
@@ -129,8 +142,8 @@ package struct SandboxStateMachine {
         case invocation(Invocation, deadlineEpochMilliseconds: Int64)
         /// 202 `{"status":"OK"}`.
         case accepted
-        /// An error body.
-        case error(RuntimeAPIError)
+        /// A refusal, which the handler answers with Lambda's error body.
+        case error(RuntimeRejection)
     }
 
     /// A side effect for the sandbox to perform, in order.
@@ -157,10 +170,12 @@ package struct SandboxStateMachine {
         case report(
             requestID: String, durationMs: Double, initDurationMs: Double?, status: LambdaLog.ReportStatus,
             postRuntimeExtensionsMs: Double?, processExited: Bool)
-        /// Give the invoker its result.
-        case complete(requestID: String, outcome: InvokeOutcome)
-        /// Answer this extension's held `/event/next` with an event (JSON).
-        case extensionEvent(id: String, event: String)
+        /// Give the invoker its result (a platform failure rendered as Lambda words it).
+        case complete(requestID: String, outcome: SandboxOutcome)
+        /// Publish the platform's log lines for an invoke that failed: `SandboxEvent.invokeError`, rendered.
+        case publishFailure(PlatformFailure, requestID: String)
+        /// Answer this extension's held `/event/next` with an event.
+        case extensionEvent(id: String, event: ExtensionEvent)
         /// Stop every process: SIGTERM the runtime and SIGKILL everything still alive `deadlineMilliseconds`
         /// from now (at once when 0). Extensions not subscribed to SHUTDOWN die at once.
         case kill(ShutdownReason, deadlineMilliseconds: UInt64)
@@ -174,26 +189,30 @@ package struct SandboxStateMachine {
         case thaw
     }
 
-    package internal(set) var state: State = .idle
-    /// The sandbox's extensions (the current generation of processes).
+    package internal(set) var state: State = .idle(nextInit: .initial)
+
+    // Three fields live beside `state` because they describe the processes rather than one lifecycle state, and
+    // outlive the transitions between states.
+
+    /// The sandbox's extensions (the current generation of processes): registered during `initializing`, they are
+    /// served events in `ready` and `running` and stopped in `resetting`; a new init replaces them.
     package internal(set) var extensions = ExtensionRegistry()
     let clock: any SimClock
+    /// Where each invoke's `Lambda-Runtime-Invocation-Id` comes from.
+    let ids: any IdentifierSource
     let function: FunctionSpec
-    /// The next init runs as a retry inside an invoke (a prewarm init failed).
-    var nextInitIsSuppressed = false
-    /// Moves on at every thaw decision, so a freeze decided before it is dropped (design.md §3.4).
+    /// Moves on at every thaw decision, so a freeze decided before it is dropped (design.md §3.4). A generation
+    /// counter across every state: were it reset with a state, a stale `.freeze(epoch:)` could match again.
     package private(set) var freezeEpoch: UInt64 = 0
-    /// Managed instances: request ids of invokes that timed out, so that a late reply gets 410 `InvokeTimeout`
-    /// (once) rather than 400.
-    var timedOutRequestIDs = RecentIDs(capacity: 1_000)
-    /// Whether the processes are (asked to be) frozen.
+    /// Whether the processes are (asked to be) frozen. Only ever true in `ready`, but the thaw it calls for is
+    /// decided after the state has moved on (`stopProcesses` thaws once the state is `resetting`).
     package private(set) var frozen = false
-    /// SHUTDOWN events wait while the runtime is being stopped.
-    var holdingShutdown = false
 
-    package init(function: FunctionSpec, clock: any SimClock) {
+    /// A machine for `function` in `idle`, reading time from `clock` and taking identifiers from `ids`.
+    package init(function: FunctionSpec, clock: any SimClock, ids: any IdentifierSource) {
         self.function = function
         self.clock = clock
+        self.ids = ids
     }
 
     /// The runtime's state name for 403 messages.
@@ -281,8 +300,8 @@ package struct SandboxStateMachine {
 
     /// Starts the environment ahead of any invoke (provisioned or pre-warmed).
     package mutating func prewarm() -> [Action] {
-        guard case .idle = state else { preconditionFailure("prewarm in \(state)") }
-        return beginInit(invocation: nil, phase: nextInitIsSuppressed ? .invoke : .initial)
+        guard case .idle(let nextInit) = state else { preconditionFailure("prewarm in \(state)") }
+        return beginInit(invocation: nil, phase: nextInit)
     }
 
     /// Places an invoke here; only valid when `canAcceptInvoke`.
@@ -290,8 +309,8 @@ package struct SandboxStateMachine {
         switch state {
         case .serving(var s):
             return serve(invocation, &s)
-        case .idle:
-            return beginInit(invocation: invocation, phase: nextInitIsSuppressed ? .invoke : .initial)
+        case .idle(let nextInit):
+            return beginInit(invocation: invocation, phase: nextInit)
         case .ready:
             return thawIfFrozen() + startInvoke(invocation, initDurationMs: nil)
         default:
@@ -304,7 +323,7 @@ package struct SandboxStateMachine {
         state = .initializing(
             Initializing(
                 phase: phase, startedAt: start, invocation: invocation,
-                invokeStartedAt: phase == .invoke ? start : nil))
+                invokeStartedAt: phase == .invoke ? start : nil, suppressed: phase == .invoke))
         extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
         var actions: [Action] = [.launchExtensions(phase: phase == .invoke ? .invoke : .initial)]
         if function.isAttached {
@@ -329,12 +348,12 @@ package struct SandboxStateMachine {
         let deadline = clock.epochMilliseconds - elapsed + Int64(function.timeoutMilliseconds)
         var running = Running(
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
-            initDurationMs: initDurationMs)
+            initDurationMs: initDurationMs, invocationID: ids.next())
         running.startedAtEpoch = clock.epochMilliseconds - elapsed
         var actions: [Action] = [startEvent(invocation)]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
         if extensions.extensions.contains(where: { $0.subscribes(.invoke) }) {
-            let event = ExtensionEvents.invoke(invocation, deadlineEpochMilliseconds: deadline)
+            let event = ExtensionEvent.invoke(invocation, deadlineEpochMilliseconds: deadline)
             for ext in extensions.extensions where ext.subscribes(.invoke) && ext.state == .ready {
                 running.pendingExtensions.insert(ext.id)
                 actions += deliver(event, to: ext.id)
@@ -361,7 +380,7 @@ package struct SandboxStateMachine {
     }
 
     /// Hands `event` to an extension now if its `/event/next` is held, else at its next call.
-    mutating func deliver(_ event: String, to id: String) -> [Action] {
+    mutating func deliver(_ event: ExtensionEvent, to id: String) -> [Action] {
         var actions: [Action] = []
         extensions.update(id) { ext in
             if ext.waiting {
@@ -381,7 +400,6 @@ package struct SandboxStateMachine {
         guard case .initializing(let i) = state, i.runtime == .ready, extensions.allLaunchedRegistered,
             extensions.allReady
         else { return [] }
-        nextInitIsSuppressed = false
         let initMs = milliseconds(since: i.startedAt)
         let actions: [Action] = initTelemetry(
             phase: i.phase, outcome: .success, durationMs: initMs, requestID: i.invocation?.requestID)
@@ -408,7 +426,7 @@ package struct SandboxStateMachine {
         guard case .running(let r) = state, let runtimeDoneAt = r.runtimeDoneAt, r.pendingExtensions.isEmpty else {
             return []
         }
-        let outcome = r.outcome ?? .success(body: [], contentType: nil)
+        let outcome = r.outcome ?? .runtime(.success(body: [], contentType: nil))
         state = .ready
         let id = r.invocation.requestID
         var actions: [Action] = [
@@ -421,362 +439,6 @@ package struct SandboxStateMachine {
         if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
         actions.append(availableAction)
         // A placement made by `available` thaws (epoch + 1) and the freeze is dropped.
-        if case .ready = state { actions += freezeActions() }
-        return actions
-    }
-
-    // MARK: - Runtime API
-
-    /// `GET /runtime/invocation/next`.
-    package mutating func runtimeNext() -> (RuntimeReply, [Action]) {
-        switch state {
-        case .initializing(var i) where function.isManagedInstance && i.runtime == .ready:
-            // Another worker of a managed-instance runtime is ready.
-            guard i.idleWorkers < function.slotsPerEnvironment else { return (.error(.internalError), []) }
-            i.idleWorkers += 1
-            state = .initializing(i)
-            return (.hold, [])
-        case .serving(var s):
-            return serveNext(&s)
-        case .initializing(var i):
-            guard i.runtime == .started else {
-                return (.error(.invalidTransition(from: i.runtime.rawValue, to: "Ready")), [])
-            }
-            i.runtime = .ready
-            i.idleWorkers = 1
-            extensions.registrationClosed = true
-            state = .initializing(i)
-            return Self.replyWithDispatch(finishInitIfReady())
-        case .ready:
-            return (.hold, [])
-        case .running(var r):
-            switch r.runtime {
-            case .running:
-                return (.invocation(r.invocation, deadlineEpochMilliseconds: r.deadlineEpochMilliseconds), [])
-            case .responseSent:
-                // The runtime is done with the invoke; the phase ends once extensions are done too.
-                r.runtime = .ready
-                r.runtimeDoneAt = now
-                state = .running(r)
-                let done = runtimeDoneTelemetry(r, outcome: Self.eventOutcome(r.outcome))
-                return (.hold, [done] + finishInvokeIfDone())
-            default:
-                return (.hold, [])
-            }
-        case .resetting(let r) where r.runtime == .initError:
-            return (.error(.invalidTransition(from: r.runtime.rawValue, to: "Ready")), [])
-        case .idle, .resetting, .shutDown:
-            return (.hold, [])
-        }
-    }
-
-    /// The reply to the `/next` that ended init: the invoke it dispatches, taken out of the actions (this `/next`
-    /// is its delivery), or `hold` when there is none.
-    private static func replyWithDispatch(_ actions: [Action]) -> (RuntimeReply, [Action]) {
-        var actions = actions
-        for (index, action) in actions.enumerated() {
-            guard case .dispatch(let invocation, let deadline) = action else { continue }
-            actions.remove(at: index)
-            return (.invocation(invocation, deadlineEpochMilliseconds: deadline), actions)
-        }
-        return (.hold, actions)
-    }
-
-    /// `POST /runtime/invocation/{id}/response` or `/error`, after the HTTP layer read the body.
-    package mutating func runtimeResult(
-        requestID: String, isError: Bool, outcome: InvokeOutcome, tooLargeBytes: Int? = nil,
-        invalidResponseMode: Bool = false, streamedBytes: Int? = nil, sizeLimit: Int = Limits.maxResponseBytes,
-        invocationID: String? = nil
-    ) -> (RuntimeReply, [Action]) {
-        if case .serving(var s) = state {
-            return serveResult(
-                &s, requestID: requestID, isError: isError, outcome: outcome, tooLargeBytes: tooLargeBytes,
-                invalidResponseMode: invalidResponseMode, streamedBytes: streamedBytes, sizeLimit: sizeLimit,
-                invocationID: invocationID)
-        }
-        guard case .running(var r) = state, r.invocation.requestID == requestID else {
-            return (.error(.invalidRequestID), [])
-        }
-        if let mismatch = invocationIDMismatch(invocationID, r) { return (mismatch, []) }
-        // A streamed response ends in the state its start put the runtime in.
-        guard r.runtime == (streamedBytes == nil ? .running : .streaming) else {
-            let target = isError ? "InvocationErrorResponse" : "InvocationResponse"
-            return (.error(.invalidTransition(from: r.runtime.rawValue, to: target)), [])
-        }
-        let (reply, final) = Self.replyAndOutcome(
-            requestID: requestID, outcome: outcome, tooLargeBytes: tooLargeBytes,
-            invalidResponseMode: invalidResponseMode, sizeLimit: sizeLimit)
-        record(final, in: &r, streamedBytes: streamedBytes)
-        var actions: [Action] = []
-        if !r.invocation.wantsLogTail {
-            r.delivered = true
-            actions.append(.complete(requestID: requestID, outcome: final))
-        }
-        state = .running(r)
-        return (reply, actions)
-    }
-
-    /// A runtime began streaming its response to `requestID` (a `/response` with the streaming mode header, whose
-    /// body follows): nil when it may, else the error to answer. The result comes with `runtimeResult(…,
-    /// streamedBytes:)` once the body ended.
-    package mutating func responseStreamStarted(requestID: String, invocationID: String? = nil) -> RuntimeReply? {
-        if case .serving(var s) = state {
-            return serveStreamStarted(&s, requestID: requestID, invocationID: invocationID)
-        }
-        guard case .running(var r) = state, r.invocation.requestID == requestID else {
-            return .error(.invalidRequestID)
-        }
-        if let mismatch = invocationIDMismatch(invocationID, r) { return mismatch }
-        guard r.runtime == .running else {
-            return .error(.invalidTransition(from: r.runtime.rawValue, to: "InvocationResponse"))
-        }
-        r.runtime = .streaming
-        r.streamStartedAt = now
-        r.streamStartedAtEpoch = clock.epochMilliseconds
-        state = .running(r)
-        return nil
-    }
-
-    /// What a reply that reached its invoke gets, and the invoke's outcome: the runtime's, or the platform's error
-    /// for an invalid response-mode header (400) or a response over `sizeLimit` (413).
-    static func replyAndOutcome(
-        requestID: String, outcome: InvokeOutcome, tooLargeBytes: Int?, invalidResponseMode: Bool, sizeLimit: Int
-    ) -> (RuntimeReply, InvokeOutcome) {
-        if invalidResponseMode {
-            return (
-                .error(.invalidResponseMode),
-                .platformError(
-                    errorType: "Runtime.InvalidResponseModeHeader",
-                    message: "RequestId: \(requestID) Error: Invalid function response mode")
-            )
-        }
-        if let tooLargeBytes {
-            return (
-                .error(.payloadTooLarge),
-                .platformError(
-                    errorType: "Function.ResponseSizeTooLarge",
-                    message: responseTooLargeMessage(bytes: tooLargeBytes, limit: sizeLimit))
-            )
-        }
-        return (.accepted, outcome)
-    }
-
-    /// Records the runtime's result in its invoke: the outcome, when it came, and the bytes it produced.
-    func record(_ final: InvokeOutcome, in r: inout Running, streamedBytes: Int?) {
-        r.runtime = .responseSent
-        r.outcome = final
-        r.respondedAt = now
-        r.respondedAtEpoch = clock.epochMilliseconds
-        if case .success(let body, _) = final { r.producedBytes = body.count }
-        if let streamedBytes { r.producedBytes = streamedBytes }
-    }
-
-    /// The invoker's message for a response over the limit.
-    package static func responseTooLargeMessage(bytes: Int, limit: Int = Limits.maxResponseBytes) -> String {
-        "Response payload size (\(bytes) bytes) exceeded maximum allowed payload size (\(limit) bytes)."
-    }
-
-    /// `POST /runtime/init/error`.
-    package mutating func runtimeInitError(outcome: InvokeOutcome, errorType: String) -> (RuntimeReply, [Action]) {
-        guard case .initializing(var i) = state, i.runtime == .started else {
-            return (.error(.invalidTransition(from: runtimeState.rawValue, to: "InitError")), [])
-        }
-        i.runtime = .initError
-        i.initError = outcome
-        state = .initializing(i)
-        return (.accepted, failInit(errorType: errorType, timedOut: false))
-    }
-
-    // MARK: - Process and timer events
-
-    /// The runtime process exited (it was reaped).
-    package mutating func runtimeExited(_ status: String, code: Int32?, outOfMemory: Bool = false) -> [Action] {
-        let reason = code == 0 ? "Runtime exited without providing a reason" : "Runtime exited with error: \(status)"
-        let exitType = outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError"
-        switch state {
-        case .initializing(var i):
-            if i.initError == nil {
-                let id = i.invocation?.requestID
-                let message = id.map { "RequestId: \($0) Error: \(reason)" } ?? "Error: \(reason)"
-                i.initError = .platformError(errorType: exitType, message: message)
-                state = .initializing(i)
-            }
-            let errorType = i.initError.flatMap(Self.errorType(of:)) ?? "Runtime.ExitError"
-            return failInit(errorType: errorType, timedOut: false)
-        case .ready:
-            state = .resetting(Resetting(reason: .failure, retry: nil, final: false))
-            return stopProcesses(.failure)
-        case .running(let r):
-            let id = r.invocation.requestID
-            let message = "RequestId: \(id) Error: \(reason)"
-            return failInvoke(r, errorType: exitType, message: message, reason: .failure, timedOut: false)
-        case .serving(let s):
-            return failServing(s, errorType: exitType, reason: reason)
-        case .resetting(var r):
-            r.reason = r.reason == .spindown ? .spindown : r.reason
-            state = .resetting(r)
-            return []
-        case .idle, .shutDown:
-            return []
-        }
-    }
-
-    /// Every process of the sandbox is gone after a `kill`.
-    package mutating func processesGone() -> [Action] {
-        guard case .resetting(let r) = state else { return [] }
-        holdingShutdown = false
-        if r.final {
-            state = .shutDown
-            return [.terminated]
-        }
-        if let retry = r.retry {
-            let start = r.retryStartedAt ?? now
-            state = .initializing(
-                Initializing(phase: .invoke, startedAt: now, invocation: retry, invokeStartedAt: start))
-            extensions = ExtensionRegistry(managedInstance: function.isManagedInstance)
-            return [.launchExtensions(phase: .invoke), .startTimer(milliseconds: function.timeoutMilliseconds)]
-        }
-        state = .idle
-        return [availableAction]
-    }
-
-    /// The armed timer fired: the init limit or the function timeout.
-    package mutating func timerFired() -> [Action] {
-        switch state {
-        case .initializing(let i) where i.phase == .initial:
-            return failInit(errorType: "Sandbox.Timedout", timedOut: true)
-        case .initializing(let i):
-            guard let invocation = i.invocation else { return [] }
-            let initMs = milliseconds(since: i.startedAt)
-            let r = Running(
-                invocation: invocation, startedAt: i.invokeStartedAt ?? i.startedAt, deadlineEpochMilliseconds: 0,
-                initDurationMs: nil)
-            return initTelemetry(
-                phase: .invoke, outcome: .timeout(), durationMs: initMs, requestID: invocation.requestID)
-                + [startEvent(invocation)] + timeoutInvoke(r)
-        case .running(let r):
-            return timeoutInvoke(r)
-        default:
-            return []
-        }
-    }
-
-    /// A managed-instance invoke's own timer fired.
-    package mutating func invokeTimerFired(requestID: String) -> [Action] {
-        guard case .serving(var s) = state else { return [] }
-        return timeoutServed(&s, requestID: requestID)
-    }
-
-    /// Stops the sandbox for good; extensions get SHUTDOWN with `reason` (`spindown` when it is reaped or the
-    /// simulator stops).
-    package mutating func shutdown(reason: ShutdownReason = .spindown) -> [Action] {
-        switch state {
-        case .shutDown:
-            return []
-        case .idle:
-            state = .shutDown
-            return [.terminated]
-        case .resetting(var r):
-            r.final = true
-            if let retry = r.retry {
-                r.retry = nil
-                state = .resetting(r)
-                return [.complete(requestID: retry.requestID, outcome: Self.shutdownOutcome(retry.requestID))]
-            }
-            state = .resetting(r)
-            return []
-        case .initializing(let i):
-            var actions: [Action] = [.cancelTimer]
-            if let invocation = i.invocation {
-                actions.append(
-                    .complete(requestID: invocation.requestID, outcome: Self.shutdownOutcome(invocation.requestID)))
-            }
-            state = .resetting(Resetting(reason: reason, retry: nil, final: true))
-            return actions + stopProcesses(reason)
-        case .ready:
-            state = .resetting(Resetting(reason: reason, retry: nil, final: true))
-            return [.cancelTimer] + stopProcesses(reason)
-        case .serving(let s):
-            var actions: [Action] = []
-            for requestID in s.invokes.keys.sorted() {
-                let r = s.invokes[requestID]!
-                actions += endServed(r, outcome: Self.shutdownOutcome(requestID))
-            }
-            state = .resetting(Resetting(reason: reason, retry: nil, final: true))
-            return actions + stopProcesses(reason)
-        case .running(let r):
-            // The invoke ends here (the runtime may still be in its post-response work): its END and REPORT are
-            // printed like any other's, with the outcome it had, or the shutdown's if it had none.
-            let id = r.invocation.requestID
-            let outcome = r.outcome ?? Self.shutdownOutcome(id)
-            var actions: [Action] = [.cancelTimer]
-            if r.runtime != .ready { actions.append(runtimeDoneTelemetry(r, outcome: Self.eventOutcome(outcome))) }
-            let status: LambdaLog.ReportStatus
-            if case .platformError(let type, _) = outcome { status = .error(type) } else { status = .success }
-            actions.append(
-                Self.reportAction(
-                    requestID: id, durationMs: milliseconds(since: r.startedAt), initDurationMs: r.initDurationMs,
-                    status: status))
-            if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
-            state = .resetting(Resetting(reason: reason, retry: nil, final: true))
-            return actions + stopProcesses(reason)
-        }
-    }
-
-    /// Stops every process: SHUTDOWN to subscribed external extensions, then the kill with Lambda's budget:
-    /// 2,000 ms with an external extension, 500 ms with only internal ones, otherwise 300 ms of SIGTERM grace
-    /// for a spindown and an immediate SIGKILL for a reset.
-    mutating func stopProcesses(_ reason: ShutdownReason) -> [Action] {
-        // Stopped processes cannot handle SIGTERM or SHUTDOWN: thaw first.
-        let thaw = thawIfFrozen()
-        let externals = extensions.extensions.filter { $0.isExternal && $0.state != .exited }
-        let budget: UInt64
-        if !externals.isEmpty {
-            budget = 2_000
-        } else if extensions.extensions.contains(where: { !$0.isExternal }) {
-            budget = 500
-        } else {
-            budget = reason == .spindown ? Self.runtimeShutdownGraceMilliseconds : 0
-        }
-        let deadline = clock.epochMilliseconds + Int64(budget)
-        let event = ExtensionEvents.shutdown(reason: reason, deadlineEpochMilliseconds: deadline)
-        // The runtime stops first: SHUTDOWN waits until the sandbox calls `releaseShutdownEvents`.
-        holdingShutdown = true
-        for ext in externals where ext.subscribes(.shutdown) {
-            extensions.update(ext.id) { $0.pendingEvent = event }
-        }
-        return thaw + [.kill(reason, deadlineMilliseconds: budget)]
-    }
-
-    /// The runtime has stopped (or had its share of the shutdown): SHUTDOWN goes to the extensions now.
-    package mutating func releaseShutdownEvents() -> [Action] {
-        guard holdingShutdown else { return [] }
-        holdingShutdown = false
-        var actions: [Action] = []
-        for ext in extensions.extensions where ext.waiting {
-            guard let event = ext.pendingEvent else { continue }
-            extensions.update(ext.id) { $0.pendingEvent = nil }
-            actions += deliver(event, to: ext.id)
-        }
-        return actions
-    }
-
-    /// How long a runtime without extensions gets between SIGTERM and SIGKILL when its sandbox spins down.
-    package static let runtimeShutdownGraceMilliseconds: UInt64 = 300
-
-    /// `platform.start` (the START line) of `invocation`.
-    func startEvent(_ invocation: Invocation) -> Action {
-        .publish(
-            .platform(
-                .start(
-                    .init(
-                        requestID: invocation.requestID, version: function.version,
-                        tracing: TraceContext(value: invocation.traceID)))),
-            requestID: invocation.requestID)
-    }
-
-    static func shutdownOutcome(_ requestID: String) -> InvokeOutcome {
-        .platformError(
-            errorType: "Sandbox.Failure", message: "RequestId: \(requestID) Error: the simulator is shutting down")
+        return actions + freezeActions()
     }
 }

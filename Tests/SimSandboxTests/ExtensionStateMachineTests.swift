@@ -1,8 +1,13 @@
 import SimCore
 import SimDomain
+import SimUV
 import Testing
 
 @testable import SimSandbox
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 private let idA = "11111111-1111-4111-8111-111111111111"
 private let idB = "22222222-2222-4222-8222-222222222222"
@@ -26,7 +31,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
     _ = machine.invoke(invocation())
     #expect(machine.extensionsLaunched(names: ["a"]).isEmpty)
     let (reply, actions) = machine.extensionRegister(
-        name: "a", body: body("{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}"), newID: idA)
+        ExtensionRegistration(name: "a", body: body("{\"events\":[\"INVOKE\",\"SHUTDOWN\"]}")), newID: idA)
     if case .registered(let ext) = reply {
         #expect(ext.isExternal && ext.events == [.invoke, .shutdown])
     } else {
@@ -36,14 +41,20 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
     return machine
 }
 
+/// The 403 a refused Extensions API call gets, as the handler renders it.
+private func refusal(_ reply: SandboxStateMachine.ExtensionReply) -> RuntimeAPIError? {
+    if case .error(let rejection) = reply { return RuntimeAPIError(rejection) }
+    return nil
+}
+
 @Suite struct ExtensionStateMachineTests {
     /// The runtime starts only after every launched extension registered.
     @Test func runtimeWaitsForRegistrations() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         _ = machine.invoke(invocation())
         _ = machine.extensionsLaunched(names: ["a", "b"])
-        #expect(machine.extensionRegister(name: "a", body: [], newID: idA).1.isEmpty)
-        #expect(machine.extensionRegister(name: "b", body: [], newID: idB).1 == [.spawnRuntime])
+        #expect(machine.extensionRegister(ExtensionRegistration(name: "a", body: []), newID: idA).1.isEmpty)
+        #expect(machine.extensionRegister(ExtensionRegistration(name: "b", body: []), newID: idB).1 == [.spawnRuntime])
     }
 
     /// Init ends only when the runtime and every extension asked for their first event; then INVOKE goes out.
@@ -56,7 +67,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(reply == .hold)
         #expect(extensionStates(actions) == [.init(name: "a", state: "Ready", events: ["INVOKE", "SHUTDOWN"])])
         let events = actions.compactMap { action -> String? in
-            if case .extensionEvent(let id, let event) = action, id == idA { return event }
+            if case .extensionEvent(let id, let event) = action, id == idA { return ExtensionEvents.json(event) }
             return nil
         }
         #expect(events.count == 1)
@@ -64,6 +75,15 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(events.first?.contains("\"requestId\":\"req-1\"") == true)
         #expect(events.first?.contains("\"tracing\":{\"type\":\"X-Amzn-Trace-Id\",\"value\":\"Root=1-a\"}") == true)
         #expect(actions.contains { if case .dispatch = $0 { return true } else { return false } })
+        var deadline: Int64?
+        for case .dispatch(_, let due) in actions { deadline = due }
+        #expect(
+            actions.contains(
+                .extensionEvent(
+                    id: idA,
+                    event: .invoke(
+                        requestID: "req-1", invokedFunctionARN: "arn:aws:lambda:us-east-1:1:function:fn",
+                        traceID: "Root=1-a", deadlineEpochMilliseconds: deadline ?? 0))))
     }
 
     /// The invoker gets the response at once; END and REPORT wait for the extension's next /event/next.
@@ -97,7 +117,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(!stop.contains { if case .extensionEvent = $0 { return true } else { return false } })
         let actions = machine.releaseShutdownEvents()
         let shutdown = actions.compactMap { action -> String? in
-            if case .extensionEvent(_, let event) = action { return event }
+            if case .extensionEvent(_, let event) = action { return ExtensionEvents.json(event) }
             return nil
         }
         #expect(shutdown.first?.hasPrefix("{\"eventType\":\"SHUTDOWN\",\"deadlineMs\":") == true)
@@ -114,7 +134,7 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(machine.releaseShutdownEvents().isEmpty)
         let (reply, _) = machine.extensionNext(identifier: idA)
         if case .event(let event) = reply {
-            #expect(event.contains("\"shutdownReason\":\"timeout\""))
+            #expect(ExtensionEvents.json(event).contains("\"shutdownReason\":\"timeout\""))
         } else {
             Issue.record("expected the SHUTDOWN event, got \(reply)")
         }
@@ -123,19 +143,21 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
     /// An extension that exits during init fails the init with Extension.Crash; during an invoke it resets.
     @Test func crashes() {
         var machine = launchedMachine()
-        let during = machine.extensionExited(name: "a", status: "exit status 1")
+        let during = machine.extensionExited(name: "a", status: .exited(1))
         #expect(initReports(during).first?.outcome == .error("Extension.Crash"))
         var busy = launchedMachine()
         _ = busy.runtimeNext()
         _ = busy.extensionNext(identifier: idA)
-        let actions = busy.extensionExited(name: "a", status: "signal: killed")
+        let actions = busy.extensionExited(name: "a", status: .signaled(SIGKILL))
+        let results = actions.compactMap { action -> InvokeOutcome? in
+            if case .complete(let id, let outcome) = action { return outcome.rendered(requestID: id) }
+            return nil
+        }
         #expect(
-            actions.contains(
-                .complete(
-                    requestID: "req-1",
-                    outcome: .platformError(
-                        errorType: "Extension.Crash",
-                        message: "RequestId: req-1 Error: extension a exited: signal: killed"))))
+            results == [
+                .platformError(
+                    errorType: "Extension.Crash", message: "RequestId: req-1 Error: extension a exited: signal: killed")
+            ])
         #expect(actions.last == .kill(.failure, deadlineMilliseconds: 0))
     }
 
@@ -147,41 +169,35 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         #expect(initReports(actions).first?.outcome == .error("Extension.InitError"))
         let (next, _) = machine.extensionNext(identifier: idA)
         #expect(
-            next
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.InvalidExtensionState",
-                        "State transition from InitError to Ready failed for extension \(idA). Error: State transition is not allowed"
-                    )))
+            refusal(next)
+                == RuntimeAPIError.forbidden(
+                    "Extension.InvalidExtensionState",
+                    "State transition from InitError to Ready failed for extension \(idA). Error: State transition is not allowed"
+                ))
     }
 
     /// Identifier and header errors are 403s with Lambda's types and messages.
     @Test func identifierErrors() {
         var machine = launchedMachine()
         #expect(
-            machine.extensionNext(identifier: nil).0
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header")))
+            refusal(machine.extensionNext(identifier: nil).0)
+                == RuntimeAPIError.forbidden(
+                    "Extension.MissingExtensionIdentifier", "Missing Lambda-Extension-Identifier header"))
         #expect(
-            machine.extensionNext(identifier: "nope").0
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier")))
+            refusal(machine.extensionNext(identifier: "nope").0)
+                == RuntimeAPIError.forbidden(
+                    "Extension.InvalidExtensionIdentifier", "Invalid Lambda-Extension-Identifier"))
         #expect(
-            machine.extensionNext(identifier: idB).0
-                == .error(
-                    ExtensionRegistry.forbidden("Extension.UnknownExtensionIdentifier", "Unknown extension \(idB)")))
+            refusal(machine.extensionNext(identifier: idB).0)
+                == RuntimeAPIError.forbidden("Extension.UnknownExtensionIdentifier", "Unknown extension \(idB)"))
         #expect(
-            machine.extensionExitError(identifier: idB, errorType: "X").0
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.UnknownExtensionIdentifier", "Unknown Lambda-Extension-Identifier")))
+            refusal(machine.extensionExitError(identifier: idB, errorType: "X").0)
+                == RuntimeAPIError.forbidden(
+                    "Extension.UnknownExtensionIdentifier", "Unknown Lambda-Extension-Identifier"))
         #expect(
-            machine.extensionInitError(identifier: idA, errorType: nil).0
-                == .error(
-                    ExtensionRegistry.forbidden(
-                        "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found")))
+            refusal(machine.extensionInitError(identifier: idA, errorType: nil).0)
+                == RuntimeAPIError.forbidden(
+                    "Extension.MissingHeader", "Lambda-Extension-Function-Error-Type not found"))
         #expect(machine.extensionExitError(identifier: idA, errorType: "E.X").0 == .accepted)
     }
 }
@@ -193,48 +209,77 @@ private func launchedMachine(_ clock: ManualClock = ManualClock()) -> SandboxSta
         return registry
     }
 
-    private func error(_ result: Result<ExtensionRegistry.Extension, RuntimeAPIError>) -> RuntimeAPIError? {
-        if case .failure(let error) = result { return error }
+    /// The 403 a refused registration gets, as the handler renders it.
+    private func error(_ result: Result<ExtensionRegistry.Extension, ExtensionRejection>) -> RuntimeAPIError? {
+        if case .failure(let rejection) = result { return RuntimeAPIError(rejection) }
         return nil
     }
 
     /// Every registration error of Lambda's catalogue is a 403 with its exact type and message.
     @Test func registrationErrors() {
         var r = registry()
-        #expect(error(r.register(name: nil, body: [], newID: idA))?.errorType == "Extension.InvalidExtensionName")
-        #expect(error(r.register(name: "", body: [], newID: idA))?.errorMessage == "Empty extension name")
-        #expect(error(r.register(name: "ext", body: body("{"), newID: idA))?.errorType == "InvalidRequestFormat")
         #expect(
-            error(r.register(name: "ext", body: body("{\"configurationKeys\":[\"k\"]}"), newID: idA))?.errorMessage
+            error(r.register(ExtensionRegistration(name: nil, body: []), newID: idA))?.errorType
+                == "Extension.InvalidExtensionName")
+        #expect(
+            error(r.register(ExtensionRegistration(name: "", body: []), newID: idA))?.errorMessage
+                == "Empty extension name")
+        #expect(
+            error(r.register(ExtensionRegistration(name: "ext", body: body("{")), newID: idA))?.errorType
+                == "InvalidRequestFormat")
+        #expect(
+            error(
+                r.register(
+                    ExtensionRegistration(name: "ext", body: body("{\"configurationKeys\":[\"k\"]}")), newID: idA))?
+                .errorMessage
                 == "configurationKeys are deprecated; use environment variables instead")
         #expect(
-            error(r.register(name: "ext", body: body("{\"events\":[\"BOGUS\"]}"), newID: idA))?.errorMessage
+            error(r.register(ExtensionRegistration(name: "ext", body: body("{\"events\":[\"BOGUS\"]}")), newID: idA))?
+                .errorMessage
                 == "BOGUS: ErrorInvalidEventType")
         #expect(
-            error(r.register(name: "internal", body: body("{\"events\":[\"SHUTDOWN\"]}"), newID: idA))?.errorMessage
+            error(
+                r.register(
+                    ExtensionRegistration(name: "internal", body: body("{\"events\":[\"SHUTDOWN\"]}")), newID: idA))?
+                .errorMessage
                 == "SHUTDOWN: ShutdownEventNotSupportedForInternalExtension")
-        #expect(error(r.register(name: "ext", body: [], newID: idA)) == nil)
+        #expect(error(r.register(ExtensionRegistration(name: "ext", body: []), newID: idA)) == nil)
         #expect(
-            error(r.register(name: "ext", body: [], newID: idB))?.errorMessage
+            error(r.register(ExtensionRegistration(name: "ext", body: []), newID: idB))?.errorMessage
                 == "State transition from Registered to Registered failed for extension ext. Error: State transition is not allowed"
         )
-        #expect(error(r.register(name: "in", body: [], newID: idB)) == nil)
+        #expect(error(r.register(ExtensionRegistration(name: "in", body: []), newID: idB)) == nil)
         #expect(
-            error(r.register(name: "in", body: [], newID: idB))?.errorMessage
+            error(r.register(ExtensionRegistration(name: "in", body: []), newID: idB))?.errorMessage
                 == "Extension with this name already registered")
         r.registrationClosed = true
         #expect(
-            error(r.register(name: "late", body: [], newID: idB))?.errorType == "Extension.RegistrationClosed")
-        #expect(error(r.register(name: "late", body: [], newID: idB))?.status == 403)
+            error(r.register(ExtensionRegistration(name: "late", body: []), newID: idB))?.errorType
+                == "Extension.RegistrationClosed")
+        #expect(error(r.register(ExtensionRegistration(name: "late", body: []), newID: idB))?.status == 403)
+    }
+
+    /// An identifier header is missing, not a UUID, or unknown, each a typed rejection; a known one may differ in
+    /// case.
+    @Test func identifierRejections() {
+        var r = registry()
+        _ = r.register(ExtensionRegistration(name: "ext", body: []), newID: idA)
+        #expect(r.identify(nil) == .failure(.missing))
+        #expect(r.identify("") == .failure(.missing))
+        #expect(r.identify("not-a-uuid") == .failure(.invalid))
+        #expect(r.identify(idB) == .failure(.unknown(idB)))
+        #expect((try? r.identify(idA.uppercased()).get())?.name == "ext")
+        #expect(ExtensionRegistry.IdentifierRejection.unknown(idB).rejection() == .unknownExtension(identifier: idB))
+        #expect(ExtensionRegistry.IdentifierRejection.unknown(idB).rejection(errorReport: true) == .unknownReporter)
     }
 
     /// The eleventh extension is refused with Extension.TooManyExtensions.
     @Test func limit() {
         var r = ExtensionRegistry()
         for i in 0..<10 {
-            #expect(error(r.register(name: "internal-\(i)", body: [], newID: "id-\(i)")) == nil)
+            #expect(error(r.register(ExtensionRegistration(name: "internal-\(i)", body: []), newID: "id-\(i)")) == nil)
         }
-        let refused = error(r.register(name: "internal-10", body: [], newID: "id-10"))
+        let refused = error(r.register(ExtensionRegistration(name: "internal-10", body: []), newID: "id-10"))
         #expect(refused?.errorType == "Extension.TooManyExtensions")
         #expect(refused?.errorMessage == "Extension limit (10) reached")
     }

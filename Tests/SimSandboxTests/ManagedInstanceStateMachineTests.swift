@@ -1,6 +1,7 @@
 import SimCore
 import SimDomain
 import SimTelemetry
+import SimUV
 import Testing
 
 @testable import SimSandbox
@@ -19,9 +20,10 @@ private func invocation(_ id: String) -> Invocation {
         traceID: "Root=1-0-0")
 }
 
+/// The results the invokers get, as the sandbox renders them.
 private func completions(_ actions: [Action]) -> [String: InvokeOutcome] {
     var found: [String: InvokeOutcome] = [:]
-    for case .complete(let id, let outcome) in actions { found[id] = outcome }
+    for case .complete(let id, let outcome) in actions { found[id] = outcome.rendered(requestID: id) }
     return found
 }
 
@@ -51,7 +53,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         #expect(!machine.frozen)
         #expect(machine.runtimeNext().0 == .hold)
         #expect(machine.runtimeNext().0 == .hold)
-        #expect(machine.runtimeNext().0 == .error(.internalError))
+        #expect(machine.runtimeNext().0 == .error(.tooManyIdleRuntimes))
         #expect(machine.canAcceptInvoke && machine.inFlightCount == 0)
     }
 
@@ -90,7 +92,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         var machine = servingMachine(clock)
         for id in ["a", "b", "c"] { _ = machine.invoke(invocation(id)) }
         clock.advance(milliseconds: 30)
-        let (reply, actions) = machine.runtimeResult(requestID: "b", isError: false, outcome: ok)
+        let (reply, actions) = machine.runtimeResult(requestID: "b", isError: false, outcome: .runtime(ok))
         #expect(reply == .accepted)
         #expect(completions(actions) == ["b": ok])
         #expect(actions.contains(.cancelInvokeTimer(requestID: "b")))
@@ -100,11 +102,13 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         #expect(report(actions)?.durationMs == 30)
         #expect(machine.inFlightCount == 2)
         let error = InvokeOutcome.functionError(body: [2], contentType: nil, errorType: "ValueError")
-        let (errorReply, errorActions) = machine.runtimeResult(requestID: "a", isError: true, outcome: error)
+        let (errorReply, errorActions) = machine.runtimeResult(requestID: "a", isError: true, outcome: .runtime(error))
         #expect(errorReply == .accepted)
         #expect(completions(errorActions) == ["a": error])
-        #expect(machine.runtimeResult(requestID: "b", isError: false, outcome: ok).0 == .error(.invalidRequestID))
-        #expect(machine.runtimeResult(requestID: "zz", isError: true, outcome: ok).0 == .error(.invalidRequestID))
+        #expect(
+            machine.runtimeResult(requestID: "b", isError: false, outcome: .runtime(ok)).0 == .error(.invalidRequestID))
+        #expect(
+            machine.runtimeResult(requestID: "zz", isError: true, outcome: .runtime(ok)).0 == .error(.invalidRequestID))
         #expect(machine.inFlightCount == 1)
     }
 
@@ -118,13 +122,14 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         _ = machine.invoke(invocation("b"))
         let idOfB = try #require(machine.invocationID(for: "b"))
         #expect(
-            machine.runtimeResult(requestID: "a", isError: false, outcome: ok, invocationID: idOfB).0
+            machine.runtimeResult(requestID: "a", isError: false, outcome: .runtime(ok), invocationID: idOfB).0
                 == .error(.invokeTimeout))
         #expect(machine.responseStreamStarted(requestID: "a") == nil)
         #expect(machine.responseStreamStarted(requestID: "a") == .error(.invalidRequestID))
-        #expect(machine.runtimeResult(requestID: "a", isError: false, outcome: ok).0 == .error(.invalidRequestID))
+        #expect(
+            machine.runtimeResult(requestID: "a", isError: false, outcome: .runtime(ok)).0 == .error(.invalidRequestID))
         let (reply, actions) = machine.runtimeResult(
-            requestID: "a", isError: false, outcome: ok, streamedBytes: 10)
+            requestID: "a", isError: false, outcome: .runtime(ok), streamedBytes: 10)
         #expect(reply == .accepted)
         #expect(completions(actions)["a"] == ok)
     }
@@ -137,11 +142,11 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         _ = machine.invoke(invocation("a"))
         #expect(machine.responseStreamStarted(requestID: "a") == nil)
         let error = InvokeOutcome.functionError(body: [3], contentType: nil, errorType: "Gave.Up")
-        let (reply, actions) = machine.runtimeResult(requestID: "a", isError: true, outcome: error)
+        let (reply, actions) = machine.runtimeResult(requestID: "a", isError: true, outcome: .runtime(error))
         #expect(reply == .accepted)
         #expect(completions(actions) == ["a": error])
         #expect(
-            machine.runtimeResult(requestID: "a", isError: false, outcome: ok, streamedBytes: 5).0
+            machine.runtimeResult(requestID: "a", isError: false, outcome: .runtime(ok), streamedBytes: 5).0
                 == .error(.invalidRequestID))
     }
 
@@ -168,9 +173,11 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
             return
         }
         #expect(machine.inFlightCount == 1)
-        #expect(machine.runtimeResult(requestID: "a", isError: false, outcome: ok).0 == .error(.invokeTimeout))
-        #expect(machine.runtimeResult(requestID: "a", isError: false, outcome: ok).0 == .error(.invalidRequestID))
-        #expect(machine.runtimeResult(requestID: "b", isError: false, outcome: ok).0 == .accepted)
+        #expect(
+            machine.runtimeResult(requestID: "a", isError: false, outcome: .runtime(ok)).0 == .error(.invokeTimeout))
+        #expect(
+            machine.runtimeResult(requestID: "a", isError: false, outcome: .runtime(ok)).0 == .error(.invalidRequestID))
+        #expect(machine.runtimeResult(requestID: "b", isError: false, outcome: .runtime(ok)).0 == .accepted)
     }
 
     /// An invoke that times out before any worker took it leaves nothing behind: the next /next does not get it.
@@ -182,7 +189,8 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         let actions = machine.invokeTimerFired(requestID: "a")
         #expect(finishedRuntimes(actions).isEmpty)
         #expect(machine.runtimeNext().0 == .hold)
-        #expect(machine.runtimeResult(requestID: "a", isError: false, outcome: ok).0 == .error(.invalidRequestID))
+        #expect(
+            machine.runtimeResult(requestID: "a", isError: false, outcome: .runtime(ok)).0 == .error(.invalidRequestID))
     }
 
     /// The runtime's exit fails every invoke in flight with Runtime.ExitError and ends the environment for good.
@@ -191,7 +199,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         var machine = servingMachine(clock)
         _ = machine.invoke(invocation("a"))
         _ = machine.invoke(invocation("b"))
-        let actions = machine.runtimeExited("exit status 1", code: 1)
+        let actions = machine.runtimeExited(.exited(1))
         let results = completions(actions)
         #expect(Set(results.keys) == ["a", "b"])
         #expect(
@@ -237,7 +245,7 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         var machine = SandboxStateMachine(function: managedFunction(), clock: ManualClock())
         _ = machine.prewarm()
         _ = machine.extensionsLaunched(names: [])
-        let failed = machine.runtimeExited("exit status 1", code: 1)
+        let failed = machine.runtimeExited(.exited(1))
         #expect(initReports(failed).map(\.phase) == [.initial])
         #expect(machine.processesGone() == [.available(.uninitialized)])
         #expect(!machine.canAcceptInvoke)
@@ -254,15 +262,15 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         _ = machine.prewarm()
         _ = machine.extensionsLaunched(names: ["ext"])
         let (invoke, _) = machine.extensionRegister(
-            name: "ext", body: Array(#"{"events":["INVOKE","SHUTDOWN"]}"#.utf8), newID: "id-1")
+            ExtensionRegistration(name: "ext", body: Array(#"{"events":["INVOKE","SHUTDOWN"]}"#.utf8)), newID: "id-1")
+        #expect(invoke == .error(.invokeNotDelivered))
         #expect(
-            invoke
-                == .error(
-                    RuntimeAPIError(
-                        status: 403, errorType: "Extension.InvalidEventType",
-                        errorMessage: "INVOKE: ErrorInvalidEventType")))
+            RuntimeAPIError(.invokeNotDelivered)
+                == RuntimeAPIError(
+                    status: 403, errorType: "Extension.InvalidEventType", errorMessage: "INVOKE: ErrorInvalidEventType")
+        )
         let (shutdown, _) = machine.extensionRegister(
-            name: "ext", body: Array(#"{"events":["SHUTDOWN"]}"#.utf8), newID: "id-2")
+            ExtensionRegistration(name: "ext", body: Array(#"{"events":["SHUTDOWN"]}"#.utf8)), newID: "id-2")
         guard case .registered = shutdown else {
             Issue.record("SHUTDOWN registration refused: \(shutdown)")
             return

@@ -1,6 +1,7 @@
 import SimCore
 import SimDomain
 import SimTelemetry
+import SimUV
 import Testing
 
 @testable import SimSandbox
@@ -21,8 +22,9 @@ private func invocation(_ id: String = "req-1", tail: Bool = false) -> Invocatio
         traceID: "Root=1-0-0", wantsLogTail: tail)
 }
 
+/// The result the invoker gets, as the sandbox renders it.
 private func completion(_ actions: [Action]) -> InvokeOutcome? {
-    for case .complete(_, let outcome) in actions { return outcome }
+    for case .complete(let id, let outcome) in actions { return outcome.rendered(requestID: id) }
     return nil
 }
 
@@ -110,7 +112,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
             requestID: "req-1", isError: true, outcome: .functionError(body: [], contentType: nil, errorType: "X"))
         #expect(
             errorReply
-                == .error(.invalidTransition(from: "RuntimeResponseStreamingState", to: "InvocationErrorResponse")))
+                == .error(.invalidTransition(from: .streaming, to: .invocationErrorResponse)))
         #expect(machine.responseStreamStarted(requestID: "req-1") != nil)
         clock.advance(milliseconds: 30)
         let (reply, actions) = machine.runtimeResult(
@@ -144,16 +146,29 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(third != second)
         let ok = InvokeOutcome.success(body: [], contentType: nil)
         #expect(
-            machine.runtimeResult(requestID: "req-3", isError: false, outcome: ok, invocationID: second).0
+            machine.runtimeResult(requestID: "req-3", isError: false, outcome: .runtime(ok), invocationID: second).0
                 == .error(.invokeTimeout))
         #expect(
-            machine.runtimeResult(requestID: "req-3", isError: true, outcome: ok, invocationID: "made-up").0
+            machine.runtimeResult(requestID: "req-3", isError: true, outcome: .runtime(ok), invocationID: "made-up").0
                 == .error(.invokeTimeout))
         #expect(
-            machine.runtimeResult(requestID: "req-3", isError: false, outcome: ok, invocationID: third).0 == .accepted)
+            machine.runtimeResult(requestID: "req-3", isError: false, outcome: .runtime(ok), invocationID: third).0
+                == .accepted)
         _ = machine.runtimeNext()
         _ = machine.invoke(invocation("req-4"))
-        #expect(machine.runtimeResult(requestID: "req-4", isError: false, outcome: ok).0 == .accepted)
+        #expect(machine.runtimeResult(requestID: "req-4", isError: false, outcome: .runtime(ok)).0 == .accepted)
+    }
+
+    /// Each invoke's `Lambda-Runtime-Invocation-Id` is the next identifier of the injected source, in order.
+    @Test func invocationIDsComeFromTheInjectedSource() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock(), ids: SequentialIDs())
+        coldStart(&machine, invocation())
+        _ = machine.runtimeNext()
+        #expect(machine.invocationID(for: "req-1") == "00000000-0000-4000-8000-000000000001")
+        _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
+        _ = machine.runtimeNext()
+        _ = machine.invoke(invocation("req-2"))
+        #expect(machine.invocationID(for: "req-2") == "00000000-0000-4000-8000-000000000002")
     }
 
     /// A freeze decided at the end of an invoke is dropped when the next invoke is placed before it runs
@@ -238,10 +253,10 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
         let (reply, _) = machine.runtimeResult(
             requestID: "req-1", isError: true, outcome: .success(body: [], contentType: nil))
-        #expect(reply == .error(.invalidTransition(from: "RuntimeResponseSentState", to: "InvocationErrorResponse")))
+        #expect(reply == .error(.invalidTransition(from: .responseSent, to: .invocationErrorResponse)))
         let (again, _) = machine.runtimeResult(
             requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
-        #expect(again == .error(.invalidTransition(from: "RuntimeResponseSentState", to: "InvocationResponse")))
+        #expect(again == .error(.invalidTransition(from: .responseSent, to: .invocationResponse)))
         #expect(
             RuntimeAPIError.invalidTransition(from: "Ready", to: "InitError").errorMessage
                 == "State transition from Ready to InitError failed for runtime. Error: State transition is not allowed"
@@ -307,7 +322,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
         _ = machine.runtimeNext()
-        let actions = machine.runtimeExited("exit status 2", code: 2)
+        let actions = machine.runtimeExited(.exited(2))
         #expect(
             completion(actions)
                 == .platformError(
@@ -320,7 +335,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var zero = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&zero, invocation())
         _ = zero.runtimeNext()
-        if case .platformError(_, let message)? = completion(zero.runtimeExited("exit status 0", code: 0)) {
+        if case .platformError(_, let message)? = completion(zero.runtimeExited(.exited(0))) {
             #expect(message == "RequestId: req-1 Error: Runtime exited without providing a reason")
         }
     }
@@ -332,7 +347,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         var oom = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&oom, invocation())
         _ = oom.runtimeNext()
-        let killed = oom.runtimeExited("signal: killed", code: nil, outOfMemory: true)
+        let killed = oom.runtimeExited(.signaled(SIGKILL), outOfMemory: true)
         #expect(report(killed)?.status == .error("Runtime.OutOfMemory"))
         #expect(report(killed)?.processExited == true)
 
@@ -347,9 +362,9 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
 
         var missing = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&missing, invocation())
-        _ = missing.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        _ = missing.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
         _ = missing.extensionsLaunched(names: [])
-        let second = missing.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        let second = missing.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
         #expect(report(second)?.status == .error("Runtime.InvalidEntrypoint"))
         #expect(report(second)?.processExited == false)
     }
@@ -359,14 +374,14 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let clock = ManualClock()
         var machine = SandboxStateMachine(function: makeFunction(), clock: clock)
         coldStart(&machine, invocation())
-        let first = machine.runtimeExited("exit status 1", code: 1)
+        let first = machine.runtimeExited(.exited(1))
         #expect(initReports(first).map(\.phase) == [.initial])
         #expect(initReports(first).first?.outcome == .error("Runtime.ExitError"))
         #expect(completion(first) == nil)
         #expect(first.last == .kill(.failure, deadlineMilliseconds: 0))
         #expect(machine.processesGone() == [.launchExtensions(phase: .invoke), .startTimer(milliseconds: 3000)])
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
-        let second = machine.runtimeExited("exit status 1", code: 1)
+        let second = machine.runtimeExited(.exited(1))
         #expect(initReports(second).map(\.phase) == [.invoke])
         #expect(initReports(second).first?.outcome == .error("Runtime.ExitError"))
         #expect(startedRequests(second) == ["req-1"])
@@ -387,21 +402,21 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let (reply, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
         #expect(reply == .accepted)
         let (again, _) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
-        #expect(again == .error(.invalidTransition(from: "InitError", to: "InitError")))
-        #expect(machine.runtimeNext().0 == .error(.invalidTransition(from: "InitError", to: "Ready")))
-        _ = machine.runtimeExited("exit status 1", code: 1)
+        #expect(again == .error(.invalidTransition(from: .initError, to: .initError)))
+        #expect(machine.runtimeNext().0 == .error(.invalidTransition(from: .initError, to: .ready)))
+        _ = machine.runtimeExited(.exited(1))
         _ = machine.processesGone()
         _ = machine.extensionsLaunched(names: [])
         let (_, actions) = machine.runtimeInitError(outcome: body, errorType: "X.Y")
         #expect(completion(actions) == body)
-        #expect(machine.runtimeExited("exit status 1", code: 1).isEmpty)
+        #expect(machine.runtimeExited(.exited(1)).isEmpty)
     }
 
     /// /init/error after init is 403 from Ready.
     @Test func initErrorAfterInitIs403() {
         var machine = warmMachine(ManualClock())
         let (reply, _) = machine.runtimeInitError(outcome: .success(body: [], contentType: nil), errorType: "X")
-        #expect(reply == .error(.invalidTransition(from: "Ready", to: "InitError")))
+        #expect(reply == .error(.invalidTransition(from: .ready, to: .initError)))
     }
 
     /// The 10 s init limit logs Status: timeout and retries the init inside the invoke.
@@ -422,11 +437,15 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func spawnFailure() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
-        let first = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
+        let first = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
         #expect(first.contains(.launchExtensions(phase: .invoke)))
         _ = machine.extensionsLaunched(names: [])
-        let second = machine.spawnFailed(errorType: "Runtime.InvalidEntrypoint", message: "m")
-        #expect(completion(second) == .platformError(errorType: "Runtime.InvalidEntrypoint", message: "m"))
+        let second = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        #expect(
+            completion(second)
+                == .platformError(
+                    errorType: "Runtime.InvalidEntrypoint",
+                    message: "RequestId: req-1 Error: fork/exec m: no such file or directory"))
         #expect(second.last == .available(.uninitialized))
     }
 
@@ -473,7 +492,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func exitWhileReady() {
         var machine = warmMachine(ManualClock())
         #expect(
-            machine.runtimeExited("signal: killed", code: nil) == [.thaw, .kill(.failure, deadlineMilliseconds: 0)])
+            machine.runtimeExited(.signaled(SIGKILL)) == [.thaw, .kill(.failure, deadlineMilliseconds: 0)])
         #expect(!machine.canAcceptInvoke)
         #expect(machine.processesGone() == [.available(.uninitialized)])
     }
@@ -491,6 +510,56 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(actions.last == .kill(.spindown, deadlineMilliseconds: 300))
         var idle = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         #expect(idle.shutdown() == [.terminated])
+    }
+
+    /// The exit of a runtime being stopped (a timeout's reset) decides nothing: the reset ends when every process is
+    /// gone, as it would without the exit.
+    @Test func exitWhileResettingChangesNothing() {
+        var machine = SandboxStateMachine(function: makeFunction(timeout: 1), clock: ManualClock())
+        coldStart(&machine, invocation())
+        _ = machine.runtimeNext()
+        _ = machine.timerFired()
+        #expect(machine.runtimeExited(.signaled(SIGKILL)).isEmpty)
+        #expect(machine.extensionExited(name: "gone", status: .signaled(SIGKILL)).isEmpty)
+        #expect(machine.processesGone() == [.available(.uninitialized)])
+        #expect(machine.runtimeExited(.exited(1)).isEmpty)
+    }
+
+    /// A runtime that could not be spawned has no process to wait for: the machine moves on at once, and the end
+    /// of the kill it asked for (with nothing held for SHUTDOWN) finds it past the reset and changes nothing.
+    @Test func killAfterSpawnFailureEndsQuietly() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        coldStart(&machine, invocation())
+        let first = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        #expect(first.contains(.launchExtensions(phase: .invoke)))
+        #expect(machine.releaseShutdownEvents().isEmpty)
+        #expect(machine.processesGone().isEmpty)
+        #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
+        let second = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        #expect(second.last == .available(.uninitialized))
+        #expect(machine.processesGone().isEmpty)
+        #expect(machine.canAcceptInvoke)
+    }
+
+    /// A failed init ahead of traffic makes the next init a suppressed one (phase invoke, inside the invoke that
+    /// needs it) until one succeeds; a reset after that starts with a normal init again.
+    @Test func suppressedInitUntilOneSucceeds() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.prewarm()
+        _ = machine.extensionsLaunched(names: [])
+        _ = machine.runtimeExited(.exited(1))
+        #expect(machine.processesGone() == [.available(.uninitialized)])
+        #expect(machine.invoke(invocation()).first == .launchExtensions(phase: .invoke))
+        _ = machine.extensionsLaunched(names: [])
+        _ = machine.runtimeExited(.exited(1))
+        _ = machine.processesGone()
+        #expect(machine.invoke(invocation("req-2")).first == .launchExtensions(phase: .invoke))
+        _ = machine.extensionsLaunched(names: [])
+        #expect(
+            machine.runtimeNext().0 == .invocation(invocation("req-2"), deadlineEpochMilliseconds: 1_700_000_003_000))
+        _ = machine.runtimeExited(.exited(1))
+        _ = machine.processesGone()
+        #expect(machine.invoke(invocation("req-3")).first == .launchExtensions(phase: .initial))
     }
 
     /// A prewarmed sandbox holds the first /next until an invoke arrives.
