@@ -30,7 +30,7 @@ typedef struct {
 
 static void *run_connection(void *argument) {
     connection_run *run = argument;
-    int fd = wire_connect(run->port);
+    int fd = wire_connect("127.0.0.1", run->port);
     if (fd < 0) {
         perror("perf-floor invoke: connect");
         exit(1);

@@ -17,11 +17,14 @@ int floor_runtime(int argc, char **argv) {
     (void)argv;
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
     const char *colon = api ? strrchr(api, ':') : NULL;
-    if (!colon) {
+    if (!colon || colon - api >= 64) {
         fprintf(stderr, "perf-floor runtime: AWS_LAMBDA_RUNTIME_API is not set to HOST:PORT\n");
         return 1;
     }
-    int fd = wire_connect(atoi(colon + 1));
+    // Each sandbox of lambda-sim listens on an address of its own (127.x.y.z), so the host matters.
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - api), api);
+    int fd = wire_connect(host, atoi(colon + 1));
     if (fd < 0) {
         perror("perf-floor runtime: connect");
         return 1;

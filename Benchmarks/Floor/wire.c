@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "wire.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -116,10 +117,10 @@ int wire_write_all(int fd, const char *first, size_t first_length, const char *s
     return 0;
 }
 
-int wire_connect(int port) {
+int wire_connect(const char *host, int port) {
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &address.sin_addr) != 1) return -1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in address = {
-        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
         if (fd >= 0) close(fd);
         return -1;

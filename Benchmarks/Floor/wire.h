@@ -43,8 +43,8 @@ ssize_t wire_header(const char *head, size_t length, const char *name, const cha
 /// Waits for a non-blocking socket to drain. Returns 0, or -1 when the peer is gone.
 int wire_write_all(int fd, const char *first, size_t first_length, const char *second, size_t second_length);
 
-/// A TCP connection to 127.0.0.1:`port` with Nagle's algorithm off, or -1.
-int wire_connect(int port);
+/// A TCP connection to `host` (an IPv4 address such as 127.0.0.1) at `port` with Nagle's algorithm off, or -1.
+int wire_connect(const char *host, int port);
 
 /// The monotonic clock in nanoseconds.
 uint64_t wire_now(void);
