@@ -81,6 +81,7 @@ done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 field() { sed -E "s/(^|.*[[:space:]])$1=([0-9.]+).*/\2/" <<<"$2"; }
 declare -A cpu p50 p99 rate
+# shellcheck disable=SC2034 # the figures are read through summary's nameref
 for round in $(seq "$rounds"); do
     count=${#names[@]}; order=()
     for i in $(seq 0 $((count - 1))); do order+=("${names[(i + round) % count]}"); done
@@ -109,6 +110,7 @@ summary() {
         sim+=("${values[sim-$3,$round]}"); relay+=("${values[relay,$round]}")
         ratio+=("$(awk -v s="${values[sim-$3,$round]}" -v r="${values[relay,$round]}" 'BEGIN {printf "%.2f", s / r}')")
     done
+    # shellcheck disable=SC2016 # backquotes for Markdown
     printf '| %s, `%s` | %s | %s | %s |\n' "$1" "$3" "$(median "${sim[@]}")" "$(median "${relay[@]}")" \
         "$(median "${ratio[@]}")"
 }
@@ -120,6 +122,7 @@ extra() {
         difference+=("$(awk -v m="${values[sim-$3,$round]}" -v n="${values[sim-none,$round]}" \
             'BEGIN {printf "%+.1f", m - n}')")
     done
+    # shellcheck disable=SC2016 # backquotes for Markdown
     printf '| %s added by `%s` over `none` | %s | — | — |\n' "$1" "$3" "$(median "${difference[@]}")"
 }
 
