@@ -188,6 +188,11 @@ int floor_relay(int argc, char **argv) {
     connections = calloc((size_t)connection_limit, sizeof *connections);
     idle_runtimes = calloc((size_t)connection_limit, sizeof *idle_runtimes);
     waiting = calloc((size_t)connection_limit, sizeof *waiting);
+    // A parent may have started it with signals blocked (a spawning thread's mask is inherited): SIGTERM must stop
+    // it, and its runtimes inherit the mask in turn.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, stop);
     signal(SIGTERM, stop);
