@@ -9,7 +9,8 @@ Usage: scripts/bench-report.py < benchmark-output.txt
   runtime and client); Invoke:TwoRoundTrips, two loopback round trips to an echo thread, is printed as a reference.
 - Invoke:SimulatorCPU/*: utime+stime of the `lambda-sim run` process per invoke, divided by Invoke:RelayFloorCPU
   (the same figure for the C relay floor), and what signal/cgroup add over none.
-- Invoke:Throughput/*: invokes/s (p99 is the slow end).
+- Invoke:Throughput/*: invokes/s (p99 is the slow end), divided by Invoke:ThroughputRelayFloor/100clients (the C
+  relay floor with as many fixture runtimes and the same clients).
 - Orchestrator:ScaleOut/*: time to ready, time and simulator memory per sandbox, and the per-sandbox time as a
   multiple of the one at 1,000 sandboxes (linear scale-out keeps it near 1).
 """
@@ -94,11 +95,14 @@ if cpu:
 
 throughput = [(b, figure(b, "Invokes/s")) for b in sorted(metrics) if b.startswith("Invoke:Throughput/")]
 throughput = [(b, e) for b, e in throughput if e]
+relay_rate = figure("Invoke:ThroughputRelayFloor/100clients", "Invokes/s")
 if throughput:
-    print("| Throughput | p50 (invokes/s) | slow end, p99 (invokes/s) |")
-    print("| --- | ---: | ---: |")
+    print("| Throughput | p50 (invokes/s) | slow end, p99 (invokes/s) | C relay floor p50 (invokes/s) | p50 ÷ floor |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for benchmark, entry in throughput:
-        print(f"| {benchmark} | {entry['p50']:.0f} | {entry['p99']:.0f} |")
+        floor = f"{relay_rate['p50']:.0f}" if relay_rate else "—"
+        ratio = f"{entry['p50'] / relay_rate['p50']:.2f}" if relay_rate and relay_rate["p50"] > 0 else "—"
+        print(f"| {benchmark} | {entry['p50']:.0f} | {entry['p99']:.0f} | {floor} | {ratio} |")
     print()
 
 scale = []
