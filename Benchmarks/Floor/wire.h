@@ -39,8 +39,8 @@ int wire_read_message(int fd, wire_buffer *buffer, wire_frame *frame);
 /// bytes and returns the value's length, or -1 when the head has no such header.
 ssize_t wire_header(const char *head, size_t length, const char *name, const char **value);
 
-/// Writes all of the `count` buffers (one `writev` when the socket takes them at once, as loopback does).
-/// Waits for a non-blocking socket to drain. Returns 0, or -1 when the peer is gone.
+/// Writes `first` and then `second` (which may be empty) in full: one `writev` when the socket takes both at once,
+/// as loopback does; a non-blocking socket that is full is waited for. Returns 0, or -1 when the peer is gone.
 int wire_write_all(int fd, const char *first, size_t first_length, const char *second, size_t second_length);
 
 /// A TCP connection to `host` (an IPv4 address such as 127.0.0.1) at `port` with Nagle's algorithm off, or -1.
