@@ -113,6 +113,9 @@ if Context.environment["LAMBDA_SIM_BENCHMARKS"] != nil {
     package.targets += [
         .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport", swiftSettings: strict),
         .target(name: "CHeapUsage", path: "Benchmarks/CHeapUsage"),
+        // The C floor of a warm invoke (`perf-floor relay`), a C echo runtime and a keep-alive invoker, in one
+        // executable that the benchmarks start as a child process; scripts/measure-cpu.sh compiles the same files.
+        .executableTarget(name: "perf-floor", path: "Benchmarks/Floor"),
         .executableTarget(
             name: "FreezeBenchmarks", dependencies: benchmark + ["SimCore", "SimDomain", "SimSandbox", "SimUV"],
             path: "Benchmarks/FreezeBenchmarks", plugins: plugin),

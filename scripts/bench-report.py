@@ -5,10 +5,12 @@ Usage: scripts/bench-report.py < benchmark-output.txt
 
 - Freeze:Signal/* and Freeze:Cgroup/*: the latency the freezer confirmed (its own clock, request to confirmation),
   divided by Freeze:RawKill/* of the same direction and size (kill() and waitid, measured in the same run).
-- Invoke:Warm/*: wall clock of one warm invoke, divided by Invoke:Floor(2xRTT).
-- Invoke:SimulatorCPU/*: utime+stime of the `lambda-sim run` process per invoke, and what signal/cgroup add
-  over none.
-- Invoke:Throughput/*: invokes/s (p99 is the slow end).
+- Invoke:Warm/*: wall clock of one warm invoke, divided by Invoke:WarmRelayFloor (the C relay floor with the same
+  runtime and client); Invoke:TwoRoundTrips, two loopback round trips to an echo thread, is printed as a reference.
+- Invoke:SimulatorCPU/*: utime+stime of the `lambda-sim run` process per invoke, divided by Invoke:RelayFloorCPU
+  (the same figure for the C relay floor), and what signal/cgroup add over none.
+- Invoke:Throughput/*: invokes/s (p99 is the slow end), divided by Invoke:ThroughputRelayFloor/100clients (the C
+  relay floor with as many fixture runtimes and the same clients).
 - Orchestrator:ScaleOut/*: time to ready, time and simulator memory per sandbox, and the per-sandbox time as a
   multiple of the one at 1,000 sandboxes (linear scale-out keeps it near 1).
 """
@@ -59,7 +61,7 @@ for benchmark in sorted(metrics):
             rows.append((benchmark, confirmed["p50"] / 1000, confirmed["p99"] / 1000, floor["p50"]))
     elif benchmark.startswith("Invoke:Warm/"):
         wall = wall_us(benchmark)
-        floor = wall_us("Invoke:Floor(2xRTT)")
+        floor = wall_us("Invoke:WarmRelayFloor")
         if wall and floor:
             rows.append((benchmark, wall["p50"], wall["p99"], floor["p50"]))
 if rows:
@@ -69,26 +71,38 @@ if rows:
         ratio = f"{p50 / floor:.2f}" if floor > 0 else "—"
         print(f"| {benchmark} | {p50:.0f} | {p99:.0f} | {floor:.0f} | {ratio} |")
     print()
+round_trips = wall_us("Invoke:TwoRoundTrips")
+if round_trips:
+    print(f"(Invoke:Warm's floor is Invoke:WarmRelayFloor; for reference, two loopback round trips of the same client "
+          f"to an echo thread, Invoke:TwoRoundTrips: p50 {round_trips['p50']:.0f} µs.)")
+    print()
 
 cpu = {b.split("/", 1)[1]: figure(b, "Simulator CPU (ns/invoke)") for b in metrics if b.startswith("Invoke:SimulatorCPU/")}
 cpu = {mode: entry for mode, entry in cpu.items() if entry}
+relay = figure("Invoke:RelayFloorCPU", "Simulator CPU (ns/invoke)")
 if cpu:
-    print("| Simulator CPU per warm invoke | p50 (µs) | p99 (µs) | over `none` (µs) |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| Simulator CPU per warm invoke | p50 (µs) | p99 (µs) | C relay floor p50 (µs) | p50 ÷ floor | over `none` (µs) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     base = cpu.get("none", {}).get("p50")
+    floor = f"{relay['p50'] / 1000:.0f}" if relay else "—"
     for mode in ["none", "signal", "cgroup"]:
         if mode in cpu:
             over = f"{(cpu[mode]['p50'] - base) / 1000:+.0f}" if base is not None and mode != "none" else "—"
-            print(f"| `{mode}` | {cpu[mode]['p50'] / 1000:.0f} | {cpu[mode]['p99'] / 1000:.0f} | {over} |")
+            ratio = f"{cpu[mode]['p50'] / relay['p50']:.2f}" if relay and relay["p50"] > 0 else "—"
+            print(f"| `{mode}` | {cpu[mode]['p50'] / 1000:.0f} | {cpu[mode]['p99'] / 1000:.0f} | {floor} | {ratio} "
+                  f"| {over} |")
     print()
 
 throughput = [(b, figure(b, "Invokes/s")) for b in sorted(metrics) if b.startswith("Invoke:Throughput/")]
 throughput = [(b, e) for b, e in throughput if e]
+relay_rate = figure("Invoke:ThroughputRelayFloor/100clients", "Invokes/s")
 if throughput:
-    print("| Throughput | p50 (invokes/s) | slow end, p99 (invokes/s) |")
-    print("| --- | ---: | ---: |")
+    print("| Throughput | p50 (invokes/s) | slow end, p99 (invokes/s) | C relay floor p50 (invokes/s) | p50 ÷ floor |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for benchmark, entry in throughput:
-        print(f"| {benchmark} | {entry['p50']:.0f} | {entry['p99']:.0f} |")
+        floor = f"{relay_rate['p50']:.0f}" if relay_rate else "—"
+        ratio = f"{entry['p50'] / relay_rate['p50']:.2f}" if relay_rate and relay_rate["p50"] > 0 else "—"
+        print(f"| {benchmark} | {entry['p50']:.0f} | {entry['p99']:.0f} | {floor} | {ratio} |")
     print()
 
 scale = []

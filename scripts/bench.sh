@@ -8,6 +8,7 @@ scripts/setup.sh >/dev/null
 export LAMBDA_SIM_BENCHMARKS=1
 swift build -c release --scratch-path .build-bench --product lambda-sim-fixture
 swift build -c release --scratch-path .build-bench --product lambda-sim
+swift build -c release --scratch-path .build-bench --product perf-floor
 output="$(mktemp "${TMPDIR:-/tmp}/lambda-sim-bench.XXXXXX")"
 swift package --scratch-path .build-bench benchmark --no-progress "$@" | tee "$output"
 echo

@@ -44,6 +44,11 @@ if [[ -f .swift-format ]]; then
     swift format lint --strict --recursive Sources Tests Package.swift Benchmarks Fuzz Examples
 fi
 
+# The C floor tools (Benchmarks/Floor), which scripts/measure-cpu.sh and the benchmarks build, stay warning-free.
+echo "test: Benchmarks/Floor compiles"
+"${CC:-$(command -v clang || command -v gcc || command -v cc)}" -O2 -Wall -Wextra -Werror -pthread -o /dev/null \
+    Benchmarks/Floor/*.c
+
 echo "test: swift build --build-tests"
 swift build --build-tests
 # Serially: the integration tests start real runtimes, extensions and memory hogs, and timing checks

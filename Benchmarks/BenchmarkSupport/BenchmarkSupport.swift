@@ -112,18 +112,7 @@ public final class SimulatorProcess: @unchecked Sendable {
     }
 
     /// The child's user plus system CPU time so far, in nanoseconds.
-    public var cpuNanoseconds: UInt64 {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = read(fd, &buffer, buffer.count)
-        guard n > 0, let end = buffer[0..<n].lastIndex(of: UInt8(ascii: ")")) else { return 0 }
-        // Fields after the command: state is field 3, utime 14 and stime 15.
-        let fields = String(decoding: buffer[(end + 2)..<n], as: UTF8.self).split(separator: " ")
-        let ticks = (UInt64(fields[11]) ?? 0) + (UInt64(fields[12]) ?? 0)
-        return ticks * 1_000_000_000 / UInt64(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    public var cpuNanoseconds: UInt64 { processCPUNanoseconds(pid) }
 
     /// Sends SIGINT (a graceful stop) and waits for the child.
     public func stop() {
@@ -131,4 +120,19 @@ public final class SimulatorProcess: @unchecked Sendable {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
     }
+}
+
+/// The user plus system CPU time of process `pid` so far (`utime + stime` from `/proc/PID/stat`, its children not
+/// included), in nanoseconds; 0 when it cannot be read.
+public func processCPUNanoseconds(_ pid: pid_t) -> UInt64 {
+    let fd = open("/proc/\(pid)/stat", O_RDONLY)
+    guard fd >= 0 else { return 0 }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 1024)
+    let n = read(fd, &buffer, buffer.count)
+    guard n > 0, let end = buffer[0..<n].lastIndex(of: UInt8(ascii: ")")) else { return 0 }
+    // Fields after the command: state is field 3, utime 14 and stime 15.
+    let fields = String(decoding: buffer[(end + 2)..<n], as: UTF8.self).split(separator: " ")
+    let ticks = (UInt64(fields[11]) ?? 0) + (UInt64(fields[12]) ?? 0)
+    return ticks * 1_000_000_000 / UInt64(sysconf(Int32(_SC_CLK_TCK)))
 }

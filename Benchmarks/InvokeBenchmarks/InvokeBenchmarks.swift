@@ -6,7 +6,9 @@ import LambdaSim
     import Glibc
 #endif
 
-/// The floor: a blocking echo server on its own thread answering every request at once.
+/// A reference, not a floor: a blocking echo server on its own thread answering every request at once, so that
+/// `Invoke:TwoRoundTrips` is two loopback round trips of the benchmark's client. The floor of an invoke is the C
+/// relay (`Invoke:WarmRelayFloor`), which also has a runtime to hand the invoke to.
 enum EchoServer {
     static func start() -> Int {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -52,6 +54,7 @@ final class InvokeFixture: @unchecked Sendable {
     var simulator: Simulator?
     var client: BlockingClient?
     var process: SimulatorProcess?
+    var relay: RelayFloorProcess?
 }
 
 /// The simulator's own CPU time per invoke: utime + stime of the `lambda-sim` process over the iteration's
@@ -65,13 +68,31 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 200, scalingFactor: .one,
         maxDuration: .seconds(3), maxIterations: 20_000)
 
-    let floor = InvokeFixture()
+    let roundTrips = InvokeFixture()
     Benchmark(
-        "Invoke:Floor(2xRTT)",
-        configuration: .init(setup: { floor.client = BlockingClient(port: EchoServer.start()) })
+        "Invoke:TwoRoundTrips",
+        configuration: .init(setup: { roundTrips.client = BlockingClient(port: EchoServer.start()) })
     ) { _ in
-        floor.client!.roundTrip(invokeRequest)
-        floor.client!.roundTrip(invokeRequest)
+        roundTrips.client!.roundTrip(invokeRequest)
+        roundTrips.client!.roundTrip(invokeRequest)
+    }
+
+    // The floor of `Invoke:Warm`: the C relay with the same fixture runtime, driven by the same client.
+    let relayFloor = InvokeFixture()
+    Benchmark(
+        "Invoke:WarmRelayFloor",
+        configuration: .init(
+            setup: {
+                let relay = RelayFloorProcess(runtimes: 1, command: [fixturePath()])
+                relayFloor.relay = relay
+                relayFloor.client = BlockingClient(port: relay.port)
+            },
+            teardown: {
+                relayFloor.client = nil
+                relayFloor.relay?.stop()
+            })
+    ) { _ in
+        relayFloor.client!.roundTrip(invokeRequest)
     }
 
     for mode in FreezeMode.allCases {
@@ -122,5 +143,28 @@ let benchmarks: @Sendable () -> Void = {
             let used = fixture.process!.cpuNanoseconds - before
             benchmark.measurement(simulatorCPU, Int(used / UInt64(cpuInvokesPerIteration)))
         }
+    }
+
+    // The floor of `Invoke:SimulatorCPU`: the C relay's own CPU per warm invoke, measured the same way.
+    let relayCPU = InvokeFixture()
+    Benchmark(
+        "Invoke:RelayFloorCPU",
+        configuration: .init(
+            metrics: [simulatorCPU], warmupIterations: 1, maxDuration: .seconds(10), maxIterations: 10,
+            setup: {
+                let relay = RelayFloorProcess(runtimes: 1, command: [fixturePath()])
+                relayCPU.relay = relay
+                relayCPU.client = BlockingClient(port: relay.port)
+            },
+            teardown: {
+                relayCPU.client = nil
+                relayCPU.relay?.stop()
+            })
+    ) { benchmark in
+        let client = relayCPU.client!
+        let before = relayCPU.relay!.cpuNanoseconds
+        for _ in 0..<cpuInvokesPerIteration { client.roundTrip(invokeRequest) }
+        let used = relayCPU.relay!.cpuNanoseconds - before
+        benchmark.measurement(simulatorCPU, Int(used / UInt64(cpuInvokesPerIteration)))
     }
 }

@@ -83,6 +83,7 @@ struct UncheckedBox<T>: @unchecked Sendable {
 
 final class ThroughputFixture: @unchecked Sendable {
     var simulator: Simulator?
+    var relay: RelayFloorProcess?
     var clients: LoopClients?
     var sandboxesBefore = 0
 }
@@ -195,5 +196,36 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.measurement(
                 invokesPerSecond, Int(UInt64(benchmark.scaledIterations.count) * 1_000_000_000 / elapsed))
         }
+    }
+
+    // The floor of the throughput benchmarks: the C relay with as many copies of the fixture, driven by the same
+    // clients.
+    let relayFloor = ThroughputFixture()
+    Benchmark(
+        "Invoke:ThroughputRelayFloor/\(clientCount)clients",
+        configuration: .init(
+            metrics: [.throughput, .wallClock, invokesPerSecond], timeUnits: .microseconds,
+            warmupIterations: 1, scalingFactor: .kilo, maxDuration: .seconds(8), maxIterations: 1_000,
+            setup: {
+                let relay = RelayFloorProcess(runtimes: 2 * clientCount, command: [fixturePath()])
+                relayFloor.relay = relay
+                let clients = try await LoopClients(count: clientCount, port: relay.port)
+                relayFloor.clients = clients
+                await clients.round(total: 3 * invokesPerIteration)
+            },
+            teardown: {
+                let failures = relayFloor.clients?.failures ?? 0
+                await relayFloor.clients?.stop()
+                relayFloor.clients = nil
+                relayFloor.relay?.stop()
+                relayFloor.relay = nil
+                print("Invoke:ThroughputRelayFloor/\(clientCount)clients: \(failures) non-200 answers")
+            })
+    ) { benchmark in
+        let start = monotonicNanoseconds()
+        await relayFloor.clients!.round(total: benchmark.scaledIterations.count)
+        let elapsed = monotonicNanoseconds() - start
+        benchmark.measurement(
+            invokesPerSecond, Int(UInt64(benchmark.scaledIterations.count) * 1_000_000_000 / elapsed))
     }
 }
