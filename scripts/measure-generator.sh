@@ -16,7 +16,8 @@ if [[ -z "${BIN_DIR:-}" ]]; then
 fi
 bin=$(cd "${BIN_DIR:-.build/release}" && pwd)
 work=$(mktemp -d)
-cc -O2 -Wall -Wextra -Werror -o "$work/load_floor" scripts/perf/load_floor.c
+"${CC:-$(command -v clang || command -v gcc || command -v cc)}" -O2 -Wall -Wextra -Werror -o "$work/load_floor" \
+    scripts/perf/load_floor.c
 port=$((20000 + RANDOM % 20000))
 cat >"$work/serve.yaml" <<YAML
 server:

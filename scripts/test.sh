@@ -48,6 +48,11 @@ fi
 echo "test: Benchmarks/Floor compiles"
 "${CC:-$(command -v clang || command -v gcc || command -v cc)}" -O2 -Wall -Wextra -Werror -pthread -o /dev/null \
     Benchmarks/Floor/*.c
+# So do the one-file floors of scripts/perf (the generator's models, freezing), each a program of its own.
+for floor in scripts/perf/*.c; do
+    echo "test: ${floor} compiles"
+    "${CC:-$(command -v clang || command -v gcc || command -v cc)}" -O2 -Wall -Wextra -Werror -o /dev/null "$floor"
+done
 
 echo "test: swift build --build-tests"
 swift build --build-tests
