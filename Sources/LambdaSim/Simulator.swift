@@ -301,7 +301,12 @@ public final class Simulator: Sendable {
             if let answer { continuation.resume(returning: answer) }
         }
         if let first { return first }
-        let sandboxReason = SandboxStateMachine.ShutdownReason(rawValue: reason.rawValue) ?? .spindown
+        let sandboxReason: SandboxStateMachine.ShutdownReason
+        switch reason {
+        case .spindown: sandboxReason = .spindown
+        case .timeout: sandboxReason = .timeout
+        case .failure: sandboxReason = .failure
+        }
         let outcome = await state.shutdown(reason: sandboxReason)
         // Nothing may be queued to the loop once it has ended: close the door and let the calls inside finish.
         await state.gate.close()

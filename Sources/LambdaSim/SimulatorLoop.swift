@@ -218,11 +218,16 @@ extension FreezeSummary {
 }
 
 extension SandboxState {
-    /// What `sandbox` is doing, by the name `/_sim/sandboxes` gives it (one source for both).
+    /// What `sandbox` is doing (the state `/_sim/sandboxes` names too).
     init(_ sandbox: Sandbox) {
-        guard let state = SandboxState(rawValue: sandbox.stateName) else {
-            preconditionFailure("sandbox state '\(sandbox.stateName)' has no SandboxState case")
+        switch sandbox.lifecycleState {
+        case .idle: self = .idle
+        case .initializing: self = .initializing
+        case .ready: self = .ready
+        case .frozen: self = .frozen
+        case .busy: self = .busy
+        case .resetting: self = .resetting
+        case .shutdown: self = .shutdown
         }
-        self = state
     }
 }

@@ -48,16 +48,16 @@ package final class Sandbox {
     package internal(set) var initDurations = LatencyHistogram()
     let clock: any SimClock
 
-    /// The lifecycle state as status output names it.
-    package var stateName: String {
+    /// What the sandbox is doing, as the status API and the library report it.
+    package var lifecycleState: SandboxLifecycleState {
         switch machine.state {
-        case .idle: return "idle"
-        case .initializing: return "initializing"
-        case .ready: return machine.frozen ? "frozen" : "ready"
-        case .running: return "busy"
-        case .serving(let s): return s.invokes.isEmpty ? "ready" : "busy"
-        case .resetting: return "resetting"
-        case .shutDown: return "shutdown"
+        case .idle: return .idle
+        case .initializing: return .initializing
+        case .ready: return machine.frozen ? .frozen : .ready
+        case .running: return .busy
+        case .serving(let s): return s.invokes.isEmpty ? .ready : .busy
+        case .resetting: return .resetting
+        case .shutDown: return .shutdown
         }
     }
 

@@ -41,7 +41,7 @@ enum StatusAPI {
             ("timeout", .number(LambdaLog.fixed(spec.timeoutSeconds))),
             ("freeze", .string(spec.freezeMode.rawValue)),
             ("sandboxes", number(sandboxes.count)),
-            ("busy", number(sandboxes.filter { $0.stateName == "busy" }.count)),
+            ("busy", number(sandboxes.filter { $0.lifecycleState == .busy }.count)),
             ("inFlight", number(pool.invokesInFlight)),
             ("concurrency", number(pool.concurrency)),
             (
@@ -81,7 +81,7 @@ enum StatusAPI {
         .object([
             ("id", .string(sandbox.id)),
             ("function", .string(pool.function.name)),
-            ("state", .string(sandbox.stateName)),
+            ("state", .string(sandbox.lifecycleState.rawValue)),
             ("runtimeApi", .string(sandbox.runtimeAPI)),
             ("pids", .array(sandbox.pids.map { number(Int($0)) })),
             ("frozen", .bool(sandbox.freezer.isFrozen)),
@@ -137,7 +137,7 @@ enum StatusAPI {
         var byState: [(String, String)] = []
         for pool in pools {
             var counts: [String: Int] = [:]
-            for sandbox in pool.sandboxes { counts[sandbox.stateName, default: 0] += 1 }
+            for sandbox in pool.sandboxes { counts[sandbox.lifecycleState.rawValue, default: 0] += 1 }
             for (state, count) in counts.sorted(by: { $0.key < $1.key }) {
                 byState.append((label(pool, ",state=\"\(state)\""), String(count)))
             }
