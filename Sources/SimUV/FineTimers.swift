@@ -14,6 +14,8 @@ package final class FineTimers: HandleOwner {
     private var entries: [(deadline: UInt64, token: Int, body: () -> Void)] = []
     private var nextToken = 0
     private var armedFor: UInt64 = .max
+    /// The bodies due at one expiry, kept between expiries so that running them allocates nothing.
+    private var dueScratch: [() -> Void] = []
 
     private init?(loop: EventLoop) {
         let fd = timerfd_create(CLOCK_MONOTONIC, Int32(TFD_NONBLOCK | TFD_CLOEXEC))
@@ -55,13 +57,31 @@ package final class FineTimers: HandleOwner {
         return nextToken
     }
 
-    /// Drops the timer `token`, if it has not run yet.
+    /// Drops the timer `token`, if it has not run yet. When it was the earliest, the timerfd is re-armed for the
+    /// next one (or disarmed), so a cancelled timer costs the loop no wake.
     package func cancel(_ token: Int) {
-        entries.removeAll { $0.token == token }
+        guard let index = entries.firstIndex(where: { $0.token == token }) else { return }
+        let deadline = entries.remove(at: index).deadline
+        guard deadline <= armedFor else { return }
+        arm(earliestDeadline() ?? 0)
     }
 
+    /// Whether the timerfd is armed (a wake is coming), for tests.
+    package var isArmed: Bool {
+        var current = itimerspec()
+        timerfd_gettime(timerFD, &current)
+        return current.it_value.tv_sec != 0 || current.it_value.tv_nsec != 0
+    }
+
+    private func earliestDeadline() -> UInt64? {
+        var earliest: UInt64?
+        for entry in entries where entry.deadline < earliest ?? .max { earliest = entry.deadline }
+        return earliest
+    }
+
+    /// Arms the timerfd for `deadline` (monotonic ns), or disarms it for 0.
     private func arm(_ deadline: UInt64) {
-        armedFor = deadline
+        armedFor = deadline == 0 ? .max : deadline
         var spec = itimerspec()
         spec.it_value.tv_sec = Int(deadline / 1_000_000_000)
         spec.it_value.tv_nsec = Int(deadline % 1_000_000_000)
@@ -73,9 +93,18 @@ package final class FineTimers: HandleOwner {
         _ = read(timerFD, &expirations, MemoryLayout<UInt64>.size)
         armedFor = .max
         let now = EventLoop.nanoseconds()
-        let due = entries.filter { $0.deadline <= now }
-        entries.removeAll { $0.deadline <= now }
-        if let next = entries.map(\.deadline).min() { arm(next) }
-        for entry in due { entry.body() }
+        // The due bodies, in a reused buffer (a body may schedule or cancel timers while they run).
+        var due = dueScratch
+        dueScratch = []
+        due.removeAll(keepingCapacity: true)
+        entries.removeAll { entry in
+            guard entry.deadline <= now else { return false }
+            due.append(entry.body)
+            return true
+        }
+        if let next = earliestDeadline() { arm(next) }
+        for body in due { body() }
+        due.removeAll(keepingCapacity: true)
+        dueScratch = due
     }
 }
