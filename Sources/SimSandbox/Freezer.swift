@@ -175,8 +175,8 @@ package final class Freezer {
             }
             done = current.unconfirmed.isEmpty
         case .cgroup:
-            let state = cgroup?.freezerState() ?? "THAWED"
-            done = current.thawing ? state == "THAWED" : state == "FROZEN"
+            let state = cgroup?.freezerState() ?? .thawed
+            done = current.thawing ? state == .thawed : state == .frozen
         }
         pending = current
         if done {

@@ -44,6 +44,9 @@ enum ProcFiles {
         return read(open: fd, body)
     }
 
+    /// Calls `body` with the contents of the small file kept open as `fd` (read again from its start).
+    static func readKept<T>(fd: Int32, _ body: (UnsafeRawBufferPointer) -> T?) -> T? { read(open: fd, body) }
+
     /// Reads the open file `fd` from its start.
     private static func read<T>(open fd: Int32, _ body: (UnsafeRawBufferPointer) -> T?) -> T? {
         withUnsafeTemporaryAllocation(byteCount: stackBytes, alignment: 8) { buffer -> T? in

@@ -74,6 +74,25 @@ package final class SandboxCgroup {
     package private(set) var freezer: Freezer = .none
     /// The freezer state last asked for.
     private var freezeRequested = false
+    /// The freezer's control file (`cgroup.freeze` or `freezer.state`) and state file (`cgroup.events` or
+    /// `freezer.state`), kept open while `maxKeptFreezerFiles` allows, so that a freeze or a thaw is one write and
+    /// each check of it one read instead of an open, a write or read and a close; -1 where not kept.
+    private var freezerFiles: (control: Int32, state: Int32)?
+    /// Whether `freezerFiles` hold room in the budget.
+    private var freezerFilesCounted = false
+    /// Most freezer files kept open by all sandboxes together (two each): beyond them each access opens its own.
+    static let maxKeptFreezerFiles = 2_048
+    private static let keptFreezerFiles = Atomic<Int>(0)
+
+    /// What the freezer reports.
+    package enum FreezerState: Sendable, Equatable {
+        /// Every task is frozen.
+        case frozen
+        /// A freeze was asked for and is not complete yet.
+        case freezing
+        /// Not frozen (or no freezer).
+        case thawed
+    }
 
     /// A cgroup freezer.
     package enum Freezer: Equatable, Sendable {
@@ -304,31 +323,80 @@ package final class SandboxCgroup {
     /// Requests the frozen or thawed state.
     package func setFrozen(_ frozen: Bool) {
         freezeRequested = frozen
-        let path: String
-        let value: String
+        let value: StaticString
         switch freezer {
         case .none: return
-        case .v1(let dir): (path, value) = ("\(dir)/freezer.state", frozen ? "FROZEN" : "THAWED")
-        case .v2(let dir): (path, value) = ("\(dir)/cgroup.freeze", frozen ? "1" : "0")
+        case .v1: value = frozen ? "FROZEN" : "THAWED"
+        case .v2: value = frozen ? "1" : "0"
         }
-        if let code = Self.write(path, value) { note("write", path: path, errno: code, feature: "freeze") }
+        let control = keptFreezerFiles().control
+        if control >= 0 {
+            if pwrite(control, value.utf8Start, value.utf8CodeUnitCount, 0) >= 0 { return }
+            note("write", path: controlPath, errno: errno, feature: "freeze")
+        } else if let code = Self.write(controlPath, value.description) {
+            note("write", path: controlPath, errno: code, feature: "freeze")
+        }
     }
 
-    /// `FROZEN`, `FREEZING` or `THAWED` (v2's `cgroup.events` `frozen` field mapped to the same words).
-    package func freezerState() -> String {
+    /// What the freezer reports now (v2: `cgroup.events`'s `frozen` field, `freezing` while a freeze is asked for
+    /// and not complete).
+    package func freezerState() -> FreezerState {
+        guard freezer != .none else { return .thawed }
+        let state = keptFreezerFiles().state
+        let read: ((UnsafeRawBufferPointer) -> FreezerState?) -> FreezerState? = { body in
+            state >= 0 ? ProcFiles.readKept(fd: state, body) : ProcFiles.readPath(self.statePath, body)
+        }
+        if case .v1 = freezer {
+            return read { bytes in
+                if bytes.starts(with: "FROZEN".utf8) { return .frozen }
+                return bytes.starts(with: "FREEZING".utf8) ? .freezing : .thawed
+            } ?? .thawed
+        }
+        let frozen = read { bytes in ProcFiles.field("frozen ", in: bytes) == 1 ? .frozen : nil }
+        return frozen ?? (freezeRequested ? .freezing : .thawed)
+    }
+
+    private var controlPath: String {
         switch freezer {
-        case .none:
-            return "THAWED"
-        case .v1(let dir):
-            return (Self.readFile("\(dir)/freezer.state") ?? "THAWED").trimmingNewlines
-        case .v2(let dir):
-            let frozen = ProcFiles.readPath("\(dir)/cgroup.events") { bytes in
-                ProcFiles.field("frozen ", in: bytes)
-            }
-            if frozen == 1 { return "FROZEN" }
-            return freezeRequested ? "FREEZING" : "THAWED"
+        case .none: return ""
+        case .v1(let dir): return "\(dir)/freezer.state"
+        case .v2(let dir): return "\(dir)/cgroup.freeze"
         }
     }
+
+    private var statePath: String {
+        switch freezer {
+        case .none: return ""
+        case .v1(let dir): return "\(dir)/freezer.state"
+        case .v2(let dir): return "\(dir)/cgroup.events"
+        }
+    }
+
+    /// The kept freezer files, opened at first use if the budget allows; (-1, -1) when it does not.
+    private func keptFreezerFiles() -> (control: Int32, state: Int32) {
+        if let freezerFiles { return freezerFiles }
+        var files: (control: Int32, state: Int32) = (-1, -1)
+        if Self.keptFreezerFiles.add(2, ordering: .relaxed).newValue <= Self.maxKeptFreezerFiles {
+            files = (open(controlPath, O_WRONLY | O_CLOEXEC), open(statePath, O_RDONLY | O_CLOEXEC))
+            freezerFilesCounted = true
+        } else {
+            Self.keptFreezerFiles.subtract(2, ordering: .relaxed)
+        }
+        freezerFiles = files
+        return files
+    }
+
+    /// Closes the kept freezer files and gives their room back.
+    private func closeFreezerFiles() {
+        guard let files = freezerFiles else { return }
+        freezerFiles = nil
+        if files.control >= 0 { close(files.control) }
+        if files.state >= 0 { close(files.state) }
+        if freezerFilesCounted { Self.keptFreezerFiles.subtract(2, ordering: .relaxed) }
+        freezerFilesCounted = false
+    }
+
+    deinit { closeFreezerFiles() }
 
     /// The cgroup's peak memory use in bytes; nil (reported once) when the hierarchy has no such counter.
     package func peakMemoryBytes() -> Int? {
@@ -366,6 +434,7 @@ package final class SandboxCgroup {
 
     /// Thaws, kills whatever is left and removes the directories.
     package func remove() {
+        closeFreezerFiles()
         var all = Set(directories.values)
         if let dir = freezer.directory { all.insert(dir) }
         Self.killAndRemove(directories: Array(all))

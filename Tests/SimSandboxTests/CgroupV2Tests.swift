@@ -103,8 +103,8 @@ struct CgroupV2Tests {
         if !controllers.contains("pids") { #expect(cgroup.degraded.contains("pids limit")) }
         // Freezing works in every v2 cgroup, controllers or not.
         cgroup.setFrozen(true)
-        #expect(cgroup.freezerState() != "THAWED")
+        #expect(cgroup.freezerState() != .thawed)
         cgroup.setFrozen(false)
-        #expect(cgroup.freezerState() == "THAWED")
+        #expect(cgroup.freezerState() == .thawed)
     }
 }
