@@ -9,19 +9,8 @@ import Testing
     /// A listener that completes connections in the kernel and never reads them: every invoke hangs until the
     /// client timeout.
     private func stalledListener(backlog: Int32 = 64) throws -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        #expect(bound == 0 && listen(fd, backlog) == 0)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+        let socket = try LoopbackSocket(backlog: backlog)
+        return (socket.fd, socket.port)
     }
 
     /// With every connection stalled, invokes due meanwhile wait in a backlog of at most its limit; the schedule

@@ -15,20 +15,9 @@ import Testing
 
         init(delayNanoseconds: UInt64) throws {
             delay = delayNanoseconds
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-            }
-            guard bound == 0, listen(fd, 128) == 0 else { throw POSIXError(.EADDRINUSE) }
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-            }
-            listener = fd
-            port = Int(UInt16(bigEndian: address.sin_port))
+            let socket = try LoopbackSocket()
+            listener = socket.fd
+            port = socket.port
             Thread.detachNewThread { [self] in acceptConnections() }
         }
 
