@@ -101,7 +101,12 @@ static int clibuv_spawn_slots[3] = {-1, -1, -1};
 static pthread_once_t clibuv_spawn_once = PTHREAD_ONCE_INIT;
 
 static inline void clibuv_spawn_reserve_slots(void) {
-    for (int i = 0; i < 3; i++) clibuv_spawn_slots[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int i = 0; i < 3; i++) {
+        // Above 2 even when the simulator started with stdin, stdout or stderr closed, which a slot must not take.
+        int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        clibuv_spawn_slots[i] = null_fd < 0 ? -1 : fcntl(null_fd, F_DUPFD_CLOEXEC, 3);
+        if (null_fd >= 0 && null_fd != clibuv_spawn_slots[i]) close(null_fd);
+    }
 }
 
 /// Reserves the descriptors spawns hand the child's output through, if not yet done: call early, while few
