@@ -95,8 +95,10 @@ extern int dup3(int old_fd, int new_fd, int flags);
 #define CLONE_VFORK 0x00004000
 #endif
 
-/* The two descriptors through which a spawn hands the child its stdout and stderr: reserved once, while the
- * process has few descriptors open (so their numbers are low), pointing at /dev/null between spawns. */
+/* The three descriptors through which a spawn hands the child its stdin, stdout and stderr: reserved once, while
+ * the process has few descriptors open (so their numbers are low), pointing at /dev/null between spawns. Swift may
+ * compile a copy of these statics into each file that uses them, so only one file (SimUV's ChildProcess.swift)
+ * calls clibuv_spawn and clibuv_spawn_reserve. */
 static int clibuv_spawn_slots[3] = {-1, -1, -1};
 static pthread_once_t clibuv_spawn_once = PTHREAD_ONCE_INIT;
 

@@ -175,6 +175,11 @@ package final class ChildProcess {
         outputFile?.onDropped = { [weak self] in self?.onOutputDropped?($0) }
     }
 
+    /// Reserves the descriptors through which spawns hand a child its output (see `clibuv_spawn`), if not yet done.
+    /// Here, in the one file that calls `clibuv_spawn`, because Swift may give each file its own copy of a C
+    /// header's static variables.
+    static func reserveSpawnSlots() { clibuv_spawn_reserve() }
+
     /// A pipe whose both ends are closed on exec.
     private static func makePipe() throws(UVError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]

@@ -30,7 +30,7 @@ package final class ChildReaper {
     private init(loop: EventLoop) throws(UVError) {
         self.loop = loop
         // Reserve the spawn slots while few descriptors are open (see `clibuv_spawn`).
-        clibuv_spawn_reserve()
+        ChildProcess.reserveSpawnSlots()
         watcher = try SignalWatcher(loop: loop, signal: SIGCHLD) { [unowned self] _ in reapExited() }
         clibuv_sigchld_exits_only()
     }
