@@ -20,14 +20,15 @@ package struct Invocation: Sendable, Equatable {
     package var wantsLogTail: Bool
     /// `Event` invokes are answered 202 at once and run later.
     package var isAsync: Bool
-    /// For `InvokeWithResponseStream`: where a streamed response goes as the runtime writes it. Nil buffers the
-    /// response (a plain Invoke).
-    package var responseStream: ResponseStreamSink?
+    /// For `InvokeWithResponseStream` (and streaming Function URLs): a streamed response goes on to the invoker as
+    /// the runtime writes it, through the sink registered under the request id in `ResponseStreams`. False buffers
+    /// the response (a plain Invoke).
+    package var isStreamed: Bool
 
     package init(
         requestID: String, payload: [UInt8], contentType: String? = nil, invokedFunctionARN: String,
         traceID: String, clientContext: String? = nil, cognitoIdentity: String? = nil, tenantID: String? = nil,
-        wantsLogTail: Bool = false, isAsync: Bool = false, responseStream: ResponseStreamSink? = nil
+        wantsLogTail: Bool = false, isAsync: Bool = false, isStreamed: Bool = false
     ) {
         self.requestID = requestID
         self.payload = payload
@@ -39,7 +40,7 @@ package struct Invocation: Sendable, Equatable {
         self.tenantID = tenantID
         self.wantsLogTail = wantsLogTail
         self.isAsync = isAsync
-        self.responseStream = responseStream
+        self.isStreamed = isStreamed
     }
 }
 

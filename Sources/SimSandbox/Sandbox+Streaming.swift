@@ -31,7 +31,7 @@ extension Sandbox {
             return
         }
         activeResponseStreams[requestID] = stream
-        let sink = machine.invocation(for: requestID)?.responseStream
+        let sink = machine.invocation(for: requestID)?.isStreamed == true ? ResponseStreams.sink(for: requestID) : nil
         let contentType = request.headers["Content-Type"]
         let limit = sink == nil ? Limits.maxResponseBytes : function.maxStreamedResponseBytes
         var gathered: [UInt8] = []

@@ -133,10 +133,12 @@ package final class HTTPFrontEnd {
             sink.onChunk = { bytes in relay.chunk(bytes) }
             sink.isBackedUp = { [weak responder] in responder?.hasBackedUpOutput ?? false }
             responder.onWritable = { [weak sink] in sink?.writable() }
-            invocation.responseStream = sink
+            invocation.isStreamed = true
+            ResponseStreams.register(sink, for: requestID)
             pool.submit(
                 invocation,
                 answer: { (answer: PoolAnswer) in
+                    ResponseStreams.remove(requestID)
                     switch answer {
                     case .result(let result): relay.finish(result, streamed: sink.started)
                     case .throttled: responder.send(APIGatewayResponse.throttled(front, requestID: requestID))

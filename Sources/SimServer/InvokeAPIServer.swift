@@ -240,8 +240,9 @@ package final class InvokeAPIServer {
     private func stream(_ base: Invocation, to responder: HTTPResponder, pool: FunctionPool, executedVersion: String) {
         var invocation = base
         let sink = ResponseStreamSink()
-        invocation.responseStream = sink
+        invocation.isStreamed = true
         let requestID = invocation.requestID
+        ResponseStreams.register(sink, for: requestID)
         let date = httpDate()
         var started = false
         func start() {
@@ -262,6 +263,7 @@ package final class InvokeAPIServer {
         pool.submit(
             invocation,
             answer: { [weak self] (answer: PoolAnswer) in
+                ResponseStreams.remove(requestID)
                 switch answer {
                 case .result(let result):
                     start()
