@@ -1,6 +1,5 @@
 import DequeModule
 import SimCore
-import SimTelemetry
 
 /// Lambda Managed Instances: one execution environment serving up to N invokes at once (lambda-behaviour.md §1.2,
 /// §1.9, §8; the choices follow the managed-instance path of AWS's Runtime Interface Emulator).

@@ -1,6 +1,5 @@
 import SimCore
 import SimDomain
-import SimTelemetry
 
 // MARK: - Telemetry
 

@@ -1,6 +1,5 @@
 import SimCore
 import SimDomain
-import SimTelemetry
 
 /// The lifecycle of one execution environment and its runtime, as pure logic.
 ///
