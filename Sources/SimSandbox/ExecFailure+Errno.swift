@@ -1,3 +1,5 @@
+import SimDomain
+
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,9 +1,9 @@
 import SimCore
-import SimDomain
 import SimTelemetry
 import SimUV
 import Testing
 
+@testable import SimDomain
 @testable import SimSandbox
 
 #if canImport(Glibc)

@@ -1,5 +1,4 @@
 import SimCore
-import SimDomain
 
 /// The lifecycle of one execution environment and its runtime, as pure logic.
 ///

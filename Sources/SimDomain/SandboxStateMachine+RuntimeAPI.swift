@@ -1,5 +1,4 @@
 import SimCore
-import SimDomain
 
 /// Runtime API events: `/next`, `/response` and `/error` (streamed or not), `/init/error`.
 extension SandboxStateMachine {
