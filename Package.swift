@@ -31,7 +31,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
-        .target(name: "SimUV", dependencies: ["CLibUV"], swiftSettings: strict),
+        .target(name: "SimUV", dependencies: ["CLibUV", "SimCore"], swiftSettings: strict),
         .target(name: "SimHTTP", dependencies: ["SimUV", "CHTTPParser", deque], swiftSettings: strict),
         .target(name: "SimCore", swiftSettings: strict),
         // The pure domain: what the simulator decides, as values and state machines. It may import SimCore, the
@@ -80,7 +80,7 @@ let package = Package(
         // Linked statically: it starts in about a third of the time, which cold starts and scale-out measure.
         .executableTarget(
             name: "lambda-sim-fixture", swiftSettings: strict, linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
-        .testTarget(name: "SimUVTests", dependencies: ["SimUV"], swiftSettings: strict),
+        .testTarget(name: "SimUVTests", dependencies: ["SimCore", "SimUV"], swiftSettings: strict),
         .testTarget(name: "SimHTTPTests", dependencies: ["SimHTTP", "SimUV"], swiftSettings: strict),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"], swiftSettings: strict),
         .testTarget(

@@ -126,10 +126,10 @@ extension Simulator {
 
         /// Lambda's wording (Go's `exec.ExitError`), as in `Runtime exited with error: …`: `exit status 1`,
         /// `signal: killed`.
-        public var description: String { SimUV.ExitStatus(self).description }
+        public var description: String { SimCore.ExitStatus(self).description }
 
         /// The status the simulator's process layer reported.
-        init(_ status: SimUV.ExitStatus) {
+        init(_ status: SimCore.ExitStatus) {
             switch status {
             case .exited(let code): self = .exited(code: code)
             case .signaled(let number): self = .signaled(number)
@@ -138,7 +138,7 @@ extension Simulator {
     }
 }
 
-extension SimUV.ExitStatus {
+extension SimCore.ExitStatus {
     init(_ status: Simulator.ExitStatus) {
         switch status {
         case .exited(let code): self = .exited(code)

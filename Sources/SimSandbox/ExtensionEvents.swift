@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 
 /// The JSON of the events the Extensions API hands out through `/event/next`.
 package enum ExtensionEvents {

@@ -1,37 +1,10 @@
 import SimCore
+import SimDomain
 
 /// Lambda's words for the platform's failures: the error type (`x-amzn-ErrorType`, REPORT's status, telemetry)
 /// and the invoker's message, byte-exact with Lambda's. The machine decides a `PlatformFailure`; the sandbox renders
 /// it here when it leaves (the invoke's result, the platform's log lines).
 extension PlatformFailure {
-    /// The Lambda error type.
-    package var errorType: String {
-        switch self {
-        case .timeout: return "Sandbox.Timedout"
-        case .runtimeExit: return Self.runtimeExitErrorType
-        case .outOfMemory: return Self.outOfMemoryErrorType
-        case .extensionExit: return "Extension.Crash"
-        case .extensionLaunch: return "Extension.LaunchError"
-        case .extensionInitError: return "Extension.InitError"
-        case .invalidEntrypoint: return "Runtime.InvalidEntrypoint"
-        case .invalidWorkingDirectory: return "Runtime.InvalidWorkingDir"
-        case .runtimeNotStarted, .shuttingDown: return "Sandbox.Failure"
-        case .unknownInitError: return "Runtime.Unknown"
-        case .invalidResponseMode: return "Runtime.InvalidResponseModeHeader"
-        case .responseTooLarge: return "Function.ResponseSizeTooLarge"
-        case .truncatedResponse: return "Runtime.TruncatedResponse"
-        }
-    }
-
-    static let runtimeExitErrorType = "Runtime.ExitError"
-    static let outOfMemoryErrorType = "Runtime.OutOfMemory"
-
-    /// True when a runtime reported its own error under the name of a process exit: its REPORT is a fault as the
-    /// exit's would be (Lambda goes by the error type).
-    package static func isProcessExit(errorType: String) -> Bool {
-        errorType == runtimeExitErrorType || errorType == outOfMemoryErrorType
-    }
-
     /// The invoker's message for the invoke `requestID` (nil for an init ahead of any invoke):
     /// `RequestId: <id> Error: <reason>`, or Lambda's fixed text for the failures that have one.
     package func message(requestID: String?) -> String {

@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimHTTP
 
 /// Renders Runtime API responses and reads runtime-posted results, byte-exact with Lambda's agent.

@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimHTTP
 
 /// The sandbox's HTTP surface: Runtime API 2018-06-01 and Extensions API 2020-01-01.

@@ -123,9 +123,7 @@ extension Sandbox {
         } catch {
             perform(
                 machine.spawnFailed(
-                    .exec(
-                        program: arguments.first ?? "", errno: -error.code,
-                        systemMessage: String(cString: strerror(-error.code)))))
+                    .exec(program: arguments.first ?? "", cause: SandboxStateMachine.ExecFailure(errno: -error.code))))
         }
     }
 

@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimHTTP
 import SimUV
 

@@ -1,3 +1,4 @@
+import SimCore
 import SimUV
 
 #if canImport(Glibc)

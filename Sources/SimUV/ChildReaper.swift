@@ -1,4 +1,5 @@
 import CLibUV
+import SimCore
 import Synchronization
 
 #if canImport(Glibc)

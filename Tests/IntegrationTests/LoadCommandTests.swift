@@ -13,7 +13,7 @@ struct LoadCommandTests {
     /// Runs `lambda-sim load ARGS --json FILE` in a fresh directory and returns the exit status, the output and
     /// the parsed JSON (nil when no file was written).
     private func load(_ arguments: [String], files: [String: String] = [:]) async throws
-        -> (status: SimUV.ExitStatus, stdout: String, stderr: String, json: JSONValue?, directory: String)
+        -> (status: SimCore.ExitStatus, stdout: String, stderr: String, json: JSONValue?, directory: String)
     {
         let directory = try makeTemporaryDirectory()
         for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
@@ -60,7 +60,7 @@ struct LoadCommandTests {
                 "busy", "--config", "DIR/load.yaml", "--concurrency", "6", "--requests", "120", "--payload",
                 #"{"sleepMs":20}"#,
             ], files: ["load.yaml": config(reserved: 2)])
-        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        #expect(run.status == SimCore.ExitStatus.exited(0), "\(run.stderr)")
         let json = try #require(run.json, "\(run.stdout) \(run.stderr)")
         #expect(int(json["requests"]) == 120)
         let succeeded = try #require(int(json["succeeded"]))
@@ -84,7 +84,7 @@ struct LoadCommandTests {
             "fn", "--rate", "50", "--duration", "2", "--payload", #"{"sleepMs":100}"#, "--max-concurrency", "2",
             "--freeze", "none", "--", TestPaths.fixtureRuntime,
         ])
-        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        #expect(run.status == SimCore.ExitStatus.exited(0), "\(run.stderr)")
         let json = try #require(run.json)
         #expect(int(json["requests"]) == 100)
         #expect(int(json["succeeded"]) == 100)
@@ -115,7 +115,7 @@ struct LoadCommandTests {
             "fn", "--concurrency", "8", "--requests", "400", "--max-concurrency", "8", "--freeze", "none", "--",
             TestPaths.fixtureRuntime,
         ])
-        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        #expect(run.status == SimCore.ExitStatus.exited(0), "\(run.stderr)")
         let json = try #require(run.json)
         #expect(double(json["binSeconds"]) == 0.1)
         let cold = try #require(int(json["coldStarts"]))
@@ -141,7 +141,7 @@ struct LoadCommandTests {
             "fn", "--compare-freeze", "none,signal", "--rate", "100", "--duration", "1", "--report", "DIR/report.html",
             "--out", "DIR/invokes.ndjson", "--", TestPaths.fixtureRuntime,
         ])
-        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        #expect(run.status == SimCore.ExitStatus.exited(0), "\(run.stderr)")
         guard case .array(let runs) = try #require(run.json)["runs"] else {
             Issue.record("no runs")
             return
@@ -168,7 +168,7 @@ struct LoadCommandTests {
             "fn", "--concurrency", "1", "--requests", "20", "--fail-on", "p50>0.001ms,throttled>0", "--",
             TestPaths.fixtureRuntime,
         ])
-        #expect(crossed.status == SimUV.ExitStatus.exited(1))
+        #expect(crossed.status == SimCore.ExitStatus.exited(1))
         #expect(crossed.stderr.contains("failed: p50>0.001ms"), "\(crossed.stderr)")
         #expect(!crossed.stderr.contains("throttled>0"))
         #expect(crossed.json != nil, "the result is written before the verdict")
@@ -176,7 +176,7 @@ struct LoadCommandTests {
             "fn", "--concurrency", "1", "--requests", "20", "--fail-on", "errors>0,p99>5s", "--",
             TestPaths.fixtureRuntime,
         ])
-        #expect(passed.status == SimUV.ExitStatus.exited(0), "\(passed.stderr)")
+        #expect(passed.status == SimCore.ExitStatus.exited(0), "\(passed.stderr)")
     }
 
     /// A run whose every invoke timed out fails its latency thresholds with "no data" (it passed them before);
@@ -190,7 +190,7 @@ struct LoadCommandTests {
             "--max-concurrency", "10", "--freeze", "none", "--fail-on", "p99>100ms,throttled>0", "--",
             TestPaths.fixtureRuntime,
         ])
-        #expect(run.status == SimUV.ExitStatus.exited(1), "\(run.stdout) \(run.stderr)")
+        #expect(run.status == SimCore.ExitStatus.exited(1), "\(run.stdout) \(run.stderr)")
         #expect(run.stdout.contains("✗ p99>100ms") && run.stdout.contains("no data (no invoke answered 200)"))
         #expect(run.stdout.contains("✓ throttled>0") && run.stdout.contains("throttled 0, limit 0"), "\(run.stdout)")
         #expect(run.stderr.contains("failed: p99>100ms (no data)"), "\(run.stderr)")
@@ -210,7 +210,7 @@ struct LoadCommandTests {
         let base = [Self.lambdaSim, "load", "fn", "--concurrency", "1", "--requests", "5", "--quiet"]
         let toDash = try await runProcess(
             base + ["--json", "-", "--", TestPaths.fixtureRuntime], workingDirectory: directory)
-        #expect(toDash.status == SimUV.ExitStatus.exited(0), "\(toDash.stderr)")
+        #expect(toDash.status == SimCore.ExitStatus.exited(0), "\(toDash.stderr)")
         let document = try JSON.parse(Array(toDash.stdout.utf8))
         #expect(int(document["requests"]) == 5 && document["interrupted"] == .bool(false))
         #expect(int(document["peakSandboxes"]) == 1, "\(toDash.stdout)")
@@ -224,7 +224,7 @@ struct LoadCommandTests {
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/proc/self/fd/1")
         let toLink = try await runProcess(
             base + ["--json", link, "--", TestPaths.fixtureRuntime], workingDirectory: directory)
-        #expect(toLink.status == SimUV.ExitStatus.exited(0), "\(toLink.stderr)")
+        #expect(toLink.status == SimCore.ExitStatus.exited(0), "\(toLink.stderr)")
         #expect(toLink.stdout.contains("requests ....") && toLink.stdout.contains(#""requests":5"#))
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "/proc/self/fd/1")
     }
@@ -237,7 +237,7 @@ struct LoadCommandTests {
             "fn", "--concurrency", "2", "--requests", "20", "--max-concurrency", "2", "--out", "DIR/invokes.ndjson",
             "--", TestPaths.fixtureRuntime,
         ])
-        #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+        #expect(run.status == SimCore.ExitStatus.exited(0), "\(run.stderr)")
         let json = try #require(run.json)
         let text = try String(contentsOfFile: run.directory + "/invokes.ndjson", encoding: .utf8)
         let lines = try text.split(separator: "\n").map { try JSON.parse(Array($0.utf8)) }
@@ -261,13 +261,13 @@ struct LoadCommandTests {
     @Test(.timeLimit(.minutes(1)))
     func baselineComparison() async throws {
         let fast = try await load(["fn", "--concurrency", "1", "--requests", "20", "--", TestPaths.fixtureRuntime])
-        #expect(fast.status == SimUV.ExitStatus.exited(0), "\(fast.stderr)")
+        #expect(fast.status == SimCore.ExitStatus.exited(0), "\(fast.stderr)")
         let baseline = fast.directory + "/result.json"
         let slow = try await load([
             "fn", "--concurrency", "1", "--requests", "20", "--payload", #"{"sleepMs":30}"#, "--baseline", baseline,
             "--fail-on", "p99>+10%,throughput<-99%", "--", TestPaths.fixtureRuntime,
         ])
-        #expect(slow.status == SimUV.ExitStatus.exited(1), "\(slow.stderr)")
+        #expect(slow.status == SimCore.ExitStatus.exited(1), "\(slow.stderr)")
         #expect(slow.stdout.contains("against the baseline \(baseline)"), "\(slow.stdout)")
         #expect(slow.stdout.contains("✗ p99>+10%") && slow.stdout.contains("✓ throughput<-99%"), "\(slow.stdout)")
         let json = try #require(slow.json)
@@ -280,12 +280,12 @@ struct LoadCommandTests {
         let without = try await load([
             "fn", "--concurrency", "1", "--requests", "2", "--fail-on", "p99>+10%", "--", TestPaths.fixtureRuntime,
         ])
-        #expect(without.status == SimUV.ExitStatus.exited(2) && without.stderr.contains("give --baseline FILE"))
+        #expect(without.status == SimCore.ExitStatus.exited(2) && without.stderr.contains("give --baseline FILE"))
         let notJSON = try await load([
             "fn", "--concurrency", "1", "--requests", "2", "--baseline", "/etc/hostname", "--",
             TestPaths.fixtureRuntime,
         ])
-        #expect(notJSON.status == SimUV.ExitStatus.exited(2) && notJSON.stderr.contains("--baseline /etc/hostname"))
+        #expect(notJSON.status == SimCore.ExitStatus.exited(2) && notJSON.stderr.contains("--baseline /etc/hostname"))
         #expect(notJSON.json == nil)
     }
 
@@ -300,7 +300,7 @@ struct LoadCommandTests {
                 #"{"sleepMs":20}"#, "--max-concurrency", "2", "--freeze", "none", "--drain", drain, "--",
                 TestPaths.fixtureRuntime,
             ])
-            #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+            #expect(run.status == SimCore.ExitStatus.exited(0), "\(run.stderr)")
             #expect(run.stdout.contains("events ......"), "\(run.stdout)")
             let events = try #require(run.json?["events"])
             return try (
@@ -326,7 +326,7 @@ struct LoadCommandTests {
                 "fn", "--endpoint", url, "--rate", "100", "--duration", "1", "--invocation-type", "Event", "--payload",
                 #"{"sleepMs":20}"#, "--drain", "30",
             ])
-            #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+            #expect(run.status == SimCore.ExitStatus.exited(0), "\(run.stderr)")
             let events = try #require(run.json?["events"])
             #expect(int(events["accepted"]) == 100 && int(events["queued"]) == 0, "\(events.serialized)")
             #expect(int(events["functionErrors"]) == 0 && int(events["throttles"]) == 0)
@@ -341,7 +341,7 @@ struct LoadCommandTests {
         try await withSimulator([TestFunctions.freezeFixture(freeze: .signal)]) { sim in
             let url = "http://127.0.0.1:\(sim.simulator.port)"
             let first = try await load(["fn", "--endpoint", url, "--concurrency", "1", "--requests", "40"])
-            #expect(first.status == SimUV.ExitStatus.exited(0), "\(first.stderr)")
+            #expect(first.status == SimCore.ExitStatus.exited(0), "\(first.stderr)")
             let run = try await load(["fn", "--endpoint", url, "--concurrency", "1", "--requests", "10"])
             let freeze = try #require(run.json?["freeze"])
             let frozen = try #require(int(freeze["frozen"]))
@@ -360,7 +360,7 @@ struct LoadCommandTests {
             let run = try await load([
                 "py", "--endpoint", "http://127.0.0.1:\(sim.simulator.port)", "--concurrency", "1", "--requests", "30",
             ])
-            #expect(run.status == SimUV.ExitStatus.exited(0), "\(run.stderr)")
+            #expect(run.status == SimCore.ExitStatus.exited(0), "\(run.stderr)")
             let json = try #require(run.json)
             #expect(int(json["succeeded"]) == 30)
             #expect(int(json["coldStarts"]) == 1)
@@ -399,7 +399,7 @@ struct LoadCommandTests {
         ]
         for (arguments, message) in cases {
             let run = try await load(arguments, files: ["load.yaml": config(reserved: 1)])
-            #expect(run.status == SimUV.ExitStatus.exited(2), "\(arguments): \(run.status) \(run.stderr)")
+            #expect(run.status == SimCore.ExitStatus.exited(2), "\(arguments): \(run.status) \(run.stderr)")
             #expect(run.stderr.contains(message), "\(arguments): \(run.stderr)")
             #expect(run.json == nil)
         }
@@ -415,8 +415,8 @@ struct LoadInterruptTests {
         var process: ChildProcess?
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
-        var exit: CheckedContinuation<SimUV.ExitStatus, Never>?
-        var status: SimUV.ExitStatus?
+        var exit: CheckedContinuation<SimCore.ExitStatus, Never>?
+        var status: SimCore.ExitStatus?
     }
 
     /// Starts `lambda-sim load ARGUMENTS` with the function's code directory in a fresh directory, and waits until
@@ -470,7 +470,7 @@ struct LoadInterruptTests {
         }
     }
 
-    private func wait(_ running: RunningLoad) async -> (SimUV.ExitStatus, stdout: String, stderr: String) {
+    private func wait(_ running: RunningLoad) async -> (SimCore.ExitStatus, stdout: String, stderr: String) {
         let status = await withCheckedContinuation { continuation in
             ClientLoop.shared.submit {
                 if let status = running.status {
@@ -517,7 +517,7 @@ struct LoadInterruptTests {
         await signal(running, SIGINT)
         let (status, stdout, stderr) = await wait(running)
         #expect(ContinuousClock.now - signalled < .seconds(5), "the drain waits only for invokes in flight")
-        #expect(status == SimUV.ExitStatus.exited(130), "\(stderr)")
+        #expect(status == SimCore.ExitStatus.exited(130), "\(stderr)")
         #expect(stdout.contains("interrupted: no invoke started after the signal; 0 abandoned"), "\(stdout)")
         let result = try #require(json(directory + "/result.json"), "\(stdout) \(stderr)")
         #expect(result["interrupted"] == .bool(true))
@@ -539,7 +539,7 @@ struct LoadInterruptTests {
         ])
         await signal(running, SIGTERM)
         let (status, stdout, stderr) = await wait(running)
-        #expect(status == SimUV.ExitStatus.exited(143), "\(stderr)")
+        #expect(status == SimCore.ExitStatus.exited(143), "\(stderr)")
         let result = try #require(json(directory + "/result.json"), "\(stdout) \(stderr)")
         #expect(result["interrupted"] == .bool(true))
         #expect(int(result["abandoned"]) == 4 && int(result["otherErrors"]) == 4, "\(result.serialized)")
@@ -560,7 +560,7 @@ struct LoadInterruptTests {
         await signal(running, SIGINT)
         let (status, stdout, stderr) = await wait(running)
         #expect(ContinuousClock.now - signalled < .seconds(5))
-        #expect(status == SimUV.ExitStatus.exited(130), "\(stderr)")
+        #expect(status == SimCore.ExitStatus.exited(130), "\(stderr)")
         #expect(stderr.contains("aborted") && !stdout.contains("requests"), "\(stdout) \(stderr)")
         #expect(json(directory + "/result.json") == nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)

@@ -1,9 +1,9 @@
 // Reading a state machine's actions in tests: the typed events it publishes and the rest.
 
 import SimCore
-import SimDomain
 import SimTelemetry
 
+@testable import SimDomain
 @testable import SimSandbox
 
 typealias Action = SandboxStateMachine.Action

@@ -44,7 +44,7 @@ struct CgroupV2Tests {
         defer { cgroup.remove() }
         let loop = try EventLoop(name: "cgroup-v2-test")
         let output = Output(cgroup: cgroup)
-        let status: SimUV.ExitStatus = try await withCheckedThrowingContinuation { continuation in
+        let status: SimCore.ExitStatus = try await withCheckedThrowingContinuation { continuation in
             loop.submit {
                 do {
                     let process = try output.cgroup.spawn(

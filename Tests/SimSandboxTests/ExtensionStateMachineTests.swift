@@ -1,8 +1,8 @@
 import SimCore
-import SimDomain
 import SimUV
 import Testing
 
+@testable import SimDomain
 @testable import SimSandbox
 
 #if canImport(Glibc)

@@ -1,9 +1,9 @@
 import SimCore
-import SimDomain
 import SimTelemetry
 import SimUV
 import Testing
 
+@testable import SimDomain
 @testable import SimSandbox
 
 private func managedFunction(slots: Int = 3, timeout: Double = 2) -> FunctionSpec {

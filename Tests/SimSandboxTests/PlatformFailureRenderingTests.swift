@@ -1,4 +1,5 @@
 import SimCore
+import SimDomain
 import SimUV
 import Testing
 

@@ -1,3 +1,4 @@
+import SimDomain
 import Testing
 
 @testable import SimSandbox

@@ -1,9 +1,9 @@
 import SimCore
-import SimDomain
 import SimTelemetry
 import SimUV
 import Testing
 
+@testable import SimDomain
 @testable import SimSandbox
 
 #if canImport(Glibc)
@@ -362,9 +362,9 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
 
         var missing = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&missing, invocation())
-        _ = missing.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        _ = missing.spawnFailed(.exec(program: "m", cause: .notFound))
         _ = missing.extensionsLaunched(names: [])
-        let second = missing.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        let second = missing.spawnFailed(.exec(program: "m", cause: .notFound))
         #expect(report(second)?.status == .error("Runtime.InvalidEntrypoint"))
         #expect(report(second)?.processExited == false)
     }
@@ -437,10 +437,10 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func spawnFailure() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
-        let first = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        let first = machine.spawnFailed(.exec(program: "m", cause: .notFound))
         #expect(first.contains(.launchExtensions(phase: .invoke)))
         _ = machine.extensionsLaunched(names: [])
-        let second = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        let second = machine.spawnFailed(.exec(program: "m", cause: .notFound))
         #expect(
             completion(second)
                 == .platformError(
@@ -464,7 +464,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
             (ENOENT, "no such file or directory"), (EACCES, "permission denied"), (ENOEXEC, "exec format error"),
         ]
         for (code, reason) in reasons {
-            let (result, notices) = outcome(.exec(program: "/code/bootstrap", errno: code, systemMessage: "x"))
+            let (result, notices) = outcome(.exec(program: "/code/bootstrap", cause: .init(errno: code)))
             #expect(
                 result
                     == .platformError(
@@ -473,7 +473,7 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
             #expect(!notices.contains { if case .notice = $0 { return true } else { return false } })
         }
         let (tooMany, notices) = outcome(
-            .exec(program: "/code/bootstrap", errno: EMFILE, systemMessage: "Too many open files"))
+            .exec(program: "/code/bootstrap", cause: .init(errno: EMFILE)))
         #expect(
             tooMany
                 == .platformError(
@@ -530,12 +530,12 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
     @Test func killAfterSpawnFailureEndsQuietly() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
         coldStart(&machine, invocation())
-        let first = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        let first = machine.spawnFailed(.exec(program: "m", cause: .notFound))
         #expect(first.contains(.launchExtensions(phase: .invoke)))
         #expect(machine.releaseShutdownEvents().isEmpty)
         #expect(machine.processesGone().isEmpty)
         #expect(machine.extensionsLaunched(names: []) == [.spawnRuntime])
-        let second = machine.spawnFailed(.exec(program: "m", errno: ENOENT, systemMessage: "x"))
+        let second = machine.spawnFailed(.exec(program: "m", cause: .notFound))
         #expect(second.last == .available(.uninitialized))
         #expect(machine.processesGone().isEmpty)
         #expect(machine.canAcceptInvoke)

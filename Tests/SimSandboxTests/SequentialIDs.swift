@@ -1,7 +1,7 @@
 import SimCore
-import SimDomain
 import Synchronization
 
+@testable import SimDomain
 @testable import SimSandbox
 
 /// Identifiers tests can predict: UUID-shaped, numbered from 1 in the order they are taken.

@@ -1,3 +1,4 @@
+import SimCore
 import Synchronization
 import Testing
 
@@ -54,7 +55,7 @@ import Testing
     /// (inotify reports the write once; the rest is read on the following turns).
     @Test func oneLargeWriteArrivesWhole() async throws {
         let script = "dd if=/dev/zero bs=1500000 count=1 2>/dev/null; sleep 30"
-        let received = try await onLoop { (loop, continuation: CheckedContinuation<(Int, SimUV.ExitStatus), Never>) in
+        let received = try await onLoop { (loop, continuation: CheckedContinuation<(Int, SimCore.ExitStatus), Never>) in
             let count = Box(0)
             let spec = ProcessSpec(arguments: ["/bin/sh", "-c", script], environment: [], output: .file)
             let child = try! ChildProcess(loop: loop, spec: spec)
@@ -142,8 +143,9 @@ import Testing
 
     /// Two hundred children exiting at once are each reported once, with their own status.
     @Test func manyExitsAreEachReported() async throws {
-        let statuses = try await onLoop { (loop, continuation: CheckedContinuation<[Int32: SimUV.ExitStatus], Never>) in
-            let seen = Box([Int32: SimUV.ExitStatus]())
+        let statuses = try await onLoop {
+            (loop, continuation: CheckedContinuation<[Int32: SimCore.ExitStatus], Never>) in
+            let seen = Box([Int32: SimCore.ExitStatus]())
             for index in 0..<200 {
                 let spec = ProcessSpec(arguments: ["/bin/sh", "-c", "exit \(index % 50)"], environment: [])
                 let child = try! ChildProcess(loop: loop, spec: spec)
@@ -168,7 +170,7 @@ import Testing
         #expect(posix_spawn(&foreign, "/bin/sh", nil, nil, argv, environ) == 0)
         // Let it become a zombie before the simulator's children start and exit.
         usleep(50_000)
-        let status = try await onLoop { (loop, continuation: CheckedContinuation<SimUV.ExitStatus, Never>) in
+        let status = try await onLoop { (loop, continuation: CheckedContinuation<SimCore.ExitStatus, Never>) in
             let child = try! ChildProcess(
                 loop: loop, spec: ProcessSpec(arguments: ["/bin/sh", "-c", "exit 4"], environment: []))
             child.onExit = { continuation.resume(returning: $0) }

@@ -1,3 +1,4 @@
+import SimCore
 import Synchronization
 import Testing
 
@@ -46,7 +47,7 @@ final class Box<T>: @unchecked Sendable {
     @Test func childProcess() async throws {
         let loop = try EventLoop()
         let result = await withCheckedContinuation {
-            (continuation: CheckedContinuation<(SimUV.ExitStatus, String, Bool), Never>) in
+            (continuation: CheckedContinuation<(SimCore.ExitStatus, String, Bool), Never>) in
             loop.submit {
                 let output = Box("")
                 let spec = ProcessSpec(arguments: ["/bin/sh", "-c", "echo hi; echo err >&2; exit 7"], environment: [])
@@ -78,7 +79,7 @@ final class Box<T>: @unchecked Sendable {
     /// Signalling the group kills children the process forked; the exit reads `signal: killed`.
     @Test func groupKill() async throws {
         let loop = try EventLoop()
-        let status = await withCheckedContinuation { (continuation: CheckedContinuation<SimUV.ExitStatus, Never>) in
+        let status = await withCheckedContinuation { (continuation: CheckedContinuation<SimCore.ExitStatus, Never>) in
             loop.submit {
                 let spec = ProcessSpec(arguments: ["/bin/sh", "-c", "sleep 30 & sleep 30"], environment: [])
                 let child = try! ChildProcess(loop: loop, spec: spec)
@@ -88,7 +89,7 @@ final class Box<T>: @unchecked Sendable {
         }
         #expect(status == .signaled(SIGKILL))
         #expect(status.description == "signal: killed")
-        #expect(SimUV.ExitStatus.exited(1).description == "exit status 1")
+        #expect(SimCore.ExitStatus.exited(1).description == "exit status 1")
         await loop.shutdown()
     }
 }

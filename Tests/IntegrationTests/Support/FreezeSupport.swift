@@ -3,6 +3,7 @@
 
 import Foundation
 import LambdaSim
+import SimCore
 import SimUV
 import Synchronization
 

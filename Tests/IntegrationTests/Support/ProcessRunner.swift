@@ -1,6 +1,7 @@
 // Runs client programs (curl, python, the AWS CLI) as libuv children: Foundation.Process would reap
 // children behind libuv's back.
 
+import SimCore
 import SimUV
 
 /// How a helper process ended and what it printed.

@@ -1,6 +1,4 @@
 import SimCore
-import SimDomain
-import SimTelemetry
 
 /// The lifecycle of one execution environment and its runtime, as pure logic.
 ///

@@ -1,7 +1,4 @@
 import SimCore
-import SimDomain
-import SimTelemetry
-import SimUV
 
 /// Process and timer events: a runtime's exit, the end of a kill, the timers, and stopping every process
 /// (shutdown, SHUTDOWN to extensions).

@@ -1,6 +1,4 @@
 import SimCore
-import SimDomain
-import SimTelemetry
 
 /// Runtime API events: `/next`, `/response` and `/error` (streamed or not), `/init/error`.
 extension SandboxStateMachine {

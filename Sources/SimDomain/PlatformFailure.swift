@@ -1,5 +1,4 @@
 import SimCore
-import SimUV
 
 /// Why the platform, not the function, ended an init or an invoke: what `SandboxStateMachine` decides, as data.
 ///

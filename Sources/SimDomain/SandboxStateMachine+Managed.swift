@@ -1,6 +1,5 @@
 import DequeModule
 import SimCore
-import SimTelemetry
 
 /// Lambda Managed Instances: one execution environment serving up to N invokes at once (lambda-behaviour.md §1.2,
 /// §1.9, §8; the choices follow the managed-instance path of AWS's Runtime Interface Emulator).
@@ -25,7 +24,7 @@ extension SandboxStateMachine {
     /// A managed-instance environment after its init.
     package struct Serving: Sendable {
         /// Invokes in flight, by request id: handed to a worker, or waiting for one.
-        var invokes: [String: Running] = [:]
+        package var invokes: [String: Running] = [:]
         /// Invokes waiting for a worker's `/next`, oldest first.
         var undispatched: [String] = []
         /// `/next` calls held open: workers with nothing to do.

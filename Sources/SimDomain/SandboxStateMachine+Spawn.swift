@@ -1,16 +1,24 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// A runtime that could not be started: which Lambda error that is.
 extension SandboxStateMachine {
     /// Why the sandbox could not start its runtime, as the process layer found it.
     package enum SpawnError: Equatable, Sendable {
-        /// Starting `program` failed with `errno`; `systemMessage` is the system's text for it (`strerror`).
-        case exec(program: String, errno: Int32, systemMessage: String)
+        /// Starting `program` failed for `cause`.
+        case exec(program: String, cause: ExecFailure)
         /// The code directory `path` (every process's working directory) is not a directory; `cause` in Go's
         /// wording (`no such file or directory`, `not a directory`).
         case workingDirectory(path: String, cause: String)
+    }
+
+    /// Why the system refused to start a program: the process layer's `errno`, as far as Lambda tells them apart.
+    package enum ExecFailure: Equatable, Sendable {
+        /// There is no such program (`ENOENT`).
+        case notFound
+        /// The program may not be run (`EACCES`).
+        case permissionDenied
+        /// The file is no program the system can run, such as a script without `#!` (`ENOEXEC`).
+        case notAProgram
+        /// Any other error (out of descriptors, processes or memory); `systemMessage` is the system's text for it.
+        case system(systemMessage: String)
     }
 
     /// The runtime could not be started. A bad code directory is Lambda's `Runtime.InvalidWorkingDir`; a bootstrap
@@ -20,13 +28,13 @@ extension SandboxStateMachine {
         switch error {
         case .workingDirectory(let path, let cause):
             return failSpawn(.invalidWorkingDirectory(path: path, cause: cause))
-        case .exec(let program, let code, let systemMessage):
+        case .exec(let program, let cause):
             let reason: String
-            switch code {
-            case EACCES: reason = "permission denied"
-            case ENOEXEC: reason = "exec format error"
-            case ENOENT: reason = "no such file or directory"
-            default:
+            switch cause {
+            case .permissionDenied: reason = "permission denied"
+            case .notAProgram: reason = "exec format error"
+            case .notFound: reason = "no such file or directory"
+            case .system(let systemMessage):
                 return [.publish(.notice("lambda-sim: cannot start \(program): \(systemMessage)"), requestID: nil)]
                     + failSpawn(.runtimeNotStarted(systemMessage: systemMessage))
             }

@@ -1,6 +1,4 @@
 import SimCore
-import SimDomain
-import SimTelemetry
 
 /// Failed inits, failed invokes and timeouts: the log lines, results and kills they lead to.
 extension SandboxStateMachine {

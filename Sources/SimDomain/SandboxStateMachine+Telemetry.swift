@@ -1,6 +1,4 @@
 import SimCore
-import SimDomain
-import SimTelemetry
 
 // MARK: - Telemetry
 
@@ -61,7 +59,7 @@ extension SandboxStateMachine {
     }
 
     /// Lambda's mapping: `Sandbox.*` errors are failures, the rest errors.
-    static func eventOutcome(errorType: String) -> EventOutcome {
+    package static func eventOutcome(errorType: String) -> EventOutcome {
         errorType.hasPrefix("Sandbox.") ? .failure(errorType) : .error(errorType)
     }
 }

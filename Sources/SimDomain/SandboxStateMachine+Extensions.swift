@@ -1,5 +1,4 @@
 import SimCore
-import SimUV
 
 /// Extensions API events: launch, registration, `/event/next`, error reports and extension exits.
 extension SandboxStateMachine {
