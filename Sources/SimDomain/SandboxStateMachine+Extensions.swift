@@ -161,20 +161,6 @@ extension SandboxStateMachine {
         var id: String?
         for ext in extensions.extensions where ext.isExternal && ext.name == name { id = ext.id }
         if let id { extensions.update(id) { $0.state = .exited } }
-        let failure = PlatformFailure.extensionExit(name: name, status: status)
-        switch state {
-        case .initializing:
-            return failInit(.platform(failure))
-        case .ready:
-            state = .resetting(Resetting(reason: .failure, retry: nil, final: false))
-            return stopProcesses(.failure)
-        case .running(let r):
-            return failInvoke(r, failure, reason: .failure)
-        case .serving(let s):
-            return failServing(s, failure)
-        case .idle, .resetting, .shutDown:
-            // A process of a generation being stopped (or already replaced): its exit decides nothing.
-            return []
-        }
+        return processFailed(.extensionExit(name: name, status: status))
     }
 }

@@ -7,7 +7,13 @@ extension SandboxStateMachine {
     /// memory. With no runtime meant to run (`idle`, `resetting`, `shutDown`) it is the end of one being stopped,
     /// and changes nothing.
     package mutating func runtimeExited(_ status: ExitStatus, outOfMemory: Bool = false) -> [Action] {
-        let failure = PlatformFailure.runtimeExited(status, outOfMemory: outOfMemory)
+        processFailed(.runtimeExited(status, outOfMemory: outOfMemory))
+    }
+
+    /// A process of the sandbox (the runtime or an extension) ended with `failure`: the init or the invokes in
+    /// flight fail with it and the processes are stopped. For a process of a generation being stopped (or already
+    /// replaced: `idle`, `resetting`, `shutDown`) its exit decides nothing.
+    mutating func processFailed(_ failure: PlatformFailure) -> [Action] {
         switch state {
         case .initializing:
             return failInit(.platform(failure))
@@ -19,7 +25,6 @@ extension SandboxStateMachine {
         case .serving(let s):
             return failServing(s, failure)
         case .idle, .resetting, .shutDown:
-            // A runtime being stopped (or of a generation already replaced): its exit decides nothing.
             return []
         }
     }
