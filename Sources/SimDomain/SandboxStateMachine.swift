@@ -436,7 +436,9 @@ package struct SandboxStateMachine {
         ]
         if !r.delivered { actions.append(.complete(requestID: id, outcome: outcome)) }
         actions.append(availableAction)
-        // A placement made by `available` thaws (epoch + 1) and the freeze is dropped.
-        return actions + freezeActions()
+        // A placement made by `available` thaws (epoch + 1) and the freeze is dropped. Appended in place:
+        // `actions + freezeActions()` copies the array, one allocation per warm invoke.
+        actions += freezeActions()
+        return actions
     }
 }
