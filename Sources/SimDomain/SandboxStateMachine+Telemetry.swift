@@ -8,7 +8,11 @@ extension SandboxStateMachine {
     func initTelemetry(phase: InitPhase, outcome: EventOutcome, durationMs: Double, requestID: String?) -> [Action] {
         let telemetryPhase: SimDomain.InitPhase = phase == .initial ? .initial : .invoke
         var actions: [Action] = [
-            .publish(.platform(.initRuntimeDone(.init(phase: telemetryPhase, outcome: outcome))), requestID: requestID)
+            .publish(
+                .platform(
+                    .initRuntimeDone(
+                        .init(initializationType: initializationType, phase: telemetryPhase, outcome: outcome))),
+                requestID: requestID)
         ]
         for ext in extensions.extensions {
             let state = PlatformEvent.ExtensionState(
@@ -18,7 +22,11 @@ extension SandboxStateMachine {
         }
         actions.append(
             .publish(
-                .platform(.initReport(.init(phase: telemetryPhase, outcome: outcome, durationMs: durationMs))),
+                .platform(
+                    .initReport(
+                        .init(
+                            initializationType: initializationType, phase: telemetryPhase, outcome: outcome,
+                            durationMs: durationMs))),
                 requestID: requestID))
         return actions
     }

@@ -207,6 +207,10 @@ package struct SandboxStateMachine {
     package private(set) var frozen = false
 
     /// A machine for `function` in `idle`, reading time from `clock` and taking identifiers from `ids`.
+    /// How this sandbox's inits are started (`AWS_LAMBDA_INITIALIZATION_TYPE`, and the init events' field): a
+    /// setting the pool gives it when it creates the sandbox (provisioned concurrency), not a state.
+    package var initializationType = InitializationType.onDemand
+
     package init(function: FunctionSpec, clock: any SimClock, ids: any IdentifierSource) {
         self.function = function
         self.clock = clock

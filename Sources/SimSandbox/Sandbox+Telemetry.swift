@@ -20,24 +20,15 @@ extension Sandbox {
         publish(.platform(.initStart(start)), requestID: nil)
     }
 
-    /// Publishes a machine-made event, with the init type filled in.
+    /// Publishes a machine-made event; at the end of a successful init, first takes a reading of memory.
     func publishFromMachine(_ event: SandboxEvent, requestID: String?) {
-        switch event {
-        case .platform(.initRuntimeDone(var data)):
-            data.initializationType = initializationType
-            publish(.platform(.initRuntimeDone(data)), requestID: requestID)
-        case .platform(.initReport(var data)):
-            data.initializationType = initializationType
+        if case .platform(.initReport(let data)) = event, data.outcome.status == .success {
             // A first reading of memory (and of the members a freeze confirms), so a crash in the first invoke
             // still reports what init used.
-            if data.outcome.status == .success {
-                measureMemory()
-                memoryReadings.initEnded()
-            }
-            publish(.platform(.initReport(data)), requestID: requestID)
-        default:
-            publish(event, requestID: requestID)
+            measureMemory()
+            memoryReadings.initEnded()
         }
+        publish(event, requestID: requestID)
     }
 
     /// The invoke phase ended: counts, durations, the measured memory, then `platform.report` (REPORT), preceded

@@ -38,7 +38,10 @@ package final class Sandbox {
     var memoryReadings = MemoryReadings()
     var memoryTimer: Timer?
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
-    package var initializationType = InitializationType.onDemand
+    package var initializationType: InitializationType {
+        get { machine.initializationType }
+        set { machine.initializationType = newValue }
+    }
     /// Init duration of the last cold start, in milliseconds.
     package internal(set) var coldStartMilliseconds: Double?
     /// When the last invoke ended (epoch ms).

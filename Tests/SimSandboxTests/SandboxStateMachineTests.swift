@@ -45,6 +45,23 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
 }
 
 @Suite struct SandboxStateMachineTests {
+    /// The init events carry the initialization type the pool gave the sandbox (here a provisioned one), made by the
+    /// machine rather than patched in by the shell.
+    @Test func initEventsCarryTheInitializationType() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        machine.initializationType = .provisionedConcurrency
+        coldStart(&machine, invocation())
+        let (_, actions) = machine.runtimeNext()
+        let types: [InitializationType] = platformEvents(actions).compactMap { event -> InitializationType? in
+            switch event {
+            case .initRuntimeDone(let data): return data.initializationType
+            case .initReport(let data): return data.initializationType
+            default: return nil
+            }
+        }
+        #expect(types == [.provisionedConcurrency, .provisionedConcurrency])
+    }
+
     /// A cold start spawns the runtime and arms the 10 s init limit.
     @Test func coldStartSpawnsAndArmsInitTimer() {
         var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
