@@ -197,7 +197,8 @@ extension SandboxStatus {
         let mode = pool.function.freezeMode
         self.init(
             id: sandbox.id, function: pool.function.name, runtimeAPI: sandbox.runtimeAPI, pids: sandbox.pids,
-            invocations: sandbox.invocationCount, state: SandboxState(sandbox), inFlight: sandbox.machine.inFlightCount,
+            invocations: sandbox.invocationCount, state: sandbox.lifecycleState,
+            inFlight: sandbox.machine.inFlightCount,
             slots: pool.function.slotsPerEnvironment, isManagedInstance: pool.function.isManagedInstance,
             freezeMode: mode, frozen: sandbox.freezer.isFrozen, freezeEpoch: sandbox.machine.freezeEpoch,
             freezes: LatencySummary(sandbox.freezer.statistics.freezes),
@@ -214,20 +215,5 @@ extension FreezeSummary {
             byMode[pool.function.freezeMode, default: FreezeStatistics()].merge(pool.freezeStatistics)
         }
         return byMode.sorted { $0.key.rawValue < $1.key.rawValue }.map { FreezeSummary(mode: $0.key, $0.value) }
-    }
-}
-
-extension SandboxState {
-    /// What `sandbox` is doing (the state `/_sim/sandboxes` names too).
-    init(_ sandbox: Sandbox) {
-        switch sandbox.lifecycleState {
-        case .idle: self = .idle
-        case .initializing: self = .initializing
-        case .ready: self = .ready
-        case .frozen: self = .frozen
-        case .busy: self = .busy
-        case .resetting: self = .resetting
-        case .shutdown: self = .shutdown
-        }
     }
 }

@@ -52,7 +52,7 @@ package final class Sandbox {
     let clock: any SimClock
 
     /// What the sandbox is doing, as the status API and the library report it.
-    package var lifecycleState: SandboxLifecycleState {
+    package var lifecycleState: SandboxState {
         switch machine.state {
         case .idle: return .idle
         case .initializing: return .initializing

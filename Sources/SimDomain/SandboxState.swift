@@ -1,6 +1,5 @@
-/// What a sandbox is doing, as the status API (`/_sim/sandboxes`, `/metrics`) and the library report it; the raw
-/// value is the name the status API prints.
-package enum SandboxLifecycleState: String, Sendable, CaseIterable {
+/// What a sandbox is doing, as `/_sim/sandboxes` says (the raw value is the name it prints).
+public enum SandboxState: String, Sendable, CaseIterable {
     /// No processes (not started yet, or between a reset and the next init).
     case idle
     /// Its init is running.
