@@ -18,17 +18,14 @@ package struct Invocation: Sendable, Equatable {
     package var tenantID: String?
     /// Whether the invoker asked for `X-Amz-Log-Type: Tail`.
     package var wantsLogTail: Bool
-    /// `Event` invokes are answered 202 at once and run later.
+    /// `Event` invokes are answered 202 at once and run later. (An `InvokeWithResponseStream` invoke is one whose
+    /// request id has a sink in `ResponseStreams`; any other buffers its response.)
     package var isAsync: Bool
-    /// For `InvokeWithResponseStream` (and streaming Function URLs): a streamed response goes on to the invoker as
-    /// the runtime writes it, through the sink registered under the request id in `ResponseStreams`. False buffers
-    /// the response (a plain Invoke).
-    package var isStreamed: Bool
 
     package init(
         requestID: String, payload: [UInt8], contentType: String? = nil, invokedFunctionARN: String,
         traceID: String, clientContext: String? = nil, cognitoIdentity: String? = nil, tenantID: String? = nil,
-        wantsLogTail: Bool = false, isAsync: Bool = false, isStreamed: Bool = false
+        wantsLogTail: Bool = false, isAsync: Bool = false
     ) {
         self.requestID = requestID
         self.payload = payload
@@ -40,7 +37,6 @@ package struct Invocation: Sendable, Equatable {
         self.tenantID = tenantID
         self.wantsLogTail = wantsLogTail
         self.isAsync = isAsync
-        self.isStreamed = isStreamed
     }
 }
 

@@ -1,8 +1,9 @@
 import Synchronization
 
 /// The receiving ends of the streamed responses in flight, by request id: the invoker's side registers one before
-/// it submits a streamed invoke (`Invocation.isStreamed`) and removes it once the invoke is answered; the sandbox
-/// that runs the invoke looks it up when the runtime starts streaming. So an `Invocation` stays a plain value as it
+/// it submits an `InvokeWithResponseStream` (or streaming Function URL) invoke and removes it once the invoke is
+/// answered; the sandbox that runs the invoke looks it up when the runtime starts streaming (none: the response is
+/// buffered, as for a plain Invoke). So an `Invocation` stays a plain value as it
 /// travels through the pool and the sandbox's state machine. Safe from any thread (request ids are unique).
 package enum ResponseStreams {
     private static let sinks = Mutex<[String: ResponseStreamSink]>([:])

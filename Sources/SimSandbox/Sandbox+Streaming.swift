@@ -32,7 +32,7 @@ extension Sandbox {
             return
         }
         activeResponseStreams[requestID] = stream
-        let sink = machine.invocation(for: requestID)?.isStreamed == true ? ResponseStreams.sink(for: requestID) : nil
+        let sink = ResponseStreams.sink(for: requestID)
         let contentType = request.headers["Content-Type"]
         let limit = sink == nil ? Limits.maxResponseBytes : function.maxStreamedResponseBytes
         var gathered: [UInt8] = []

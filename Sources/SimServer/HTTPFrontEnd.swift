@@ -121,7 +121,7 @@ package final class HTTPFrontEnd {
         _ pool: FunctionPool, event: [UInt8], request: FrontEndRequest, front: APIGatewayResponse.Front,
         streaming: Bool, _ responder: HTTPResponder
     ) {
-        var invocation = Invocation(
+        let invocation = Invocation(
             requestID: request.requestID, payload: event, contentType: "application/json",
             invokedFunctionARN: pool.functionARN,
             traceID: Identifiers.traceHeader(epochMilliseconds: request.epochMilliseconds), clientContext: nil,
@@ -134,7 +134,6 @@ package final class HTTPFrontEnd {
             sink.onChunk = { bytes in relay.chunk(bytes) }
             sink.isBackedUp = { [weak responder] in responder?.hasBackedUpOutput ?? false }
             responder.onWritable = { [weak sink] in sink?.writable() }
-            invocation.isStreamed = true
             ResponseStreams.register(sink, for: requestID)
             pool.submit(
                 invocation,

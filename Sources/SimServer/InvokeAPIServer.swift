@@ -237,10 +237,10 @@ package final class InvokeAPIServer {
     /// when the invoke ends, for a function that does not stream), each chunk goes out as a `PayloadChunk` event
     /// as it arrives, and an `InvokeComplete` event ends it, carrying a failure's `ErrorCode` and `ErrorDetails`
     /// and the log tail. Throttles and other errors before the start are the Invoke API's.
-    private func stream(_ base: Invocation, to responder: HTTPResponder, pool: FunctionPool, executedVersion: String) {
-        var invocation = base
+    private func stream(
+        _ invocation: Invocation, to responder: HTTPResponder, pool: FunctionPool, executedVersion: String
+    ) {
         let sink = ResponseStreamSink()
-        invocation.isStreamed = true
         let requestID = invocation.requestID
         ResponseStreams.register(sink, for: requestID)
         let date = httpDate()
