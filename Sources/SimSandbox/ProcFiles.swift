@@ -1,5 +1,4 @@
 import SimUV
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -167,7 +166,7 @@ enum ProcFiles {
 /// process's children come from one file (`/proc/<pid>/task/<pid>/children`), and the task directory is listed
 /// only for processes with several threads. Both files of each process are kept open and read again with
 /// `pread` (the kernel regenerates them; a read fails once the process is gone), so a reading of a runtime
-/// without children is two system calls — while the whole simulator keeps at most `maxKeptFiles` such files
+/// without children is two system calls — while the whole simulator keeps at most `keptFiles.limit` such files
 /// open, so that thousands of sandboxes do not spend their descriptors on it; beyond that, each reading opens
 /// and closes the files. Loop-confined.
 package final class ProcessTree {
@@ -178,10 +177,8 @@ package final class ProcessTree {
 
     /// Most processes counted per tree.
     static let maxProcesses = 4096
-    /// Most `/proc` files kept open by all trees together.
-    static let maxKeptFiles = 2048
-    /// Files kept open by all trees together.
-    private static let keptFiles = Atomic<Int>(0)
+    /// The `/proc` files kept open by all trees together: at most 2,048.
+    static let keptFiles = KeptFileBudget(limit: 2048)
 
     package init() {}
 
@@ -235,10 +232,7 @@ package final class ProcessTree {
     /// then opens its own).
     private func open(_ pid: Int32) -> (status: Int32, children: Int32) {
         if let open = files[pid] { return open }
-        guard Self.keptFiles.add(2, ordering: .relaxed).newValue <= Self.maxKeptFiles else {
-            Self.keptFiles.subtract(2, ordering: .relaxed)
-            return (-1, -1)
-        }
+        guard Self.keptFiles.take(2) else { return (-1, -1) }
         let open = (ProcFiles.open(pid: pid, "status"), ProcFiles.open(pid: pid, task: pid, "children"))
         files[pid] = open
         return open
@@ -248,6 +242,6 @@ package final class ProcessTree {
         guard let open = files.removeValue(forKey: pid) else { return }
         if open.status >= 0 { close(open.status) }
         if open.children >= 0 { close(open.children) }
-        Self.keptFiles.subtract(2, ordering: .relaxed)
+        Self.keptFiles.give(2)
     }
 }

@@ -75,14 +75,13 @@ package final class SandboxCgroup {
     /// The freezer state last asked for.
     private var freezeRequested = false
     /// The freezer's control file (`cgroup.freeze` or `freezer.state`) and state file (`cgroup.events` or
-    /// `freezer.state`), kept open while `maxKeptFreezerFiles` allows, so that a freeze or a thaw is one write and
+    /// `freezer.state`), kept open while `keptFreezerFiles` allows, so that a freeze or a thaw is one write and
     /// each check of it one read instead of an open, a write or read and a close; -1 where not kept.
     private var freezerFiles: (control: Int32, state: Int32)?
     /// Whether `freezerFiles` hold room in the budget.
     private var freezerFilesCounted = false
-    /// Most freezer files kept open by all sandboxes together (two each): beyond them each access opens its own.
-    static let maxKeptFreezerFiles = 2_048
-    private static let keptFreezerFiles = Atomic<Int>(0)
+    /// The freezer files kept open by all sandboxes together (two each): at most 2,048.
+    static let keptFreezerFiles = KeptFileBudget(limit: 2_048)
 
     /// What the freezer reports.
     package enum FreezerState: Sendable, Equatable {
@@ -329,7 +328,7 @@ package final class SandboxCgroup {
         case .v1: value = frozen ? "FROZEN" : "THAWED"
         case .v2: value = frozen ? "1" : "0"
         }
-        let control = keptFreezerFiles().control
+        let control = openFreezerFiles().control
         if control >= 0 {
             if pwrite(control, value.utf8Start, value.utf8CodeUnitCount, 0) >= 0 { return }
             note("write", path: controlPath, errno: errno, feature: "freeze")
@@ -342,7 +341,7 @@ package final class SandboxCgroup {
     /// and not complete).
     package func freezerState() -> FreezerState {
         guard freezer != .none else { return .thawed }
-        let state = keptFreezerFiles().state
+        let state = openFreezerFiles().state
         let read: ((UnsafeRawBufferPointer) -> FreezerState?) -> FreezerState? = { body in
             state >= 0 ? ProcFiles.readKept(fd: state, body) : ProcFiles.readPath(self.statePath, body)
         }
@@ -373,14 +372,12 @@ package final class SandboxCgroup {
     }
 
     /// The kept freezer files, opened at first use if the budget allows; (-1, -1) when it does not.
-    private func keptFreezerFiles() -> (control: Int32, state: Int32) {
+    private func openFreezerFiles() -> (control: Int32, state: Int32) {
         if let freezerFiles { return freezerFiles }
         var files: (control: Int32, state: Int32) = (-1, -1)
-        if Self.keptFreezerFiles.add(2, ordering: .relaxed).newValue <= Self.maxKeptFreezerFiles {
+        if Self.keptFreezerFiles.take(2) {
             files = (open(controlPath, O_WRONLY | O_CLOEXEC), open(statePath, O_RDONLY | O_CLOEXEC))
             freezerFilesCounted = true
-        } else {
-            Self.keptFreezerFiles.subtract(2, ordering: .relaxed)
         }
         freezerFiles = files
         return files
@@ -392,7 +389,7 @@ package final class SandboxCgroup {
         freezerFiles = nil
         if files.control >= 0 { close(files.control) }
         if files.state >= 0 { close(files.state) }
-        if freezerFilesCounted { Self.keptFreezerFiles.subtract(2, ordering: .relaxed) }
+        if freezerFilesCounted { Self.keptFreezerFiles.give(2) }
         freezerFilesCounted = false
     }
 
