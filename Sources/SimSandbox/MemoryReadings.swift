@@ -1,10 +1,16 @@
 /// When a sandbox reads its memory (`/proc/<pid>/status` of every process, about 7 µs each) at the end of an
 /// invoke. The figure read is a high-water mark, so a later reading misses no peak; what a skipped reading costs is
 /// only when a peak is reported. The first invoke after an init (which touches the handler's code and data for the
-/// first time) and every invoke of at least `minimumDuration` are always followed by a reading; a shorter one only
-/// when the last reading is at least `interval` old, else one reading follows when the interval is over.
-/// So back-to-back warm invokes read memory about once per interval, and only a sub-millisecond invoke that raises
-/// the peak right after another shows it late: in the REPORT of the first invoke that ends after the next reading.
+/// first time) is always followed by a reading, and so is every invoke after which the runtime process has used
+/// `minimumCPU` or more of CPU time since the last reading (one `clock_gettime` of its CPU clock, ~1 µs): memory
+/// cannot grow without CPU time, since the kernel zeroes or maps every page a process touches first. Where that
+/// clock cannot be read the invoke's wall duration stands in (`minimumDuration`), and an invoke of `longDuration`
+/// or more always reads (its time may have gone to a child or an extension, whose CPU the runtime's clock does not
+/// count). Any other invoke reads only when the last reading is at least `interval` old, else one reading follows
+/// when the interval is over. So back-to-back warm invokes read memory about once per interval, also when the
+/// simulator's own backlog stretches their wall durations under load, and only an invoke that raises the peak
+/// with under a millisecond of the runtime's CPU (or in another process) right after a reading shows it late: in
+/// the REPORT of the first invoke that ends after the next reading, at most `interval` later.
 ///
 ///     idle ---- reading at t ----> fresh until t + interval ---- short invoke ends ----> catch-up due at
 ///     t + interval (one timer, armed once) ---- reading ----> fresh ...
@@ -16,11 +22,17 @@ struct MemoryReadings {
     private(set) var catchUpDue: UInt64?
     /// Whether the next invoke is the first since an init.
     private(set) var firstInvoke = true
+    /// The runtime's CPU time at the last reading (nanoseconds), where its clock could be read.
+    private(set) var cpuAtLastReading: UInt64?
 
     /// Least time between two readings at the ends of short invokes (nanoseconds).
     static let interval: UInt64 = 50_000_000
-    /// Invokes at least this long (milliseconds) are always followed by a reading.
+    /// Runtime CPU time since the last reading (nanoseconds) after which an invoke's end reads at once.
+    static let minimumCPU: UInt64 = 1_000_000
+    /// Without the runtime's CPU time: invokes at least this long (milliseconds) are followed by a reading.
     static let minimumDuration = 1.0
+    /// Invokes at least this long (milliseconds) are always followed by a reading.
+    static let longDuration = 50.0
 
     /// What to do at the end of an invoke.
     enum Decision: Equatable {
@@ -32,11 +44,17 @@ struct MemoryReadings {
         case skip
     }
 
-    /// The decision for an invoke of `durationMs` that ended at `now`.
-    mutating func invokeEnded(durationMs: Double, at now: UInt64) -> Decision {
+    /// The decision for an invoke of `durationMs` that ended at `now`, when the runtime's CPU clock reads
+    /// `runtimeCPU` nanoseconds (nil when it cannot be read).
+    mutating func invokeEnded(durationMs: Double, runtimeCPU: UInt64? = nil, at now: UInt64) -> Decision {
         defer { firstInvoke = false }
-        guard let last = lastReading, !firstInvoke, durationMs < Self.minimumDuration, now &- last < Self.interval
+        guard let last = lastReading, !firstInvoke, durationMs < Self.longDuration, now &- last < Self.interval
         else {
+            return .read
+        }
+        if let runtimeCPU, let before = cpuAtLastReading {
+            if runtimeCPU &- before >= Self.minimumCPU { return .read }
+        } else if durationMs >= Self.minimumDuration {
             return .read
         }
         if catchUpDue != nil { return .skip }
@@ -50,9 +68,11 @@ struct MemoryReadings {
         firstInvoke = true
     }
 
-    /// Memory was read at `now` (at an invoke's end, at the catch-up, at init or at an exit).
-    mutating func read(at now: UInt64) {
+    /// Memory was read at `now` (at an invoke's end, at the catch-up, at init or at an exit), when the runtime's
+    /// CPU clock read `runtimeCPU` nanoseconds (nil when it could not be read).
+    mutating func read(at now: UInt64, runtimeCPU: UInt64? = nil) {
         lastReading = now
+        cpuAtLastReading = runtimeCPU
         catchUpDue = nil
     }
 }

@@ -369,7 +369,7 @@ package final class Sandbox {
     /// the cgroup's own peak, which catches children that came and went between two readings, while the RSS
     /// counts file pages (the runtime's binary and libraries) that the page cache charged to another cgroup.
     func measureMemory() {
-        memoryReadings.read(at: clock.monotonicNanoseconds)
+        memoryReadings.read(at: clock.monotonicNanoseconds, runtimeCPU: runtimeCPUNanoseconds())
         memoryTimer?.stop()
         if let cgroup, let peak = cgroup.peakMemoryBytes() {
             maxMemoryKiB = max(maxMemoryKiB, peak / 1024)
@@ -382,7 +382,9 @@ package final class Sandbox {
     /// Reads memory at the end of an invoke that lasted `durationMs`, or arms the one catch-up reading
     /// `MemoryReadings` decides on.
     func measureMemoryIfDue(durationMs: Double) {
-        switch memoryReadings.invokeEnded(durationMs: durationMs, at: clock.monotonicNanoseconds) {
+        let decision = memoryReadings.invokeEnded(
+            durationMs: durationMs, runtimeCPU: runtimeCPUNanoseconds(), at: clock.monotonicNanoseconds)
+        switch decision {
         case .read:
             measureMemory()
         case .skip:
@@ -394,6 +396,18 @@ package final class Sandbox {
                 self?.measureMemory()
             }
         }
+    }
+
+    /// The CPU time the running runtime process has used (its threads', not its children's), in nanoseconds; nil
+    /// when there is no runtime or its clock cannot be read. One `clock_gettime` of the process's CPU clock, whose
+    /// id the kernel defines as `(~pid << 3) | CPUCLOCK_SCHED` (what glibc's `clock_getcpuclockid` returns, without
+    /// the `clock_getres` it makes to check it).
+    func runtimeCPUNanoseconds() -> UInt64? {
+        guard let runtime, runtime.exitStatus == nil else { return nil }
+        let schedulerClock: Int32 = 2
+        var time = timespec()
+        guard clock_gettime(clockid_t((~runtime.pid) << 3 | schedulerClock), &time) == 0 else { return nil }
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// Records the processes of the last measurement that are in none of the sandbox's groups, and forgets

@@ -121,6 +121,7 @@ struct Fixture {
         if let milliseconds = integer("forkSleep") { forkSleeper(milliseconds) }
         if let milliseconds = integer("setsidSleep") { forkSleeper(milliseconds, newSession: true) }
         if let milliseconds = integer("sleepMs") { sleepMilliseconds(milliseconds) }
+        if let megabytes = integer("touchMB") { touchMemory(megabytes: megabytes, keep: false) }
         if let code = integer("exit") { _exit(Int32(truncatingIfNeeded: code)) }
         if let signalNumber = integer("signal") { raise(Int32(truncatingIfNeeded: signalNumber)) }
 
@@ -240,12 +241,13 @@ struct Fixture {
         return "{" + members.joined(separator: ",") + "}"
     }
 
-    /// Allocates `megabytes` MiB and writes every page, so that it is resident; it is never freed.
-    private func touchMemory(megabytes: Int) {
+    /// Allocates `megabytes` MiB and writes every page, so that it is resident; kept for good, or freed at once
+    /// (a block this large is its own mapping, so freeing it returns it to the kernel and only the peak remains).
+    private func touchMemory(megabytes: Int, keep: Bool = true) {
         let size = megabytes * 1_048_576
         guard let block = malloc(size) else { die("cannot allocate \(megabytes) MiB") }
         memset(block, 1, size)
-        touchedMemory = block
+        if keep { touchedMemory = block } else { free(block) }
     }
 
     /// Forks a child that sleeps and exits; it lives in our process group for process-group tests.

@@ -8,6 +8,7 @@
 //   "forkSleep": N                        fork a child that sleeps N ms, then answer normally
 //   "setsidSleep": N                      the same, the child in a session of its own (out of the group)
 //   "sleepMs": N                          sleep N ms before answering
+//   "touchMB": N                          allocate and write N MiB, then free them (a peak only VmHWM keeps)
 //   "exit": N / "signal": N               _exit(N) / raise(N) without answering
 //   "error": "Type"                       POST /error with that Lambda-Runtime-Function-Error-Type
 //   "exitAfterError": N                   with "error": _exit(N) once /error was answered (a Go panic)

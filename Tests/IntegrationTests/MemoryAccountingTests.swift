@@ -37,6 +37,23 @@ struct MemoryAccountingTests {
         }
     }
 
+    /// A warm invoke that touches 64 MiB and frees them again right after short invokes shows the peak in its own
+    /// REPORT: the runtime's CPU time since the last reading, not the recency of that reading, decides, in every
+    /// mode.
+    @Test(.timeLimit(.minutes(1)), arguments: [FreezeMode.none, .signal, .cgroup])
+    func peakOfAWarmInvokeInItsOwnReport(mode: FreezeMode) async throws {
+        try await withFreezeSimulator([TestFunctions.freezeFixture(freeze: mode, memorySizeMB: 512)]) { sim in
+            var before = 0
+            for _ in 0..<5 { before = try maxMemoryUsed(try await report(sim)) }
+            let response = try await sim.invoke("fn", payload: #"{"touchMB":64}"#)
+            #expect(response.status == 200, "\(text(response))")
+            let id = try #require(response.headers["x-amzn-RequestId"])
+            let used = try maxMemoryUsed(try #require(await sim.logs.report(for: id)))
+            #expect(
+                used >= before + 60, "Max Memory Used \(used) MB after 64 MiB touched; \(before) MB before (\(mode))")
+        }
+    }
+
     /// In `cgroup` mode REPORT also counts the runtime's file-backed pages (its binary and libraries), which the
     /// page cache charges to whichever cgroup read them first: Max Memory Used is at least the runtime's own
     /// peak RSS (VmHWM).

@@ -45,8 +45,36 @@ struct MemoryReadingsTests {
             readings.invokeEnded(durationMs: 0.05, at: 151 * Self.ms) == .armCatchUp(afterNanoseconds: 49 * Self.ms))
     }
 
-    /// An invoke of a millisecond or more is read at its end however recent the last reading: an allocation takes
-    /// time, so a peak it raised is in its own REPORT.
+    /// With the runtime's CPU clock, its CPU time since the last reading decides, not the invoke's wall duration:
+    /// a millisecond of CPU reads at once however recent the reading and however short the invoke; an invoke
+    /// stretched to 10 ms of wall time by a backlog, with 50 µs of CPU, waits for the catch-up.
+    @Test func runtimeCPUDecides() {
+        var readings = MemoryReadings()
+        readings.read(at: 100 * Self.ms, runtimeCPU: 7 * Self.ms)
+        _ = readings.invokeEnded(durationMs: 0.05, runtimeCPU: 7 * Self.ms, at: 100 * Self.ms)
+        #expect(
+            readings.invokeEnded(durationMs: 10, runtimeCPU: 7 * Self.ms + 50_000, at: 110 * Self.ms)
+                == .armCatchUp(afterNanoseconds: 40 * Self.ms))
+        #expect(readings.invokeEnded(durationMs: 0.5, runtimeCPU: 8 * Self.ms, at: 111 * Self.ms) == .read)
+        readings.read(at: 111 * Self.ms, runtimeCPU: 8 * Self.ms)
+        #expect(
+            readings.invokeEnded(durationMs: 20, runtimeCPU: 8 * Self.ms + 999_999, at: 131 * Self.ms)
+                == .armCatchUp(afterNanoseconds: 30 * Self.ms))
+        // A new runtime's clock starts again from zero: below the last reading's, which reads.
+        #expect(readings.invokeEnded(durationMs: 0.05, runtimeCPU: 2 * Self.ms, at: 132 * Self.ms) == .read)
+    }
+
+    /// An invoke of `longDuration` or more reads at its end whatever the runtime's CPU: its time may have gone to
+    /// a child or an extension.
+    @Test func longInvokeReadsWhateverTheCPU() {
+        var readings = MemoryReadings()
+        readings.read(at: 100 * Self.ms, runtimeCPU: 7 * Self.ms)
+        _ = readings.invokeEnded(durationMs: 0.05, runtimeCPU: 7 * Self.ms, at: 100 * Self.ms)
+        #expect(readings.invokeEnded(durationMs: 50, runtimeCPU: 7 * Self.ms, at: 149 * Self.ms) == .read)
+    }
+
+    /// Without the runtime's CPU clock, an invoke of a millisecond or more is read at its end however recent the
+    /// last reading: an allocation takes time, so a peak it raised is in its own REPORT.
     @Test func longInvokeAlwaysReads() {
         var readings = MemoryReadings()
         readings.read(at: 100 * Self.ms)
