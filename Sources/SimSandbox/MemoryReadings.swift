@@ -45,17 +45,23 @@ struct MemoryReadings {
     }
 
     /// The decision for an invoke of `durationMs` that ended at `now`, when the runtime's CPU clock reads
-    /// `runtimeCPU` nanoseconds (nil when it cannot be read).
-    mutating func invokeEnded(durationMs: Double, runtimeCPU: UInt64? = nil, at now: UInt64) -> Decision {
+    /// `runtimeCPU` nanoseconds (nil when it cannot be read) and it had `runtimeThreads` threads at the last reading.
+    /// The clock is read only when the decision needs it: not after an invoke too short for the runtime's threads
+    /// to have used `minimumCPU` in it (the CPU of many such invokes together waits for the catch-up).
+    mutating func invokeEnded(
+        durationMs: Double, runtimeThreads: Int = 1, runtimeCPU: @autoclosure () -> UInt64? = nil, at now: UInt64
+    ) -> Decision {
         defer { firstInvoke = false }
         guard let last = lastReading, !firstInvoke, durationMs < Self.longDuration, now &- last < Self.interval
         else {
             return .read
         }
-        if let runtimeCPU, let before = cpuAtLastReading {
-            if runtimeCPU &- before >= Self.minimumCPU { return .read }
-        } else if durationMs >= Self.minimumDuration {
-            return .read
+        if durationMs * 1_000_000 * Double(max(1, runtimeThreads)) >= Double(Self.minimumCPU) {
+            if let before = cpuAtLastReading, let cpu = runtimeCPU() {
+                if cpu &- before >= Self.minimumCPU { return .read }
+            } else if durationMs >= Self.minimumDuration {
+                return .read
+            }
         }
         if catchUpDue != nil { return .skip }
         let due = last + Self.interval

@@ -172,6 +172,8 @@ enum ProcFiles {
 package final class ProcessTree {
     /// The live processes found by the last `measure`, roots first.
     package private(set) var pids: [Int32] = []
+    /// The threads of the first root at the last `measure` (1 when it was not read).
+    package private(set) var firstRootThreads = 1
     /// Open `status` and `children` files by pid (-1 where opening failed, e.g. out of descriptors).
     private var files: [Int32: (status: Int32, children: Int32)] = [:]
 
@@ -200,6 +202,7 @@ package final class ProcessTree {
             }
             pids.append(pid)
             total += peak
+            if pid == roots.first { firstRootThreads = threads }
             if threads <= 1 {
                 _ = ProcFiles.read(fd: open.children, pid: pid, task: pid, "children") { bytes -> Void? in
                     ProcFiles.forEachNumber(bytes) { pending.append(Int32(truncatingIfNeeded: $0)) }

@@ -383,7 +383,8 @@ package final class Sandbox {
     /// `MemoryReadings` decides on.
     func measureMemoryIfDue(durationMs: Double) {
         let decision = memoryReadings.invokeEnded(
-            durationMs: durationMs, runtimeCPU: runtimeCPUNanoseconds(), at: clock.monotonicNanoseconds)
+            durationMs: durationMs, runtimeThreads: processTree.firstRootThreads, runtimeCPU: runtimeCPUNanoseconds(),
+            at: clock.monotonicNanoseconds)
         switch decision {
         case .read:
             measureMemory()

@@ -46,8 +46,9 @@ struct MemoryReadingsTests {
     }
 
     /// With the runtime's CPU clock, its CPU time since the last reading decides, not the invoke's wall duration:
-    /// a millisecond of CPU reads at once however recent the reading and however short the invoke; an invoke
-    /// stretched to 10 ms of wall time by a backlog, with 50 µs of CPU, waits for the catch-up.
+    /// a millisecond of CPU reads at once however recent the reading; an invoke stretched to 10 ms of wall time by
+    /// a backlog, with 50 µs of CPU, waits for the catch-up. The clock is not read after an invoke too short for
+    /// the runtime's threads to have used a millisecond in it.
     @Test func runtimeCPUDecides() {
         var readings = MemoryReadings()
         readings.read(at: 100 * Self.ms, runtimeCPU: 7 * Self.ms)
@@ -55,13 +56,23 @@ struct MemoryReadingsTests {
         #expect(
             readings.invokeEnded(durationMs: 10, runtimeCPU: 7 * Self.ms + 50_000, at: 110 * Self.ms)
                 == .armCatchUp(afterNanoseconds: 40 * Self.ms))
-        #expect(readings.invokeEnded(durationMs: 0.5, runtimeCPU: 8 * Self.ms, at: 111 * Self.ms) == .read)
+        var clockReads = 0
+        func clock(_ value: UInt64) -> UInt64 {
+            clockReads += 1
+            return value
+        }
+        #expect(readings.invokeEnded(durationMs: 0.5, runtimeCPU: clock(8 * Self.ms), at: 111 * Self.ms) == .skip)
+        #expect(clockReads == 0)
+        #expect(
+            readings.invokeEnded(
+                durationMs: 0.5, runtimeThreads: 4, runtimeCPU: clock(8 * Self.ms), at: 111 * Self.ms) == .read)
+        #expect(clockReads == 1)
         readings.read(at: 111 * Self.ms, runtimeCPU: 8 * Self.ms)
         #expect(
             readings.invokeEnded(durationMs: 20, runtimeCPU: 8 * Self.ms + 999_999, at: 131 * Self.ms)
                 == .armCatchUp(afterNanoseconds: 30 * Self.ms))
         // A new runtime's clock starts again from zero: below the last reading's, which reads.
-        #expect(readings.invokeEnded(durationMs: 0.05, runtimeCPU: 2 * Self.ms, at: 132 * Self.ms) == .read)
+        #expect(readings.invokeEnded(durationMs: 2, runtimeCPU: 2 * Self.ms, at: 132 * Self.ms) == .read)
     }
 
     /// An invoke of `longDuration` or more reads at its end whatever the runtime's CPU: its time may have gone to
