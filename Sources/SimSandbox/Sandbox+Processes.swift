@@ -210,33 +210,30 @@ extension Sandbox {
             noteExit()
             return
         }
-        let exit: () -> Void = { [weak self] in
-            guard let self, !shutdownSequence.isStopping else { return }
-            perform(machine.runtimeExited(status, outOfMemory: outOfMemory))
-        }
-        // What the runtime sent just before it died may still wait in its connections: let the loop read it
-        // (a 0 ms timer runs before the next poll, the 1 ms one it arms only after it) before the exit decides the
-        // invoke. A streamed response being read is read to its end first (the end of the stream runs the exit),
-        // or for at most 100 ms (a child that inherited the socket keeps it open).
-        loop.schedule(afterMilliseconds: 0) { [weak self] in
-            self?.loop.schedule(afterMilliseconds: 1) { [weak self] in
-                guard let self else { return }
-                if activeResponseStreams.values.contains(where: { !$0.isEnded }) {
-                    exitAfterStream = exit
-                    loop.schedule(afterMilliseconds: 100) { [weak self] in self?.runExitAfterStream() }
-                } else {
-                    exit()
-                }
-            }
-        }
+        perform(exitGrace.runtimeExited(RuntimeExitGrace.Exit(status: status, outOfMemory: outOfMemory)))
         noteExit()
     }
 
-    /// Carries out a runtime exit that waited for its streamed response, once.
-    func runExitAfterStream() {
-        guard let exit = exitAfterStream else { return }
-        exitAfterStream = nil
-        exit()
+    /// Carries out what the exit grace decided. An exit reported once a shutdown began is one the machine, then
+    /// stopping its processes, ignores.
+    func perform(_ action: RuntimeExitGrace.Action) {
+        switch action {
+        case .wait(let step, let milliseconds, let exit):
+            loop.schedule(afterMilliseconds: milliseconds) { [weak self] in
+                guard let self else { return }
+                let streamBeingRead = activeResponseStreams.values.contains { !$0.isEnded }
+                perform(exitGrace.waited(step, exit: exit, streamBeingRead: streamBeingRead))
+            }
+        case .report(let exit):
+            perform(machine.runtimeExited(exit.status, outOfMemory: exit.outOfMemory))
+        case .none:
+            break
+        }
+    }
+
+    /// A streamed response's body ended: a runtime exit held for it goes on.
+    func runtimeStreamEnded() {
+        perform(exitGrace.streamEnded())
     }
 
     private func extensionExited(_ name: String, _ status: ExitStatus) {

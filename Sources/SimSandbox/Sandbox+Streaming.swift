@@ -71,7 +71,7 @@ extension Sandbox {
                 responder.abort()
             }
             perform(actions)
-            runExitAfterStream()
+            runtimeStreamEnded()
         }
         sink?.onGone = {
             endNow(nil, .failure(.truncatedResponse(.invokerGone)), nil)
@@ -104,7 +104,7 @@ extension Sandbox {
         stream.onEnd = { [weak self] end in
             guard let self else { return }
             activeResponseStreams[requestID] = nil
-            defer { runExitAfterStream() }
+            defer { runtimeStreamEnded() }
             if case .malformed = end {
                 endNow(.truncatedRequest, .failure(.truncatedResponse(.malformed)), nil)
                 return
@@ -132,7 +132,7 @@ extension Sandbox {
             case .aborted:
                 // The runtime's exit, if that is what cut the upload, comes with its own error (now, if it came
                 // first; else give it a moment).
-                if exitAfterStream != nil { return }
+                if exitGrace.isHoldingExit { return }
                 loop.schedule(afterMilliseconds: 100) { [weak self] in
                     guard let self, machine.invocation(for: requestID) != nil else { return }
                     let (_, actions) = machine.runtimeResult(

@@ -77,9 +77,9 @@ package final class Sandbox {
     var escapedProcesses: [Int32: UInt64] = [:]
     /// The bodies of streamed responses being read, by request id, while they are.
     var activeResponseStreams: [String: HTTPBodyStream] = [:]
-    /// The runtime's exit, held until the streamed response it was writing has been read to its end (what it wrote
-    /// before dying still reaches the invoker).
-    var exitAfterStream: (() -> Void)?
+    /// When a runtime's exit is handed to the machine: after the loop read what it sent, and after the streamed
+    /// response it was writing (what it wrote before dying still reaches the invoker).
+    var exitGrace = RuntimeExitGrace()
     /// Runtime API connections refused because they did not come from the sandbox's processes.
     package internal(set) var refusedConnections = 0
     /// Connections of the simulator's user waiting, unread, for the next walk of the processes' descriptors
