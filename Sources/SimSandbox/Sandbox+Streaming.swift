@@ -19,9 +19,6 @@ import SimUV
 /// away mid-stream breaks the copy, which ends the invoke with `Runtime.TruncatedResponse` as AWS's emulator ends a
 /// broken copy, and the runtime's upload is cut off unanswered (nothing more is read or framed).
 extension Sandbox {
-    /// Bytes a stream sends at full speed before its bandwidth applies (Lambda: the first 6 MiB).
-    static let streamingBurstBytes = 6 * 1024 * 1024
-
     func handleStreamedResponse(
         _ request: HTTPRequest, _ stream: HTTPBodyStream, _ responder: HTTPResponder, requestID: String
     ) {
@@ -34,35 +31,27 @@ extension Sandbox {
         activeResponseStreams[requestID] = stream
         let sink = ResponseStreams.sink(for: requestID)
         let contentType = request.headers["Content-Type"]
-        let limit = sink == nil ? Limits.maxResponseBytes : function.maxStreamedResponseBytes
+        var reading = ResponseStreamReading(function: function, forwards: sink != nil, contentType: contentType)
         var gathered: [UInt8] = []
-        var received = 0
-        var tooLarge = false
-        var pacing = sink == nil ? nil : function.streamingBytesPerSecond.map { StreamPacing(bytesPerSecond: $0) }
         sink?.start(contentType: contentType)
-        // Reading resumes only when neither the invoker's backlog nor the bandwidth holds it.
-        var held = false
         let resumeIfFree: () -> Void = { [weak stream] in
-            guard let stream, !(sink?.isBackedUp() ?? false), !held else { return }
+            guard let stream, reading.mayResume(invokerBackedUp: sink?.isBackedUp() ?? false) else { return }
             stream.resume()
         }
         sink?.onWritable = resumeIfFree
-        /// Ends the invoke with `outcome` (a platform error) now: answers the runtime with `reply` and closes its
-        /// connection, so the rest of its upload is never read.
-        // Set once the invoke's result is decided (the body ended, or `endNow` ended it early).
-        var ended = false
-        /// With `error` nil the connection is closed without an answer.
+        /// Ends the invoke with `outcome` now: answers the runtime with `error` (or the machine's refusal) and closes
+        /// its connection, so the rest of its upload is never read; with `error` nil the connection is closed
+        /// unanswered.
         let endNow: (RuntimeRejection?, SandboxOutcome, Int?) -> Void = {
             [weak self, weak stream] error, outcome, tooLarge in
-            guard let self, !ended else { return }
-            ended = true
+            guard let self else { return }
             activeResponseStreams[requestID] = nil
             stream?.onData = nil
             stream?.onEnd = nil
             sink?.onGone = nil
             let (reply, actions) = machine.runtimeResult(
                 requestID: requestID, isError: false, outcome: outcome, tooLargeBytes: tooLarge,
-                streamedBytes: received, sizeLimit: limit)
+                streamedBytes: reading.receivedBytes, sizeLimit: reading.limit)
             if let error {
                 var response = RuntimeAPIResponses.reply(reply == .accepted ? .error(error) : reply)
                 response.headers["Connection"] = "close"
@@ -74,106 +63,75 @@ extension Sandbox {
             runtimeStreamEnded()
         }
         sink?.onGone = {
-            endNow(nil, .failure(.truncatedResponse(.invokerGone)), nil)
+            if case .endNow(let error, let outcome, let tooLarge) = reading.ended(.invokerGone) {
+                endNow(error, outcome, tooLarge)
+            }
         }
         stream.onData = { [weak self, weak stream] bytes in
             guard let self, let stream else { return }
-            received += bytes.count
-            guard !tooLarge else { return }
-            if received > limit {
-                tooLarge = true
-                gathered = []
-                endNow(.payloadTooLarge, .success(body: [], contentType: contentType), received)
+            switch reading.bytesReceived(bytes.count, at: EventLoop.nanoseconds()) {
+            case .ignore:
                 return
-            }
-            guard let sink else {
+            case .gather:
                 gathered += bytes
                 return
-            }
-            sink.send(bytes, contentType: contentType)
-            if let wait = pacing?.delay(afterSending: bytes.count, at: EventLoop.nanoseconds()), !held {
-                held = true
+            case .endNow(let error, let outcome, let tooLarge):
+                gathered = []
+                endNow(error, outcome, tooLarge)
+                return
+            case .forward:
+                sink?.send(bytes, contentType: contentType)
+            case .forwardThenHold(let wait):
+                sink?.send(bytes, contentType: contentType)
                 stream.pause()
                 loop.schedule(afterMilliseconds: wait) {
-                    held = false
+                    reading.holdEnded()
                     resumeIfFree()
                 }
             }
-            if sink.isBackedUp() { stream.pause() }
+            if sink?.isBackedUp() == true { stream.pause() }
         }
         stream.onEnd = { [weak self] end in
             guard let self else { return }
             activeResponseStreams[requestID] = nil
             defer { runtimeStreamEnded() }
-            if case .malformed = end {
-                endNow(.truncatedRequest, .failure(.truncatedResponse(.malformed)), nil)
-                return
-            }
-            guard !ended else { return }
-            ended = true
+            let readingEnd: ResponseStreamReading.End
             switch end {
             case .complete(let trailers):
-                var outcome = SandboxOutcome.success(body: gathered, contentType: contentType)
-                if let errorType = trailers[RuntimeAPIResponses.errorTypeHeader] {
-                    let body = trailers[RuntimeAPIResponses.errorBodyTrailer].flatMap { Base64.decode($0) } ?? []
-                    outcome = .functionError(body: body, contentType: "application/json", errorType: errorType)
-                }
+                let errorBody = trailers[RuntimeAPIResponses.errorBodyTrailer].flatMap { Base64.decode($0) } ?? []
+                readingEnd = .complete(
+                    body: gathered, errorType: trailers[RuntimeAPIResponses.errorTypeHeader], errorBody: errorBody)
+            case .malformed: readingEnd = .malformed
+            case .aborted: readingEnd = .aborted(runtimeExitHeld: exitGrace.isHoldingExit)
+            }
+            switch reading.ended(readingEnd) {
+            case .ignore:
+                break
+            case .endNow(let error, let outcome, let tooLarge):
+                endNow(error, outcome, tooLarge)
+            case .deliver(let outcome, let tooLarge):
                 let (reply, actions) = machine.runtimeResult(
-                    requestID: requestID, isError: false, outcome: outcome, tooLargeBytes: tooLarge ? received : nil,
-                    streamedBytes: received, sizeLimit: limit)
+                    requestID: requestID, isError: false, outcome: outcome, tooLargeBytes: tooLarge,
+                    streamedBytes: reading.receivedBytes, sizeLimit: reading.limit)
                 if case .accepted = reply {
                     responder.send(RuntimeAPIResponses.accepted)
                 } else {
                     responder.send(RuntimeAPIResponses.reply(reply))
                 }
                 perform(actions)
-            case .malformed:
-                break
-            case .aborted:
-                // The runtime's exit, if that is what cut the upload, comes with its own error (now, if it came
-                // first; else give it a moment).
-                if exitGrace.isHoldingExit { return }
-                loop.schedule(afterMilliseconds: 100) { [weak self] in
-                    guard let self, machine.invocation(for: requestID) != nil else { return }
+            case .truncateAfter(let milliseconds):
+                // An invoke no longer in flight refuses the result, with no action.
+                let streamed = reading.receivedBytes
+                loop.schedule(afterMilliseconds: milliseconds) { [weak self] in
+                    guard let self else { return }
                     let (_, actions) = machine.runtimeResult(
-                        requestID: requestID, isError: false,
-                        outcome: .failure(.truncatedResponse(.endedEarly)),
-                        streamedBytes: received)
+                        requestID: requestID, isError: false, outcome: .failure(.truncatedResponse(.endedEarly)),
+                        streamedBytes: streamed)
                     perform(actions)
                 }
             }
         }
         // An invoker that left before the runtime started streaming is gone already.
         if sink?.isGone == true { sink?.onGone?() }
-    }
-}
-
-/// Lambda's shaping of a streamed response: the first 6 MiB at full speed, then at most `bytesPerSecond`.
-struct StreamPacing {
-    let bytesPerSecond: Int
-    private var sent = 0
-    private var shapedSince: UInt64?
-    private var shapedBytes = 0
-
-    init(bytesPerSecond: Int) { self.bytesPerSecond = max(1, bytesPerSecond) }
-
-    /// Milliseconds to wait before reading more, after `count` more bytes went out at `now` (monotonic ns); nil
-    /// when the stream is within its rate.
-    mutating func delay(afterSending count: Int, at now: UInt64) -> UInt64? {
-        sent += count
-        guard sent > Sandbox.streamingBurstBytes else { return nil }
-        guard let since = shapedSince else {
-            shapedSince = now
-            shapedBytes = sent - Sandbox.streamingBurstBytes
-            return delay(now: now, since: now)
-        }
-        shapedBytes += count
-        return delay(now: now, since: since)
-    }
-
-    private func delay(now: UInt64, since: UInt64) -> UInt64? {
-        let due = since + UInt64(Double(shapedBytes) / Double(bytesPerSecond) * 1e9)
-        guard due > now else { return nil }
-        return max(1, (due - now) / 1_000_000)
     }
 }
