@@ -57,6 +57,23 @@ private func refusal(_ reply: SandboxStateMachine.ExtensionReply) -> RuntimeAPIE
         #expect(machine.extensionRegister(ExtensionRegistration(name: "b", body: []), newID: idB).1 == [.spawnRuntime])
     }
 
+    /// A runtime that cannot be started while a launched extension runs fails the init, and the retry inside the
+    /// invoke waits for the extension's exit: SHUTDOWN `failure` goes out first, the new init only at
+    /// `processesGone`.
+    @Test func spawnFailureWaitsForLaunchedExtensions() {
+        var machine = launchedMachine()
+        #expect(machine.extensionNext(identifier: idA).0 == .hold)
+        let failed = machine.spawnFailed(.exec(program: "m", cause: .notFound))
+        #expect(!failed.contains(.launchExtensions(phase: .invoke)))
+        #expect(failed.last == .kill(.failure, deadlineMilliseconds: 2_000))
+        let released = machine.releaseShutdownEvents()
+        #expect(
+            released.contains {
+                if case .extensionEvent(idA, .shutdown(reason: .failure, _)) = $0 { return true } else { return false }
+            })
+        #expect(machine.processesGone() == [.launchExtensions(phase: .invoke), .startTimer(milliseconds: 3000)])
+    }
+
     /// Init ends only when the runtime and every extension asked for their first event; then INVOKE goes out.
     @Test func initWaitsForExtensionNext() {
         var machine = launchedMachine()
