@@ -23,13 +23,8 @@ extension Sandbox {
         processGroups = []
         if failsOnMissingCodeDirectory() { return }
         let names = function.extensionsDirectory.map(ExtensionDiscovery.executables(in:)) ?? []
-        if names.count > ExtensionRegistry.maxExtensions {
-            // Lambda launches at most ten and fails the init with Extension.LaunchError.
-            let extra = names[ExtensionRegistry.maxExtensions]
-            perform(
-                machine.extensionLaunchFailed(
-                    name: extra,
-                    reason: "TooManyExtensions: extension limit (\(ExtensionRegistry.maxExtensions)) reached"))
+        if let refused = machine.extensionsFound(names: names) {
+            perform(refused)
             return
         }
         let environment = RuntimeEnvironment.extensionEnvironment(fromRuntime: runtimeEnvironment)
@@ -196,12 +191,7 @@ extension Sandbox {
         runtime = nil
         runtimeExitedAt = clock.monotonicNanoseconds
         admitOwnerlessAfterExit()
-        var outOfMemory = false
-        if let cgroup {
-            let kills = cgroup.oomKillCount()
-            outOfMemory = kills > oomKills && status == .signaled(SIGKILL)
-            oomKills = kills
-        }
+        let outOfMemory = cgroup.map { oomKills.runtimeExited(status, killCount: $0.oomKillCount()) } ?? false
         if shutdownSequence.isStopping {
             shutdownExits.append(
                 ShutdownExit(name: "runtime", status: status, killed: killedInShutdown.contains("runtime")))

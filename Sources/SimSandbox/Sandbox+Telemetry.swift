@@ -45,19 +45,13 @@ extension Sandbox {
         invokeDurations.record(UInt64(max(0, durationMs) * 1_000_000))
         lastUsedEpochMilliseconds = clock.epochMilliseconds
         if case .success = status { measureMemoryIfDue(durationMs: durationMs) } else { measureMemory() }
-        let outcome: EventOutcome
-        switch status {
-        case .success: outcome = .success
-        case .timeout: outcome = .timeout()
-        case .error(let type): outcome = SandboxStateMachine.eventOutcome(errorType: type)
-        }
         if processExited {
             publish(
                 .platform(.fault("RequestId: \(requestID) Process exited before completing request")),
                 requestID: requestID)
         }
         let report = PlatformEvent.Report(
-            requestID: requestID, outcome: outcome, durationMs: durationMs,
+            requestID: requestID, outcome: status.eventOutcome, durationMs: durationMs,
             billedDurationMs: LambdaLog.billedMilliseconds(durationMs: durationMs, initDurationMs: initDurationMs),
             memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: (maxMemoryKiB + 1023) / 1024,
             initDurationMs: initDurationMs, postRuntimeExtensionsMs: postRuntimeExtensionsMs)

@@ -121,7 +121,7 @@ package final class Sandbox {
     /// The sandbox's cgroup in `cgroup` freeze mode.
     let cgroup: SandboxCgroup?
     /// OOM kills seen in the cgroup so far, to tell a new one apart.
-    var oomKills = 0
+    var oomKills = OutOfMemoryKills()
     /// Telemetry API and Logs API subscriptions and delivery.
     package let telemetry: TelemetryHub
 

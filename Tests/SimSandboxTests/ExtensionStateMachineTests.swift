@@ -74,6 +74,22 @@ private func refusal(_ reply: SandboxStateMachine.ExtensionReply) -> RuntimeAPIE
         #expect(machine.processesGone() == [.launchExtensions(phase: .invoke), .startTimer(milliseconds: 3000)])
     }
 
+    /// Ten extensions are launched; with eleven the init fails with Extension.LaunchError (TooManyExtensions).
+    @Test func atMostTenExtensionsAreLaunched() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        let names = (0..<11).map { "ext-\($0)" }
+        let allowed = machine.extensionsFound(names: Array(names.prefix(10)))
+        #expect(allowed == nil)
+        let refused = machine.extensionsFound(names: names) ?? []
+        let outcomes = refused.compactMap { action -> EventOutcome? in
+            if case .publish(.platform(.initReport(let data)), _) = action { return data.outcome }
+            return nil
+        }
+        #expect(outcomes == [.error("Extension.LaunchError")])
+        #expect(refused.last == .kill(.failure, deadlineMilliseconds: 0))
+    }
+
     /// Init ends only when the runtime and every extension asked for their first event; then INVOKE goes out.
     @Test func initWaitsForExtensionNext() {
         var machine = launchedMachine()
