@@ -106,11 +106,11 @@ extension Sandbox: HTTPResponderCloseObserver {
     /// and ordered as they happened (an invoke's lines before its END).
     private func catchUpOutput(before route: RuntimeAPIRoute) {
         switch route {
-        case .next, .response, .error, .initError: runtime?.drainOutput()
+        case .next, .response, .error, .initError: supervisor.drainRuntimeOutput()
         case .ping, .notFound, .methodNotAllowed: break
         case .extensionRegister, .extensionNext, .extensionInitError, .extensionExitError, .telemetrySubscribe,
             .logsSubscribe:
-            for process in extensionProcesses.values { process.drainOutput() }
+            supervisor.drainExtensionOutput()
         }
     }
 

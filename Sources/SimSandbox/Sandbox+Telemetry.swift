@@ -25,8 +25,7 @@ extension Sandbox {
         if case .platform(.initReport(let data)) = event, data.outcome.status == .success {
             // A first reading of memory (and of the members a freeze confirms), so a crash in the first invoke
             // still reports what init used.
-            measureMemory()
-            memoryReadings.initEnded()
+            supervisor.initEnded()
         }
         publish(event, requestID: requestID)
     }
@@ -44,7 +43,11 @@ extension Sandbox {
         }
         invokeDurations.record(UInt64(max(0, durationMs) * 1_000_000))
         lastUsedEpochMilliseconds = clock.epochMilliseconds
-        if case .success = status { measureMemoryIfDue(durationMs: durationMs) } else { measureMemory() }
+        if case .success = status {
+            supervisor.measureMemoryIfDue(durationMs: durationMs)
+        } else {
+            supervisor.measureMemory()
+        }
         if processExited {
             publish(
                 .platform(.fault("RequestId: \(requestID) Process exited before completing request")),

@@ -31,12 +31,7 @@ package final class Sandbox {
     /// Invokes completed here.
     package internal(set) var invocationCount = 0
     /// Peak memory of the process tree so far, in KiB.
-    package internal(set) var maxMemoryKiB = 0
-    /// The processes found by the last memory measurement.
-    let processTree = ProcessTree()
-    /// When memory is read at invokes' ends, and the timer of a catch-up reading.
-    var memoryReadings = MemoryReadings()
-    var memoryTimer: Timer?
+    package var maxMemoryKiB: Int { supervisor.maxMemoryKiB }
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
     package var initializationType: InitializationType {
         get { machine.initializationType }
@@ -67,14 +62,8 @@ package final class Sandbox {
     /// Where the sandbox's events go beyond its own telemetry and log tail.
     let bus: EventBus
     var server: HTTPServer?
-    var runtime: ChildProcess?
-    var extensionProcesses: [String: ChildProcess] = [:]
-    /// Process groups started in this generation, killed together at the end of a shutdown.
-    var processGroups: [Int32] = []
-    /// Processes of the sandbox seen outside all of its groups (they called `setsid`), with their start times:
-    /// frozen, thawed and killed one by one, and registered with `ProcessGroups` so that they die with the
-    /// simulator too.
-    var escapedProcesses: [Int32: UInt64] = [:]
+    /// The sandbox's processes.
+    let supervisor: ProcessSupervisor
     /// The bodies of streamed responses being read, by request id, while they are.
     var activeResponseStreams: [String: HTTPBodyStream] = [:]
     /// When a runtime's exit is handed to the machine: after the loop read what it sent, and after the streamed
@@ -102,26 +91,15 @@ package final class Sandbox {
     var logSocket: UnixSocketServer?
     var logConnections: [ObjectIdentifier: (UnixSocketConnection, LineSplitter)] = [:]
     var workerRequests: [Int32: String] = [:]
-    /// The timers of a shutdown under way.
-    var killTimers: [Timer] = []
-    /// The order in which a shutdown stops the processes.
-    var shutdownSequence = ShutdownSequence()
     /// How each process ended in the last shutdown (a reset's, or the final one), and the processes it had to
     /// SIGKILL.
-    package internal(set) var shutdownExits: [ShutdownExit] = []
-    var killedInShutdown: Set<String> = []
+    package var shutdownExits: [ShutdownExit] { supervisor.shutdownExits }
     var runtimeWaiters: [HTTPResponder] = []
     var extensionWaiters: [String: HTTPResponder] = [:]
-    /// Line splitters of the runtime's and every extension's output.
-    var outputs: [OutputSource: ProcessOutput] = [:]
     /// The log tails of the invokes in flight that asked for one (`X-Amz-Log-Type: Tail`), by request id.
     var tails: [String: LogTail] = [:]
     /// Holds the processes still between invokes.
-    package let freezer: Freezer
-    /// The sandbox's cgroup in `cgroup` freeze mode.
-    let cgroup: SandboxCgroup?
-    /// OOM kills seen in the cgroup so far, to tell a new one apart.
-    var oomKills = OutOfMemoryKills()
+    package var freezer: Freezer { supervisor.freezer }
     /// Telemetry API and Logs API subscriptions and delivery.
     package let telemetry: TelemetryHub
 
@@ -138,14 +116,8 @@ package final class Sandbox {
         self.machine = SandboxStateMachine(function: function, clock: clock, ids: RandomUUIDs())
         self.logStreamName = Identifiers.logStreamName(
             version: function.version, epochMilliseconds: clock.epochMilliseconds)
-        let cgroup =
-            function.freezeMode == .cgroup
-            ? try SandboxCgroup(
-                name: "\(getpid())-\(id)", memoryMB: function.memorySizeMB, cpuScaling: function.cpuScaling)
-            : nil
-        self.cgroup = cgroup
-        let freezer = Freezer(mode: function.freezeMode, loop: loop, cgroup: cgroup)
-        self.freezer = freezer
+        let supervisor = try ProcessSupervisor(loop: loop, function: function, clock: clock, sandboxID: id)
+        self.supervisor = supervisor
         var telemetryConfiguration = TelemetryHub.Configuration()
         telemetryConfiguration.jsonFunctionLogs = function.logFormat == .json
         self.telemetry = TelemetryHub(loop: loop, clock: clock, configuration: telemetryConfiguration)
@@ -172,31 +144,22 @@ package final class Sandbox {
         if function.runtimeAPIAccess == .sandbox {
             server.acceptFilter = { [weak self] connection in self?.admits(connection) ?? .refuse }
         }
-        freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
+        supervisor.sandbox = self
+        supervisor.freezer.onTransition = { [weak self] transition in
+            self?.publish(.freeze(transition), requestID: nil)
+        }
         if function.isManagedInstance {
             initializationType = .lambdaManagedInstances
             openLogSocket()
         }
-        reportCgroupMessages()
+        supervisor.reportCgroupMessages()
     }
 
     /// True when an invoke may be placed here now.
     package var canAcceptInvoke: Bool { machine.canAcceptInvoke }
 
     /// The pids of the sandbox's live processes (runtime, extensions and their children), read now.
-    package var pids: [Int32] {
-        let tree = ProcessTree()
-        _ = tree.measure(roots: processRoots)
-        return tree.pids
-    }
-
-    /// The runtime and extension processes still running.
-    var processRoots: [Int32] {
-        var roots: [Int32] = []
-        if let runtime, runtime.exitStatus == nil { roots.append(runtime.pid) }
-        for process in extensionProcesses.values where process.exitStatus == nil { roots.append(process.pid) }
-        return roots
-    }
+    package var pids: [Int32] { supervisor.pids }
 
     /// Places an invoke here; only when `canAcceptInvoke`.
     package func invoke(_ invocation: Invocation) {
@@ -268,15 +231,12 @@ package final class Sandbox {
                 var result = InvokeResult(requestID: requestID, outcome: outcome.rendered(requestID: requestID))
                 if let tail = tails.removeValue(forKey: requestID) { result.logTail = tail.lines }
                 onResult?(result)
-            case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)
+            case .kill(_, let deadline): stopProcesses(deadlineMilliseconds: deadline)
             case .available(let availability): onAvailable?(self, availability)
             case .freeze(let epoch):
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
-                    // The members of the last memory reading (at most 50 ms old, see `MemoryReadings`).
-                    freezer.freeze(
-                        groups: processGroups, singles: Array(escapedProcesses.keys), members: processTree.pids,
-                        directChildren: processRoots)
+                    supervisor.freeze()
                     telemetry.setFrozen(true)
                 } else if freezer.mode != .none {
                     freezer.skip()
@@ -286,14 +246,10 @@ package final class Sandbox {
                 freezer.thaw()
                 telemetry.setFrozen(false)
             case .terminated:
-                processTree.closeAll()
+                supervisor.close()
                 telemetry.close()
-                freezer.close()
-                cgroup?.remove()
                 timer?.close()
                 timer = nil
-                memoryTimer?.close()
-                memoryTimer = nil
                 for timer in invokeTimers.values { timer.close() }
                 for timer in spareTimers { timer.close() }
                 invokeTimers = [:]
@@ -363,56 +319,5 @@ package final class Sandbox {
             telemetry.emit(platform, at: context.epochMilliseconds)
         }
         bus.publish(event, context)
-    }
-
-    /// Raises `maxMemoryKiB` to the sandbox's peak: the process tree's summed peak RSS, and in `cgroup` mode also
-    /// the cgroup's own peak, which catches children that came and went between two readings, while the RSS
-    /// counts file pages (the runtime's binary and libraries) that the page cache charged to another cgroup.
-    func measureMemory() {
-        memoryReadings.read(at: clock.monotonicNanoseconds)
-        memoryTimer?.stop()
-        if let cgroup, let peak = cgroup.peakMemoryBytes() {
-            maxMemoryKiB = max(maxMemoryKiB, peak / 1024)
-        }
-        reportCgroupMessages()
-        maxMemoryKiB = max(maxMemoryKiB, processTree.measure(roots: processRoots))
-        noteEscapedProcesses()
-    }
-
-    /// Reads memory at the end of an invoke that lasted `durationMs`, or arms the one catch-up reading
-    /// `MemoryReadings` decides on.
-    func measureMemoryIfDue(durationMs: Double) {
-        switch memoryReadings.invokeEnded(durationMs: durationMs, at: clock.monotonicNanoseconds) {
-        case .read:
-            measureMemory()
-        case .skip:
-            break
-        case .armCatchUp(let nanoseconds):
-            let timer = memoryTimer ?? Timer(loop: loop)
-            memoryTimer = timer
-            timer.start(afterMilliseconds: (nanoseconds + 999_999) / 1_000_000) { [weak self] in
-                self?.measureMemory()
-            }
-        }
-    }
-
-    /// Records the processes of the last measurement that are in none of the sandbox's groups, and forgets
-    /// recorded ones that are gone. Costs nothing for a sandbox whose processes have no children.
-    func noteEscapedProcesses() {
-        let members = processTree.pids
-        guard members.count > processRoots.count || !escapedProcesses.isEmpty else { return }
-        let roots = processRoots
-        for pid in members where !roots.contains(pid) && escapedProcesses[pid] == nil {
-            let group = getpgid(pid)
-            guard group > 0, !processGroups.contains(group), let start = ProcessGroups.startTime(of: pid) else {
-                continue
-            }
-            escapedProcesses[pid] = start
-            ProcessGroups.registerProcess(pid, start: start)
-        }
-        for (pid, start) in escapedProcesses where !members.contains(pid) && ProcessGroups.startTime(of: pid) != start {
-            escapedProcesses[pid] = nil
-            ProcessGroups.unregisterProcess(pid)
-        }
     }
 }
