@@ -12,7 +12,7 @@ extension ProcessSupervisor {
         flushOutput(of: .runtime)
         measureMemory()
         runtime = nil
-        sandbox?.runtimeProcessGone()
+        sandbox?.api.runtimeExited()
         let outOfMemory = cgroup.map { oomKills.runtimeExited(status, killCount: $0.oomKillCount()) } ?? false
         if shutdownSequence.isStopping {
             shutdownExits.append(

@@ -135,8 +135,7 @@ extension Sandbox {
         case .wait(let step, let milliseconds, let exit):
             loop.schedule(afterMilliseconds: milliseconds) { [weak self] in
                 guard let self else { return }
-                let streamBeingRead = activeResponseStreams.values.contains { !$0.isEnded }
-                perform(exitGrace.waited(step, exit: exit, streamBeingRead: streamBeingRead))
+                perform(exitGrace.waited(step, exit: exit, streamBeingRead: api.streamBeingRead))
             }
         case .report(let exit):
             perform(machine.runtimeExited(exit.status, outOfMemory: exit.outOfMemory))
@@ -157,10 +156,7 @@ extension Sandbox {
 
     /// Stops every process, in the order `ShutdownSequence` gives.
     func stopProcesses(deadlineMilliseconds deadline: UInt64) {
-        // A runtime blocked in /next is left blocked, as Lambda leaves it: it learns of the shutdown from
-        // SIGTERM. Answering its /next (with a 500) made runtimes exit on their own and race their own
-        // SIGTERM handling. Its connection closes when the process dies.
-        runtimeWaiters.removeAll()
+        api.forgetRuntimeWaiters()
         let extensions = machine.extensions.extensions
         supervisor.stopProcesses(
             subscribed: Set(extensions.filter { $0.isExternal && $0.subscribes(.shutdown) }.map(\.name)),
@@ -172,10 +168,7 @@ extension Sandbox {
 
     /// Every process of a shutdown has exited: held `/event/next` calls are answered, and the machine goes on.
     func processesGone() {
-        for waiter in extensionWaiters.values where !waiter.isCompleted {
-            waiter.send(RuntimeAPIResponses.error(.internalError))
-        }
-        extensionWaiters.removeAll()
+        api.failExtensionWaiters()
         perform(machine.processesGone())
     }
 }

@@ -21,7 +21,7 @@ package final class Sandbox {
     package internal(set) var machine: SandboxStateMachine
     package let logStreamName: String
     /// `host:port` of this sandbox's Runtime API.
-    package private(set) var runtimeAPI = ""
+    package var runtimeAPI: String { api.address }
     /// Called with each invoke's result.
     package var onResult: ((InvokeResult) -> Void)?
     /// Called when the sandbox can take another invoke, with how it stands then (as its machine decided).
@@ -61,27 +61,15 @@ package final class Sandbox {
 
     /// Where the sandbox's events go beyond its own telemetry and log tail.
     let bus: EventBus
-    var server: HTTPServer?
     /// The sandbox's processes.
     let supervisor: ProcessSupervisor
-    /// The bodies of streamed responses being read, by request id, while they are.
-    var activeResponseStreams: [String: HTTPBodyStream] = [:]
+    /// The sandbox's Runtime and Extensions APIs.
+    let api: RuntimeAPIHandler
     /// When a runtime's exit is handed to the machine: after the loop read what it sent, and after the streamed
     /// response it was writing (what it wrote before dying still reaches the invoker).
     var exitGrace = RuntimeExitGrace()
     /// Runtime API connections refused because they did not come from the sandbox's processes.
-    package internal(set) var refusedConnections = 0
-    /// Connections of the simulator's user waiting, unread, for the next walk of the processes' descriptors
-    /// (`Sandbox+Isolation`), the walks' budget, and the timer of the next walk.
-    var pendingPeerChecks: [(connection: TCPConnection, inode: UInt64)] = []
-    var peerScanBudget = PeerScanBudget()
-    var peerCheckTimer: Timer?
-    /// Connections no process holds, waiting for the running runtime's exit (`Sandbox+Isolation`).
-    var pendingOwnerless: [TCPConnection] = []
-    var ownerlessTimer: Timer?
-    /// When the last runtime's exit was seen (monotonic nanoseconds), for the moment after it in which connections
-    /// no process holds are still read.
-    var runtimeExitedAt: UInt64?
+    package var refusedConnections: Int { api.refusedConnections }
     var timer: Timer?
     /// Managed instances: each invoke's own timer, by request id, and stopped ones kept for the next invokes.
     var invokeTimers: [String: Timer] = [:]
@@ -94,8 +82,6 @@ package final class Sandbox {
     /// How each process ended in the last shutdown (a reset's, or the final one), and the processes it had to
     /// SIGKILL.
     package var shutdownExits: [ShutdownExit] { supervisor.shutdownExits }
-    var runtimeWaiters: [HTTPResponder] = []
-    var extensionWaiters: [String: HTTPResponder] = [:]
     /// The log tails of the invokes in flight that asked for one (`X-Amz-Log-Type: Tail`), by request id.
     var tails: [String: LogTail] = [:]
     /// Holds the processes still between invokes.
@@ -121,30 +107,9 @@ package final class Sandbox {
         var telemetryConfiguration = TelemetryHub.Configuration()
         telemetryConfiguration.jsonFunctionLogs = function.logFormat == .json
         self.telemetry = TelemetryHub(loop: loop, clock: clock, configuration: telemetryConfiguration)
-        var configuration = HTTPServer.Configuration()
-        configuration.maxBodyBytes = Limits.maxResponseBytes
-        // Runtimes keep one connection across long handler runs and frozen periods: never idle it out.
-        configuration.idleTimeoutMilliseconds = 24 * 3600 * 1000
-        // A response body may take as long as the function may (its timeout resets the sandbox); headers may not.
-        configuration.bodyStallTimeoutMilliseconds = 24 * 3600 * 1000
-        configuration.requestTimeoutMilliseconds = 24 * 3600 * 1000
-        // The runtime's and extensions' connections (at most 10 extensions, each with a few).
-        configuration.maxConnections = max(128, 4 * function.slotsPerEnvironment + 64)
-        // A streamed response is read as it arrives, and passed on (or gathered) as it is.
-        configuration.streamsRequestBody = { method, target, headers in
-            method == "POST" && headers[RuntimeAPIResponses.responseModeHeader] == "streaming"
-                && target.hasSuffix("/response")
-        }
-        // The sandbox's own loopback address on the loop's shared Runtime API listener (no descriptor of its own).
-        let server = try HTTPServer(loopbackOn: loop, configuration: configuration) { [weak self] request, responder in
-            self?.handle(request, responder)
-        }
-        self.server = server
-        self.runtimeAPI = "\(server.host):\(server.port)"
-        if function.runtimeAPIAccess == .sandbox {
-            server.acceptFilter = { [weak self] connection in self?.admits(connection) ?? .refuse }
-        }
+        self.api = try RuntimeAPIHandler(loop: loop, function: function, clock: clock, supervisor: supervisor)
         supervisor.sandbox = self
+        api.sandbox = self
         supervisor.freezer.onTransition = { [weak self] transition in
             self?.publish(.freeze(transition), requestID: nil)
         }
@@ -219,9 +184,7 @@ package final class Sandbox {
             case .dispatch(let invocation, let deadline):
                 dispatch(invocation, deadline: deadline)
             case .extensionEvent(let id, let event):
-                if let waiter = extensionWaiters.removeValue(forKey: id), !waiter.isCompleted {
-                    waiter.send(ExtensionAPIResponses.event(event))
-                }
+                api.sendExtensionEvent(event, to: id)
             case .report(
                 let requestID, let durationMs, let initDurationMs, let status, let postExtensions, let processExited):
                 report(
@@ -254,9 +217,7 @@ package final class Sandbox {
                 for timer in spareTimers { timer.close() }
                 invokeTimers = [:]
                 spareTimers = []
-                dropPendingPeerChecks()
-                server?.close()
-                server = nil
+                api.close()
                 closeLogSocket()
                 publish(.terminated, requestID: nil, toSubscribers: false)
                 onTerminated?(self)
@@ -265,21 +226,11 @@ package final class Sandbox {
     }
 
     private func dispatch(_ invocation: Invocation, deadline: Int64) {
-        let managed = function.isManagedInstance
-        while !runtimeWaiters.isEmpty {
-            let waiter = runtimeWaiters.removeFirst()
-            if waiter.isConnectionOpen && !waiter.isCompleted {
-                RuntimeAPIResponses.sendNext(
-                    invocation, deadlineEpochMilliseconds: deadline,
-                    invocationID: machine.invocationID(for: invocation.requestID), to: waiter)
-                if managed { noteWorker(of: waiter, running: invocation.requestID) }
-                return
-            }
-            if managed { machine.runtimeNextAbandoned() }
-        }
         // No runtime is waiting: a classic runtime's next `/next` re-renders the invoke (state `Running`); a managed
         // instance's invoke waits for the next worker's.
-        if managed { machine.dispatchFailed(requestID: invocation.requestID) }
+        if !api.dispatch(invocation, deadline: deadline, self), function.isManagedInstance {
+            machine.dispatchFailed(requestID: invocation.requestID)
+        }
     }
 
     /// Runs `fire` for a timer that expired, unless the Runtime API has input the loop has not read yet: then it
@@ -288,7 +239,7 @@ package final class Sandbox {
     /// answer is already in the socket). At most `maxTimerDeferrals` times in a row, so that a runtime that keeps
     /// sending cannot hold a timeout off; the readiness check is paid only when a timer expires.
     private func timerFired(_ timer: Timer, deferrals: Int = 0, _ fire: @escaping () -> Void) {
-        guard deferrals < Self.maxTimerDeferrals, server?.hasUnreadInput == true else { return fire() }
+        guard deferrals < Self.maxTimerDeferrals, api.hasUnreadInput else { return fire() }
         timer.start(afterMilliseconds: 1) { [weak self, weak timer] in
             guard let self, let timer else { return }
             self.timerFired(timer, deferrals: deferrals + 1, fire)

@@ -24,7 +24,7 @@ import Synchronization
 ///   sent just before dying is still read); never during init, nor in an idle sandbox.
 /// Runtimes keep their connection open across invokes, so the check costs a warm invoke nothing; a runtime that
 /// connects per request (the bash and curl tutorial runtime) pays it per connection.
-extension Sandbox {
+extension RuntimeAPIHandler {
     /// Decides whether `connection` comes from one of the sandbox's processes (`.later` when the decision waits
     /// for the next walk of the processes).
     func admits(_ connection: TCPConnection) -> HTTPServer.AcceptDecision {
@@ -65,7 +65,7 @@ extension Sandbox {
         case .unavailable(let code):
             // Without socket diagnostics there is no way to tell; serve, and say once that isolation is off.
             if Self.diagnosticsUnavailableReported.exchange(true, ordering: .relaxed) == false {
-                publish(
+                sandbox?.publish(
                     .notice(
                         "lambda-sim: Runtime API isolation is off: socket diagnostics are unavailable"
                             + " (\(String(cString: strerror(code)))); any local process can use the Runtime API"),
@@ -133,7 +133,7 @@ extension Sandbox {
 
     /// The runtime has exited (seen now): the connections no process held that waited for that are its own, and are
     /// served.
-    func runtimeProcessGone() {
+    func runtimeExited() {
         runtimeExitedAt = clock.monotonicNanoseconds
         ownerlessTimer?.close()
         ownerlessTimer = nil
@@ -211,7 +211,7 @@ extension Sandbox {
         refusedConnections += 1
         if refusedConnections <= Self.refusalsLogged {
             let last = refusedConnections == Self.refusalsLogged ? " (further refusals are not logged)" : ""
-            publish(.notice("lambda-sim: refused a Runtime API connection: \(reason)\(last)"), requestID: nil)
+            sandbox?.publish(.notice("lambda-sim: refused a Runtime API connection: \(reason)\(last)"), requestID: nil)
         }
         return .refuse
     }

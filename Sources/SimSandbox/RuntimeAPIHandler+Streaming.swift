@@ -18,12 +18,13 @@ import SimUV
 /// (`Runtime.TruncatedResponse`, 400 `TruncatedHTTPRequest`). An invoker of `InvokeWithResponseStream` that goes
 /// away mid-stream breaks the copy, which ends the invoke with `Runtime.TruncatedResponse` as AWS's emulator ends a
 /// broken copy, and the runtime's upload is cut off unanswered (nothing more is read or framed).
-extension Sandbox {
+extension RuntimeAPIHandler {
     func handleStreamedResponse(
-        _ request: HTTPRequest, _ stream: HTTPBodyStream, _ responder: HTTPResponder, requestID: String
+        _ request: HTTPRequest, _ stream: HTTPBodyStream, _ responder: HTTPResponder, requestID: String,
+        _ sandbox: Sandbox
     ) {
         let invocationID = request.headers[RuntimeAPIResponses.invocationIDHeader]
-        if let error = machine.responseStreamStarted(requestID: requestID, invocationID: invocationID) {
+        if let error = sandbox.machine.responseStreamStarted(requestID: requestID, invocationID: invocationID) {
             // The body is read and dropped once this answer is out.
             responder.send(RuntimeAPIResponses.reply(error))
             return
@@ -31,7 +32,7 @@ extension Sandbox {
         activeResponseStreams[requestID] = stream
         let sink = ResponseStreams.sink(for: requestID)
         let contentType = request.headers["Content-Type"]
-        var reading = ResponseStreamReading(function: function, forwards: sink != nil, contentType: contentType)
+        var reading = ResponseStreamReading(function: sandbox.function, forwards: sink != nil, contentType: contentType)
         var gathered: [UInt8] = []
         sink?.start(contentType: contentType)
         let resumeIfFree: () -> Void = { [weak stream] in
@@ -44,12 +45,12 @@ extension Sandbox {
         /// unanswered.
         let endNow: (RuntimeRejection?, SandboxOutcome, Int?) -> Void = {
             [weak self, weak stream] error, outcome, tooLarge in
-            guard let self else { return }
+            guard let self, let sandbox = self.sandbox else { return }
             activeResponseStreams[requestID] = nil
             stream?.onData = nil
             stream?.onEnd = nil
             sink?.onGone = nil
-            let (reply, actions) = machine.runtimeResult(
+            let (reply, actions) = sandbox.machine.runtimeResult(
                 requestID: requestID, isError: false, outcome: outcome, tooLargeBytes: tooLarge,
                 streamedBytes: reading.receivedBytes, sizeLimit: reading.limit)
             if let error {
@@ -59,8 +60,8 @@ extension Sandbox {
             } else {
                 responder.abort()
             }
-            perform(actions)
-            runtimeStreamEnded()
+            sandbox.perform(actions)
+            sandbox.runtimeStreamEnded()
         }
         sink?.onGone = {
             if case .endNow(let error, let outcome, let tooLarge) = reading.ended(.invokerGone) {
@@ -92,9 +93,9 @@ extension Sandbox {
             if sink?.isBackedUp() == true { stream.pause() }
         }
         stream.onEnd = { [weak self] end in
-            guard let self else { return }
+            guard let self, let sandbox = self.sandbox else { return }
             activeResponseStreams[requestID] = nil
-            defer { runtimeStreamEnded() }
+            defer { sandbox.runtimeStreamEnded() }
             let readingEnd: ResponseStreamReading.End
             switch end {
             case .complete(let trailers):
@@ -102,7 +103,7 @@ extension Sandbox {
                 readingEnd = .complete(
                     body: gathered, errorType: trailers[RuntimeAPIResponses.errorTypeHeader], errorBody: errorBody)
             case .malformed: readingEnd = .malformed
-            case .aborted: readingEnd = .aborted(runtimeExitHeld: exitGrace.isHoldingExit)
+            case .aborted: readingEnd = .aborted(runtimeExitHeld: sandbox.exitGrace.isHoldingExit)
             }
             switch reading.ended(readingEnd) {
             case .ignore:
@@ -110,7 +111,7 @@ extension Sandbox {
             case .endNow(let error, let outcome, let tooLarge):
                 endNow(error, outcome, tooLarge)
             case .deliver(let outcome, let tooLarge):
-                let (reply, actions) = machine.runtimeResult(
+                let (reply, actions) = sandbox.machine.runtimeResult(
                     requestID: requestID, isError: false, outcome: outcome, tooLargeBytes: tooLarge,
                     streamedBytes: reading.receivedBytes, sizeLimit: reading.limit)
                 if case .accepted = reply {
@@ -118,16 +119,16 @@ extension Sandbox {
                 } else {
                     responder.send(RuntimeAPIResponses.reply(reply))
                 }
-                perform(actions)
+                sandbox.perform(actions)
             case .truncateAfter(let milliseconds):
                 // An invoke no longer in flight refuses the result, with no action.
                 let streamed = reading.receivedBytes
                 loop.schedule(afterMilliseconds: milliseconds) { [weak self] in
-                    guard let self else { return }
-                    let (_, actions) = machine.runtimeResult(
+                    guard let sandbox = self?.sandbox else { return }
+                    let (_, actions) = sandbox.machine.runtimeResult(
                         requestID: requestID, isError: false, outcome: .failure(.truncatedResponse(.endedEarly)),
                         streamedBytes: streamed)
-                    perform(actions)
+                    sandbox.perform(actions)
                 }
             }
         }
