@@ -18,7 +18,9 @@ package final class Sandbox {
     package let id: String
     package let function: FunctionSpec
     package let loop: EventLoop
-    package internal(set) var machine: SandboxStateMachine
+    /// The sandbox's decisions; read and fed only by the sandbox and its performers (the pool and the library learn
+    /// of it through the sandbox's events and figures).
+    var machine: SandboxStateMachine
     package let logStreamName: String
     /// `host:port` of this sandbox's Runtime API.
     package var runtimeAPI: String { api.address }
