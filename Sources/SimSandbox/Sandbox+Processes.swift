@@ -116,11 +116,11 @@ extension Sandbox {
         return true
     }
 
-    /// A line `source` printed. Workers of a managed instance share stdout: a line that names an invoke in flight
-    /// is that invoke's.
+    /// A line `source` printed, attributed to the invoke the machine says.
     func processPrinted(_ line: [UInt8], from source: OutputSource) {
-        let requestID = function.isManagedInstance && source == .runtime ? machine.requestID(mentionedIn: line) : nil
-        publish(.output(source, String(decoding: line, as: UTF8.self)), requestID: requestID)
+        publish(
+            .output(source, String(decoding: line, as: UTF8.self)),
+            requestID: machine.requestID(ofLine: line, from: source))
     }
 
     /// The runtime exited outside a shutdown: the exit grace decides when the machine learns of it.
@@ -157,10 +157,9 @@ extension Sandbox {
     /// Stops every process, in the order `ShutdownSequence` gives.
     func stopProcesses(deadlineMilliseconds deadline: UInt64) {
         api.forgetRuntimeWaiters()
-        let extensions = machine.extensions.extensions
+        let audience = machine.shutdownAudience
         supervisor.stopProcesses(
-            subscribed: Set(extensions.filter { $0.isExternal && $0.subscribes(.shutdown) }.map(\.name)),
-            hasExtensions: !extensions.isEmpty, deadlineMilliseconds: deadline)
+            subscribed: audience.subscribed, hasExtensions: audience.hasExtensions, deadlineMilliseconds: deadline)
     }
 
     /// The runtime has stopped (or had its share of the shutdown): SHUTDOWN goes to the extensions.

@@ -65,12 +65,10 @@ extension Sandbox {
     /// Extensions API call; subscriptions are open during init only.
     func subscribe(_ request: HTTPRequest, _ responder: HTTPResponder, api: SubscriptionAPI) {
         let identifier = request.headers[ExtensionAPIResponses.identifierHeader]
-        switch machine.extensions.identify(identifier) {
+        switch machine.subscriber(identifier: identifier) {
         case .failure(let rejection):
-            responder.send(RuntimeAPIResponses.error(RuntimeAPIError(rejection.rejection())))
-        case .success(let ext):
-            var open = false
-            if case .initializing = machine.state { open = true }
+            responder.send(RuntimeAPIResponses.error(RuntimeAPIError(rejection)))
+        case .success(let (ext, open)):
             let time = clock.epochMilliseconds
             let answer = telemetry.subscribe(
                 api: api, extensionID: ext.id, extensionName: ext.name, body: request.body, subscriptionOpen: open,

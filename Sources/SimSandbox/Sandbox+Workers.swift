@@ -56,11 +56,9 @@ extension Sandbox {
     }
 
     private func publishWorkerLine(_ line: [UInt8], worker: Int32) {
-        var requestID = workerRequests[worker]
-        if let id = requestID, machine.invocation(for: id) == nil { requestID = nil }
         publish(
             .output(.runtime, String(decoding: line, as: UTF8.self)),
-            requestID: requestID ?? machine.requestID(mentionedIn: line))
+            requestID: machine.requestID(ofWorkerLine: line, lastTaken: workerRequests[worker]))
     }
 
     /// Notes which worker took `requestID`: the process on the other end of the `/next` it was answered on. Only

@@ -49,17 +49,7 @@ package final class Sandbox {
     let clock: any SimClock
 
     /// What the sandbox is doing, as the status API and the library report it.
-    package var lifecycleState: SandboxState {
-        switch machine.state {
-        case .idle: return .idle
-        case .initializing: return .initializing
-        case .ready: return machine.frozen ? .frozen : .ready
-        case .running: return .busy
-        case .serving(let s): return s.invokes.isEmpty ? .ready : .busy
-        case .resetting: return .resetting
-        case .shutDown: return .shutdown
-        }
-    }
+    package var lifecycleState: SandboxState { machine.sandboxState }
 
     /// Where the sandbox's events go beyond its own telemetry and log tail.
     let bus: EventBus

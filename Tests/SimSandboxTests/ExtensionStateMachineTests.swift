@@ -90,6 +90,23 @@ private func refusal(_ reply: SandboxStateMachine.ExtensionReply) -> RuntimeAPIE
         #expect(refused.last == .kill(.failure, deadlineMilliseconds: 0))
     }
 
+    /// SHUTDOWN goes to the external extensions subscribed to it; a Telemetry or Logs API subscription is open to a
+    /// known extension during init only, and refused for an unknown identifier.
+    @Test func shutdownAudienceAndSubscriptions() {
+        var machine = launchedMachine()
+        let audience = machine.shutdownAudience
+        #expect(audience.subscribed == ["a"] && audience.hasExtensions)
+        func open(_ identifier: String?) -> Bool? {
+            if case .success(let (_, open)) = machine.subscriber(identifier: identifier) { return open }
+            return nil
+        }
+        #expect(open(idA) == true)
+        #expect(open(idB) == nil)
+        _ = machine.runtimeNext()
+        _ = machine.extensionNext(identifier: idA)
+        #expect(open(idA) == false)
+    }
+
     /// Init ends only when the runtime and every extension asked for their first event; then INVOKE goes out.
     @Test func initWaitsForExtensionNext() {
         var machine = launchedMachine()
