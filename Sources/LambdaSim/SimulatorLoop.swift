@@ -198,9 +198,9 @@ extension SandboxStatus {
         self.init(
             id: sandbox.id, function: pool.function.name, runtimeAPI: sandbox.runtimeAPI, pids: sandbox.pids,
             invocations: sandbox.invocationCount, state: sandbox.lifecycleState,
-            inFlight: sandbox.machine.inFlightCount,
+            inFlight: sandbox.invokesInFlight,
             slots: pool.function.slotsPerEnvironment, isManagedInstance: pool.function.isManagedInstance,
-            freezeMode: mode, frozen: sandbox.freezer.isFrozen, freezeEpoch: sandbox.machine.freezeEpoch,
+            freezeMode: mode, frozen: sandbox.freezer.isFrozen, freezeEpoch: sandbox.freezeEpoch,
             freezes: LatencySummary(sandbox.freezer.statistics.freezes),
             thaws: LatencySummary(sandbox.freezer.statistics.thaws),
             freezeCounts: FreezeSummary(mode: mode, sandbox.freezer.statistics))

@@ -17,6 +17,9 @@ package enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when SIGKILL killed it (the kernel's OOM killer among others).
+    package var isKill: Bool { self == .signaled(SIGKILL) }
+
     static func signalName(_ signal: Int32) -> String {
         switch signal {
         case SIGKILL: return "killed"

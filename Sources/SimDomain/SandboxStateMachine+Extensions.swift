@@ -30,6 +30,17 @@ extension SandboxStateMachine {
         return [.spawnRuntime]
     }
 
+    /// The sandbox found these external extensions (file names, sorted) to launch: nil when it may launch them all;
+    /// else the init fails as Lambda's does when there are more than `ExtensionRegistry.maxExtensions`
+    /// (`Extension.LaunchError`, `TooManyExtensions`), with these actions. Only as the sandbox performs
+    /// `launchExtensions`.
+    package mutating func extensionsFound(names: [String]) -> [Action]? {
+        let limit = ExtensionRegistry.maxExtensions
+        guard names.count > limit else { return nil }
+        return extensionLaunchFailed(
+            name: names[limit], reason: "TooManyExtensions: extension limit (\(limit)) reached")
+    }
+
     /// An extension could not be started, for `reason`. Only as the sandbox performs `launchExtensions`.
     package mutating func extensionLaunchFailed(name: String, reason: String) -> [Action] {
         guard case .initializing = state else {

@@ -31,8 +31,8 @@ extension SandboxStateMachine {
 
     /// Every process of the sandbox is gone after a `kill`.
     ///
-    /// A runtime that could not be spawned has no process to wait for: `spawnFailed` moved on at once, so the end
-    /// of the `kill` it asked for finds the machine past `resetting` and changes nothing.
+    /// A runtime that could not be spawned, with no extension launched, has no process to wait for: `spawnFailed`
+    /// moved on at once, so the end of the `kill` it asked for finds the machine past `resetting` and changes nothing.
     package mutating func processesGone() -> [Action] {
         guard case .resetting(let r) = state else {
             // Past a spawn failure's reset (see above): the new init or the idle environment goes on.

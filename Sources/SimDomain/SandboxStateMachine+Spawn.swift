@@ -42,12 +42,14 @@ extension SandboxStateMachine {
         }
     }
 
-    /// The runtime could not be started: init fails with `failure`, no process to wait for.
+    /// The runtime could not be started: init fails with `failure`. With no extension launched there is no process
+    /// to wait for and the machine moves on at once; launched extensions may still run, so what follows the failure
+    /// (a retried init above all) waits for their exit (`processesGone`), as after any failed init.
     /// Only as the sandbox performs `launchExtensions` or `spawnRuntime`, during an init.
     mutating func failSpawn(_ failure: PlatformFailure) -> [Action] {
         guard case .initializing = state else {
             preconditionFailure("spawnFailed in \(state): only while performing launchExtensions or spawnRuntime")
         }
-        return failInit(.platform(failure), processesAlive: false)
+        return failInit(.platform(failure), processesAlive: !extensions.launched.isEmpty)
     }
 }

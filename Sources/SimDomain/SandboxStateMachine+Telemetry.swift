@@ -71,3 +71,14 @@ extension SandboxStateMachine {
         errorType.hasPrefix("Sandbox.") ? .failure(errorType) : .error(errorType)
     }
 }
+
+extension LambdaLog.ReportStatus {
+    /// The telemetry status of a REPORT with this status (`platform.report`'s outcome).
+    package var eventOutcome: EventOutcome {
+        switch self {
+        case .success: return .success
+        case .timeout: return .timeout()
+        case .error(let type): return SandboxStateMachine.eventOutcome(errorType: type)
+        }
+    }
+}

@@ -25,8 +25,7 @@ extension Sandbox {
         if case .platform(.initReport(let data)) = event, data.outcome.status == .success {
             // A first reading of memory (and of the members a freeze confirms), so a crash in the first invoke
             // still reports what init used.
-            measureMemory()
-            memoryReadings.initEnded()
+            supervisor.initEnded()
         }
         publish(event, requestID: requestID)
     }
@@ -44,12 +43,10 @@ extension Sandbox {
         }
         invokeDurations.record(UInt64(max(0, durationMs) * 1_000_000))
         lastUsedEpochMilliseconds = clock.epochMilliseconds
-        if case .success = status { measureMemoryIfDue(durationMs: durationMs) } else { measureMemory() }
-        let outcome: EventOutcome
-        switch status {
-        case .success: outcome = .success
-        case .timeout: outcome = .timeout()
-        case .error(let type): outcome = SandboxStateMachine.eventOutcome(errorType: type)
+        if case .success = status {
+            supervisor.measureMemoryIfDue(durationMs: durationMs)
+        } else {
+            supervisor.measureMemory()
         }
         if processExited {
             publish(
@@ -57,7 +54,7 @@ extension Sandbox {
                 requestID: requestID)
         }
         let report = PlatformEvent.Report(
-            requestID: requestID, outcome: outcome, durationMs: durationMs,
+            requestID: requestID, outcome: status.eventOutcome, durationMs: durationMs,
             billedDurationMs: LambdaLog.billedMilliseconds(durationMs: durationMs, initDurationMs: initDurationMs),
             memorySizeMB: function.memorySizeMB, maxMemoryUsedMB: (maxMemoryKiB + 1023) / 1024,
             initDurationMs: initDurationMs, postRuntimeExtensionsMs: postRuntimeExtensionsMs)
@@ -68,12 +65,10 @@ extension Sandbox {
     /// Extensions API call; subscriptions are open during init only.
     func subscribe(_ request: HTTPRequest, _ responder: HTTPResponder, api: SubscriptionAPI) {
         let identifier = request.headers[ExtensionAPIResponses.identifierHeader]
-        switch machine.extensions.identify(identifier) {
+        switch machine.subscriber(identifier: identifier) {
         case .failure(let rejection):
-            responder.send(RuntimeAPIResponses.error(RuntimeAPIError(rejection.rejection())))
-        case .success(let ext):
-            var open = false
-            if case .initializing = machine.state { open = true }
+            responder.send(RuntimeAPIResponses.error(RuntimeAPIError(rejection)))
+        case .success(let (ext, open)):
             let time = clock.epochMilliseconds
             let answer = telemetry.subscribe(
                 api: api, extensionID: ext.id, extensionName: ext.name, body: request.body, subscriptionOpen: open,

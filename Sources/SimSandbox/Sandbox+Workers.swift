@@ -35,7 +35,7 @@ extension Sandbox {
         // Only the sandbox's own processes may log here (the socket is in a private directory with mode 0600, and
         // its peer is checked as the Runtime API's are): two streams per worker (stdout, stderr), and a few to
         // spare; each buffers at most one line.
-        guard connection.peerUserID == geteuid(), ownsProcess(connection.peerProcessID),
+        guard connection.peerUserID == geteuid(), api.ownsProcess(connection.peerProcessID),
             logConnections.count < 2 * function.slotsPerEnvironment + 8
         else {
             connection.close()
@@ -56,17 +56,17 @@ extension Sandbox {
     }
 
     private func publishWorkerLine(_ line: [UInt8], worker: Int32) {
-        var requestID = workerRequests[worker]
-        if let id = requestID, machine.invocation(for: id) == nil { requestID = nil }
         publish(
             .output(.runtime, String(decoding: line, as: UTF8.self)),
-            requestID: requestID ?? machine.requestID(mentionedIn: line))
+            requestID: machine.requestID(ofWorkerLine: line, lastTaken: workerRequests[worker]))
     }
 
     /// Notes which worker took `requestID`: the process on the other end of the `/next` it was answered on. Only
     /// looked up when workers have log streams of their own to attribute.
     func noteWorker(of responder: HTTPResponder, running requestID: String) {
-        guard !logConnections.isEmpty, let socket = responder.socket, let pid = peerProcess(of: socket) else { return }
+        guard !logConnections.isEmpty, let socket = responder.socket, let pid = api.peerProcess(of: socket) else {
+            return
+        }
         workerRequests[pid] = requestID
     }
 

@@ -18,10 +18,12 @@ package final class Sandbox {
     package let id: String
     package let function: FunctionSpec
     package let loop: EventLoop
-    package internal(set) var machine: SandboxStateMachine
+    /// The sandbox's decisions; read and fed only by the sandbox and its performers (the pool and the library learn
+    /// of it through the sandbox's events and figures).
+    var machine: SandboxStateMachine
     package let logStreamName: String
     /// `host:port` of this sandbox's Runtime API.
-    package private(set) var runtimeAPI = ""
+    package var runtimeAPI: String { api.address }
     /// Called with each invoke's result.
     package var onResult: ((InvokeResult) -> Void)?
     /// Called when the sandbox can take another invoke, with how it stands then (as its machine decided).
@@ -31,12 +33,7 @@ package final class Sandbox {
     /// Invokes completed here.
     package internal(set) var invocationCount = 0
     /// Peak memory of the process tree so far, in KiB.
-    package internal(set) var maxMemoryKiB = 0
-    /// The processes found by the last memory measurement.
-    let processTree = ProcessTree()
-    /// When memory is read at invokes' ends, and the timer of a catch-up reading.
-    var memoryReadings = MemoryReadings()
-    var memoryTimer: Timer?
+    package var maxMemoryKiB: Int { supervisor.maxMemoryKiB }
     /// `AWS_LAMBDA_INITIALIZATION_TYPE` of the next init.
     package var initializationType: InitializationType {
         get { machine.initializationType }
@@ -52,47 +49,19 @@ package final class Sandbox {
     let clock: any SimClock
 
     /// What the sandbox is doing, as the status API and the library report it.
-    package var lifecycleState: SandboxState {
-        switch machine.state {
-        case .idle: return .idle
-        case .initializing: return .initializing
-        case .ready: return machine.frozen ? .frozen : .ready
-        case .running: return .busy
-        case .serving(let s): return s.invokes.isEmpty ? .ready : .busy
-        case .resetting: return .resetting
-        case .shutDown: return .shutdown
-        }
-    }
+    package var lifecycleState: SandboxState { machine.sandboxState }
 
     /// Where the sandbox's events go beyond its own telemetry and log tail.
     let bus: EventBus
-    var server: HTTPServer?
-    var runtime: ChildProcess?
-    var extensionProcesses: [String: ChildProcess] = [:]
-    /// Process groups started in this generation, killed together at the end of a shutdown.
-    var processGroups: [Int32] = []
-    /// Processes of the sandbox seen outside all of its groups (they called `setsid`), with their start times:
-    /// frozen, thawed and killed one by one, and registered with `ProcessGroups` so that they die with the
-    /// simulator too.
-    var escapedProcesses: [Int32: UInt64] = [:]
-    /// The bodies of streamed responses being read, by request id, while they are.
-    var activeResponseStreams: [String: HTTPBodyStream] = [:]
-    /// The runtime's exit, held until the streamed response it was writing has been read to its end (what it wrote
-    /// before dying still reaches the invoker).
-    var exitAfterStream: (() -> Void)?
+    /// The sandbox's processes.
+    let supervisor: ProcessSupervisor
+    /// The sandbox's Runtime and Extensions APIs.
+    let api: RuntimeAPIHandler
+    /// When a runtime's exit is handed to the machine: after the loop read what it sent, and after the streamed
+    /// response it was writing (what it wrote before dying still reaches the invoker).
+    var exitGrace = RuntimeExitGrace()
     /// Runtime API connections refused because they did not come from the sandbox's processes.
-    package internal(set) var refusedConnections = 0
-    /// Connections of the simulator's user waiting, unread, for the next walk of the processes' descriptors
-    /// (`Sandbox+Isolation`), the walks' budget, and the timer of the next walk.
-    var pendingPeerChecks: [(connection: TCPConnection, inode: UInt64)] = []
-    var peerScanBudget = PeerScanBudget()
-    var peerCheckTimer: Timer?
-    /// Connections no process holds, waiting for the running runtime's exit (`Sandbox+Isolation`).
-    var pendingOwnerless: [TCPConnection] = []
-    var ownerlessTimer: Timer?
-    /// When the last runtime's exit was seen (monotonic nanoseconds), for the moment after it in which connections
-    /// no process holds are still read.
-    var runtimeExitedAt: UInt64?
+    package var refusedConnections: Int { api.refusedConnections }
     var timer: Timer?
     /// Managed instances: each invoke's own timer, by request id, and stopped ones kept for the next invokes.
     var invokeTimers: [String: Timer] = [:]
@@ -102,26 +71,13 @@ package final class Sandbox {
     var logSocket: UnixSocketServer?
     var logConnections: [ObjectIdentifier: (UnixSocketConnection, LineSplitter)] = [:]
     var workerRequests: [Int32: String] = [:]
-    /// The timers of a shutdown under way.
-    var killTimers: [Timer] = []
-    /// The order in which a shutdown stops the processes.
-    var shutdownSequence = ShutdownSequence()
     /// How each process ended in the last shutdown (a reset's, or the final one), and the processes it had to
     /// SIGKILL.
-    package internal(set) var shutdownExits: [ShutdownExit] = []
-    var killedInShutdown: Set<String> = []
-    var runtimeWaiters: [HTTPResponder] = []
-    var extensionWaiters: [String: HTTPResponder] = [:]
-    /// Line splitters of the runtime's and every extension's output.
-    var outputs: [OutputSource: ProcessOutput] = [:]
+    package var shutdownExits: [ShutdownExit] { supervisor.shutdownExits }
     /// The log tails of the invokes in flight that asked for one (`X-Amz-Log-Type: Tail`), by request id.
     var tails: [String: LogTail] = [:]
     /// Holds the processes still between invokes.
-    package let freezer: Freezer
-    /// The sandbox's cgroup in `cgroup` freeze mode.
-    let cgroup: SandboxCgroup?
-    /// OOM kills seen in the cgroup so far, to tell a new one apart.
-    var oomKills = 0
+    package var freezer: Freezer { supervisor.freezer }
     /// Telemetry API and Logs API subscriptions and delivery.
     package let telemetry: TelemetryHub
 
@@ -138,65 +94,29 @@ package final class Sandbox {
         self.machine = SandboxStateMachine(function: function, clock: clock, ids: RandomUUIDs())
         self.logStreamName = Identifiers.logStreamName(
             version: function.version, epochMilliseconds: clock.epochMilliseconds)
-        let cgroup =
-            function.freezeMode == .cgroup
-            ? try SandboxCgroup(
-                name: "\(getpid())-\(id)", memoryMB: function.memorySizeMB, cpuScaling: function.cpuScaling)
-            : nil
-        self.cgroup = cgroup
-        let freezer = Freezer(mode: function.freezeMode, loop: loop, cgroup: cgroup)
-        self.freezer = freezer
+        let supervisor = try ProcessSupervisor(loop: loop, function: function, clock: clock, sandboxID: id)
+        self.supervisor = supervisor
         var telemetryConfiguration = TelemetryHub.Configuration()
         telemetryConfiguration.jsonFunctionLogs = function.logFormat == .json
         self.telemetry = TelemetryHub(loop: loop, clock: clock, configuration: telemetryConfiguration)
-        var configuration = HTTPServer.Configuration()
-        configuration.maxBodyBytes = Limits.maxResponseBytes
-        // Runtimes keep one connection across long handler runs and frozen periods: never idle it out.
-        configuration.idleTimeoutMilliseconds = 24 * 3600 * 1000
-        // A response body may take as long as the function may (its timeout resets the sandbox); headers may not.
-        configuration.bodyStallTimeoutMilliseconds = 24 * 3600 * 1000
-        configuration.requestTimeoutMilliseconds = 24 * 3600 * 1000
-        // The runtime's and extensions' connections (at most 10 extensions, each with a few).
-        configuration.maxConnections = max(128, 4 * function.slotsPerEnvironment + 64)
-        // A streamed response is read as it arrives, and passed on (or gathered) as it is.
-        configuration.streamsRequestBody = { method, target, headers in
-            method == "POST" && headers[RuntimeAPIResponses.responseModeHeader] == "streaming"
-                && target.hasSuffix("/response")
+        self.api = try RuntimeAPIHandler(loop: loop, function: function, clock: clock, supervisor: supervisor)
+        supervisor.sandbox = self
+        api.sandbox = self
+        supervisor.freezer.onTransition = { [weak self] transition in
+            self?.publish(.freeze(transition), requestID: nil)
         }
-        // The sandbox's own loopback address on the loop's shared Runtime API listener (no descriptor of its own).
-        let server = try HTTPServer(loopbackOn: loop, configuration: configuration) { [weak self] request, responder in
-            self?.handle(request, responder)
-        }
-        self.server = server
-        self.runtimeAPI = "\(server.host):\(server.port)"
-        if function.runtimeAPIAccess == .sandbox {
-            server.acceptFilter = { [weak self] connection in self?.admits(connection) ?? .refuse }
-        }
-        freezer.onTransition = { [weak self] transition in self?.publish(.freeze(transition), requestID: nil) }
         if function.isManagedInstance {
             initializationType = .lambdaManagedInstances
             openLogSocket()
         }
-        reportCgroupMessages()
+        supervisor.reportCgroupMessages()
     }
 
     /// True when an invoke may be placed here now.
     package var canAcceptInvoke: Bool { machine.canAcceptInvoke }
 
     /// The pids of the sandbox's live processes (runtime, extensions and their children), read now.
-    package var pids: [Int32] {
-        let tree = ProcessTree()
-        _ = tree.measure(roots: processRoots)
-        return tree.pids
-    }
-
-    /// The runtime and extension processes still running.
-    var processRoots: [Int32] {
-        var roots: [Int32] = []
-        if let runtime, runtime.exitStatus == nil { roots.append(runtime.pid) }
-        for process in extensionProcesses.values where process.exitStatus == nil { roots.append(process.pid) }
-        return roots
-    }
+    package var pids: [Int32] { supervisor.pids }
 
     /// Places an invoke here; only when `canAcceptInvoke`.
     package func invoke(_ invocation: Invocation) {
@@ -256,9 +176,7 @@ package final class Sandbox {
             case .dispatch(let invocation, let deadline):
                 dispatch(invocation, deadline: deadline)
             case .extensionEvent(let id, let event):
-                if let waiter = extensionWaiters.removeValue(forKey: id), !waiter.isCompleted {
-                    waiter.send(ExtensionAPIResponses.event(event))
-                }
+                api.sendExtensionEvent(event, to: id)
             case .report(
                 let requestID, let durationMs, let initDurationMs, let status, let postExtensions, let processExited):
                 report(
@@ -268,15 +186,12 @@ package final class Sandbox {
                 var result = InvokeResult(requestID: requestID, outcome: outcome.rendered(requestID: requestID))
                 if let tail = tails.removeValue(forKey: requestID) { result.logTail = tail.lines }
                 onResult?(result)
-            case .kill(let reason, let deadline): stopProcesses(reason, deadlineMilliseconds: deadline)
+            case .kill(_, let deadline): stopProcesses(deadlineMilliseconds: deadline)
             case .available(let availability): onAvailable?(self, availability)
             case .freeze(let epoch):
                 // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
                 if epoch == machine.freezeEpoch, freezer.mode != .none {
-                    // The members of the last memory reading (at most 50 ms old, see `MemoryReadings`).
-                    freezer.freeze(
-                        groups: processGroups, singles: Array(escapedProcesses.keys), members: processTree.pids,
-                        directChildren: processRoots)
+                    supervisor.freeze()
                     telemetry.setFrozen(true)
                 } else if freezer.mode != .none {
                     freezer.skip()
@@ -286,21 +201,15 @@ package final class Sandbox {
                 freezer.thaw()
                 telemetry.setFrozen(false)
             case .terminated:
-                processTree.closeAll()
+                supervisor.close()
                 telemetry.close()
-                freezer.close()
-                cgroup?.remove()
                 timer?.close()
                 timer = nil
-                memoryTimer?.close()
-                memoryTimer = nil
                 for timer in invokeTimers.values { timer.close() }
                 for timer in spareTimers { timer.close() }
                 invokeTimers = [:]
                 spareTimers = []
-                dropPendingPeerChecks()
-                server?.close()
-                server = nil
+                api.close()
                 closeLogSocket()
                 publish(.terminated, requestID: nil, toSubscribers: false)
                 onTerminated?(self)
@@ -309,21 +218,11 @@ package final class Sandbox {
     }
 
     private func dispatch(_ invocation: Invocation, deadline: Int64) {
-        let managed = function.isManagedInstance
-        while !runtimeWaiters.isEmpty {
-            let waiter = runtimeWaiters.removeFirst()
-            if waiter.isConnectionOpen && !waiter.isCompleted {
-                RuntimeAPIResponses.sendNext(
-                    invocation, deadlineEpochMilliseconds: deadline,
-                    invocationID: machine.invocationID(for: invocation.requestID), to: waiter)
-                if managed { noteWorker(of: waiter, running: invocation.requestID) }
-                return
-            }
-            if managed { machine.runtimeNextAbandoned() }
-        }
         // No runtime is waiting: a classic runtime's next `/next` re-renders the invoke (state `Running`); a managed
         // instance's invoke waits for the next worker's.
-        if managed { machine.dispatchFailed(requestID: invocation.requestID) }
+        if !api.dispatch(invocation, deadline: deadline, self), function.isManagedInstance {
+            machine.dispatchFailed(requestID: invocation.requestID)
+        }
     }
 
     /// Runs `fire` for a timer that expired, unless the Runtime API has input the loop has not read yet: then it
@@ -332,7 +231,7 @@ package final class Sandbox {
     /// answer is already in the socket). At most `maxTimerDeferrals` times in a row, so that a runtime that keeps
     /// sending cannot hold a timeout off; the readiness check is paid only when a timer expires.
     private func timerFired(_ timer: Timer, deferrals: Int = 0, _ fire: @escaping () -> Void) {
-        guard deferrals < Self.maxTimerDeferrals, server?.hasUnreadInput == true else { return fire() }
+        guard deferrals < Self.maxTimerDeferrals, api.hasUnreadInput else { return fire() }
         timer.start(afterMilliseconds: 1) { [weak self, weak timer] in
             guard let self, let timer else { return }
             self.timerFired(timer, deferrals: deferrals + 1, fire)
@@ -363,71 +262,5 @@ package final class Sandbox {
             telemetry.emit(platform, at: context.epochMilliseconds)
         }
         bus.publish(event, context)
-    }
-
-    /// Raises `maxMemoryKiB` to the sandbox's peak: the process tree's summed peak RSS, and in `cgroup` mode also
-    /// the cgroup's own peak, which catches children that came and went between two readings, while the RSS
-    /// counts file pages (the runtime's binary and libraries) that the page cache charged to another cgroup.
-    func measureMemory() {
-        memoryReadings.read(at: clock.monotonicNanoseconds, runtimeCPU: runtimeCPUNanoseconds())
-        memoryTimer?.stop()
-        if let cgroup, let peak = cgroup.peakMemoryBytes() {
-            maxMemoryKiB = max(maxMemoryKiB, peak / 1024)
-        }
-        reportCgroupMessages()
-        maxMemoryKiB = max(maxMemoryKiB, processTree.measure(roots: processRoots))
-        noteEscapedProcesses()
-    }
-
-    /// Reads memory at the end of an invoke that lasted `durationMs`, or arms the one catch-up reading
-    /// `MemoryReadings` decides on.
-    func measureMemoryIfDue(durationMs: Double) {
-        let decision = memoryReadings.invokeEnded(
-            durationMs: durationMs, runtimeThreads: processTree.firstRootThreads, runtimeCPU: runtimeCPUNanoseconds(),
-            at: clock.monotonicNanoseconds)
-        switch decision {
-        case .read:
-            measureMemory()
-        case .skip:
-            break
-        case .armCatchUp(let nanoseconds):
-            let timer = memoryTimer ?? Timer(loop: loop)
-            memoryTimer = timer
-            timer.start(afterMilliseconds: (nanoseconds + 999_999) / 1_000_000) { [weak self] in
-                self?.measureMemory()
-            }
-        }
-    }
-
-    /// The CPU time the running runtime process has used (its threads', not its children's), in nanoseconds; nil
-    /// when there is no runtime or its clock cannot be read. One `clock_gettime` of the process's CPU clock, whose
-    /// id the kernel defines as `(~pid << 3) | CPUCLOCK_SCHED` (what glibc's `clock_getcpuclockid` returns, without
-    /// the `clock_getres` it makes to check it).
-    func runtimeCPUNanoseconds() -> UInt64? {
-        guard let runtime, runtime.exitStatus == nil else { return nil }
-        let schedulerClock: Int32 = 2
-        var time = timespec()
-        guard clock_gettime(clockid_t((~runtime.pid) << 3 | schedulerClock), &time) == 0 else { return nil }
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-
-    /// Records the processes of the last measurement that are in none of the sandbox's groups, and forgets
-    /// recorded ones that are gone. Costs nothing for a sandbox whose processes have no children.
-    func noteEscapedProcesses() {
-        let members = processTree.pids
-        guard members.count > processRoots.count || !escapedProcesses.isEmpty else { return }
-        let roots = processRoots
-        for pid in members where !roots.contains(pid) && escapedProcesses[pid] == nil {
-            let group = getpgid(pid)
-            guard group > 0, !processGroups.contains(group), let start = ProcessGroups.startTime(of: pid) else {
-                continue
-            }
-            escapedProcesses[pid] = start
-            ProcessGroups.registerProcess(pid, start: start)
-        }
-        for (pid, start) in escapedProcesses where !members.contains(pid) && ProcessGroups.startTime(of: pid) != start {
-            escapedProcesses[pid] = nil
-            ProcessGroups.unregisterProcess(pid)
-        }
     }
 }

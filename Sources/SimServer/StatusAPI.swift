@@ -91,7 +91,7 @@ enum StatusAPI {
                 .string(
                     pool.function.isManagedInstance ? "never (managed instance)" : pool.function.freezeMode.rawValue)
             ),
-            ("inFlight", number(sandbox.machine.inFlightCount)),
+            ("inFlight", number(sandbox.invokesInFlight)),
             ("slots", number(pool.function.slotsPerEnvironment)),
             ("initType", .string(sandbox.initializationType.rawValue)),
             ("invocations", number(sandbox.invocationCount)),

@@ -86,6 +86,35 @@ struct ExtensionFailureTests {
         }
     }
 
+    /// A runtime that cannot be started while an extension runs fails the init; the init retried inside the invoke
+    /// starts only once the first extension has exited (it is told SHUTDOWN `failure`), so the invoke gets the
+    /// runtime's Runtime.InvalidEntrypoint from the retry too, and each generation's extension sees its own SHUTDOWN.
+    @Test(.timeLimit(.minutes(1)))
+    func spawnFailureWaitsForTheExtensionsExit() async throws {
+        let folder = try ExtensionFolder()
+        defer { folder.remove() }
+        try folder.addPython("ext-ok")
+        var function = TestFunctions.fixture(extensions: folder, timeoutSeconds: 10)
+        function.command = ["/nonexistent/lambda-sim-it/bootstrap"]
+
+        try await withExtensionSimulator([function], folders: [folder]) { sim in
+            let response = try await sim.invoke("fn", payload: "{}")
+            let id = try #require(response.headers["x-amzn-RequestId"])
+            #expect(response.headers["X-Amz-Function-Error"] == "Unhandled")
+            let body = try stringObject(response.body)
+            #expect(body["errorType"] == "Runtime.InvalidEntrypoint", "\(body)")
+            let report = try #require(await sim.logs.report(for: id))
+            #expect(report.contains("\tStatus: error\tError Type: Runtime.InvalidEntrypoint"), "\(report)")
+        }
+
+        let starts = try folder.records(of: "ext-ok", kind: "start")
+        #expect(Set(starts.map(\.pid)).count == 2, "init is retried with a fresh extension")
+        let reasons = try folder.records(of: "ext-ok", kind: "event").compactMap {
+            $0.event["shutdownReason"] as? String
+        }
+        #expect(reasons == ["failure", "failure"], "\(reasons)")
+    }
+
     /// An extension that exits while the runtime is still working fails the invoke with Extension.Crash; the sandbox
     /// resets (the runtime and the other extension are gone, the latter told `failure`) and the next invoke
     /// succeeds with fresh processes.

@@ -57,6 +57,56 @@ private func refusal(_ reply: SandboxStateMachine.ExtensionReply) -> RuntimeAPIE
         #expect(machine.extensionRegister(ExtensionRegistration(name: "b", body: []), newID: idB).1 == [.spawnRuntime])
     }
 
+    /// A runtime that cannot be started while a launched extension runs fails the init, and the retry inside the
+    /// invoke waits for the extension's exit: SHUTDOWN `failure` goes out first, the new init only at
+    /// `processesGone`.
+    @Test func spawnFailureWaitsForLaunchedExtensions() {
+        var machine = launchedMachine()
+        #expect(machine.extensionNext(identifier: idA).0 == .hold)
+        let failed = machine.spawnFailed(.exec(program: "m", cause: .notFound))
+        #expect(!failed.contains(.launchExtensions(phase: .invoke)))
+        #expect(failed.last == .kill(.failure, deadlineMilliseconds: 2_000))
+        let released = machine.releaseShutdownEvents()
+        #expect(
+            released.contains {
+                if case .extensionEvent(idA, .shutdown(reason: .failure, _)) = $0 { return true } else { return false }
+            })
+        #expect(machine.processesGone() == [.launchExtensions(phase: .invoke), .startTimer(milliseconds: 3000)])
+    }
+
+    /// Ten extensions are launched; with eleven the init fails with Extension.LaunchError (TooManyExtensions).
+    @Test func atMostTenExtensionsAreLaunched() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        _ = machine.invoke(invocation())
+        let names = (0..<11).map { "ext-\($0)" }
+        let allowed = machine.extensionsFound(names: Array(names.prefix(10)))
+        #expect(allowed == nil)
+        let refused = machine.extensionsFound(names: names) ?? []
+        let outcomes = refused.compactMap { action -> EventOutcome? in
+            if case .publish(.platform(.initReport(let data)), _) = action { return data.outcome }
+            return nil
+        }
+        #expect(outcomes == [.error("Extension.LaunchError")])
+        #expect(refused.last == .kill(.failure, deadlineMilliseconds: 0))
+    }
+
+    /// SHUTDOWN goes to the external extensions subscribed to it; a Telemetry or Logs API subscription is open to a
+    /// known extension during init only, and refused for an unknown identifier.
+    @Test func shutdownAudienceAndSubscriptions() {
+        var machine = launchedMachine()
+        let audience = machine.shutdownAudience
+        #expect(audience.subscribed == ["a"] && audience.hasExtensions)
+        func open(_ identifier: String?) -> Bool? {
+            if case .success(let (_, open)) = machine.subscriber(identifier: identifier) { return open }
+            return nil
+        }
+        #expect(open(idA) == true)
+        #expect(open(idB) == nil)
+        _ = machine.runtimeNext()
+        _ = machine.extensionNext(identifier: idA)
+        #expect(open(idA) == false)
+    }
+
     /// Init ends only when the runtime and every extension asked for their first event; then INVOKE goes out.
     @Test func initWaitsForExtensionNext() {
         var machine = launchedMachine()

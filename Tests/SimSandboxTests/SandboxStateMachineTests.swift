@@ -45,6 +45,23 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
 }
 
 @Suite struct SandboxStateMachineTests {
+    /// The state the status API reports follows the machine: idle, initializing, busy with an invoke, frozen once
+    /// ready, resetting after a crash.
+    @Test func sandboxStateFollowsTheMachine() {
+        var machine = SandboxStateMachine(function: makeFunction(), clock: ManualClock())
+        var seen = [machine.sandboxState]
+        coldStart(&machine, invocation())
+        seen.append(machine.sandboxState)
+        _ = machine.runtimeNext()
+        seen.append(machine.sandboxState)
+        _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
+        _ = machine.runtimeNext()
+        seen.append(machine.sandboxState)
+        _ = machine.runtimeExited(.exited(1))
+        seen.append(machine.sandboxState)
+        #expect(seen == [.idle, .initializing, .busy, .frozen, .resetting])
+    }
+
     /// The init events carry the initialization type the pool gave the sandbox (here a provisioned one), made by the
     /// machine rather than patched in by the shell.
     @Test func initEventsCarryTheInitializationType() {

@@ -24,7 +24,7 @@ import Synchronization
 ///   sent just before dying is still read); never during init, nor in an idle sandbox.
 /// Runtimes keep their connection open across invokes, so the check costs a warm invoke nothing; a runtime that
 /// connects per request (the bash and curl tutorial runtime) pays it per connection.
-extension Sandbox {
+extension RuntimeAPIHandler {
     /// Decides whether `connection` comes from one of the sandbox's processes (`.later` when the decision waits
     /// for the next walk of the processes).
     func admits(_ connection: TCPConnection) -> HTTPServer.AcceptDecision {
@@ -45,7 +45,7 @@ extension Sandbox {
             // a zombie looks alive: its connection waits, unread, for its exit (or is refused after
             // `ownerlessWaitMilliseconds`). Otherwise there is nothing to serve.
             if runtimeDiedJustNow { return .serve }
-            guard let runtime, runtime.exitStatus == nil, pendingOwnerless.count < Self.ownerlessWaitingLimit else {
+            guard supervisor.runtimeAlive, pendingOwnerless.count < Self.ownerlessWaitingLimit else {
                 return refuse("its other end could not be found")
             }
             pendingOwnerless.append(connection)
@@ -65,7 +65,7 @@ extension Sandbox {
         case .unavailable(let code):
             // Without socket diagnostics there is no way to tell; serve, and say once that isolation is off.
             if Self.diagnosticsUnavailableReported.exchange(true, ordering: .relaxed) == false {
-                publish(
+                sandbox?.publish(
                     .notice(
                         "lambda-sim: Runtime API isolation is off: socket diagnostics are unavailable"
                             + " (\(String(cString: strerror(code)))); any local process can use the Runtime API"),
@@ -131,8 +131,10 @@ extension Sandbox {
         pendingOwnerless.removeAll()
     }
 
-    /// The runtime has exited: the connections no process held that waited for that are its own, and are served.
-    func admitOwnerlessAfterExit() {
+    /// The runtime has exited (seen now): the connections no process held that waited for that are its own, and are
+    /// served.
+    func runtimeExited() {
+        runtimeExitedAt = clock.monotonicNanoseconds
         ownerlessTimer?.close()
         ownerlessTimer = nil
         let admitted = pendingOwnerless
@@ -156,7 +158,8 @@ extension Sandbox {
     /// Which of the sandbox's processes holds each socket of `inodes` (the tree is read again when the last reading
     /// does not place them all).
     private func processes(holdingSockets inodes: Set<UInt64>) -> [UInt64: Int32] {
-        let roots = processRoots
+        let processTree = supervisor.processTree
+        let roots = supervisor.processRoots
         var candidates = roots
         for pid in processTree.pids where !roots.contains(pid) { candidates.append(pid) }
         var found = PeerSockets.holders(of: inodes, among: candidates)
@@ -175,8 +178,9 @@ extension Sandbox {
     /// again when the last reading does not have it).
     func ownsProcess(_ pid: Int32) -> Bool {
         guard pid > 1 else { return false }
-        if processRoots.contains(pid) || processTree.pids.contains(pid) { return true }
-        _ = processTree.measure(roots: processRoots)
+        let processTree = supervisor.processTree
+        if supervisor.processRoots.contains(pid) || processTree.pids.contains(pid) { return true }
+        _ = processTree.measure(roots: supervisor.processRoots)
         return processTree.pids.contains(pid)
     }
 
@@ -194,7 +198,7 @@ extension Sandbox {
     /// True in the moment after the runtime died: it has exited but is not reaped yet, or its exit was seen less
     /// than `ownerlessWindowNanoseconds` ago. False while it runs, before it started and long after it died.
     private var runtimeDiedJustNow: Bool {
-        if let runtime, runtime.exitStatus == nil { return runtime.hasExitedUnreaped }
+        if let runtime = supervisor.runtime, runtime.exitStatus == nil { return runtime.hasExitedUnreaped }
         guard let diedAt = runtimeExitedAt else { return false }
         return clock.monotonicNanoseconds &- diedAt < Self.ownerlessWindowNanoseconds
     }
@@ -207,7 +211,7 @@ extension Sandbox {
         refusedConnections += 1
         if refusedConnections <= Self.refusalsLogged {
             let last = refusedConnections == Self.refusalsLogged ? " (further refusals are not logged)" : ""
-            publish(.notice("lambda-sim: refused a Runtime API connection: \(reason)\(last)"), requestID: nil)
+            sandbox?.publish(.notice("lambda-sim: refused a Runtime API connection: \(reason)\(last)"), requestID: nil)
         }
         return .refuse
     }
