@@ -6,7 +6,8 @@ extension SandboxStateMachine {
         switch state {
         case .idle: return .idle
         case .initializing: return .initializing
-        case .ready: return frozen ? .frozen : .ready
+        // With freezing off (`none`) a ready sandbox is never frozen, though the machine still marks when it would be.
+        case .ready: return frozen && function.freezeMode != .none ? .frozen : .ready
         case .running: return .busy
         case .serving(let s): return s.invokes.isEmpty ? .ready : .busy
         case .resetting: return .resetting

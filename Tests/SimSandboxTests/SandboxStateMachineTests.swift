@@ -62,6 +62,18 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(seen == [.idle, .initializing, .busy, .frozen, .resetting])
     }
 
+    /// With freezing off a ready sandbox reports `ready`, never `frozen`: nothing stops its processes.
+    @Test func readyWithoutFreezingIsNotFrozen() {
+        var function = makeFunction()
+        function.freezeMode = .none
+        var machine = SandboxStateMachine(function: function, clock: ManualClock())
+        coldStart(&machine, invocation())
+        _ = machine.runtimeNext()
+        _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
+        _ = machine.runtimeNext()
+        #expect(machine.sandboxState == .ready)
+    }
+
     /// The init events carry the initialization type the pool gave the sandbox (here a provisioned one), made by the
     /// machine rather than patched in by the shell.
     @Test func initEventsCarryTheInitializationType() {
