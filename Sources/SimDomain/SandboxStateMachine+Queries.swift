@@ -1,5 +1,6 @@
 /// What the sandbox's performers ask the machine rather than decide themselves: how the sandbox stands for status
-/// output, which invoke a line of output belongs to, who gets SHUTDOWN, and whether a subscription may still be made.
+/// output, whether a freeze is still due, which invoke a line of output belongs to, who gets SHUTDOWN, and whether a
+/// subscription may still be made.
 extension SandboxStateMachine {
     /// What the sandbox is doing, as the status API and the library report it.
     package var sandboxState: SandboxState {
@@ -13,6 +14,23 @@ extension SandboxStateMachine {
         case .resetting: return .resetting
         case .shutDown: return .shutdown
         }
+    }
+
+    /// What the sandbox does with a `.freeze(epoch:)` it is about to perform.
+    package enum FreezeDecision: Equatable, Sendable {
+        /// Freeze every process.
+        case freeze
+        /// Drop it and count it as skipped: a thaw was decided since (the `.available` before it in the same
+        /// batch handed out the next invoke at once).
+        case skip
+        /// Nothing: freezing is off (`none`).
+        case nothing
+    }
+
+    /// Whether the freeze decided at `epoch` is still due, skipped (a thaw came after it) or moot (freezing off).
+    package func freezeDecision(epoch: UInt64) -> FreezeDecision {
+        guard function.freezeMode != .none else { return .nothing }
+        return epoch == freezeEpoch ? .freeze : .skip
     }
 
     /// The invoke a line printed by `source` belongs to, when it is not the one in flight: a managed instance's

@@ -70,8 +70,8 @@ extension ProcessSupervisor {
                     self.perform(self.shutdownSequence.telemetryFlushed())
                 }
             case .signalRuntime(let signal):
-                if signal == SIGKILL { killedInShutdown.insert("runtime") }
-                runtime?.signalGroup(signal)
+                if signal == .kill { killedInShutdown.insert("runtime") }
+                runtime?.signalGroup(signal.number)
             case .killExtensions(let names):
                 killedInShutdown.formUnion(names)
                 for name in names { extensionProcesses[name]?.signalGroup(SIGKILL) }
@@ -119,5 +119,15 @@ extension ProcessSupervisor {
             for pid in cgroup.processes() where pid > 1 { _ = kill(pid, SIGKILL) }
         }
         sandbox?.processesGone()
+    }
+}
+
+extension ShutdownSequence.Signal {
+    /// The system's number for the signal.
+    fileprivate var number: Int32 {
+        switch self {
+        case .terminate: SIGTERM
+        case .kill: SIGKILL
+        }
     }
 }

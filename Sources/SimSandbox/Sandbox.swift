@@ -189,13 +189,14 @@ package final class Sandbox {
             case .kill(_, let deadline): stopProcesses(deadlineMilliseconds: deadline)
             case .available(let availability): onAvailable?(self, availability)
             case .freeze(let epoch):
-                // Dropped when a thaw was decided after this freeze (an invoke arrived meanwhile).
-                if epoch == machine.freezeEpoch, freezer.mode != .none {
+                switch machine.freezeDecision(epoch: epoch) {
+                case .freeze:
                     supervisor.freeze()
                     telemetry.setFrozen(true)
-                } else if freezer.mode != .none {
+                case .skip:
                     freezer.skip()
                     publish(.freeze(.skipped), requestID: nil)
+                case .nothing: break
                 }
             case .thaw:
                 freezer.thaw()

@@ -62,7 +62,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(seen == [.idle, .initializing, .busy, .frozen, .resetting])
     }
 
-    /// With freezing off a ready sandbox reports `ready`, never `frozen`: nothing stops its processes.
+    /// With freezing off a ready sandbox reports `ready`, never `frozen`: nothing stops its processes, and a freeze
+    /// it decides is neither performed nor counted as skipped.
     @Test func readyWithoutFreezingIsNotFrozen() {
         var function = makeFunction()
         function.freezeMode = .none
@@ -72,6 +73,10 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
         _ = machine.runtimeNext()
         #expect(machine.sandboxState == .ready)
+        let epoch = machine.freezeEpoch
+        #expect(machine.freezeDecision(epoch: epoch) == .nothing)
+        _ = machine.invoke(invocation("req-2"))
+        #expect(machine.freezeDecision(epoch: epoch) == .nothing)
     }
 
     /// The init events carry the initialization type the pool gave the sandbox (here a provisioned one), made by the
@@ -225,13 +230,16 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         let epoch = machine.freezeEpoch
         #expect(machine.frozen)
         // `available` hands out the next invoke before the sandbox performs `.freeze(epoch:)`.
+        #expect(machine.freezeDecision(epoch: epoch) == .freeze)
         let placed = machine.invoke(invocation("req-2"))
         #expect(placed.first == .thaw)
         #expect(machine.freezeEpoch != epoch)
         #expect(!machine.frozen)
+        #expect(machine.freezeDecision(epoch: epoch) == .skip)
         _ = machine.runtimeResult(requestID: "req-2", isError: false, outcome: .success(body: [], contentType: nil))
         let (_, end) = machine.runtimeNext()
         #expect(end.last == .freeze(epoch: machine.freezeEpoch))
+        #expect(machine.freezeDecision(epoch: machine.freezeEpoch) == .freeze)
     }
 
     /// A thaw always moves the epoch on, even when nothing was frozen; freezes happen only when idle.

@@ -1,10 +1,6 @@
 import Testing
 
-@testable import SimSandbox
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+@testable import SimDomain
 
 /// The order of a shutdown, as a pure machine: what is signalled when, and when SHUTDOWN goes out.
 @Suite struct ShutdownSequenceTests {
@@ -22,7 +18,7 @@ import Testing
             processes(subscribed: ["ext-a"], unsubscribed: ["ext-b"]), deadlineMilliseconds: 2_000)
         #expect(
             begun == [
-                .flushTelemetry(deadlineMilliseconds: 500), .signalRuntime(SIGTERM),
+                .flushTelemetry(deadlineMilliseconds: 500), .signalRuntime(.terminate),
                 .startTimer(.runtimeShare, milliseconds: 300), .killExtensions(["ext-b"]),
                 .startTimer(.deadline, milliseconds: 2_000),
             ])
@@ -30,7 +26,7 @@ import Testing
         #expect(sequence.runtimeExited() == [])
         #expect(sequence.telemetryFlushed() == [.releaseShutdownEvents])
         // Released once only.
-        #expect(sequence.timerFired(.runtimeShare) == [.signalRuntime(SIGKILL)])
+        #expect(sequence.timerFired(.runtimeShare) == [.signalRuntime(.kill)])
         #expect(sequence.allExited() == [.finish])
         #expect(!sequence.isStopping)
         #expect(sequence.telemetryFlushed() == [])
@@ -41,7 +37,7 @@ import Testing
         var sequence = ShutdownSequence()
         _ = sequence.begin(processes(subscribed: ["ext"]), deadlineMilliseconds: 2_000)
         #expect(sequence.telemetryFlushed() == [])
-        #expect(sequence.timerFired(.runtimeShare) == [.signalRuntime(SIGKILL), .releaseShutdownEvents])
+        #expect(sequence.timerFired(.runtimeShare) == [.signalRuntime(.kill), .releaseShutdownEvents])
         #expect(sequence.timerFired(.deadline) == [.killEverything])
         #expect(sequence.allExited() == [.finish])
     }
@@ -51,13 +47,13 @@ import Testing
         var alone = ShutdownSequence()
         #expect(
             alone.begin(processes(extensions: false), deadlineMilliseconds: 500) == [
-                .flushTelemetry(deadlineMilliseconds: 500), .signalRuntime(SIGTERM),
+                .flushTelemetry(deadlineMilliseconds: 500), .signalRuntime(.terminate),
                 .startTimer(.runtimeShare, milliseconds: 500), .startTimer(.deadline, milliseconds: 500),
             ])
         var now = ShutdownSequence()
         #expect(
             now.begin(processes(subscribed: ["a"], unsubscribed: ["b"]), deadlineMilliseconds: 0) == [
-                .flushTelemetry(deadlineMilliseconds: 0), .signalRuntime(SIGKILL), .killExtensions(["b", "a"]),
+                .flushTelemetry(deadlineMilliseconds: 0), .signalRuntime(.kill), .killExtensions(["b", "a"]),
             ])
     }
 

@@ -15,27 +15,30 @@
 ///     idle ---- reading at t ----> fresh until t + interval ---- short invoke ends ----> catch-up due at
 ///     t + interval (one timer, armed once) ---- reading ----> fresh ...
 ///     (a long invoke's end, a failure or init reads at once in every state)
-struct MemoryReadings {
+package struct MemoryReadings: Sendable {
     /// When memory was last read (monotonic nanoseconds); nil before the first reading.
-    private(set) var lastReading: UInt64?
+    package private(set) var lastReading: UInt64?
     /// When the catch-up reading is due, while one is.
-    private(set) var catchUpDue: UInt64?
+    package private(set) var catchUpDue: UInt64?
     /// Whether the next invoke is the first since an init.
-    private(set) var firstInvoke = true
+    package private(set) var firstInvoke = true
     /// The runtime's CPU time at the last reading (nanoseconds), where its clock could be read.
-    private(set) var cpuAtLastReading: UInt64?
+    package private(set) var cpuAtLastReading: UInt64?
 
     /// Least time between two readings at the ends of short invokes (nanoseconds).
-    static let interval: UInt64 = 50_000_000
+    package static let interval: UInt64 = 50_000_000
     /// Runtime CPU time since the last reading (nanoseconds) after which an invoke's end reads at once.
-    static let minimumCPU: UInt64 = 1_000_000
+    package static let minimumCPU: UInt64 = 1_000_000
     /// Without the runtime's CPU time: invokes at least this long (milliseconds) are followed by a reading.
-    static let minimumDuration = 1.0
+    package static let minimumDuration = 1.0
     /// Invokes at least this long (milliseconds) are always followed by a reading.
-    static let longDuration = 50.0
+    package static let longDuration = 50.0
+
+    /// Readings before the first: the first invoke's end reads.
+    package init() {}
 
     /// What to do at the end of an invoke.
-    enum Decision: Equatable {
+    package enum Decision: Equatable {
         /// Read now.
         case read
         /// Arm a timer for the catch-up reading, due in this many nanoseconds.
@@ -48,7 +51,7 @@ struct MemoryReadings {
     /// `runtimeCPU` nanoseconds (nil when it cannot be read) and it had `runtimeThreads` threads at the last reading.
     /// The clock is read only when the decision needs it: not after an invoke too short for the runtime's threads
     /// to have used `minimumCPU` in it (the CPU of many such invokes together waits for the catch-up).
-    mutating func invokeEnded(
+    package mutating func invokeEnded(
         durationMs: Double, runtimeThreads: Int = 1, runtimeCPU: @autoclosure () -> UInt64? = nil, at now: UInt64
     ) -> Decision {
         defer { firstInvoke = false }
@@ -70,13 +73,13 @@ struct MemoryReadings {
     }
 
     /// An init ended (and memory was read): the next invoke is a first one again.
-    mutating func initEnded() {
+    package mutating func initEnded() {
         firstInvoke = true
     }
 
     /// Memory was read at `now` (at an invoke's end, at the catch-up, at init or at an exit), when the runtime's
     /// CPU clock read `runtimeCPU` nanoseconds (nil when it could not be read).
-    mutating func read(at now: UInt64, runtimeCPU: UInt64? = nil) {
+    package mutating func read(at now: UInt64, runtimeCPU: UInt64? = nil) {
         lastReading = now
         cpuAtLastReading = runtimeCPU
         catchUpDue = nil

@@ -1,9 +1,4 @@
 import SimCore
-import SimUV
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// How one process of a sandbox ended during a shutdown.
 package struct ShutdownExit: Sendable, Equatable {
@@ -15,6 +10,7 @@ package struct ShutdownExit: Sendable, Equatable {
     /// subscribed to SHUTDOWN); false when it exited on its own or on SIGTERM within its time.
     package var killed: Bool
 
+    /// The exit of the process `name` with `status`, `killed` when the shutdown SIGKILLed it.
     package init(name: String, status: ExitStatus, killed: Bool) {
         self.name = name
         self.status = status
@@ -59,12 +55,20 @@ package struct ShutdownSequence: Sendable {
         case deadline
     }
 
+    /// The signals a shutdown sends to the runtime; the sandbox maps them to the system's numbers.
+    package enum Signal: Equatable, Sendable {
+        /// SIGTERM: the runtime may end on its own within its share of the deadline.
+        case terminate
+        /// SIGKILL: the runtime dies at once.
+        case kill
+    }
+
     /// What the sandbox does for the sequence.
     package enum Action: Equatable, Sendable {
         /// Deliver buffered telemetry within `deadlineMilliseconds`, then call `telemetryFlushed`.
         case flushTelemetry(deadlineMilliseconds: UInt64)
         /// Send `signal` to the runtime's process group.
-        case signalRuntime(Int32)
+        case signalRuntime(Signal)
         /// SIGKILL the process groups of these extensions.
         case killExtensions([String])
         /// SIGKILL every process group left.
@@ -121,9 +125,9 @@ package struct ShutdownSequence: Sendable {
         guard processes.anyAlive else { return actions + [.finish] }
         if processes.runtimeAlive {
             if deadline == 0 {
-                actions.append(.signalRuntime(SIGKILL))
+                actions.append(.signalRuntime(.kill))
             } else {
-                actions.append(.signalRuntime(SIGTERM))
+                actions.append(.signalRuntime(.terminate))
                 let share = processes.hasExtensions ? min(deadline, Self.runtimeShareMilliseconds) : deadline
                 actions.append(.startTimer(.runtimeShare, milliseconds: share))
             }
@@ -161,7 +165,7 @@ package struct ShutdownSequence: Sendable {
             // The runtime's share is over: it dies, and extensions get SHUTDOWN now.
             progress.runtimeDone = true
             state = .stopping(progress)
-            return [.signalRuntime(SIGKILL)] + release()
+            return [.signalRuntime(.kill)] + release()
         case .deadline:
             return [.killEverything]
         }

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SimSandbox
+@testable import SimDomain
 
 /// When memory is read at the ends of invokes (`MemoryReadings`), on a manual clock (monotonic nanoseconds).
 struct MemoryReadingsTests {
