@@ -306,7 +306,23 @@ package struct SandboxStateMachine {
         return beginInit(invocation: nil, phase: nextInit)
     }
 
-    /// Places an invoke here; only valid when `canAcceptInvoke`.
+    /// The answer to an offered invoke (`offer(_:)`).
+    package enum Placement: Equatable, Sendable {
+        /// The machine took the invoke: these actions start it.
+        case accepted([Action])
+        /// The sandbox cannot take an invoke now (it is initialising, busy, resetting or shut down, or a managed
+        /// instance's slots are full, or it is a managed instance not yet initialised): nothing changed.
+        case refused
+    }
+
+    /// Offers an invoke: taken when the sandbox can take one now (`canAcceptInvoke`), else refused with nothing
+    /// changed. The pool places invokes through this, so it learns a sandbox that left the accepting state on its
+    /// own (a crash between invokes, a managed instance failing) from the answer, never by reading the state.
+    package mutating func offer(_ invocation: Invocation) -> Placement {
+        canAcceptInvoke ? .accepted(invoke(invocation)) : .refused
+    }
+
+    /// Places an invoke here; only valid when `canAcceptInvoke` (`offer(_:)` checks).
     package mutating func invoke(_ invocation: Invocation) -> [Action] {
         switch state {
         case .serving(var s):

@@ -124,12 +124,13 @@ package final class FunctionPool {
         for action in actions {
             switch action {
             case .place(let invocation, let id):
-                guard let sandbox = live[id], sandbox.canAcceptInvoke else {
+                // The sandbox answers the offer; one that left the accepting state on its own refuses it.
+                guard let sandbox = live[id], let accepted = sandbox.offer(invocation) else {
                     machine.placeRefused(invocation, sandboxID: id)
                     continue
                 }
                 machine.placed(requestID: invocation.requestID, sandboxID: id)
-                sandbox.invoke(invocation)
+                sandbox.begin(accepted)
             case .create:
                 // A managed instance: it initialises first, and queued invokes go to it once it is available.
                 do {
@@ -143,7 +144,11 @@ package final class FunctionPool {
                 do {
                     let sandbox = try makeSandbox()
                     machine.created(sandboxID: sandbox.id, invocation: invocation, now: clock.monotonicNanoseconds)
-                    sandbox.invoke(invocation)
+                    // A new sandbox takes any invoke but a managed instance's, which the pool never places on one.
+                    guard let accepted = sandbox.offer(invocation) else {
+                        preconditionFailure("a new sandbox refused \(invocation.requestID)")
+                    }
+                    sandbox.begin(accepted)
                 } catch {
                     perform(machine.creationFailed(invocation: invocation, error: "\(error)"))
                 }

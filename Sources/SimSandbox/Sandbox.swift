@@ -112,16 +112,26 @@ package final class Sandbox {
         supervisor.reportCgroupMessages()
     }
 
-    /// True when an invoke may be placed here now.
-    package var canAcceptInvoke: Bool { machine.canAcceptInvoke }
-
     /// The pids of the sandbox's live processes (runtime, extensions and their children), read now.
     package var pids: [Int32] { supervisor.pids }
 
-    /// Places an invoke here; only when `canAcceptInvoke`.
-    package func invoke(_ invocation: Invocation) {
+    /// An invoke the sandbox's machine took, whose start is still to be performed (`begin(_:)`).
+    package struct AcceptedInvoke {
+        fileprivate let actions: [SandboxStateMachine.Action]
+    }
+
+    /// Offers an invoke to the sandbox: nil when its machine refuses it (the sandbox cannot take one now, see
+    /// `SandboxStateMachine.offer`), else the taken invoke, which `begin(_:)` starts. The caller records the
+    /// placement in between, so that whatever starting it reports back comes after.
+    package func offer(_ invocation: Invocation) -> AcceptedInvoke? {
+        guard case .accepted(let actions) = machine.offer(invocation) else { return nil }
         if invocation.wantsLogTail { tails[invocation.requestID] = LogTail(requestID: invocation.requestID) }
-        perform(machine.invoke(invocation))
+        return AcceptedInvoke(actions: actions)
+    }
+
+    /// Starts an invoke `offer(_:)` returned.
+    package func begin(_ accepted: AcceptedInvoke) {
+        perform(accepted.actions)
     }
 
     /// Initialises the environment before any invoke.

@@ -28,10 +28,11 @@ struct LateTimerTests {
                 let created = try! Sandbox(loop: loop, function: function, bus: EventBus())
                 sandbox.value = created
                 created.onResult = { continuation.resume(returning: $0.outcome) }
-                created.invoke(
+                let accepted = created.offer(
                     Invocation(
                         requestID: UUID().uuidString.lowercased(), payload: payload,
                         invokedFunctionARN: function.functionARN, traceID: "Root=1-00000000-000000000000000000000000"))
+                created.begin(accepted!)
             }
         }
         // Once the runtime runs the invoke (its init takes a few milliseconds), hold the loop inside an I/O callback,

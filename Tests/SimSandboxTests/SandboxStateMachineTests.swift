@@ -62,6 +62,24 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(seen == [.idle, .initializing, .busy, .frozen, .resetting])
     }
 
+    /// An offered invoke is taken by a ready sandbox and refused, with nothing changed, by one that left the
+    /// accepting state on its own (here its runtime crashed between invokes): the pool learns that from the answer.
+    @Test func offerIsTakenWhenReadyAndRefusedWhenResetting() {
+        let clock = ManualClock()
+        var machine = warmMachine(clock)
+        guard case .accepted(let actions) = machine.offer(invocation("req-2")) else {
+            Issue.record("a ready sandbox refused an invoke")
+            return
+        }
+        #expect(actions.contains { if case .dispatch = $0 { return true } else { return false } })
+        _ = machine.runtimeResult(requestID: "req-2", isError: false, outcome: .success(body: [], contentType: nil))
+        _ = machine.runtimeNext()
+        _ = machine.runtimeExited(.exited(1))
+        let state = machine.sandboxState
+        #expect(machine.offer(invocation("req-3")) == .refused)
+        #expect(machine.sandboxState == state && state == .resetting)
+    }
+
     /// With freezing off a ready sandbox reports `ready`, never `frozen`: nothing stops its processes, and a freeze
     /// it decides is neither performed nor counted as skipped.
     @Test func readyWithoutFreezingIsNotFrozen() {
