@@ -51,9 +51,12 @@ package struct MemoryReadings: Sendable {
     /// `runtimeCPU` nanoseconds (nil when it cannot be read) and it had `runtimeThreads` threads at the last reading.
     /// The clock is read only when the decision needs it: not after an invoke too short for the runtime's threads
     /// to have used `minimumCPU` in it (the CPU of many such invokes together waits for the catch-up).
+    /// An invoke that `failed` (an error, a timeout, a crash) always reads, and leaves the first-invoke mark as it was.
     package mutating func invokeEnded(
-        durationMs: Double, runtimeThreads: Int = 1, runtimeCPU: @autoclosure () -> UInt64? = nil, at now: UInt64
+        failed: Bool = false, durationMs: Double, runtimeThreads: Int = 1,
+        runtimeCPU: @autoclosure () -> UInt64? = nil, at now: UInt64
     ) -> Decision {
+        if failed { return .read }
         defer { firstInvoke = false }
         guard let last = lastReading, !firstInvoke, durationMs < Self.longDuration, now &- last < Self.interval
         else {

@@ -196,9 +196,10 @@ final class ProcessSupervisor {
 
     /// Reads memory at the end of an invoke that lasted `durationMs`, or arms the one catch-up reading
     /// `MemoryReadings` decides on.
-    func measureMemoryIfDue(durationMs: Double) {
+    func measureMemoryIfDue(durationMs: Double, failed: Bool) {
         let decision = memoryReadings.invokeEnded(
-            durationMs: durationMs, runtimeThreads: processTree.firstRootThreads, runtimeCPU: runtimeCPUNanoseconds(),
+            failed: failed, durationMs: durationMs, runtimeThreads: processTree.firstRootThreads,
+            runtimeCPU: runtimeCPUNanoseconds(),
             at: clock.monotonicNanoseconds)
         switch decision {
         case .read:

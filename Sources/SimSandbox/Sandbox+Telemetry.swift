@@ -43,11 +43,7 @@ extension Sandbox {
         }
         invokeDurations.record(UInt64(max(0, durationMs) * 1_000_000))
         lastUsedEpochMilliseconds = clock.epochMilliseconds
-        if case .success = status {
-            supervisor.measureMemoryIfDue(durationMs: durationMs)
-        } else {
-            supervisor.measureMemory()
-        }
+        supervisor.measureMemoryIfDue(durationMs: durationMs, failed: status != .success)
         if processExited {
             publish(
                 .platform(.fault("RequestId: \(requestID) Process exited before completing request")),

@@ -94,6 +94,19 @@ struct MemoryReadingsTests {
         #expect(readings.invokeEnded(durationMs: 250, at: 101 * Self.ms) == .read)
     }
 
+    /// A failed invoke reads at once however short and recent, and a first invoke that failed leaves the next one
+    /// still the first since the init (which reads too).
+    @Test func failureReadsAndKeepsTheFirstInvokeMark() {
+        var readings = MemoryReadings()
+        readings.read(at: 100 * Self.ms)
+        readings.initEnded()
+        #expect(readings.invokeEnded(failed: true, durationMs: 0.05, at: 100 * Self.ms) == .read)
+        readings.read(at: 100 * Self.ms)
+        #expect(readings.invokeEnded(durationMs: 0.05, at: 101 * Self.ms) == .read)
+        readings.read(at: 101 * Self.ms)
+        #expect(readings.invokeEnded(failed: true, durationMs: 0.05, at: 102 * Self.ms) == .read)
+    }
+
     /// A short invoke ending once the interval is over reads at once, catch-up or not.
     @Test func staleReadingReads() {
         var readings = MemoryReadings()
