@@ -236,21 +236,19 @@ package final class Sandbox {
         }
     }
 
-    /// Runs `fire` for a timer that expired, unless the Runtime API has input the loop has not read yet: then it
-    /// re-arms `timer` for 1 ms, so that this turn's poll phase reads it first (libuv runs due timers before it
-    /// polls, so a simulator that was stopped or busy past a deadline would otherwise time out an invoke whose
-    /// answer is already in the socket). At most `maxTimerDeferrals` times in a row, so that a runtime that keeps
-    /// sending cannot hold a timeout off; the readiness check is paid only when a timer expires.
+    /// Runs `fire` for a timer that expired, or re-arms `timer` for a turn of the loop, as `ExpiredTimer` decides
+    /// from the Runtime API's unread input (whose readiness check is paid only when a timer expires).
     private func timerFired(_ timer: Timer, deferrals: Int = 0, _ fire: @escaping () -> Void) {
-        guard deferrals < Self.maxTimerDeferrals, api.hasUnreadInput else { return fire() }
-        timer.start(afterMilliseconds: 1) { [weak self, weak timer] in
-            guard let self, let timer else { return }
-            self.timerFired(timer, deferrals: deferrals + 1, fire)
+        switch ExpiredTimer.decide(deferrals: deferrals, unreadInput: api.hasUnreadInput) {
+        case .fire:
+            fire()
+        case .wait:
+            timer.start(afterMilliseconds: ExpiredTimer.waitMilliseconds) { [weak self, weak timer] in
+                guard let self, let timer else { return }
+                self.timerFired(timer, deferrals: deferrals + 1, fire)
+            }
         }
     }
-
-    /// Most times in a row an expired timer waits a turn of the loop for unread Runtime API input.
-    static let maxTimerDeferrals = 20
 
     /// Stops a managed-instance invoke's timer and keeps it for another invoke.
     private func releaseInvokeTimer(_ requestID: String) {
