@@ -102,10 +102,15 @@ final class ProcessSupervisor {
         return exists ? "not a directory" : String(cString: strerror(errno)).lowercased()
     }
 
-    /// Starts a process of the sandbox as the runtime or the extension `name`: in `cgroup` mode a member of the
-    /// cgroup from its first instruction, in its own process group, its output split into lines.
+    /// Starts `arguments` with `environment` as the runtime or an extension (`source`), as every process of a
+    /// sandbox starts: in the code directory, with Lambda's descriptor limit, its output captured to a file; in
+    /// `cgroup` mode a member of the cgroup from its first instruction, in its own process group, its output split
+    /// into lines.
     @discardableResult
-    func start(_ spec: ProcessSpec, as source: OutputSource) throws(UVError) -> ChildProcess {
+    func start(_ arguments: [String], environment: [String], as source: OutputSource) throws(UVError) -> ChildProcess {
+        let spec = ProcessSpec(
+            arguments: arguments, environment: environment, workingDirectory: function.codeDirectory,
+            fileDescriptorLimit: Limits.processFileDescriptors, output: .file)
         let process: ChildProcess
         if let cgroup {
             defer { reportCgroupMessages() }
@@ -237,8 +242,8 @@ final class ProcessSupervisor {
     /// recorded ones that are gone. Costs nothing for a sandbox whose processes have no children.
     func noteEscapedProcesses() {
         let members = processTree.pids
-        guard members.count > processRoots.count || !escapedProcesses.isEmpty else { return }
         let roots = processRoots
+        guard members.count > roots.count || !escapedProcesses.isEmpty else { return }
         for pid in members where !roots.contains(pid) && escapedProcesses[pid] == nil {
             let group = getpgid(pid)
             guard group > 0, !processGroups.contains(group), let start = ProcessGroups.startTime(of: pid) else {

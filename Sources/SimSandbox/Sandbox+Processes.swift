@@ -31,11 +31,7 @@ extension Sandbox {
         for name in names {
             let path = function.extensionsDirectory! + "/" + name
             do {
-                try supervisor.start(
-                    ProcessSpec(
-                        arguments: [path], environment: environment, workingDirectory: function.codeDirectory,
-                        fileDescriptorLimit: Limits.processFileDescriptors, output: .file),
-                    as: .extension(name))
+                try supervisor.start([path], environment: environment, as: .extension(name))
                 launched.append(name)
             } catch {
                 perform(machine.extensionLaunchFailed(name: name, reason: "fork/exec \(path): \(error)"))
@@ -71,12 +67,7 @@ extension Sandbox {
                 RuntimeEnvironment.extensionEnvironment(fromRuntime: runtimeEnvironment) + extraEnvironment
             source = .extension(name)
         }
-        let process = try supervisor.start(
-            ProcessSpec(
-                arguments: arguments, environment: environment, workingDirectory: function.codeDirectory,
-                fileDescriptorLimit: Limits.processFileDescriptors, output: .file),
-            as: source)
-        return process.pid
+        return try supervisor.start(arguments, environment: environment, as: source).pid
     }
 
     func spawnRuntime() {
@@ -96,11 +87,8 @@ extension Sandbox {
         if let wrapper = function.environment["AWS_LAMBDA_EXEC_WRAPPER"], !wrapper.isEmpty {
             arguments.insert(wrapper, at: 0)
         }
-        let spec = ProcessSpec(
-            arguments: arguments, environment: runtimeEnvironment, workingDirectory: function.codeDirectory,
-            fileDescriptorLimit: Limits.processFileDescriptors, output: .file)
         do {
-            try supervisor.start(spec, as: .runtime)
+            try supervisor.start(arguments, environment: runtimeEnvironment, as: .runtime)
         } catch {
             perform(
                 machine.spawnFailed(
