@@ -1,8 +1,9 @@
 /// When a sandbox reads its memory (`/proc/<pid>/status` of every process, about 7 µs each) at the end of an
 /// invoke. The figure read is a high-water mark, so a later reading misses no peak; what a skipped reading costs is
 /// only when a peak is reported. The first invoke after an init (which touches the handler's code and data for the
-/// first time) is always followed by a reading, and so is every invoke after which the runtime process has used
-/// `minimumCPU` or more of CPU time since the last reading (one `clock_gettime` of its CPU clock, ~1 µs): memory
+/// first time) is always followed by a reading, and so is every invoke long enough for the runtime's threads to
+/// have used `minimumCPU` of CPU time in it after which the runtime process has used `minimumCPU` or more since
+/// the last reading (one `clock_gettime` of its CPU clock, ~1 µs): memory
 /// cannot grow without CPU time, since the kernel zeroes or maps every page a process touches first. Where that
 /// clock cannot be read the invoke's wall duration stands in (`minimumDuration`), and an invoke of `longDuration`
 /// or more always reads (its time may have gone to a child or an extension, whose CPU the runtime's clock does not

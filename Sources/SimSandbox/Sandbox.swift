@@ -81,7 +81,7 @@ package final class Sandbox {
     /// Telemetry API and Logs API subscriptions and delivery.
     package let telemetry: TelemetryHub
 
-    /// Starts the sandbox's Runtime API listener; no process runs until `invoke` or `prewarm`.
+    /// Starts the sandbox's Runtime API listener; no process runs until an offered invoke begins or `prewarm`.
     package init(
         loop: EventLoop, function: FunctionSpec, clock: any SimClock = SystemClock(), bus: EventBus
     ) throws {
