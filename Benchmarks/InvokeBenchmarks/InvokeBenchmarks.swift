@@ -63,6 +63,15 @@ let simulatorCPU = BenchmarkMetric.custom(
     "Simulator CPU (ns/invoke)", polarity: .prefersSmaller, useScalingFactor: false)
 let cpuInvokesPerIteration = 2_000
 
+/// Records in `benchmark` the CPU time a process used per invoke (`cpuNanoseconds`, read before and after) over
+/// `cpuInvokesPerIteration` warm invokes of `client`.
+func recordCPUPerInvoke(_ benchmark: Benchmark, client: BlockingClient, cpuNanoseconds: () -> UInt64) {
+    let before = cpuNanoseconds()
+    for _ in 0..<cpuInvokesPerIteration { client.roundTrip(invokeRequest) }
+    let used = cpuNanoseconds() - before
+    benchmark.measurement(simulatorCPU, Int(used / UInt64(cpuInvokesPerIteration)))
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 200, scalingFactor: .one,
@@ -137,11 +146,8 @@ let benchmarks: @Sendable () -> Void = {
                     fixture.process?.stop()
                 })
         ) { benchmark in
-            let client = fixture.client!
-            let before = fixture.process!.cpuNanoseconds
-            for _ in 0..<cpuInvokesPerIteration { client.roundTrip(invokeRequest) }
-            let used = fixture.process!.cpuNanoseconds - before
-            benchmark.measurement(simulatorCPU, Int(used / UInt64(cpuInvokesPerIteration)))
+            let process = fixture.process!
+            recordCPUPerInvoke(benchmark, client: fixture.client!) { process.cpuNanoseconds }
         }
     }
 
@@ -161,10 +167,7 @@ let benchmarks: @Sendable () -> Void = {
                 relayCPU.relay?.stop()
             })
     ) { benchmark in
-        let client = relayCPU.client!
-        let before = relayCPU.relay!.cpuNanoseconds
-        for _ in 0..<cpuInvokesPerIteration { client.roundTrip(invokeRequest) }
-        let used = relayCPU.relay!.cpuNanoseconds - before
-        benchmark.measurement(simulatorCPU, Int(used / UInt64(cpuInvokesPerIteration)))
+        let relay = relayCPU.relay!
+        recordCPUPerInvoke(benchmark, client: relayCPU.client!) { relay.cpuNanoseconds }
     }
 }
