@@ -94,6 +94,14 @@ let invokesPerIteration = 1_000
 /// Invokes per second of each iteration, exactly (`.throughput` reads in whole K).
 let invokesPerSecond = BenchmarkMetric.custom("Invokes/s", polarity: .prefersLarger, useScalingFactor: false)
 
+/// Runs the iteration's invokes on `clients` and records in `benchmark` how many went through per second.
+func recordThroughput(_ benchmark: Benchmark, clients: LoopClients) async {
+    let start = monotonicNanoseconds()
+    await clients.round(total: benchmark.scaledIterations.count)
+    let elapsed = monotonicNanoseconds() - start
+    benchmark.measurement(invokesPerSecond, Int(UInt64(benchmark.scaledIterations.count) * 1_000_000_000 / elapsed))
+}
+
 /// Scale-out time per sandbox.
 let perSandbox = BenchmarkMetric.custom("Per sandbox (ns)", polarity: .prefersSmaller, useScalingFactor: false)
 /// The simulator's resident memory per idle sandbox.
@@ -190,11 +198,7 @@ let benchmarks: @Sendable () -> Void = {
                                 separator: "; "))
                 })
         ) { benchmark in
-            let start = monotonicNanoseconds()
-            await fixture.clients!.round(total: benchmark.scaledIterations.count)
-            let elapsed = monotonicNanoseconds() - start
-            benchmark.measurement(
-                invokesPerSecond, Int(UInt64(benchmark.scaledIterations.count) * 1_000_000_000 / elapsed))
+            await recordThroughput(benchmark, clients: fixture.clients!)
         }
     }
 
@@ -222,10 +226,6 @@ let benchmarks: @Sendable () -> Void = {
                 print("Invoke:ThroughputRelayFloor/\(clientCount)clients: \(failures) non-200 answers")
             })
     ) { benchmark in
-        let start = monotonicNanoseconds()
-        await relayFloor.clients!.round(total: benchmark.scaledIterations.count)
-        let elapsed = monotonicNanoseconds() - start
-        benchmark.measurement(
-            invokesPerSecond, Int(UInt64(benchmark.scaledIterations.count) * 1_000_000_000 / elapsed))
+        await recordThroughput(benchmark, clients: relayFloor.clients!)
     }
 }
