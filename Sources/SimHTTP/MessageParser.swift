@@ -19,8 +19,9 @@ import CHTTPParser
 /// line starting with a space or tab), an HTTP/1.1 request without `Host` or with two, a line of the header
 /// section, of chunked framing or of the trailers that ends in a bare LF instead of CRLF, and chunk data not
 /// followed by CRLF are malformed (400). For these checks a request's bytes are fed to http_parser in pieces: body
-/// data whole (its length is known), framing up to each line feed. An absolute-form target (`http://host/path`)
-/// is turned into its origin form (`/path`).
+/// data whole (its length is known), a header section whole once it is seen to end with every line in CRLF (one call
+/// for a typical request's head), other framing up to each line feed. An absolute-form target
+/// (`http://host/path`) is turned into its origin form (`/path`).
 final class MessageParser {
     /// Which side of the protocol the parser reads.
     enum Kind {
@@ -144,6 +145,13 @@ final class MessageParser {
                 end = offset + 1
             case .outsideBody:
                 let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+                // A header section whose every line ends in CRLF is parsed in one call rather than line by line.
+                if !inMessage || (inHeaderSection && previousByte == UInt8(ascii: "\n")),
+                    let sectionEnd = Self.headerSectionEnd(rest, startsMessage: !inMessage)
+                {
+                    end = offset + sectionEnd
+                    break
+                }
                 guard let found = rest.firstIndex(of: UInt8(ascii: "\n")) else {
                     end = bytes.count
                     break
@@ -163,6 +171,25 @@ final class MessageParser {
             previousByte = bytes[end - 1]
             offset = end
         }
+    }
+
+    /// Where the header section that `bytes` holds or continues ends (just past its empty line), when every line up
+    /// to there ends in CRLF; nil when it does not end in `bytes` or a line before its end ends in a bare LF. `bytes`
+    /// starts at a line's start: a message's (`startsMessage`, where empty lines before the start line are skipped,
+    /// as http_parser does) or one after the start line.
+    private static func headerSectionEnd(_ bytes: UnsafeRawBufferPointer, startsMessage: Bool) -> Int? {
+        var sawLine = !startsMessage
+        var lineStart = 0
+        for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
+            guard index > lineStart, bytes[index - 1] == UInt8(ascii: "\r") else { return nil }
+            if index == lineStart + 1 {
+                if sawLine { return index + 1 }
+            } else {
+                sawLine = true
+            }
+            lineStart = index + 1
+        }
+        return nil
     }
 
     /// Runs http_parser over `bytes` (all of them, or the parser stopped) and hands on the events.

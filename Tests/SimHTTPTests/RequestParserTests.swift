@@ -141,6 +141,43 @@ struct RequestParserTests {
         }
     }
 
+    /// Whatever the reads' boundaries (one read, any two, one byte each), a stream parses to the same requests and
+    /// the same error: header sections taken whole and line by line agree, including empty lines before a request,
+    /// a CRLF split between reads, empty lines inside bodies and faults just after a header section.
+    @Test(arguments: [
+        "\r\n\r\nGET /a HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n\r\n"
+            + "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\n\r\n\r\n\r\n"
+            + "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n\r\n\r\n\r\n0\r\nT: v\r\n\r\n"
+            + "GET /d HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n  folded\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\nX: y\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: t\r\n\r\n\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n",
+        "POST /a HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+    ])
+    func readBoundariesDoNotMatter(text: String) {
+        let bytes = Array(text.utf8)
+        func outcome(_ reads: [[UInt8]]) -> String {
+            let parser = RequestParser()
+            var events: [RequestParser.Event] = []
+            var failure = "none"
+            do {
+                for read in reads { try parser.feed(read, into: &events) }
+            } catch {
+                if case .malformedMessage(let name, _) = error { failure = name } else { failure = "\(error)" }
+            }
+            let parsed = requests(events).map { request in
+                "\(request.target) \(Array(request.headers).map { "\($0.name)=\($0.value)" }) "
+                    + "\(String(decoding: request.body, as: UTF8.self).debugDescription) \(Array(request.trailers).count)"
+            }
+            return "\(parsed) \(failure)"
+        }
+        let whole = outcome([bytes])
+        for split in 1..<bytes.count {
+            #expect(outcome([Array(bytes[..<split]), Array(bytes[split...])]) == whole, "split at \(split)")
+        }
+        #expect(outcome(bytes.map { [$0] }) == whole, "bytewise")
+    }
+
     /// Line feeds inside body data (of a known length, or in a chunk) are data, not line endings.
     @Test func lineFeedsInBodiesAreData() throws {
         let text =
