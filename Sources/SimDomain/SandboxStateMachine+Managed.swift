@@ -47,7 +47,8 @@ extension SandboxStateMachine {
         ]
         if s.idleWorkers > 0 {
             s.idleWorkers -= 1
-            actions.append(.dispatch(invocation, deadlineEpochMilliseconds: deadline))
+            actions.append(
+                .dispatch(invocation, deadlineEpochMilliseconds: deadline, invocationID: running.invocationID))
         } else {
             running.dispatched = false
             s.undispatched.append(id)
@@ -65,7 +66,11 @@ extension SandboxStateMachine {
             r.dispatched = true
             s.invokes[id] = r
             state = .serving(s)
-            return (.invocation(r.invocation, deadlineEpochMilliseconds: r.deadlineEpochMilliseconds), [])
+            return (
+                .invocation(
+                    r.invocation, deadlineEpochMilliseconds: r.deadlineEpochMilliseconds, invocationID: r.invocationID),
+                []
+            )
         }
         guard s.idleWorkers < function.slotsPerEnvironment else {
             // Runtime.TooManyIdleRuntimes, which the emulator answers with a plain 500.

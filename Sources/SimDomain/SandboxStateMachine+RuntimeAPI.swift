@@ -27,7 +27,12 @@ extension SandboxStateMachine {
         case .running(var r):
             switch r.runtime {
             case .running:
-                return (.invocation(r.invocation, deadlineEpochMilliseconds: r.deadlineEpochMilliseconds), [])
+                return (
+                    .invocation(
+                        r.invocation, deadlineEpochMilliseconds: r.deadlineEpochMilliseconds,
+                        invocationID: r.invocationID),
+                    []
+                )
             case .responseSent:
                 // The runtime is done with the invoke; the phase ends once extensions are done too.
                 r.runtime = .ready
@@ -50,9 +55,9 @@ extension SandboxStateMachine {
     private static func replyWithDispatch(_ actions: [Action]) -> (RuntimeReply, [Action]) {
         var actions = actions
         for (index, action) in actions.enumerated() {
-            guard case .dispatch(let invocation, let deadline) = action else { continue }
+            guard case .dispatch(let invocation, let deadline, let invocationID) = action else { continue }
             actions.remove(at: index)
-            return (.invocation(invocation, deadlineEpochMilliseconds: deadline), actions)
+            return (.invocation(invocation, deadlineEpochMilliseconds: deadline, invocationID: invocationID), actions)
         }
         return (.hold, actions)
     }

@@ -136,8 +136,8 @@ package struct SandboxStateMachine {
     package enum RuntimeReply: Equatable, Sendable {
         /// Hold the `/next` long-poll open.
         case hold
-        /// Answer `/next` with this invoke.
-        case invocation(Invocation, deadlineEpochMilliseconds: Int64)
+        /// Answer `/next` with this invoke and the `Lambda-Runtime-Invocation-Id` it was handed out with.
+        case invocation(Invocation, deadlineEpochMilliseconds: Int64, invocationID: String)
         /// 202 `{"status":"OK"}`.
         case accepted
         /// A refusal, which the handler answers with Lambda's error body.
@@ -157,8 +157,8 @@ package struct SandboxStateMachine {
         /// Arm a managed-instance invoke's own timer; firing it is `invokeTimerFired(requestID:)`.
         case startInvokeTimer(requestID: String, milliseconds: UInt64)
         case cancelInvokeTimer(requestID: String)
-        /// Answer any held `/next` with the invoke.
-        case dispatch(Invocation, deadlineEpochMilliseconds: Int64)
+        /// Answer any held `/next` with the invoke and its `Lambda-Runtime-Invocation-Id`.
+        case dispatch(Invocation, deadlineEpochMilliseconds: Int64, invocationID: String)
         /// Publish an event, attributed to the invoke it belongs to (decided when the event is made, since the
         /// state may have moved on by the time it is published).
         case publish(SandboxEvent, requestID: String?)
@@ -364,9 +364,10 @@ package struct SandboxStateMachine {
         let start = startedAt ?? now
         let elapsed = Int64((now &- start) / 1_000_000)
         let deadline = clock.epochMilliseconds - elapsed + Int64(function.timeoutMilliseconds)
+        let invocationID = ids.next()
         var running = Running(
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
-            initDurationMs: initDurationMs, invocationID: ids.next())
+            initDurationMs: initDurationMs, invocationID: invocationID)
         running.startedAtEpoch = clock.epochMilliseconds - elapsed
         var actions: [Action] = [startEvent(invocation)]
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
@@ -378,7 +379,7 @@ package struct SandboxStateMachine {
             }
         }
         state = .running(running)
-        actions.append(.dispatch(invocation, deadlineEpochMilliseconds: deadline))
+        actions.append(.dispatch(invocation, deadlineEpochMilliseconds: deadline, invocationID: invocationID))
         return actions
     }
 

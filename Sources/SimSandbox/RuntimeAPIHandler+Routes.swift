@@ -17,10 +17,9 @@ extension RuntimeAPIHandler: HTTPResponderCloseObserver {
                 // A runtime gone from the connection leaves no waiter behind (`responderConnectionClosed`).
                 responder.closeObserver = self
                 sandbox.perform(actions)
-            case .invocation(let invocation, let deadline):
+            case .invocation(let invocation, let deadline, let invocationID):
                 RuntimeAPIResponses.sendNext(
-                    invocation, deadlineEpochMilliseconds: deadline,
-                    invocationID: sandbox.machine.invocationID(for: invocation.requestID), to: responder)
+                    invocation, deadlineEpochMilliseconds: deadline, invocationID: invocationID, to: responder)
                 if sandbox.function.isManagedInstance {
                     sandbox.noteWorker(of: responder, running: invocation.requestID)
                 }

@@ -77,14 +77,13 @@ final class RuntimeAPIHandler {
 
     /// Answers the first held `/next` still open with `invocation`; false when no runtime is waiting. A managed
     /// instance's closed waiters are reported to the machine as they are passed over.
-    func dispatch(_ invocation: Invocation, deadline: Int64, _ sandbox: Sandbox) -> Bool {
+    func dispatch(_ invocation: Invocation, deadline: Int64, invocationID: String, _ sandbox: Sandbox) -> Bool {
         let managed = sandbox.function.isManagedInstance
         while !runtimeWaiters.isEmpty {
             let waiter = runtimeWaiters.removeFirst()
             if waiter.isConnectionOpen && !waiter.isCompleted {
                 RuntimeAPIResponses.sendNext(
-                    invocation, deadlineEpochMilliseconds: deadline,
-                    invocationID: sandbox.machine.invocationID(for: invocation.requestID), to: waiter)
+                    invocation, deadlineEpochMilliseconds: deadline, invocationID: invocationID, to: waiter)
                 if managed { sandbox.noteWorker(of: waiter, running: invocation.requestID) }
                 return true
             }

@@ -22,7 +22,7 @@ package enum RuntimeAPIResponses {
     /// Answers `/next` with the invoke: the raw payload and every header Lambda sets (only non-empty ones),
     /// written straight into the response's bytes.
     package static func sendNext(
-        _ invocation: Invocation, deadlineEpochMilliseconds: Int64, invocationID: String?, to responder: HTTPResponder
+        _ invocation: Invocation, deadlineEpochMilliseconds: Int64, invocationID: String, to responder: HTTPResponder
     ) {
         responder.send(status: 200, body: invocation.payload) { fields in
             // Invoke payloads are JSON (the Invoke API rejects anything else), so runtimes always see JSON.
@@ -36,7 +36,7 @@ package enum RuntimeAPIResponses {
                 fields.add(cognitoIdentityHeader, identity)
             }
             if let tenant = invocation.tenantID, !tenant.isEmpty { fields.add(tenantIDHeader, tenant) }
-            if let invocationID { fields.add(invocationIDHeader, invocationID) }
+            fields.add(invocationIDHeader, invocationID)
         }
     }
 

@@ -183,8 +183,8 @@ package final class Sandbox {
                 }
             case .cancelInvokeTimer(let requestID):
                 releaseInvokeTimer(requestID)
-            case .dispatch(let invocation, let deadline):
-                dispatch(invocation, deadline: deadline)
+            case .dispatch(let invocation, let deadline, let invocationID):
+                dispatch(invocation, deadline: deadline, invocationID: invocationID)
             case .extensionEvent(let id, let event):
                 api.sendExtensionEvent(event, to: id)
             case .report(
@@ -228,10 +228,12 @@ package final class Sandbox {
         }
     }
 
-    private func dispatch(_ invocation: Invocation, deadline: Int64) {
+    private func dispatch(_ invocation: Invocation, deadline: Int64, invocationID: String) {
         // No runtime is waiting: a classic runtime's next `/next` re-renders the invoke (state `Running`); a managed
         // instance's invoke waits for the next worker's.
-        if !api.dispatch(invocation, deadline: deadline, self), function.isManagedInstance {
+        if !api.dispatch(invocation, deadline: deadline, invocationID: invocationID, self),
+            function.isManagedInstance
+        {
             machine.dispatchFailed(requestID: invocation.requestID)
         }
     }

@@ -126,7 +126,7 @@ private func refusal(_ reply: SandboxStateMachine.ExtensionReply) -> RuntimeAPIE
         #expect(events.first?.contains("\"tracing\":{\"type\":\"X-Amzn-Trace-Id\",\"value\":\"Root=1-a\"}") == true)
         #expect(actions.contains { if case .dispatch = $0 { return true } else { return false } })
         var deadline: Int64?
-        for case .dispatch(_, let due) in actions { deadline = due }
+        for case .dispatch(_, let due, _) in actions { deadline = due }
         #expect(
             actions.contains(
                 .extensionEvent(

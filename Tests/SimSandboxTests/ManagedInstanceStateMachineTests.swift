@@ -66,7 +66,9 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
             #expect(actions.contains(.startInvokeTimer(requestID: id, milliseconds: 2_000)))
             #expect(
                 actions.contains(
-                    .dispatch(invocation(id), deadlineEpochMilliseconds: clock.epochMilliseconds + 2_000)))
+                    .dispatch(
+                        invocation(id), deadlineEpochMilliseconds: clock.epochMilliseconds + 2_000,
+                        invocationID: machine.invocationID(for: id) ?? "none")))
             #expect(startedRequests(actions) == [id])
         }
         #expect(machine.inFlightCount == 3)
@@ -82,7 +84,11 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         let second = machine.invoke(invocation("b"))
         #expect(!second.contains { if case .dispatch = $0 { return true } else { return false } })
         let (reply, _) = machine.runtimeNext()
-        #expect(reply == .invocation(invocation("b"), deadlineEpochMilliseconds: clock.epochMilliseconds + 2_000))
+        #expect(
+            reply
+                == .invocation(
+                    invocation("b"), deadlineEpochMilliseconds: clock.epochMilliseconds + 2_000,
+                    invocationID: machine.invocationID(for: "b") ?? "none"))
     }
 
     /// Replies are routed by request id: each ends its own invoke (REPORT, result, a free slot) and the others
@@ -220,7 +226,9 @@ private func servingMachine(_ clock: ManualClock, slots: Int = 3, workers: Int =
         #expect(!actions.contains { if case .dispatch = $0 { return true } else { return false } })
         #expect(
             machine.runtimeNext().0
-                == .invocation(invocation("a"), deadlineEpochMilliseconds: clock.epochMilliseconds + 2_000))
+                == .invocation(
+                    invocation("a"), deadlineEpochMilliseconds: clock.epochMilliseconds + 2_000,
+                    invocationID: machine.invocationID(for: "a") ?? "none"))
     }
 
     /// Lines on the runtime's shared stdout belong to the invoke in flight whose request id they name (only

@@ -133,7 +133,11 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         clock.advance(milliseconds: 40)
         let (reply, actions) = machine.runtimeNext()
         let deadline = clock.epochMilliseconds + 3000
-        #expect(reply == .invocation(invocation(), deadlineEpochMilliseconds: deadline))
+        #expect(
+            reply
+                == .invocation(
+                    invocation(), deadlineEpochMilliseconds: deadline,
+                    invocationID: machine.invocationID(for: "req-1") ?? "none"))
         #expect(actions.contains(.startTimer(milliseconds: 3000)))
         #expect(startedRequests(actions) == ["req-1"])
         #expect(!actions.contains { if case .dispatch = $0 { return true } else { return false } })
@@ -628,7 +632,10 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.invoke(invocation("req-2")).first == .launchExtensions(phase: .invoke))
         _ = machine.extensionsLaunched(names: [])
         #expect(
-            machine.runtimeNext().0 == .invocation(invocation("req-2"), deadlineEpochMilliseconds: 1_700_000_003_000))
+            machine.runtimeNext().0
+                == .invocation(
+                    invocation("req-2"), deadlineEpochMilliseconds: 1_700_000_003_000,
+                    invocationID: machine.invocationID(for: "req-2") ?? "none"))
         _ = machine.runtimeExited(.exited(1))
         _ = machine.processesGone()
         #expect(machine.invoke(invocation("req-3")).first == .launchExtensions(phase: .initial))
