@@ -7,8 +7,7 @@ extension SandboxStateMachine {
         switch state {
         case .idle: return .idle
         case .initializing: return .initializing
-        // With freezing off (`none`) a ready sandbox is never frozen, though the machine still marks when it would be.
-        case .ready: return frozen && function.freezeMode != .none ? .frozen : .ready
+        case .ready: return frozen ? .frozen : .ready
         case .running: return .busy
         case .serving(let s): return s.invokes.isEmpty ? .ready : .busy
         case .resetting: return .resetting
@@ -28,7 +27,11 @@ extension SandboxStateMachine {
     }
 
     /// Whether the freeze decided at `epoch` is still due, skipped (a thaw came after it) or moot (freezing off).
-    package func freezeDecision(epoch: UInt64) -> FreezeDecision {
+    ///
+    /// `mutating` though it changes nothing: the sandbox asks as it performs each `.freeze`, and a non-mutating call
+    /// on the machine it stores copies the whole machine first (every field retained, then released), where a
+    /// mutating one works in place.
+    package mutating func freezeDecision(epoch: UInt64) -> FreezeDecision {
         guard function.freezeMode != .none else { return .nothing }
         return epoch == freezeEpoch ? .freeze : .skip
     }

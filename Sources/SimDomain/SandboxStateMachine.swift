@@ -384,8 +384,10 @@ package struct SandboxStateMachine {
     }
 
     /// Freezes the environment: the runtime and every extension are waiting for their next event.
-    /// `available` comes first, so the freeze is dropped when that hands out the next invoke at once.
+    /// `available` comes first, so the freeze is dropped when that hands out the next invoke at once. With freezing
+    /// off (`none`) there is nothing to freeze, and so nothing to thaw at the next event.
     private mutating func freezeActions() -> [Action] {
+        guard function.freezeMode != .none else { return [] }
         frozen = true
         return [.freeze(epoch: freezeEpoch)]
     }

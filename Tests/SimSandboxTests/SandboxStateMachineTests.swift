@@ -80,8 +80,8 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         #expect(machine.sandboxState == state && state == .resetting)
     }
 
-    /// With freezing off a ready sandbox reports `ready`, never `frozen`: nothing stops its processes, and a freeze
-    /// it decides is neither performed nor counted as skipped.
+    /// With freezing off a ready sandbox reports `ready`, never `frozen`: the machine asks for no freeze and no thaw,
+    /// and a freeze decided all the same would be neither performed nor counted as skipped.
     @Test func readyWithoutFreezingIsNotFrozen() {
         var function = makeFunction()
         function.freezeMode = .none
@@ -89,11 +89,13 @@ private func warmMachine(_ clock: ManualClock) -> SandboxStateMachine {
         coldStart(&machine, invocation())
         _ = machine.runtimeNext()
         _ = machine.runtimeResult(requestID: "req-1", isError: false, outcome: .success(body: [], contentType: nil))
-        _ = machine.runtimeNext()
+        let (_, ended) = machine.runtimeNext()
+        #expect(!ended.contains { if case .freeze = $0 { true } else { false } })
         #expect(machine.sandboxState == .ready)
         let epoch = machine.freezeEpoch
         #expect(machine.freezeDecision(epoch: epoch) == .nothing)
-        _ = machine.invoke(invocation("req-2"))
+        let started = machine.invoke(invocation("req-2"))
+        #expect(!started.contains(.thaw))
         #expect(machine.freezeDecision(epoch: epoch) == .nothing)
     }
 
