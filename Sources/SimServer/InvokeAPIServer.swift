@@ -134,15 +134,16 @@ package final class InvokeAPIServer {
                 arn: arn(
                     region: reference.region, account: reference.accountID, name: reference.name, qualifier: qualifier))
         }
-        let function = pool.function
+        // The function's fields are read in place: binding the whole `FunctionSpec` to a local copies (retains)
+        // every field of it on each invoke.
         let invokedARN = qualifier.map { "\(pool.functionARN):\($0)" } ?? pool.functionARN
-        if let qualifier, qualifier != "$LATEST", qualifier != function.version,
-            !function.versionAliases.contains(qualifier)
+        if let qualifier, qualifier != "$LATEST", qualifier != pool.function.version,
+            !pool.function.versionAliases.contains(qualifier)
         {
             throw .notFound(arn: invokedARN)
         }
-        if (reference.region.map { $0 != function.region } ?? false)
-            || (reference.accountID.map { $0 != function.accountID } ?? false)
+        if (reference.region.map { $0 != pool.function.region } ?? false)
+            || (reference.accountID.map { $0 != pool.function.accountID } ?? false)
         {
             throw .notFound(
                 arn: arn(
@@ -214,7 +215,7 @@ package final class InvokeAPIServer {
             pool.submitEvent(invocation)
             return
         }
-        let version = function.version
+        let version = pool.function.version
         let traceID = invocation.traceID
         if streaming {
             return stream(invocation, to: responder, pool: pool, executedVersion: version)
