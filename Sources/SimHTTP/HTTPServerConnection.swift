@@ -113,8 +113,9 @@ final class HTTPServerConnection {
             parseError = error
         }
         var completed = false
-        for event in events where !isClosed {
-            switch event {
+        // By index: each event is read where it is stored, not copied out (and every field retained) first.
+        for index in events.indices where !isClosed {
+            switch events[index] {
             case .continueExpected:
                 if current == nil && queue.isEmpty && isOpen && parseError == nil { write(Self.continueBytes) }
             case .request(let request):

@@ -67,8 +67,9 @@ package final class RequestParser {
     }
 
     private func convert(into events: inout [Event]) {
-        for event in scratch {
-            switch event {
+        // By index: each event is read where it is stored, not copied out (and every field retained) first.
+        for index in scratch.indices {
+            switch scratch[index] {
             case .continueExpected: events.append(.continueExpected)
             case .message(let message): events.append(.request(HTTPRequest(parsed: message)))
             case .streamHead(let message): events.append(.streamHead(HTTPRequest(parsed: message)))

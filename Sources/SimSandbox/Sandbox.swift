@@ -146,8 +146,10 @@ package final class Sandbox {
     // MARK: - Actions
 
     func perform(_ actions: [SandboxStateMachine.Action]) {
-        for action in actions {
-            switch action {
+        // By index rather than `for action in actions`: each action is read where it is stored, not copied out first
+        // (a copy retains and then releases every field of its payload).
+        for index in actions.indices {
+            switch actions[index] {
             case .launchExtensions(let phase):
                 startInitTelemetry(phase: phase)
                 launchExtensions()
