@@ -330,7 +330,7 @@ package struct SandboxStateMachine {
         case .idle(let nextInit):
             return beginInit(invocation: invocation, phase: nextInit)
         case .ready:
-            return thawIfFrozen() + startInvoke(invocation, initDurationMs: nil)
+            return startInvoke(invocation, initDurationMs: nil, after: thawIfFrozen())
         default:
             preconditionFailure("invoke in \(state)")
         }
@@ -358,8 +358,11 @@ package struct SandboxStateMachine {
         return actions
     }
 
+    /// Starts `invocation`: its actions are appended to `earlier` (the actions that come before them) rather than
+    /// concatenated, which would copy every action once more on each warm invoke.
     private mutating func startInvoke(
-        _ invocation: Invocation, initDurationMs: Double?, startedAt: UInt64? = nil, timerRunning: Bool = false
+        _ invocation: Invocation, initDurationMs: Double?, startedAt: UInt64? = nil, timerRunning: Bool = false,
+        after earlier: [Action] = []
     ) -> [Action] {
         let start = startedAt ?? now
         let elapsed = Int64((now &- start) / 1_000_000)
@@ -369,7 +372,8 @@ package struct SandboxStateMachine {
             invocation: invocation, startedAt: start, deadlineEpochMilliseconds: deadline,
             initDurationMs: initDurationMs, invocationID: invocationID)
         running.startedAtEpoch = clock.epochMilliseconds - elapsed
-        var actions: [Action] = [startEvent(invocation)]
+        var actions = earlier
+        actions.append(startEvent(invocation))
         if !timerRunning { actions.append(.startTimer(milliseconds: function.timeoutMilliseconds)) }
         if extensions.extensions.contains(where: { $0.subscribes(.invoke) }) {
             let event = ExtensionEvent.invoke(invocation, deadlineEpochMilliseconds: deadline)
@@ -435,10 +439,10 @@ package struct SandboxStateMachine {
         }
         if i.phase == .invoke {
             // The invoke's timer already runs; its duration counts from the invoke's start.
-            return actions
-                + startInvoke(invocation, initDurationMs: nil, startedAt: i.invokeStartedAt, timerRunning: true)
+            return startInvoke(
+                invocation, initDurationMs: nil, startedAt: i.invokeStartedAt, timerRunning: true, after: actions)
         }
-        return actions + [.cancelTimer] + startInvoke(invocation, initDurationMs: initMs)
+        return startInvoke(invocation, initDurationMs: initMs, after: actions + [.cancelTimer])
     }
 
     /// The invoke phase is over when the runtime asked for the next event and every INVOKE-subscribed
