@@ -50,7 +50,7 @@ final class MessageParser {
     var skipsBody: ((Int) -> Bool)?
     /// Request mode: asked once a request's headers are complete; true reports its head at once and its body in
     /// parts as they arrive (`streamHead`, `bodyPart`, `bodyEnd`), with no body limit.
-    var streamsBody: ((ParsedMessage) -> Bool)?
+    var streamsBody: ((_ method: String, _ target: String, _ headers: HTTPHeaders) -> Bool)?
     /// The message being received streams its body.
     private var streaming = false
     /// True between the first byte of a message and its end.
@@ -340,7 +340,7 @@ final class MessageParser {
             if let expect = current.headers["Expect"], HTTPHeaders.namesEqual(expect, "100-continue") {
                 events.append(.continueExpected)
             }
-            if streamsBody?(current) == true {
+            if streamsBody?(current.method, current.target, current.headers) == true {
                 streaming = true
                 current.keepAlive = http_should_keep_alive(parser) != 0 && parser.pointee.upgrade == 0
                 events.append(.streamHead(current))
@@ -380,13 +380,15 @@ final class MessageParser {
         guard violation == nil, commitHeader() else { return 1 }
         let keepAlive = http_should_keep_alive(parser) != 0 && parser.pointee.upgrade == 0
         current.keepAlive = keepAlive
+        // Moved out of `current` (swapped with an empty message), not copied: no retain and release per field.
+        var finished = ParsedMessage()
+        swap(&finished, &current)
         if streaming {
             streaming = false
-            events.append(.bodyEnd(trailers: current.trailers))
+            events.append(.bodyEnd(trailers: finished.trailers))
         } else {
-            events.append(.message(current))
+            events.append(.message(finished))
         }
-        current = ParsedMessage()
         inMessage = false
         if !keepAlive { http_parser_pause(parser, 1) }
         return 0

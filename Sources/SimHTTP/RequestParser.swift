@@ -30,7 +30,7 @@ package final class RequestParser {
         streamsBody: (@Sendable (_ method: String, _ target: String, _ headers: HTTPHeaders) -> Bool)? = nil
     ) {
         core = MessageParser(kind: .request, maxHeaderBytes: maxHeaderBytes, maxBodyBytes: maxBodyBytes)
-        if let streamsBody { core.streamsBody = { streamsBody($0.method, $0.target, $0.headers) } }
+        if let streamsBody { core.streamsBody = { streamsBody($0, $1, $2) } }
     }
 
     /// True while a request has started but not ended.

@@ -121,8 +121,9 @@ package final class FunctionPool {
     /// Performs `actions`, every one of them: a provisioned sandbox that cannot be created is not retried (its
     /// replacement is asked for when another one goes), and the first such error is kept for `start`.
     func perform(_ actions: [PoolStateMachine.Action]) {
-        for action in actions {
-            switch action {
+        // By index: each action is read where it is stored, not copied out (and its invocation retained) first.
+        for index in actions.indices {
+            switch actions[index] {
             case .place(let invocation, let id):
                 // The sandbox answers the offer; one that left the accepting state on its own refuses it.
                 guard let sandbox = live[id], let accepted = sandbox.offer(invocation) else {
