@@ -88,6 +88,8 @@ final class MessageParser {
     private var framing = Framing.outsideBody
     /// The last byte fed (a line feed must follow a carriage return, perhaps one of the previous read).
     private var previousByte: UInt8 = 0
+    /// The last framing bytes fed (outside a body) ended in a CR: the next byte must be a LF.
+    private var pendingCR = false
 
     /// What the next bytes of a request are.
     private enum Framing {
@@ -129,6 +131,7 @@ final class MessageParser {
         var offset = 0
         while offset < bytes.count && !isStopped {
             let end: Int
+            var isFraming = false
             switch framing {
             case .bodyData:
                 guard parser.pointee.content_length > 0 else {
@@ -144,20 +147,29 @@ final class MessageParser {
                 framing = remaining == 2 ? .chunkDataEnd(remaining: 1) : .outsideBody
                 end = offset + 1
             case .outsideBody:
+                isFraming = true
                 let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
                 // A header section whose every line ends in CRLF is parsed in one call rather than line by line.
-                if !inMessage || (inHeaderSection && previousByte == UInt8(ascii: "\n")),
+                if !pendingCR && (!inMessage || (inHeaderSection && previousByte == UInt8(ascii: "\n"))),
                     let sectionEnd = Self.headerSectionEnd(rest, startsMessage: !inMessage)
                 {
                     end = offset + sectionEnd
                     break
                 }
-                guard let found = rest.firstIndex(of: UInt8(ascii: "\n")) else {
+                let lineFeed = rest.firstIndex(of: UInt8(ascii: "\n")).map { offset + $0 }
+                // A CR must be followed by LF (http_parser, built lenient, takes `CR x` for a line end): what came before
+                // a bare CR is parsed first, the CR included, as it would be had the read ended after it.
+                if let stop = bareCR(in: bytes, from: offset, to: lineFeed ?? bytes.count) {
+                    if stop > offset {
+                        try execute(UnsafeRawBufferPointer(rebasing: bytes[offset..<stop]), into: &output)
+                    }
+                    throw fail(.malformedMessage(name: "HPE_LF_EXPECTED", reason: "a CR not followed by LF"))
+                }
+                guard let lineFeed else {
                     end = bytes.count
                     break
                 }
-                let lineFeed = offset + found
-                let before = lineFeed > offset ? bytes[lineFeed - 1] : previousByte
+                let before = lineFeed > offset ? bytes[lineFeed - 1] : (pendingCR ? UInt8(ascii: "\r") : 0)
                 if before != UInt8(ascii: "\r") {
                     // What came before the bare LF is parsed first: messages it completed still count.
                     if lineFeed > offset {
@@ -169,19 +181,38 @@ final class MessageParser {
             }
             try execute(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]), into: &output)
             previousByte = bytes[end - 1]
+            pendingCR = isFraming && previousByte == UInt8(ascii: "\r")
             offset = end
         }
     }
 
+    /// Where to stop before failing for a CR not followed by LF among the framing bytes `bytes[start..<end]` (`end`
+    /// is a LF's position or the read's end): just past that CR, or `start` when the CR ending the previous read is
+    /// not followed by this one's first byte; nil when there is none (a CR at the read's end waits for the next read).
+    private func bareCR(in bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int? {
+        if pendingCR && start < end && bytes[start] != UInt8(ascii: "\n") { return start }
+        var index = start
+        while index < end - 1 {
+            if bytes[index] == UInt8(ascii: "\r") && bytes[index + 1] != UInt8(ascii: "\n") { return index + 1 }
+            index += 1
+        }
+        return nil
+    }
+
     /// Where the header section that `bytes` holds or continues ends (just past its empty line), when every line up
-    /// to there ends in CRLF; nil when it does not end in `bytes` or a line before its end ends in a bare LF. `bytes`
-    /// starts at a line's start: a message's (`startsMessage`, where empty lines before the start line are skipped,
-    /// as http_parser does) or one after the start line.
+    /// to there ends in CRLF and holds no other CR; nil when it does not end in `bytes` or a line before its end ends
+    /// in a bare LF or holds a bare CR. `bytes` starts at a line's start: a message's (`startsMessage`, where empty
+    /// lines before the start line are skipped, as http_parser does) or one after the start line.
     private static func headerSectionEnd(_ bytes: UnsafeRawBufferPointer, startsMessage: Bool) -> Int? {
         var sawLine = !startsMessage
         var lineStart = 0
-        for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
-            guard index > lineStart, bytes[index - 1] == UInt8(ascii: "\r") else { return nil }
+        var carriageReturns = 0
+        for index in bytes.indices {
+            if bytes[index] == UInt8(ascii: "\r") { carriageReturns += 1 }
+            guard bytes[index] == UInt8(ascii: "\n") else { continue }
+            // Each line so far ends in CRLF; one CR per line means no other CR in them.
+            guard index > lineStart, bytes[index - 1] == UInt8(ascii: "\r"), carriageReturns == 1 else { return nil }
+            carriageReturns = 0
             if index == lineStart + 1 {
                 if sawLine { return index + 1 }
             } else {

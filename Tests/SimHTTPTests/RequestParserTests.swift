@@ -110,8 +110,9 @@ struct RequestParserTests {
     }
 
     /// The strict framing RFC 9112 asks of a request: a second `Host`, a header line, chunk-size line, last chunk
-    /// or trailer section ending in a bare LF, and chunk data not followed by CRLF are each malformed, whether the
-    /// bytes come in one read or one at a time; a request completed before the fault is still reported.
+    /// or trailer section ending in a bare LF, a CR not followed by LF (which http_parser would take for a line's end)
+    /// and chunk data not followed by CRLF are each malformed, whether the bytes come in one read or one at a time; a
+    /// request completed before the fault is still reported.
     @Test(arguments: [
         ("POST / HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 2\r\n\r\n{}", "HPE_MULTIPLE_HOST"),
         ("POST / HTTP/1.1\nHost: a\nContent-Length: 2\n\n{}", "HPE_LF_EXPECTED"),
@@ -121,6 +122,8 @@ struct RequestParserTests {
         ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\n", "HPE_LF_EXPECTED"),
         ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\n0\r\n\r\n", "HPE_STRICT"),
         ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XY0\r\n\r\n", "HPE_STRICT"),
+        ("POST / HTTP/1.0\r\nHost: a\r\nContent-Length: 2\r\n\rxx\n{}", "HPE_LF_EXPECTED"),
+        ("POST / HTTP/1.1\r\nHost: a\rb\r\nContent-Length: 2\r\n\r\n{}", "HPE_LF_EXPECTED"),
     ])
     func strictFraming(text: String, name: String) throws {
         for bytewise in [false, true] {
@@ -153,6 +156,7 @@ struct RequestParserTests {
         "GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\nX: y\n\r\n",
         "GET /a HTTP/1.1\r\nHost: t\r\n\r\n\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n",
         "POST /a HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\nGET /b HTTP/1.1\r\n\r\n",
+        "PUT /t HTTP/1.0\r\nX: 1\r\nContent-Length: 2\r\n\r\u{7F}\u{7F}\u{7F}\n{}",
     ])
     func readBoundariesDoNotMatter(text: String) {
         let bytes = Array(text.utf8)
