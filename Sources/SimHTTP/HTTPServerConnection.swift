@@ -114,7 +114,7 @@ final class HTTPServerConnection {
         }
         var completed = false
         // By index: each event is read where it is stored, not copied out (and every field retained) first.
-        for index in events.indices where !isClosed {
+        for index in events.indices where !isClosed && index < events.count {
             switch events[index] {
             case .continueExpected:
                 if current == nil && queue.isEmpty && isOpen && parseError == nil { write(Self.continueBytes) }

@@ -17,11 +17,11 @@ import CHTTPParser
 /// Requests are held to RFC 9112 where http_parser is lenient: a version other than 1.x is refused
 /// (`versionNotSupported`, 505), and a header name that is not a token, an obsolete line folding (a field
 /// line starting with a space or tab), an HTTP/1.1 request without `Host` or with two, a line of the header
-/// section, of chunked framing or of the trailers that ends in a bare LF instead of CRLF, and chunk data not
-/// followed by CRLF are malformed (400). For these checks a request's bytes are fed to http_parser in pieces: body
-/// data whole (its length is known), a header section whole once it is seen to end with every line in CRLF (one call
-/// for a typical request's head), other framing up to each line feed. An absolute-form target
-/// (`http://host/path`) is turned into its origin form (`/path`).
+/// section, of chunked framing or of the trailers that ends in a bare LF instead of CRLF, a CR not followed by LF
+/// there, and chunk data not followed by CRLF are malformed (400). For these checks a request's bytes are fed to
+/// http_parser in pieces: body data whole (its length is known), a header section whole once it is seen to end with
+/// every line in CRLF (one call for a typical request's head), other framing up to each line feed. An
+/// absolute-form target (`http://host/path`) is turned into its origin form (`/path`).
 final class MessageParser {
     /// Which side of the protocol the parser reads.
     enum Kind {
@@ -86,7 +86,7 @@ final class MessageParser {
     private var recentTargets = RecentStrings(capacity: 2)
     /// Where a request's parser stands between bytes, for the line-ending checks.
     private var framing = Framing.outsideBody
-    /// The last byte fed (a line feed must follow a carriage return, perhaps one of the previous read).
+    /// The last byte fed (a LF: the next byte starts a line).
     private var previousByte: UInt8 = 0
     /// The last framing bytes fed (outside a body) ended in a CR: the next byte must be a LF.
     private var pendingCR = false
