@@ -113,9 +113,14 @@ final class HTTPServerConnection {
             parseError = error
         }
         var completed = false
-        // By index: each event is read where it is stored, not copied out (and every field retained) first.
-        for index in events.indices where !isClosed && index < events.count {
-            switch events[index] {
+        // Each event is moved out of the batch (reversed, then popped) and its request into the queue: no field is
+        // retained for a copy and released with the batch. The emptied batch keeps its storage for the next read.
+        var batch: [RequestParser.Event] = []
+        swap(&batch, &events)
+        batch.reverse()
+        while let event = batch.popLast() {
+            guard !isClosed else { continue }
+            switch consume event {
             case .continueExpected:
                 if current == nil && queue.isEmpty && isOpen && parseError == nil { write(Self.continueBytes) }
             case .request(let request):
@@ -138,7 +143,7 @@ final class HTTPServerConnection {
                 receiving = nil
             }
         }
-        events.removeAll(keepingCapacity: true)
+        if events.isEmpty { swap(&batch, &events) }
         // A body being streamed to its handler ends here: the handler answers (and the connection closes then).
         if parseError != nil, let stream = receiving {
             receiving = nil

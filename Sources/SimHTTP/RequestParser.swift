@@ -67,9 +67,11 @@ package final class RequestParser {
     }
 
     private func convert(into events: inout [Event]) {
-        // By index: each event is read where it is stored, not copied out (and every field retained) first.
-        for index in scratch.indices {
-            switch scratch[index] {
+        // Each event is moved out (reversed, then popped), so a message's fields move into its request without a
+        // retain and a release; `scratch` keeps its storage.
+        scratch.reverse()
+        while let event = scratch.popLast() {
+            switch consume event {
             case .continueExpected: events.append(.continueExpected)
             case .message(let message): events.append(.request(HTTPRequest(parsed: message)))
             case .streamHead(let message): events.append(.streamHead(HTTPRequest(parsed: message)))
@@ -77,6 +79,5 @@ package final class RequestParser {
             case .bodyEnd(let trailers): events.append(.bodyEnd(trailers: trailers))
             }
         }
-        scratch.removeAll(keepingCapacity: true)
     }
 }
