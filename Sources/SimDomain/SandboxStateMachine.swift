@@ -282,7 +282,15 @@ package struct SandboxStateMachine {
     package func invocation(for requestID: String) -> Invocation? { running(requestID)?.invocation }
 
     /// The request id of the invoke in flight, if any (for a managed instance: the only one in flight, if just one).
+    ///
+    /// A `mutating get` though it changes nothing, like `freezeDecision(epoch:)`: the sandbox reads it for every event
+    /// published without a request id (each freeze and thaw), and a non-mutating read of the machine it stores copies
+    /// the whole machine first.
     package var currentRequestID: String? {
+        mutating get { requestIDInFlight }
+    }
+
+    private var requestIDInFlight: String? {
         switch state {
         case .running(let r): return r.invocation.requestID
         case .initializing(let i): return i.invocation?.requestID
