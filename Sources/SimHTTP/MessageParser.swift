@@ -129,6 +129,9 @@ final class MessageParser {
             return
         }
         var offset = 0
+        // Once a scan finds no clean end of a header section in the rest of this read, none will: the lines go one by
+        // one from there, without scanning the rest again for each of them.
+        var sectionMayEnd = true
         while offset < bytes.count && !isStopped {
             let end: Int
             var isFraming = false
@@ -150,11 +153,14 @@ final class MessageParser {
                 isFraming = true
                 let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
                 // A header section whose every line ends in CRLF is parsed in one call rather than line by line.
-                if !pendingCR && (!inMessage || (inHeaderSection && previousByte == UInt8(ascii: "\n"))),
-                    let sectionEnd = Self.headerSectionEnd(rest, startsMessage: !inMessage)
+                if sectionMayEnd && !pendingCR
+                    && (!inMessage || (inHeaderSection && previousByte == UInt8(ascii: "\n")))
                 {
-                    end = offset + sectionEnd
-                    break
+                    if let sectionEnd = Self.headerSectionEnd(rest, startsMessage: !inMessage) {
+                        end = offset + sectionEnd
+                        break
+                    }
+                    sectionMayEnd = false
                 }
                 let lineFeed = rest.firstIndex(of: UInt8(ascii: "\n")).map { offset + $0 }
                 // A CR must be followed by LF (http_parser, built lenient, takes `CR x` for a line end): what came before
